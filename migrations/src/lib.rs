@@ -1,0 +1,19 @@
+//! Schema migrations. Each migration is plain SQL that SQLite and PostgreSQL both accept
+//! (`TEXT`, `BIGINT`, `BOOLEAN`), so the two backends have the same schema by construction.
+//!
+//! Times are `BIGINT` microseconds since the Unix epoch (UTC): both backends store them exactly,
+//! which the hash chain relies on.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_foundation;
+
+/// All migrations in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,54 @@
+//! The error every use case returns. Each variant is one public category; the server maps each to
+//! exactly one gRPC status code with an exhaustive match.
+
+/// A use-case failure, worded for the client: it names the field or rule and never leaks internals.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The request itself is malformed; `field` names the offending request field.
+    #[error("invalid {field}: {message}")]
+    InvalidArgument { field: String, message: String },
+    /// The request is well-formed but a legal or lifecycle rule forbids it now; `rule` names it.
+    #[error("{rule}: {message}")]
+    FailedPrecondition { rule: String, message: String },
+    /// The caller is authenticated but may not do this.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// No valid credentials were presented.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// The named thing does not exist (or is outside the caller's scope).
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    /// A create conflicted with an existing, different record.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// A backing service (database, object store) is unreachable; retrying later may succeed.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data failed an integrity check.
+    #[error("data loss: {0}")]
+    DataLoss(String),
+    /// A bug or an unexpected backend answer; details are logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result of a use case.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A malformed request field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidArgument { field: field.into(), message: message.into() }
+    }
+
+    /// A rule that forbids the request in the current state.
+    pub fn precondition(rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::FailedPrecondition { rule: rule.into(), message: message.into() }
+    }
+
+    /// Something that does not exist.
+    pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Self::NotFound { what, id: id.into() }
+    }
+}

@@ -1,0 +1,321 @@
+//! The case lifecycle: event kinds, the legal order of acts (RULES R2), and which acts need two
+//! officers (G3) or an audio-video recording (R3).
+
+use crate::error::{Error, Result};
+
+/// The kind of an enforcement case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseKind {
+    /// 行政处罚
+    Penalty,
+    /// 行政许可
+    Licensing,
+    /// 行政强制
+    Compulsion,
+    /// 行政检查
+    Inspection,
+    /// 其他
+    Other,
+}
+
+impl CaseKind {
+    /// All kinds.
+    pub const ALL: [Self; 5] = [Self::Penalty, Self::Licensing, Self::Compulsion, Self::Inspection, Self::Other];
+
+    /// The name used in the canonical record and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Penalty => "penalty",
+            Self::Licensing => "licensing",
+            Self::Compulsion => "compulsion",
+            Self::Inspection => "inspection",
+            Self::Other => "other",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+macro_rules! event_kinds {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A typed step of a case's lifecycle.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind { $($variant,)* }
+
+        impl EventKind {
+            /// Every kind.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
+
+            /// The name used in the canonical record (docs/CHAIN.md) and the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $(EventKind::$variant => $name,)* }
+            }
+
+            /// Parses [`Self::as_str`].
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($name => Some(EventKind::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    CaseOpened => "case_opened",
+    Filing => "filing",
+    Inspection => "inspection",
+    EvidenceCollection => "evidence_collection",
+    Questioning => "questioning",
+    Seizure => "seizure",
+    ForcedDemolition => "forced_demolition",
+    OnSiteEnforcement => "on_site_enforcement",
+    NoticeOfProposedDecision => "notice_of_proposed_decision",
+    StatementHeard => "statement_heard",
+    StatementWaived => "statement_waived",
+    StatementPeriodExpired => "statement_period_expired",
+    HearingRequested => "hearing_requested",
+    HearingRecord => "hearing_record",
+    Decision => "decision",
+    Service => "service",
+    Execution => "execution",
+    Closing => "closing",
+    CertificateShown => "certificate_shown",
+    RecordingInterrupted => "recording_interrupted",
+    EvidenceAccessed => "evidence_accessed",
+    EvidenceUploaded => "evidence_uploaded",
+    Note => "note",
+    Archived => "archived",
+}
+
+impl EventKind {
+    /// Kinds the server records itself; a client cannot append them.
+    pub fn is_system(self) -> bool {
+        matches!(self, Self::CaseOpened | Self::EvidenceAccessed | Self::EvidenceUploaded)
+    }
+
+    /// Investigation, inspection, evidence collection, questioning and compulsory measures need at
+    /// least two officers (处罚法 Art. 42, 55; 强制法 Art. 18).
+    pub fn needs_two_officers(self) -> bool {
+        matches!(
+            self,
+            Self::Inspection
+                | Self::EvidenceCollection
+                | Self::Questioning
+                | Self::Seizure
+                | Self::ForcedDemolition
+                | Self::OnSiteEnforcement
+        )
+    }
+
+    /// On-site acts that directly affect liberty or major property must be recorded on audio or
+    /// video whatever the agency configures (118号).
+    pub fn always_needs_recording(self) -> bool {
+        matches!(self, Self::Seizure | Self::ForcedDemolition)
+    }
+}
+
+/// What has happened in a case so far, as far as the order of acts is concerned.
+///
+/// Stored with the case as a bit set and re-derivable from its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CaseState(u32);
+
+impl CaseState {
+    const FILED: u32 = 1 << 0;
+    const NOTICE_GIVEN: u32 = 1 << 1;
+    const STATEMENT_SETTLED: u32 = 1 << 2;
+    const HEARING_REQUESTED: u32 = 1 << 3;
+    const HEARING_RECORDED: u32 = 1 << 4;
+    const DECIDED: u32 = 1 << 5;
+    const SERVED: u32 = 1 << 6;
+    const EXECUTED: u32 = 1 << 7;
+    const CLOSED: u32 = 1 << 8;
+
+    /// From the stored bit set.
+    pub fn from_bits(bits: i64) -> Self {
+        Self(u32::try_from(bits).unwrap_or(0))
+    }
+
+    /// The bit set to store.
+    pub fn bits(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    fn has(self, flag: u32) -> bool {
+        self.0 & flag != 0
+    }
+
+    /// Whether the case has been filed (立案).
+    pub fn filed(self) -> bool {
+        self.has(Self::FILED)
+    }
+
+    /// Whether a decision has been made.
+    pub fn decided(self) -> bool {
+        self.has(Self::DECIDED)
+    }
+
+    /// Whether the case is closed.
+    pub fn closed(self) -> bool {
+        self.has(Self::CLOSED)
+    }
+
+    /// The state after an event of `kind`.
+    pub fn after(self, kind: EventKind) -> Self {
+        let flag = match kind {
+            EventKind::Filing => Self::FILED,
+            EventKind::NoticeOfProposedDecision => Self::NOTICE_GIVEN,
+            EventKind::StatementHeard | EventKind::StatementWaived | EventKind::StatementPeriodExpired => {
+                Self::STATEMENT_SETTLED
+            }
+            EventKind::HearingRequested => Self::HEARING_REQUESTED,
+            EventKind::HearingRecord => Self::HEARING_RECORDED,
+            EventKind::Decision => Self::DECIDED,
+            EventKind::Service => Self::SERVED,
+            EventKind::Execution => Self::EXECUTED,
+            EventKind::Closing => Self::CLOSED,
+            _ => 0,
+        };
+        Self(self.0 | flag)
+    }
+
+    /// Checks that an event of `kind` may follow in a case of `case_kind` (RULES R2). The error
+    /// names the rule that forbids it.
+    pub fn check_next(self, case_kind: CaseKind, kind: EventKind) -> Result<()> {
+        let refuse = |rule: &str, message: &str| Err(Error::precondition(rule, message));
+        if self.closed() && !matches!(kind, EventKind::EvidenceAccessed | EventKind::Archived) {
+            return refuse("R2.case-closed", "the case is closed: only evidence access and archiving may be recorded");
+        }
+        match kind {
+            EventKind::CaseOpened => refuse("R2.case-opened", "a case is opened only once, by OpenCase"),
+            EventKind::Filing if self.filed() => refuse("R2.filed-once", "the case is already filed"),
+            EventKind::NoticeOfProposedDecision if !self.filed() => {
+                refuse("R2.notice-after-filing", "the notice of a proposed decision needs a filed case")
+            }
+            EventKind::StatementHeard | EventKind::StatementWaived | EventKind::StatementPeriodExpired
+                if !self.has(Self::NOTICE_GIVEN) =>
+            {
+                refuse("R2.statement-after-notice", "statement and defence follow the notice of the proposed decision")
+            }
+            EventKind::HearingRequested if !self.has(Self::NOTICE_GIVEN) => {
+                refuse("R2.hearing-after-notice", "a hearing is requested after the notice of the proposed decision")
+            }
+            EventKind::HearingRecord if !self.has(Self::HEARING_REQUESTED) => {
+                refuse("R2.hearing-record-after-request", "a hearing record needs a hearing request")
+            }
+            EventKind::Decision => self.check_decision(case_kind),
+            EventKind::Service if !self.decided() => refuse("R2.service-after-decision", "service needs a decision"),
+            EventKind::Execution if !self.has(Self::SERVED) => {
+                refuse("R2.execution-after-service", "execution needs the decision to have been served")
+            }
+            EventKind::Archived if !self.closed() => {
+                refuse("R2.archive-after-closing", "only a closed case is archived")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_decision(self, case_kind: CaseKind) -> Result<()> {
+        let refuse = |rule: &str, message: &str| Err(Error::precondition(rule, message));
+        if !self.filed() {
+            return refuse("R2.decision-after-filing", "a decision needs a filed case");
+        }
+        if self.decided() {
+            return refuse("R2.decided-once", "the case already has a decision; record a revision instead");
+        }
+        if case_kind == CaseKind::Penalty {
+            if !self.has(Self::NOTICE_GIVEN) {
+                return refuse(
+                    "R2.notice-before-penalty",
+                    "the party must be notified of the proposed penalty, its facts, reasons, basis and the party's rights (处罚法 Art. 44, 45, 62)",
+                );
+            }
+            if !self.has(Self::STATEMENT_SETTLED) {
+                return refuse(
+                    "R2.statement-before-penalty",
+                    "the party's statement and defence must be heard, expressly waived, or its period expired (处罚法 Art. 62)",
+                );
+            }
+        }
+        if self.has(Self::HEARING_REQUESTED) && !self.has(Self::HEARING_RECORDED) {
+            return refuse(
+                "R2.hearing-before-decision",
+                "a hearing was requested; the hearing record is missing (处罚法 Art. 63-65)",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Whether a media type is an audio or video recording.
+pub fn is_audio_video(media_type: &str) -> bool {
+    let t = media_type.trim().to_ascii_lowercase();
+    t.starts_with("audio/") || t.starts_with("video/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(kinds: &[EventKind]) -> CaseState {
+        kinds.iter().fold(CaseState::default(), |s, k| s.after(*k))
+    }
+
+    fn rule(r: Result<()>) -> String {
+        match r {
+            Err(Error::FailedPrecondition { rule, .. }) => rule,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(*k));
+        }
+        for k in CaseKind::ALL {
+            assert_eq!(CaseKind::parse(k.as_str()), Some(k));
+        }
+    }
+
+    #[test]
+    fn decision_needs_filing_and_for_penalties_notice_and_statement() {
+        use EventKind::*;
+        let p = CaseKind::Penalty;
+        assert_eq!(rule(state(&[]).check_next(p, Decision)), "R2.decision-after-filing");
+        assert_eq!(rule(state(&[Filing]).check_next(p, Decision)), "R2.notice-before-penalty");
+        assert_eq!(
+            rule(state(&[Filing, NoticeOfProposedDecision]).check_next(p, Decision)),
+            "R2.statement-before-penalty"
+        );
+        for settled in [StatementHeard, StatementWaived, StatementPeriodExpired] {
+            assert!(state(&[Filing, NoticeOfProposedDecision, settled]).check_next(p, Decision).is_ok());
+        }
+        assert!(state(&[Filing]).check_next(CaseKind::Licensing, Decision).is_ok());
+        let with_request = state(&[Filing, NoticeOfProposedDecision, StatementHeard, HearingRequested]);
+        assert_eq!(rule(with_request.check_next(p, Decision)), "R2.hearing-before-decision");
+        assert!(with_request.after(HearingRecord).check_next(p, Decision).is_ok());
+    }
+
+    #[test]
+    fn service_execution_and_closing_order() {
+        use EventKind::*;
+        let c = CaseKind::Licensing;
+        assert_eq!(rule(state(&[Filing]).check_next(c, Service)), "R2.service-after-decision");
+        assert_eq!(rule(state(&[Filing, Decision]).check_next(c, Execution)), "R2.execution-after-service");
+        let closed = state(&[Filing, Decision, Service, Closing]);
+        assert_eq!(rule(closed.check_next(c, Inspection)), "R2.case-closed");
+        assert!(closed.check_next(c, EvidenceAccessed).is_ok());
+        assert!(closed.check_next(c, Archived).is_ok());
+        assert_eq!(rule(state(&[Filing]).check_next(c, Archived)), "R2.archive-after-closing");
+    }
+
+    #[test]
+    fn media_types() {
+        assert!(is_audio_video("video/mp4"));
+        assert!(is_audio_video("Audio/AAC"));
+        assert!(!is_audio_video("image/jpeg"));
+    }
+}

@@ -1,0 +1,487 @@
+//! Cases and events: the use cases of the record.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use sanxiang_domain::canonical::Value;
+use sanxiang_domain::chain::EvidenceLink;
+use sanxiang_domain::credit_code::CreditCode;
+use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, is_audio_video};
+use sanxiang_domain::officer::zone;
+use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
+use sanxiang_proto::v1 as pb;
+use sanxiang_registry::auth::{Action, Principal, Scope, authorize};
+use sanxiang_registry::convert::event_kind_from_pb;
+use sanxiang_registry::grpc::{from_timestamp, timestamp};
+use sanxiang_registry::{Registry, registry::RecordingPolicy};
+use sanxiang_store::entity::{case, event, evidence};
+use sanxiang_store::{Db, Vault, db_error};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::writer::{NewEvent, Target, Writer};
+
+/// Clock skew tolerated between a device and the server for "when it happened".
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// A case is to be decided within 90 calendar days of filing (处罚法 Art. 60; RULES R10).
+pub const DECISION_LIMIT_DAYS: i64 = 90;
+
+/// Longest free text accepted in an event (a written record, not a document store).
+const MAX_TEXT: usize = 64 * 1024;
+
+/// The record: cases, events and evidence.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    pub(crate) db: Db,
+    pub(crate) registry: Registry,
+    pub(crate) writer: Writer,
+    pub(crate) vault: Vault,
+    pub(crate) clock: Arc<dyn TimeProvider>,
+}
+
+pub(crate) fn case_kind_from_pb(value: i32) -> Option<CaseKind> {
+    match pb::CaseKind::try_from(value).ok()? {
+        pb::CaseKind::Penalty => Some(CaseKind::Penalty),
+        pb::CaseKind::Licensing => Some(CaseKind::Licensing),
+        pb::CaseKind::Compulsion => Some(CaseKind::Compulsion),
+        pb::CaseKind::Inspection => Some(CaseKind::Inspection),
+        pb::CaseKind::Other => Some(CaseKind::Other),
+        pb::CaseKind::Unspecified => None,
+    }
+}
+
+fn case_kind_to_pb(k: CaseKind) -> pb::CaseKind {
+    match k {
+        CaseKind::Penalty => pb::CaseKind::Penalty,
+        CaseKind::Licensing => pb::CaseKind::Licensing,
+        CaseKind::Compulsion => pb::CaseKind::Compulsion,
+        CaseKind::Inspection => pb::CaseKind::Inspection,
+        CaseKind::Other => pb::CaseKind::Other,
+    }
+}
+
+fn party_type_name(t: pb::PartyType) -> &'static str {
+    match t {
+        pb::PartyType::NaturalPerson => "natural_person",
+        pb::PartyType::LegalPerson => "legal_person",
+        pb::PartyType::OtherOrganisation => "other_organisation",
+        pb::PartyType::IndividualBusiness => "individual_business",
+        pb::PartyType::Unspecified => "",
+    }
+}
+
+/// The party as stored and as committed to by the case's first event.
+pub fn party_to_value(p: &pb::Party) -> Value {
+    let t = pb::PartyType::try_from(p.r#type).unwrap_or(pb::PartyType::Unspecified);
+    Value::object()
+        .with("type", party_type_name(t))
+        .with("name", p.name.as_str())
+        .with("credit_code", p.credit_code.as_str())
+        .with("id_type", p.id_type.as_str())
+        .with("id_number", p.id_number.as_str())
+        .with("legal_representative", p.legal_representative.as_str())
+        .with("address", p.address.as_str())
+        .with("phone", p.phone.as_str())
+        .with("is_minor", p.is_minor)
+}
+
+fn party_from_json(text: &str) -> pb::Party {
+    let v = Value::parse(text).unwrap_or(Value::Null);
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let t = match s("type").as_str() {
+        "natural_person" => pb::PartyType::NaturalPerson,
+        "legal_person" => pb::PartyType::LegalPerson,
+        "other_organisation" => pb::PartyType::OtherOrganisation,
+        "individual_business" => pb::PartyType::IndividualBusiness,
+        _ => pb::PartyType::Unspecified,
+    };
+    pb::Party {
+        r#type: t as i32,
+        name: s("name"),
+        credit_code: s("credit_code"),
+        id_type: s("id_type"),
+        id_number: s("id_number"),
+        legal_representative: s("legal_representative"),
+        address: s("address"),
+        phone: s("phone"),
+        is_minor: v.get("is_minor").and_then(Value::as_bool).unwrap_or(false),
+    }
+}
+
+/// Parses the stored officers column.
+pub fn officers_from_json(text: &str) -> Vec<String> {
+    match Value::parse(text) {
+        Ok(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Parses the stored evidence column; `None` if it is malformed.
+pub fn evidence_from_json(text: &str) -> Option<Vec<EvidenceLink>> {
+    match Value::parse(text).ok()? {
+        Value::Array(items) => items.iter().map(EvidenceLink::from_value).collect(),
+        _ => None,
+    }
+}
+
+fn service_method_name(m: pb::ServiceMethod) -> &'static str {
+    match m {
+        pb::ServiceMethod::Direct => "direct",
+        pb::ServiceMethod::Leaving => "leaving",
+        pb::ServiceMethod::Mail => "mail",
+        pb::ServiceMethod::Electronic => "electronic",
+        pb::ServiceMethod::PublicNotice => "public_notice",
+        pb::ServiceMethod::Entrusted => "entrusted",
+        pb::ServiceMethod::Unspecified => "",
+    }
+}
+
+/// An event row as an API message.
+pub fn event_to_pb(e: event::Model) -> pb::Event {
+    let kind =
+        EventKind::parse(&e.kind).map_or(pb::EventKind::Unspecified, sanxiang_registry::convert::event_kind_to_pb);
+    pb::Event {
+        officer_ids: officers_from_json(&e.officers),
+        evidence: evidence_from_json(&e.evidence)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| pb::EvidenceRef {
+                evidence_id: l.evidence_id,
+                sha256: l.sha256.to_hex(),
+                size: l.size,
+                media_type: l.media_type,
+            })
+            .collect(),
+        case_id: e.case_id,
+        case_seq: e.case_seq as u64,
+        global_seq: e.global_seq as u64,
+        kind: kind as i32,
+        occurred_at: Some(timestamp(Timestamp::from_micros(e.occurred_at))),
+        recorded_at: Some(timestamp(Timestamp::from_micros(e.recorded_at))),
+        actor_id: e.actor,
+        request_id: e.request_id,
+        payload_json: e.payload,
+        prev_hash: e.prev_hash,
+        hash: e.hash,
+    }
+}
+
+fn required(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() { Err(Error::invalid(field, "must not be empty")) } else { Ok(v.to_owned()) }
+}
+
+fn validate_request_id(value: &str) -> Result<String> {
+    let v = required("request_id", value)?;
+    if v.len() > 128 {
+        return Err(Error::invalid("request_id", "at most 128 characters"));
+    }
+    Ok(v)
+}
+
+impl Recorder {
+    /// The record over a database and a vault; starts the writer task.
+    pub fn new(db: Db, registry: Registry, vault: Vault, clock: Arc<dyn TimeProvider>) -> Self {
+        let writer = Writer::start(db.clone(), Arc::clone(&clock));
+        Self { db, registry, writer, vault, clock }
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// A case by id.
+    pub async fn case(&self, id: &str) -> Result<case::Model> {
+        case::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("case", id))
+    }
+
+    /// Loads a case and checks that `who` may perform `action` on it.
+    pub async fn authorized_case(&self, who: &Principal, action: Action, case_id: &str) -> Result<case::Model> {
+        let case = self.case(case_id).await?;
+        let scope: Scope = self.registry.scope(&case.agency_id).await?;
+        authorize(who, action, Some(&scope))?;
+        Ok(case)
+    }
+
+    /// A case row as an API message.
+    pub fn case_to_pb(&self, c: case::Model) -> pb::Case {
+        let state = CaseState::from_bits(c.state_bits);
+        let now = self.clock.now();
+        let decision_overdue = !state.decided()
+            && c.filed_at.is_some_and(|f| Timestamp::from_micros(f).plus_seconds(DECISION_LIMIT_DAYS * 86_400) < now);
+        pb::Case {
+            kind: CaseKind::parse(&c.kind).map_or(pb::CaseKind::Unspecified, case_kind_to_pb) as i32,
+            party: Some(party_from_json(&c.party)),
+            handling_officer_ids: officers_from_json(&c.handling_officers),
+            opened_at: Some(timestamp(Timestamp::from_micros(c.opened_at))),
+            status: if state.closed() { pb::CaseStatus::Closed } else { pb::CaseStatus::Open } as i32,
+            event_count: c.event_count as u64,
+            head_hash: c.head_hash,
+            filed_at: c.filed_at.map(|f| timestamp(Timestamp::from_micros(f))),
+            decision_overdue,
+            id: c.id,
+            agency_id: c.agency_id,
+            title: c.title,
+        }
+    }
+
+    fn check_not_future(&self, field: &str, at: Timestamp) -> Result<()> {
+        if at > self.clock.now().plus_seconds(MAX_CLOCK_SKEW_SECONDS) {
+            return Err(Error::invalid(field, "is in the future"));
+        }
+        Ok(())
+    }
+
+    /// Opens a case; its first event (`case_opened`) commits to every field of the case.
+    /// Idempotent on (agency, request id). The caller must be authorised for the agency.
+    pub async fn open_case(&self, who: &Principal, r: pb::OpenCaseRequest) -> Result<case::Model> {
+        let request_id = validate_request_id(&r.request_id)?;
+        let kind = case_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name a case kind"))?;
+        let title = required("title", &r.title)?;
+        let party = r.party.ok_or_else(|| Error::invalid("party", "is required"))?;
+        let party_type = pb::PartyType::try_from(party.r#type).unwrap_or(pb::PartyType::Unspecified);
+        if party_type == pb::PartyType::Unspecified {
+            return Err(Error::invalid("party.type", "must name a party type"));
+        }
+        required("party.name", &party.name)?;
+        if !party.credit_code.is_empty() {
+            party.credit_code.parse::<CreditCode>().map_err(|e| Error::invalid("party.credit_code", e.to_string()))?;
+        } else if party_type == pb::PartyType::LegalPerson {
+            return Err(Error::invalid("party.credit_code", "a legal person is identified by its credit code"));
+        }
+        if r.handling_officer_ids.is_empty() {
+            return Err(Error::invalid("handling_officer_ids", "name at least one handling officer"));
+        }
+        let certs = self.registry.certificates(&r.handling_officer_ids).await?;
+        let mut seen = HashSet::new();
+        for (i, id) in r.handling_officer_ids.iter().enumerate() {
+            if !seen.insert(id) {
+                return Err(Error::invalid(format!("handling_officer_ids[{i}]"), "listed twice"));
+            }
+            match certs.get(id) {
+                Some(o) if o.agency_id == r.agency_id => {}
+                _ => {
+                    return Err(Error::invalid(format!("handling_officer_ids[{i}]"), "no such officer in this agency"));
+                }
+            }
+        }
+        let opened_at = from_timestamp("opened_at", r.opened_at.as_ref())?.unwrap_or_else(|| self.clock.now());
+        self.check_not_future("opened_at", opened_at)?;
+        let party_value = party_to_value(&party);
+        let case_id = uuid::Uuid::now_v7().to_string();
+        let model = case::Model {
+            id: case_id.clone(),
+            agency_id: r.agency_id.clone(),
+            kind: kind.as_str().into(),
+            title: title.clone(),
+            party: party_value.to_canonical_string().map_err(|e| Error::invalid("party", e.to_string()))?,
+            handling_officers: crate::writer::officers_json(&r.handling_officer_ids),
+            opened_at: opened_at.micros(),
+            state_bits: 0,
+            event_count: 0,
+            head_hash: Sha256Digest::ZERO.to_hex(),
+            filed_at: None,
+            decided_at: None,
+            request_id: request_id.clone(),
+            created_by: who.id.clone(),
+        };
+        let payload = Value::object()
+            .with("agency_id", r.agency_id.as_str())
+            .with("kind", kind.as_str())
+            .with("title", title)
+            .with("party", party_value)
+            .with("handling_officer_ids", r.handling_officer_ids.clone());
+        let row = self
+            .writer
+            .append(NewEvent {
+                target: Target::Open(Box::new(model)),
+                kind: EventKind::CaseOpened,
+                occurred_at: opened_at,
+                actor: who.id.clone(),
+                request_id,
+                officers: r.handling_officer_ids.clone(),
+                evidence: Vec::new(),
+                payload,
+                new_evidence: None,
+            })
+            .await?;
+        self.case(&row.case_id).await
+    }
+
+    /// Appends a typed event after checking the acting officers (G3), the referenced evidence,
+    /// and the recording rule (R3); the lifecycle order (R2) is checked by the writer against
+    /// the committed state. The caller must be authorised for the case.
+    pub async fn append_event(
+        &self,
+        who: &Principal,
+        case: &case::Model,
+        r: pb::AppendEventRequest,
+    ) -> Result<event::Model> {
+        let request_id = validate_request_id(&r.request_id)?;
+        let kind = event_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name an event kind"))?;
+        if kind.is_system() {
+            return Err(Error::invalid("kind", format!("{} is recorded by the server itself", kind.as_str())));
+        }
+        let occurred_at = from_timestamp("occurred_at", r.occurred_at.as_ref())?
+            .ok_or_else(|| Error::invalid("occurred_at", "is required"))?;
+        self.check_not_future("occurred_at", occurred_at)?;
+        if r.text.len() > MAX_TEXT {
+            return Err(Error::invalid("text", format!("at most {MAX_TEXT} bytes")));
+        }
+        if kind == EventKind::RecordingInterrupted && r.text.trim().is_empty() {
+            return Err(Error::invalid("text", "state why the recording was interrupted (RULES R4)"));
+        }
+        let service_method = pb::ServiceMethod::try_from(r.service_method).unwrap_or(pb::ServiceMethod::Unspecified);
+        if kind == EventKind::Service && service_method == pb::ServiceMethod::Unspecified {
+            return Err(Error::invalid("service_method", "service names how the document was served"));
+        }
+        if r.summary_procedure && r.summary_procedure_basis.trim().is_empty() {
+            return Err(Error::invalid("summary_procedure_basis", "name the law that allows the summary procedure"));
+        }
+        let agency = self.registry.agency(&case.agency_id).await?;
+        let tz = zone(&agency.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+
+        // The acting officers (G3).
+        let certs = self.registry.certificates(&r.officer_ids).await?;
+        let mut seen = HashSet::new();
+        for (i, id) in r.officer_ids.iter().enumerate() {
+            if !seen.insert(id) {
+                return Err(Error::invalid(format!("officer_ids[{i}]"), "listed twice"));
+            }
+            let officer = certs
+                .get(id)
+                .filter(|o| o.agency_id == case.agency_id)
+                .ok_or_else(|| Error::invalid(format!("officer_ids[{i}]"), "no such officer in this agency"))?;
+            if let Some(why) = officer.certificate.why_invalid_at(occurred_at, tz) {
+                tracing::warn!(officer = %id, case = %case.id, %why, "act named an officer who may not act");
+                return Err(Error::precondition(
+                    "G3.certificate-valid",
+                    format!("officer {} ({id}): {why}", officer.name),
+                ));
+            }
+        }
+        if kind.needs_two_officers() {
+            let needed = if r.summary_procedure { 1 } else { 2 };
+            if r.officer_ids.len() < needed {
+                return Err(Error::precondition(
+                    "G3.two-officers",
+                    format!(
+                        "{} needs at least two officers with valid certificates (处罚法 Art. 42, 55)",
+                        kind.as_str()
+                    ),
+                ));
+            }
+        }
+
+        // The referenced evidence: items of this case, with the digests the event commits to.
+        let mut links = Vec::with_capacity(r.evidence_ids.len());
+        let mut seen = HashSet::new();
+        for (i, id) in r.evidence_ids.iter().enumerate() {
+            if !seen.insert(id) {
+                return Err(Error::invalid(format!("evidence_ids[{i}]"), "listed twice"));
+            }
+            let e = evidence::Entity::find_by_id(id.clone())
+                .one(&self.db)
+                .await
+                .map_err(db_error)?
+                .filter(|e| e.case_id == case.id)
+                .ok_or_else(|| Error::invalid(format!("evidence_ids[{i}]"), "no such evidence in this case"))?;
+            links.push(EvidenceLink {
+                evidence_id: e.id,
+                sha256: e
+                    .sha256
+                    .parse()
+                    .map_err(|_| Error::DataLoss(format!("evidence {id} has a malformed digest")))?,
+                size: e.size as u64,
+                media_type: e.media_type,
+            });
+        }
+
+        // Mandatory audio-video (R3).
+        let policy: RecordingPolicy = serde_json::from_str(&agency.recording_policy).unwrap_or_default();
+        let recording_required = kind.always_needs_recording()
+            || r.in_case_handling_premises
+            || policy.additional_required_kinds.iter().any(|k| k == kind.as_str());
+        let has_recording = links.iter().any(|l| is_audio_video(&l.media_type));
+        let missing_reason = r.missing_recording_reason.trim();
+        if recording_required && !has_recording && missing_reason.is_empty() {
+            return Err(Error::precondition(
+                "R3.recording-required",
+                format!(
+                    "{} must reference an audio or video recording, or record why there is none (missing_recording_reason)",
+                    kind.as_str()
+                ),
+            ));
+        }
+
+        let mut payload = Value::object();
+        let mut put = |key: &str, value: Value| payload = std::mem::replace(&mut payload, Value::Null).with(key, value);
+        if !r.text.is_empty() {
+            put("text", r.text.clone().into());
+        }
+        if !r.location.is_empty() {
+            put("location", r.location.clone().into());
+        }
+        if r.summary_procedure {
+            put("summary_procedure", true.into());
+            put("summary_procedure_basis", r.summary_procedure_basis.trim().into());
+        }
+        if r.in_case_handling_premises {
+            put("in_case_handling_premises", true.into());
+        }
+        if recording_required {
+            put("recording_required", true.into());
+            if !has_recording {
+                put("missing_recording_reason", missing_reason.into());
+            }
+        }
+        if service_method != pb::ServiceMethod::Unspecified {
+            put("service_method", service_method_name(service_method).into());
+        }
+        if !r.details.is_empty() {
+            let details = r.details.iter().fold(Value::object(), |acc, (k, v)| acc.with(k, v.as_str()));
+            put("details", details);
+        }
+        self.writer
+            .append(NewEvent {
+                target: Target::Case(case.id.clone()),
+                kind,
+                occurred_at,
+                actor: who.id.clone(),
+                request_id,
+                officers: r.officer_ids,
+                evidence: links,
+                payload,
+                new_evidence: None,
+            })
+            .await
+    }
+
+    /// Cases of an agency in id order (ids are time-ordered), after `after_id`.
+    pub async fn list_cases(&self, agency_id: &str, after_id: &str, limit: u32) -> Result<Vec<case::Model>> {
+        let limit = if limit == 0 { 100 } else { limit.min(1000) };
+        let mut q = case::Entity::find().filter(case::Column::AgencyId.eq(agency_id));
+        if !after_id.is_empty() {
+            q = q.filter(case::Column::Id.gt(after_id));
+        }
+        q.order_by_asc(case::Column::Id).limit(u64::from(limit)).all(&self.db).await.map_err(db_error)
+    }
+
+    /// Events of a case in chain order, after `after_seq`.
+    pub async fn list_events(&self, case_id: &str, after_seq: u64, limit: u32) -> Result<Vec<event::Model>> {
+        let limit = if limit == 0 { 1000 } else { limit.min(10_000) };
+        event::Entity::find()
+            .filter(event::Column::CaseId.eq(case_id))
+            .filter(event::Column::CaseSeq.gt(after_seq as i64))
+            .order_by_asc(event::Column::CaseSeq)
+            .limit(u64::from(limit))
+            .all(&self.db)
+            .await
+            .map_err(db_error)
+    }
+}

@@ -1,0 +1,194 @@
+//! `RecordService` over gRPC: decode, authorise, call the use case, encode.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use sanxiang_domain::Error;
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::record_service_server::RecordService;
+use sanxiang_registry::auth::{Action, authorize};
+use sanxiang_registry::grpc::{caller, status};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::evidence::evidence_to_pb;
+use crate::record::{Recorder, event_to_pb};
+use crate::verify::Report;
+
+/// The gRPC face of the [`Recorder`].
+#[derive(Debug, Clone)]
+pub struct RecordApi {
+    recorder: Recorder,
+}
+
+impl RecordApi {
+    /// Serves `recorder`.
+    pub fn new(recorder: Recorder) -> Self {
+        Self { recorder }
+    }
+}
+
+type R<T> = Result<Response<T>, Status>;
+type Stream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
+
+fn report_to_pb(r: Report) -> pb::VerifyCaseResponse {
+    pb::VerifyCaseResponse {
+        ok: r.problems.is_empty(),
+        events_checked: r.events_checked,
+        evidence_checked: r.evidence_checked,
+        head_hash: r.head_hash,
+        problems: r
+            .problems
+            .into_iter()
+            .map(|p| pb::VerifyProblem {
+                case_seq: p.case_seq,
+                evidence_id: p.evidence_id.unwrap_or_default(),
+                message: p.message,
+            })
+            .collect(),
+    }
+}
+
+#[tonic::async_trait]
+impl RecordService for RecordApi {
+    #[tracing::instrument(skip_all)]
+    async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> R<pb::Case> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        if r.agency_id.is_empty() {
+            return Err(status(Error::invalid("agency_id", "must not be empty")));
+        }
+        let scope = self.recorder.registry().scope(&r.agency_id).await.map_err(|e| match e {
+            Error::NotFound { .. } => status(Error::invalid("agency_id", "no such agency")),
+            other => status(other),
+        })?;
+        authorize(&who, Action::WriteRecord, Some(&scope)).map_err(status)?;
+        let case = self.recorder.open_case(&who, r).await.map_err(status)?;
+        Ok(Response::new(self.recorder.case_to_pb(case)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> R<pb::Case> {
+        let who = caller(&req)?;
+        let case =
+            self.recorder.authorized_case(&who, Action::ReadRecord, &req.get_ref().case_id).await.map_err(status)?;
+        Ok(Response::new(self.recorder.case_to_pb(case)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_cases(&self, req: Request<pb::ListCasesRequest>) -> R<pb::ListCasesResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let scope = self.recorder.registry().scope(&r.agency_id).await.map_err(status)?;
+        authorize(&who, Action::ReadRecord, Some(&scope)).map_err(status)?;
+        let cases = self.recorder.list_cases(&r.agency_id, &r.after_id, r.limit).await.map_err(status)?;
+        let next_after_id = cases.last().map(|c| c.id.clone()).unwrap_or_default();
+        Ok(Response::new(pb::ListCasesResponse {
+            cases: cases.into_iter().map(|c| self.recorder.case_to_pb(c)).collect(),
+            next_after_id,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(case_id = %req.get_ref().case_id))]
+    async fn append_event(&self, req: Request<pb::AppendEventRequest>) -> R<pb::Event> {
+        let who = caller(&req)?;
+        let case =
+            self.recorder.authorized_case(&who, Action::WriteRecord, &req.get_ref().case_id).await.map_err(status)?;
+        let event = self.recorder.append_event(&who, &case, req.into_inner()).await.map_err(status)?;
+        Ok(Response::new(event_to_pb(event)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_events(&self, req: Request<pb::ListEventsRequest>) -> R<pb::ListEventsResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        self.recorder.authorized_case(&who, Action::ReadRecord, &r.case_id).await.map_err(status)?;
+        let events = self.recorder.list_events(&r.case_id, r.after_seq, r.limit).await.map_err(status)?;
+        Ok(Response::new(pb::ListEventsResponse { events: events.into_iter().map(event_to_pb).collect() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn upload_evidence(
+        &self,
+        req: Request<Streaming<pb::UploadEvidenceRequest>>,
+    ) -> R<pb::UploadEvidenceResponse> {
+        use pb::upload_evidence_request::Part;
+        let who = caller(&req)?;
+        let mut stream = req.into_inner();
+        let header = match stream.message().await? {
+            Some(pb::UploadEvidenceRequest { part: Some(Part::Header(h)) }) => h,
+            _ => return Err(status(Error::invalid("header", "the first message must carry the upload header"))),
+        };
+        let case =
+            self.recorder.authorized_case(&who, Action::WriteRecord, &header.case_id).await.map_err(|e| match e {
+                Error::NotFound { .. } => status(Error::invalid("case_id", "no such case")),
+                other => status(other),
+            })?;
+        let body = stream.map(|m| match m {
+            Ok(pb::UploadEvidenceRequest { part: Some(Part::Chunk(c)) }) => Ok(c),
+            Ok(_) => Err(Error::invalid("chunk", "only the first message carries a header")),
+            Err(s) => Err(Error::Unavailable(format!("the upload stream broke: {}", s.message()))),
+        });
+        let done = self.recorder.upload(&who, &case, header, Box::pin(body)).await.map_err(status)?;
+        Ok(Response::new(pb::UploadEvidenceResponse {
+            evidence: Some(evidence_to_pb(done.evidence)),
+            deduplicated: done.deduplicated,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_upload(&self, req: Request<pb::GetUploadRequest>) -> R<pb::Upload> {
+        let who = caller(&req)?;
+        let (u, e) = self.recorder.upload_status(&req.get_ref().upload_id).await.map_err(status)?;
+        self.recorder.authorized_case(&who, Action::ReadRecord, &u.case_id).await.map_err(status)?;
+        Ok(Response::new(pb::Upload {
+            upload_id: u.id,
+            case_id: u.case_id,
+            durable_offset: e.as_ref().map_or(u.durable_offset, |e| e.size) as u64,
+            completed: e.is_some(),
+            evidence_id: e.map(|e| e.id).unwrap_or_default(),
+        }))
+    }
+
+    type DownloadEvidenceStream = Stream<pb::DownloadEvidenceResponse>;
+
+    #[tracing::instrument(skip_all)]
+    async fn download_evidence(&self, req: Request<pb::DownloadEvidenceRequest>) -> R<Self::DownloadEvidenceStream> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let item = self.recorder.evidence(&r.evidence_id).await.map_err(status)?;
+        self.recorder.authorized_case(&who, Action::RetrieveEvidence, &item.case_id).await.map_err(status)?;
+        let rx = self.recorder.download(&who, item, &r.reason).await.map_err(status)?;
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx).map(|m| m.map_err(status)))))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_evidence(&self, req: Request<pb::GetEvidenceRequest>) -> R<pb::Evidence> {
+        let who = caller(&req)?;
+        let item = self.recorder.evidence(&req.get_ref().evidence_id).await.map_err(status)?;
+        self.recorder.authorized_case(&who, Action::ReadRecord, &item.case_id).await.map_err(status)?;
+        Ok(Response::new(evidence_to_pb(item)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify_case(&self, req: Request<pb::VerifyCaseRequest>) -> R<pb::VerifyCaseResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let case = self.recorder.authorized_case(&who, Action::ReadRecord, &r.case_id).await.map_err(status)?;
+        let report = self.recorder.verify_case(&case, r.rehash_evidence).await.map_err(status)?;
+        Ok(Response::new(report_to_pb(report)))
+    }
+
+    type ExportCaseStream = Stream<pb::ExportCaseResponse>;
+
+    #[tracing::instrument(skip_all)]
+    async fn export_case(&self, req: Request<pb::ExportCaseRequest>) -> R<Self::ExportCaseStream> {
+        let who = caller(&req)?;
+        let case =
+            self.recorder.authorized_case(&who, Action::ReadRecord, &req.get_ref().case_id).await.map_err(status)?;
+        let rx = self.recorder.export(&case).await.map_err(status)?;
+        Ok(Response::new(Box::pin(
+            ReceiverStream::new(rx)
+                .map(|m: Result<Bytes, Error>| m.map(|chunk| pb::ExportCaseResponse { chunk }).map_err(status)),
+        )))
+    }
+}

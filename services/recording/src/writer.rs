@@ -1,0 +1,361 @@
+//! The single append path: group commit of events into the hash chains.
+//!
+//! Requests queue on a channel; one task takes whatever is queued (up to [`MAX_BATCH`]), opens
+//! one transaction, takes the database-wide append lock (the `sequences` row: a row lock on
+//! PostgreSQL, the write lock on SQLite), validates each event against its case's state as
+//! committed plus earlier events of the batch, inserts them, commits, and only then answers.
+//! Replicas on one PostgreSQL serialise on the same row, so each case has one linear chain and
+//! global sequence numbers have no gaps.
+
+use std::collections::HashMap;
+
+use sanxiang_domain::canonical::Value;
+use sanxiang_domain::chain::{EventRecord, EvidenceLink};
+use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
+use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
+use sanxiang_store::entity::{case, event, evidence, sequence};
+use sanxiang_store::{Db, db_error};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most events committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+
+/// Queue length before appenders wait for the writer.
+const QUEUE: usize = 4096;
+
+/// Name of the global event sequence in the `sequences` table.
+const EVENT_SEQUENCE: &str = "event";
+
+/// Which case an event goes to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// An existing case.
+    Case(String),
+    /// A new case, opened by this (its first) event.
+    Open(Box<case::Model>),
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub target: Target,
+    pub kind: EventKind,
+    pub occurred_at: Timestamp,
+    pub actor: String,
+    pub request_id: String,
+    pub officers: Vec<String>,
+    pub evidence: Vec<EvidenceLink>,
+    pub payload: Value,
+    /// An evidence row committed atomically with the event (for `evidence_uploaded`).
+    pub new_evidence: Option<evidence::Model>,
+}
+
+impl NewEvent {
+    fn case_id(&self) -> &str {
+        match &self.target {
+            Target::Case(id) => id,
+            Target::Open(c) => &c.id,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<event::Model>>;
+
+/// Handle to the writer task. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<(NewEvent, Reply)>,
+}
+
+impl Writer {
+    /// Starts the writer task on `db`.
+    pub fn start(db: Db, clock: Arc<dyn TimeProvider>) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, clock, rx));
+        Self { tx }
+    }
+
+    /// Appends an event, returning the stored row once it is durable. An event whose
+    /// `request_id` is already in the case returns the stored event instead (idempotent retry),
+    /// or `FAILED_PRECONDITION` if the stored event has different content.
+    pub async fn append(&self, event: NewEvent) -> Result<event::Model> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send((event, reply)).await.map_err(|_| Error::Unavailable("the record writer has stopped".into()))?;
+        rx.await.map_err(|_| Error::Unavailable("the record writer has stopped".into()))?
+    }
+}
+
+async fn run(db: Db, clock: Arc<dyn TimeProvider>, mut rx: mpsc::Receiver<(NewEvent, Reply)>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let items = std::mem::take(&mut batch);
+        let now = clock.now();
+        let (events, replies): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+        let results = match commit_batch(&db, now, &events).await {
+            Ok(results) => results,
+            // A failure that is not the database's absence may be one bad event; retry one by
+            // one so that it does not fail the others.
+            Err(e) if events.len() > 1 && !matches!(e, Error::Unavailable(_)) => {
+                let mut results = Vec::with_capacity(events.len());
+                for ev in &events {
+                    results.push(match commit_batch(&db, now, std::slice::from_ref(ev)).await {
+                        Ok(mut r) => r.pop().unwrap_or_else(|| Err(Error::Internal("empty batch result".into()))),
+                        Err(e) => Err(e),
+                    });
+                }
+                results
+            }
+            Err(e) => events.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// The fields of an event that a retry must repeat exactly.
+fn same_content(stored: &event::Model, new: &NewEvent, payload: &str, officers: &str, evidence: &str) -> bool {
+    stored.kind == new.kind.as_str()
+        && stored.occurred_at == new.occurred_at.micros()
+        && stored.payload == payload
+        && stored.officers == officers
+        && stored.evidence == evidence
+}
+
+/// Encodes evidence links as stored in the `events.evidence` column.
+pub fn evidence_json(links: &[EvidenceLink]) -> String {
+    let v: Vec<Value> = links
+        .iter()
+        .map(|l| {
+            Value::object()
+                .with("id", l.evidence_id.as_str())
+                .with("media_type", l.media_type.as_str())
+                .with("sha256", l.sha256.to_hex())
+                .with("size", l.size)
+        })
+        .collect();
+    Value::Array(v).to_canonical_string().unwrap_or_default()
+}
+
+/// Encodes officer ids as stored in the `events.officers` column.
+pub fn officers_json(officers: &[String]) -> String {
+    Value::from(officers.to_vec()).to_canonical_string().unwrap_or_default()
+}
+
+fn canonical(v: &Value, field: &str) -> Result<String> {
+    v.to_canonical_string().map_err(|e| Error::invalid(field, e.to_string()))
+}
+
+async fn begin(db: &Db) -> Result<DatabaseTransaction> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+    .map_err(db_error)
+}
+
+async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Vec<Result<event::Model>>> {
+    let txn = begin(db).await?;
+    // Take the append lock before reading anything, so every read below is current.
+    sequence::Entity::update_many()
+        .col_expr(sequence::Column::Value, Expr::col(sequence::Column::Value).into())
+        .filter(sequence::Column::Name.eq(EVENT_SEQUENCE))
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    let mut global = sequence::Entity::find_by_id(EVENT_SEQUENCE.to_owned())
+        .one(&txn)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| Error::Internal("event sequence missing".into()))?
+        .value;
+
+    let mut cases: HashMap<String, (case::Model, bool /* new */)> = HashMap::new();
+    let mut new_rows: Vec<event::Model> = Vec::new();
+    let mut new_evidence: Vec<evidence::Model> = Vec::new();
+    let mut results = Vec::with_capacity(events.len());
+
+    for ev in events {
+        results.push(prepare(&txn, now, ev, &mut global, &mut cases, &mut new_rows).await.map(|(row, fresh)| {
+            if fresh && let Some(e) = &ev.new_evidence {
+                new_evidence.push(e.clone());
+            }
+            row
+        }));
+    }
+
+    if !new_rows.is_empty() {
+        for (c, is_new) in cases.values() {
+            if *is_new {
+                c.clone().into_active_model().insert(&txn).await.map_err(db_error)?;
+            } else {
+                let mut a = c.clone().into_active_model();
+                a.state_bits = Set(c.state_bits);
+                a.event_count = Set(c.event_count);
+                a.head_hash = Set(c.head_hash.clone());
+                a.filed_at = Set(c.filed_at);
+                a.decided_at = Set(c.decided_at);
+                a.update(&txn).await.map_err(db_error)?;
+            }
+        }
+        for e in &new_evidence {
+            e.clone().into_active_model().insert(&txn).await.map_err(db_error)?;
+        }
+        for chunk in new_rows.chunks(64) {
+            event::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+                .exec(&txn)
+                .await
+                .map_err(db_error)?;
+        }
+        sequence::Entity::update_many()
+            .col_expr(sequence::Column::Value, Expr::value(global))
+            .filter(sequence::Column::Name.eq(EVENT_SEQUENCE))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+    }
+    txn.commit().await.map_err(db_error)?;
+    Ok(results)
+}
+
+/// Validates one event against its case and builds its row. Returns the row and whether it is
+/// new (false: an idempotent retry of a stored event).
+async fn prepare(
+    txn: &DatabaseTransaction,
+    now: Timestamp,
+    ev: &NewEvent,
+    global: &mut i64,
+    cases: &mut HashMap<String, (case::Model, bool)>,
+    new_rows: &mut Vec<event::Model>,
+) -> Result<(event::Model, bool)> {
+    let payload = canonical(&ev.payload, "payload")?;
+    let officers = officers_json(&ev.officers);
+    let evidence = evidence_json(&ev.evidence);
+    let case_id = ev.case_id().to_owned();
+
+    // Idempotent retry: the same request id in the same case (or, for an opening, agency).
+    let existing = match &ev.target {
+        Target::Open(c) => match case::Entity::find()
+            .filter(case::Column::AgencyId.eq(&c.agency_id))
+            .filter(case::Column::RequestId.eq(&c.request_id))
+            .one(txn)
+            .await
+            .map_err(db_error)?
+        {
+            Some(stored) => first_event(txn, &stored.id).await?,
+            None => new_rows
+                .iter()
+                .find(|r| {
+                    r.kind == EventKind::CaseOpened.as_str()
+                        && r.request_id == c.request_id
+                        && cases.get(&r.case_id).is_some_and(|(m, _)| m.agency_id == c.agency_id)
+                })
+                .cloned(),
+        },
+        Target::Case(id) => match new_rows.iter().find(|r| &r.case_id == id && r.request_id == ev.request_id) {
+            Some(r) => Some(r.clone()),
+            None => event::Entity::find()
+                .filter(event::Column::CaseId.eq(id))
+                .filter(event::Column::RequestId.eq(&ev.request_id))
+                .one(txn)
+                .await
+                .map_err(db_error)?,
+        },
+    };
+    if let Some(stored) = existing {
+        let same = match &ev.target {
+            Target::Open(_) => true, // an opening carries a fresh case id on every attempt
+            Target::Case(_) => same_content(&stored, ev, &payload, &officers, &evidence),
+        };
+        return if same {
+            Ok((stored, false))
+        } else {
+            Err(Error::precondition(
+                "idempotency",
+                format!("request_id {} was already used for a different event in this case", ev.request_id),
+            ))
+        };
+    }
+
+    let (mut case_row, is_new) = match (&ev.target, cases.get(&case_id)) {
+        (_, Some((c, is_new))) => (c.clone(), *is_new),
+        (Target::Open(c), None) => ((**c).clone(), true),
+        (Target::Case(id), None) => (
+            case::Entity::find_by_id(id.clone())
+                .one(txn)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| Error::not_found("case", id))?,
+            false,
+        ),
+    };
+    let case_kind = CaseKind::parse(&case_row.kind).ok_or_else(|| Error::Internal("stored case kind".into()))?;
+    let state = CaseState::from_bits(case_row.state_bits);
+    if ev.kind != EventKind::CaseOpened {
+        state.check_next(case_kind, ev.kind)?;
+    } else if case_row.event_count != 0 {
+        return Err(Error::precondition("R2.case-opened", "the case is already open"));
+    }
+
+    *global += 1;
+    let prev_hash: Sha256Digest =
+        case_row.head_hash.parse().map_err(|_| Error::DataLoss(format!("case {case_id} has a malformed head hash")))?;
+    let record = EventRecord {
+        global_seq: *global as u64,
+        case_id: case_id.clone(),
+        case_seq: case_row.event_count as u64 + 1,
+        kind: ev.kind.as_str().to_owned(),
+        occurred_at: ev.occurred_at,
+        recorded_at: now,
+        actor: ev.actor.clone(),
+        request_id: ev.request_id.clone(),
+        officers: ev.officers.clone(),
+        evidence: ev.evidence.clone(),
+        payload: ev.payload.clone(),
+        prev_hash,
+    };
+    let hash = record.hash().map_err(|e| Error::invalid("payload", e.to_string()))?;
+    let row = event::Model {
+        global_seq: *global,
+        case_id: case_id.clone(),
+        case_seq: record.case_seq as i64,
+        kind: record.kind,
+        occurred_at: ev.occurred_at.micros(),
+        recorded_at: now.micros(),
+        actor: ev.actor.clone(),
+        request_id: ev.request_id.clone(),
+        officers,
+        evidence,
+        payload,
+        prev_hash: prev_hash.to_hex(),
+        hash: hash.to_hex(),
+    };
+    case_row.event_count += 1;
+    case_row.head_hash = row.hash.clone();
+    case_row.state_bits = state.after(ev.kind).bits();
+    if ev.kind == EventKind::Filing {
+        case_row.filed_at = Some(ev.occurred_at.micros());
+    }
+    if ev.kind == EventKind::Decision {
+        case_row.decided_at = Some(ev.occurred_at.micros());
+    }
+    cases.insert(case_id, (case_row, is_new));
+    new_rows.push(row.clone());
+    Ok((row, true))
+}
+
+async fn first_event(txn: &DatabaseTransaction, case_id: &str) -> Result<Option<event::Model>> {
+    event::Entity::find()
+        .filter(event::Column::CaseId.eq(case_id))
+        .filter(event::Column::CaseSeq.eq(1))
+        .one(txn)
+        .await
+        .map_err(db_error)
+}

@@ -1,0 +1,158 @@
+//! Authentication (bearer token → principal) and authorisation (the one policy, by role and
+//! agency scope).
+
+use sanxiang_domain::{Error, Result};
+
+/// A role a principal holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Operates the registry: agencies, officers, principals, tokens.
+    Admin,
+    /// An enforcement officer acting for one agency.
+    Officer,
+    /// A legal reviewer (法制审核人员) of an agency and the agencies it oversees.
+    Reviewer,
+    /// Agency leadership.
+    Head,
+    /// Publishes disclosures for one agency.
+    Publisher,
+    /// Supervision (执法监督): reads across the agencies it oversees.
+    Supervisor,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Self; 6] =
+        [Self::Admin, Self::Officer, Self::Reviewer, Self::Head, Self::Publisher, Self::Supervisor];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Officer => "officer",
+            Self::Reviewer => "reviewer",
+            Self::Head => "head",
+            Self::Publisher => "publisher",
+            Self::Supervisor => "supervisor",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// The agency acted for; `None` for administrators.
+    pub agency_id: Option<String>,
+    /// For officers: the officer this principal is.
+    pub officer_id: Option<String>,
+}
+
+/// What a request wants to do. Every RPC maps to exactly one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Create or change agencies, officers, principals and tokens.
+    AdministerRegistry,
+    /// Read an agency's registry entries (agency, officers).
+    ReadRegistry,
+    /// Open cases, append events, upload evidence.
+    WriteRecord,
+    /// Read cases, events and evidence metadata; verify and export.
+    ReadRecord,
+    /// Retrieve evidence content (logged in the case record).
+    RetrieveEvidence,
+}
+
+/// The agency a request touches, with the chain of agencies that oversee it (nearest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub agency_id: String,
+    pub overseers: Vec<String>,
+}
+
+impl Scope {
+    fn is_agency(&self, agency: Option<&str>) -> bool {
+        agency == Some(self.agency_id.as_str())
+    }
+
+    fn is_agency_or_overseer(&self, agency: Option<&str>) -> bool {
+        self.is_agency(agency) || agency.is_some_and(|a| self.overseers.iter().any(|o| o == a))
+    }
+}
+
+/// The authorisation policy: may `principal` perform `action` in `scope`? This is the only
+/// place that decides; handlers call it for every RPC. The match is exhaustive on purpose:
+/// a new role or action must be decided here explicitly.
+pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -> Result<()> {
+    let agency = principal.agency_id.as_deref();
+    let allowed = match (principal.role, action) {
+        (Role::Admin, Action::AdministerRegistry | Action::ReadRegistry | Action::ReadRecord) => true,
+        // Administrators run the registry; they do not act in, or retrieve evidence from, cases.
+        (Role::Admin, Action::WriteRecord | Action::RetrieveEvidence) => false,
+        (_, Action::AdministerRegistry) => false,
+        (Role::Officer | Role::Head, Action::WriteRecord) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Reviewer | Role::Publisher | Role::Supervisor, Action::WriteRecord) => false,
+        (Role::Officer | Role::Head | Role::Publisher, Action::ReadRegistry | Action::ReadRecord) => {
+            scope.is_some_and(|s| s.is_agency(agency))
+        }
+        (Role::Officer | Role::Head, Action::RetrieveEvidence) => scope.is_some_and(|s| s.is_agency(agency)),
+        // Publishers see decisions, not raw recordings.
+        (Role::Publisher, Action::RetrieveEvidence) => false,
+        (Role::Reviewer | Role::Supervisor, Action::ReadRegistry | Action::ReadRecord | Action::RetrieveEvidence) => {
+            scope.is_some_and(|s| s.is_agency_or_overseer(agency))
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied(match scope {
+            Some(s) => format!("role {} may not {action:?} in agency {}", principal.role.as_str(), s.agency_id),
+            None => format!("role {} may not {action:?}", principal.role.as_str()),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(role: Role, agency: Option<&str>) -> Principal {
+        Principal { id: "p".into(), name: "p".into(), role, agency_id: agency.map(Into::into), officer_id: None }
+    }
+
+    fn scope(agency: &str, overseers: &[&str]) -> Scope {
+        Scope { agency_id: agency.into(), overseers: overseers.iter().map(|s| (*s).into()).collect() }
+    }
+
+    #[test]
+    fn officers_act_only_in_their_agency() {
+        let officer = p(Role::Officer, Some("a"));
+        assert!(authorize(&officer, Action::WriteRecord, Some(&scope("a", &["city"]))).is_ok());
+        assert!(authorize(&officer, Action::WriteRecord, Some(&scope("b", &["city"]))).is_err());
+        assert!(authorize(&officer, Action::ReadRecord, Some(&scope("b", &[]))).is_err());
+        assert!(authorize(&officer, Action::AdministerRegistry, None).is_err());
+    }
+
+    #[test]
+    fn supervisors_read_what_they_oversee_and_write_nothing() {
+        let sup = p(Role::Supervisor, Some("city"));
+        assert!(authorize(&sup, Action::ReadRecord, Some(&scope("a", &["city"]))).is_ok());
+        assert!(authorize(&sup, Action::ReadRecord, Some(&scope("b", &["province"]))).is_err());
+        assert!(authorize(&sup, Action::WriteRecord, Some(&scope("city", &[]))).is_err());
+    }
+
+    #[test]
+    fn admins_administer_but_do_not_write_cases() {
+        let admin = p(Role::Admin, None);
+        assert!(authorize(&admin, Action::AdministerRegistry, None).is_ok());
+        assert!(authorize(&admin, Action::WriteRecord, Some(&scope("a", &[]))).is_err());
+        assert!(authorize(&admin, Action::RetrieveEvidence, Some(&scope("a", &[]))).is_err());
+    }
+}

@@ -1,0 +1,467 @@
+//! Registry use cases over the database.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rand::RngCore;
+use sanxiang_domain::credit_code::CreditCode;
+use sanxiang_domain::lifecycle::EventKind;
+use sanxiang_domain::officer::{Certificate, OfficerStatus, zone};
+use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
+use sanxiang_store::entity::{agency, officer, officer_status_change, principal, token};
+use sanxiang_store::{Db, db::is_unique_violation, db_error};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Principal, Role, Scope};
+
+/// Default window after capture within which evidence should be uploaded (RULES R6).
+pub const DEFAULT_UPLOAD_WINDOW_HOURS: u32 = 24;
+
+/// The registry: agencies, officers, principals and tokens.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    db: Db,
+    clock: Arc<dyn TimeProvider>,
+}
+
+/// One item of a power list, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowerItem {
+    pub name: String,
+    pub category: String,
+    pub legal_basis: String,
+}
+
+/// An agency's recording policy, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingPolicy {
+    /// Canonical names of event kinds that need a recording beyond the statutory ones.
+    pub additional_required_kinds: Vec<String>,
+}
+
+/// Input of [`Registry::create_agency`].
+#[derive(Debug, Clone, Default)]
+pub struct NewAgency {
+    pub request_id: String,
+    pub name: String,
+    pub credit_code: String,
+    pub region: String,
+    pub parent_id: String,
+    pub powers: Vec<PowerItem>,
+    pub time_zone: String,
+    pub additional_recording_kinds: Vec<EventKind>,
+    pub upload_window_hours: u32,
+}
+
+/// Input of [`Registry::register_officer`].
+#[derive(Debug, Clone, Default)]
+pub struct NewOfficer {
+    pub request_id: String,
+    pub agency_id: String,
+    pub name: String,
+    pub certificate_number: String,
+    pub category: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub legal_qualification: bool,
+}
+
+/// What the record needs to know of an officer to judge an act.
+#[derive(Debug, Clone)]
+pub struct OfficerInfo {
+    pub id: String,
+    pub agency_id: String,
+    pub name: String,
+    pub certificate: Certificate,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn non_empty(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() { Err(Error::invalid(field, "must not be empty")) } else { Ok(v.to_owned()) }
+}
+
+fn parse_date(field: &str, value: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| Error::invalid(field, "expected a date YYYY-MM-DD"))
+}
+
+/// Hex SHA-256 of a bearer token: what is stored instead of the token.
+pub fn token_hash(token: &str) -> String {
+    Sha256Digest::of(token.as_bytes()).to_hex()
+}
+
+impl Registry {
+    /// A registry over `db`.
+    pub fn new(db: Db, clock: Arc<dyn TimeProvider>) -> Self {
+        Self { db, clock }
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn TimeProvider> {
+        &self.clock
+    }
+
+    /// Creates an agency after validating every field; idempotent on `request_id`.
+    pub async fn create_agency(&self, input: NewAgency) -> Result<agency::Model> {
+        if !input.request_id.is_empty()
+            && let Some(existing) = agency::Entity::find()
+                .filter(agency::Column::RequestId.eq(&input.request_id))
+                .one(&self.db)
+                .await
+                .map_err(db_error)?
+        {
+            return Ok(existing);
+        }
+        let name = non_empty("name", &input.name)?;
+        let code: CreditCode =
+            input.credit_code.trim().parse().map_err(|e| Error::invalid("credit_code", format!("{e}")))?;
+        let region = non_empty("region", &input.region)?;
+        let parent_id = if input.parent_id.is_empty() {
+            None
+        } else {
+            self.agency(&input.parent_id).await.map_err(|_| Error::invalid("parent_id", "no such agency"))?;
+            Some(input.parent_id.clone())
+        };
+        if zone(&input.time_zone).is_none() {
+            return Err(Error::invalid("time_zone", "not an IANA time zone name"));
+        }
+        for (i, p) in input.powers.iter().enumerate() {
+            non_empty(&format!("powers[{i}].name"), &p.name)?;
+            non_empty(&format!("powers[{i}].legal_basis"), &p.legal_basis)?;
+        }
+        for (i, k) in input.additional_recording_kinds.iter().enumerate() {
+            if k.is_system() {
+                return Err(Error::invalid(format!("recording_policy.additional_required_kinds[{i}]"), "not an act"));
+            }
+        }
+        let policy = RecordingPolicy {
+            additional_required_kinds: input.additional_recording_kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+        };
+        let window =
+            if input.upload_window_hours == 0 { DEFAULT_UPLOAD_WINDOW_HOURS } else { input.upload_window_hours };
+        let model = agency::ActiveModel {
+            id: Set(new_id()),
+            name: Set(name),
+            credit_code: Set(code.to_string()),
+            region: Set(region),
+            parent_id: Set(parent_id),
+            powers: Set(serde_json::to_string(&input.powers).map_err(|e| Error::Internal(e.to_string()))?),
+            time_zone: Set(if input.time_zone.is_empty() { "Asia/Shanghai".into() } else { input.time_zone.clone() }),
+            recording_policy: Set(serde_json::to_string(&policy).map_err(|e| Error::Internal(e.to_string()))?),
+            upload_window_hours: Set(i64::from(window)),
+            request_id: Set((!input.request_id.is_empty()).then(|| input.request_id.clone())),
+            created_at: Set(self.clock.now().micros()),
+        };
+        model.insert(&self.db).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::AlreadyExists(format!("an agency with credit code {} exists", input.credit_code.trim()))
+            } else {
+                db_error(e)
+            }
+        })
+    }
+
+    /// An agency by id.
+    pub async fn agency(&self, id: &str) -> Result<agency::Model> {
+        agency::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("agency", id))
+    }
+
+    /// All agencies, oldest first.
+    pub async fn agencies(&self) -> Result<Vec<agency::Model>> {
+        agency::Entity::find().order_by_asc(agency::Column::CreatedAt).all(&self.db).await.map_err(db_error)
+    }
+
+    /// The scope of an agency: itself and the chain of agencies that oversee it.
+    pub async fn scope(&self, agency_id: &str) -> Result<Scope> {
+        let mut overseers = Vec::new();
+        let mut current = self.agency(agency_id).await?;
+        while let Some(parent) = current.parent_id.clone() {
+            if overseers.contains(&parent) || parent == agency_id {
+                break; // defensive: parents are set at creation, so a cycle cannot be built
+            }
+            overseers.push(parent.clone());
+            current = self.agency(&parent).await?;
+        }
+        Ok(Scope { agency_id: agency_id.to_owned(), overseers })
+    }
+
+    /// Registers an officer; idempotent on `request_id`.
+    pub async fn register_officer(&self, input: NewOfficer) -> Result<officer::Model> {
+        if !input.request_id.is_empty()
+            && let Some(existing) = officer::Entity::find()
+                .filter(officer::Column::RequestId.eq(&input.request_id))
+                .one(&self.db)
+                .await
+                .map_err(db_error)?
+        {
+            return Ok(existing);
+        }
+        self.agency(&input.agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
+        let name = non_empty("name", &input.name)?;
+        let cert = non_empty("certificate_number", &input.certificate_number)?;
+        let category = non_empty("category", &input.category)?;
+        let from = parse_date("valid_from", &input.valid_from)?;
+        let until = parse_date("valid_until", &input.valid_until)?;
+        if until < from {
+            return Err(Error::invalid("valid_until", "is before valid_from"));
+        }
+        let model = officer::ActiveModel {
+            id: Set(new_id()),
+            agency_id: Set(input.agency_id.clone()),
+            name: Set(name),
+            certificate_number: Set(cert.clone()),
+            category: Set(category),
+            valid_from: Set(from.to_string()),
+            valid_until: Set(until.to_string()),
+            status: Set(OfficerStatus::Active.as_str().into()),
+            legal_qualification: Set(input.legal_qualification),
+            request_id: Set((!input.request_id.is_empty()).then(|| input.request_id.clone())),
+            created_at: Set(self.clock.now().micros()),
+        };
+        model.insert(&self.db).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::AlreadyExists(format!("certificate number {cert} is registered"))
+            } else {
+                db_error(e)
+            }
+        })
+    }
+
+    /// An officer by id.
+    pub async fn officer(&self, id: &str) -> Result<officer::Model> {
+        officer::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("officer", id))
+    }
+
+    /// The officers of an agency.
+    pub async fn officers(&self, agency_id: &str) -> Result<Vec<officer::Model>> {
+        officer::Entity::find()
+            .filter(officer::Column::AgencyId.eq(agency_id))
+            .order_by_asc(officer::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(db_error)
+    }
+
+    /// Records a status change effective at `effective_at` (default now). Acts are judged
+    /// against the status in force at their own time.
+    pub async fn set_officer_status(
+        &self,
+        officer_id: &str,
+        status: OfficerStatus,
+        reason: &str,
+        effective_at: Option<Timestamp>,
+        by: &Principal,
+    ) -> Result<officer::Model> {
+        let reason = non_empty("reason", reason)?;
+        let current = self.officer(officer_id).await.map_err(|_| Error::invalid("officer_id", "no such officer"))?;
+        let now = self.clock.now();
+        let change = officer_status_change::ActiveModel {
+            id: Set(new_id()),
+            officer_id: Set(officer_id.to_owned()),
+            status: Set(status.as_str().into()),
+            reason: Set(reason),
+            effective_at: Set(effective_at.unwrap_or(now).micros()),
+            recorded_at: Set(now.micros()),
+            recorded_by: Set(by.id.clone()),
+        };
+        change.insert(&self.db).await.map_err(db_error)?;
+        let certificate = self.certificates(std::slice::from_ref(&current.id)).await?;
+        let in_force = certificate.get(officer_id).map_or(status, |o| o.certificate.status_at(now));
+        let mut active: officer::ActiveModel = current.into();
+        active.status = Set(in_force.as_str().into());
+        active.update(&self.db).await.map_err(db_error)
+    }
+
+    /// Certificates with their status history, for judging acts (RULES G3).
+    pub async fn certificates(&self, officer_ids: &[String]) -> Result<HashMap<String, OfficerInfo>> {
+        if officer_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let officers = officer::Entity::find()
+            .filter(officer::Column::Id.is_in(officer_ids.iter().cloned()))
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        let changes = officer_status_change::Entity::find()
+            .filter(officer_status_change::Column::OfficerId.is_in(officer_ids.iter().cloned()))
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        let mut out = HashMap::new();
+        for o in officers {
+            let status_changes = changes
+                .iter()
+                .filter(|c| c.officer_id == o.id)
+                .filter_map(|c| Some((Timestamp::from_micros(c.effective_at), OfficerStatus::parse(&c.status)?)))
+                .collect();
+            let certificate = Certificate {
+                valid_from: parse_date("valid_from", &o.valid_from)?,
+                valid_until: parse_date("valid_until", &o.valid_until)?,
+                status_changes,
+            };
+            out.insert(o.id.clone(), OfficerInfo { id: o.id, agency_id: o.agency_id, name: o.name, certificate });
+        }
+        Ok(out)
+    }
+
+    /// Creates a principal; idempotent on `request_id`.
+    pub async fn create_principal(
+        &self,
+        request_id: &str,
+        name: &str,
+        role: Role,
+        agency_id: &str,
+        officer_id: &str,
+    ) -> Result<principal::Model> {
+        if !request_id.is_empty()
+            && let Some(existing) = principal::Entity::find()
+                .filter(principal::Column::RequestId.eq(request_id))
+                .one(&self.db)
+                .await
+                .map_err(db_error)?
+        {
+            return Ok(existing);
+        }
+        let name = non_empty("name", name)?;
+        let agency_id = match (role, agency_id.is_empty()) {
+            (Role::Admin, true) => None,
+            (Role::Admin, false) => return Err(Error::invalid("agency_id", "an administrator acts for no agency")),
+            (_, true) => return Err(Error::invalid("agency_id", "this role acts for an agency")),
+            (_, false) => {
+                self.agency(agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
+                Some(agency_id.to_owned())
+            }
+        };
+        let officer_id = match (role, officer_id.is_empty()) {
+            (Role::Officer, true) => {
+                return Err(Error::invalid("officer_id", "an officer principal names its officer"));
+            }
+            (_, true) => None,
+            (_, false) => {
+                let o = self.officer(officer_id).await.map_err(|_| Error::invalid("officer_id", "no such officer"))?;
+                if Some(&o.agency_id) != agency_id.as_ref() {
+                    return Err(Error::invalid("officer_id", "the officer belongs to another agency"));
+                }
+                Some(officer_id.to_owned())
+            }
+        };
+        let model = principal::ActiveModel {
+            id: Set(new_id()),
+            name: Set(name),
+            role: Set(role.as_str().into()),
+            agency_id: Set(agency_id),
+            officer_id: Set(officer_id),
+            request_id: Set((!request_id.is_empty()).then(|| request_id.to_owned())),
+            created_at: Set(self.clock.now().micros()),
+        };
+        model.insert(&self.db).await.map_err(db_error)
+    }
+
+    /// A principal by id.
+    pub async fn principal(&self, id: &str) -> Result<principal::Model> {
+        principal::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("principal", id))
+    }
+
+    /// Issues a new bearer token for a principal. Returns (token id, token); only the token's
+    /// hash is stored.
+    pub async fn issue_token(&self, principal_id: &str, label: &str) -> Result<(String, String)> {
+        self.principal(principal_id).await.map_err(|_| Error::invalid("principal_id", "no such principal"))?;
+        self.insert_token(new_id(), principal_id, label).await
+    }
+
+    async fn insert_token(&self, id: String, principal_id: &str, label: &str) -> Result<(String, String)> {
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let token = format!("sx_{}", hex::encode(secret));
+        let model = token::ActiveModel {
+            id: Set(id.clone()),
+            principal_id: Set(principal_id.to_owned()),
+            token_hash: Set(token_hash(&token)),
+            label: Set(label.to_owned()),
+            created_at: Set(self.clock.now().micros()),
+            revoked_at: Set(None),
+        };
+        model.insert(&self.db).await.map_err(db_error)?;
+        Ok((id, token))
+    }
+
+    /// Revokes a token; later requests with it are unauthenticated.
+    pub async fn revoke_token(&self, token_id: &str) -> Result<()> {
+        let t = token::Entity::find_by_id(token_id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("token", token_id))?;
+        if t.revoked_at.is_none() {
+            let mut active: token::ActiveModel = t.into();
+            active.revoked_at = Set(Some(self.clock.now().micros()));
+            active.update(&self.db).await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    /// The principal behind a bearer token.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
+        let unauthenticated = || Error::Unauthenticated("unknown or revoked token".into());
+        let t = token::Entity::find()
+            .filter(token::Column::TokenHash.eq(token_hash(bearer)))
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(unauthenticated)?;
+        if t.revoked_at.is_some() {
+            return Err(unauthenticated());
+        }
+        let p = self.principal(&t.principal_id).await.map_err(|_| unauthenticated())?;
+        Ok(Principal {
+            role: Role::parse(&p.role).ok_or_else(|| Error::Internal(format!("stored role {}", p.role)))?,
+            id: p.id,
+            name: p.name,
+            agency_id: p.agency_id,
+            officer_id: p.officer_id,
+        })
+    }
+
+    /// On first start, creates the administrator principal and a token for it. Returns the
+    /// token if this call created it, `None` if an administrator already existed. Replicas
+    /// starting together race on the fixed id; exactly one wins.
+    pub async fn bootstrap_admin(&self) -> Result<Option<String>> {
+        const ADMIN_ID: &str = "admin";
+        if principal::Entity::find_by_id(ADMIN_ID.to_owned()).one(&self.db).await.map_err(db_error)?.is_some() {
+            return Ok(None);
+        }
+        let model = principal::ActiveModel {
+            id: Set(ADMIN_ID.into()),
+            name: Set("administrator".into()),
+            role: Set(Role::Admin.as_str().into()),
+            agency_id: Set(None),
+            officer_id: Set(None),
+            request_id: Set(None),
+            created_at: Set(self.clock.now().micros()),
+        };
+        match model.insert(&self.db).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(db_error(e)),
+        }
+        let (_, token) = self.insert_token("admin-initial".into(), ADMIN_ID, "created at first start").await?;
+        Ok(Some(token))
+    }
+}

@@ -1,0 +1,171 @@
+//! `RegistryService` over gRPC: decode, authorise, call the use case, encode.
+
+use sanxiang_domain::Error;
+use sanxiang_domain::officer::OfficerStatus;
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::registry_service_server::RegistryService;
+use tonic::{Request, Response, Status};
+
+use crate::auth::{Action, authorize};
+use crate::convert::{agency_to_pb, event_kind_from_pb, officer_to_pb, principal_to_pb, role_from_pb};
+use crate::grpc::{caller, from_timestamp, status};
+use crate::registry::{NewAgency, NewOfficer, PowerItem, Registry};
+
+/// The gRPC face of the [`Registry`].
+#[derive(Debug, Clone)]
+pub struct RegistryApi {
+    registry: Registry,
+}
+
+impl RegistryApi {
+    /// Serves `registry`.
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+}
+
+type R<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl RegistryService for RegistryApi {
+    #[tracing::instrument(skip_all)]
+    async fn create_agency(&self, req: Request<pb::CreateAgencyRequest>) -> R<pb::Agency> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let mut kinds = Vec::new();
+        for (i, k) in r.recording_policy.unwrap_or_default().additional_required_kinds.iter().enumerate() {
+            kinds.push(event_kind_from_pb(*k).ok_or_else(|| {
+                status(Error::invalid(format!("recording_policy.additional_required_kinds[{i}]"), "unknown kind"))
+            })?);
+        }
+        let input = NewAgency {
+            request_id: r.request_id,
+            name: r.name,
+            credit_code: r.credit_code,
+            region: r.region,
+            parent_id: r.parent_id,
+            powers: r
+                .powers
+                .into_iter()
+                .map(|p| PowerItem { name: p.name, category: p.category, legal_basis: p.legal_basis })
+                .collect(),
+            time_zone: r.time_zone,
+            additional_recording_kinds: kinds,
+            upload_window_hours: r.upload_window_hours,
+        };
+        let a = self.registry.create_agency(input).await.map_err(status)?;
+        Ok(Response::new(agency_to_pb(a)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_agency(&self, req: Request<pb::GetAgencyRequest>) -> R<pb::Agency> {
+        let who = caller(&req)?;
+        let id = req.into_inner().agency_id;
+        let scope = self.registry.scope(&id).await.map_err(status)?;
+        authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
+        Ok(Response::new(agency_to_pb(self.registry.agency(&id).await.map_err(status)?)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_agencies(&self, req: Request<pb::ListAgenciesRequest>) -> R<pb::ListAgenciesResponse> {
+        let who = caller(&req)?;
+        let mut agencies = Vec::new();
+        for a in self.registry.agencies().await.map_err(status)? {
+            let scope = self.registry.scope(&a.id).await.map_err(status)?;
+            if authorize(&who, Action::ReadRegistry, Some(&scope)).is_ok() {
+                agencies.push(agency_to_pb(a));
+            }
+        }
+        Ok(Response::new(pb::ListAgenciesResponse { agencies }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn register_officer(&self, req: Request<pb::RegisterOfficerRequest>) -> R<pb::Officer> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let o = self
+            .registry
+            .register_officer(NewOfficer {
+                request_id: r.request_id,
+                agency_id: r.agency_id,
+                name: r.name,
+                certificate_number: r.certificate_number,
+                category: r.category,
+                valid_from: r.valid_from,
+                valid_until: r.valid_until,
+                legal_qualification: r.legal_qualification,
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(officer_to_pb(o)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_officer_status(&self, req: Request<pb::SetOfficerStatusRequest>) -> R<pb::Officer> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let new_status = match pb::OfficerStatus::try_from(r.status) {
+            Ok(pb::OfficerStatus::Active) => OfficerStatus::Active,
+            Ok(pb::OfficerStatus::Suspended) => OfficerStatus::Suspended,
+            Ok(pb::OfficerStatus::Revoked) => OfficerStatus::Revoked,
+            _ => return Err(status(Error::invalid("status", "must be active, suspended or revoked"))),
+        };
+        let effective = from_timestamp("effective_at", r.effective_at.as_ref()).map_err(status)?;
+        let o = self
+            .registry
+            .set_officer_status(&r.officer_id, new_status, &r.reason, effective, &who)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(officer_to_pb(o)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_officers(&self, req: Request<pb::ListOfficersRequest>) -> R<pb::ListOfficersResponse> {
+        let who = caller(&req)?;
+        let id = req.into_inner().agency_id;
+        let scope = self.registry.scope(&id).await.map_err(status)?;
+        authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
+        let officers = self.registry.officers(&id).await.map_err(status)?;
+        Ok(Response::new(pb::ListOfficersResponse { officers: officers.into_iter().map(officer_to_pb).collect() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_principal(&self, req: Request<pb::CreatePrincipalRequest>) -> R<pb::Principal> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let role = role_from_pb(r.role).ok_or_else(|| status(Error::invalid("role", "unknown role")))?;
+        let p = self
+            .registry
+            .create_principal(&r.request_id, &r.name, role, &r.agency_id, &r.officer_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(principal_to_pb(p)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn issue_token(&self, req: Request<pb::IssueTokenRequest>) -> R<pb::IssueTokenResponse> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let (token_id, token) = self.registry.issue_token(&r.principal_id, &r.label).await.map_err(status)?;
+        Ok(Response::new(pb::IssueTokenResponse { token_id, token }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_token(&self, req: Request<pb::RevokeTokenRequest>) -> R<pb::RevokeTokenResponse> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        self.registry.revoke_token(&req.into_inner().token_id).await.map_err(status)?;
+        Ok(Response::new(pb::RevokeTokenResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> R<pb::Principal> {
+        let who = caller(&req)?;
+        Ok(Response::new(principal_to_pb(self.registry.principal(&who.id).await.map_err(status)?)))
+    }
+}

@@ -1,0 +1,88 @@
+//! Authentication of every request: a tower layer that resolves the bearer token to a
+//! [`Principal`] and puts it in the request's extensions. Authorisation then happens in the
+//! handlers through the one policy, `sanxiang_registry::auth::authorize`.
+
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use sanxiang_registry::grpc::status;
+use sanxiang_registry::{Principal, Registry};
+use tonic::Status;
+use tonic::body::Body;
+
+/// Services callable without a token: health checking and reflection.
+const PUBLIC_PREFIXES: &[&str] =
+    &["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
+
+/// The authentication layer.
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    registry: Registry,
+}
+
+impl AuthLayer {
+    /// Authenticates against `registry`.
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+}
+
+impl<S> tower::Layer<S> for AuthLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authenticate { inner, registry: self.registry.clone() }
+    }
+}
+
+/// The authenticating service.
+#[derive(Debug, Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    registry: Registry,
+}
+
+impl<S> tower::Service<http::Request<Body>> for Authenticate<S>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
+        // The ready service is the one that must be called; leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let registry = self.registry.clone();
+        Box::pin(async move {
+            let path = req.uri().path();
+            if PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
+                return inner.call(req).await;
+            }
+            let token = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .map(str::to_owned);
+            let Some(token) = token else {
+                return Ok(Status::unauthenticated("missing bearer token (authorization: Bearer <token>)").into_http());
+            };
+            match registry.authenticate(&token).await {
+                Ok(principal) => {
+                    tracing::debug!(principal = %principal.id, role = principal.role.as_str(), %path, "authenticated");
+                    req.extensions_mut().insert::<Principal>(principal);
+                    inner.call(req).await
+                }
+                Err(e) => Ok(status(e).into_http()),
+            }
+        })
+    }
+}

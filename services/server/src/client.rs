@@ -1,0 +1,644 @@
+//! The binary's own client: every step of the README walk-through without other tools.
+
+use std::path::PathBuf;
+
+use sanxiang_domain::lifecycle::{CaseKind, EventKind};
+use sanxiang_domain::{Sha256Digest, SystemClock, TimeProvider, Timestamp};
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::record_service_client::RecordServiceClient;
+use sanxiang_proto::v1::registry_service_client::RegistryServiceClient;
+use sanxiang_registry::Role;
+use sanxiang_registry::convert::{event_kind_to_pb, role_to_pb};
+use sanxiang_registry::grpc::timestamp;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::transport::Channel;
+
+use crate::server::StartError;
+
+/// How the client reaches the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// The server's gRPC endpoint.
+    #[arg(long, global = true, env = "SANXIANG_ENDPOINT", default_value = "http://127.0.0.1:50051")]
+    pub endpoint: String,
+    /// Bearer token. Default: the contents of --token-file.
+    #[arg(long, global = true, env = "SANXIANG_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the bearer token.
+    #[arg(long, global = true, env = "SANXIANG_TOKEN_FILE", default_value = "./sanxiang-data/admin-token")]
+    pub token_file: PathBuf,
+    /// Print only the id of what was created (for scripts).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Client subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ClientCommand {
+    /// Agencies (执法主体).
+    #[command(subcommand)]
+    Agency(AgencyCmd),
+    /// Officers (执法人员).
+    #[command(subcommand)]
+    Officer(OfficerCmd),
+    /// Principals: who calls the API, with which role.
+    #[command(subcommand)]
+    Principal(PrincipalCmd),
+    /// Bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Cases.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// Events of a case.
+    #[command(subcommand)]
+    Event(EventCmd),
+    /// Evidence media.
+    #[command(subcommand)]
+    Evidence(EvidenceCmd),
+    /// Who the token belongs to.
+    Whoami,
+}
+
+/// `agency …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AgencyCmd {
+    /// Create an agency.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// 统一社会信用代码.
+        #[arg(long)]
+        credit_code: String,
+        #[arg(long)]
+        region: String,
+        /// The overseeing agency.
+        #[arg(long, default_value = "")]
+        parent: String,
+        #[arg(long, default_value = "")]
+        request_id: String,
+    },
+    /// List agencies.
+    List,
+}
+
+/// `officer …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum OfficerCmd {
+    /// Register an officer with an enforcement certificate.
+    Register {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        name: String,
+        /// 执法证号.
+        #[arg(long)]
+        certificate: String,
+        /// 执法类别.
+        #[arg(long)]
+        category: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        valid_from: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        valid_until: String,
+        /// Holds the legal-profession qualification.
+        #[arg(long)]
+        legal_qualification: bool,
+    },
+    /// Change an officer's status: active, suspended or revoked.
+    Status {
+        #[arg(long)]
+        officer: String,
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// List an agency's officers.
+    List {
+        #[arg(long)]
+        agency: String,
+    },
+}
+
+/// `principal …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum PrincipalCmd {
+    /// Create a principal: admin, officer, reviewer, head, publisher or supervisor.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        agency: String,
+        #[arg(long, default_value = "")]
+        officer: String,
+    },
+}
+
+/// `token …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TokenCmd {
+    /// Issue a token for a principal; prints the token once.
+    Issue {
+        #[arg(long)]
+        principal: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a token.
+    Revoke {
+        #[arg(long)]
+        token_id: String,
+    },
+}
+
+/// `case …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CaseCmd {
+    /// Open a case.
+    Open {
+        #[arg(long)]
+        agency: String,
+        /// penalty, licensing, compulsion, inspection or other.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        title: String,
+        /// natural_person, legal_person, other_organisation or individual_business.
+        #[arg(long)]
+        party_type: String,
+        #[arg(long)]
+        party_name: String,
+        #[arg(long, default_value = "")]
+        party_credit_code: String,
+        #[arg(long, default_value = "")]
+        party_id_number: String,
+        /// A handling officer (repeat for each).
+        #[arg(long = "officer", required = true)]
+        officers: Vec<String>,
+        /// Client request id (default: a fresh one).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Show a case.
+    Get {
+        #[arg(long = "case")]
+        case_id: String,
+    },
+    /// List a case's events.
+    Events {
+        #[arg(long = "case")]
+        case_id: String,
+    },
+    /// Verify a case's hash chain (and, with --rehash, its evidence bytes).
+    Verify {
+        #[arg(long = "case")]
+        case_id: String,
+        #[arg(long)]
+        rehash: bool,
+    },
+    /// Export a case as a tar archive.
+    Export {
+        #[arg(long = "case")]
+        case_id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `event …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum EventCmd {
+    /// Append an event (filing, inspection, evidence_collection, questioning, seizure, …).
+    Append {
+        #[arg(long = "case")]
+        case_id: String,
+        #[arg(long)]
+        kind: String,
+        /// An acting officer (repeat for each).
+        #[arg(long = "officer")]
+        officers: Vec<String>,
+        /// A referenced evidence item (repeat for each).
+        #[arg(long = "evidence")]
+        evidence: Vec<String>,
+        #[arg(long, default_value = "")]
+        text: String,
+        #[arg(long, default_value = "")]
+        location: String,
+        /// When it happened (RFC 3339); default now.
+        #[arg(long)]
+        occurred_at: Option<String>,
+        /// Why a required recording is missing.
+        #[arg(long, default_value = "")]
+        missing_recording_reason: String,
+        /// For service: direct, leaving, mail, electronic, public_notice or entrusted.
+        #[arg(long, default_value = "")]
+        service_method: String,
+        /// Client request id (default: a fresh one).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+}
+
+/// `evidence …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum EvidenceCmd {
+    /// Upload a file as evidence of a case (resumable with --upload-id).
+    Upload {
+        #[arg(long = "case")]
+        case_id: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        media_type: String,
+        /// The officer who captured it.
+        #[arg(long)]
+        officer: String,
+        #[arg(long, default_value = "")]
+        device: String,
+        /// When it was captured (RFC 3339); default now.
+        #[arg(long)]
+        captured_at: Option<String>,
+        /// Reuse to resume an interrupted upload.
+        #[arg(long)]
+        upload_id: Option<String>,
+    },
+    /// Download evidence; the access is recorded in the case.
+    Download {
+        #[arg(long = "evidence")]
+        evidence_id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone)]
+struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+type Intercepted = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
+
+fn fresh_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn parse_time(field: &str, value: Option<&str>) -> Result<Option<prost_types::Timestamp>, StartError> {
+    match value {
+        None => Ok(None),
+        Some(v) => Timestamp::parse_rfc3339(v)
+            .map(|t| Some(timestamp(t)))
+            .ok_or_else(|| format!("{field}: expected an RFC 3339 time such as 2026-11-30T09:00:00+08:00").into()),
+    }
+}
+
+fn show<T: std::fmt::Debug>(quiet: bool, id: &str, value: &T) {
+    if quiet {
+        println!("{id}");
+    } else {
+        println!("{value:#?}");
+    }
+}
+
+/// Runs a client subcommand.
+pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartError> {
+    let token = match &args.token {
+        Some(t) => t.clone(),
+        None => std::fs::read_to_string(&args.token_file)
+            .map_err(|e| format!("no --token and cannot read {}: {e}", args.token_file.display()))?
+            .trim()
+            .to_owned(),
+    };
+    let channel = Channel::from_shared(args.endpoint.clone())?.connect().await?;
+    let bearer = Bearer(format!("Bearer {token}").parse()?);
+    let mut registry = RegistryServiceClient::with_interceptor(channel.clone(), bearer.clone());
+    let mut record = RecordServiceClient::with_interceptor(channel, bearer);
+    let q = args.quiet;
+    match command {
+        ClientCommand::Whoami => {
+            let p = registry.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
+            show(q, &p.id, &p);
+        }
+        ClientCommand::Agency(AgencyCmd::Create { name, credit_code, region, parent, request_id }) => {
+            let a = registry
+                .create_agency(pb::CreateAgencyRequest {
+                    request_id,
+                    name,
+                    credit_code,
+                    region,
+                    parent_id: parent,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            show(q, &a.id, &a);
+        }
+        ClientCommand::Agency(AgencyCmd::List) => {
+            let list = registry.list_agencies(pb::ListAgenciesRequest {}).await?.into_inner();
+            show(false, "", &list.agencies);
+        }
+        ClientCommand::Officer(OfficerCmd::Register {
+            agency,
+            name,
+            certificate,
+            category,
+            valid_from,
+            valid_until,
+            legal_qualification,
+        }) => {
+            let o = registry
+                .register_officer(pb::RegisterOfficerRequest {
+                    request_id: String::new(),
+                    agency_id: agency,
+                    name,
+                    certificate_number: certificate,
+                    category,
+                    valid_from,
+                    valid_until,
+                    legal_qualification,
+                })
+                .await?
+                .into_inner();
+            show(q, &o.id, &o);
+        }
+        ClientCommand::Officer(OfficerCmd::Status { officer, status, reason }) => {
+            let s = match status.as_str() {
+                "active" => pb::OfficerStatus::Active,
+                "suspended" => pb::OfficerStatus::Suspended,
+                "revoked" => pb::OfficerStatus::Revoked,
+                other => return Err(format!("unknown status {other}: active, suspended or revoked").into()),
+            };
+            let o = registry
+                .set_officer_status(pb::SetOfficerStatusRequest {
+                    officer_id: officer,
+                    status: s as i32,
+                    reason,
+                    effective_at: None,
+                })
+                .await?
+                .into_inner();
+            show(q, &o.id, &o);
+        }
+        ClientCommand::Officer(OfficerCmd::List { agency }) => {
+            let list = registry.list_officers(pb::ListOfficersRequest { agency_id: agency }).await?.into_inner();
+            show(false, "", &list.officers);
+        }
+        ClientCommand::Principal(PrincipalCmd::Create { name, role, agency, officer }) => {
+            let role = Role::parse(&role).ok_or_else(|| format!("unknown role {role}"))?;
+            let p = registry
+                .create_principal(pb::CreatePrincipalRequest {
+                    request_id: String::new(),
+                    name,
+                    role: role_to_pb(role) as i32,
+                    agency_id: agency,
+                    officer_id: officer,
+                })
+                .await?
+                .into_inner();
+            show(q, &p.id, &p);
+        }
+        ClientCommand::Token(TokenCmd::Issue { principal, label }) => {
+            let t = registry.issue_token(pb::IssueTokenRequest { principal_id: principal, label }).await?.into_inner();
+            if q {
+                println!("{}", t.token);
+            } else {
+                println!("token id: {}\ntoken:    {}\n(the token is shown once)", t.token_id, t.token);
+            }
+        }
+        ClientCommand::Token(TokenCmd::Revoke { token_id }) => {
+            registry.revoke_token(pb::RevokeTokenRequest { token_id }).await?;
+        }
+        ClientCommand::Case(cmd) => case(&mut record, q, cmd).await?,
+        ClientCommand::Event(EventCmd::Append {
+            case_id,
+            kind,
+            officers,
+            evidence,
+            text,
+            location,
+            occurred_at,
+            missing_recording_reason,
+            service_method,
+            request_id,
+        }) => {
+            let kind = EventKind::parse(&kind).ok_or_else(|| format!("unknown event kind {kind}"))?;
+            let occurred_at =
+                parse_time("--occurred-at", occurred_at.as_deref())?.unwrap_or_else(|| timestamp(SystemClock.now()));
+            let method = match service_method.as_str() {
+                "" => pb::ServiceMethod::Unspecified,
+                "direct" => pb::ServiceMethod::Direct,
+                "leaving" => pb::ServiceMethod::Leaving,
+                "mail" => pb::ServiceMethod::Mail,
+                "electronic" => pb::ServiceMethod::Electronic,
+                "public_notice" => pb::ServiceMethod::PublicNotice,
+                "entrusted" => pb::ServiceMethod::Entrusted,
+                other => return Err(format!("unknown service method {other}").into()),
+            };
+            let e = record
+                .append_event(pb::AppendEventRequest {
+                    request_id: request_id.unwrap_or_else(fresh_id),
+                    case_id,
+                    kind: event_kind_to_pb(kind) as i32,
+                    occurred_at: Some(occurred_at),
+                    officer_ids: officers,
+                    evidence_ids: evidence,
+                    text,
+                    location,
+                    missing_recording_reason,
+                    service_method: method as i32,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            show(q, &e.hash, &e);
+        }
+        ClientCommand::Evidence(cmd) => evidence(&mut record, q, cmd).await?,
+    }
+    Ok(())
+}
+
+async fn case(record: &mut RecordServiceClient<Intercepted>, q: bool, cmd: CaseCmd) -> Result<(), StartError> {
+    match cmd {
+        CaseCmd::Open {
+            agency,
+            kind,
+            title,
+            party_type,
+            party_name,
+            party_credit_code,
+            party_id_number,
+            officers,
+            request_id,
+        } => {
+            let kind = CaseKind::parse(&kind).ok_or_else(|| format!("unknown case kind {kind}"))?;
+            let kind = match kind {
+                CaseKind::Penalty => pb::CaseKind::Penalty,
+                CaseKind::Licensing => pb::CaseKind::Licensing,
+                CaseKind::Compulsion => pb::CaseKind::Compulsion,
+                CaseKind::Inspection => pb::CaseKind::Inspection,
+                CaseKind::Other => pb::CaseKind::Other,
+            };
+            let party_type = match party_type.as_str() {
+                "natural_person" => pb::PartyType::NaturalPerson,
+                "legal_person" => pb::PartyType::LegalPerson,
+                "other_organisation" => pb::PartyType::OtherOrganisation,
+                "individual_business" => pb::PartyType::IndividualBusiness,
+                other => return Err(format!("unknown party type {other}").into()),
+            };
+            let c = record
+                .open_case(pb::OpenCaseRequest {
+                    request_id: request_id.unwrap_or_else(fresh_id),
+                    agency_id: agency,
+                    kind: kind as i32,
+                    title,
+                    party: Some(pb::Party {
+                        r#type: party_type as i32,
+                        name: party_name,
+                        credit_code: party_credit_code,
+                        id_number: party_id_number,
+                        ..Default::default()
+                    }),
+                    handling_officer_ids: officers,
+                    opened_at: None,
+                })
+                .await?
+                .into_inner();
+            show(q, &c.id, &c);
+        }
+        CaseCmd::Get { case_id } => {
+            let c = record.get_case(pb::GetCaseRequest { case_id }).await?.into_inner();
+            show(q, &c.id, &c);
+        }
+        CaseCmd::Events { case_id } => {
+            let list =
+                record.list_events(pb::ListEventsRequest { case_id, after_seq: 0, limit: 0 }).await?.into_inner();
+            for e in list.events {
+                let kind = pb::EventKind::try_from(e.kind).map_or("?", |k| k.as_str_name());
+                println!("{:>4}  {:<40} {}  {}", e.case_seq, kind, e.hash, e.payload_json);
+            }
+        }
+        CaseCmd::Verify { case_id, rehash } => {
+            let r = record.verify_case(pb::VerifyCaseRequest { case_id, rehash_evidence: rehash }).await?.into_inner();
+            if r.ok {
+                println!(
+                    "ok: {} events, {} evidence objects re-hashed, head {}",
+                    r.events_checked, r.evidence_checked, r.head_hash
+                );
+            } else {
+                for p in &r.problems {
+                    println!("event {} {}: {}", p.case_seq, p.evidence_id, p.message);
+                }
+                return Err(format!("verification failed: {} problems", r.problems.len()).into());
+            }
+        }
+        CaseCmd::Export { case_id, out } => {
+            let mut stream = record.export_case(pb::ExportCaseRequest { case_id }).await?.into_inner();
+            let mut file = tokio::fs::File::create(&out).await?;
+            let mut n = 0u64;
+            while let Some(msg) = stream.message().await? {
+                n += msg.chunk.len() as u64;
+                file.write_all(&msg.chunk).await?;
+            }
+            file.sync_all().await?;
+            println!("wrote {n} bytes to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// Bytes per upload message.
+const UPLOAD_CHUNK: usize = 1024 * 1024;
+
+async fn evidence(record: &mut RecordServiceClient<Intercepted>, q: bool, cmd: EvidenceCmd) -> Result<(), StartError> {
+    match cmd {
+        EvidenceCmd::Upload { case_id, file, media_type, officer, device, captured_at, upload_id } => {
+            // Hash first, so the server can refuse a corrupted transfer.
+            let mut f = tokio::fs::File::open(&file).await?;
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; UPLOAD_CHUNK];
+            let mut size = 0u64;
+            loop {
+                let n = f.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                size += n as u64;
+                hasher.update(&buf[..n]);
+            }
+            let digest: Sha256Digest = hasher.finalize().into();
+            let upload_id = upload_id.unwrap_or_else(fresh_id);
+            let offset = match record.get_upload(pb::GetUploadRequest { upload_id: upload_id.clone() }).await {
+                Ok(u) => u.into_inner().durable_offset,
+                Err(s) if s.code() == tonic::Code::NotFound => 0,
+                Err(s) => return Err(s.into()),
+            };
+            f.seek(std::io::SeekFrom::Start(offset)).await?;
+            let header = pb::UploadHeader {
+                upload_id,
+                case_id,
+                media_type,
+                captured_at: Some(
+                    parse_time("--captured-at", captured_at.as_deref())?
+                        .unwrap_or_else(|| timestamp(SystemClock.now())),
+                ),
+                device_id: device,
+                device_reviewed: false,
+                officer_id: officer,
+                sha256: digest.to_hex(),
+                size: Some(size),
+                offset,
+            };
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tokio::spawn(async move {
+                use pb::upload_evidence_request::Part;
+                if tx.send(pb::UploadEvidenceRequest { part: Some(Part::Header(header)) }).await.is_err() {
+                    return;
+                }
+                let mut buf = vec![0u8; UPLOAD_CHUNK];
+                loop {
+                    match f.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let chunk = bytes::Bytes::copy_from_slice(&buf[..n]);
+                            if tx.send(pb::UploadEvidenceRequest { part: Some(Part::Chunk(chunk)) }).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+            let r = record.upload_evidence(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+            let id = r.evidence.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+            show(q, &id, &r);
+        }
+        EvidenceCmd::Download { evidence_id, reason, out } => {
+            let mut stream =
+                record.download_evidence(pb::DownloadEvidenceRequest { evidence_id, reason }).await?.into_inner();
+            let mut file = tokio::fs::File::create(&out).await?;
+            let mut n = 0u64;
+            while let Some(msg) = stream.message().await? {
+                if let Some(pb::download_evidence_response::Part::Chunk(c)) = msg.part {
+                    n += c.len() as u64;
+                    file.write_all(&c).await?;
+                }
+            }
+            file.sync_all().await?;
+            println!("wrote {n} bytes to {}", out.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Configuration of `sanxiang serve`. Every option is a flag and an environment variable; with
+//! none set, the service runs on SQLite and local files under `./sanxiang-data/`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::telemetry::LogFormat;
+
+/// Options of `sanxiang serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Directory for the embedded defaults (SQLite file, evidence objects) and the first-start
+    /// administrator token.
+    #[arg(long, env = "SANXIANG_DATA_DIR", default_value = "./sanxiang-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`. Default: SQLite at
+    /// DATA_DIR/sanxiang.db.
+    #[arg(long, env = "SANXIANG_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Database connections per replica.
+    #[arg(long, env = "SANXIANG_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Evidence store: `file:///PATH` or `s3://BUCKET[/PREFIX]`. Default: DATA_DIR/objects.
+    #[arg(long, env = "SANXIANG_OBJECT_STORE_URL")]
+    pub object_store_url: Option<String>,
+
+    /// S3 endpoint for S3-compatible servers (e.g. http://127.0.0.1:3900).
+    #[arg(long, env = "AWS_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// S3 region.
+    #[arg(long, env = "AWS_REGION")]
+    pub s3_region: Option<String>,
+
+    /// S3 access key id.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
+    /// S3 secret access key.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+
+    /// Allow plain-HTTP S3 endpoints (loopback test servers).
+    #[arg(long, env = "AWS_ALLOW_HTTP")]
+    pub s3_allow_http: Option<bool>,
+
+    /// gRPC listen address.
+    #[arg(long, env = "SANXIANG_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// Log format.
+    #[arg(long, env = "SANXIANG_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
+    /// Log filter (`RUST_LOG` syntax).
+    #[arg(long, env = "SANXIANG_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl ServeConfig {
+    /// The configuration with every default: what `sanxiang serve` uses with nothing set.
+    pub fn embedded(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            database_url: None,
+            db_max_connections: 16,
+            object_store_url: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            log_format: LogFormat::Pretty,
+            log: "info".into(),
+        }
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("sanxiang.db").display()))
+    }
+
+    /// S3 options given as flags (they override the environment).
+    pub fn s3_options(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut add = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                out.push((k.to_owned(), v.clone()));
+            }
+        };
+        add("aws_endpoint", &self.s3_endpoint);
+        add("aws_region", &self.s3_region);
+        add("aws_access_key_id", &self.s3_access_key_id);
+        add("aws_secret_access_key", &self.s3_secret_access_key);
+        add("aws_allow_http", &self.s3_allow_http.map(|b| b.to_string()));
+        out
+    }
+}

@@ -1,0 +1,12 @@
+//! The `sanxiang` server: configuration, wiring, authentication and serving. The binary in
+//! `main.rs` adds the command line and the client subcommands.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod offline;
+pub mod server;
+pub mod telemetry;
+
+pub use config::ServeConfig;
+pub use server::{Running, start};

@@ -1,0 +1,117 @@
+//! Wiring and serving.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use sanxiang_domain::TimeProvider;
+use sanxiang_proto::v1::record_service_server::RecordServiceServer;
+use sanxiang_proto::v1::registry_service_server::RegistryServiceServer;
+use sanxiang_recording::{RecordApi, Recorder};
+use sanxiang_registry::{Registry, RegistryApi};
+use sanxiang_store::{Db, Vault};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+
+use crate::auth::AuthLayer;
+use crate::config::ServeConfig;
+
+/// A start-up failure, worded for the operator.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Name of the file, inside the data directory, that receives the first administrator token.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// The address gRPC listens on (useful with port 0).
+    pub grpc_addr: SocketAddr,
+    /// The administrator token, if this start created it.
+    pub admin_token: Option<String>,
+    /// The database, for tests that inspect or tamper with stored rows.
+    pub db: Db,
+    /// The evidence vault, for tests that tamper with objects.
+    pub vault: Vault,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets in-flight requests finish, and returns.
+    pub async fn stop(self) -> Result<(), StartError> {
+        let _ = self.shutdown.send(());
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Opens the evidence vault named by the configuration.
+pub fn open_vault(config: &ServeConfig) -> Result<Vault, StartError> {
+    match config.object_store_url.as_deref() {
+        None => Ok(Vault::local(&config.data_dir.join("objects"))?),
+        Some(url) if url.starts_with("file://") => Ok(Vault::local(Path::new(&url["file://".len()..]))?),
+        Some(url) if url.starts_with("s3://") => Ok(Vault::s3(url, &config.s3_options())?),
+        Some(other) => Err(format!("unsupported object store URL {other:?}: use file:///PATH or s3://BUCKET").into()),
+    }
+}
+
+fn write_admin_token(dir: &Path, token: &str) -> Result<std::path::PathBuf, StartError> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(ADMIN_TOKEN_FILE);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(&path)?;
+    writeln!(file, "{token}")?;
+    Ok(path)
+}
+
+/// Connects to the database and the object store, applies migrations, creates the first
+/// administrator if there is none, binds the gRPC listener and starts serving.
+pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result<Running, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", config.data_dir.display()))?;
+    let url = config.database_url();
+    let db = sanxiang_store::db::connect(&url, config.db_max_connections)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let vault = open_vault(config)?;
+    let registry = Registry::new(db.clone(), Arc::clone(&clock));
+    let admin_token = registry.bootstrap_admin().await.map_err(|e| format!("cannot create the administrator: {e}"))?;
+    if let Some(token) = &admin_token {
+        let path = write_admin_token(&config.data_dir, token)?;
+        tracing::info!(path = %path.display(), "first start: created the administrator token (file mode 0600); keep it safe");
+    }
+    let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<RegistryServiceServer<RegistryApi>>().await;
+    health.set_serving::<RecordServiceServer<RecordApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(sanxiang_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let grpc_addr = listener.local_addr()?;
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let router = Server::builder()
+        .layer(AuthLayer::new(registry.clone()))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
+        .add_service(RecordServiceServer::new(RecordApi::new(recorder)));
+    let task = tokio::spawn(router.serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
+        let _ = signal.await;
+    }));
+    let backend = if url.starts_with("postgres") { "postgresql" } else { "sqlite" };
+    tracing::info!(grpc_addr = %grpc_addr, database = backend, "sanxiang is serving");
+    Ok(Running { grpc_addr, admin_token, db, vault, shutdown, task })
+}

@@ -1,0 +1,97 @@
+//! Connecting to the database and keeping its schema current.
+
+use std::time::Duration;
+
+use sanxiang_domain::Error;
+use sanxiang_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, RuntimeErr, Statement,
+    TransactionTrait,
+};
+
+/// The database connection pool. Cheap to clone.
+pub type Db = DatabaseConnection;
+
+/// Key of the PostgreSQL advisory lock that serialises migrations of replicas starting together.
+const MIGRATION_LOCK_KEY: i64 = 0x5341_4e58_4941_4e47; // "SANXIANG"
+
+/// How long a request waits for a pooled connection before failing with `UNAVAILABLE`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies pending migrations.
+///
+/// SQLite runs in WAL mode with `synchronous = FULL`, so every committed transaction is durable
+/// when the commit returns.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    let db = Database::connect(opts).await?;
+    migrate(&db).await?;
+    Ok(db)
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock makes replicas that start at the
+/// same moment migrate one after the other.
+pub async fn migrate(db: &Db) -> Result<(), DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let guard = db.begin().await?;
+        guard
+            .execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [MIGRATION_LOCK_KEY.into()],
+            ))
+            .await?;
+        Migrator::up(db, None).await?;
+        guard.commit().await?;
+    } else {
+        Migrator::up(db, None).await?;
+    }
+    Ok(())
+}
+
+/// Maps a database error onto the public categories: connection trouble is `Unavailable` (the
+/// client may retry), anything else is `Internal` and logged.
+pub fn db_error(err: DbErr) -> Error {
+    use sea_orm::sqlx::Error as Sqlx;
+    let unavailable = match &err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Sqlx::Io(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_)
+            | Sqlx::WorkerCrashed => true,
+            // SQLITE_BUSY after the busy timeout: another writer holds the database.
+            Sqlx::Database(d) => {
+                d.code().is_some_and(|c| c == "5" || c == "517" || c.starts_with("08") || c == "57P01")
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if unavailable {
+        tracing::warn!(error = %err, "database unavailable");
+        Error::Unavailable("the database is unavailable; retry later".into())
+    } else {
+        tracing::error!(error = %err, "database error");
+        Error::Internal("database error".into())
+    }
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}

@@ -1,0 +1,29 @@
+//! The `agencies` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `agencies`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "agencies")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub name: String,
+    pub credit_code: String,
+    pub region: String,
+    pub parent_id: Option<String>,
+    /// JSON array of powers.
+    pub powers: String,
+    pub time_zone: String,
+    /// JSON object of the recording policy.
+    pub recording_policy: String,
+    pub upload_window_hours: i64,
+    pub request_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// No relations are navigated through sea-orm; joins are explicit queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

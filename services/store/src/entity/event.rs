@@ -1,0 +1,32 @@
+//! The `events` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `events`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "events")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub global_seq: i64,
+    pub case_id: String,
+    pub case_seq: i64,
+    pub kind: String,
+    pub occurred_at: i64,
+    pub recorded_at: i64,
+    pub actor: String,
+    pub request_id: String,
+    /// JSON array of officer ids.
+    pub officers: String,
+    /// JSON array of evidence links (id, sha256, size, media_type).
+    pub evidence: String,
+    /// Canonical JSON of the kind-specific content.
+    pub payload: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// No relations are navigated through sea-orm; joins are explicit queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

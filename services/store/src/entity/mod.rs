@@ -1,0 +1,12 @@
+//! sea-orm entities, one module per table (schema in `migrations/`).
+
+pub mod agency;
+pub mod case;
+pub mod event;
+pub mod evidence;
+pub mod officer;
+pub mod officer_status_change;
+pub mod principal;
+pub mod sequence;
+pub mod token;
+pub mod upload;

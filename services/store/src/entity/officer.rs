@@ -1,0 +1,30 @@
+//! The `officers` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `officers`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "officers")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub agency_id: String,
+    pub name: String,
+    pub certificate_number: String,
+    pub category: String,
+    /// YYYY-MM-DD, inclusive.
+    pub valid_from: String,
+    /// YYYY-MM-DD, inclusive.
+    pub valid_until: String,
+    /// The current status (history in `officer_status_changes`).
+    pub status: String,
+    pub legal_qualification: bool,
+    pub request_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// No relations are navigated through sea-orm; joins are explicit queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,23 @@
+//! The `principals` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `principals`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "principals")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub agency_id: Option<String>,
+    pub officer_id: Option<String>,
+    pub request_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// No relations are navigated through sea-orm; joins are explicit queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,9 @@
+//! Storage of sanxiang: the relational database (SQLite or PostgreSQL through sea-orm) and the
+//! evidence vault (local files or S3 through object_store).
+
+pub mod db;
+pub mod entity;
+pub mod vault;
+
+pub use db::{Db, db_error};
+pub use vault::Vault;
