@@ -2,6 +2,7 @@
 //! `main.rs` adds the command line and the client subcommands.
 
 pub mod auth;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod offline;

@@ -1,0 +1,82 @@
+//! The `sanxiang` command line: `serve` runs the service; the other subcommands are its client.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::client::{ClientArgs, ClientCommand};
+use crate::{ServeConfig, offline, telemetry};
+use clap::Parser;
+use sanxiang_domain::SystemClock;
+
+/// sanxiang: the record-keeping service for administrative law enforcement
+/// (publicity, full-process recording, legal review of major decisions).
+#[derive(Debug, Parser)]
+#[command(name = "sanxiang", version)]
+struct Cli {
+    #[command(flatten)]
+    client: ClientArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Run the service (embedded SQLite and local files unless configured otherwise).
+    Serve(ServeConfig),
+    /// Check an archive written by `case export` offline, as docs/CHAIN.md describes.
+    VerifyExport {
+        /// The tar archive.
+        file: std::path::PathBuf,
+    },
+    #[command(flatten)]
+    Client(ClientCommand),
+}
+
+async fn serve(config: ServeConfig) -> Result<(), crate::server::StartError> {
+    telemetry::init(config.log_format, &config.log);
+    let running = crate::start(&config, Arc::new(SystemClock)).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the command line; the `sanxiang` binary is this function.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(config) => serve(config).await,
+        Command::VerifyExport { file } => offline::run(&file),
+        Command::Client(c) => crate::client::run(cli.client, c).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sanxiang: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

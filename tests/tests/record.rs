@@ -1,0 +1,721 @@
+//! The full-process record over gRPC, on every database backend: the whole flow, every refusal
+//! with its status and proof that nothing was stored, idempotent retries, concurrent appenders,
+//! tamper detection, authorisation, and resumable, deduplicated uploads.
+
+use std::collections::BTreeSet;
+
+use futures::StreamExt;
+use sanxiang_domain::Sha256Digest;
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::EventKind as K;
+use sanxiang_store::entity::{agency, case, event, evidence, upload};
+use sanxiang_tests::{Backend, Harness, World, backend_tests, pseudo_random, ts};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use tonic::Code;
+
+backend_tests!(
+    whole_flow_is_recorded_verified_and_exported,
+    refusals_name_the_field_or_rule_and_store_nothing,
+    retries_are_idempotent,
+    concurrent_appenders_build_one_chain,
+    tampering_is_detected,
+    authorisation_follows_roles_and_agency_scope,
+    interrupted_upload_resumes_and_identical_content_is_stored_once,
+    acts_are_judged_by_the_certificate_at_their_time,
+);
+
+/// Everything the record stores, counted.
+#[derive(Debug, PartialEq, Eq)]
+struct Stored {
+    agencies: u64,
+    cases: u64,
+    events: u64,
+    evidence: u64,
+    uploads: u64,
+    objects: usize,
+}
+
+async fn stored(h: &Harness) -> Stored {
+    let db = &h.running.db;
+    let objects = h.running.vault.object_store().list(None).collect::<Vec<_>>().await.len();
+    Stored {
+        agencies: agency::Entity::find().count(db).await.unwrap(),
+        cases: case::Entity::find().count(db).await.unwrap(),
+        events: event::Entity::find().count(db).await.unwrap(),
+        evidence: evidence::Entity::find().count(db).await.unwrap(),
+        uploads: upload::Entity::find().count(db).await.unwrap(),
+        objects,
+    }
+}
+
+/// Asserts a refusal's code and that its message names `what`.
+#[track_caller]
+fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, what: &str) {
+    match result {
+        Err(s) => {
+            assert_eq!(s.code(), code, "unexpected status {s:?}");
+            assert!(s.message().contains(what), "message {:?} does not name {what:?}", s.message());
+        }
+        Ok(v) => panic!("expected {code:?} naming {what}, got {v:?}"),
+    }
+}
+
+async fn verify(w: &World, case_id: &str, rehash: bool) -> pb::VerifyCaseResponse {
+    w.officer
+        .record
+        .clone()
+        .verify_case(pb::VerifyCaseRequest { case_id: case_id.into(), rehash_evidence: rehash })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn export(w: &World, case_id: &str) -> Vec<u8> {
+    let mut s = w
+        .officer
+        .record
+        .clone()
+        .export_case(pb::ExportCaseRequest { case_id: case_id.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(m) = s.message().await.unwrap() {
+        out.extend_from_slice(&m.chunk);
+    }
+    out
+}
+
+async fn whole_flow_is_recorded_verified_and_exported(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    assert_eq!(case.event_count, 1);
+    w.append(&case.id, K::CertificateShown, now).await;
+    w.append(&case.id, K::Filing, now).await;
+    let video = pseudo_random(1, 3 << 20);
+    let up = w.upload(&case.id, "video/mp4", video.clone(), now.plus_seconds(-3600)).await.unwrap();
+    let item = up.evidence.unwrap();
+    assert_eq!(item.sha256, Sha256Digest::of(&video).to_hex());
+    assert!(!up.deduplicated);
+    assert!(!item.late);
+    let mut seizure = w.event(&case.id, K::Seizure, now);
+    seizure.evidence_ids = vec![item.id.clone()];
+    let seized = w.officer.record.clone().append_event(seizure).await.unwrap().into_inner();
+    assert_eq!(seized.evidence[0].sha256, item.sha256);
+    for kind in [K::Questioning, K::NoticeOfProposedDecision, K::StatementWaived, K::Decision] {
+        w.append(&case.id, kind, now).await;
+    }
+    let mut service = w.event(&case.id, K::Service, now);
+    service.service_method = pb::ServiceMethod::Direct as i32;
+    w.officer.record.clone().append_event(service).await.unwrap();
+    w.append(&case.id, K::Execution, now).await;
+    w.append(&case.id, K::Closing, now).await;
+
+    // Retrieval is recorded in the case, even after closing (R7).
+    let mut stream = w
+        .officer
+        .record
+        .clone()
+        .download_evidence(pb::DownloadEvidenceRequest {
+            evidence_id: item.id.clone(), reason: "复议答辩需要".into()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut back = Vec::new();
+    while let Some(m) = stream.message().await.unwrap() {
+        if let Some(pb::download_evidence_response::Part::Chunk(c)) = m.part {
+            back.extend_from_slice(&c);
+        }
+    }
+    assert_eq!(back, video);
+
+    let events = w
+        .officer
+        .record
+        .clone()
+        .list_events(pb::ListEventsRequest { case_id: case.id.clone(), after_seq: 0, limit: 0 })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let kinds: Vec<K> = events.iter().map(|e| K::try_from(e.kind).unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            K::CaseOpened,
+            K::CertificateShown,
+            K::Filing,
+            K::EvidenceUploaded,
+            K::Seizure,
+            K::Questioning,
+            K::NoticeOfProposedDecision,
+            K::StatementWaived,
+            K::Decision,
+            K::Service,
+            K::Execution,
+            K::Closing,
+            K::EvidenceAccessed
+        ]
+    );
+    let access = events.last().unwrap();
+    assert!(access.payload_json.contains("复议答辩需要"));
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.case_seq, i as u64 + 1);
+        if i > 0 {
+            assert_eq!(e.prev_hash, events[i - 1].hash);
+        }
+    }
+
+    let report = verify(&w, &case.id, true).await;
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.events_checked, 13);
+    assert_eq!(report.evidence_checked, 1);
+    assert_eq!(report.head_hash, events.last().unwrap().hash);
+
+    let archive = export(&w, &case.id).await;
+    let checked = sanxiang_server::offline::check(archive.as_slice()).expect("the archive verifies offline");
+    assert_eq!(checked.events, 13);
+    assert_eq!(checked.evidence_objects, 1);
+    assert_eq!(checked.head_hash, report.head_hash);
+
+    // The offline check notices a flipped byte in the evidence of the archive.
+    let pos = archive.windows(64).position(|win| win == &video[..64]).expect("evidence in archive");
+    let mut tampered = archive.clone();
+    tampered[pos + 10] ^= 1;
+    assert!(sanxiang_server::offline::check(tampered.as_slice()).unwrap_err().contains(&item.id));
+    h.running.stop().await.unwrap();
+}
+
+async fn refusals_name_the_field_or_rule_and_store_nothing(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    let other = h.world(2, "").await;
+    let now = h.now();
+    let penalty = w.open_case(pb::CaseKind::Penalty).await;
+    let other_case = other.open_case(pb::CaseKind::Penalty).await;
+    let expired = h.officer_valid(&w.agency.id, "王五", "2020-01-01", "2021-12-31", false).await;
+    let clip = other.upload(&other_case.id, "video/mp4", pseudo_random(7, 1000), now).await.unwrap().evidence.unwrap();
+    let before = stored(&h).await;
+    let mut rec = w.officer.record.clone();
+
+    let mut r = w.event(&penalty.id, K::Filing, now);
+    r.request_id.clear();
+    refused(rec.append_event(r).await, Code::InvalidArgument, "request_id");
+    refused(rec.append_event(w.event(&penalty.id, K::Unspecified, now)).await, Code::InvalidArgument, "kind");
+    refused(rec.append_event(w.event(&penalty.id, K::CaseOpened, now)).await, Code::InvalidArgument, "kind");
+    refused(rec.append_event(w.event(&penalty.id, K::EvidenceAccessed, now)).await, Code::InvalidArgument, "kind");
+    let mut r = w.event(&penalty.id, K::Filing, now);
+    r.occurred_at = None;
+    refused(rec.append_event(r).await, Code::InvalidArgument, "occurred_at");
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Filing, now.plus_seconds(3600))).await,
+        Code::InvalidArgument,
+        "occurred_at",
+    );
+    let mut r = w.event(&penalty.id, K::Inspection, now);
+    r.officer_ids = vec![w.officers[0].id.clone(), other.officers[0].id.clone()];
+    refused(rec.append_event(r).await, Code::InvalidArgument, "officer_ids[1]");
+    let mut r = w.event(&penalty.id, K::Inspection, now);
+    r.officer_ids.truncate(1);
+    refused(rec.append_event(r).await, Code::FailedPrecondition, "G3.two-officers");
+    let mut r = w.event(&penalty.id, K::Inspection, now);
+    r.officer_ids.push(expired.id.clone());
+    refused(rec.append_event(r).await, Code::FailedPrecondition, "G3.certificate-valid");
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Seizure, now)).await,
+        Code::FailedPrecondition,
+        "R3.recording-required",
+    );
+    let mut r = w.event(&penalty.id, K::Inspection, now);
+    r.in_case_handling_premises = true;
+    refused(rec.append_event(r).await, Code::FailedPrecondition, "R3.recording-required");
+    let mut r = w.event(&penalty.id, K::Seizure, now);
+    r.evidence_ids = vec![clip.id.clone()];
+    refused(rec.append_event(r).await, Code::InvalidArgument, "evidence_ids[0]");
+    let mut r = w.event(&penalty.id, K::RecordingInterrupted, now);
+    r.text.clear();
+    refused(rec.append_event(r).await, Code::InvalidArgument, "text");
+    refused(rec.append_event(w.event(&penalty.id, K::Service, now)).await, Code::InvalidArgument, "service_method");
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
+        Code::FailedPrecondition,
+        "R2.decision-after-filing",
+    );
+    let mut r = w.event(&penalty.id, K::Service, now);
+    r.service_method = pb::ServiceMethod::Direct as i32;
+    refused(rec.append_event(r).await, Code::FailedPrecondition, "R2.service-after-decision");
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Execution, now)).await,
+        Code::FailedPrecondition,
+        "R2.execution-after-service",
+    );
+    refused(rec.append_event(w.event("no-such-case", K::Filing, now)).await, Code::NotFound, "case");
+
+    // OpenCase and CreateAgency validate every field before writing.
+    let mut open = pb::OpenCaseRequest {
+        request_id: "open-1".into(),
+        agency_id: w.agency.id.clone(),
+        kind: pb::CaseKind::Penalty as i32,
+        title: "案".into(),
+        party: Some(pb::Party {
+            r#type: pb::PartyType::LegalPerson as i32,
+            name: "某公司".into(),
+            credit_code: "91350100M000100Y44".into(),
+            ..Default::default()
+        }),
+        handling_officer_ids: w.both(),
+        opened_at: None,
+    };
+    refused(rec.open_case(open.clone()).await, Code::InvalidArgument, "party.credit_code");
+    open.party.as_mut().unwrap().credit_code = sanxiang_tests::credit_code(5);
+    open.handling_officer_ids.push(other.officers[0].id.clone());
+    refused(rec.open_case(open.clone()).await, Code::InvalidArgument, "handling_officer_ids[2]");
+    open.handling_officer_ids.pop();
+    open.title.clear();
+    refused(rec.open_case(open.clone()).await, Code::InvalidArgument, "title");
+    open.title = "案".into();
+    open.kind = 0;
+    refused(rec.open_case(open).await, Code::InvalidArgument, "kind");
+    let bad_agency = pb::CreateAgencyRequest {
+        name: "某局".into(),
+        credit_code: "91350100M000100Y42".into(),
+        region: "福州".into(),
+        ..Default::default()
+    };
+    refused(h.admin.registry.clone().create_agency(bad_agency).await, Code::InvalidArgument, "credit_code");
+
+    // Uploads whose declared digest or size do not match leave nothing behind.
+    let data = pseudo_random(9, 10 << 20);
+    let mut header = w.header(&penalty.id, "video/mp4", now);
+    header.sha256 = Sha256Digest::of(b"something else").to_hex();
+    refused(sanxiang_tests::upload(&w.officer, header, data.clone()).await, Code::InvalidArgument, "sha256");
+    let mut header = w.header(&penalty.id, "video/mp4", now);
+    header.size = Some(data.len() as u64 + 1);
+    refused(sanxiang_tests::upload(&w.officer, header, data.clone()).await, Code::InvalidArgument, "size");
+    let mut header = w.header(&penalty.id, "video/mp4", now);
+    header.size = Some(1000);
+    refused(sanxiang_tests::upload(&w.officer, header, data.clone()).await, Code::InvalidArgument, "size");
+    let mut header = w.header(&penalty.id, "", now);
+    header.media_type.clear();
+    refused(sanxiang_tests::upload(&w.officer, header, data).await, Code::InvalidArgument, "media_type");
+
+    assert_eq!(stored(&h).await, before, "a refused request stored something");
+
+    // The lifecycle rules of a penalty decision.
+    w.append(&penalty.id, K::Filing, now).await;
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
+        Code::FailedPrecondition,
+        "R2.notice-before-penalty",
+    );
+    w.append(&penalty.id, K::NoticeOfProposedDecision, now).await;
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
+        Code::FailedPrecondition,
+        "R2.statement-before-penalty",
+    );
+    w.append(&penalty.id, K::HearingRequested, now).await;
+    w.append(&penalty.id, K::StatementHeard, now).await;
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
+        Code::FailedPrecondition,
+        "R2.hearing-before-decision",
+    );
+    w.append(&penalty.id, K::HearingRecord, now).await;
+    w.append(&penalty.id, K::Decision, now).await;
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
+        Code::FailedPrecondition,
+        "R2.decided-once",
+    );
+    w.append(&penalty.id, K::Closing, now).await;
+    let after_close = stored(&h).await;
+    refused(
+        rec.append_event(w.event(&penalty.id, K::Inspection, now)).await,
+        Code::FailedPrecondition,
+        "R2.case-closed",
+    );
+    refused(
+        w.upload(&penalty.id, "video/mp4", pseudo_random(3, 100), now).await,
+        Code::FailedPrecondition,
+        "R2.case-closed",
+    );
+    assert_eq!(stored(&h).await, after_close);
+
+    // A recorded reason is the only way past the recording rule, and it is kept in the record.
+    let case2 = w.open_case(pb::CaseKind::Compulsion).await;
+    let mut r = w.event(&case2.id, K::Seizure, now);
+    r.missing_recording_reason = "执法记录仪故障".into();
+    let e = rec.append_event(r).await.unwrap().into_inner();
+    assert!(e.payload_json.contains("执法记录仪故障"));
+    h.running.stop().await.unwrap();
+}
+
+async fn retries_are_idempotent(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let mut rec = w.officer.record.clone();
+    let open = pb::OpenCaseRequest {
+        request_id: "case-req-1".into(),
+        agency_id: w.agency.id.clone(),
+        kind: pb::CaseKind::Inspection as i32,
+        title: "例行检查".into(),
+        party: Some(pb::Party {
+            r#type: pb::PartyType::NaturalPerson as i32,
+            name: "张某".into(),
+            ..Default::default()
+        }),
+        handling_officer_ids: w.both(),
+        opened_at: None,
+    };
+    let c1 = rec.open_case(open.clone()).await.unwrap().into_inner();
+    let c2 = rec.open_case(open).await.unwrap().into_inner();
+    assert_eq!(c1.id, c2.id);
+
+    let req = w.event(&c1.id, K::Inspection, now);
+    let e1 = rec.append_event(req.clone()).await.unwrap().into_inner();
+    let before = stored(&h).await;
+    let e2 = rec.append_event(req.clone()).await.unwrap().into_inner();
+    assert_eq!((e1.hash.clone(), e1.global_seq, e1.case_seq), (e2.hash, e2.global_seq, e2.case_seq));
+    assert_eq!(stored(&h).await, before);
+    let mut changed = req;
+    changed.text = "另一段记录".into();
+    refused(rec.append_event(changed).await, Code::FailedPrecondition, "idempotency");
+
+    let header = w.header(&c1.id, "audio/aac", now);
+    let data = pseudo_random(5, 4096);
+    let u1 = sanxiang_tests::upload(&w.officer, header.clone(), data.clone()).await.unwrap();
+    let u2 = sanxiang_tests::upload(&w.officer, header, data).await.unwrap();
+    assert_eq!(u1.evidence.unwrap().id, u2.evidence.unwrap().id);
+    assert_eq!(stored(&h).await.evidence, 1);
+    h.running.stop().await.unwrap();
+}
+
+async fn concurrent_appenders_build_one_chain(backend: Backend) {
+    const APPENDERS: usize = 32;
+    const EACH: usize = 8;
+    let h = Harness::start(backend).await;
+    let w = std::sync::Arc::new(h.world(1, "").await);
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    let now = h.now();
+    let mut tasks = Vec::new();
+    for _ in 0..APPENDERS {
+        let w = std::sync::Arc::clone(&w);
+        let id = case.id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for _ in 0..EACH {
+                out.push(
+                    w.officer.record.clone().append_event(w.event(&id, K::Inspection, now)).await.unwrap().into_inner(),
+                );
+            }
+            out
+        }));
+    }
+    let mut seen = BTreeSet::new();
+    for t in tasks {
+        for e in t.await.unwrap() {
+            assert!(seen.insert(e.case_seq), "case_seq {} given twice", e.case_seq);
+        }
+    }
+    let total = 1 + APPENDERS * EACH;
+    let rows = event::Entity::find()
+        .filter(event::Column::CaseId.eq(&case.id))
+        .order_by_asc(event::Column::CaseSeq)
+        .all(&h.running.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), total);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.case_seq, i as i64 + 1, "gap in the case chain");
+        if i > 0 {
+            assert_eq!(r.prev_hash, rows[i - 1].hash, "fork at {}", r.case_seq);
+            assert!(r.global_seq > rows[i - 1].global_seq);
+        }
+    }
+    // The global sequence has no gaps across all cases.
+    let all = event::Entity::find().order_by_asc(event::Column::GlobalSeq).all(&h.running.db).await.unwrap();
+    for (i, r) in all.iter().enumerate() {
+        assert_eq!(r.global_seq, i as i64 + 1);
+    }
+    let report = verify(&w, &case.id, false).await;
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.events_checked, total as u64);
+    h.running.stop().await.unwrap();
+}
+
+async fn tampering_is_detected(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let db = &h.running.db;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let clip = w.upload(&case.id, "video/mp4", pseudo_random(11, 100_000), now).await.unwrap().evidence.unwrap();
+    for kind in [K::Filing, K::Inspection, K::Questioning, K::NoticeOfProposedDecision] {
+        w.append(&case.id, kind, now).await;
+    }
+    assert!(verify(&w, &case.id, true).await.ok);
+    let set = |seq: i64, col: event::Column, value: sea_orm::Value| {
+        event::Entity::update_many()
+            .col_expr(col, Expr::value(value))
+            .filter(event::Column::CaseId.eq(&case.id))
+            .filter(event::Column::CaseSeq.eq(seq))
+            .exec(db)
+    };
+    let row = |seq: i64| {
+        event::Entity::find().filter(event::Column::CaseId.eq(&case.id)).filter(event::Column::CaseSeq.eq(seq)).one(db)
+    };
+
+    // Each column of an event row, changed in turn, is reported at that event.
+    let original = row(4).await.unwrap().unwrap();
+    let changes: Vec<(event::Column, sea_orm::Value)> = vec![
+        (event::Column::Payload, original.payload.replace("记录", "纪录").into()),
+        (event::Column::Kind, "note".into()),
+        (event::Column::OccurredAt, (original.occurred_at + 1).into()),
+        (event::Column::RecordedAt, (original.recorded_at - 1).into()),
+        (event::Column::Actor, "someone-else".into()),
+        (event::Column::RequestId, "forged".into()),
+        (event::Column::Officers, format!("[\"{}\"]", w.officers[0].id).into()),
+        (event::Column::Hash, Sha256Digest::of(b"forged").to_hex().into()),
+    ];
+    for (col, value) in changes {
+        let restore: sea_orm::Value = match col {
+            event::Column::Payload => original.payload.clone().into(),
+            event::Column::Kind => original.kind.clone().into(),
+            event::Column::OccurredAt => original.occurred_at.into(),
+            event::Column::RecordedAt => original.recorded_at.into(),
+            event::Column::Actor => original.actor.clone().into(),
+            event::Column::RequestId => original.request_id.clone().into(),
+            event::Column::Officers => original.officers.clone().into(),
+            _ => original.hash.clone().into(),
+        };
+        set(4, col, value).await.unwrap();
+        let report = verify(&w, &case.id, false).await;
+        assert!(!report.ok, "changing {col:?} went unnoticed");
+        assert_eq!(report.problems[0].case_seq, 4, "{col:?}: {:?}", report.problems);
+        set(4, col, restore).await.unwrap();
+        assert!(verify(&w, &case.id, false).await.ok);
+    }
+
+    // The evidence digest recorded by the upload event.
+    let up = row(2).await.unwrap().unwrap();
+    set(2, event::Column::Evidence, up.evidence.replace(&clip.sha256[..8], "00000000").into()).await.unwrap();
+    let report = verify(&w, &case.id, false).await;
+    assert_eq!(report.problems[0].case_seq, 2);
+    set(2, event::Column::Evidence, up.evidence.clone().into()).await.unwrap();
+
+    // A removed event in the middle, and at the end.
+    let third = row(3).await.unwrap().unwrap();
+    event::Entity::delete_many().filter(event::Column::GlobalSeq.eq(third.global_seq)).exec(db).await.unwrap();
+    let report = verify(&w, &case.id, false).await;
+    assert!(!report.ok);
+    assert_eq!(report.problems[0].case_seq, 4);
+    assert!(report.problems[0].message.contains("missing"), "{:?}", report.problems);
+    event::Entity::insert(sea_orm::IntoActiveModel::into_active_model(third)).exec(db).await.unwrap();
+    assert!(verify(&w, &case.id, false).await.ok);
+    let last = row(6).await.unwrap().unwrap();
+    event::Entity::delete_many().filter(event::Column::GlobalSeq.eq(last.global_seq)).exec(db).await.unwrap();
+    let report = verify(&w, &case.id, false).await;
+    assert!(!report.ok);
+    assert!(report.problems[0].message.contains("removed"), "{:?}", report.problems);
+    event::Entity::insert(sea_orm::IntoActiveModel::into_active_model(last)).exec(db).await.unwrap();
+    assert!(verify(&w, &case.id, false).await.ok);
+
+    // A changed evidence object is found by re-hashing, and named.
+    let path = sanxiang_store::Vault::object_path(&clip.sha256.parse().unwrap());
+    let store = h.running.vault.object_store();
+    let mut bytes =
+        object_store::ObjectStoreExt::get(store.as_ref(), &path).await.unwrap().bytes().await.unwrap().to_vec();
+    bytes[500] ^= 0xff;
+    object_store::ObjectStoreExt::put(store.as_ref(), &path, bytes.into()).await.unwrap();
+    assert!(verify(&w, &case.id, false).await.ok, "without re-hashing only the chain is checked");
+    let report = verify(&w, &case.id, true).await;
+    assert!(!report.ok);
+    assert_eq!(report.problems[0].evidence_id, clip.id);
+    h.running.stop().await.unwrap();
+}
+
+async fn authorisation_follows_roles_and_agency_scope(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let city = h.agency(100, "").await;
+    let a = h.world(1, &city.id).await;
+    let b = h.world(2, "").await;
+    let now = h.now();
+    let case = a.open_case(pb::CaseKind::Penalty).await;
+    let clip = a.upload(&case.id, "video/mp4", pseudo_random(2, 5000), now).await.unwrap().evidence.unwrap();
+    let get = |c: &sanxiang_tests::Client| {
+        let mut r = c.record.clone();
+        let id = case.id.clone();
+        async move { r.get_case(pb::GetCaseRequest { case_id: id }).await }
+    };
+    let download = |c: &sanxiang_tests::Client| {
+        let mut r = c.record.clone();
+        let id = clip.id.clone();
+        async move { r.download_evidence(pb::DownloadEvidenceRequest { evidence_id: id, reason: "查阅".into() }).await }
+    };
+    let before = stored(&h).await;
+
+    // Another agency's officer can neither see nor write the case.
+    refused(get(&b.officer).await, Code::PermissionDenied, "");
+    refused(b.officer.record.clone().append_event(a.event(&case.id, K::Filing, now)).await, Code::PermissionDenied, "");
+    refused(download(&b.officer).await, Code::PermissionDenied, "");
+    refused(
+        b.officer
+            .record
+            .clone()
+            .open_case(pb::OpenCaseRequest { agency_id: a.agency.id.clone(), ..Default::default() })
+            .await,
+        Code::PermissionDenied,
+        "",
+    );
+    // No token, a wrong token, a revoked token.
+    refused(get(&h.client(None)).await, Code::Unauthenticated, "bearer");
+    refused(get(&h.client(Some("sx_wrong"))).await, Code::Unauthenticated, "");
+    // Administrators run the registry but do not act in cases; officers do not run the registry.
+    refused(h.admin.record.clone().append_event(a.event(&case.id, K::Filing, now)).await, Code::PermissionDenied, "");
+    refused(download(&h.admin).await, Code::PermissionDenied, "");
+    get(&h.admin).await.unwrap();
+    refused(
+        a.officer
+            .registry
+            .clone()
+            .create_agency(pb::CreateAgencyRequest { name: "x".into(), ..Default::default() })
+            .await,
+        Code::PermissionDenied,
+        "",
+    );
+    // Supervisors and reviewers of the overseeing agency read, and do not write.
+    let supervisor = h.principal(pb::Role::Supervisor, &city.id, "").await;
+    get(&supervisor).await.unwrap();
+    refused(
+        supervisor.record.clone().append_event(a.event(&case.id, K::Filing, now)).await,
+        Code::PermissionDenied,
+        "",
+    );
+    let far_supervisor = h.principal(pb::Role::Supervisor, &b.agency.id, "").await;
+    refused(get(&far_supervisor).await, Code::PermissionDenied, "");
+    let reviewer = h.principal(pb::Role::Reviewer, &city.id, "").await;
+    get(&reviewer).await.unwrap();
+    // Publishers read the case, not the recordings.
+    get(&a.publisher).await.unwrap();
+    refused(download(&a.publisher).await, Code::PermissionDenied, "");
+    assert_eq!(stored(&h).await, before);
+
+    // The head of the agency writes; a revoked token stops working.
+    a.head.record.clone().append_event(a.event(&case.id, K::Filing, now)).await.unwrap();
+    let token = h.principal_token(pb::Role::Officer, &a.agency.id, &a.officers[1].id).await;
+    let c = h.client(Some(&token));
+    get(&c).await.unwrap();
+    let tokens = sanxiang_store::entity::token::Entity::find().all(&h.running.db).await.unwrap();
+    let id = tokens.iter().find(|t| t.token_hash == Sha256Digest::of(token.as_bytes()).to_hex()).unwrap().id.clone();
+    h.admin.registry.clone().revoke_token(pb::RevokeTokenRequest { token_id: id }).await.unwrap();
+    refused(get(&c).await, Code::Unauthenticated, "revoked");
+    h.running.stop().await.unwrap();
+}
+
+async fn interrupted_upload_resumes_and_identical_content_is_stored_once(backend: Backend) {
+    use pb::upload_evidence_request::Part;
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let data = pseudo_random(42, 20 << 20);
+    let mut header = w.header(&case.id, "video/mp4", now.plus_seconds(-30 * 3600));
+    header.sha256 = Sha256Digest::of(&data).to_hex();
+    header.size = Some(data.len() as u64);
+
+    // Send 12 MiB through a proxy, then cut the connection: the first 8 MiB part is durable.
+    let proxy = sanxiang_tests::Proxy::start(h.running.grpc_addr).await;
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", proxy.addr)).unwrap().connect().await.unwrap();
+    let token = h.principal_token(pb::Role::Officer, &w.agency.id, &w.officers[0].id).await;
+    let flaky = sanxiang_tests::Client::new(channel, Some(&token));
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut rec = flaky.record.clone();
+    let call = tokio::spawn(async move { rec.upload_evidence(tokio_stream::wrappers::ReceiverStream::new(rx)).await });
+    tx.send(pb::UploadEvidenceRequest { part: Some(Part::Header(header.clone())) }).await.unwrap();
+    for i in 0..12 {
+        let chunk = data.slice(i << 20..(i + 1) << 20);
+        tx.send(pb::UploadEvidenceRequest { part: Some(Part::Chunk(chunk)) }).await.unwrap();
+    }
+    let mut durable = 0;
+    for _ in 0..500 {
+        let u = w.officer.record.clone().get_upload(pb::GetUploadRequest { upload_id: header.upload_id.clone() }).await;
+        if let Ok(u) = u {
+            durable = u.into_inner().durable_offset;
+            if durable > 0 {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    proxy.cut();
+    let outcome = call.await.unwrap();
+    assert!(outcome.is_err(), "the cut call must fail");
+    drop(tx);
+    assert_eq!(durable, 8 << 20, "one 8 MiB part is durable");
+    assert_eq!(stored(&h).await.evidence, 0);
+
+    // Resuming from the wrong offset is refused with the right one in the message.
+    let mut wrong = header.clone();
+    wrong.offset = 0;
+    let same_officer = h.client(Some(&token));
+    refused(sanxiang_tests::upload(&same_officer, wrong, data.clone()).await, Code::FailedPrecondition, "8388608");
+    let mut resume = header.clone();
+    resume.offset = durable;
+    let done = sanxiang_tests::upload(&same_officer, resume, data.slice(durable as usize..)).await.unwrap();
+    let item = done.evidence.unwrap();
+    assert_eq!(item.sha256, header.sha256);
+    assert_eq!(item.size, data.len() as u64);
+    assert!(item.late, "captured 30 hours ago, beyond the 24-hour window");
+    assert!(!done.deduplicated);
+
+    // The same bytes again: a new evidence item, one stored object.
+    let objects = stored(&h).await.objects;
+    let again = w.upload(&case.id, "video/mp4", data.clone(), now).await.unwrap();
+    assert!(again.deduplicated);
+    assert_ne!(again.evidence.as_ref().unwrap().id, item.id);
+    assert_eq!(stored(&h).await.objects, objects);
+    assert_eq!(stored(&h).await.objects, 1, "staging parts were removed");
+    let report = verify(&w, &case.id, true).await;
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.evidence_checked, 2);
+    h.running.stop().await.unwrap();
+}
+
+async fn acts_are_judged_by_the_certificate_at_their_time(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    h.admin
+        .registry
+        .clone()
+        .set_officer_status(pb::SetOfficerStatusRequest {
+            officer_id: w.officers[1].id.clone(),
+            status: pb::OfficerStatus::Suspended as i32,
+            reason: "暂扣执法证".into(),
+            effective_at: Some(ts(now.plus_seconds(-3600))),
+        })
+        .await
+        .unwrap();
+    // Two hours ago the officer was active; now they are suspended.
+    w.officer.record.clone().append_event(w.event(&case.id, K::Inspection, now.plus_seconds(-7200))).await.unwrap();
+    let r = w.officer.record.clone().append_event(w.event(&case.id, K::Inspection, now)).await;
+    refused(r, Code::FailedPrecondition, "suspended");
+    let officers = h
+        .admin
+        .registry
+        .clone()
+        .list_officers(pb::ListOfficersRequest { agency_id: w.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(officers.officers[1].status, pb::OfficerStatus::Suspended as i32);
+    h.running.stop().await.unwrap();
+}
