@@ -75,7 +75,10 @@ pub async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sanxiang: {e}");
+            match e.downcast_ref::<tonic::Status>() {
+                Some(s) => eprintln!("sanxiang: {:?}: {}", s.code(), s.message()),
+                None => eprintln!("sanxiang: {e}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -1,0 +1,287 @@
+//! End-to-end: the real `sanxiang` binary as a separate process, started with zero
+//! configuration, driven over gRPC and by the README's walk-through, stopped by SIGTERM.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use sanxiang_domain::Sha256Digest;
+use sanxiang_proto::v1 as pb;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sanxiang-under-test");
+
+/// A spawned server.
+struct Process {
+    child: Child,
+    addr: String,
+    stderr: tokio::task::JoinHandle<Vec<String>>,
+}
+
+/// Spawns `sanxiang serve` in `dir` with `args`, and waits for the line saying where it listens.
+async fn spawn(dir: &Path, args: &[&str]) -> Process {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SANXIANG_DATABASE_URL")
+        .env_remove("SANXIANG_OBJECT_STORE_URL")
+        .env("SANXIANG_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn sanxiang");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the server reports its address within a minute")
+            .unwrap()
+            .unwrap_or_else(|| panic!("the server exited before serving: {seen:#?}"));
+        seen.push(line.clone());
+        if let Some(rest) = line.split("grpc_addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let stderr = tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen.push(line);
+        }
+        seen
+    });
+    Process { child, addr, stderr }
+}
+
+fn kb(status: &str, key: &str) -> u64 {
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn sigterm_and_wait(mut p: Process) -> Vec<String> {
+    let pid = p.child.id().unwrap();
+    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await.unwrap();
+    assert!(status.success());
+    let exit =
+        tokio::time::timeout(Duration::from_secs(30), p.child.wait()).await.expect("exits after SIGTERM").unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+    p.stderr.await.unwrap()
+}
+
+#[tokio::test]
+async fn zero_configuration_start_token_file_health_and_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    let token_file = dir.path().join("sanxiang-data/admin-token");
+    assert!(dir.path().join("sanxiang-data/sanxiang.db").exists());
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&token_file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let token = std::fs::read_to_string(&token_file).unwrap().trim().to_owned();
+
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", p.addr)).unwrap().connect().await.unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    let serving = health
+        .check(tonic_health::pb::HealthCheckRequest { service: "sanxiang.v1.RecordService".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(serving.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    let client = sanxiang_tests::Client::new(channel, Some(&token));
+    let me = client.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    assert_eq!(me.role, pb::Role::Admin as i32);
+    let log = sigterm_and_wait(p).await;
+    assert!(log.iter().any(|l| l.contains("stopped")), "{log:#?}");
+
+    // A second start keeps the administrator and does not write a new token.
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap().trim(), token);
+    let log = sigterm_and_wait(p).await;
+    assert!(!log.iter().any(|l| l.contains("created the administrator token")));
+}
+
+#[tokio::test]
+async fn readme_walkthrough_works_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section =
+        readme.split("<!-- walkthrough:begin").nth(1).unwrap().split("<!-- walkthrough:end -->").next().unwrap();
+    let mut script = String::from("set -euo pipefail\n");
+    for block in section.split("```sh\n").skip(1) {
+        script.push_str(block.split("```").next().unwrap());
+    }
+    assert!(script.contains("sanxiang case verify"), "walk-through found");
+    script.push_str("sanxiang case events --case \"$CASE\" | wc -l > event-count\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    let bin_dir = dir.path().join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    std::os::unix::fs::symlink(BIN, bin_dir.join("sanxiang")).unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("SANXIANG_ENDPOINT", format!("http://{}", p.addr))
+        .env_remove("SANXIANG_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "walk-through failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(stderr.contains("R3.recording-required"), "the refusal is shown: {stderr}");
+    assert!(stdout.contains("ok: 4 events, 1 evidence objects re-hashed"), "{stdout}");
+    assert!(stdout.contains("ok: case"), "{stdout}");
+    // opened, filing, evidence uploaded, seizure, evidence accessed: the refused seizure left nothing.
+    let count = std::fs::read_to_string(dir.path().join("event-count")).unwrap();
+    assert_eq!(count.trim(), "5");
+    sigterm_and_wait(p).await;
+}
+
+/// Streams 4 GiB through the real server and checks that its peak resident memory stays bounded:
+/// the upload is hashed and stored while streaming, never held in memory.
+#[tokio::test]
+async fn four_gib_upload_keeps_server_memory_bounded() {
+    const SIZE: u64 = 4 << 30;
+    const CHUNK: usize = 1 << 20;
+    const RSS_LIMIT_KB: u64 = 256 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    let token = std::fs::read_to_string(dir.path().join("sanxiang-data/admin-token")).unwrap().trim().to_owned();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", p.addr)).unwrap().connect().await.unwrap();
+    let admin = sanxiang_tests::Client::new(channel.clone(), Some(&token));
+    let agency = admin
+        .registry
+        .clone()
+        .create_agency(pb::CreateAgencyRequest {
+            name: "大文件测试局".into(),
+            credit_code: sanxiang_tests::credit_code(77),
+            region: "福州".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut officers = Vec::new();
+    for cert in ["BIG-1", "BIG-2"] {
+        let o = admin
+            .registry
+            .clone()
+            .register_officer(pb::RegisterOfficerRequest {
+                agency_id: agency.id.clone(),
+                name: cert.into(),
+                certificate_number: cert.into(),
+                category: "综合".into(),
+                valid_from: "2020-01-01".into(),
+                valid_until: "2035-01-01".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        officers.push(o.id);
+    }
+    let app = admin
+        .registry
+        .clone()
+        .create_principal(pb::CreatePrincipalRequest {
+            name: "app".into(),
+            role: pb::Role::Officer as i32,
+            agency_id: agency.id.clone(),
+            officer_id: officers[0].clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let app_token = admin
+        .registry
+        .clone()
+        .issue_token(pb::IssueTokenRequest { principal_id: app.id, label: String::new() })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let client = sanxiang_tests::Client::new(channel, Some(&app_token));
+    let case = client
+        .record
+        .clone()
+        .open_case(pb::OpenCaseRequest {
+            request_id: "big".into(),
+            agency_id: agency.id.clone(),
+            kind: pb::CaseKind::Inspection as i32,
+            title: "大文件".into(),
+            party: Some(pb::Party {
+                r#type: pb::PartyType::NaturalPerson as i32,
+                name: "某人".into(),
+                ..Default::default()
+            }),
+            handling_officer_ids: officers.clone(),
+            opened_at: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Each 1 MiB message is a shared random block stamped with its index, so the content is
+    // unique without generating 4 GiB of randomness.
+    let base = sanxiang_tests::pseudo_random(4, CHUNK);
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let header = pb::UploadHeader {
+        upload_id: "four-gib".into(),
+        case_id: case.id.clone(),
+        media_type: "video/mp4".into(),
+        captured_at: Some(sanxiang_tests::ts(sanxiang_domain::Timestamp::from_datetime(chrono_now()))),
+        officer_id: officers[0].clone(),
+        size: Some(SIZE),
+        ..Default::default()
+    };
+    let producer = tokio::spawn(async move {
+        use pb::upload_evidence_request::Part;
+        tx.send(pb::UploadEvidenceRequest { part: Some(Part::Header(header)) }).await.unwrap();
+        let mut hasher = Sha256::new();
+        for i in 0..SIZE / CHUNK as u64 {
+            let mut block = base.to_vec();
+            block[..8].copy_from_slice(&i.to_le_bytes());
+            hasher.update(&block);
+            tx.send(pb::UploadEvidenceRequest { part: Some(Part::Chunk(block.into())) }).await.unwrap();
+        }
+        Sha256Digest::from(hasher.finalize())
+    });
+    let response = client
+        .record
+        .clone()
+        .upload_evidence(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let digest = producer.await.unwrap();
+    let item = response.evidence.unwrap();
+    assert_eq!(item.size, SIZE);
+    assert_eq!(item.sha256, digest.to_hex());
+
+    let status = std::fs::read_to_string(format!("/proc/{}/status", p.child.id().unwrap())).unwrap();
+    let peak = kb(&status, "VmHWM:");
+    eprintln!("server peak RSS after a 4 GiB upload: {peak} KiB");
+    assert!(peak > 0 && peak < RSS_LIMIT_KB, "peak RSS {peak} KiB exceeds {RSS_LIMIT_KB} KiB");
+    let stored =
+        std::fs::metadata(dir.path().join("sanxiang-data/objects/sha256").join(&item.sha256[..2]).join(&item.sha256))
+            .unwrap();
+    assert_eq!(stored.len(), SIZE);
+    sigterm_and_wait(p).await;
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    use sanxiang_domain::TimeProvider;
+    sanxiang_domain::SystemClock.now().to_datetime()
+}
