@@ -124,6 +124,8 @@ async fn readme_walkthrough_works_as_written() {
     let bin_dir = dir.path().join("bin");
     std::fs::create_dir(&bin_dir).unwrap();
     std::os::unix::fs::symlink(BIN, bin_dir.join("sanxiang")).unwrap();
+    // The walk-through runs from the repository root, where tools/ is.
+    std::os::unix::fs::symlink(concat!(env!("CARGO_MANIFEST_DIR"), "/../tools"), dir.path().join("tools")).unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let out = Command::new("bash")
         .arg("-c")
@@ -141,6 +143,7 @@ async fn readme_walkthrough_works_as_written() {
     assert!(stderr.contains("R3.recording-required"), "the refusal is shown: {stderr}");
     assert!(stdout.contains("ok: 4 events, 1 evidence objects re-hashed"), "{stdout}");
     assert!(stdout.contains("ok: case"), "{stdout}");
+    assert!(stdout.contains("5 events, 1 evidence items"), "the independent verifier agrees: {stdout}");
     // opened, filing, evidence uploaded, seizure, evidence accessed: the refused seizure left nothing.
     let count = std::fs::read_to_string(dir.path().join("event-count")).unwrap();
     assert_eq!(count.trim(), "5");

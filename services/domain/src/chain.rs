@@ -198,7 +198,7 @@ mod tests {
                 r#""recorded_at":"1970-01-01T00:00:02.000000Z","request_id":"r1","v":1}"#
             )
         );
-        assert_eq!(e.hash().unwrap(), hash_canonical(e.canonical_bytes().unwrap().as_bytes()));
+        assert_eq!(e.hash().unwrap().to_hex(), "69e18809bcc1b7c730897a23d081f13add5e754e9ab2485088825319ff6678b9");
     }
 
     #[test]
