@@ -112,7 +112,7 @@ impl Recorder {
             Some(header.sha256.parse().map_err(|_| Error::invalid("sha256", "expected 64 lowercase hex characters"))?)
         };
         let officer = self.registry.certificates(std::slice::from_ref(&header.officer_id)).await?;
-        if !officer.get(&header.officer_id).is_some_and(|o| o.agency_id == case.agency_id) {
+        if officer.get(&header.officer_id).is_none_or(|o| o.agency_id != case.agency_id) {
             return Err(Error::invalid("officer_id", "no such officer in this agency"));
         }
         if CaseState::from_bits(case.state_bits).closed() {

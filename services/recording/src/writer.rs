@@ -165,7 +165,7 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
     let txn = begin(db).await?;
     // Take the append lock before reading anything, so every read below is current.
     sequence::Entity::update_many()
-        .col_expr(sequence::Column::Value, Expr::col(sequence::Column::Value).into())
+        .col_expr(sequence::Column::Value, Expr::col(sequence::Column::Value))
         .filter(sequence::Column::Name.eq(EVENT_SEQUENCE))
         .exec(&txn)
         .await
