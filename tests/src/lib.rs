@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+pub mod process;
+
 use sanxiang_domain::credit_code::check_character;
 use sanxiang_domain::{SystemClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;

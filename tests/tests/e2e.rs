@@ -2,58 +2,18 @@
 //! configuration, driven over gRPC and by the README's walk-through, stopped by SIGTERM.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 
 use sanxiang_domain::Sha256Digest;
 use sanxiang_proto::v1 as pb;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sanxiang-under-test");
 
-/// A spawned server.
-struct Process {
-    child: Child,
-    addr: String,
-    stderr: tokio::task::JoinHandle<Vec<String>>,
-}
+use sanxiang_tests::process::{sigterm_and_wait, spawn as spawn_with};
 
-/// Spawns `sanxiang serve` in `dir` with `args`, and waits for the line saying where it listens.
-async fn spawn(dir: &Path, args: &[&str]) -> Process {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SANXIANG_DATABASE_URL")
-        .env_remove("SANXIANG_OBJECT_STORE_URL")
-        .env("SANXIANG_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn sanxiang");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let addr = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the server reports its address within a minute")
-            .unwrap()
-            .unwrap_or_else(|| panic!("the server exited before serving: {seen:#?}"));
-        seen.push(line.clone());
-        if let Some(rest) = line.split("grpc_addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    let stderr = tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            seen.push(line);
-        }
-        seen
-    });
-    Process { child, addr, stderr }
+async fn spawn(dir: &Path, args: &[&str]) -> sanxiang_tests::process::Process {
+    spawn_with(BIN, dir, args, &[]).await
 }
 
 fn kb(status: &str, key: &str) -> u64 {
@@ -63,16 +23,6 @@ fn kb(status: &str, key: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-async fn sigterm_and_wait(mut p: Process) -> Vec<String> {
-    let pid = p.child.id().unwrap();
-    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await.unwrap();
-    assert!(status.success());
-    let exit =
-        tokio::time::timeout(Duration::from_secs(30), p.child.wait()).await.expect("exits after SIGTERM").unwrap();
-    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
-    p.stderr.await.unwrap()
 }
 
 #[tokio::test]

@@ -1,0 +1,161 @@
+//! Two `sanxiang serve` processes on one PostgreSQL database and one object store: appends to
+//! one case through both still form one linear chain, the global sequence stays gap-free, and an
+//! idempotent retry may land on either replica.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::EventKind as K;
+use sanxiang_store::entity::event;
+use sanxiang_tests::process::{sigterm_and_wait, spawn};
+use sanxiang_tests::{Backend, Client, World, credit_code, fresh_postgres_database};
+use sea_orm::{Database, EntityTrait, QueryOrder};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sanxiang-under-test");
+
+async fn connect(addr: &str, token: &str) -> Client {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    Client::new(channel, Some(token))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_chain_per_case() {
+    let Some(Backend::Postgres(server)) = Backend::postgres() else { return };
+    let database = fresh_postgres_database(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let objects = match std::env::var("SANXIANG_TEST_S3_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => format!("file://{}", dir.path().join("shared-objects").display()),
+    };
+    let args = ["--listen", "127.0.0.1:0", "--database-url", &database, "--object-store-url", &objects];
+    // Both start at once: migrations serialise on an advisory lock, one creates the administrator.
+    let (a, b) = tokio::join!(spawn(BIN, dir.path(), &args, &[]), spawn(BIN, dir.path(), &args, &[]));
+    let token = std::fs::read_to_string(dir.path().join("sanxiang-data/admin-token")).unwrap().trim().to_owned();
+    let admin_a = connect(&a.addr, &token).await;
+    let admin_b = connect(&b.addr, &token).await;
+
+    // Registry writes through A are visible through B.
+    let agency = admin_a
+        .registry
+        .clone()
+        .create_agency(pb::CreateAgencyRequest {
+            name: "副本测试局".into(),
+            credit_code: credit_code(31),
+            region: "福州".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut officers = Vec::new();
+    for (i, admin) in [&admin_a, &admin_b].into_iter().enumerate() {
+        officers.push(
+            admin
+                .registry
+                .clone()
+                .register_officer(pb::RegisterOfficerRequest {
+                    agency_id: agency.id.clone(),
+                    name: format!("officer {i}"),
+                    certificate_number: format!("REPLICA-{i}"),
+                    category: "综合".into(),
+                    valid_from: "2020-01-01".into(),
+                    valid_until: "2035-01-01".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner(),
+        );
+    }
+    let principal = admin_b
+        .registry
+        .clone()
+        .create_principal(pb::CreatePrincipalRequest {
+            name: "app".into(),
+            role: pb::Role::Officer as i32,
+            agency_id: agency.id.clone(),
+            officer_id: officers[0].id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let app = admin_a
+        .registry
+        .clone()
+        .issue_token(pb::IssueTokenRequest { principal_id: principal.id, label: String::new() })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let on_a = connect(&a.addr, &app).await;
+    let on_b = connect(&b.addr, &app).await;
+    let world = |client: Client| World {
+        agency: agency.clone(),
+        officers: officers.clone(),
+        officer: client.clone(),
+        head: client.clone(),
+        publisher: client,
+    };
+    let wa = Arc::new(world(on_a));
+    let wb = Arc::new(world(on_b));
+    let case = wa.open_case(pb::CaseKind::Inspection).await;
+    let now = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);
+
+    // 32 appenders, half through each replica, 6 events each.
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let w = Arc::clone(if i % 2 == 0 { &wa } else { &wb });
+        let id = case.id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for _ in 0..6 {
+                seqs.push(
+                    w.officer
+                        .record
+                        .clone()
+                        .append_event(w.event(&id, K::Inspection, now))
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .case_seq,
+                );
+            }
+            seqs
+        }));
+    }
+    let mut seen = BTreeSet::new();
+    for t in tasks {
+        for s in t.await.unwrap() {
+            assert!(seen.insert(s), "case_seq {s} assigned twice");
+        }
+    }
+    assert_eq!(seen.len(), 32 * 6);
+
+    // An idempotent retry lands on the other replica and gets the same event.
+    let request = wa.event(&case.id, K::Questioning, now);
+    let first = wa.officer.record.clone().append_event(request.clone()).await.unwrap().into_inner();
+    let retry = wb.officer.record.clone().append_event(request).await.unwrap().into_inner();
+    assert_eq!((first.hash, first.global_seq), (retry.hash, retry.global_seq));
+
+    for w in [&wa, &wb] {
+        let report = w
+            .officer
+            .record
+            .clone()
+            .verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: false })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(report.ok, "{:?}", report.problems);
+        assert_eq!(report.events_checked, 1 + 32 * 6 + 1);
+    }
+    let db = Database::connect(database.as_str()).await.unwrap();
+    let all = event::Entity::find().order_by_asc(event::Column::GlobalSeq).all(&db).await.unwrap();
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!(e.global_seq, i as i64 + 1, "global sequence has a gap or duplicate");
+    }
+    sigterm_and_wait(a).await;
+    sigterm_and_wait(b).await;
+}
