@@ -1,0 +1,136 @@
+//! Connection faults: when the database or the object store goes away, requests fail with
+//! `UNAVAILABLE` and nothing half-written is left; when they return, the service recovers by
+//! itself. The servers are really stopped and restarted: a PostgreSQL cluster of this test's own,
+//! and the S3-compatible server that `.ci/start-s3.sh` runs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::EventKind as K;
+use sanxiang_tests::{Backend, Harness, in_ci, pseudo_random};
+use tokio::process::Command;
+use tonic::Code;
+
+/// A PostgreSQL cluster owned by this test, on its own port.
+struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+fn postgres_bin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| Some(e.ok()?.path().join("bin"))).collect();
+    dirs.sort();
+    dirs.into_iter().rev().find(|d| d.join("initdb").exists())
+}
+
+async fn as_postgres(bin: &Path, args: &[&str]) {
+    let out = Command::new("runuser").args(["-u", "postgres", "--"]).arg(bin).args(args).output().await.expect("runuser");
+    assert!(out.status.success(), "{} {args:?}: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
+}
+
+impl Cluster {
+    async fn start() -> Option<Self> {
+        let Some(bin) = postgres_bin() else {
+            assert!(!in_ci(), "CI=true but PostgreSQL's server binaries are not installed");
+            eprintln!("skipping: no PostgreSQL server binaries");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().await.unwrap();
+        assert!(status.success());
+        let data = dir.path().join("data");
+        as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"]).await;
+        let c = Self { dir, bin, port };
+        c.up().await;
+        Some(c)
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    async fn up(&self) {
+        let data = self.dir.path().join("data");
+        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
+        let log = self.dir.path().join("log");
+        as_postgres(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]).await;
+    }
+
+    async fn down(&self) {
+        let data = self.dir.path().join("data");
+        as_postgres(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"]).await;
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// Retries `f` a bounded number of times, as a client would while a backend comes back.
+async fn eventually<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let mut last = None;
+    for _ in 0..60 {
+        match f().await {
+            Ok(v) => return v,
+            Err(s) => {
+                assert_eq!(s.code(), Code::Unavailable, "while recovering: {s:?}");
+                last = Some(s);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("did not recover: {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_outage_is_unavailable_and_recovers() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let h = Harness::start(Backend::Postgres(cluster.url())).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    w.append(&case.id, K::Inspection, now).await;
+
+    cluster.down().await;
+    let request = w.event(&case.id, K::Questioning, now);
+    let mut rec = w.officer.record.clone();
+    let refused = tokio::time::timeout(Duration::from_secs(30), rec.append_event(request.clone())).await.expect("answers, not hangs");
+    assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
+    let read = rec.get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
+    assert_eq!(read.unwrap_err().code(), Code::Unavailable);
+    let upload = w.upload(&case.id, "video/mp4", pseudo_random(3, 1000), now).await;
+    assert_eq!(upload.unwrap_err().code(), Code::Unavailable);
+
+    cluster.up().await;
+    let event = eventually(|| {
+        let mut rec = rec.clone();
+        let request = request.clone();
+        async move { rec.append_event(request).await }
+    })
+    .await
+    .into_inner();
+    assert_eq!(event.case_seq, 3, "the refused attempt left no event behind");
+    let report = rec
+        .verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.events_checked, 3);
+    assert_eq!(report.evidence_checked, 0, "the upload refused during the outage left no evidence");
+    h.running.stop().await.unwrap();
+}
