@@ -55,7 +55,14 @@ impl Vault {
     /// A vault in an S3 bucket (`s3://bucket[/prefix]`), with endpoint, region and credentials
     /// from the usual AWS environment variables overridden by `options`.
     pub fn s3(url: &str, options: &[(String, String)]) -> Result<Self, object_store::Error> {
-        let mut builder = AmazonS3Builder::from_env().with_url(url);
+        // Bounded retries: an unreachable store must surface as UNAVAILABLE within seconds, not
+        // after the library's default of several minutes.
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: S3_MAX_RETRIES,
+            retry_timeout: S3_RETRY_TIMEOUT,
+        };
+        let mut builder = AmazonS3Builder::from_env().with_url(url).with_retry(retry);
         for (key, value) in options {
             builder = builder.with_config(key.parse()?, value);
         }
@@ -192,6 +199,12 @@ impl Vault {
         Ok((hasher.finalize().into(), size))
     }
 }
+
+/// Retries of one S3 request before the error reaches the caller.
+const S3_MAX_RETRIES: usize = 3;
+
+/// Longest time spent retrying one S3 request.
+const S3_RETRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Size of the parts written to the object store when assembling a staged upload: above S3's
 /// 5 MiB minimum, small enough to keep memory bounded.
