@@ -134,3 +134,63 @@ async fn database_outage_is_unavailable_and_recovers() {
     assert_eq!(report.evidence_checked, 0, "the upload refused during the outage left no evidence");
     h.running.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_store_outage_is_unavailable_and_recovers() {
+    let (url, pid_file) = match (std::env::var("SANXIANG_TEST_S3_URL"), std::env::var("SANXIANG_GARAGE_PID_FILE")) {
+        (Ok(u), Ok(p)) if !u.is_empty() && !p.is_empty() => (u, p),
+        _ if in_ci() => panic!("CI=true but the S3 server (SANXIANG_TEST_S3_URL, SANXIANG_GARAGE_PID_FILE) is not set up"),
+        _ => {
+            eprintln!("skipping: no S3 server under this test's control");
+            return;
+        }
+    };
+    let h = Harness::start_with(Backend::Sqlite, std::sync::Arc::new(sanxiang_domain::SystemClock), |c| {
+        c.object_store_url = Some(url);
+    })
+    .await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    let first = w.upload(&case.id, "video/mp4", pseudo_random(21, 200_000), now).await.unwrap().evidence.unwrap();
+
+    // Stop the S3 server.
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
+    for _ in 0..100 {
+        if !Command::new("kill").args(["-0", &pid]).status().await.unwrap().success() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events_before = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await.unwrap().into_inner().event_count;
+    let data = pseudo_random(22, 300_000);
+    let outage = tokio::time::timeout(Duration::from_secs(60), w.upload(&case.id, "video/mp4", data.clone(), now)).await.expect("answers, not hangs");
+    assert_eq!(outage.unwrap_err().code(), Code::Unavailable);
+    let mut rec = w.officer.record.clone();
+    let download = rec.download_evidence(pb::DownloadEvidenceRequest { evidence_id: first.id.clone(), reason: "核查".into() }).await;
+    assert_eq!(download.unwrap_err().code(), Code::Unavailable);
+    let verify = rec.verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true }).await;
+    assert_eq!(verify.unwrap_err().code(), Code::Unavailable, "an unreachable store is not reported as data loss");
+    let events_during = rec.get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await.unwrap().into_inner().event_count;
+    assert_eq!(events_during, events_before, "nothing was recorded for the failed upload or download");
+
+    // Start it again with the same script CI uses; the service recovers by itself.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/start-s3.sh");
+    let restarted = Command::new("bash").arg(script).stdout(std::process::Stdio::null()).status().await.unwrap();
+    assert!(restarted.success());
+    let second = eventually(|| {
+        let w = &w;
+        let data = data.clone();
+        let case_id = case.id.clone();
+        async move { w.upload(&case_id, "video/mp4", data, now).await }
+    })
+    .await
+    .evidence
+    .unwrap();
+    assert_eq!(second.sha256, sanxiang_domain::Sha256Digest::of(&data).to_hex());
+    let report = rec.verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true }).await.unwrap().into_inner();
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.evidence_checked, 2, "exactly the two successful uploads are evidence");
+    h.running.stop().await.unwrap();
+}
