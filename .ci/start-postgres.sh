@@ -34,7 +34,7 @@ pg_sql() {
 # Highest installed major version that has a config directory, or nothing.
 pg_version() {
     local v
-    v="$(ls -1 /etc/postgresql 2>/dev/null | sort -V | tail -n 1 || true)"
+    v="$(find /etc/postgresql -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort -V | tail -n 1 || true)"
     [[ -n "$v" && -d "/usr/lib/postgresql/$v/bin" ]] && printf '%s\n' "$v"
     return 0
 }
@@ -106,7 +106,10 @@ fi
 # Connect as postgres; if a local Debian cluster refuses us, add the trust rules and reload once.
 if ! pg_sql 'SELECT 1' >/dev/null 2>&1; then
     v="$(pg_version)"
-    if [[ -n "$v" && -f "/etc/postgresql/$v/main/pg_hba.conf" ]] && ensure_trust_hba "/etc/postgresql/$v/main/pg_hba.conf"; then
+    if [[ -n "$v" && -f "/etc/postgresql/$v/main/pg_hba.conf" ]]; then
+        # The rules may have been added before a server that was already running (a fresh
+        # package install starts one) read them: reload either way.
+        ensure_trust_hba "/etc/postgresql/$v/main/pg_hba.conf" || true
         pg_ctlcluster --skip-systemctl-redirect "$v" main reload >&2 || die "reloading PostgreSQL $v failed"
     fi
     err="$(pg_sql 'SELECT 1' 2>&1 >/dev/null)" || die "cannot connect as $PG_USER to $PG_ADDR:$PG_PORT: $err"

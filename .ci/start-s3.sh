@@ -219,4 +219,5 @@ printf 'export %s=%q\n' \
     AWS_REGION "$REGION" \
     AWS_ACCESS_KEY_ID "$KEY_ID" \
     AWS_SECRET_ACCESS_KEY "$KEY_SECRET" \
-    AWS_ALLOW_HTTP true
+    AWS_ALLOW_HTTP true \
+    SANXIANG_GARAGE_PID_FILE "$PID_FILE"

@@ -16,7 +16,8 @@
 #   SANXIANG_K8S_VERSIONS    Kubernetes versions to validate against (default: "1.30.0 1.37.0")
 set -euo pipefail
 
-readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly ROOT
 readonly DEPLOY="$ROOT/deploy"
 readonly CACHE_DIR="${SANXIANG_CI_CACHE:-$HOME/.cache/sanxiang-ci}"
 readonly VENV="$CACHE_DIR/venv"

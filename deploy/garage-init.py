@@ -78,7 +78,11 @@ def wait_for(what, probe):
             result = probe()
             if result:
                 return result
-        except (OSError, ApiError) as e:  # not up yet
+        except ApiError as e:
+            if e.status in (401, 403):  # a wrong token will not fix itself by waiting
+                sys.exit(f"garage-init: error: Garage admin API refused GARAGE_ADMIN_TOKEN: {e}")
+            last = e
+        except OSError as e:  # not up yet
             last = e
         time.sleep(0.5)
     sys.exit(f"garage-init: error: timed out after {TIMEOUT:.0f} s waiting for {what} (last error: {last})")

@@ -20,13 +20,15 @@ struct Cluster {
 }
 
 fn postgres_bin() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| Some(e.ok()?.path().join("bin"))).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| Some(e.ok()?.path().join("bin"))).collect();
     dirs.sort();
     dirs.into_iter().rev().find(|d| d.join("initdb").exists())
 }
 
 async fn as_postgres(bin: &Path, args: &[&str]) {
-    let out = Command::new("runuser").args(["-u", "postgres", "--"]).arg(bin).args(args).output().await.expect("runuser");
+    let out =
+        Command::new("runuser").args(["-u", "postgres", "--"]).arg(bin).args(args).output().await.expect("runuser");
     assert!(out.status.success(), "{} {args:?}: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
 }
 
@@ -42,7 +44,8 @@ impl Cluster {
         let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().await.unwrap();
         assert!(status.success());
         let data = dir.path().join("data");
-        as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"]).await;
+        as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"])
+            .await;
         let c = Self { dir, bin, port };
         c.up().await;
         Some(c)
@@ -54,9 +57,14 @@ impl Cluster {
 
     async fn up(&self) {
         let data = self.dir.path().join("data");
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
+        let opts =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
         let log = self.dir.path().join("log");
-        as_postgres(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]).await;
+        as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"],
+        )
+        .await;
     }
 
     async fn down(&self) {
@@ -108,7 +116,9 @@ async fn database_outage_is_unavailable_and_recovers() {
     cluster.down().await;
     let request = w.event(&case.id, K::Questioning, now);
     let mut rec = w.officer.record.clone();
-    let refused = tokio::time::timeout(Duration::from_secs(30), rec.append_event(request.clone())).await.expect("answers, not hangs");
+    let refused = tokio::time::timeout(Duration::from_secs(30), rec.append_event(request.clone()))
+        .await
+        .expect("answers, not hangs");
     assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
     let read = rec.get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
     assert_eq!(read.unwrap_err().code(), Code::Unavailable);
@@ -139,7 +149,9 @@ async fn database_outage_is_unavailable_and_recovers() {
 async fn object_store_outage_is_unavailable_and_recovers() {
     let (url, pid_file) = match (std::env::var("SANXIANG_TEST_S3_URL"), std::env::var("SANXIANG_GARAGE_PID_FILE")) {
         (Ok(u), Ok(p)) if !u.is_empty() && !p.is_empty() => (u, p),
-        _ if in_ci() => panic!("CI=true but the S3 server (SANXIANG_TEST_S3_URL, SANXIANG_GARAGE_PID_FILE) is not set up"),
+        _ if in_ci() => {
+            panic!("CI=true but the S3 server (SANXIANG_TEST_S3_URL, SANXIANG_GARAGE_PID_FILE) is not set up")
+        }
         _ => {
             eprintln!("skipping: no S3 server under this test's control");
             return;
@@ -163,16 +175,29 @@ async fn object_store_outage_is_unavailable_and_recovers() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let events_before = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await.unwrap().into_inner().event_count;
+    let events_before = w
+        .officer
+        .record
+        .clone()
+        .get_case(pb::GetCaseRequest { case_id: case.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .event_count;
     let data = pseudo_random(22, 300_000);
-    let outage = tokio::time::timeout(Duration::from_secs(60), w.upload(&case.id, "video/mp4", data.clone(), now)).await.expect("answers, not hangs");
+    let outage = tokio::time::timeout(Duration::from_secs(60), w.upload(&case.id, "video/mp4", data.clone(), now))
+        .await
+        .expect("answers, not hangs");
     assert_eq!(outage.unwrap_err().code(), Code::Unavailable);
     let mut rec = w.officer.record.clone();
-    let download = rec.download_evidence(pb::DownloadEvidenceRequest { evidence_id: first.id.clone(), reason: "核查".into() }).await;
+    let download = rec
+        .download_evidence(pb::DownloadEvidenceRequest { evidence_id: first.id.clone(), reason: "核查".into() })
+        .await;
     assert_eq!(download.unwrap_err().code(), Code::Unavailable);
     let verify = rec.verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true }).await;
     assert_eq!(verify.unwrap_err().code(), Code::Unavailable, "an unreachable store is not reported as data loss");
-    let events_during = rec.get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await.unwrap().into_inner().event_count;
+    let events_during =
+        rec.get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await.unwrap().into_inner().event_count;
     assert_eq!(events_during, events_before, "nothing was recorded for the failed upload or download");
 
     // Start it again with the same script CI uses; the service recovers by itself.
@@ -189,7 +214,11 @@ async fn object_store_outage_is_unavailable_and_recovers() {
     .evidence
     .unwrap();
     assert_eq!(second.sha256, sanxiang_domain::Sha256Digest::of(&data).to_hex());
-    let report = rec.verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true }).await.unwrap().into_inner();
+    let report = rec
+        .verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true })
+        .await
+        .unwrap()
+        .into_inner();
     assert!(report.ok, "{:?}", report.problems);
     assert_eq!(report.evidence_checked, 2, "exactly the two successful uploads are evidence");
     h.running.stop().await.unwrap();

@@ -129,6 +129,11 @@ impl Vault {
     /// Stores `data` under its digest unless already there (write-once). Returns whether a new
     /// object was written.
     pub async fn put_object(&self, digest: &Sha256Digest, data: Bytes) -> Result<bool, Error> {
+        // Some S3-compatible servers (Garage among them) ignore `If-None-Match: *` and would
+        // overwrite; look first, and keep the conditional put for the servers that honour it.
+        if self.contains(digest).await? {
+            return Ok(false);
+        }
         let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
         match self.store.put_opts(&Self::object_path(digest), PutPayload::from_bytes(data), opts).await {
             Ok(_) => Ok(true),
