@@ -44,6 +44,26 @@ async fn zero_configuration_start_token_file_health_and_graceful_shutdown() {
         .unwrap()
         .into_inner();
     assert_eq!(serving.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    // Reflection lets generic clients (grpcurl) discover every service without a token.
+    let mut reflection =
+        tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel.clone());
+    let request = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut replies = reflection.server_reflection_info(futures::stream::iter([request])).await.unwrap().into_inner();
+    let reply = replies.message().await.unwrap().unwrap();
+    let Some(tonic_reflection::pb::v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        reply.message_response
+    else {
+        panic!("unexpected reflection reply {reply:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in ["sanxiang.v1.RegistryService", "sanxiang.v1.RecordService", "grpc.health.v1.Health"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
     let client = sanxiang_tests::Client::new(channel, Some(&token));
     let me = client.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
     assert_eq!(me.role, pb::Role::Admin as i32);

@@ -114,6 +114,29 @@ async fn database_outage_is_unavailable_and_recovers() {
     w.append(&case.id, K::Inspection, now).await;
 
     cluster.down().await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(h.channel.clone());
+    let check = || {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(tonic_health::pb::HealthCheckRequest { service: "sanxiang.v1.RecordService".into() })
+                .await
+                .unwrap()
+                .into_inner()
+                .status
+        }
+    };
+    let not_serving = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
+    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    let mut reported = false;
+    for _ in 0..40 {
+        if check().await == not_serving {
+            reported = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(reported, "health checking reports the outage");
     let request = w.event(&case.id, K::Questioning, now);
     let mut rec = w.officer.record.clone();
     let refused = tokio::time::timeout(Duration::from_secs(30), rec.append_event(request.clone()))
@@ -126,6 +149,16 @@ async fn database_outage_is_unavailable_and_recovers() {
     assert_eq!(upload.unwrap_err().code(), Code::Unavailable);
 
     cluster.up().await;
+    let mut recovered = false;
+    for _ in 0..60 {
+        if check().await == serving {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "health checking reports the recovery");
+    let _ = &mut health;
     let event = eventually(|| {
         let mut rec = rec.clone();
         let request = request.clone();

@@ -346,6 +346,40 @@ async fn refusals_name_the_field_or_rule_and_store_nothing(backend: Backend) {
     );
     assert_eq!(stored(&h).await, after_close);
 
+    // An agency may require recordings for more acts (R3, configurable per agency).
+    let strict = h
+        .admin
+        .registry
+        .clone()
+        .create_agency(pb::CreateAgencyRequest {
+            name: "严格记录局".into(),
+            credit_code: sanxiang_tests::credit_code(3),
+            region: "福州".into(),
+            recording_policy: Some(pb::RecordingPolicy { additional_required_kinds: vec![K::Inspection as i32] }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let so1 = h.officer(&strict.id, "赵一", false).await;
+    let so2 = h.officer(&strict.id, "钱二", false).await;
+    let strict_world = World {
+        officer: h.principal(pb::Role::Officer, &strict.id, &so1.id).await,
+        head: h.principal(pb::Role::Head, &strict.id, "").await,
+        publisher: h.principal(pb::Role::Publisher, &strict.id, "").await,
+        agency: strict,
+        officers: vec![so1, so2],
+    };
+    let strict_case = strict_world.open_case(pb::CaseKind::Inspection).await;
+    refused(
+        strict_world.officer.record.clone().append_event(strict_world.event(&strict_case.id, K::Inspection, now)).await,
+        Code::FailedPrecondition,
+        "R3.recording-required",
+    );
+    // The same act needs no recording in an agency without that policy.
+    let normal = w.open_case(pb::CaseKind::Inspection).await;
+    w.append(&normal.id, K::Inspection, now).await;
+
     // A recorded reason is the only way past the recording rule, and it is kept in the record.
     let case2 = w.open_case(pb::CaseKind::Compulsion).await;
     let mut r = w.event(&case2.id, K::Seizure, now);

@@ -49,6 +49,29 @@ impl Running {
     }
 }
 
+/// How often health checking looks at the database.
+const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keeps the gRPC health status in step with the database: a replica that cannot reach it reports
+/// `NOT_SERVING`, so load balancers and readiness probes route around it until it is back.
+async fn follow_database(db: Db, health: tonic_health::server::HealthReporter) {
+    let mut serving = true;
+    let mut tick = tokio::time::interval(HEALTH_INTERVAL);
+    loop {
+        tick.tick().await;
+        let ok = db.ping().await.is_ok();
+        if ok != serving {
+            serving = ok;
+            let status =
+                if ok { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+            tracing::warn!(?status, "database reachability changed");
+            health.set_service_status("", status).await;
+            health.set_service_status("sanxiang.v1.RegistryService", status).await;
+            health.set_service_status("sanxiang.v1.RecordService", status).await;
+        }
+    }
+}
+
 /// Opens the evidence vault named by the configuration.
 pub fn open_vault(config: &ServeConfig) -> Result<Vault, StartError> {
     match config.object_store_url.as_deref() {
@@ -94,8 +117,10 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RegistryServiceServer<RegistryApi>>().await;
     health.set_serving::<RecordServiceServer<RecordApi>>().await;
+    tokio::spawn(follow_database(db.clone(), health.clone()));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sanxiang_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
     let listener =
