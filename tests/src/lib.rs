@@ -427,3 +427,56 @@ impl Proxy {
         self.task.abort();
     }
 }
+
+/// Sets up, through `admin` on any server, agency number `n` with two officers (certificates
+/// valid 2020–2035) and an officer principal for the first; returns them and that principal's
+/// token.
+pub async fn setup_agency(admin: &Client, n: u32) -> (pb::Agency, Vec<pb::Officer>, String) {
+    let mut registry = admin.registry.clone();
+    let agency = registry
+        .create_agency(pb::CreateAgencyRequest {
+            name: format!("测试执法局{n}"),
+            credit_code: credit_code(n),
+            region: "福建省福州市".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create agency")
+        .into_inner();
+    let mut officers = Vec::new();
+    for i in 0..2 {
+        officers.push(
+            registry
+                .register_officer(pb::RegisterOfficerRequest {
+                    agency_id: agency.id.clone(),
+                    name: format!("执法员{i}"),
+                    certificate_number: format!("CERT-{}", uuid::Uuid::now_v7().simple()),
+                    category: "综合".into(),
+                    valid_from: "2020-01-01".into(),
+                    valid_until: "2035-12-31".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("register officer")
+                .into_inner(),
+        );
+    }
+    let principal = registry
+        .create_principal(pb::CreatePrincipalRequest {
+            name: "enforcement app".into(),
+            role: pb::Role::Officer as i32,
+            agency_id: agency.id.clone(),
+            officer_id: officers[0].id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("create principal")
+        .into_inner();
+    let token = registry
+        .issue_token(pb::IssueTokenRequest { principal_id: principal.id, label: String::new() })
+        .await
+        .expect("issue token")
+        .into_inner()
+        .token;
+    (agency, officers, token)
+}

@@ -133,58 +133,8 @@ async fn four_gib_upload_keeps_server_memory_bounded() {
     let channel =
         tonic::transport::Channel::from_shared(format!("http://{}", p.addr)).unwrap().connect().await.unwrap();
     let admin = sanxiang_tests::Client::new(channel.clone(), Some(&token));
-    let agency = admin
-        .registry
-        .clone()
-        .create_agency(pb::CreateAgencyRequest {
-            name: "大文件测试局".into(),
-            credit_code: sanxiang_tests::credit_code(77),
-            region: "福州".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut officers = Vec::new();
-    for cert in ["BIG-1", "BIG-2"] {
-        let o = admin
-            .registry
-            .clone()
-            .register_officer(pb::RegisterOfficerRequest {
-                agency_id: agency.id.clone(),
-                name: cert.into(),
-                certificate_number: cert.into(),
-                category: "综合".into(),
-                valid_from: "2020-01-01".into(),
-                valid_until: "2035-01-01".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        officers.push(o.id);
-    }
-    let app = admin
-        .registry
-        .clone()
-        .create_principal(pb::CreatePrincipalRequest {
-            name: "app".into(),
-            role: pb::Role::Officer as i32,
-            agency_id: agency.id.clone(),
-            officer_id: officers[0].clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let app_token = admin
-        .registry
-        .clone()
-        .issue_token(pb::IssueTokenRequest { principal_id: app.id, label: String::new() })
-        .await
-        .unwrap()
-        .into_inner()
-        .token;
+    let (agency, officers, app_token) = sanxiang_tests::setup_agency(&admin, 77).await;
+    let officers: Vec<String> = officers.into_iter().map(|o| o.id).collect();
     let client = sanxiang_tests::Client::new(channel, Some(&app_token));
     let case = client
         .record
@@ -214,7 +164,7 @@ async fn four_gib_upload_keeps_server_memory_bounded() {
         upload_id: "four-gib".into(),
         case_id: case.id.clone(),
         media_type: "video/mp4".into(),
-        captured_at: Some(sanxiang_tests::ts(sanxiang_domain::Timestamp::from_datetime(chrono_now()))),
+        captured_at: Some(sanxiang_tests::ts(sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock))),
         officer_id: officers[0].clone(),
         size: Some(SIZE),
         ..Default::default()
@@ -252,9 +202,4 @@ async fn four_gib_upload_keeps_server_memory_bounded() {
             .unwrap();
     assert_eq!(stored.len(), SIZE);
     sigterm_and_wait(p).await;
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    use sanxiang_domain::TimeProvider;
-    sanxiang_domain::SystemClock.now().to_datetime()
 }

@@ -114,7 +114,7 @@ async fn database_outage_is_unavailable_and_recovers() {
     w.append(&case.id, K::Inspection, now).await;
 
     cluster.down().await;
-    let mut health = tonic_health::pb::health_client::HealthClient::new(h.channel.clone());
+    let health = tonic_health::pb::health_client::HealthClient::new(h.channel.clone());
     let check = || {
         let mut health = health.clone();
         async move {
@@ -128,15 +128,19 @@ async fn database_outage_is_unavailable_and_recovers() {
     };
     let not_serving = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
     let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
-    let mut reported = false;
-    for _ in 0..40 {
-        if check().await == not_serving {
-            reported = true;
-            break;
+    let reaches = |want: i32| {
+        let check = &check;
+        async move {
+            for _ in 0..60 {
+                if check().await == want {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            false
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert!(reported, "health checking reports the outage");
+    };
+    assert!(reaches(not_serving).await, "health checking reports the outage");
     let request = w.event(&case.id, K::Questioning, now);
     let mut rec = w.officer.record.clone();
     let refused = tokio::time::timeout(Duration::from_secs(30), rec.append_event(request.clone()))
@@ -149,16 +153,7 @@ async fn database_outage_is_unavailable_and_recovers() {
     assert_eq!(upload.unwrap_err().code(), Code::Unavailable);
 
     cluster.up().await;
-    let mut recovered = false;
-    for _ in 0..60 {
-        if check().await == serving {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert!(recovered, "health checking reports the recovery");
-    let _ = &mut health;
+    assert!(reaches(serving).await, "health checking reports the recovery");
     let event = eventually(|| {
         let mut rec = rec.clone();
         let request = request.clone();

@@ -9,7 +9,7 @@ use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
 use sanxiang_store::entity::event;
 use sanxiang_tests::process::{sigterm_and_wait, spawn};
-use sanxiang_tests::{Backend, Client, World, credit_code, fresh_postgres_database};
+use sanxiang_tests::{Backend, Client, World, fresh_postgres_database};
 use sea_orm::{Database, EntityTrait, QueryOrder};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sanxiang-under-test");
@@ -36,59 +36,15 @@ async fn two_replicas_share_one_chain_per_case() {
     let admin_b = connect(&b.addr, &token).await;
 
     // Registry writes through A are visible through B.
-    let agency = admin_a
+    let (agency, officers, app) = sanxiang_tests::setup_agency(&admin_a, 31).await;
+    let seen_by_b = admin_b
         .registry
         .clone()
-        .create_agency(pb::CreateAgencyRequest {
-            name: "副本测试局".into(),
-            credit_code: credit_code(31),
-            region: "福州".into(),
-            ..Default::default()
-        })
+        .list_officers(pb::ListOfficersRequest { agency_id: agency.id.clone() })
         .await
         .unwrap()
         .into_inner();
-    let mut officers = Vec::new();
-    for (i, admin) in [&admin_a, &admin_b].into_iter().enumerate() {
-        officers.push(
-            admin
-                .registry
-                .clone()
-                .register_officer(pb::RegisterOfficerRequest {
-                    agency_id: agency.id.clone(),
-                    name: format!("officer {i}"),
-                    certificate_number: format!("REPLICA-{i}"),
-                    category: "综合".into(),
-                    valid_from: "2020-01-01".into(),
-                    valid_until: "2035-01-01".into(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner(),
-        );
-    }
-    let principal = admin_b
-        .registry
-        .clone()
-        .create_principal(pb::CreatePrincipalRequest {
-            name: "app".into(),
-            role: pb::Role::Officer as i32,
-            agency_id: agency.id.clone(),
-            officer_id: officers[0].id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let app = admin_a
-        .registry
-        .clone()
-        .issue_token(pb::IssueTokenRequest { principal_id: principal.id, label: String::new() })
-        .await
-        .unwrap()
-        .into_inner()
-        .token;
+    assert_eq!(seen_by_b.officers, officers);
     let on_a = connect(&a.addr, &app).await;
     let on_b = connect(&b.addr, &app).await;
     let world = |client: Client| World {
