@@ -20,13 +20,15 @@ struct Cluster {
 }
 
 fn postgres_bin() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| Some(e.ok()?.path().join("bin"))).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| Some(e.ok()?.path().join("bin"))).collect();
     dirs.sort();
     dirs.into_iter().rev().find(|d| d.join("initdb").exists())
 }
 
 async fn as_postgres(bin: &Path, args: &[&str]) {
-    let out = Command::new("runuser").args(["-u", "postgres", "--"]).arg(bin).args(args).output().await.expect("runuser");
+    let out =
+        Command::new("runuser").args(["-u", "postgres", "--"]).arg(bin).args(args).output().await.expect("runuser");
     assert!(out.status.success(), "{} {args:?}: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
 }
 
@@ -42,7 +44,8 @@ impl Cluster {
         let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().await.unwrap();
         assert!(status.success());
         let data = dir.path().join("data");
-        as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"]).await;
+        as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"])
+            .await;
         let c = Self { dir, bin, port };
         c.up().await;
         Some(c)
@@ -54,9 +57,14 @@ impl Cluster {
 
     async fn up(&self) {
         let data = self.dir.path().join("data");
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
+        let opts =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
         let log = self.dir.path().join("log");
-        as_postgres(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]).await;
+        as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"],
+        )
+        .await;
     }
 
     async fn down(&self) {
@@ -108,7 +116,9 @@ async fn database_outage_is_unavailable_and_recovers() {
     cluster.down().await;
     let request = w.event(&case.id, K::Questioning, now);
     let mut rec = w.officer.record.clone();
-    let refused = tokio::time::timeout(Duration::from_secs(30), rec.append_event(request.clone())).await.expect("answers, not hangs");
+    let refused = tokio::time::timeout(Duration::from_secs(30), rec.append_event(request.clone()))
+        .await
+        .expect("answers, not hangs");
     assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
     let read = rec.get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
     assert_eq!(read.unwrap_err().code(), Code::Unavailable);

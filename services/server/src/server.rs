@@ -7,8 +7,10 @@ use std::sync::Arc;
 use sanxiang_domain::TimeProvider;
 use sanxiang_proto::v1::record_service_server::RecordServiceServer;
 use sanxiang_proto::v1::registry_service_server::RegistryServiceServer;
+use sanxiang_proto::v1::review_service_server::ReviewServiceServer;
 use sanxiang_recording::{RecordApi, Recorder};
 use sanxiang_registry::{Registry, RegistryApi};
+use sanxiang_review::{ReviewApi, Reviews};
 use sanxiang_store::{Db, Vault};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -94,6 +96,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RegistryServiceServer<RegistryApi>>().await;
     health.set_serving::<RecordServiceServer<RecordApi>>().await;
+    health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sanxiang_proto::FILE_DESCRIPTOR_SET)
         .build_v1()?;
@@ -107,6 +110,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .add_service(health_service)
         .add_service(reflection)
         .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
+        .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone()))))
         .add_service(RecordServiceServer::new(RecordApi::new(recorder)));
     let task = tokio::spawn(router.serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
         let _ = signal.await;
