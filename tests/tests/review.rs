@@ -666,6 +666,22 @@ async fn review_due_dates_follow_the_working_day_calendar(backend: Backend) {
     decide(&qualified, &d1.id, true).await.unwrap();
     let listed = queue(&rev, false).await.unwrap();
     assert!(listed.iter().all(|d| d.id != d1.id));
+
+    // A case filed on 12 February and decided on 28 December is flagged (RULES R10).
+    let now = h.now();
+    let filing = w.event(&spring.id, K::Filing, shanghai_morning("2026-02-12"));
+    w.officer.record.clone().append_event(filing).await.unwrap();
+    w.append(&spring.id, K::NoticeOfProposedDecision, now).await;
+    w.append(&spring.id, K::StatementPeriodExpired, now).await;
+    let issued = w.issue(&d1.id).await.unwrap();
+    assert!(issued.decided_after_limit);
+    assert!(issued.event.unwrap().payload_json.contains("\"decided_after_limit\":true"));
+    // After the decision, a change is a revision, not a new draft.
+    refused(
+        w.officer.review.clone().submit_draft(warning(&spring.id)).await,
+        Code::FailedPrecondition,
+        "R2.decided-once",
+    );
     h.running.stop().await.unwrap();
 }
 

@@ -216,6 +216,28 @@ impl Revision {
     }
 }
 
+/// The chain-level form of the gate (RULES L1, L3): the `case_seq` of every `decision` event whose
+/// payload says `major` but which no earlier `review_decided` event approved with the same
+/// `draft_digest`. `events` are `(case_seq, kind, payload)` in chain order. Empty for every
+/// chain the server wrote.
+pub fn unapproved_major_decisions<'a>(events: impl IntoIterator<Item = (u64, &'a str, &'a Value)>) -> Vec<u64> {
+    let mut approved = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (seq, kind, payload) in events {
+        let digest = payload.get("draft_digest").and_then(Value::as_str).unwrap_or_default();
+        match kind {
+            "review_decided" if payload.get("outcome").and_then(Value::as_str) == Some(Outcome::Approve.as_str()) => {
+                approved.insert(digest.to_owned());
+            }
+            "decision" if payload.get("major").and_then(Value::as_bool) == Some(true) && !approved.contains(digest) => {
+                out.push(seq);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +295,21 @@ mod tests {
         assert_eq!(rule(GateInput { approved: false, ..ok }), "L1.review-required");
         assert_eq!(rule(GateInput { discussion_recorded: false, ..ok }), "L6.collective-discussion");
         assert_eq!(rule(GateInput { latest: false, ..ok }), "L3.latest-draft");
+    }
+
+    #[test]
+    fn chains_show_major_decisions_without_approval() {
+        let approve = Value::object().with("outcome", "approve").with("draft_digest", "aa");
+        let problems = Value::object().with("outcome", "problems_found").with("draft_digest", "bb");
+        let major = |d: &str| Value::object().with("major", true).with("draft_digest", d);
+        let minor = Value::object().with("major", false).with("draft_digest", "cc");
+        let (ma, mb) = (major("aa"), major("bb"));
+        let ok = [(2, "review_decided", &approve), (3, "decision", &ma), (4, "decision", &minor)];
+        assert!(unapproved_major_decisions(ok).is_empty());
+        let bad = [(2, "review_decided", &problems), (3, "decision", &mb), (4, "decision", &ma)];
+        assert_eq!(unapproved_major_decisions(bad), [3, 4]);
+        // An approval after the decision does not count.
+        assert_eq!(unapproved_major_decisions([(2, "decision", &ma), (3, "review_decided", &approve)]), [2]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use sanxiang_domain::calendar::{WorkCalendar, add_calendar_days, local_date};
 use sanxiang_domain::canonical::{MAX_SAFE_INTEGER, Value};
 use sanxiang_domain::catalog::{DraftFacts, LicensingAction, PartyType, PenaltyItem, PenaltyType, evaluate};
-use sanxiang_domain::lifecycle::{CaseKind, EventKind};
+use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
 use sanxiang_domain::officer::zone;
 use sanxiang_domain::review::{
     CheckResult, ChecklistItem, GateInput, Outcome, Revision, checklist_value, default_document_prefix, draft_digest,
@@ -272,6 +272,12 @@ impl Reviews {
             .map_err(db_error)?
         {
             return Ok(existing);
+        }
+        if CaseState::from_bits(case.state_bits).decided() {
+            return Err(Error::precondition(
+                "R2.decided-once",
+                "the case already has a decision; record a change with ReviseDecision instead",
+            ));
         }
         let kind = case_kind(case)?;
         let mut facts = DraftFacts::new(kind, party_type(case));
