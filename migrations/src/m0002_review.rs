@@ -47,6 +47,7 @@ const UP: &[&str] = &[
         checklist TEXT NOT NULL,
         opinion TEXT NOT NULL,
         reviewer_id TEXT NOT NULL,
+        reviewer_officer_id TEXT,
         penalty BOOLEAN NOT NULL,
         first_penalty_review BOOLEAN NOT NULL,
         legal_qualification BOOLEAN NOT NULL,
@@ -57,6 +58,7 @@ const UP: &[&str] = &[
     )",
     "CREATE INDEX reviews_draft ON reviews (draft_id)",
     "CREATE INDEX reviews_reviewer ON reviews (reviewer_id)",
+    "CREATE INDEX reviews_reviewer_officer ON reviews (reviewer_officer_id)",
 ];
 
 #[async_trait::async_trait]

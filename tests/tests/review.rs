@@ -463,9 +463,30 @@ async fn approval_of_one_version_does_not_cover_another(backend: Backend) {
     assert_eq!(events(&w, &case.id).await, before);
     let got = w.officer.review.clone().get_draft(pb::GetDraftRequest { draft_id: v1.id.clone() }).await.unwrap();
     assert_eq!(got.into_inner().review_status, pb::ReviewStatus::Approved as i32);
-    // The same reviewer's second penalty review is not a first one.
-    let second = decide(&rev, &v2.id, true).await.unwrap();
+    // The same person's second penalty review is not a first one, even with another principal.
+    let mut registry = w.officer.registry.clone();
+    let listed = registry.list_officers(pb::ListOfficersRequest { agency_id: w.agency.id.clone() }).await.unwrap();
+    let legal = listed.into_inner().officers.into_iter().find(|o| o.legal_qualification).unwrap();
+    let same_person = h.principal(pb::Role::Reviewer, &w.agency.id, &legal.id).await;
+    let second = decide(&same_person, &v2.id, true).await.unwrap();
     assert!(!second.first_penalty_review);
+    // Retries return what was stored, and record nothing more.
+    let before = events(&w, &case.id).await;
+    let mut again = fine(&case.id, 30_000_000);
+    again.request_id = "submit-twice".into();
+    let v3 = submit(&w, again.clone()).await;
+    assert_eq!(submit(&w, again).await, v3);
+    let opinion = pb::DecideReviewRequest {
+        request_id: "review-twice".into(),
+        draft_id: v3.id.clone(),
+        checklist: checklist(&[]),
+        outcome: pb::ReviewOutcome::Approve as i32,
+        opinion: "同意".into(),
+    };
+    let first_answer = same_person.review.clone().decide_review(opinion.clone()).await.unwrap().into_inner();
+    assert_eq!(same_person.review.clone().decide_review(opinion).await.unwrap().into_inner(), first_answer);
+    assert_eq!(events(&w, &case.id).await.len(), before.len() + 2);
+    let v2 = v3;
     let issued = w.issue(&v2.id).await.unwrap();
     assert!(issued.event.unwrap().payload_json.contains(&v2.digest));
     h.running.stop().await.unwrap();

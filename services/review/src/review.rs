@@ -508,9 +508,14 @@ impl Reviews {
             None => false,
         };
         let penalty = case_kind(&case)? == CaseKind::Penalty;
+        // The person's history counts: every principal bound to the same officer, else this one.
+        let by_reviewer = match &who.officer_id {
+            Some(officer) => review::Column::ReviewerOfficerId.eq(officer.as_str()),
+            None => review::Column::ReviewerId.eq(who.id.as_str()),
+        };
         let first = penalty
             && review::Entity::find()
-                .filter(review::Column::ReviewerId.eq(&who.id))
+                .filter(by_reviewer)
                 .filter(review::Column::Penalty.eq(true))
                 .filter(review::Column::Outcome.eq(Outcome::Approve.as_str()))
                 .count(self.recorder.db())
@@ -535,6 +540,7 @@ impl Reviews {
             checklist: checklist.to_canonical_string().map_err(|e| Error::Internal(e.to_string()))?,
             opinion: opinion.clone(),
             reviewer_id: who.id.clone(),
+            reviewer_officer_id: who.officer_id.clone(),
             penalty,
             first_penalty_review: first,
             legal_qualification: qualified,

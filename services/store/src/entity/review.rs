@@ -19,6 +19,8 @@ pub struct Model {
     pub opinion: String,
     /// The reviewer principal.
     pub reviewer_id: String,
+    /// The officer the reviewer principal is bound to, if any: whose review history counts (G4).
+    pub reviewer_officer_id: Option<String>,
     /// The draft is a 行政处罚 decision.
     pub penalty: bool,
     pub first_penalty_review: bool,
