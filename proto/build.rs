@@ -5,7 +5,12 @@ use std::path::PathBuf;
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["sanxiang/v1/common.proto", "sanxiang/v1/registry.proto", "sanxiang/v1/record.proto"];
+    let files = [
+        "sanxiang/v1/common.proto",
+        "sanxiang/v1/registry.proto",
+        "sanxiang/v1/record.proto",
+        "sanxiang/v1/review.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

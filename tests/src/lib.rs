@@ -14,6 +14,7 @@ use sanxiang_domain::{SystemClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_client::RecordServiceClient;
 use sanxiang_proto::v1::registry_service_client::RegistryServiceClient;
+use sanxiang_proto::v1::review_service_client::ReviewServiceClient;
 use sanxiang_server::{Running, ServeConfig};
 use sea_orm::{ConnectionTrait, Database};
 use tonic::metadata::MetadataValue;
@@ -125,6 +126,7 @@ type Intercepted = tonic::service::interceptor::InterceptedService<Channel, Bear
 pub struct Client {
     pub registry: RegistryServiceClient<Intercepted>,
     pub record: RecordServiceClient<Intercepted>,
+    pub review: ReviewServiceClient<Intercepted>,
 }
 
 impl Client {
@@ -133,6 +135,7 @@ impl Client {
         let bearer = Bearer(token.map(|t| format!("Bearer {t}").parse().expect("ascii token")));
         Self {
             registry: RegistryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            review: ReviewServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             record: RecordServiceClient::with_interceptor(channel, bearer)
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20),
@@ -339,6 +342,46 @@ impl World {
     /// Appends `kind` by both officers; panics on refusal.
     pub async fn append(&self, case_id: &str, kind: pb::EventKind, now: Timestamp) -> pb::Event {
         self.officer.record.clone().append_event(self.event(case_id, kind, now)).await.expect("append").into_inner()
+    }
+
+    /// Submits a draft decision for `case_id` as the officer: one 警告 under the ordinary
+    /// procedure, or, for a licensing case, 准予许可.
+    pub async fn submit_draft(&self, case_id: &str, licensing: bool) -> pb::Draft {
+        let mut r = pb::SubmitDraftRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            case_id: case_id.into(),
+            legal_basis: "《中华人民共和国行政处罚法》".into(),
+            facts: "当事人未按规定公示年度报告".into(),
+            ordinary_procedure: !licensing,
+            ..Default::default()
+        };
+        if licensing {
+            r.licensing_action = "准予许可".into();
+        } else {
+            r.penalties = vec![pb::PenaltyItem { r#type: "警告".into(), amount_fen: 0 }];
+        }
+        self.officer.review.clone().submit_draft(r).await.expect("submit draft").into_inner()
+    }
+
+    /// Issues the decision on `draft_id` as the head, by both officers.
+    pub async fn issue(&self, draft_id: &str) -> Result<pb::IssueDecisionResponse, tonic::Status> {
+        self.head
+            .review
+            .clone()
+            .issue_decision(pb::IssueDecisionRequest {
+                request_id: uuid::Uuid::now_v7().to_string(),
+                draft_id: draft_id.into(),
+                officer_ids: self.both(),
+                document_prefix: String::new(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Submits a draft that needs no review (the agency has no catalog) and issues it.
+    pub async fn decide(&self, case_id: &str, licensing: bool) -> Result<pb::IssueDecisionResponse, tonic::Status> {
+        let draft = self.submit_draft(case_id, licensing).await;
+        self.issue(&draft.id).await
     }
 
     /// Uploads `data` as evidence of `case_id` in one stream.

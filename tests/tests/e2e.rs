@@ -61,7 +61,12 @@ async fn zero_configuration_start_token_file_health_and_graceful_shutdown() {
         panic!("unexpected reflection reply {reply:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for expected in ["sanxiang.v1.RegistryService", "sanxiang.v1.RecordService", "grpc.health.v1.Health"] {
+    for expected in [
+        "sanxiang.v1.RegistryService",
+        "sanxiang.v1.RecordService",
+        "sanxiang.v1.ReviewService",
+        "grpc.health.v1.Health",
+    ] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
     let client = sanxiang_tests::Client::new(channel, Some(&token));
@@ -117,6 +122,52 @@ async fn readme_walkthrough_works_as_written() {
     // opened, filing, evidence uploaded, seizure, evidence accessed: the refused seizure left nothing.
     let count = std::fs::read_to_string(dir.path().join("event-count")).unwrap();
     assert_eq!(count.trim(), "5");
+    sigterm_and_wait(p).await;
+}
+
+#[tokio::test]
+async fn readme_review_walkthrough_works_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("<!-- review-walkthrough:begin -->")
+        .nth(1)
+        .unwrap()
+        .split("<!-- review-walkthrough:end -->")
+        .next()
+        .unwrap();
+    let mut script = String::from("set -euo pipefail\n");
+    for block in section.split("```sh\n").skip(1) {
+        script.push_str(block.split("```").next().unwrap());
+    }
+    script.push_str("sanxiang --token \"$OFFICER\" case events --case \"$CASE\" > events.txt\n");
+    let dir = tempfile::tempdir().unwrap();
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    let bin_dir = dir.path().join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    std::os::unix::fs::symlink(BIN, bin_dir.join("sanxiang")).unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("SANXIANG_ENDPOINT", format!("http://{}", p.addr))
+        .env_remove("SANXIANG_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "review walk-through failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(stderr.contains("L1.review-required"), "the gate's refusal is shown: {stderr}");
+    assert!(stdout.contains("catalog.fine.organisation"), "the queue shows why the draft is major: {stdout}");
+    assert!(stdout.contains("巩义市市场监督管理局罚决字〔"), "the decision has its number: {stdout}");
+    assert!(stdout.contains("第1号"), "{stdout}");
+    assert!(stdout.contains("ok: 7 events"), "the chain verifies: {stdout}");
+    let events = std::fs::read_to_string(dir.path().join("events.txt")).unwrap();
+    for kind in ["EVENT_KIND_DRAFT_SUBMITTED", "EVENT_KIND_REVIEW_DECIDED", "EVENT_KIND_DECISION "] {
+        assert!(events.contains(kind), "{kind} in the chain: {events}");
+    }
     sigterm_and_wait(p).await;
 }
 

@@ -105,9 +105,11 @@ async fn whole_flow_is_recorded_verified_and_exported(backend: Backend) {
     seizure.evidence_ids = vec![item.id.clone()];
     let seized = w.officer.record.clone().append_event(seizure).await.unwrap().into_inner();
     assert_eq!(seized.evidence[0].sha256, item.sha256);
-    for kind in [K::Questioning, K::NoticeOfProposedDecision, K::StatementWaived, K::Decision] {
+    for kind in [K::Questioning, K::NoticeOfProposedDecision, K::StatementWaived] {
         w.append(&case.id, kind, now).await;
     }
+    let decision = w.decide(&case.id, false).await.unwrap();
+    assert!(decision.document_number.contains("罚决字"), "{}", decision.document_number);
     let mut service = w.event(&case.id, K::Service, now);
     service.service_method = pb::ServiceMethod::Direct as i32;
     w.officer.record.clone().append_event(service).await.unwrap();
@@ -154,6 +156,7 @@ async fn whole_flow_is_recorded_verified_and_exported(backend: Backend) {
             K::Questioning,
             K::NoticeOfProposedDecision,
             K::StatementWaived,
+            K::DraftSubmitted,
             K::Decision,
             K::Service,
             K::Execution,
@@ -172,13 +175,13 @@ async fn whole_flow_is_recorded_verified_and_exported(backend: Backend) {
 
     let report = verify(&w, &case.id, true).await;
     assert!(report.ok, "{:?}", report.problems);
-    assert_eq!(report.events_checked, 13);
+    assert_eq!(report.events_checked, 14);
     assert_eq!(report.evidence_checked, 1);
     assert_eq!(report.head_hash, events.last().unwrap().hash);
 
     let archive = export(&w, &case.id).await;
     let checked = sanxiang_server::offline::check(archive.as_slice()).expect("the archive verifies offline");
-    assert_eq!(checked.events, 13);
+    assert_eq!(checked.events, 14);
     assert_eq!(checked.evidence_objects, 1);
     assert_eq!(checked.head_hash, report.head_hash);
 
@@ -240,11 +243,10 @@ async fn refusals_name_the_field_or_rule_and_store_nothing(backend: Backend) {
     r.text.clear();
     refused(rec.append_event(r).await, Code::InvalidArgument, "text");
     refused(rec.append_event(w.event(&penalty.id, K::Service, now)).await, Code::InvalidArgument, "service_method");
-    refused(
-        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
-        Code::FailedPrecondition,
-        "R2.decision-after-filing",
-    );
+    // A decision is only issued through the gate (ReviewService.IssueDecision).
+    refused(rec.append_event(w.event(&penalty.id, K::Decision, now)).await, Code::InvalidArgument, "IssueDecision");
+    refused(rec.append_event(w.event(&penalty.id, K::DraftSubmitted, now)).await, Code::InvalidArgument, "kind");
+    refused(rec.append_event(w.event(&penalty.id, K::ReviewDecided, now)).await, Code::InvalidArgument, "kind");
     let mut r = w.event(&penalty.id, K::Service, now);
     r.service_method = pb::ServiceMethod::Direct as i32;
     refused(rec.append_event(r).await, Code::FailedPrecondition, "R2.service-after-decision");
@@ -305,33 +307,19 @@ async fn refusals_name_the_field_or_rule_and_store_nothing(backend: Backend) {
 
     assert_eq!(stored(&h).await, before, "a refused request stored something");
 
-    // The lifecycle rules of a penalty decision.
+    // The lifecycle rules of a penalty decision, enforced on the decision the gate issues.
+    let draft = w.submit_draft(&penalty.id, false).await;
+    refused(w.issue(&draft.id).await, Code::FailedPrecondition, "R2.decision-after-filing");
     w.append(&penalty.id, K::Filing, now).await;
-    refused(
-        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
-        Code::FailedPrecondition,
-        "R2.notice-before-penalty",
-    );
+    refused(w.issue(&draft.id).await, Code::FailedPrecondition, "R2.notice-before-penalty");
     w.append(&penalty.id, K::NoticeOfProposedDecision, now).await;
-    refused(
-        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
-        Code::FailedPrecondition,
-        "R2.statement-before-penalty",
-    );
+    refused(w.issue(&draft.id).await, Code::FailedPrecondition, "R2.statement-before-penalty");
     w.append(&penalty.id, K::HearingRequested, now).await;
     w.append(&penalty.id, K::StatementHeard, now).await;
-    refused(
-        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
-        Code::FailedPrecondition,
-        "R2.hearing-before-decision",
-    );
+    refused(w.issue(&draft.id).await, Code::FailedPrecondition, "R2.hearing-before-decision");
     w.append(&penalty.id, K::HearingRecord, now).await;
-    w.append(&penalty.id, K::Decision, now).await;
-    refused(
-        rec.append_event(w.event(&penalty.id, K::Decision, now)).await,
-        Code::FailedPrecondition,
-        "R2.decided-once",
-    );
+    w.issue(&draft.id).await.unwrap();
+    refused(w.issue(&draft.id).await, Code::FailedPrecondition, "R2.decided-once");
     w.append(&penalty.id, K::Closing, now).await;
     let after_close = stored(&h).await;
     refused(

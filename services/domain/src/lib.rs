@@ -10,6 +10,7 @@ pub mod digest;
 pub mod error;
 pub mod lifecycle;
 pub mod officer;
+pub mod review;
 pub mod time;
 
 pub use digest::Sha256Digest;

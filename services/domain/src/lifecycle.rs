@@ -87,12 +87,32 @@ event_kinds! {
     EvidenceUploaded => "evidence_uploaded",
     Note => "note",
     Archived => "archived",
+    DraftSubmitted => "draft_submitted",
+    ReviewDecided => "review_decided",
+    CollectiveDiscussion => "collective_discussion",
+    DecisionRevised => "decision_revised",
 }
 
 impl EventKind {
-    /// Kinds the server records itself; a client cannot append them.
+    /// Kinds the server records itself; a client cannot append them with `AppendEvent`. The
+    /// review kinds are recorded by `ReviewService` only, so a client cannot forge an approval.
     pub fn is_system(self) -> bool {
-        matches!(self, Self::CaseOpened | Self::EvidenceAccessed | Self::EvidenceUploaded)
+        matches!(
+            self,
+            Self::CaseOpened
+                | Self::EvidenceAccessed
+                | Self::EvidenceUploaded
+                | Self::DraftSubmitted
+                | Self::ReviewDecided
+                | Self::CollectiveDiscussion
+                | Self::DecisionRevised
+        )
+    }
+
+    /// Kinds that only `ReviewService.IssueDecision` appends, after the gate (RULES L1). Unlike
+    /// [`Self::is_system`] kinds they are acts an agency may require a recording for.
+    pub fn is_gated(self) -> bool {
+        matches!(self, Self::Decision)
     }
 
     /// Investigation, inspection, evidence collection, questioning and compulsory measures need at
@@ -185,8 +205,15 @@ impl CaseState {
     /// names the rule that forbids it.
     pub fn check_next(self, case_kind: CaseKind, kind: EventKind) -> Result<()> {
         let refuse = |rule: &str, message: &str| Err(Error::precondition(rule, message));
-        if self.closed() && !matches!(kind, EventKind::EvidenceAccessed | EventKind::Archived) {
-            return refuse("R2.case-closed", "the case is closed: only evidence access and archiving may be recorded");
+        // A decision may be changed, revoked or found illegal or void (复议, 诉讼) long after the
+        // case was closed; the record must still receive it (RULES P6).
+        if self.closed()
+            && !matches!(kind, EventKind::EvidenceAccessed | EventKind::Archived | EventKind::DecisionRevised)
+        {
+            return refuse(
+                "R2.case-closed",
+                "the case is closed: only evidence access, archiving and decision revisions may be recorded",
+            );
         }
         match kind {
             EventKind::CaseOpened => refuse("R2.case-opened", "a case is opened only once, by OpenCase"),
@@ -207,6 +234,9 @@ impl CaseState {
             }
             EventKind::Decision => self.check_decision(case_kind),
             EventKind::Service if !self.decided() => refuse("R2.service-after-decision", "service needs a decision"),
+            EventKind::DecisionRevised if !self.decided() => {
+                refuse("R2.revision-after-decision", "only a decision that was made can be changed or revoked")
+            }
             EventKind::Execution if !self.has(Self::SERVED) => {
                 refuse("R2.execution-after-service", "execution needs the decision to have been served")
             }
@@ -310,6 +340,11 @@ mod tests {
         assert!(closed.check_next(c, EvidenceAccessed).is_ok());
         assert!(closed.check_next(c, Archived).is_ok());
         assert_eq!(rule(state(&[Filing]).check_next(c, Archived)), "R2.archive-after-closing");
+        assert_eq!(rule(state(&[Filing]).check_next(c, DecisionRevised)), "R2.revision-after-decision");
+        assert!(state(&[Filing, Decision]).check_next(c, DecisionRevised).is_ok());
+        for k in [DraftSubmitted, ReviewDecided, CollectiveDiscussion, DecisionRevised] {
+            assert!(k.is_system());
+        }
     }
 
     #[test]

@@ -262,6 +262,8 @@ impl Recorder {
                 evidence: vec![EvidenceLink { evidence_id: row.id.clone(), sha256: digest, size: total, media_type }],
                 payload,
                 new_evidence: Some(row.clone()),
+                attached: None,
+                document_number: None,
             })
             .await?;
         upload::Entity::update_many()
@@ -334,6 +336,8 @@ impl Recorder {
                 }],
                 payload: Value::object().with("evidence_id", item.id.as_str()).with("reason", reason),
                 new_evidence: None,
+                attached: None,
+                document_number: None,
             })
             .await?;
         let (tx, rx) = mpsc::channel(4);

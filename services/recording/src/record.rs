@@ -191,6 +191,21 @@ impl Recorder {
         &self.registry
     }
 
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The single append path, for services that record acts of their own (legal review).
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn TimeProvider> {
+        &self.clock
+    }
+
     /// A case by id.
     pub async fn case(&self, id: &str) -> Result<case::Model> {
         case::Entity::find_by_id(id.to_owned())
@@ -308,6 +323,8 @@ impl Recorder {
                 evidence: Vec::new(),
                 payload,
                 new_evidence: None,
+                attached: None,
+                document_number: None,
             })
             .await?;
         self.case(&row.case_id).await
@@ -326,6 +343,14 @@ impl Recorder {
         let kind = event_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name an event kind"))?;
         if kind.is_system() {
             return Err(Error::invalid("kind", format!("{} is recorded by the server itself", kind.as_str())));
+        }
+        if kind.is_gated() {
+            // The gate of RULES L1 holds whatever a client does: a decision is made only through
+            // ReviewService.IssueDecision, which checks the review and numbers the document.
+            return Err(Error::invalid(
+                "kind",
+                format!("a {} is issued through ReviewService.IssueDecision (RULES L1)", kind.as_str()),
+            ));
         }
         let occurred_at = from_timestamp("occurred_at", r.occurred_at.as_ref())?
             .ok_or_else(|| Error::invalid("occurred_at", "is required"))?;
@@ -458,6 +483,8 @@ impl Recorder {
                 evidence: links,
                 payload,
                 new_evidence: None,
+                attached: None,
+                document_number: None,
             })
             .await
     }

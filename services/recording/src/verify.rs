@@ -124,6 +124,16 @@ impl Recorder {
                 ),
             });
         }
+        // The gate, as the chain shows it: every major decision follows an approval of its draft.
+        let gated = records.iter().map(|(r, _)| (r.case_seq, r.kind.as_str(), &r.payload));
+        for seq in sanxiang_domain::review::unapproved_major_decisions(gated) {
+            problems.push(Problem {
+                case_seq: seq,
+                evidence_id: None,
+                message: "a major decision without an earlier legal-review approval of its draft digest (RULES L1)"
+                    .into(),
+            });
+        }
         if let Some((first, _)) = records.first().filter(|(r, _)| r.kind == EventKind::CaseOpened.as_str()) {
             let p = &first.payload;
             let party = p.get("party").and_then(|v| v.to_canonical_string().ok());

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::chain::{EventRecord, EvidenceLink};
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
+use sanxiang_domain::review::document_number;
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
-use sanxiang_store::entity::{case, event, evidence, sequence};
+use sanxiang_store::entity::{case, draft, event, evidence, review, sequence};
 use sanxiang_store::{Db, db_error};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -54,6 +55,48 @@ pub struct NewEvent {
     pub payload: Value,
     /// An evidence row committed atomically with the event (for `evidence_uploaded`).
     pub new_evidence: Option<evidence::Model>,
+    /// Review rows committed atomically with the event (for `draft_submitted`, `review_decided`).
+    pub attached: Option<Attached>,
+    /// A document number (文书号) to allocate under the append lock and put in the payload as
+    /// `document_number` (for `decision`).
+    pub document_number: Option<DocumentNumber>,
+}
+
+/// Rows of the legal review committed in the same transaction as their event, so the record and
+/// the review state never disagree. Their `event_case_seq` is set by the writer.
+#[derive(Debug, Clone)]
+pub enum Attached {
+    /// A new draft version. Its version must still be free for the case (else
+    /// `FAILED_PRECONDITION draft.version`); older pending versions become `superseded`.
+    Draft(Box<draft::Model>),
+    /// A review opinion; the draft must still be `pending` (else `FAILED_PRECONDITION
+    /// L5.reviewed-once`), and takes the status given.
+    Review(Box<review::Model>, String),
+}
+
+/// The agency's document-number counter to draw from: `sequences` row
+/// `document:<agency_id>:<year>`. Drawn under the append lock inside the batch transaction, so
+/// numbers are unique and gap-free across replicas: a number is used exactly when its event
+/// commits.
+#[derive(Debug, Clone)]
+pub struct DocumentNumber {
+    pub agency_id: String,
+    pub year: i32,
+    /// The number's prefix, e.g. `某局罚决字`.
+    pub prefix: String,
+}
+
+impl DocumentNumber {
+    fn sequence_name(&self) -> String {
+        format!("document:{}:{}", self.agency_id, self.year)
+    }
+}
+
+/// What a batch adds beyond events: attached rows and counter values (value, row exists).
+#[derive(Default)]
+struct Extras {
+    attached: Vec<Attached>,
+    counters: HashMap<String, (i64, bool)>,
 }
 
 impl NewEvent {
@@ -180,15 +223,18 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
     let mut cases: HashMap<String, (case::Model, bool /* new */)> = HashMap::new();
     let mut new_rows: Vec<event::Model> = Vec::new();
     let mut new_evidence: Vec<evidence::Model> = Vec::new();
+    let mut extras = Extras::default();
     let mut results = Vec::with_capacity(events.len());
 
     for ev in events {
-        results.push(prepare(&txn, now, ev, &mut global, &mut cases, &mut new_rows).await.map(|(row, fresh)| {
-            if fresh && let Some(e) = &ev.new_evidence {
-                new_evidence.push(e.clone());
-            }
-            row
-        }));
+        results.push(prepare(&txn, now, ev, &mut global, &mut cases, &mut new_rows, &mut extras).await.map(
+            |(row, fresh)| {
+                if fresh && let Some(e) = &ev.new_evidence {
+                    new_evidence.push(e.clone());
+                }
+                row
+            },
+        ));
     }
 
     if !new_rows.is_empty() {
@@ -208,6 +254,7 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
         for e in &new_evidence {
             e.clone().into_active_model().insert(&txn).await.map_err(db_error)?;
         }
+        commit_extras(&txn, extras).await?;
         for chunk in new_rows.chunks(64) {
             event::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
                 .exec(&txn)
@@ -225,6 +272,100 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
     Ok(results)
 }
 
+/// Inserts the attached review rows and stores the counters drawn by the batch.
+async fn commit_extras(txn: &DatabaseTransaction, extras: Extras) -> Result<()> {
+    for a in extras.attached {
+        match a {
+            Attached::Draft(d) => {
+                draft::Entity::update_many()
+                    .col_expr(draft::Column::Status, Expr::value("superseded"))
+                    .filter(draft::Column::CaseId.eq(&d.case_id))
+                    .filter(draft::Column::Status.eq("pending"))
+                    .exec(txn)
+                    .await
+                    .map_err(db_error)?;
+                d.into_active_model().insert(txn).await.map_err(db_error)?;
+            }
+            Attached::Review(r, status) => {
+                draft::Entity::update_many()
+                    .col_expr(draft::Column::Status, Expr::value(status))
+                    .filter(draft::Column::Id.eq(&r.draft_id))
+                    .exec(txn)
+                    .await
+                    .map_err(db_error)?;
+                r.into_active_model().insert(txn).await.map_err(db_error)?;
+            }
+        }
+    }
+    for (name, (value, exists)) in extras.counters {
+        if exists {
+            sequence::Entity::update_many()
+                .col_expr(sequence::Column::Value, Expr::value(value))
+                .filter(sequence::Column::Name.eq(&name))
+                .exec(txn)
+                .await
+                .map_err(db_error)?;
+        } else {
+            sequence::ActiveModel { name: Set(name), value: Set(value) }.insert(txn).await.map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the attached rows still fit the committed state plus the batch so far.
+async fn check_attached(txn: &DatabaseTransaction, attached: &Attached, extras: &Extras) -> Result<()> {
+    match attached {
+        Attached::Draft(d) => {
+            let in_batch = extras
+                .attached
+                .iter()
+                .any(|a| matches!(a, Attached::Draft(o) if o.case_id == d.case_id && o.version == d.version));
+            let stored = draft::Entity::find()
+                .filter(draft::Column::CaseId.eq(&d.case_id))
+                .filter(draft::Column::Version.eq(d.version))
+                .one(txn)
+                .await
+                .map_err(db_error)?
+                .is_some();
+            if in_batch || stored {
+                return Err(Error::precondition(
+                    "draft.version",
+                    format!("version {} of this case's draft was submitted concurrently; submit again", d.version),
+                ));
+            }
+        }
+        Attached::Review(r, _) => {
+            let in_batch =
+                extras.attached.iter().any(|a| matches!(a, Attached::Review(o, _) if o.draft_id == r.draft_id));
+            let status = draft::Entity::find_by_id(r.draft_id.clone())
+                .one(txn)
+                .await
+                .map_err(db_error)?
+                .map(|d| d.status)
+                .unwrap_or_default();
+            if in_batch || status != "pending" {
+                return Err(Error::precondition(
+                    "L5.reviewed-once",
+                    "this draft version is not awaiting review (already reviewed, superseded, or not major)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Draws the next number of a document counter: the batch's value, else the stored one.
+async fn next_number(txn: &DatabaseTransaction, name: &str, extras: &Extras) -> Result<(i64, bool)> {
+    if let Some((value, exists)) = extras.counters.get(name) {
+        return Ok((value + 1, *exists));
+    }
+    let stored = sequence::Entity::find_by_id(name.to_owned()).one(txn).await.map_err(db_error)?;
+    Ok(match stored {
+        Some(row) => (row.value + 1, true),
+        None => (1, false),
+    })
+}
+
 /// Validates one event against its case and builds its row. Returns the row and whether it is
 /// new (false: an idempotent retry of a stored event).
 async fn prepare(
@@ -234,8 +375,9 @@ async fn prepare(
     global: &mut i64,
     cases: &mut HashMap<String, (case::Model, bool)>,
     new_rows: &mut Vec<event::Model>,
+    extras: &mut Extras,
 ) -> Result<(event::Model, bool)> {
-    let payload = canonical(&ev.payload, "payload")?;
+    let mut payload = canonical(&ev.payload, "payload")?;
     let officers = officers_json(&ev.officers);
     let evidence = evidence_json(&ev.evidence);
     let case_id = ev.case_id().to_owned();
@@ -270,6 +412,13 @@ async fn prepare(
         },
     };
     if let Some(stored) = existing {
+        // A numbered event is retried without its number: compare with the number it got.
+        if ev.document_number.is_some()
+            && let Ok(stored_payload) = Value::parse(&stored.payload)
+            && let Some(number) = stored_payload.get("document_number").and_then(Value::as_str)
+        {
+            payload = canonical(&ev.payload.clone().with("document_number", number), "payload")?;
+        }
         let same = match &ev.target {
             Target::Open(_) => true, // an opening carries a fresh case id on every attempt
             Target::Case(_) => same_content(&stored, ev, &payload, &officers, &evidence),
@@ -304,6 +453,19 @@ async fn prepare(
         return Err(Error::precondition("R2.case-opened", "the case is already open"));
     }
 
+    if let Some(a) = &ev.attached {
+        check_attached(txn, a, extras).await?;
+    }
+    let mut event_payload = ev.payload.clone();
+    let mut drawn = None;
+    if let Some(doc) = &ev.document_number {
+        let name = doc.sequence_name();
+        let (n, exists) = next_number(txn, &name, extras).await?;
+        event_payload = event_payload.with("document_number", document_number(&doc.prefix, doc.year, n));
+        payload = canonical(&event_payload, "payload")?;
+        drawn = Some((name, (n, exists)));
+    }
+
     *global += 1;
     let prev_hash: Sha256Digest =
         case_row.head_hash.parse().map_err(|_| Error::DataLoss(format!("case {case_id} has a malformed head hash")))?;
@@ -318,7 +480,7 @@ async fn prepare(
         request_id: ev.request_id.clone(),
         officers: ev.officers.clone(),
         evidence: ev.evidence.clone(),
-        payload: ev.payload.clone(),
+        payload: event_payload,
         prev_hash,
     };
     let hash = record.hash().map_err(|e| Error::invalid("payload", e.to_string()))?;
@@ -348,6 +510,17 @@ async fn prepare(
     }
     cases.insert(case_id, (case_row, is_new));
     new_rows.push(row.clone());
+    if let Some((name, value)) = drawn {
+        extras.counters.insert(name, value);
+    }
+    if let Some(a) = &ev.attached {
+        let mut a = a.clone();
+        match &mut a {
+            Attached::Draft(d) => d.event_case_seq = row.case_seq,
+            Attached::Review(r, _) => r.event_case_seq = row.case_seq,
+        }
+        extras.attached.push(a);
+    }
     Ok((row, true))
 }
 

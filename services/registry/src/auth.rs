@@ -68,6 +68,12 @@ pub enum Action {
     ReadRecord,
     /// Retrieve evidence content (logged in the case record).
     RetrieveEvidence,
+    /// Give a legal-review opinion on a draft (法制审核, RULES L4, L5).
+    ReviewDraft,
+    /// See the review queue of an agency (reviewers) or its overdue reviews (supervisors).
+    ReadReviewQueue,
+    /// Issue or revise a decision, record a collective discussion (agency leadership).
+    Decide,
 }
 
 /// The agency a request touches, with the chain of agencies that oversee it (nearest first).
@@ -108,6 +114,18 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
         (Role::Reviewer | Role::Supervisor, Action::ReadRegistry | Action::ReadRecord | Action::RetrieveEvidence) => {
             scope.is_some_and(|s| s.is_agency_or_overseer(agency))
         }
+        // The reviewer role is separate from enforcement (RULES G4, L6): only reviewers review,
+        // in their agency or one they oversee; whether this reviewer is a handling officer of
+        // the case is a rule checked with the case (L6.reviewer-not-handling-officer).
+        (Role::Reviewer, Action::ReviewDraft) => scope.is_some_and(|s| s.is_agency_or_overseer(agency)),
+        (Role::Admin | Role::Officer | Role::Head | Role::Publisher | Role::Supervisor, Action::ReviewDraft) => false,
+        (Role::Reviewer | Role::Supervisor, Action::ReadReviewQueue) => {
+            scope.is_some_and(|s| s.is_agency_or_overseer(agency))
+        }
+        (Role::Admin | Role::Officer | Role::Head | Role::Publisher, Action::ReadReviewQueue) => false,
+        // Decisions are made by the agency's leadership (负责人), not by handling officers.
+        (Role::Head, Action::Decide) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Admin | Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor, Action::Decide) => false,
     };
     if allowed {
         Ok(())
@@ -146,6 +164,21 @@ mod tests {
         assert!(authorize(&sup, Action::ReadRecord, Some(&scope("a", &["city"]))).is_ok());
         assert!(authorize(&sup, Action::ReadRecord, Some(&scope("b", &["province"]))).is_err());
         assert!(authorize(&sup, Action::WriteRecord, Some(&scope("city", &[]))).is_err());
+    }
+
+    #[test]
+    fn reviewers_review_heads_decide() {
+        let reviewer = p(Role::Reviewer, Some("city"));
+        assert!(authorize(&reviewer, Action::ReviewDraft, Some(&scope("a", &["city"]))).is_ok());
+        assert!(authorize(&reviewer, Action::ReviewDraft, Some(&scope("b", &[]))).is_err());
+        assert!(authorize(&reviewer, Action::Decide, Some(&scope("city", &[]))).is_err());
+        let head = p(Role::Head, Some("a"));
+        assert!(authorize(&head, Action::Decide, Some(&scope("a", &["city"]))).is_ok());
+        assert!(authorize(&head, Action::ReviewDraft, Some(&scope("a", &[]))).is_err());
+        assert!(authorize(&p(Role::Officer, Some("a")), Action::Decide, Some(&scope("a", &[]))).is_err());
+        let sup = p(Role::Supervisor, Some("city"));
+        assert!(authorize(&sup, Action::ReadReviewQueue, Some(&scope("a", &["city"]))).is_ok());
+        assert!(authorize(&sup, Action::ReviewDraft, Some(&scope("a", &["city"]))).is_err());
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::EvidenceUploaded => P::EvidenceUploaded,
         EventKind::Note => P::Note,
         EventKind::Archived => P::Archived,
+        EventKind::DraftSubmitted => P::DraftSubmitted,
+        EventKind::ReviewDecided => P::ReviewDecided,
+        EventKind::CollectiveDiscussion => P::CollectiveDiscussion,
+        EventKind::DecisionRevised => P::DecisionRevised,
     }
 }
 

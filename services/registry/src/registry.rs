@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rand::RngCore;
+use sanxiang_domain::calendar::{WorkCalendar, YearSchedule};
+use sanxiang_domain::catalog::Catalog;
 use sanxiang_domain::credit_code::CreditCode;
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::officer::{Certificate, OfficerStatus, zone};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
-use sanxiang_store::entity::{agency, officer, officer_status_change, principal, token};
+use sanxiang_store::entity::{agency, calendar_year, catalog, officer, officer_status_change, principal, token};
 use sanxiang_store::{Db, db::is_unique_violation, db_error};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
@@ -463,5 +466,79 @@ impl Registry {
         }
         let (_, token) = self.insert_token("admin-initial".into(), ADMIN_ID, "created at first start").await?;
         Ok(Some(token))
+    }
+
+    /// An agency's major-decision catalog, and the stored row if one was set (an agency without
+    /// one has the empty catalog: the statutory triggers only).
+    pub async fn catalog(&self, agency_id: &str) -> Result<(Catalog, Option<catalog::Model>)> {
+        self.agency(agency_id).await?;
+        let row = catalog::Entity::find_by_id(agency_id.to_owned()).one(&self.db).await.map_err(db_error)?;
+        let parsed = match &row {
+            Some(r) => serde_json::from_str(&r.body).map_err(|e| Error::DataLoss(format!("stored catalog: {e}")))?,
+            None => Catalog::default(),
+        };
+        Ok((parsed, row))
+    }
+
+    /// Validates and stores an agency's catalog (TOML, amounts in yuan), replacing any earlier one.
+    pub async fn put_catalog(&self, agency_id: &str, text: &str, by: &Principal) -> Result<catalog::Model> {
+        self.agency(agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
+        let parsed = Catalog::from_toml(text)?;
+        let model = catalog::Model {
+            agency_id: agency_id.to_owned(),
+            body: serde_json::to_string(&parsed).map_err(|e| Error::Internal(e.to_string()))?,
+            updated_at: self.clock.now().micros(),
+            updated_by: by.id.clone(),
+        };
+        catalog::Entity::insert(catalog::ActiveModel::from(model.clone()))
+            .on_conflict(
+                OnConflict::column(catalog::Column::AgencyId)
+                    .update_columns([catalog::Column::Body, catalog::Column::UpdatedAt, catalog::Column::UpdatedBy])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(model)
+    }
+
+    /// The working-day calendar: the built-in official schedules, overlaid by the years loaded
+    /// with [`Self::put_calendar_year`] (RULES D4). Read from the database each time, so every
+    /// replica sees a loaded year at once.
+    pub async fn calendar(&self) -> Result<WorkCalendar> {
+        let mut calendar = WorkCalendar::builtin();
+        for row in calendar_year::Entity::find().all(&self.db).await.map_err(db_error)? {
+            let schedule = YearSchedule::from_toml(&row.schedule)
+                .map_err(|e| Error::DataLoss(format!("stored calendar year {}: {e}", row.year)))?;
+            calendar.put_year(schedule);
+        }
+        Ok(calendar)
+    }
+
+    /// Validates and stores a year's schedule. Returns it and whether it replaced a schedule
+    /// of the same year (built in or loaded earlier).
+    pub async fn put_calendar_year(&self, text: &str, by: &Principal) -> Result<(YearSchedule, bool)> {
+        let schedule = YearSchedule::from_toml(text)?;
+        let replaced = self.calendar().await?.schedule(schedule.year()).is_some();
+        let model = calendar_year::ActiveModel {
+            year: Set(i64::from(schedule.year())),
+            schedule: Set(schedule.to_toml()),
+            updated_at: Set(self.clock.now().micros()),
+            updated_by: Set(by.id.clone()),
+        };
+        calendar_year::Entity::insert(model)
+            .on_conflict(
+                OnConflict::column(calendar_year::Column::Year)
+                    .update_columns([
+                        calendar_year::Column::Schedule,
+                        calendar_year::Column::UpdatedAt,
+                        calendar_year::Column::UpdatedBy,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok((schedule, replaced))
     }
 }

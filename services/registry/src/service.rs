@@ -168,4 +168,43 @@ impl RegistryService for RegistryApi {
         let who = caller(&req)?;
         Ok(Response::new(principal_to_pb(self.registry.principal(&who.id).await.map_err(status)?)))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn put_catalog(&self, req: Request<pb::PutCatalogRequest>) -> R<pb::Catalog> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        self.registry.put_catalog(&r.agency_id, &r.catalog_toml, &who).await.map_err(status)?;
+        self.get(&r.agency_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_catalog(&self, req: Request<pb::GetCatalogRequest>) -> R<pb::Catalog> {
+        let who = caller(&req)?;
+        let id = req.into_inner().agency_id;
+        let scope = self.registry.scope(&id).await.map_err(status)?;
+        authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
+        self.get(&id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn put_calendar_year(&self, req: Request<pb::PutCalendarYearRequest>) -> R<pb::CalendarYear> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let (schedule, replaced) = self.registry.put_calendar_year(&r.schedule_toml, &who).await.map_err(status)?;
+        Ok(Response::new(pb::CalendarYear { year: schedule.year(), schedule_toml: schedule.to_toml(), replaced }))
+    }
+}
+
+impl RegistryApi {
+    async fn get(&self, agency_id: &str) -> R<pb::Catalog> {
+        let (catalog, row) = self.registry.catalog(agency_id).await.map_err(status)?;
+        Ok(Response::new(pb::Catalog {
+            agency_id: agency_id.to_owned(),
+            catalog_json: serde_json::to_string(&catalog).map_err(|e| status(Error::Internal(e.to_string())))?,
+            configured: row.is_some(),
+            updated_at: row.map(|r| crate::grpc::timestamp(sanxiang_domain::Timestamp::from_micros(r.updated_at))),
+        }))
+    }
 }

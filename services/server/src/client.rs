@@ -61,6 +61,21 @@ pub enum ClientCommand {
     Evidence(EvidenceCmd),
     /// Who the token belongs to.
     Whoami,
+    /// Major-decision catalogs (重大执法决定法制审核目录清单).
+    #[command(subcommand)]
+    Catalog(crate::review_client::CatalogCmd),
+    /// Working-day calendars.
+    #[command(subcommand)]
+    Calendar(crate::review_client::CalendarCmd),
+    /// Decision drafts.
+    #[command(subcommand)]
+    Draft(crate::review_client::DraftCmd),
+    /// Legal review (法制审核) and collective discussion.
+    #[command(subcommand)]
+    Review(crate::review_client::ReviewCmd),
+    /// Issuing and revising decisions.
+    #[command(subcommand)]
+    Decision(crate::review_client::DecisionCmd),
 }
 
 /// `agency …`
@@ -281,8 +296,9 @@ pub enum EvidenceCmd {
     },
 }
 
+/// Adds the bearer token to every call.
 #[derive(Clone)]
-struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
@@ -291,7 +307,8 @@ impl Interceptor for Bearer {
     }
 }
 
-type Intercepted = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
+/// A channel that sends the bearer token.
+pub type Intercepted = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
 
 fn fresh_id() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -326,9 +343,15 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
     let channel = Channel::from_shared(args.endpoint.clone())?.connect().await?;
     let bearer = Bearer(format!("Bearer {token}").parse()?);
     let mut registry = RegistryServiceClient::with_interceptor(channel.clone(), bearer.clone());
-    let mut record = RecordServiceClient::with_interceptor(channel, bearer);
+    let mut record = RecordServiceClient::with_interceptor(channel.clone(), bearer.clone());
     let q = args.quiet;
+    use crate::review_client::{RegistryCmd, ReviewSide, registry as registry_cmd, review as review_cmd};
     match command {
+        ClientCommand::Catalog(c) => registry_cmd(&mut registry, q, RegistryCmd::Catalog(c)).await?,
+        ClientCommand::Calendar(c) => registry_cmd(&mut registry, q, RegistryCmd::Calendar(c)).await?,
+        ClientCommand::Draft(c) => review_cmd(channel, bearer, q, ReviewSide::Draft(c)).await?,
+        ClientCommand::Review(c) => review_cmd(channel, bearer, q, ReviewSide::Review(c)).await?,
+        ClientCommand::Decision(c) => review_cmd(channel, bearer, q, ReviewSide::Decision(c)).await?,
         ClientCommand::Whoami => {
             let p = registry.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
             show(q, &p.id, &p);

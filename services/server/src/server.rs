@@ -7,8 +7,10 @@ use std::sync::Arc;
 use sanxiang_domain::TimeProvider;
 use sanxiang_proto::v1::record_service_server::RecordServiceServer;
 use sanxiang_proto::v1::registry_service_server::RegistryServiceServer;
+use sanxiang_proto::v1::review_service_server::ReviewServiceServer;
 use sanxiang_recording::{RecordApi, Recorder};
 use sanxiang_registry::{Registry, RegistryApi};
+use sanxiang_review::{ReviewApi, Reviews};
 use sanxiang_store::{Db, Vault};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -68,6 +70,7 @@ async fn follow_database(db: Db, health: tonic_health::server::HealthReporter) {
             health.set_service_status("", status).await;
             health.set_service_status("sanxiang.v1.RegistryService", status).await;
             health.set_service_status("sanxiang.v1.RecordService", status).await;
+            health.set_service_status("sanxiang.v1.ReviewService", status).await;
         }
     }
 }
@@ -117,6 +120,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RegistryServiceServer<RegistryApi>>().await;
     health.set_serving::<RecordServiceServer<RecordApi>>().await;
+    health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
     tokio::spawn(follow_database(db.clone(), health.clone()));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sanxiang_proto::FILE_DESCRIPTOR_SET)
@@ -132,6 +136,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .add_service(health_service)
         .add_service(reflection)
         .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
+        .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone()))))
         .add_service(RecordServiceServer::new(RecordApi::new(recorder)));
     let task = tokio::spawn(router.serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
         let _ = signal.await;

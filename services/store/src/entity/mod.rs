@@ -1,12 +1,16 @@
 //! sea-orm entities, one module per table (schema in `migrations/`).
 
 pub mod agency;
+pub mod calendar_year;
 pub mod case;
+pub mod catalog;
+pub mod draft;
 pub mod event;
 pub mod evidence;
 pub mod officer;
 pub mod officer_status_change;
 pub mod principal;
+pub mod review;
 pub mod sequence;
 pub mod token;
 pub mod upload;

@@ -1,0 +1,792 @@
+//! The use cases of legal review: drafts, the queue, opinions, collective discussion, and the
+//! decision gate.
+
+use std::collections::HashSet;
+
+use chrono::Datelike;
+use chrono_tz::Tz;
+use sanxiang_domain::calendar::{WorkCalendar, add_calendar_days, local_date};
+use sanxiang_domain::canonical::{MAX_SAFE_INTEGER, Value};
+use sanxiang_domain::catalog::{DraftFacts, LicensingAction, PartyType, PenaltyItem, PenaltyType, evaluate};
+use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
+use sanxiang_domain::officer::zone;
+use sanxiang_domain::review::{
+    CheckResult, ChecklistItem, GateInput, Outcome, Revision, checklist_value, default_document_prefix, draft_digest,
+    gate, validate_opinion,
+};
+use sanxiang_domain::{Error, Result, Timestamp};
+use sanxiang_proto::v1 as pb;
+use sanxiang_recording::Recorder;
+use sanxiang_recording::record::{MAX_CLOCK_SKEW_SECONDS, officers_from_json};
+use sanxiang_recording::writer::{Attached, DocumentNumber, NewEvent, Target};
+use sanxiang_registry::auth::{Action, Principal, Role, authorize};
+use sanxiang_registry::grpc::timestamp;
+use sanxiang_store::db_error;
+use sanxiang_store::entity::{agency, case, draft, event, evidence, review};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+/// A case is to be decided within 90 calendar days of filing (处罚法 Art. 60; RULES R10).
+pub const DECISION_LIMIT_DAYS: u32 = 90;
+
+/// Longest free text accepted in a draft field or an opinion.
+const MAX_TEXT: usize = 64 * 1024;
+
+/// Draft statuses as stored.
+const PENDING: &str = "pending";
+const NOT_REQUIRED: &str = "not_required";
+const APPROVED: &str = "approved";
+const PROBLEMS_FOUND: &str = "problems_found";
+const SUPERSEDED: &str = "superseded";
+
+/// The legal-review use cases, over the record.
+#[derive(Debug, Clone)]
+pub struct Reviews {
+    recorder: Recorder,
+}
+
+fn request_id(value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::invalid("request_id", "must not be empty"));
+    }
+    if v.len() > 128 {
+        return Err(Error::invalid("request_id", "at most 128 characters"));
+    }
+    Ok(v.to_owned())
+}
+
+fn text(field: &str, value: &str) -> Result<String> {
+    if value.len() > MAX_TEXT {
+        return Err(Error::invalid(field, format!("at most {MAX_TEXT} bytes")));
+    }
+    Ok(value.trim().to_owned())
+}
+
+fn required_text(field: &str, value: &str) -> Result<String> {
+    let v = text(field, value)?;
+    if v.is_empty() { Err(Error::invalid(field, "must not be empty")) } else { Ok(v) }
+}
+
+/// Which catalog threshold applies to the case's party. An individual business (个体工商户) is
+/// run by a natural person and is treated as one, as local catalogs do for 公民.
+fn party_type(case: &case::Model) -> PartyType {
+    let party = Value::parse(&case.party).unwrap_or(Value::Null);
+    match party.get("type").and_then(Value::as_str) {
+        Some("natural_person" | "individual_business") => PartyType::NaturalPerson,
+        _ => PartyType::Organisation,
+    }
+}
+
+fn case_kind(case: &case::Model) -> Result<CaseKind> {
+    CaseKind::parse(&case.kind).ok_or_else(|| Error::Internal("stored case kind".into()))
+}
+
+fn status_to_pb(status: &str) -> pb::ReviewStatus {
+    match status {
+        NOT_REQUIRED => pb::ReviewStatus::NotRequired,
+        PENDING => pb::ReviewStatus::Pending,
+        APPROVED => pb::ReviewStatus::Approved,
+        PROBLEMS_FOUND => pb::ReviewStatus::ProblemsFound,
+        SUPERSEDED => pb::ReviewStatus::Superseded,
+        _ => pb::ReviewStatus::Unspecified,
+    }
+}
+
+fn item_from_pb(value: i32) -> Option<ChecklistItem> {
+    use pb::ChecklistItem as P;
+    Some(match P::try_from(value).ok()? {
+        P::LawfulBody => ChecklistItem::LawfulBody,
+        P::OfficersQualified => ChecklistItem::OfficersQualified,
+        P::LawfulProcedure => ChecklistItem::LawfulProcedure,
+        P::FactsAndEvidence => ChecklistItem::FactsAndEvidence,
+        P::LawAndDiscretion => ChecklistItem::LawAndDiscretion,
+        P::WithinPower => ChecklistItem::WithinPower,
+        P::DocumentsComplete => ChecklistItem::DocumentsComplete,
+        P::CrimeTransfer => ChecklistItem::CrimeTransfer,
+        P::Unspecified => return None,
+    })
+}
+
+fn item_to_pb(code: &str) -> pb::ChecklistItem {
+    ChecklistItem::ALL
+        .into_iter()
+        .position(|i| i.code() == code)
+        .and_then(|p| pb::ChecklistItem::try_from(p as i32 + 1).ok())
+        .unwrap_or(pb::ChecklistItem::Unspecified)
+}
+
+/// A review row as an API message.
+pub fn review_to_pb(r: review::Model) -> pb::Review {
+    let checklist = match Value::parse(&r.checklist) {
+        Ok(Value::Array(items)) => items
+            .iter()
+            .map(|v| pb::CheckResult {
+                item: item_to_pb(v.get("item").and_then(Value::as_str).unwrap_or_default()) as i32,
+                passed: v.get("passed").and_then(Value::as_bool).unwrap_or(false),
+                comment: v.get("comment").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let outcome = if r.outcome == Outcome::Approve.as_str() {
+        pb::ReviewOutcome::Approve
+    } else {
+        pb::ReviewOutcome::ProblemsFound
+    };
+    pb::Review {
+        id: r.id,
+        draft_id: r.draft_id,
+        case_id: r.case_id,
+        draft_digest: r.draft_digest,
+        outcome: outcome as i32,
+        checklist,
+        opinion: r.opinion,
+        reviewer_id: r.reviewer_id,
+        first_penalty_review: r.first_penalty_review,
+        legal_qualification: r.legal_qualification,
+        decided_at: Some(timestamp(Timestamp::from_micros(r.decided_at))),
+        event_case_seq: r.event_case_seq as u64,
+    }
+}
+
+/// A draft row as an API message, with its due date under `calendar` and whether it is overdue
+/// at `now` (dates in the agency's zone `tz`).
+pub fn draft_to_pb(d: draft::Model, calendar: &WorkCalendar, tz: Tz, now: Timestamp) -> pb::Draft {
+    let matched: Vec<pb::MatchedRule> = match Value::parse(&d.matched_rules) {
+        Ok(Value::Array(items)) => items
+            .iter()
+            .map(|v| pb::MatchedRule {
+                rule: v.get("rule").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                reason: v.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (due_date, provisional, overdue) = match review_due(&d, calendar, tz) {
+        Some(due) => (due.date.to_string(), due.provisional, d.status == PENDING && local_date(now, tz) > due.date),
+        None => (String::new(), false, false),
+    };
+    pb::Draft {
+        review_status: status_to_pb(&d.status) as i32,
+        id: d.id,
+        case_id: d.case_id,
+        version: u32::try_from(d.version).unwrap_or(u32::MAX),
+        digest: d.digest,
+        content_json: d.content,
+        major: d.major,
+        matched_rules: matched,
+        collective_discussion_required: d.discussion_required,
+        review_due_date: due_date,
+        review_due_provisional: provisional,
+        review_overdue: overdue,
+        submitted_at: Some(timestamp(Timestamp::from_micros(d.submitted_at))),
+        submitted_by: d.submitted_by,
+        event_case_seq: d.event_case_seq as u64,
+    }
+}
+
+/// The review due date of a major draft: `review_days` working days after the submission date
+/// (RULES L7, D3). Computed when shown, so a year's schedule loaded later takes effect.
+fn review_due(d: &draft::Model, calendar: &WorkCalendar, tz: Tz) -> Option<sanxiang_domain::calendar::Deadline> {
+    d.major.then(|| {
+        calendar.add_working_days(
+            local_date(Timestamp::from_micros(d.submitted_at), tz),
+            u32::try_from(d.review_days).unwrap_or(u32::MAX),
+        )
+    })
+}
+
+impl Reviews {
+    /// Legal review over `recorder`.
+    pub fn new(recorder: Recorder) -> Self {
+        Self { recorder }
+    }
+
+    /// The record this works on.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    fn now(&self) -> Timestamp {
+        self.recorder.clock().now()
+    }
+
+    async fn agency(&self, id: &str) -> Result<(agency::Model, Tz)> {
+        let a = self.recorder.registry().agency(id).await?;
+        let tz = zone(&a.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+        Ok((a, tz))
+    }
+
+    /// A draft by id.
+    pub async fn draft(&self, id: &str) -> Result<draft::Model> {
+        draft::Entity::find_by_id(id.to_owned())
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("draft", id))
+    }
+
+    /// A draft and its case, after checking that `who` may perform `action` on the case.
+    pub async fn authorized_draft(
+        &self,
+        who: &Principal,
+        action: Action,
+        draft_id: &str,
+    ) -> Result<(draft::Model, case::Model)> {
+        let d = self.draft(draft_id).await?;
+        let c = self.recorder.authorized_case(who, action, &d.case_id).await?;
+        Ok((d, c))
+    }
+
+    /// A draft as an API message, with its due date under the current calendar.
+    pub async fn draft_pb(&self, d: draft::Model) -> Result<pb::Draft> {
+        let calendar = self.recorder.registry().calendar().await?;
+        let (_, tz) = self.agency(&d.agency_id).await?;
+        Ok(draft_to_pb(d, &calendar, tz, self.now()))
+    }
+
+    async fn latest_version(&self, case_id: &str) -> Result<i64> {
+        Ok(draft::Entity::find()
+            .filter(draft::Column::CaseId.eq(case_id))
+            .order_by_desc(draft::Column::Version)
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .map_or(0, |d| d.version))
+    }
+
+    /// Records a new draft version, classifies it against the agency's catalog (RULES L2) and,
+    /// when major, queues it for review. Idempotent on (case, request id).
+    pub async fn submit_draft(
+        &self,
+        who: &Principal,
+        case: &case::Model,
+        r: pb::SubmitDraftRequest,
+    ) -> Result<draft::Model> {
+        let request_id = request_id(&r.request_id)?;
+        if let Some(existing) = draft::Entity::find()
+            .filter(draft::Column::CaseId.eq(&case.id))
+            .filter(draft::Column::RequestId.eq(&request_id))
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+        {
+            return Ok(existing);
+        }
+        if CaseState::from_bits(case.state_bits).decided() {
+            return Err(Error::precondition(
+                "R2.decided-once",
+                "the case already has a decision; record a change with ReviseDecision instead",
+            ));
+        }
+        let kind = case_kind(case)?;
+        let mut facts = DraftFacts::new(kind, party_type(case));
+        let mut penalties = Vec::with_capacity(r.penalties.len());
+        for (i, p) in r.penalties.iter().enumerate() {
+            let t = PenaltyType::parse(p.r#type.trim()).ok_or_else(|| {
+                Error::invalid(
+                    format!("penalties[{i}].type"),
+                    format!("{:?} is not a penalty type of 处罚法 Art. 9", p.r#type),
+                )
+            })?;
+            if p.amount_fen > MAX_SAFE_INTEGER as u64 {
+                return Err(Error::invalid(format!("penalties[{i}].amount_fen"), "too large"));
+            }
+            facts.penalties.push(PenaltyItem { kind: t, amount_fen: p.amount_fen });
+            penalties.push(Value::object().with("type", t.as_str()).with("amount_fen", p.amount_fen));
+        }
+        if r.confiscation_fen > MAX_SAFE_INTEGER as u64 {
+            return Err(Error::invalid("confiscation_fen", "too large"));
+        }
+        facts.confiscation_fen = r.confiscation_fen;
+        facts.hearing_held = r.hearing_held;
+        facts.outside_discretion_standard = r.outside_discretion_standard;
+        facts.ordinary_procedure = r.ordinary_procedure;
+        facts.licensing_action =
+            match r.licensing_action.trim() {
+                "" => None,
+                name => Some(LicensingAction::parse(name).ok_or_else(|| {
+                    Error::invalid("licensing_action", format!("{name:?} is not a licensing decision"))
+                })?),
+            };
+        facts.major_public_interest = r.major_public_interest;
+        facts.major_rights_and_hearing = r.major_rights_and_hearing;
+        facts.complex_case = r.complex_case;
+        facts.required_by_law = r.required_by_law;
+        facts.validate()?;
+        let legal_basis = text("legal_basis", &r.legal_basis)?;
+        let facts_text = text("facts", &r.facts)?;
+        let reasoning = text("discretion_reasoning", &r.discretion_reasoning)?;
+
+        // Evidence the draft relies on: items of this case, bound by their digests.
+        let mut seen = HashSet::new();
+        let mut evidence_refs = Vec::with_capacity(r.evidence_ids.len());
+        for (i, id) in r.evidence_ids.iter().enumerate() {
+            if !seen.insert(id) {
+                return Err(Error::invalid(format!("evidence_ids[{i}]"), "listed twice"));
+            }
+            let e = evidence::Entity::find_by_id(id.clone())
+                .one(self.recorder.db())
+                .await
+                .map_err(db_error)?
+                .filter(|e| e.case_id == case.id)
+                .ok_or_else(|| Error::invalid(format!("evidence_ids[{i}]"), "no such evidence in this case"))?;
+            evidence_refs.push(Value::object().with("id", e.id).with("sha256", e.sha256));
+        }
+
+        let (catalog, _) = self.recorder.registry().catalog(&case.agency_id).await?;
+        let class = evaluate(&catalog, &facts);
+        let discussion_required = class.collective_discussion_required || r.collective_discussion_requested;
+        let version = self.latest_version(&case.id).await? + 1;
+        let mut content = Value::object()
+            .with("case_id", case.id.as_str())
+            .with("version", version)
+            .with("case_kind", kind.as_str())
+            .with("party_type", facts.party.code())
+            .with("penalties", Value::Array(penalties))
+            .with("confiscation_fen", r.confiscation_fen)
+            .with("legal_basis", legal_basis)
+            .with("facts", facts_text)
+            .with("discretion_reasoning", reasoning)
+            .with("hearing_held", r.hearing_held)
+            .with("outside_discretion_standard", r.outside_discretion_standard)
+            .with("ordinary_procedure", r.ordinary_procedure)
+            .with("major_public_interest", r.major_public_interest)
+            .with("major_rights_and_hearing", r.major_rights_and_hearing)
+            .with("complex_case", r.complex_case)
+            .with("required_by_law", r.required_by_law)
+            .with("collective_discussion_requested", r.collective_discussion_requested)
+            .with("evidence", Value::Array(evidence_refs));
+        if let Some(a) = facts.licensing_action {
+            content = content.with("licensing_action", a.as_str());
+        }
+        let digest = draft_digest(&content)?.to_hex();
+        let matched = Value::Array(
+            class
+                .matched
+                .iter()
+                .map(|m| Value::object().with("rule", m.rule.as_str()).with("reason", m.reason.as_str()))
+                .collect(),
+        );
+        let now = self.now();
+        let row = draft::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            case_id: case.id.clone(),
+            agency_id: case.agency_id.clone(),
+            version,
+            request_id: request_id.clone(),
+            content: content.to_canonical_string().map_err(|e| Error::invalid("draft", e.to_string()))?,
+            digest: digest.clone(),
+            major: class.major,
+            matched_rules: matched.to_canonical_string().map_err(|e| Error::Internal(e.to_string()))?,
+            discussion_required,
+            status: if class.major { PENDING } else { NOT_REQUIRED }.to_owned(),
+            review_days: i64::from(catalog.review_days),
+            submitted_at: now.micros(),
+            submitted_by: who.id.clone(),
+            event_case_seq: 0,
+        };
+        let payload = Value::object()
+            .with("draft_id", row.id.as_str())
+            .with("version", version)
+            .with("draft_digest", digest)
+            .with("major", class.major)
+            .with("matched_rules", class.matched.iter().map(|m| m.rule.clone()).collect::<Vec<_>>())
+            .with("collective_discussion_required", discussion_required);
+        let event = self
+            .recorder
+            .writer()
+            .append(NewEvent {
+                target: Target::Case(case.id.clone()),
+                kind: EventKind::DraftSubmitted,
+                occurred_at: now,
+                actor: who.id.clone(),
+                request_id,
+                officers: who.officer_id.iter().cloned().collect(),
+                evidence: Vec::new(),
+                payload,
+                new_evidence: None,
+                attached: Some(Attached::Draft(Box::new(row.clone()))),
+                document_number: None,
+            })
+            .await?;
+        Ok(draft::Model { event_case_seq: event.case_seq, ..row })
+    }
+
+    /// Pending major drafts of an agency, overdue first, then by due date (RULES L7, S1).
+    /// Supervisors see only the overdue ones.
+    pub async fn queue(&self, who: &Principal, agency_id: &str, overdue_only: bool) -> Result<Vec<pb::Draft>> {
+        let scope = self.recorder.registry().scope(agency_id).await?;
+        authorize(who, Action::ReadReviewQueue, Some(&scope))?;
+        let overdue_only = overdue_only || who.role == Role::Supervisor;
+        let calendar = self.recorder.registry().calendar().await?;
+        let (_, tz) = self.agency(agency_id).await?;
+        let now = self.now();
+        let rows = draft::Entity::find()
+            .filter(draft::Column::AgencyId.eq(agency_id))
+            .filter(draft::Column::Status.eq(PENDING))
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let mut out: Vec<pb::Draft> = rows
+            .into_iter()
+            .map(|d| draft_to_pb(d, &calendar, tz, now))
+            .filter(|d| !overdue_only || d.review_overdue)
+            .collect();
+        out.sort_by(|a, b| {
+            (!a.review_overdue, &a.review_due_date, a.submitted_at.map(|t| (t.seconds, t.nanos))).cmp(&(
+                !b.review_overdue,
+                &b.review_due_date,
+                b.submitted_at.map(|t| (t.seconds, t.nanos)),
+            ))
+        });
+        Ok(out)
+    }
+
+    /// The reviewer's opinion on a draft version (RULES G4, L3–L6), recorded in the chain.
+    /// Idempotent on (draft, request id).
+    pub async fn decide_review(&self, who: &Principal, r: pb::DecideReviewRequest) -> Result<review::Model> {
+        let request_id = request_id(&r.request_id)?;
+        let (d, case) = self.authorized_draft(who, Action::ReviewDraft, &r.draft_id).await?;
+        if let Some(existing) = review::Entity::find()
+            .filter(review::Column::DraftId.eq(&d.id))
+            .filter(review::Column::RequestId.eq(&request_id))
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+        {
+            return Ok(existing);
+        }
+        let outcome = match pb::ReviewOutcome::try_from(r.outcome) {
+            Ok(pb::ReviewOutcome::Approve) => Outcome::Approve,
+            Ok(pb::ReviewOutcome::ProblemsFound) => Outcome::ProblemsFound,
+            _ => return Err(Error::invalid("outcome", "must be APPROVE (同意) or PROBLEMS_FOUND (存在问题)")),
+        };
+        let mut results = Vec::with_capacity(r.checklist.len());
+        for (i, c) in r.checklist.iter().enumerate() {
+            let item = item_from_pb(c.item)
+                .ok_or_else(|| Error::invalid(format!("checklist[{i}].item"), "must name a checklist item"))?;
+            results.push(CheckResult { item, passed: c.passed, comment: text("checklist.comment", &c.comment)? });
+        }
+        let opinion = text("opinion", &r.opinion)?;
+        let results = validate_opinion(&results, outcome, &opinion)?;
+
+        match d.status.as_str() {
+            PENDING => {}
+            NOT_REQUIRED => {
+                return Err(Error::precondition(
+                    "L2.not-major",
+                    "the draft is not a major decision; it needs no legal review",
+                ));
+            }
+            SUPERSEDED => {
+                return Err(Error::precondition(
+                    "L3.latest-draft",
+                    "a later draft version exists; review the latest version",
+                ));
+            }
+            _ => {
+                return Err(Error::precondition(
+                    "L5.reviewed-once",
+                    "this draft version was already reviewed; problems found need a new version",
+                ));
+            }
+        }
+        // Separation of enforcement and supervision (RULES L6).
+        let handling = officers_from_json(&case.handling_officers);
+        if let Some(officer) = &who.officer_id
+            && handling.contains(officer)
+        {
+            return Err(Error::precondition(
+                "L6.reviewer-not-handling-officer",
+                "the reviewer is a handling officer of this case and may not review it",
+            ));
+        }
+        // RULES G4: a first review of a 行政处罚 decision needs the 法律职业资格.
+        let qualified = match &who.officer_id {
+            Some(id) => self.recorder.registry().officer(id).await?.legal_qualification,
+            None => false,
+        };
+        let penalty = case_kind(&case)? == CaseKind::Penalty;
+        // The person's history counts: every principal bound to the same officer, else this one.
+        let by_reviewer = match &who.officer_id {
+            Some(officer) => review::Column::ReviewerOfficerId.eq(officer.as_str()),
+            None => review::Column::ReviewerId.eq(who.id.as_str()),
+        };
+        let first = penalty
+            && review::Entity::find()
+                .filter(by_reviewer)
+                .filter(review::Column::Penalty.eq(true))
+                .filter(review::Column::Outcome.eq(Outcome::Approve.as_str()))
+                .count(self.recorder.db())
+                .await
+                .map_err(db_error)?
+                == 0;
+        if first && !qualified {
+            return Err(Error::precondition(
+                "G4.legal-qualification",
+                "a reviewer's first review of a 行政处罚 decision needs the legal-profession qualification (法律职业资格, 处罚法 Art. 58)",
+            ));
+        }
+
+        let now = self.now();
+        let checklist = checklist_value(&results);
+        let row = review::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            draft_id: d.id.clone(),
+            case_id: case.id.clone(),
+            draft_digest: d.digest.clone(),
+            outcome: outcome.as_str().to_owned(),
+            checklist: checklist.to_canonical_string().map_err(|e| Error::Internal(e.to_string()))?,
+            opinion: opinion.clone(),
+            reviewer_id: who.id.clone(),
+            reviewer_officer_id: who.officer_id.clone(),
+            penalty,
+            first_penalty_review: first,
+            legal_qualification: qualified,
+            decided_at: now.micros(),
+            request_id: request_id.clone(),
+            event_case_seq: 0,
+        };
+        let payload = Value::object()
+            .with("review_id", row.id.as_str())
+            .with("draft_id", d.id.as_str())
+            .with("draft_version", d.version)
+            .with("draft_digest", d.digest.as_str())
+            .with("outcome", outcome.as_str())
+            .with("checklist", checklist)
+            .with("opinion", opinion)
+            .with("first_penalty_review", first)
+            .with("legal_qualification", qualified);
+        let status = match outcome {
+            Outcome::Approve => APPROVED,
+            Outcome::ProblemsFound => PROBLEMS_FOUND,
+        };
+        let event = self
+            .recorder
+            .writer()
+            .append(NewEvent {
+                target: Target::Case(case.id.clone()),
+                kind: EventKind::ReviewDecided,
+                occurred_at: now,
+                actor: who.id.clone(),
+                request_id: format!("review:{}:{request_id}", d.id),
+                officers: Vec::new(),
+                evidence: Vec::new(),
+                payload,
+                new_evidence: None,
+                attached: Some(Attached::Review(Box::new(row.clone()), status.to_owned())),
+                document_number: None,
+            })
+            .await?;
+        Ok(review::Model { event_case_seq: event.case_seq, ..row })
+    }
+
+    /// Records the leadership's collective discussion of a draft version (RULES L6).
+    pub async fn record_discussion(
+        &self,
+        who: &Principal,
+        r: pb::RecordCollectiveDiscussionRequest,
+    ) -> Result<event::Model> {
+        let request_id = request_id(&r.request_id)?;
+        let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
+        let minutes = required_text("minutes", &r.minutes)?;
+        let now = self.now();
+        let occurred_at =
+            sanxiang_registry::grpc::from_timestamp("occurred_at", r.occurred_at.as_ref())?.unwrap_or(now);
+        if occurred_at > now.plus_seconds(MAX_CLOCK_SKEW_SECONDS) {
+            return Err(Error::invalid("occurred_at", "is in the future"));
+        }
+        let payload = Value::object()
+            .with("draft_id", d.id.as_str())
+            .with("draft_version", d.version)
+            .with("draft_digest", d.digest.as_str())
+            .with("minutes", minutes);
+        self.recorder
+            .writer()
+            .append(NewEvent {
+                target: Target::Case(case.id.clone()),
+                kind: EventKind::CollectiveDiscussion,
+                occurred_at,
+                actor: who.id.clone(),
+                request_id,
+                officers: Vec::new(),
+                evidence: Vec::new(),
+                payload,
+                new_evidence: None,
+                attached: None,
+                document_number: None,
+            })
+            .await
+    }
+
+    async fn events_of_kind(&self, case_id: &str, kind: EventKind) -> Result<Vec<event::Model>> {
+        event::Entity::find()
+            .filter(event::Column::CaseId.eq(case_id))
+            .filter(event::Column::Kind.eq(kind.as_str()))
+            .order_by_asc(event::Column::CaseSeq)
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)
+    }
+
+    /// The gate (RULES L1, L3, L6, R2, L8, R10): issues the decision on a draft version with the
+    /// agency's next document number. Returns the decision event, its number, and whether it
+    /// came later than 90 days after filing. Idempotent on (case, request id).
+    pub async fn issue_decision(
+        &self,
+        who: &Principal,
+        r: pb::IssueDecisionRequest,
+    ) -> Result<(event::Model, String, bool)> {
+        let request_id = request_id(&r.request_id)?;
+        let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
+        let stored_number = |e: &event::Model| {
+            let p = Value::parse(&e.payload).unwrap_or(Value::Null);
+            (
+                p.get("document_number").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                p.get("decided_after_limit").and_then(Value::as_bool).unwrap_or(false),
+            )
+        };
+        if let Some(done) =
+            self.events_of_kind(&case.id, EventKind::Decision).await?.into_iter().find(|e| e.request_id == request_id)
+        {
+            let (number, late) = stored_number(&done);
+            return Ok((done, number, late));
+        }
+
+        // The stored content must still hash to the digest that reviews were bound to.
+        let content = Value::parse(&d.content).map_err(|_| Error::DataLoss(format!("draft {} content", d.id)))?;
+        if draft_digest(&content)?.to_hex() != d.digest {
+            return Err(Error::DataLoss(format!("draft {} no longer matches its digest", d.id)));
+        }
+        let approval = review::Entity::find()
+            .filter(review::Column::DraftId.eq(&d.id))
+            .filter(review::Column::DraftDigest.eq(&d.digest))
+            .filter(review::Column::Outcome.eq(Outcome::Approve.as_str()))
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let discussed = self
+            .events_of_kind(&case.id, EventKind::CollectiveDiscussion)
+            .await?
+            .iter()
+            .filter_map(|e| Value::parse(&e.payload).ok())
+            .any(|p| p.get("draft_digest").and_then(Value::as_str) == Some(d.digest.as_str()));
+        gate(GateInput {
+            major: d.major,
+            approved: approval.is_some(),
+            latest: self.latest_version(&case.id).await? == d.version,
+            discussion_required: d.discussion_required,
+            discussion_recorded: discussed,
+        })?;
+
+        let (agency, tz) = self.agency(&case.agency_id).await?;
+        let now = self.now();
+        let certs = self.recorder.registry().certificates(&r.officer_ids).await?;
+        for (i, id) in r.officer_ids.iter().enumerate() {
+            let officer = certs
+                .get(id)
+                .filter(|o| o.agency_id == case.agency_id)
+                .ok_or_else(|| Error::invalid(format!("officer_ids[{i}]"), "no such officer in this agency"))?;
+            if let Some(why) = officer.certificate.why_invalid_at(now, tz) {
+                return Err(Error::precondition("G3.certificate-valid", format!("officer {}: {why}", officer.name)));
+            }
+        }
+        let kind = case_kind(&case)?;
+        let prefix = match r.document_prefix.trim() {
+            "" => default_document_prefix(&agency.name, kind),
+            p if p.chars().count() > 64 => return Err(Error::invalid("document_prefix", "at most 64 characters")),
+            p => p.to_owned(),
+        };
+        let today = local_date(now, tz);
+        let late = case
+            .filed_at
+            .is_some_and(|f| today > add_calendar_days(local_date(Timestamp::from_micros(f), tz), DECISION_LIMIT_DAYS));
+        if late {
+            tracing::warn!(case = %case.id, "decision later than 90 days after filing (RULES R10)");
+        }
+        let mut payload = Value::object()
+            .with("draft_id", d.id.as_str())
+            .with("draft_version", d.version)
+            .with("draft_digest", d.digest.as_str())
+            .with("major", d.major)
+            .with("decided_after_limit", late);
+        if let Some(a) = &approval {
+            payload = payload.with("review_id", a.id.as_str());
+        }
+        let event = self
+            .recorder
+            .writer()
+            .append(NewEvent {
+                target: Target::Case(case.id.clone()),
+                kind: EventKind::Decision,
+                occurred_at: now,
+                actor: who.id.clone(),
+                request_id,
+                officers: r.officer_ids.clone(),
+                evidence: Vec::new(),
+                payload,
+                new_evidence: None,
+                attached: None,
+                document_number: Some(DocumentNumber { agency_id: agency.id.clone(), year: today.year(), prefix }),
+            })
+            .await?;
+        let (number, late) = stored_number(&event);
+        Ok((event, number, late))
+    }
+
+    /// Records a change, revocation, or confirmation of illegality or voidness of the case's
+    /// decision (RULES P6: the trigger for withdrawing its publication).
+    pub async fn revise_decision(
+        &self,
+        who: &Principal,
+        case: &case::Model,
+        r: pb::ReviseDecisionRequest,
+    ) -> Result<event::Model> {
+        let request_id = request_id(&r.request_id)?;
+        let revision = match pb::Revision::try_from(r.revision) {
+            Ok(pb::Revision::Change) => Revision::Change,
+            Ok(pb::Revision::Revocation) => Revision::Revocation,
+            Ok(pb::Revision::ConfirmedIllegal) => Revision::ConfirmedIllegal,
+            Ok(pb::Revision::ConfirmedVoid) => Revision::ConfirmedVoid,
+            _ => return Err(Error::invalid("revision", "must name a revision")),
+        };
+        let reason = required_text("reason", &r.reason)?;
+        let basis = text("basis", &r.basis)?;
+        let now = self.now();
+        let occurred_at =
+            sanxiang_registry::grpc::from_timestamp("occurred_at", r.occurred_at.as_ref())?.unwrap_or(now);
+        if occurred_at > now.plus_seconds(MAX_CLOCK_SKEW_SECONDS) {
+            return Err(Error::invalid("occurred_at", "is in the future"));
+        }
+        let number = self
+            .events_of_kind(&case.id, EventKind::Decision)
+            .await?
+            .last()
+            .and_then(|e| Value::parse(&e.payload).ok())
+            .and_then(|p| p.get("document_number").and_then(Value::as_str).map(str::to_owned));
+        let mut payload = Value::object().with("revision", revision.as_str()).with("reason", reason);
+        if !basis.is_empty() {
+            payload = payload.with("basis", basis);
+        }
+        if let Some(n) = number {
+            payload = payload.with("document_number", n);
+        }
+        self.recorder
+            .writer()
+            .append(NewEvent {
+                target: Target::Case(case.id.clone()),
+                kind: EventKind::DecisionRevised,
+                occurred_at,
+                actor: who.id.clone(),
+                request_id,
+                officers: Vec::new(),
+                evidence: Vec::new(),
+                payload,
+                new_evidence: None,
+                attached: None,
+                document_number: None,
+            })
+            .await
+    }
+}

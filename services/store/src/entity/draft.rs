@@ -1,0 +1,36 @@
+//! The `drafts` table: versioned decision drafts.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `drafts`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "drafts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub case_id: String,
+    pub agency_id: String,
+    pub version: i64,
+    pub request_id: String,
+    /// Canonical JSON of the draft's content.
+    pub content: String,
+    /// Hex SHA-256 of `content` with the draft prefix.
+    pub digest: String,
+    pub major: bool,
+    /// JSON array of `{rule, reason}`.
+    pub matched_rules: String,
+    pub discussion_required: bool,
+    /// `not_required`, `pending`, `approved`, `problems_found`, `superseded`.
+    pub status: String,
+    /// The catalog's review time limit when the draft was submitted.
+    pub review_days: i64,
+    pub submitted_at: i64,
+    pub submitted_by: String,
+    pub event_case_seq: i64,
+}
+
+/// No relations are navigated through sea-orm; joins are explicit queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
