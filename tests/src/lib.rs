@@ -523,3 +523,15 @@ pub async fn setup_agency(admin: &Client, n: u32) -> (pb::Agency, Vec<pb::Office
         .token;
     (agency, officers, token)
 }
+
+/// Asserts that a call was refused with `code` and a message naming `what` (a field or rule).
+#[track_caller]
+pub fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: tonic::Code, what: &str) {
+    match result {
+        Err(s) => {
+            assert_eq!(s.code(), code, "unexpected status {s:?}");
+            assert!(s.message().contains(what), "message {:?} does not name {what:?}", s.message());
+        }
+        Ok(v) => panic!("expected {code:?} naming {what}, got {v:?}"),
+    }
+}

@@ -82,24 +82,31 @@ async fn zero_configuration_start_token_file_health_and_graceful_shutdown() {
     assert!(!log.iter().any(|l| l.contains("created the administrator token")));
 }
 
-#[tokio::test]
-async fn readme_walkthrough_works_as_written() {
+/// What a README walk-through printed, and the directory it ran in.
+struct Walkthrough {
+    stdout: String,
+    stderr: String,
+    dir: tempfile::TempDir,
+}
+
+/// Runs the ```sh blocks of the README between `begin` and `end`, exactly as written (plus
+/// `extra`), against a freshly spawned server, from a directory laid out like the repository root.
+async fn run_readme_section(begin: &str, end: &str, extra: &str) -> Walkthrough {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let section =
-        readme.split("<!-- walkthrough:begin").nth(1).unwrap().split("<!-- walkthrough:end -->").next().unwrap();
+    let section = readme.split(begin).nth(1).unwrap().split(end).next().unwrap();
     let mut script = String::from("set -euo pipefail\n");
     for block in section.split("```sh\n").skip(1) {
         script.push_str(block.split("```").next().unwrap());
     }
-    assert!(script.contains("sanxiang case verify"), "walk-through found");
-    script.push_str("sanxiang case events --case \"$CASE\" | wc -l > event-count\n");
+    assert!(script.lines().count() > 3, "walk-through {begin} found");
+    script.push_str(extra);
 
     let dir = tempfile::tempdir().unwrap();
     let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
     let bin_dir = dir.path().join("bin");
     std::fs::create_dir(&bin_dir).unwrap();
     std::os::unix::fs::symlink(BIN, bin_dir.join("sanxiang")).unwrap();
-    // The walk-through runs from the repository root, where tools/ is.
+    // The walk-throughs run from the repository root, where tools/ is.
     std::os::unix::fs::symlink(concat!(env!("CARGO_MANIFEST_DIR"), "/../tools"), dir.path().join("tools")).unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let out = Command::new("bash")
@@ -112,9 +119,21 @@ async fn readme_walkthrough_works_as_written() {
         .output()
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "walk-through failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "walk-through {begin} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    sigterm_and_wait(p).await;
+    Walkthrough { stdout, stderr, dir }
+}
+
+#[tokio::test]
+async fn readme_walkthrough_works_as_written() {
+    let Walkthrough { stdout, stderr, dir } = run_readme_section(
+        "<!-- walkthrough:begin",
+        "<!-- walkthrough:end -->",
+        "sanxiang case events --case \"$CASE\" | wc -l > event-count\n",
+    )
+    .await;
     assert!(stderr.contains("R3.recording-required"), "the refusal is shown: {stderr}");
     assert!(stdout.contains("ok: 4 events, 1 evidence objects re-hashed"), "{stdout}");
     assert!(stdout.contains("ok: case"), "{stdout}");
@@ -122,43 +141,16 @@ async fn readme_walkthrough_works_as_written() {
     // opened, filing, evidence uploaded, seizure, evidence accessed: the refused seizure left nothing.
     let count = std::fs::read_to_string(dir.path().join("event-count")).unwrap();
     assert_eq!(count.trim(), "5");
-    sigterm_and_wait(p).await;
 }
 
 #[tokio::test]
 async fn readme_review_walkthrough_works_as_written() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let section = readme
-        .split("<!-- review-walkthrough:begin -->")
-        .nth(1)
-        .unwrap()
-        .split("<!-- review-walkthrough:end -->")
-        .next()
-        .unwrap();
-    let mut script = String::from("set -euo pipefail\n");
-    for block in section.split("```sh\n").skip(1) {
-        script.push_str(block.split("```").next().unwrap());
-    }
-    script.push_str("sanxiang --token \"$OFFICER\" case events --case \"$CASE\" > events.txt\n");
-    let dir = tempfile::tempdir().unwrap();
-    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
-    let bin_dir = dir.path().join("bin");
-    std::fs::create_dir(&bin_dir).unwrap();
-    std::os::unix::fs::symlink(BIN, bin_dir.join("sanxiang")).unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(dir.path())
-        .env("PATH", path)
-        .env("SANXIANG_ENDPOINT", format!("http://{}", p.addr))
-        .env_remove("SANXIANG_TOKEN")
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "review walk-through failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    let Walkthrough { stdout, stderr, dir } = run_readme_section(
+        "<!-- review-walkthrough:begin -->",
+        "<!-- review-walkthrough:end -->",
+        "sanxiang --token \"$OFFICER\" case events --case \"$CASE\" > events.txt\n",
+    )
+    .await;
     assert!(stderr.contains("L1.review-required"), "the gate's refusal is shown: {stderr}");
     assert!(stdout.contains("catalog.fine.organisation"), "the queue shows why the draft is major: {stdout}");
     assert!(stdout.contains("巩义市市场监督管理局罚决字〔"), "the decision has its number: {stdout}");
@@ -168,7 +160,6 @@ async fn readme_review_walkthrough_works_as_written() {
     for kind in ["EVENT_KIND_DRAFT_SUBMITTED", "EVENT_KIND_REVIEW_DECIDED", "EVENT_KIND_DECISION "] {
         assert!(events.contains(kind), "{kind} in the chain: {events}");
     }
-    sigterm_and_wait(p).await;
 }
 
 /// Streams 4 GiB through the real server and checks that its peak resident memory stays bounded:

@@ -9,7 +9,7 @@ use sanxiang_domain::Sha256Digest;
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
 use sanxiang_store::entity::{agency, case, event, evidence, upload};
-use sanxiang_tests::{Backend, Harness, World, backend_tests, pseudo_random, ts};
+use sanxiang_tests::{Backend, Harness, World, backend_tests, pseudo_random, refused, ts};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use tonic::Code;
@@ -46,18 +46,6 @@ async fn stored(h: &Harness) -> Stored {
         evidence: evidence::Entity::find().count(db).await.unwrap(),
         uploads: upload::Entity::find().count(db).await.unwrap(),
         objects,
-    }
-}
-
-/// Asserts a refusal's code and that its message names `what`.
-#[track_caller]
-fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, what: &str) {
-    match result {
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status {s:?}");
-            assert!(s.message().contains(what), "message {:?} does not name {what:?}", s.message());
-        }
-        Ok(v) => panic!("expected {code:?} naming {what}, got {v:?}"),
     }
 }
 

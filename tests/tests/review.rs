@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sanxiang_domain::{TestClock, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Client, Harness, World, backend_tests};
+use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, refused};
 use tonic::Code;
 
 backend_tests!(
@@ -53,17 +53,6 @@ all_ordinary_procedure_penalties = true
 review_days = 7
 review_extension_days = 3
 "#;
-
-#[track_caller]
-fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, what: &str) {
-    match result {
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status {s:?}");
-            assert!(s.message().contains(what), "message {:?} does not name {what:?}", s.message());
-        }
-        Ok(v) => panic!("expected {code:?} naming {what}, got {v:?}"),
-    }
-}
 
 async fn put_catalog(h: &Harness, agency: &str, toml: &str) {
     h.admin
