@@ -11,6 +11,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod masking;
 pub mod officer;
+pub mod publicity;
 pub mod review;
 pub mod time;
 
