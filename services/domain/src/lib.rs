@@ -9,7 +9,9 @@ pub mod credit_code;
 pub mod digest;
 pub mod error;
 pub mod lifecycle;
+pub mod masking;
 pub mod officer;
+pub mod publicity;
 pub mod review;
 pub mod time;
 
