@@ -62,7 +62,7 @@ fn catalog_evaluation(c: &mut Criterion) {
          after_hearing = true\n",
     )
     .expect("valid catalog");
-    let mut facts = DraftFacts::new(CaseKind::Penalty, PartyType::LegalPerson);
+    let mut facts = DraftFacts::new(CaseKind::Penalty, PartyType::Organisation);
     facts.penalties = vec![
         PenaltyItem { kind: PenaltyType::Fine, amount_fen: 12_000_000 },
         PenaltyItem { kind: PenaltyType::Warning, amount_fen: 0 },
