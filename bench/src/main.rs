@@ -1,0 +1,606 @@
+//! `sanxiang-bench`: drives a running sanxiang server over real gRPC and prints, per figure, one
+//! Markdown table row with the figure, the baseline measured in the same run, and their ratio.
+//!
+//! The baselines run in this process on `127.0.0.1:0`: a tonic service answering the same
+//! `sanxiang.v1.RecordService` paths with no storage ([`baseline`]), and SHA-256 over the same
+//! number of bytes for verification.
+
+mod baseline;
+mod spawn;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use prost::Message;
+use sanxiang_domain::credit_code::check_character;
+use sanxiang_domain::{SystemClock, TimeProvider};
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::record_service_client::RecordServiceClient;
+use sanxiang_proto::v1::registry_service_client::RegistryServiceClient;
+use sha2::Digest;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Largest gRPC message either side sends (1 MiB evidence chunks plus framing).
+const MAX_MESSAGE: usize = 64 << 20;
+/// Evidence chunk size, as the `sanxiang` client and the apps stream it.
+const CHUNK: usize = 1 << 20;
+
+/// Load generator for a sanxiang server; every figure is printed with its baseline and ratio.
+#[derive(Debug, Parser)]
+#[command(name = "sanxiang-bench", version)]
+struct Cli {
+    /// gRPC endpoint of a running server (ignored with `--spawn`).
+    #[arg(long, env = "SANXIANG_ENDPOINT", default_value = "http://127.0.0.1:50051", global = true)]
+    endpoint: String,
+    /// Administrator token of the running server.
+    #[arg(long, env = "SANXIANG_TOKEN", global = true)]
+    token: Option<String>,
+    /// File holding the administrator token.
+    #[arg(long, env = "SANXIANG_TOKEN_FILE", global = true)]
+    token_file: Option<PathBuf>,
+    /// Start `sanxiang serve` on a temporary data directory and port 0, and report its peak RSS.
+    #[arg(long, global = true)]
+    spawn: bool,
+    /// The server binary for `--spawn` (default: `$CARGO_TARGET_DIR/release/sanxiang`).
+    #[arg(long, global = true)]
+    server_bin: Option<PathBuf>,
+    /// `--database-url` for the spawned server (default: its embedded SQLite).
+    #[arg(long, env = "SANXIANG_BENCH_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Label of the database column of the printed row.
+    #[arg(long, global = true)]
+    label: Option<String>,
+    /// Print the table header before the row.
+    #[arg(long, global = true)]
+    header: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Concurrent clients appending inspection events (two officers, one evidence reference).
+    Append {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Cases; client `i` appends to case `i % cases` (1: every client on one case).
+        #[arg(long, default_value_t = 64)]
+        cases: usize,
+        /// Events per client.
+        #[arg(long, default_value_t = 200)]
+        events: usize,
+        /// Events appended (unmeasured, 64 clients on distinct cases) before the measured run.
+        #[arg(long, default_value_t = 0)]
+        preload: usize,
+    },
+    /// Concurrent evidence uploads of one size.
+    Upload {
+        /// Bytes per upload.
+        #[arg(long, default_value_t = 64 << 20)]
+        size: usize,
+        /// Concurrent uploads (each uploads once).
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+    },
+    /// VerifyCase on a case with a given number of events.
+    Verify {
+        /// Events in the case.
+        #[arg(long, default_value_t = 10_000)]
+        events: usize,
+        /// Also re-hash the evidence (one 16 MiB item, referenced by every event).
+        #[arg(long)]
+        rehash: bool,
+    },
+    /// The public HTTP feed (not implemented by the server yet).
+    Feed,
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+struct Bearer(MetadataValue<Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+type Record = RecordServiceClient<InterceptedService<Channel, Bearer>>;
+type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
+
+fn record_client(channel: Channel, token: &str) -> Result<Record, Error> {
+    let bearer = Bearer(format!("Bearer {token}").parse()?);
+    Ok(RecordServiceClient::with_interceptor(channel, bearer)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE))
+}
+
+fn registry_client(channel: Channel, token: &str) -> Result<Registry, Error> {
+    Ok(RegistryServiceClient::with_interceptor(channel, Bearer(format!("Bearer {token}").parse()?)))
+}
+
+/// One measured figure and its baseline.
+struct Row {
+    figure: String,
+    unit: &'static str,
+    value: f64,
+    baseline: f64,
+    latencies: Vec<Duration>,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let cli = Cli::parse();
+    if let Command::Feed = cli.command {
+        print_header(cli.header);
+        println!("| feed | {} | skipped | – | – | – | – | – | – | – |", cli.label.as_deref().unwrap_or("–"));
+        eprintln!("feed: skipped — the server has no public HTTP feed yet (no disclosure endpoint to page through)");
+        return Ok(());
+    }
+    let server = if cli.spawn {
+        Some(spawn::Server::start(cli.server_bin.clone(), cli.database_url.as_deref()).await?)
+    } else {
+        None
+    };
+    let (endpoint, token) = match &server {
+        Some(s) => (format!("http://{}", s.addr), s.token.clone()),
+        None => (cli.endpoint.clone(), read_token(&cli)?),
+    };
+    let channel = Channel::from_shared(endpoint)?.connect().await?;
+    let label = cli.label.clone().unwrap_or_else(|| {
+        match &cli.database_url {
+            Some(u) if u.starts_with("postgres") => "PostgreSQL",
+            _ => "SQLite",
+        }
+        .to_string()
+    });
+    let row = match cli.command {
+        Command::Append { clients, cases, events, preload } => {
+            append(channel, &token, clients, cases, events, preload).await?
+        }
+        Command::Upload { size, concurrency } => upload(channel, &token, size, concurrency).await?,
+        Command::Verify { events, rehash } => verify(channel, &token, events, rehash).await?,
+        Command::Feed => unreachable!("handled above"),
+    };
+    let rss = server.as_ref().and_then(spawn::Server::peak_rss_kib);
+    print_header(cli.header);
+    print_row(&row, &label, rss);
+    if let Some(e) = &row.first_error {
+        eprintln!("{}: {} errors, first: {e}", row.figure, row.errors);
+    }
+    drop(server);
+    Ok(())
+}
+
+fn read_token(cli: &Cli) -> Result<String, Error> {
+    if let Some(t) = &cli.token {
+        return Ok(t.clone());
+    }
+    let path = cli.token_file.clone().unwrap_or_else(|| PathBuf::from("sanxiang-data/admin-token"));
+    Ok(std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?.trim().to_string())
+}
+
+fn print_header(header: bool) {
+    if header {
+        println!("| figure | database | result | baseline | ratio | p50 | p99 | p999 | errors | server peak RSS |");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+    }
+}
+
+fn print_row(row: &Row, label: &str, rss_kib: Option<u64>) {
+    let mut l = row.latencies.clone();
+    l.sort_unstable();
+    let pct = |p: f64| -> String {
+        if l.is_empty() {
+            return "–".into();
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        let i = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
+        format!("{:.2} ms", l[i].as_secs_f64() * 1000.0)
+    };
+    let rss = rss_kib.map_or_else(|| "n/a".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+    println!(
+        "| {} | {label} | {:.0} {u} | {:.0} {u} | {:.3} | {} | {} | {} | {} | {rss} |",
+        row.figure,
+        row.value,
+        row.baseline,
+        if row.baseline > 0.0 { row.value / row.baseline } else { 0.0 },
+        pct(0.50),
+        pct(0.99),
+        pct(0.999),
+        row.errors,
+        u = row.unit,
+    );
+}
+
+/// A valid 统一社会信用代码 built from a number.
+fn credit_code(n: u64) -> String {
+    let body = format!("91350100{:09}", n % 1_000_000_000);
+    let mut first17 = [0u8; 17];
+    first17.copy_from_slice(body.as_bytes());
+    format!("{body}{}", check_character(&first17).unwrap_or('0'))
+}
+
+/// Deterministic pseudo-random bytes (xorshift), distinct per seed.
+fn pseudo_random(seed: u64, len: usize) -> Bytes {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out.into()
+}
+
+/// A minute ago, so clock skew between bench and server never puts an act in the future.
+fn now_ts() -> prost_types::Timestamp {
+    let (seconds, _) = SystemClock.now().to_parts();
+    prost_types::Timestamp { seconds: seconds - 60, nanos: 0 }
+}
+
+/// An agency with two officers, and an officer principal's token, set up as the administrator.
+struct Agency {
+    officers: Vec<String>,
+    agency_id: String,
+    token: String,
+}
+
+async fn setup_agency(channel: &Channel, admin_token: &str) -> Result<Agency, Error> {
+    let mut registry = registry_client(channel.clone(), admin_token)?;
+    // The random low bits of a UUIDv7: distinct agencies when benching one server repeatedly.
+    let n = u64::try_from(uuid::Uuid::now_v7().as_u128() & 0xFFFF_FFFF)?;
+    let agency = registry
+        .create_agency(pb::CreateAgencyRequest {
+            name: format!("压测执法局{n}"),
+            credit_code: credit_code(n),
+            region: "福建省福州市".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut officers = Vec::new();
+    for i in 0..2 {
+        let o = registry
+            .register_officer(pb::RegisterOfficerRequest {
+                agency_id: agency.id.clone(),
+                name: format!("执法员{i}"),
+                certificate_number: format!("CERT-{}", uuid::Uuid::now_v7().simple()),
+                category: "综合".into(),
+                valid_from: "2020-01-01".into(),
+                valid_until: "2035-12-31".into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        officers.push(o.id);
+    }
+    let principal = registry
+        .create_principal(pb::CreatePrincipalRequest {
+            name: "bench app".into(),
+            role: pb::Role::Officer as i32,
+            agency_id: agency.id.clone(),
+            officer_id: officers[0].clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let token = registry
+        .issue_token(pb::IssueTokenRequest { principal_id: principal.id, label: "bench".into() })
+        .await?
+        .into_inner()
+        .token;
+    Ok(Agency { officers, agency_id: agency.id, token })
+}
+
+impl Agency {
+    async fn open_case(&self, record: &mut Record) -> Result<String, Error> {
+        Ok(record
+            .open_case(pb::OpenCaseRequest {
+                request_id: uuid::Uuid::now_v7().to_string(),
+                agency_id: self.agency_id.clone(),
+                kind: pb::CaseKind::Penalty as i32,
+                title: "未按规定公示年度报告案".into(),
+                party: Some(pb::Party {
+                    r#type: pb::PartyType::LegalPerson as i32,
+                    name: "福州某某贸易有限公司".into(),
+                    credit_code: credit_code(999),
+                    ..Default::default()
+                }),
+                handling_officer_ids: self.officers.clone(),
+                opened_at: None,
+            })
+            .await?
+            .into_inner()
+            .id)
+    }
+
+    fn header(&self, case_id: &str, media_type: &str) -> pb::UploadHeader {
+        pb::UploadHeader {
+            upload_id: uuid::Uuid::now_v7().to_string(),
+            case_id: case_id.into(),
+            media_type: media_type.into(),
+            captured_at: Some(now_ts()),
+            device_id: "bodycam-07".into(),
+            device_reviewed: true,
+            officer_id: self.officers[0].clone(),
+            ..Default::default()
+        }
+    }
+
+    fn event(&self, case_id: &str, evidence_id: &str) -> pb::AppendEventRequest {
+        pb::AppendEventRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            case_id: case_id.into(),
+            kind: pb::EventKind::Inspection as i32,
+            occurred_at: Some(now_ts()),
+            officer_ids: self.officers.clone(),
+            evidence_ids: vec![evidence_id.into()],
+            text: "现场检查：经营场所内发现过期食品，已拍照固定".into(),
+            location: "福州市鼓楼区某某路1号".into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Messages of one upload: the header, then `data` in 1 MiB chunks after a unique 64-byte
+/// prefix (so concurrent uploads of the same buffer are distinct content and not deduplicated).
+fn upload_messages(header: pb::UploadHeader, unique: u64, data: &Bytes) -> Vec<pb::UploadEvidenceRequest> {
+    use pb::upload_evidence_request::Part;
+    let mut prefix = format!("sanxiang-bench upload {unique} {}", uuid::Uuid::now_v7()).into_bytes();
+    prefix.resize(64, b' ');
+    let mut messages = vec![
+        pb::UploadEvidenceRequest { part: Some(Part::Header(header)) },
+        pb::UploadEvidenceRequest { part: Some(Part::Chunk(prefix.into())) },
+    ];
+    let mut rest = data.clone();
+    while !rest.is_empty() {
+        let n = rest.len().min(CHUNK);
+        messages.push(pb::UploadEvidenceRequest { part: Some(Part::Chunk(rest.split_to(n))) });
+    }
+    messages
+}
+
+async fn upload_one(record: &mut Record, messages: Vec<pb::UploadEvidenceRequest>) -> Result<pb::Evidence, Error> {
+    let r = record.upload_evidence(futures::stream::iter(messages)).await?.into_inner();
+    Ok(r.evidence.ok_or("upload response without evidence")?)
+}
+
+/// Results of one client's run.
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Self) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+
+    fn record<T>(&mut self, started: Instant, r: Result<T, tonic::Status>) {
+        self.latencies.push(started.elapsed());
+        if let Err(e) = r {
+            self.errors += 1;
+            if self.first_error.is_none() {
+                self.first_error = Some(format!("{:?}: {}", e.code(), e.message()));
+            }
+        }
+    }
+}
+
+/// Runs `clients` concurrent clients, each sending `per_client` requests made by `make(i)` to the
+/// record service behind `record`; returns the tally and the wall time.
+async fn run_appends(
+    record: &Record,
+    clients: usize,
+    per_client: usize,
+    make: impl Fn(usize) -> pb::AppendEventRequest + Clone + Send + 'static,
+) -> Result<(Tally, Duration), Error> {
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..clients {
+        let mut record = record.clone();
+        let make = make.clone();
+        tasks.spawn(async move {
+            let mut tally = Tally { latencies: Vec::with_capacity(per_client), ..Tally::default() };
+            for _ in 0..per_client {
+                let req = make(i);
+                let t = Instant::now();
+                let r = record.append_event(req).await;
+                tally.record(t, r);
+            }
+            tally
+        });
+    }
+    let mut total = Tally::default();
+    while let Some(t) = tasks.join_next().await {
+        total.merge(t?);
+    }
+    Ok((total, start.elapsed()))
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// Opens `cases` cases, each with one small photo as evidence; returns (case, evidence) pairs.
+async fn cases_with_evidence(agency: &Agency, record: &Record, cases: usize) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::with_capacity(cases);
+    let photo = pseudo_random(7, 4096);
+    for i in 0..cases {
+        let mut r = record.clone();
+        let case = agency.open_case(&mut r).await?;
+        let ev = upload_one(&mut r, upload_messages(agency.header(&case, "image/jpeg"), i as u64, &photo)).await?;
+        out.push((case, ev.id));
+    }
+    Ok(out)
+}
+
+async fn append(
+    channel: Channel,
+    admin_token: &str,
+    clients: usize,
+    cases: usize,
+    events: usize,
+    preload: usize,
+) -> Result<Row, Error> {
+    let agency = std::sync::Arc::new(setup_agency(&channel, admin_token).await?);
+    let record = record_client(channel, &agency.token)?;
+    if preload > 0 {
+        let targets = std::sync::Arc::new(cases_with_evidence(&agency, &record, 64).await?);
+        let (a, t) = (std::sync::Arc::clone(&agency), std::sync::Arc::clone(&targets));
+        let started = Instant::now();
+        let (tally, _) = run_appends(&record, 64, preload.div_ceil(64), move |i| a.event(&t[i].0, &t[i].1)).await?;
+        eprintln!(
+            "preloaded {} events in {:.1} s ({} errors)",
+            tally.latencies.len(),
+            started.elapsed().as_secs_f64(),
+            tally.errors
+        );
+    }
+    let targets = std::sync::Arc::new(cases_with_evidence(&agency, &record, cases.max(1)).await?);
+    let (a, t) = (std::sync::Arc::clone(&agency), std::sync::Arc::clone(&targets));
+    let (tally, wall) =
+        run_appends(&record, clients, events, move |i| a.event(&t[i % t.len()].0, &t[i % t.len()].1)).await?;
+
+    // Baseline: the same requests, clients and concurrency against a bare tonic service.
+    let base = baseline::start().await?;
+    let base_record = record_client(base.channel.clone(), &agency.token)?;
+    let (a, t) = (std::sync::Arc::clone(&agency), std::sync::Arc::clone(&targets));
+    let (base_tally, base_wall) =
+        run_appends(&base_record, clients, events, move |i| a.event(&t[i % t.len()].0, &t[i % t.len()].1)).await?;
+    let ok = tally.latencies.len() - tally.errors;
+    let suffix = if preload > 0 { format!(", {preload} stored before") } else { String::new() };
+    Ok(Row {
+        figure: format!("append {clients} clients / {cases} cases × {events} events{suffix}"),
+        unit: "events/s",
+        value: rate(ok, wall),
+        baseline: rate(base_tally.latencies.len() - base_tally.errors, base_wall),
+        latencies: tally.latencies,
+        errors: tally.errors,
+        first_error: tally.first_error,
+    })
+}
+
+async fn upload(channel: Channel, admin_token: &str, size: usize, concurrency: usize) -> Result<Row, Error> {
+    let agency = std::sync::Arc::new(setup_agency(&channel, admin_token).await?);
+    let record = record_client(channel, &agency.token)?;
+    let data = pseudo_random(42, size);
+    let case = agency.open_case(&mut record.clone()).await?;
+
+    let run = |record: Record, seed: u64| {
+        let (agency, data, case) = (std::sync::Arc::clone(&agency), data.clone(), case.clone());
+        async move {
+            let start = Instant::now();
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..concurrency {
+                let messages = upload_messages(agency.header(&case, "video/mp4"), seed + i as u64, &data);
+                let mut record = record.clone();
+                tasks.spawn(async move {
+                    let t = Instant::now();
+                    let r = record.upload_evidence(futures::stream::iter(messages)).await;
+                    let mut tally = Tally::default();
+                    tally.record(t, r);
+                    tally
+                });
+            }
+            let mut total = Tally::default();
+            while let Some(t) = tasks.join_next().await {
+                total.merge(t.unwrap_or_default());
+            }
+            (total, start.elapsed())
+        }
+    };
+    let (tally, wall) = run(record, 0).await;
+    let base = baseline::start().await?;
+    let (base_tally, base_wall) = run(record_client(base.channel.clone(), &agency.token)?, 1_000_000).await;
+    let mib = |n: usize, d: Duration| rate(n * size, d) / f64::from(1u32 << 20);
+    Ok(Row {
+        figure: format!("upload {concurrency} × {} MiB", size >> 20),
+        unit: "MiB/s",
+        value: mib(concurrency - tally.errors, wall),
+        baseline: mib(concurrency - base_tally.errors, base_wall),
+        latencies: tally.latencies,
+        errors: tally.errors + base_tally.errors,
+        first_error: tally.first_error.or(base_tally.first_error),
+    })
+}
+
+async fn verify(channel: Channel, admin_token: &str, events: usize, rehash: bool) -> Result<Row, Error> {
+    const EVIDENCE: usize = 16 << 20;
+    let agency = std::sync::Arc::new(setup_agency(&channel, admin_token).await?);
+    let record = record_client(channel, &agency.token)?;
+    let mut r = record.clone();
+    let case = agency.open_case(&mut r).await?;
+    let evidence =
+        upload_one(&mut r, upload_messages(agency.header(&case, "video/mp4"), 1, &pseudo_random(3, EVIDENCE))).await?;
+    let started = Instant::now();
+    let (a, c, e) = (std::sync::Arc::clone(&agency), case.clone(), evidence.id.clone());
+    // Sixteen appenders on the one case: group commit batches them, so filling is not serial.
+    let (tally, _) = run_appends(&record, 16, events.div_ceil(16), move |_| a.event(&c, &e)).await?;
+    eprintln!(
+        "filled the case with {} events in {:.1} s ({} errors)",
+        tally.latencies.len(),
+        started.elapsed().as_secs_f64(),
+        tally.errors
+    );
+    let sample = r.append_event(agency.event(&case, &evidence.id)).await?.into_inner();
+
+    let mut latencies = Vec::new();
+    let mut checked = 0;
+    let mut errors = 0;
+    let mut first_error = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let resp =
+            r.verify_case(pb::VerifyCaseRequest { case_id: case.clone(), rehash_evidence: rehash }).await?.into_inner();
+        latencies.push(t.elapsed());
+        checked = resp.events_checked;
+        if !resp.ok {
+            errors += 1;
+            first_error = resp.problems.first().map(|p| p.message.clone());
+        }
+    }
+    let best = latencies.iter().min().copied().unwrap_or_default();
+
+    // Baseline: SHA-256 over as many bytes as the events take on the wire (and the evidence).
+    let per_event = sample.encoded_len();
+    let bytes = pseudo_random(5, per_event * usize::try_from(checked)?);
+    let media = if rehash { pseudo_random(3, EVIDENCE) } else { Bytes::new() };
+    let t = Instant::now();
+    let mut h = sha2::Sha256::new();
+    h.update(&bytes);
+    h.update(&media);
+    std::hint::black_box(h.finalize());
+    let base = t.elapsed();
+    let n = usize::try_from(checked)?;
+    Ok(Row {
+        figure: format!("verify {n} events{}", if rehash { " + rehash 16 MiB" } else { "" }),
+        unit: "events/s",
+        value: rate(n, best),
+        baseline: rate(n, base),
+        latencies,
+        errors,
+        first_error,
+    })
+}

@@ -1,0 +1,93 @@
+//! `--spawn`: runs `sanxiang serve` on a temporary data directory and port 0, so the bench knows
+//! the server's pid and can read its peak RSS (`VmHWM`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// How long the server may take to migrate and start listening.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// A spawned server; killed and its data directory removed on drop.
+pub struct Server {
+    /// Where it serves gRPC.
+    pub addr: SocketAddr,
+    /// Its administrator token.
+    pub token: String,
+    child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `bin serve` (default `$CARGO_TARGET_DIR/release/sanxiang`, else `target/release/sanxiang`).
+    pub async fn start(bin: Option<PathBuf>, database_url: Option<&str>) -> Result<Self, crate::Error> {
+        let bin = bin.unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+            target.join("release").join("sanxiang")
+        });
+        let dir = tempfile::tempdir()?;
+        let mut cmd = tokio::process::Command::new(&bin);
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--log", "warn,sanxiang_server=info"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(url) = database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Keep draining the log after start-up, or the server would block on a full pipe.
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            let mut tx = Some(tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(addr) = grpc_addr(&line)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(addr);
+                } else if tx.is_some() {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
+        let addr = tokio::time::timeout(STARTUP, rx)
+            .await
+            .map_err(|_| "the server did not log grpc_addr= in time")?
+            .map_err(|_| "the server exited before serving")?;
+        let token = std::fs::read_to_string(dir.path().join("admin-token"))?.trim().to_string();
+        Ok(Self { addr, token, child, _dir: dir })
+    }
+
+    /// The server's peak resident set (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+/// The address in a `grpc_addr=…` (pretty) or `"grpc_addr":"…"` (json) log line.
+fn grpc_addr(line: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find("grpc_addr")? + "grpc_addr".len()..];
+    let rest = rest.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':')).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_both_log_formats() {
+        let want: std::net::SocketAddr = "127.0.0.1:4321".parse().unwrap();
+        assert_eq!(super::grpc_addr(r#"{"fields":{"grpc_addr":"127.0.0.1:4321"}}"#), Some(want));
+        assert_eq!(super::grpc_addr("INFO sanxiang is serving grpc_addr=127.0.0.1:4321 database=sqlite"), Some(want));
+    }
+}
