@@ -27,7 +27,8 @@ impl Drop for Baseline {
 pub async fn start() -> Result<Baseline, crate::Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // TCP_NODELAY as on the real server, so the baseline measures gRPC, not delayed ACKs.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let task = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder().add_service(Bare).serve_with_incoming(incoming).await;
     });
