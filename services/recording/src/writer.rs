@@ -100,6 +100,31 @@ struct Extras {
 }
 
 impl NewEvent {
+    /// An event with no acting officers, evidence, attached rows or document number: what most
+    /// server-recorded events are.
+    pub fn act(
+        target: Target,
+        kind: EventKind,
+        occurred_at: Timestamp,
+        actor: &str,
+        request_id: String,
+        payload: Value,
+    ) -> Self {
+        Self {
+            target,
+            kind,
+            occurred_at,
+            actor: actor.to_owned(),
+            request_id,
+            officers: Vec::new(),
+            evidence: Vec::new(),
+            payload,
+            new_evidence: None,
+            attached: None,
+            document_number: None,
+        }
+    }
+
     fn case_id(&self) -> &str {
         match &self.target {
             Target::Case(id) => id,

@@ -604,19 +604,14 @@ impl Reviews {
             .with("minutes", minutes);
         self.recorder
             .writer()
-            .append(NewEvent {
-                target: Target::Case(case.id.clone()),
-                kind: EventKind::CollectiveDiscussion,
+            .append(NewEvent::act(
+                Target::Case(case.id.clone()),
+                EventKind::CollectiveDiscussion,
                 occurred_at,
-                actor: who.id.clone(),
+                &who.id,
                 request_id,
-                officers: Vec::new(),
-                evidence: Vec::new(),
                 payload,
-                new_evidence: None,
-                attached: None,
-                document_number: None,
-            })
+            ))
             .await
     }
 
@@ -774,19 +769,14 @@ impl Reviews {
         }
         self.recorder
             .writer()
-            .append(NewEvent {
-                target: Target::Case(case.id.clone()),
-                kind: EventKind::DecisionRevised,
+            .append(NewEvent::act(
+                Target::Case(case.id.clone()),
+                EventKind::DecisionRevised,
                 occurred_at,
-                actor: who.id.clone(),
+                &who.id,
                 request_id,
-                officers: Vec::new(),
-                evidence: Vec::new(),
                 payload,
-                new_evidence: None,
-                attached: None,
-                document_number: None,
-            })
+            ))
             .await
     }
 }
