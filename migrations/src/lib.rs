@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_foundation;
 mod m0002_review;
+mod m0003_publicity;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -15,6 +16,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_foundation::Migration), Box::new(m0002_review::Migration)]
+        vec![
+            Box::new(m0001_foundation::Migration),
+            Box::new(m0002_review::Migration),
+            Box::new(m0003_publicity::Migration),
+        ]
     }
 }

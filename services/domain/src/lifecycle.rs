@@ -91,6 +91,10 @@ event_kinds! {
     ReviewDecided => "review_decided",
     CollectiveDiscussion => "collective_discussion",
     DecisionRevised => "decision_revised",
+    DisclosurePublished => "disclosure_published",
+    DisclosureWithdrawn => "disclosure_withdrawn",
+    DisclosureCorrected => "disclosure_corrected",
+    PublicationEnded => "publication_ended",
 }
 
 impl EventKind {
@@ -106,6 +110,18 @@ impl EventKind {
                 | Self::ReviewDecided
                 | Self::CollectiveDiscussion
                 | Self::DecisionRevised
+                | Self::DisclosurePublished
+                | Self::DisclosureWithdrawn
+                | Self::DisclosureCorrected
+                | Self::PublicationEnded
+        )
+    }
+
+    /// Publicity acts on the case's decision (RULES P3, P6, P7), recorded by `PublicityService`.
+    pub fn is_publicity(self) -> bool {
+        matches!(
+            self,
+            Self::DisclosurePublished | Self::DisclosureWithdrawn | Self::DisclosureCorrected | Self::PublicationEnded
         )
     }
 
@@ -208,11 +224,12 @@ impl CaseState {
         // A decision may be changed, revoked or found illegal or void (复议, 诉讼) long after the
         // case was closed; the record must still receive it (RULES P6).
         if self.closed()
+            && !kind.is_publicity()
             && !matches!(kind, EventKind::EvidenceAccessed | EventKind::Archived | EventKind::DecisionRevised)
         {
             return refuse(
                 "R2.case-closed",
-                "the case is closed: only evidence access, archiving and decision revisions may be recorded",
+                "the case is closed: only evidence access, archiving, decision revisions and publicity may be recorded",
             );
         }
         match kind {
@@ -234,6 +251,9 @@ impl CaseState {
             }
             EventKind::Decision => self.check_decision(case_kind),
             EventKind::Service if !self.decided() => refuse("R2.service-after-decision", "service needs a decision"),
+            kind if kind.is_publicity() && !self.decided() => {
+                refuse("R2.publicity-after-decision", "only a decision that was made is published or withdrawn")
+            }
             EventKind::DecisionRevised if !self.decided() => {
                 refuse("R2.revision-after-decision", "only a decision that was made can be changed or revoked")
             }

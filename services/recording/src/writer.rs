@@ -72,6 +72,24 @@ pub enum Attached {
     /// A review opinion; the draft must still be `pending` (else `FAILED_PRECONDITION
     /// L5.reviewed-once`), and takes the status given.
     Review(Box<review::Model>, String),
+    /// Rows of another service (publicity), with the event row once the writer has built it.
+    Rows(Arc<dyn Attachment>, Option<Box<event::Model>>),
+}
+
+/// Rows another service commits in the same transaction as its event, so the record and that
+/// service's state never disagree.
+#[async_trait::async_trait]
+pub trait Attachment: Send + Sync + std::fmt::Debug {
+    /// What the rows claim (e.g. `disclosure:<id>`): a second attachment with the same key in one
+    /// batch is refused with `FAILED_PRECONDITION concurrent-change`.
+    fn key(&self) -> String;
+
+    /// Checks the rows against the committed state, inside the batch transaction under the
+    /// append lock. An error refuses this event only.
+    async fn check(&self, txn: &DatabaseTransaction) -> Result<()>;
+
+    /// Writes the rows; `event` is the event row as it is committed in the same transaction.
+    async fn commit(&self, txn: &DatabaseTransaction, event: &event::Model) -> Result<()>;
 }
 
 /// The agency's document-number counter to draw from: `sequences` row
@@ -320,6 +338,10 @@ async fn commit_extras(txn: &DatabaseTransaction, extras: Extras) -> Result<()> 
                     .map_err(db_error)?;
                 r.into_active_model().insert(txn).await.map_err(db_error)?;
             }
+            Attached::Rows(rows, event) => {
+                let event = event.ok_or_else(|| Error::Internal("attached rows without their event".into()))?;
+                rows.commit(txn, &event).await?;
+            }
         }
     }
     for (name, (value, exists)) in extras.counters {
@@ -374,6 +396,16 @@ async fn check_attached(txn: &DatabaseTransaction, attached: &Attached, extras: 
                     "this draft version is not awaiting review (already reviewed, superseded, or not major)",
                 ));
             }
+        }
+        Attached::Rows(rows, _) => {
+            let key = rows.key();
+            if extras.attached.iter().any(|a| matches!(a, Attached::Rows(o, _) if o.key() == key)) {
+                return Err(Error::precondition(
+                    "concurrent-change",
+                    format!("{key} is being changed by a concurrent request; try again"),
+                ));
+            }
+            rows.check(txn).await?;
         }
     }
     Ok(())
@@ -543,6 +575,7 @@ async fn prepare(
         match &mut a {
             Attached::Draft(d) => d.event_case_seq = row.case_seq,
             Attached::Review(r, _) => r.event_case_seq = row.case_seq,
+            Attached::Rows(_, event) => *event = Some(Box::new(row.clone())),
         }
         extras.attached.push(a);
     }

@@ -74,6 +74,12 @@ pub enum Action {
     ReadReviewQueue,
     /// Issue or revise a decision, record a collective discussion (agency leadership).
     Decide,
+    /// Publish, withdraw, correct or end the publication of an agency's disclosures.
+    Publish,
+    /// Set an agency's notices before enforcement and its publicity policy.
+    ConfigurePublicity,
+    /// See what is overdue, missing or refused in an agency (执法监督, RULES S1).
+    Supervise,
 }
 
 /// The agency a request touches, with the chain of agencies that oversee it (nearest first).
@@ -126,6 +132,16 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
         // Decisions are made by the agency's leadership (负责人), not by handling officers.
         (Role::Head, Action::Decide) => scope.is_some_and(|s| s.is_agency(agency)),
         (Role::Admin | Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor, Action::Decide) => false,
+        // Publication is the publisher's job; the leadership may do it too.
+        (Role::Publisher | Role::Head, Action::Publish | Action::ConfigurePublicity) => {
+            scope.is_some_and(|s| s.is_agency(agency))
+        }
+        (Role::Admin, Action::ConfigurePublicity) => true,
+        (Role::Admin | Role::Officer | Role::Reviewer | Role::Supervisor, Action::Publish) => false,
+        (Role::Officer | Role::Reviewer | Role::Supervisor, Action::ConfigurePublicity) => false,
+        (Role::Supervisor, Action::Supervise) => scope.is_some_and(|s| s.is_agency_or_overseer(agency)),
+        (Role::Admin, Action::Supervise) => true,
+        (Role::Officer | Role::Reviewer | Role::Head | Role::Publisher, Action::Supervise) => false,
     };
     if allowed {
         Ok(())
@@ -179,6 +195,19 @@ mod tests {
         let sup = p(Role::Supervisor, Some("city"));
         assert!(authorize(&sup, Action::ReadReviewQueue, Some(&scope("a", &["city"]))).is_ok());
         assert!(authorize(&sup, Action::ReviewDraft, Some(&scope("a", &["city"]))).is_err());
+    }
+
+    #[test]
+    fn publishers_publish_supervisors_supervise() {
+        let publisher = p(Role::Publisher, Some("a"));
+        assert!(authorize(&publisher, Action::Publish, Some(&scope("a", &["city"]))).is_ok());
+        assert!(authorize(&publisher, Action::Publish, Some(&scope("b", &["city"]))).is_err());
+        assert!(authorize(&p(Role::Officer, Some("a")), Action::Publish, Some(&scope("a", &[]))).is_err());
+        assert!(authorize(&publisher, Action::Supervise, Some(&scope("a", &[]))).is_err());
+        let sup = p(Role::Supervisor, Some("city"));
+        assert!(authorize(&sup, Action::Supervise, Some(&scope("a", &["city"]))).is_ok());
+        assert!(authorize(&sup, Action::Supervise, Some(&scope("b", &["province"]))).is_err());
+        assert!(authorize(&sup, Action::Publish, Some(&scope("city", &[]))).is_err());
     }
 
     #[test]

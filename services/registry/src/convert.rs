@@ -41,6 +41,10 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::ReviewDecided => P::ReviewDecided,
         EventKind::CollectiveDiscussion => P::CollectiveDiscussion,
         EventKind::DecisionRevised => P::DecisionRevised,
+        EventKind::DisclosurePublished => P::DisclosurePublished,
+        EventKind::DisclosureWithdrawn => P::DisclosureWithdrawn,
+        EventKind::DisclosureCorrected => P::DisclosureCorrected,
+        EventKind::PublicationEnded => P::PublicationEnded,
     }
 }
 

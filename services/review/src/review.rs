@@ -16,6 +16,7 @@ use sanxiang_domain::review::{
 };
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
+use sanxiang_publicity::Publicity;
 use sanxiang_recording::Recorder;
 use sanxiang_recording::record::{MAX_CLOCK_SKEW_SECONDS, officers_from_json};
 use sanxiang_recording::writer::{Attached, DocumentNumber, NewEvent, Target};
@@ -42,6 +43,7 @@ const SUPERSEDED: &str = "superseded";
 #[derive(Debug, Clone)]
 pub struct Reviews {
     recorder: Recorder,
+    publicity: Publicity,
 }
 
 fn request_id(value: &str) -> Result<String> {
@@ -65,6 +67,57 @@ fn text(field: &str, value: &str) -> Result<String> {
 fn required_text(field: &str, value: &str) -> Result<String> {
     let v = text(field, value)?;
     if v.is_empty() { Err(Error::invalid(field, "must not be empty")) } else { Ok(v) }
+}
+
+/// Adds what publication needs (RULES P4, P5, P7, P9) to the draft's content; empty fields are
+/// left out.
+fn publication_content(mut content: Value, r: &pb::SubmitDraftRequest) -> Result<Value> {
+    for (field, value) in [
+        ("violation_type", &r.violation_type),
+        ("decision_content", &r.decision_content),
+        ("licences_affected", &r.licences_affected),
+        ("licence_name", &r.licence_name),
+        ("licence_number", &r.licence_number),
+    ] {
+        let v = text(field, value)?;
+        if !v.is_empty() {
+            content = content.with(field, v);
+        }
+    }
+    for (field, value) in [
+        ("restriction_ends", &r.restriction_ends),
+        ("licence_valid_from", &r.licence_valid_from),
+        ("licence_valid_to", &r.licence_valid_to),
+    ] {
+        let v = value.trim();
+        if !v.is_empty() {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| Error::invalid(field, format!("{v:?} is not a date (YYYY-MM-DD)")))?;
+            content = content.with(field, v);
+        }
+    }
+    for (field, value) in [
+        ("state_secret", r.state_secret),
+        ("trade_secret", r.trade_secret),
+        ("personal_privacy", r.personal_privacy),
+        ("special_regime", r.special_regime),
+    ] {
+        if value {
+            content = content.with(field, true);
+        }
+    }
+    if !r.other_persons.is_empty() {
+        let mut names = Vec::with_capacity(r.other_persons.len());
+        for (i, name) in r.other_persons.iter().enumerate() {
+            let n = name.trim();
+            if n.is_empty() || n.chars().count() > 32 {
+                return Err(Error::invalid(format!("other_persons[{i}]"), "a name of 1 to 32 characters"));
+            }
+            names.push(Value::from(n));
+        }
+        content = content.with("other_persons", Value::Array(names));
+    }
+    Ok(content)
 }
 
 /// Which catalog threshold applies to the case's party. An individual business (个体工商户) is
@@ -198,8 +251,8 @@ fn review_due(d: &draft::Model, calendar: &WorkCalendar, tz: Tz) -> Option<sanxi
 
 impl Reviews {
     /// Legal review over `recorder`.
-    pub fn new(recorder: Recorder) -> Self {
-        Self { recorder }
+    pub fn new(recorder: Recorder, publicity: Publicity) -> Self {
+        Self { recorder, publicity }
     }
 
     /// The record this works on.
@@ -360,6 +413,7 @@ impl Reviews {
         if let Some(a) = facts.licensing_action {
             content = content.with("licensing_action", a.as_str());
         }
+        content = publication_content(content, &r)?;
         let digest = draft_digest(&content)?.to_hex();
         let matched = Value::Array(
             class
@@ -709,6 +763,9 @@ impl Reviews {
         if let Some(a) = &approval {
             payload = payload.with("review_id", a.id.as_str());
         }
+        // Every decision gets its disclosure in the same transaction (RULES P3, P4).
+        let (disclosure, publication) = self.publicity.plan_decision(&case, &d).await?;
+        payload = payload.with("disclosure", publication);
         let event = self
             .recorder
             .writer()
@@ -722,10 +779,11 @@ impl Reviews {
                 evidence: Vec::new(),
                 payload,
                 new_evidence: None,
-                attached: None,
+                attached: Some(disclosure),
                 document_number: Some(DocumentNumber { agency_id: agency.id.clone(), year: today.year(), prefix }),
             })
             .await?;
+        self.publicity.notify();
         let (number, late) = stored_number(&event);
         Ok((event, number, late))
     }
@@ -760,23 +818,34 @@ impl Reviews {
             .last()
             .and_then(|e| Value::parse(&e.payload).ok())
             .and_then(|p| p.get("document_number").and_then(Value::as_str).map(str::to_owned));
-        let mut payload = Value::object().with("revision", revision.as_str()).with("reason", reason);
+        let mut payload = Value::object().with("revision", revision.as_str()).with("reason", reason.as_str());
         if !basis.is_empty() {
             payload = payload.with("basis", basis);
         }
         if let Some(n) = number {
             payload = payload.with("document_number", n);
         }
-        self.recorder
-            .writer()
-            .append(NewEvent::act(
-                Target::Case(case.id.clone()),
-                EventKind::DecisionRevised,
-                occurred_at,
-                &who.id,
-                request_id,
-                payload,
-            ))
-            .await
+        if let Some(done) = self
+            .events_of_kind(&case.id, EventKind::DecisionRevised)
+            .await?
+            .into_iter()
+            .find(|e| e.request_id == request_id)
+        {
+            return Ok(done);
+        }
+        // The revision owes the withdrawal of the decision's publication (RULES P6).
+        let withdrawal = self.publicity.plan_revision(case, revision.as_str(), &reason).await?;
+        let mut event = NewEvent::act(
+            Target::Case(case.id.clone()),
+            EventKind::DecisionRevised,
+            occurred_at,
+            &who.id,
+            request_id,
+            payload,
+        );
+        event.attached = withdrawal;
+        let event = self.recorder.writer().append(event).await?;
+        self.publicity.notify();
+        Ok(event)
     }
 }

@@ -14,6 +14,10 @@ use tonic::body::Body;
 const PUBLIC_PREFIXES: &[&str] =
     &["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
 
+/// Methods callable without a token, that take one if given (the public publicity surface:
+/// staff with a token see more).
+const OPTIONAL_TOKEN: &[&str] = sanxiang_publicity::service::PUBLIC_METHODS;
+
 /// The authentication layer.
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
@@ -73,6 +77,9 @@ where
                 .map(str::trim)
                 .map(str::to_owned);
             let Some(token) = token else {
+                if OPTIONAL_TOKEN.contains(&path) {
+                    return inner.call(req).await;
+                }
                 return Ok(Status::unauthenticated("missing bearer token (authorization: Bearer <token>)").into_http());
             };
             match registry.authenticate(&token).await {

@@ -314,6 +314,7 @@ pub async fn review(
                     required_by_law,
                     evidence_ids: evidence,
                     collective_discussion_requested: collective_discussion,
+                    ..Default::default()
                 })
                 .await?
                 .into_inner();

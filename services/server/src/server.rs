@@ -5,9 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sanxiang_domain::TimeProvider;
+use sanxiang_proto::v1::publicity_service_server::PublicityServiceServer;
 use sanxiang_proto::v1::record_service_server::RecordServiceServer;
 use sanxiang_proto::v1::registry_service_server::RegistryServiceServer;
 use sanxiang_proto::v1::review_service_server::ReviewServiceServer;
+use sanxiang_publicity::Publicity;
+use sanxiang_publicity::service::PublicityApi;
 use sanxiang_recording::{RecordApi, Recorder};
 use sanxiang_registry::{Registry, RegistryApi};
 use sanxiang_review::{ReviewApi, Reviews};
@@ -116,11 +119,13 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         tracing::info!(path = %path.display(), "first start: created the administrator token (file mode 0600); keep it safe");
     }
     let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock);
+    let publicity = Publicity::new(recorder.clone());
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RegistryServiceServer<RegistryApi>>().await;
     health.set_serving::<RecordServiceServer<RecordApi>>().await;
     health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
+    health.set_serving::<PublicityServiceServer<PublicityApi>>().await;
     tokio::spawn(follow_database(db.clone(), health.clone()));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sanxiang_proto::FILE_DESCRIPTOR_SET)
@@ -136,7 +141,8 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .add_service(health_service)
         .add_service(reflection)
         .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
-        .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone()))))
+        .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone(), publicity.clone()))))
+        .add_service(PublicityServiceServer::new(PublicityApi::new(publicity.clone())))
         .add_service(RecordServiceServer::new(RecordApi::new(recorder)));
     let task = tokio::spawn(router.serve_with_incoming_shutdown(
         // Without TCP_NODELAY, Nagle and delayed acknowledgements add ~40 ms to small responses.

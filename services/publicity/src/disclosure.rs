@@ -1,0 +1,775 @@
+//! The use cases of publication after enforcement (事后公开, RULES P3-P7): a disclosure for every
+//! issued decision, publication (automatic or confirmed), withdrawal when the decision is revised,
+//! corrections as new versions, the end of publication, and the public listing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{Days, NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use sanxiang_domain::calendar::local_date;
+use sanxiang_domain::canonical::Value;
+use sanxiang_domain::lifecycle::{CaseKind, EventKind};
+use sanxiang_domain::officer::zone;
+use sanxiang_domain::publicity::{ExclusionFacts, ResultKind, withdrawal_due};
+use sanxiang_domain::{Error, Result, Timestamp};
+use sanxiang_proto::v1 as pb;
+use sanxiang_recording::Recorder;
+use sanxiang_recording::writer::{Attached, NewEvent, Target};
+use sanxiang_registry::auth::{Action, Principal, authorize};
+use sanxiang_registry::grpc::timestamp;
+use sanxiang_store::db_error;
+use sanxiang_store::entity::{agency, case, disclosure, draft, event};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::Notify;
+
+use crate::content::{self, Content, Facts, Party, Source};
+use crate::policy::{self, Policy};
+use crate::rows::{Apply, Change, NewDisclosure, status};
+
+/// Largest page of a listing.
+pub const MAX_PAGE: u32 = 500;
+/// Page size when none is asked for.
+pub const DEFAULT_PAGE: u32 = 50;
+/// Longest reason accepted for a withdrawal, correction or early stop.
+const MAX_REASON: usize = 4096;
+
+/// Statuses visible to the public (within the publication period).
+pub const PUBLIC_STATUSES: [&str; 2] = [status::PUBLISHED, status::WITHDRAWN];
+
+/// The publicity use cases, over the record.
+#[derive(Debug, Clone)]
+pub struct Publicity {
+    recorder: Recorder,
+    /// Woken after every change this process commits, so watchers see it at once; changes made
+    /// by other replicas are found by polling.
+    changed: Arc<Notify>,
+}
+
+/// A page of a listing: rows and the cursor of the next page.
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<disclosure::Model>,
+    pub next_cursor: Option<String>,
+}
+
+fn request_id(value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::invalid("request_id", "must not be empty"));
+    }
+    if v.len() > 128 {
+        return Err(Error::invalid("request_id", "at most 128 characters"));
+    }
+    Ok(v.to_owned())
+}
+
+fn reason(field: &str, value: &str, required: bool) -> Result<String> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if v.len() > MAX_REASON {
+        return Err(Error::invalid(field, format!("at most {MAX_REASON} bytes")));
+    }
+    Ok(v.to_owned())
+}
+
+/// The result kind whose publication period applies to a case kind.
+pub fn result_kind(kind: CaseKind) -> ResultKind {
+    match kind {
+        CaseKind::Penalty => ResultKind::Penalty,
+        CaseKind::Licensing => ResultKind::Licensing,
+        CaseKind::Compulsion | CaseKind::Inspection | CaseKind::Other => ResultKind::Other,
+    }
+}
+
+/// The first instant after `end` (a local date in `tz`), in UTC micros: from then on the entry
+/// is out of the public listings.
+pub fn end_instant(end: NaiveDate, tz: Tz) -> i64 {
+    let next = end.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
+    let midnight = next.and_hms_opt(0, 0, 0).unwrap_or(NaiveDate::MAX.and_hms_opt(0, 0, 0).unwrap_or_default());
+    tz.from_local_datetime(&midnight).earliest().map_or(i64::MAX, |t| t.timestamp_micros())
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn case_kind_to_pb(kind: &str) -> pb::CaseKind {
+    match CaseKind::parse(kind) {
+        Some(CaseKind::Penalty) => pb::CaseKind::Penalty,
+        Some(CaseKind::Licensing) => pb::CaseKind::Licensing,
+        Some(CaseKind::Compulsion) => pb::CaseKind::Compulsion,
+        Some(CaseKind::Inspection) => pb::CaseKind::Inspection,
+        Some(CaseKind::Other) => pb::CaseKind::Other,
+        None => pb::CaseKind::Unspecified,
+    }
+}
+
+fn status_to_pb(s: &str) -> pb::DisclosureStatus {
+    match s {
+        status::PENDING => pb::DisclosureStatus::Pending,
+        status::PUBLISHED => pb::DisclosureStatus::Published,
+        status::EXCLUDED => pb::DisclosureStatus::Excluded,
+        status::WITHDRAWAL_PENDING => pb::DisclosureStatus::WithdrawalPending,
+        status::WITHDRAWN => pb::DisclosureStatus::Withdrawn,
+        status::CANCELLED => pb::DisclosureStatus::Cancelled,
+        status::ENDED => pb::DisclosureStatus::Ended,
+        _ => pb::DisclosureStatus::Unspecified,
+    }
+}
+
+/// Whether the disclosure is past a due date today (agency zone) and not done.
+pub fn overdue(d: &disclosure::Model, today: NaiveDate) -> bool {
+    let past = |date: Option<&str>| date.and_then(parse_date).is_some_and(|due| today > due);
+    match d.status.as_str() {
+        status::PENDING => past(Some(&d.due_date)),
+        status::WITHDRAWAL_PENDING => past(d.withdrawal_due_date.as_deref()),
+        _ => false,
+    }
+}
+
+/// Whether the public may see the disclosure at `now`.
+pub fn is_public(d: &disclosure::Model, now: Timestamp) -> bool {
+    PUBLIC_STATUSES.contains(&d.status.as_str())
+        && d.listed_seq.is_some()
+        && d.publication_end_at.is_none_or(|end| end > now.micros())
+}
+
+/// The API form of a disclosure; `today` is the agency's local date.
+pub fn to_pb(d: disclosure::Model, today: NaiveDate) -> Result<pb::Disclosure> {
+    let content: Content = content::from_json(&d.content)?;
+    let overdue = overdue(&d, today);
+    let ts = |m: Option<i64>| m.map(|m| timestamp(Timestamp::from_micros(m)));
+    Ok(pb::Disclosure {
+        case_kind: case_kind_to_pb(&d.case_kind) as i32,
+        status: status_to_pb(&d.status) as i32,
+        version: u32::try_from(d.version).unwrap_or(u32::MAX),
+        content: Some(content.into()),
+        due_date: d.due_date,
+        due_provisional: d.due_provisional,
+        published_at: ts(d.published_at),
+        publication_end: d.publication_end.unwrap_or_default(),
+        exclusion_code: d.exclusion_code.unwrap_or_default(),
+        exclusion_reason: d.exclusion_reason.unwrap_or_default(),
+        revision: d.revision.unwrap_or_default(),
+        withdrawal_reason: d.withdrawal_reason.unwrap_or_default(),
+        withdrawal_due_date: d.withdrawal_due_date.unwrap_or_default(),
+        withdrawal_due_provisional: d.withdrawal_due_provisional,
+        withdrawn_at: ts(d.withdrawn_at),
+        overdue,
+        feed_seq: d.feed_seq.map_or(0, |s| s as u64),
+        updated_at: ts(Some(d.updated_at)),
+        correction_reason: d.correction_reason.unwrap_or_default(),
+        id: d.id,
+        agency_id: d.agency_id,
+        case_id: d.case_id,
+    })
+}
+
+/// A listing cursor: the public listing pages by place in the feed (`l<seq>`), the staff
+/// listing by disclosure id (`s<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cursor {
+    Listed(i64),
+    Staff(String),
+}
+
+impl Cursor {
+    fn parse(s: &str) -> Result<Option<Self>> {
+        let bad = || Error::invalid("cursor", "not a cursor returned by a previous page");
+        match s.trim() {
+            "" => Ok(None),
+            s if s.starts_with('l') => s[1..].parse().map(|n| Some(Self::Listed(n))).map_err(|_| bad()),
+            s if s.starts_with('s') && s.len() > 1 => Ok(Some(Self::Staff(s[1..].to_owned()))),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl Publicity {
+    /// Publicity over `recorder`.
+    pub fn new(recorder: Recorder) -> Self {
+        Self { recorder, changed: Arc::new(Notify::new()) }
+    }
+
+    /// The record this works on.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// Woken when this process commits a change to the public feed.
+    pub fn changed(&self) -> &Arc<Notify> {
+        &self.changed
+    }
+
+    fn now(&self) -> Timestamp {
+        self.recorder.clock().now()
+    }
+
+    async fn agency(&self, id: &str) -> Result<(agency::Model, Tz)> {
+        let a = self.recorder.registry().agency(id).await?;
+        let tz = zone(&a.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+        Ok((a, tz))
+    }
+
+    /// The agency's local date today.
+    pub async fn today(&self, agency_id: &str) -> Result<NaiveDate> {
+        let (_, tz) = self.agency(agency_id).await?;
+        Ok(local_date(self.now(), tz))
+    }
+
+    /// The agency's publicity policy.
+    pub async fn policy(&self, agency_id: &str) -> Result<Policy> {
+        policy::load(self.recorder.db(), agency_id).await
+    }
+
+    /// Sets the agency's publicity policy.
+    pub async fn put_policy(&self, who: &Principal, p: &pb::PublicityPolicy) -> Result<Policy> {
+        let scope = self.recorder.registry().scope(&p.agency_id).await?;
+        authorize(who, Action::ConfigurePublicity, Some(&scope))?;
+        let policy = Policy::from_pb(p)?;
+        policy::store(self.recorder.db(), &p.agency_id, &policy, &who.id, self.now()).await?;
+        Ok(policy)
+    }
+
+    /// A disclosure by id, unauthorised.
+    pub async fn disclosure(&self, id: &str) -> Result<disclosure::Model> {
+        disclosure::Entity::find_by_id(id.to_owned())
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("disclosure", id))
+    }
+
+    /// The API form of a row, with its agency's local date.
+    pub async fn view(&self, d: disclosure::Model) -> Result<pb::Disclosure> {
+        let today = self.today(&d.agency_id).await?;
+        to_pb(d, today)
+    }
+
+    /// The API form of rows of several agencies.
+    pub async fn views(&self, rows: Vec<disclosure::Model>) -> Result<Vec<pb::Disclosure>> {
+        let mut days: HashMap<String, NaiveDate> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for d in rows {
+            let today = match days.get(&d.agency_id) {
+                Some(t) => *t,
+                None => {
+                    let t = self.today(&d.agency_id).await?;
+                    days.insert(d.agency_id.clone(), t);
+                    t
+                }
+            };
+            out.push(to_pb(d, today)?);
+        }
+        Ok(out)
+    }
+
+    /// The disclosure planned for a decision issued now on `draft` in `case`: its status
+    /// (published at once, waiting for confirmation, or excluded with the reason), due date,
+    /// masked content and publication period. Returns the rows to commit with the `decision`
+    /// event and what the event's payload records about it.
+    pub async fn plan_decision(&self, case: &case::Model, draft: &draft::Model) -> Result<(Attached, Value)> {
+        let (agency, tz) = self.agency(&case.agency_id).await?;
+        let policy = self.policy(&case.agency_id).await?;
+        let calendar = self.recorder.registry().calendar().await?;
+        let now = self.now();
+        let today = local_date(now, tz);
+        let kind = CaseKind::parse(&case.kind).ok_or_else(|| Error::Internal("stored case kind".into()))?;
+        let rk = result_kind(kind);
+        let party = Party::from_json(&case.party)?;
+        let d = Value::parse(&draft.content).map_err(|_| Error::DataLoss(format!("draft {} content", draft.id)))?;
+        let facts = content::facts(&draft.id, &d);
+        let flag = |k: &str| d.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let exclusion = policy.disclosure.exclusion(
+            rk,
+            &ExclusionFacts {
+                penalties: facts.publication().penalties,
+                minor: party.is_minor,
+                state_secret: flag("state_secret"),
+                trade_secret: flag("trade_secret"),
+                personal_privacy: flag("personal_privacy"),
+                summary_procedure: kind == CaseKind::Penalty && !flag("ordinary_procedure"),
+            },
+        );
+        let due = policy.disclosure.disclosure_due(&calendar, today, rk);
+        let masker = content::masker(policy.masking, &party, &d, &[])?;
+        let public = content::build(
+            Source {
+                agency_name: &agency.name,
+                agency_credit_code: &agency.credit_code,
+                party: &party,
+                draft: &d,
+                document_number: "",
+                decision_date: &today.to_string(),
+            },
+            &masker,
+        );
+        let status = match (exclusion, policy.disclosure.auto_publish) {
+            (Some(_), _) => status::EXCLUDED,
+            (None, true) => status::PUBLISHED,
+            (None, false) => status::PENDING,
+        };
+        let (end, end_at) = if status == status::PUBLISHED {
+            let end = policy.disclosure.publication_end(today, &facts.publication());
+            (Some(end.to_string()), Some(end_instant(end, tz)))
+        } else {
+            (None, None)
+        };
+        let row = disclosure::Model {
+            // One disclosure per decided case: its id is the case's, so a retried decision
+            // plans the same row.
+            id: case.id.clone(),
+            agency_id: case.agency_id.clone(),
+            case_id: case.id.clone(),
+            case_kind: case.kind.clone(),
+            status: status.to_owned(),
+            version: 1,
+            content: content::to_json(&public)?,
+            facts: serde_json::to_string(&facts).map_err(|e| Error::Internal(e.to_string()))?,
+            decided_at: now.micros(),
+            decision_date: today.to_string(),
+            due_date: due.date.to_string(),
+            due_provisional: due.provisional,
+            published_at: None,
+            publication_end: end.clone(),
+            publication_end_at: end_at,
+            exclusion_code: exclusion.map(|e| e.code().to_owned()),
+            exclusion_reason: exclusion.map(|e| e.label().to_owned()),
+            revision: None,
+            revised_at: None,
+            withdrawal_reason: None,
+            withdrawal_due_date: None,
+            withdrawal_due_provisional: false,
+            withdrawn_at: None,
+            correction_reason: None,
+            ended_at: None,
+            listed_seq: None,
+            feed_seq: None,
+            updated_at: now.micros(),
+        };
+        let mut record = Value::object()
+            .with("id", row.id.as_str())
+            .with("status", status)
+            .with("due_date", row.due_date.as_str())
+            .with("due_provisional", due.provisional);
+        if let Some(e) = exclusion {
+            record = record.with("exclusion", e.code());
+        }
+        if let Some(end) = end {
+            record = record.with("publication_end", end);
+        }
+        Ok((Attached::Rows(Arc::new(NewDisclosure { row }), None), record))
+    }
+
+    /// What a revision of the case's decision does to its disclosure (RULES P6): a published
+    /// disclosure is withdrawn at once (automatic publication) or owes a withdrawal within 3
+    /// working days with the masked reason; one not yet published is cancelled. `None` when
+    /// the decision has no disclosure.
+    pub async fn plan_revision(&self, case: &case::Model, revision: &str, why: &str) -> Result<Option<Attached>> {
+        let Some(d) =
+            disclosure::Entity::find_by_id(case.id.clone()).one(self.recorder.db()).await.map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let (_, tz) = self.agency(&case.agency_id).await?;
+        let policy = self.policy(&case.agency_id).await?;
+        let calendar = self.recorder.registry().calendar().await?;
+        let today = local_date(self.now(), tz);
+        let due = withdrawal_due(&calendar, today);
+        let masked = self.masker_for(&d, case, &policy).await?.mask_text(why);
+        let auto = policy.disclosure.auto_publish;
+        let revision = revision.to_owned();
+        let apply: Apply = Arc::new(move |mut row: disclosure::Model, ev: &event::Model| {
+            row.revision = Some(revision.clone());
+            row.revised_at = Some(ev.occurred_at);
+            match row.status.as_str() {
+                status::PUBLISHED => {
+                    row.withdrawal_reason = Some(masked.clone());
+                    row.withdrawal_due_date = Some(due.date.to_string());
+                    row.withdrawal_due_provisional = due.provisional;
+                    if auto {
+                        row.status = status::WITHDRAWN.to_owned();
+                        row.withdrawn_at = Some(ev.recorded_at);
+                        row.feed_seq = Some(ev.global_seq);
+                    } else {
+                        row.status = status::WITHDRAWAL_PENDING.to_owned();
+                    }
+                }
+                status::PENDING => row.status = status::CANCELLED.to_owned(),
+                _ => {}
+            }
+            Ok(row)
+        });
+        Ok(Some(Attached::Rows(
+            Arc::new(Change {
+                id: d.id,
+                from: &[
+                    status::PENDING,
+                    status::PUBLISHED,
+                    status::EXCLUDED,
+                    status::WITHDRAWAL_PENDING,
+                    status::WITHDRAWN,
+                    status::CANCELLED,
+                    status::ENDED,
+                ],
+                rule: "P6.withdrawal",
+                message: String::new(),
+                missing_ok: true,
+                apply,
+            }),
+            None,
+        )))
+    }
+
+    /// Tells watchers that the feed changed.
+    pub fn notify(&self) {
+        self.changed.notify_waiters();
+    }
+
+    async fn masker_for(
+        &self,
+        d: &disclosure::Model,
+        case: &case::Model,
+        policy: &Policy,
+    ) -> Result<sanxiang_domain::masking::Masker> {
+        let facts: Facts = serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss("disclosure facts".into()))?;
+        let draft = draft::Entity::find_by_id(facts.draft_id.clone())
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::DataLoss(format!("draft {} of disclosure {}", facts.draft_id, d.id)))?;
+        let content = Value::parse(&draft.content).map_err(|_| Error::DataLoss("draft content".into()))?;
+        let party = Party::from_json(&case.party)?;
+        content::masker(policy.masking, &party, &content, &facts.extra_masked_names)
+    }
+
+    async fn authorized(&self, who: &Principal, action: Action, id: &str) -> Result<disclosure::Model> {
+        let d = self.disclosure(id).await?;
+        let scope = self.recorder.registry().scope(&d.agency_id).await?;
+        authorize(who, action, Some(&scope))?;
+        Ok(d)
+    }
+
+    /// Appends a publicity event with its change to the disclosure, and wakes watchers.
+    async fn record(
+        &self,
+        who: &Principal,
+        d: &disclosure::Model,
+        kind: EventKind,
+        request_id: String,
+        payload: Value,
+        change: Change,
+    ) -> Result<disclosure::Model> {
+        let mut ev = NewEvent::act(Target::Case(d.case_id.clone()), kind, self.now(), &who.id, request_id, payload);
+        ev.attached = Some(Attached::Rows(Arc::new(change), None));
+        self.recorder.writer().append(ev).await?;
+        self.notify();
+        self.disclosure(&d.id).await
+    }
+
+    /// Publishes a disclosure that waited for confirmation (RULES P3).
+    pub async fn publish(&self, who: &Principal, r: pb::PublishDisclosureRequest) -> Result<disclosure::Model> {
+        let request_id = request_id(&r.request_id)?;
+        let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
+        let (_, tz) = self.agency(&d.agency_id).await?;
+        let policy = self.policy(&d.agency_id).await?;
+        let facts: Facts = serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss("disclosure facts".into()))?;
+        let today = local_date(self.now(), tz);
+        let end = policy.disclosure.publication_end(today, &facts.publication());
+        let payload = Value::object()
+            .with("disclosure_id", d.id.as_str())
+            .with("version", d.version)
+            .with("content_sha256", content::digest(&d.content))
+            .with("publication_end", end.to_string());
+        let apply: Apply = Arc::new(move |mut row, ev| {
+            row.status = status::PUBLISHED.to_owned();
+            row.published_at = Some(ev.recorded_at);
+            row.listed_seq = Some(ev.global_seq);
+            row.feed_seq = Some(ev.global_seq);
+            row.publication_end = Some(end.to_string());
+            row.publication_end_at = Some(end_instant(end, tz));
+            Ok(row)
+        });
+        let change = Change {
+            id: d.id.clone(),
+            from: &[status::PENDING],
+            rule: "P3.publish-pending",
+            message: "only a disclosure waiting for confirmation can be published".into(),
+            missing_ok: false,
+            apply,
+        };
+        self.record(who, &d, EventKind::DisclosurePublished, request_id, payload, change).await
+    }
+
+    /// Publishes the withdrawal of a disclosure whose decision was revised (RULES P6).
+    pub async fn withdraw(&self, who: &Principal, r: pb::WithdrawDisclosureRequest) -> Result<disclosure::Model> {
+        let request_id = request_id(&r.request_id)?;
+        let given = reason("reason", &r.reason, false)?;
+        let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
+        let reason = if given.is_empty() {
+            d.withdrawal_reason.clone().unwrap_or_default()
+        } else {
+            let case = self.recorder.case(&d.case_id).await?;
+            let policy = self.policy(&d.agency_id).await?;
+            self.masker_for(&d, &case, &policy).await?.mask_text(&given)
+        };
+        let payload = Value::object().with("disclosure_id", d.id.as_str()).with("reason", reason.as_str());
+        let apply: Apply = Arc::new(move |mut row, ev| {
+            row.status = status::WITHDRAWN.to_owned();
+            row.withdrawn_at = Some(ev.recorded_at);
+            row.feed_seq = Some(ev.global_seq);
+            row.withdrawal_reason = Some(reason.clone());
+            Ok(row)
+        });
+        let change = Change {
+            id: d.id.clone(),
+            from: &[status::WITHDRAWAL_PENDING],
+            rule: "P6.withdraw-after-revision",
+            message: "a disclosure is withdrawn after its decision was changed, revoked, or confirmed illegal or void"
+                .into(),
+            missing_ok: false,
+            apply,
+        };
+        self.record(who, &d, EventKind::DisclosureWithdrawn, request_id, payload, change).await
+    }
+
+    /// Publishes a corrected version of a published disclosure: the content is masked again with
+    /// the further names given (RULES P5).
+    pub async fn correct(&self, who: &Principal, r: pb::CorrectDisclosureRequest) -> Result<disclosure::Model> {
+        let request_id = request_id(&r.request_id)?;
+        let why = reason("reason", &r.reason, true)?;
+        let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
+        if d.status != status::PUBLISHED {
+            return Err(Error::precondition(
+                "P5.correct-published",
+                format!("only a published disclosure is corrected (the disclosure is {})", d.status),
+            ));
+        }
+        let mut facts: Facts =
+            serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss("disclosure facts".into()))?;
+        for (i, name) in r.mask_names.iter().enumerate() {
+            let n = name.trim();
+            if n.chars().count() < 2 || n.chars().count() > 32 {
+                return Err(Error::invalid(format!("mask_names[{i}]"), "a name of 2 to 32 characters"));
+            }
+            if !facts.extra_masked_names.iter().any(|x| x == n) {
+                facts.extra_masked_names.push(n.to_owned());
+            }
+        }
+        let case = self.recorder.case(&d.case_id).await?;
+        let (agency, _) = self.agency(&d.agency_id).await?;
+        let policy = self.policy(&d.agency_id).await?;
+        let draft = draft::Entity::find_by_id(facts.draft_id.clone())
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::DataLoss(format!("draft of disclosure {}", d.id)))?;
+        let draft_content = Value::parse(&draft.content).map_err(|_| Error::DataLoss("draft content".into()))?;
+        let party = Party::from_json(&case.party)?;
+        let masker = content::masker(policy.masking, &party, &draft_content, &facts.extra_masked_names)?;
+        let old = content::from_json(&d.content)?;
+        let public = content::build(
+            Source {
+                agency_name: &agency.name,
+                agency_credit_code: &agency.credit_code,
+                party: &party,
+                draft: &draft_content,
+                document_number: &old.document_number,
+                decision_date: &old.decision_date,
+            },
+            &masker,
+        );
+        let json = content::to_json(&public)?;
+        let facts_json = serde_json::to_string(&facts).map_err(|e| Error::Internal(e.to_string()))?;
+        let version = d.version + 1;
+        let masked_why = masker.mask_text(&why);
+        let payload = Value::object()
+            .with("disclosure_id", d.id.as_str())
+            .with("version", version)
+            .with("reason", masked_why.as_str())
+            .with("content_sha256", content::digest(&json));
+        let apply: Apply = Arc::new(move |mut row, ev| {
+            row.version = version;
+            row.content = json.clone();
+            row.facts = facts_json.clone();
+            row.correction_reason = Some(masked_why.clone());
+            row.feed_seq = Some(ev.global_seq);
+            Ok(row)
+        });
+        let change = Change {
+            id: d.id.clone(),
+            from: &[status::PUBLISHED],
+            rule: "P5.correct-published",
+            message: "only a published disclosure is corrected".into(),
+            missing_ok: false,
+            apply,
+        };
+        self.record(who, &d, EventKind::DisclosureCorrected, request_id, payload, change).await
+    }
+
+    /// Ends a publication early on the party's request (RULES P7), where the penalty allows it.
+    pub async fn end_publication(&self, who: &Principal, r: pb::EndPublicationRequest) -> Result<disclosure::Model> {
+        let request_id = request_id(&r.request_id)?;
+        let why = reason("reason", &r.reason, true)?;
+        let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
+        if d.status != status::PUBLISHED {
+            return Err(Error::precondition(
+                "P7.end-published",
+                format!("only a published disclosure is ended early (the disclosure is {})", d.status),
+            ));
+        }
+        let (_, tz) = self.agency(&d.agency_id).await?;
+        let policy = self.policy(&d.agency_id).await?;
+        let facts: Facts = serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss("disclosure facts".into()))?;
+        let published_on = local_date(Timestamp::from_micros(d.published_at.unwrap_or(d.decided_at)), tz);
+        policy.disclosure.may_stop_early(&facts.publication(), published_on, local_date(self.now(), tz))?;
+        let case = self.recorder.case(&d.case_id).await?;
+        let masked_why = self.masker_for(&d, &case, &policy).await?.mask_text(&why);
+        let payload = Value::object().with("disclosure_id", d.id.as_str()).with("reason", masked_why.as_str());
+        let apply: Apply = Arc::new(move |mut row, ev| {
+            row.status = status::ENDED.to_owned();
+            row.ended_at = Some(ev.recorded_at);
+            row.feed_seq = Some(ev.global_seq);
+            Ok(row)
+        });
+        let change = Change {
+            id: d.id.clone(),
+            from: &[status::PUBLISHED],
+            rule: "P7.end-published",
+            message: "only a published disclosure is ended early".into(),
+            missing_ok: false,
+            apply,
+        };
+        self.record(who, &d, EventKind::PublicationEnded, request_id, payload, change).await
+    }
+
+    /// One disclosure: for the public when it is public, for the agency's staff always.
+    pub async fn get(&self, who: Option<&Principal>, id: &str) -> Result<disclosure::Model> {
+        let d = self.disclosure(id).await?;
+        if is_public(&d, self.now()) {
+            return Ok(d);
+        }
+        match who {
+            Some(who) => {
+                let scope = self.recorder.registry().scope(&d.agency_id).await?;
+                authorize(who, Action::ReadRecord, Some(&scope)).map_err(|_| Error::not_found("disclosure", id))?;
+                Ok(d)
+            }
+            None => Err(Error::not_found("disclosure", id)),
+        }
+    }
+
+    /// The public listing, newest first, `limit` entries after `cursor`: published entries
+    /// within their publication period and withdrawals. Keyset pagination on the feed position
+    /// (index `disclosures_listed`), so a page deep in the listing costs what the first does and
+    /// entries published meanwhile never shift the pages.
+    pub async fn public_page(&self, agency_id: Option<&str>, cursor: &str, limit: u32) -> Result<Page> {
+        let limit = page_size(limit)?;
+        let after = match Cursor::parse(cursor)? {
+            None => None,
+            Some(Cursor::Listed(n)) => Some(n),
+            Some(Cursor::Staff(_)) => return Err(Error::invalid("cursor", "a staff cursor, not a public one")),
+        };
+        let now = self.now().micros();
+        let mut q = disclosure::Entity::find()
+            .filter(disclosure::Column::ListedSeq.is_not_null())
+            .filter(disclosure::Column::Status.is_in(PUBLIC_STATUSES))
+            .filter(
+                Condition::any()
+                    .add(disclosure::Column::PublicationEndAt.is_null())
+                    .add(disclosure::Column::PublicationEndAt.gt(now)),
+            );
+        if let Some(a) = agency_id.filter(|a| !a.is_empty()) {
+            q = q.filter(disclosure::Column::AgencyId.eq(a));
+        }
+        if let Some(n) = after {
+            q = q.filter(disclosure::Column::ListedSeq.lt(n));
+        }
+        let mut rows = q
+            .order_by_desc(disclosure::Column::ListedSeq)
+            .limit(u64::from(limit) + 1)
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().and_then(|r| r.listed_seq).map(|n| format!("l{n}")) } else { None };
+        Ok(Page { rows, next_cursor })
+    }
+
+    /// The staff listing of an agency: every disclosure, newest case first.
+    pub async fn staff_page(&self, who: &Principal, agency_id: &str, cursor: &str, limit: u32) -> Result<Page> {
+        let limit = page_size(limit)?;
+        if agency_id.is_empty() {
+            return Err(Error::invalid("agency_id", "required with include_unpublished"));
+        }
+        let scope = self.recorder.registry().scope(agency_id).await?;
+        authorize(who, Action::ReadRecord, Some(&scope))?;
+        let mut q = disclosure::Entity::find().filter(disclosure::Column::AgencyId.eq(agency_id));
+        match Cursor::parse(cursor)? {
+            None => {}
+            Some(Cursor::Staff(id)) => q = q.filter(disclosure::Column::Id.lt(id)),
+            Some(Cursor::Listed(_)) => return Err(Error::invalid("cursor", "a public cursor, not a staff one")),
+        }
+        let mut rows = q
+            .order_by_desc(disclosure::Column::Id)
+            .limit(u64::from(limit) + 1)
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(|r| format!("s{}", r.id)) } else { None };
+        Ok(Page { rows, next_cursor })
+    }
+
+    /// Public changes after feed position `after`, oldest first: publications, corrections,
+    /// withdrawals and ends of publication (for watchers and the Atom feed).
+    pub async fn changes_after(
+        &self,
+        agency_id: Option<&str>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<disclosure::Model>> {
+        let mut q = disclosure::Entity::find()
+            .filter(disclosure::Column::FeedSeq.gt(after))
+            .filter(disclosure::Column::Status.is_in([status::PUBLISHED, status::WITHDRAWN, status::ENDED]));
+        if let Some(a) = agency_id.filter(|a| !a.is_empty()) {
+            q = q.filter(disclosure::Column::AgencyId.eq(a));
+        }
+        q.order_by_asc(disclosure::Column::FeedSeq).limit(limit).all(self.recorder.db()).await.map_err(db_error)
+    }
+
+    /// The latest public changes, newest first (for the Atom feed).
+    pub async fn latest_changes(&self, agency_id: Option<&str>, limit: u64) -> Result<Vec<disclosure::Model>> {
+        let mut q = disclosure::Entity::find()
+            .filter(disclosure::Column::FeedSeq.is_not_null())
+            .filter(disclosure::Column::Status.is_in([status::PUBLISHED, status::WITHDRAWN, status::ENDED]));
+        if let Some(a) = agency_id.filter(|a| !a.is_empty()) {
+            q = q.filter(disclosure::Column::AgencyId.eq(a));
+        }
+        q.order_by_desc(disclosure::Column::FeedSeq).limit(limit).all(self.recorder.db()).await.map_err(db_error)
+    }
+
+    /// The newest feed position (0 when nothing was published yet).
+    pub async fn feed_head(&self) -> Result<i64> {
+        let row = disclosure::Entity::find()
+            .filter(disclosure::Column::FeedSeq.is_not_null())
+            .order_by_desc(disclosure::Column::FeedSeq)
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        Ok(row.and_then(|r| r.feed_seq).unwrap_or(0))
+    }
+}
+
+fn page_size(limit: u32) -> Result<u32> {
+    match limit {
+        0 => Ok(DEFAULT_PAGE),
+        n if n > MAX_PAGE => Err(Error::invalid("limit", format!("at most {MAX_PAGE}"))),
+        n => Ok(n),
+    }
+}

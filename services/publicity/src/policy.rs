@@ -1,0 +1,105 @@
+//! An agency's publication and masking policy (RULES P3, P4, P5, P7): stored per agency,
+//! defaults where none was set.
+
+use sanxiang_domain::masking::MaskingPolicy;
+use sanxiang_domain::publicity::DisclosurePolicy;
+use sanxiang_domain::{Error, Result, Timestamp};
+use sanxiang_proto::v1 as pb;
+use sanxiang_store::entity::publicity_policy;
+use sanxiang_store::{Db, db_error};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use serde::{Deserialize, Serialize};
+
+/// The policy of one agency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub disclosure: DisclosurePolicy,
+    pub masking: MaskingPolicy,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    disclosure: DisclosurePolicy,
+    mask_party_name: bool,
+}
+
+impl Policy {
+    /// The API form.
+    pub fn to_pb(&self, agency_id: &str) -> pb::PublicityPolicy {
+        let d = &self.disclosure;
+        pb::PublicityPolicy {
+            agency_id: agency_id.to_owned(),
+            penalty_days: d.penalty_days,
+            licensing_days: d.licensing_days,
+            other_days: d.other_days,
+            auto_publish: d.auto_publish,
+            exclude_warning_only: d.exclude_warning_only,
+            exclude_summary_procedure: d.exclude_summary_procedure,
+            small_fine_max_fen: d.small_fine_max_fen,
+            short_months: d.short_months,
+            long_months: d.long_months,
+            special_regime_min_months: d.special_regime_min_months,
+            early_stop_min_months: d.early_stop_min_months,
+            mask_party_name: self.masking.mask_party_name,
+        }
+    }
+
+    /// From the API form, validated (`INVALID_ARGUMENT policy.<field>`).
+    pub fn from_pb(p: &pb::PublicityPolicy) -> Result<Self> {
+        let disclosure = DisclosurePolicy {
+            penalty_days: p.penalty_days,
+            licensing_days: p.licensing_days,
+            other_days: p.other_days,
+            auto_publish: p.auto_publish,
+            exclude_warning_only: p.exclude_warning_only,
+            exclude_summary_procedure: p.exclude_summary_procedure,
+            small_fine_max_fen: p.small_fine_max_fen,
+            short_months: p.short_months,
+            long_months: p.long_months,
+            special_regime_min_months: p.special_regime_min_months,
+            early_stop_min_months: p.early_stop_min_months,
+        };
+        disclosure.validate()?;
+        Ok(Self { disclosure, masking: MaskingPolicy { mask_party_name: p.mask_party_name } })
+    }
+}
+
+/// The agency's policy, or the defaults.
+pub async fn load(db: &Db, agency_id: &str) -> Result<Policy> {
+    let Some(row) = publicity_policy::Entity::find_by_id(agency_id.to_owned()).one(db).await.map_err(db_error)? else {
+        return Ok(Policy::default());
+    };
+    let s: Stored =
+        serde_json::from_str(&row.body).map_err(|_| Error::DataLoss(format!("publicity policy of {agency_id}")))?;
+    Ok(Policy { disclosure: s.disclosure, masking: MaskingPolicy { mask_party_name: s.mask_party_name } })
+}
+
+/// Stores the agency's policy, replacing the previous one.
+pub async fn store(db: &Db, agency_id: &str, policy: &Policy, by: &str, now: Timestamp) -> Result<()> {
+    let body = serde_json::to_string(&Stored {
+        disclosure: policy.disclosure.clone(),
+        mask_party_name: policy.masking.mask_party_name,
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let row = publicity_policy::ActiveModel {
+        agency_id: Set(agency_id.to_owned()),
+        body: Set(body),
+        updated_at: Set(now.micros()),
+        updated_by: Set(by.to_owned()),
+    };
+    publicity_policy::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(publicity_policy::Column::AgencyId)
+                .update_columns([
+                    publicity_policy::Column::Body,
+                    publicity_policy::Column::UpdatedAt,
+                    publicity_policy::Column::UpdatedBy,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}

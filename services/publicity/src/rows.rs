@@ -1,0 +1,123 @@
+//! Disclosure rows committed by the record's append path in the same transaction as their event
+//! ([`Attachment`]): a disclosure is created with its decision, and changes only together with
+//! the event that records the change.
+
+use std::fmt;
+use std::sync::Arc;
+
+use sanxiang_domain::{Error, Result};
+use sanxiang_recording::writer::Attachment;
+use sanxiang_store::db_error;
+use sanxiang_store::entity::{disclosure, event};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, IntoActiveModel};
+
+use crate::content;
+
+/// Disclosure statuses as stored.
+pub mod status {
+    pub const PENDING: &str = "pending";
+    pub const PUBLISHED: &str = "published";
+    pub const EXCLUDED: &str = "excluded";
+    pub const WITHDRAWAL_PENDING: &str = "withdrawal_pending";
+    pub const WITHDRAWN: &str = "withdrawn";
+    pub const CANCELLED: &str = "cancelled";
+    pub const ENDED: &str = "ended";
+}
+
+fn key(id: &str) -> String {
+    format!("disclosure:{id}")
+}
+
+/// The disclosure of a decision, inserted with the `decision` event. The writer fills in what
+/// only it knows: the document number (in the content), the decision's time and, when it is
+/// published at once, its place in the feed.
+#[derive(Debug)]
+pub struct NewDisclosure {
+    pub row: disclosure::Model,
+}
+
+#[async_trait::async_trait]
+impl Attachment for NewDisclosure {
+    fn key(&self) -> String {
+        key(&self.row.id)
+    }
+
+    async fn check(&self, txn: &DatabaseTransaction) -> Result<()> {
+        let existing = disclosure::Entity::find_by_id(self.row.id.clone()).one(txn).await.map_err(db_error)?;
+        if existing.is_some() {
+            return Err(Error::precondition("P3.one-disclosure", "the case's decision already has a disclosure"));
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, txn: &DatabaseTransaction, event: &event::Model) -> Result<()> {
+        let mut row = self.row.clone();
+        let payload = sanxiang_domain::canonical::Value::parse(&event.payload)
+            .map_err(|_| Error::Internal("decision payload".into()))?;
+        let mut c = content::from_json(&row.content)?;
+        c.document_number = payload
+            .get("document_number")
+            .and_then(sanxiang_domain::canonical::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        row.content = content::to_json(&c)?;
+        row.decided_at = event.occurred_at;
+        row.updated_at = event.recorded_at;
+        if row.status == status::PUBLISHED {
+            row.published_at = Some(event.recorded_at);
+            row.listed_seq = Some(event.global_seq);
+            row.feed_seq = Some(event.global_seq);
+        }
+        row.into_active_model().insert(txn).await.map_err(db_error)?;
+        Ok(())
+    }
+}
+
+/// How a change rewrites the row, given the event that records it.
+pub type Apply = Arc<dyn Fn(disclosure::Model, &event::Model) -> Result<disclosure::Model> + Send + Sync>;
+
+/// A change of an existing disclosure, allowed only from the statuses listed; otherwise the
+/// event is refused with `FAILED_PRECONDITION <rule>`. With `missing_ok`, a case without a
+/// disclosure is left alone (a revision of a decision that has none).
+pub struct Change {
+    pub id: String,
+    pub from: &'static [&'static str],
+    pub rule: &'static str,
+    pub message: String,
+    pub missing_ok: bool,
+    pub apply: Apply,
+}
+
+impl fmt::Debug for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Change").field("id", &self.id).field("from", &self.from).field("rule", &self.rule).finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl Attachment for Change {
+    fn key(&self) -> String {
+        key(&self.id)
+    }
+
+    async fn check(&self, txn: &DatabaseTransaction) -> Result<()> {
+        match disclosure::Entity::find_by_id(self.id.clone()).one(txn).await.map_err(db_error)? {
+            None if self.missing_ok => Ok(()),
+            None => Err(Error::not_found("disclosure", &self.id)),
+            Some(d) if self.from.contains(&d.status.as_str()) => Ok(()),
+            Some(d) => {
+                Err(Error::precondition(self.rule, format!("{} (the disclosure is {})", self.message, d.status)))
+            }
+        }
+    }
+
+    async fn commit(&self, txn: &DatabaseTransaction, event: &event::Model) -> Result<()> {
+        let Some(row) = disclosure::Entity::find_by_id(self.id.clone()).one(txn).await.map_err(db_error)? else {
+            return Ok(());
+        };
+        let mut changed = (self.apply)(row, event)?;
+        changed.updated_at = event.recorded_at;
+        changed.into_active_model().reset_all().update(txn).await.map_err(db_error)?;
+        Ok(())
+    }
+}

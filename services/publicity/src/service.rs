@@ -1,0 +1,199 @@
+//! `PublicityService` over gRPC: decode, authorise, call the use case, encode.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::Stream;
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::publicity_service_server::PublicityService;
+use sanxiang_registry::Principal;
+use sanxiang_registry::grpc::{caller, status};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::disclosure::Publicity;
+
+/// How often a watcher looks for changes made by other replicas.
+const WATCH_POLL: Duration = Duration::from_millis(500);
+
+/// The gRPC methods callable without a token (the public surface).
+pub const PUBLIC_METHODS: &[&str] = &[
+    "/sanxiang.v1.PublicityService/ListNotices",
+    "/sanxiang.v1.PublicityService/ListDisclosures",
+    "/sanxiang.v1.PublicityService/GetDisclosure",
+    "/sanxiang.v1.PublicityService/WatchDisclosures",
+    "/sanxiang.v1.PublicityService/GetAnnualReport",
+];
+
+/// The gRPC face of [`Publicity`].
+#[derive(Debug, Clone)]
+pub struct PublicityApi {
+    publicity: Publicity,
+}
+
+impl PublicityApi {
+    /// Serves `publicity`.
+    pub fn new(publicity: Publicity) -> Self {
+        Self { publicity }
+    }
+}
+
+type R<T> = Result<Response<T>, Status>;
+
+/// The caller if a token was given (public methods accept calls without one).
+fn maybe_caller<T>(req: &Request<T>) -> Option<Principal> {
+    req.extensions().get::<Principal>().cloned()
+}
+
+#[tonic::async_trait]
+impl PublicityService for PublicityApi {
+    #[tracing::instrument(skip_all)]
+    async fn put_notice(&self, req: Request<pb::PutNoticeRequest>) -> R<pb::Notice> {
+        let who = caller(&req)?;
+        let n = crate::notices::put(&self.publicity, &who, req.into_inner()).await.map_err(status)?;
+        Ok(Response::new(n))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_notices(&self, req: Request<pb::ListNoticesRequest>) -> R<pb::ListNoticesResponse> {
+        let r = crate::notices::list(&self.publicity, &req.get_ref().agency_id).await.map_err(status)?;
+        Ok(Response::new(r))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn put_publicity_policy(&self, req: Request<pb::PutPublicityPolicyRequest>) -> R<pb::PublicityPolicy> {
+        let who = caller(&req)?;
+        let p = req.into_inner().policy.ok_or_else(|| Status::invalid_argument("policy: is required"))?;
+        let policy = self.publicity.put_policy(&who, &p).await.map_err(status)?;
+        Ok(Response::new(policy.to_pb(&p.agency_id)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_publicity_policy(&self, req: Request<pb::GetPublicityPolicyRequest>) -> R<pb::PublicityPolicy> {
+        let _who = caller(&req)?;
+        let agency_id = &req.get_ref().agency_id;
+        self.publicity.recorder().registry().agency(agency_id).await.map_err(status)?;
+        let policy = self.publicity.policy(agency_id).await.map_err(status)?;
+        Ok(Response::new(policy.to_pb(agency_id)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_disclosures(&self, req: Request<pb::ListDisclosuresRequest>) -> R<pb::ListDisclosuresResponse> {
+        let who = maybe_caller(&req);
+        let r = req.into_inner();
+        let page = if r.include_unpublished {
+            let who = who.ok_or_else(|| {
+                Status::unauthenticated("include_unpublished needs a bearer token of the agency's staff")
+            })?;
+            self.publicity.staff_page(&who, &r.agency_id, &r.cursor, r.limit).await
+        } else {
+            self.publicity.public_page(Some(&r.agency_id), &r.cursor, r.limit).await
+        }
+        .map_err(status)?;
+        let disclosures = self.publicity.views(page.rows).await.map_err(status)?;
+        Ok(Response::new(pb::ListDisclosuresResponse {
+            disclosures,
+            next_cursor: page.next_cursor.unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_disclosure(&self, req: Request<pb::GetDisclosureRequest>) -> R<pb::Disclosure> {
+        let who = maybe_caller(&req);
+        let d = self.publicity.get(who.as_ref(), &req.get_ref().disclosure_id).await.map_err(status)?;
+        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn publish_disclosure(&self, req: Request<pb::PublishDisclosureRequest>) -> R<pb::Disclosure> {
+        let who = caller(&req)?;
+        let d = self.publicity.publish(&who, req.into_inner()).await.map_err(status)?;
+        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn withdraw_disclosure(&self, req: Request<pb::WithdrawDisclosureRequest>) -> R<pb::Disclosure> {
+        let who = caller(&req)?;
+        let d = self.publicity.withdraw(&who, req.into_inner()).await.map_err(status)?;
+        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn correct_disclosure(&self, req: Request<pb::CorrectDisclosureRequest>) -> R<pb::Disclosure> {
+        let who = caller(&req)?;
+        let d = self.publicity.correct(&who, req.into_inner()).await.map_err(status)?;
+        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn end_publication(&self, req: Request<pb::EndPublicationRequest>) -> R<pb::Disclosure> {
+        let who = caller(&req)?;
+        let d = self.publicity.end_publication(&who, req.into_inner()).await.map_err(status)?;
+        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+    }
+
+    type WatchDisclosuresStream = Pin<Box<dyn Stream<Item = Result<pb::Disclosure, Status>> + Send>>;
+
+    #[tracing::instrument(skip_all)]
+    async fn watch_disclosures(&self, req: Request<pb::WatchDisclosuresRequest>) -> R<Self::WatchDisclosuresStream> {
+        let r = req.into_inner();
+        let agency = (!r.agency_id.is_empty()).then_some(r.agency_id);
+        if let Some(a) = &agency {
+            self.publicity.recorder().registry().agency(a).await.map_err(status)?;
+        }
+        let mut after = match i64::try_from(r.after_feed_seq) {
+            Ok(0) => self.publicity.feed_head().await.map_err(status)?,
+            Ok(n) => n,
+            Err(_) => return Err(Status::invalid_argument("after_feed_seq: too large")),
+        };
+        let (tx, rx) = mpsc::channel(64);
+        let publicity = self.publicity.clone();
+        tokio::spawn(async move {
+            loop {
+                // Register for the wake-up before looking, so a change committed in between is
+                // not missed.
+                let changed = publicity.changed().clone();
+                let notified = changed.notified();
+                let rows = match publicity.changes_after(agency.as_deref(), after, 100).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        let _ = tx.send(Err(status(e))).await;
+                        return;
+                    }
+                };
+                let empty = rows.is_empty();
+                for row in rows {
+                    after = after.max(row.feed_seq.unwrap_or(after));
+                    let item = publicity.view(row).await.map_err(status);
+                    if tx.send(item).await.is_err() {
+                        return; // the watcher went away
+                    }
+                }
+                if empty {
+                    tokio::select! {
+                        () = notified => {}
+                        () = tokio::time::sleep(WATCH_POLL) => {}
+                        () = tx.closed() => return,
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_annual_report(&self, req: Request<pb::GetAnnualReportRequest>) -> R<pb::AnnualReport> {
+        let r = req.into_inner();
+        let report = crate::annual::report(&self.publicity, &r.agency_id, r.year).await.map_err(status)?;
+        Ok(Response::new(report))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_overdue(&self, req: Request<pb::ListOverdueRequest>) -> R<pb::ListOverdueResponse> {
+        let who = caller(&req)?;
+        let items =
+            crate::supervision::overdue(&self.publicity, &who, &req.get_ref().agency_id).await.map_err(status)?;
+        Ok(Response::new(pb::ListOverdueResponse { items }))
+    }
+}

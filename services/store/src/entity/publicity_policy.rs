@@ -1,0 +1,21 @@
+//! The `publicity_policies` table: one publication and masking policy per agency.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `publicity_policies`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "publicity_policies")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub agency_id: String,
+    /// The policy as JSON.
+    pub body: String,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+/// No relations are navigated through sea-orm; joins are explicit queries.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
