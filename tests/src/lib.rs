@@ -12,6 +12,7 @@ pub mod process;
 use sanxiang_domain::credit_code::check_character;
 use sanxiang_domain::{SystemClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::publicity_service_client::PublicityServiceClient;
 use sanxiang_proto::v1::record_service_client::RecordServiceClient;
 use sanxiang_proto::v1::registry_service_client::RegistryServiceClient;
 use sanxiang_proto::v1::review_service_client::ReviewServiceClient;
@@ -127,6 +128,7 @@ pub struct Client {
     pub registry: RegistryServiceClient<Intercepted>,
     pub record: RecordServiceClient<Intercepted>,
     pub review: ReviewServiceClient<Intercepted>,
+    pub publicity: PublicityServiceClient<Intercepted>,
 }
 
 impl Client {
@@ -136,6 +138,7 @@ impl Client {
         Self {
             registry: RegistryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             review: ReviewServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            publicity: PublicityServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             record: RecordServiceClient::with_interceptor(channel, bearer)
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20),
