@@ -33,7 +33,16 @@ impl Server {
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(dir.path())
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--log", "warn,sanxiang_server=info"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--log",
+                "warn,sanxiang_server=info",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

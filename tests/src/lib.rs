@@ -181,6 +181,7 @@ impl Harness {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = ServeConfig::embedded(data_dir.path().to_path_buf());
         config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.http_listen = "127.0.0.1:0".parse().expect("addr");
         config.database_url = Some(backend.database_url(data_dir.path()).await);
         tweak(&mut config);
         let running = sanxiang_server::start(&config, Arc::clone(&clock)).await.expect("server starts");

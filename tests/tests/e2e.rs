@@ -28,7 +28,7 @@ fn kb(status: &str, key: &str) -> u64 {
 #[tokio::test]
 async fn zero_configuration_start_token_file_health_and_graceful_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"]).await;
     let token_file = dir.path().join("sanxiang-data/admin-token");
     assert!(dir.path().join("sanxiang-data/sanxiang.db").exists());
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&token_file).unwrap().permissions());
@@ -76,7 +76,7 @@ async fn zero_configuration_start_token_file_health_and_graceful_shutdown() {
     assert!(log.iter().any(|l| l.contains("stopped")), "{log:#?}");
 
     // A second start keeps the administrator and does not write a new token.
-    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"]).await;
     assert_eq!(std::fs::read_to_string(&token_file).unwrap().trim(), token);
     let log = sigterm_and_wait(p).await;
     assert!(!log.iter().any(|l| l.contains("created the administrator token")));
@@ -102,7 +102,7 @@ async fn run_readme_section(begin: &str, end: &str, extra: &str) -> Walkthrough 
     script.push_str(extra);
 
     let dir = tempfile::tempdir().unwrap();
-    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"]).await;
     let bin_dir = dir.path().join("bin");
     std::fs::create_dir(&bin_dir).unwrap();
     std::os::unix::fs::symlink(BIN, bin_dir.join("sanxiang")).unwrap();
@@ -170,7 +170,7 @@ async fn four_gib_upload_keeps_server_memory_bounded() {
     const CHUNK: usize = 1 << 20;
     const RSS_LIMIT_KB: u64 = 256 * 1024;
     let dir = tempfile::tempdir().unwrap();
-    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0"]).await;
+    let p = spawn(dir.path(), &["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"]).await;
     let token = std::fs::read_to_string(dir.path().join("sanxiang-data/admin-token")).unwrap().trim().to_owned();
     let channel =
         tonic::transport::Channel::from_shared(format!("http://{}", p.addr)).unwrap().connect().await.unwrap();

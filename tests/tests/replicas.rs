@@ -28,7 +28,16 @@ async fn two_replicas_share_one_chain_per_case() {
         Ok(url) if !url.is_empty() => url,
         _ => format!("file://{}", dir.path().join("shared-objects").display()),
     };
-    let args = ["--listen", "127.0.0.1:0", "--database-url", &database, "--object-store-url", &objects];
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &database,
+        "--object-store-url",
+        &objects,
+    ];
     // Both start at once: migrations serialise on an advisory lock, one creates the administrator.
     let (a, b) = tokio::join!(spawn(BIN, dir.path(), &args, &[]), spawn(BIN, dir.path(), &args, &[]));
     let token = std::fs::read_to_string(dir.path().join("sanxiang-data/admin-token")).unwrap().trim().to_owned();

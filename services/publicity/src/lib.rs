@@ -9,6 +9,7 @@
 pub mod annual;
 pub mod content;
 pub mod disclosure;
+pub mod http;
 pub mod notices;
 pub mod policy;
 pub mod rows;

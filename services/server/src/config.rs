@@ -51,6 +51,18 @@ pub struct ServeConfig {
     #[arg(long, env = "SANXIANG_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
+    /// Public HTTP listen address (the disclosure feed, no authentication).
+    #[arg(long, env = "SANXIANG_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: SocketAddr,
+
+    /// Requests a client address may make in a burst on the public HTTP surface.
+    #[arg(long, env = "SANXIANG_HTTP_RATE_BURST", default_value_t = 120)]
+    pub http_rate_burst: u32,
+
+    /// Requests per second a client address regains on the public HTTP surface.
+    #[arg(long, env = "SANXIANG_HTTP_RATE_PER_SECOND", default_value_t = 20)]
+    pub http_rate_per_second: u32,
+
     /// Log format.
     #[arg(long, env = "SANXIANG_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -74,6 +86,9 @@ impl ServeConfig {
             s3_secret_access_key: None,
             s3_allow_http: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            http_rate_burst: 120,
+            http_rate_per_second: 20,
             log_format: LogFormat::Pretty,
             log: "info".into(),
         }

@@ -10,6 +10,7 @@ use sanxiang_proto::v1::record_service_server::RecordServiceServer;
 use sanxiang_proto::v1::registry_service_server::RegistryServiceServer;
 use sanxiang_proto::v1::review_service_server::ReviewServiceServer;
 use sanxiang_publicity::Publicity;
+use sanxiang_publicity::http::RateLimit;
 use sanxiang_publicity::service::PublicityApi;
 use sanxiang_recording::{RecordApi, Recorder};
 use sanxiang_registry::{Registry, RegistryApi};
@@ -35,6 +36,8 @@ pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 pub struct Running {
     /// The address gRPC listens on (useful with port 0).
     pub grpc_addr: SocketAddr,
+    /// The address the public HTTP surface listens on.
+    pub http_addr: SocketAddr,
     /// The administrator token, if this start created it.
     pub admin_token: Option<String>,
     /// The database, for tests that inspect or tamper with stored rows.
@@ -43,13 +46,17 @@ pub struct Running {
     pub vault: Vault,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<Result<(), tonic::transport::Error>>,
+    http_shutdown: oneshot::Sender<()>,
+    http_task: JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
     /// Stops accepting requests, lets in-flight requests finish, and returns.
     pub async fn stop(self) -> Result<(), StartError> {
         let _ = self.shutdown.send(());
+        let _ = self.http_shutdown.send(());
         self.task.await??;
+        self.http_task.await??;
         Ok(())
     }
 }
@@ -74,6 +81,7 @@ async fn follow_database(db: Db, health: tonic_health::server::HealthReporter) {
             health.set_service_status("sanxiang.v1.RegistryService", status).await;
             health.set_service_status("sanxiang.v1.RecordService", status).await;
             health.set_service_status("sanxiang.v1.ReviewService", status).await;
+            health.set_service_status("sanxiang.v1.PublicityService", status).await;
         }
     }
 }
@@ -151,7 +159,16 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             let _ = signal.await;
         },
     ));
+    let http_listener = TcpListener::bind(config.http_listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} (public HTTP): {e}", config.http_listen))?;
+    let http_addr = http_listener.local_addr()?;
+    let (http_shutdown, http_signal) = oneshot::channel::<()>();
+    let limit = RateLimit { burst: config.http_rate_burst, per_second: config.http_rate_per_second };
+    let http_task = tokio::spawn(sanxiang_publicity::http::serve(http_listener, publicity, limit, async {
+        let _ = http_signal.await;
+    }));
     let backend = if url.starts_with("postgres") { "postgresql" } else { "sqlite" };
-    tracing::info!(grpc_addr = %grpc_addr, database = backend, "sanxiang is serving");
-    Ok(Running { grpc_addr, admin_token, db, vault, shutdown, task })
+    tracing::info!(http_addr = %http_addr, grpc_addr = %grpc_addr, database = backend, "sanxiang is serving");
+    Ok(Running { grpc_addr, http_addr, admin_token, db, vault, shutdown, task, http_shutdown, http_task })
 }

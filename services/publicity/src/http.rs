@@ -1,0 +1,564 @@
+//! The public HTTP surface (no account needed): the disclosure listing as JSON with keyset
+//! cursors, one disclosure, notices, an Atom feed with withdrawals as tombstones (RFC 6721), the
+//! 双公示 CSV exports (RULES P9), annual statistics (P8), and a readable page at `/`.
+//!
+//! Every response carries `Cache-Control` and a strong `ETag` (a conditional request with a
+//! matching `If-None-Match` gets `304`), and each client address has a token bucket: past it,
+//! `429 Too Many Requests` with `Retry-After`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sanxiang_domain::publicity::{CF_FIELDS, XK_FIELDS, wan_yuan};
+use sanxiang_domain::{Error, Timestamp};
+use sanxiang_proto::v1 as pb;
+use sanxiang_store::entity::disclosure;
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+use sha2::Digest;
+
+use crate::content::{self, Content};
+use crate::disclosure::{Publicity, is_public};
+use crate::rows::status;
+
+/// Entries in the Atom feed and on the page at `/`.
+const FEED_ENTRIES: u64 = 100;
+/// Rows fetched per query while writing a CSV export.
+const EXPORT_CHUNK: u32 = 500;
+
+/// Per-client limits of the public surface.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    /// Requests a client may make in a burst.
+    pub burst: u32,
+    /// Requests per second a client regains.
+    pub per_second: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self { burst: 120, per_second: 20 }
+    }
+}
+
+/// Token buckets by client address.
+#[derive(Debug)]
+struct Limiter {
+    limit: RateLimit,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl Limiter {
+    /// Takes one token for `ip`; `Err(wait)` when the bucket is empty.
+    fn take(&self, ip: IpAddr) -> std::result::Result<(), Duration> {
+        let now = Instant::now();
+        let burst = f64::from(self.limit.burst.max(1));
+        let rate = f64::from(self.limit.per_second.max(1));
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() > 100_000 {
+            // Forget clients whose buckets are full again; bounded memory under many addresses.
+            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / rate))
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AppState {
+    publicity: Publicity,
+    limiter: Arc<Limiter>,
+}
+
+/// The router of the public surface.
+pub fn router(publicity: Publicity, limit: RateLimit) -> Router {
+    let state = AppState { publicity, limiter: Arc::new(Limiter { limit, buckets: Mutex::new(HashMap::new()) }) };
+    Router::new()
+        .route("/", get(index))
+        .route("/v1/disclosures", get(list))
+        .route("/v1/disclosures/{id}", get(one))
+        .route("/v1/notices/{agency}", get(notices))
+        .route("/v1/annual/{agency}/{year}", get(annual))
+        .route("/v1/export/cf.csv", get(export_cf))
+        .route("/v1/export/xk.csv", get(export_xk))
+        .route("/feed.atom", get(atom))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .with_state(state)
+}
+
+/// Serves the public surface on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    publicity: Publicity,
+    limit: RateLimit,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(publicity, limit).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn rate_limit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match state.limiter.take(peer.ip()) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            let secs = wait.as_secs().max(1).to_string();
+            let mut r = (StatusCode::TOO_MANY_REQUESTS, "too many requests; slow down\n").into_response();
+            if let Ok(v) = HeaderValue::from_str(&secs) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+    }
+}
+
+/// An error as an HTTP response: the status that fits and the message.
+struct HttpError(Error);
+
+impl From<Error> for HttpError {
+    fn from(e: Error) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let code = match &self.0 {
+            Error::InvalidArgument { .. } => StatusCode::BAD_REQUEST,
+            Error::FailedPrecondition { .. } => StatusCode::CONFLICT,
+            Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::PermissionDenied(_) | Error::Unauthenticated(_) => StatusCode::FORBIDDEN,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::AlreadyExists(_) | Error::DataLoss(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if code == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self.0, "public HTTP request failed");
+        }
+        let mut r = (code, json!({ "error": self.0.to_string() }).to_string()).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r
+    }
+}
+
+type Result<T> = std::result::Result<T, HttpError>;
+
+/// A cacheable `200` with a strong ETag, or `304` when the client has it already.
+fn cached(req_headers: &HeaderMap, content_type: &'static str, max_age: u32, body: String) -> Response {
+    let tag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body.as_bytes()))[..32]);
+    let matches = req_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut r = if matches { StatusCode::NOT_MODIFIED.into_response() } else { Response::new(Body::from(body)) };
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
+    r
+}
+
+fn rfc3339(micros: Option<i64>) -> Json {
+    micros.map_or(Json::Null, |m| Json::String(Timestamp::from_micros(m).to_rfc3339()))
+}
+
+/// A public disclosure as JSON: its masked content and its publication state, nothing else.
+fn disclosure_json(d: &disclosure::Model) -> std::result::Result<Json, Error> {
+    let c: Content = content::from_json(&d.content)?;
+    Ok(json!({
+        "id": d.id,
+        "agency_id": d.agency_id,
+        "case_kind": d.case_kind,
+        "status": d.status,
+        "version": d.version,
+        "content": c,
+        "published_at": rfc3339(d.published_at),
+        "publication_end": d.publication_end,
+        "revision": d.revision,
+        "withdrawal_reason": d.withdrawal_reason,
+        "withdrawn_at": rfc3339(d.withdrawn_at),
+        "correction_reason": d.correction_reason,
+        "feed_seq": d.feed_seq,
+        "updated_at": rfc3339(Some(d.updated_at)),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    agency: String,
+    #[serde(default)]
+    cursor: String,
+    #[serde(default)]
+    limit: u32,
+}
+
+async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Result<Response> {
+    let page = s.publicity.public_page(Some(&q.agency), &q.cursor, q.limit).await?;
+    let items = page.rows.iter().map(disclosure_json).collect::<std::result::Result<Vec<_>, _>>()?;
+    let body = json!({ "disclosures": items, "next_cursor": page.next_cursor });
+    Ok(cached(&headers, "application/json", 30, body.to_string()))
+}
+
+async fn one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+    let d = s.publicity.get(None, &id).await?;
+    Ok(cached(&headers, "application/json", 60, disclosure_json(&d)?.to_string()))
+}
+
+async fn notices(State(s): State<AppState>, headers: HeaderMap, Path(agency): Path<String>) -> Result<Response> {
+    let r = crate::notices::list(&s.publicity, &agency).await?;
+    let section = |n: i32| {
+        pb::NoticeSection::try_from(n).map_or("unspecified".to_owned(), |s| {
+            s.as_str_name().trim_start_matches("NOTICE_SECTION_").to_ascii_lowercase()
+        })
+    };
+    let body = json!({
+        "agency_id": r.agency_id,
+        "agency_name": r.agency_name,
+        "notices": r.notices.iter().map(|n| json!({
+            "section": section(n.section),
+            "title": n.title,
+            "body": n.body,
+            "items": n.items.iter().map(|i| json!({"title": i.title, "body": i.body, "legal_basis": i.legal_basis}))
+                .collect::<Vec<_>>(),
+            "version": n.version,
+            "updated_at": n.updated_at.as_ref().map(|t| Timestamp::from_parts(t.seconds, t.nanos)
+                .map_or(String::new(), Timestamp::to_rfc3339)),
+        })).collect::<Vec<_>>(),
+        "roster": r.roster.iter().map(|o| json!({
+            "name": o.name, "certificate_number": o.certificate_number, "category": o.category,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(cached(&headers, "application/json", 300, body.to_string()))
+}
+
+async fn annual(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((agency, year)): Path<(String, String)>,
+) -> Result<Response> {
+    let year: i32 = year.parse().map_err(|_| Error::invalid("year", "not a year"))?;
+    let r = crate::annual::report(&s.publicity, &agency, year).await?;
+    let counts =
+        |c: &[pb::CountByName]| c.iter().map(|c| (c.name.clone(), json!(c.count))).collect::<serde_json::Map<_, _>>();
+    let body = json!({
+        "agency_id": r.agency_id,
+        "agency_name": r.agency_name,
+        "year": r.year,
+        "cases_by_kind": counts(&r.cases_by_kind),
+        "decisions_by_kind": counts(&r.decisions_by_kind),
+        "penalties_by_type": counts(&r.penalties_by_type),
+        "licensing_by_action": counts(&r.licensing_by_action),
+        "fines_total_fen": r.fines_total_fen,
+        "fines_total_wan_yuan": wan_yuan(r.fines_total_fen),
+        "confiscation_total_fen": r.confiscation_total_fen,
+        "confiscation_total_wan_yuan": wan_yuan(r.confiscation_total_fen),
+        "major_decisions": r.major_decisions,
+        "reviews": r.reviews,
+        "reviews_with_problems": r.reviews_with_problems,
+        "revisions": counts(&r.revisions),
+        "withdrawals": r.withdrawals,
+        "disclosures_published": r.disclosures_published,
+        "disclosures_overdue": r.disclosures_overdue,
+        "disclosures_excluded": r.disclosures_excluded,
+    });
+    Ok(cached(&headers, "application/json", 3600, body.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    agency: String,
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 does not allow.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn entry_title(c: &Content) -> String {
+    let mut t = c.document_number.clone();
+    if !c.party_name.is_empty() {
+        if !t.is_empty() {
+            t.push(' ');
+        }
+        t.push_str(&c.party_name);
+    }
+    t
+}
+
+fn entry_text(c: &Content) -> String {
+    let mut t = String::new();
+    for (label, value) in [
+        ("行政相对人", &c.party_name),
+        ("决定书文号", &c.document_number),
+        ("违法行为类型", &c.violation_type),
+        ("违法事实", &c.facts),
+        ("依据", &c.legal_basis),
+        ("处罚类别", &c.penalty_types),
+        ("内容", &c.content),
+        ("决定日期", &c.decision_date),
+        ("决定机关", &c.agency_name),
+    ] {
+        if !value.is_empty() {
+            let _ = writeln!(t, "{label}：{value}");
+        }
+    }
+    if c.fine_fen > 0 {
+        let _ = writeln!(t, "罚款金额（万元）：{}", wan_yuan(c.fine_fen));
+    }
+    t
+}
+
+/// The Atom feed of the latest public changes (RFC 4287). A withdrawn or ended entry is an
+/// `at:deleted-entry` tombstone (RFC 6721) with its public reason, never a silent disappearance.
+async fn atom(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
+    let rows = s.publicity.latest_changes(Some(&q.agency), FEED_ENTRIES).await?;
+    let updated = rows.first().map_or(0, |r| r.updated_at);
+    let mut x = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" \
+         xmlns:at=\"http://purl.org/atompub/tombstones/1.0\">\n",
+    );
+    let _ = writeln!(
+        x,
+        "  <id>urn:sanxiang:feed{}</id>",
+        if q.agency.is_empty() { String::new() } else { format!(":{}", xml_escape(&q.agency)) }
+    );
+    x.push_str("  <title>行政执法公示</title>\n");
+    let _ = writeln!(x, "  <updated>{}</updated>", Timestamp::from_micros(updated).to_rfc3339());
+    x.push_str("  <link rel=\"self\" href=\"/feed.atom\"/>\n  <author><name>sanxiang</name></author>\n");
+    for d in &rows {
+        let id = format!("urn:sanxiang:disclosure:{}", xml_escape(&d.id));
+        let c = content::from_json(&d.content)?;
+        match d.status.as_str() {
+            status::WITHDRAWN | status::ENDED => {
+                let when = d.withdrawn_at.or(d.ended_at).unwrap_or(d.updated_at);
+                let comment = if d.status == status::WITHDRAWN {
+                    format!("撤回公示：{}", d.withdrawal_reason.as_deref().unwrap_or_default())
+                } else {
+                    "停止公示".to_owned()
+                };
+                let _ = writeln!(
+                    x,
+                    "  <at:deleted-entry ref=\"{id}\" when=\"{}\">\n    <link href=\"/v1/disclosures/{}\"/>\n    <at:comment>{}</at:comment>\n  </at:deleted-entry>",
+                    Timestamp::from_micros(when).to_rfc3339(),
+                    xml_escape(&d.id),
+                    xml_escape(&comment),
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    x,
+                    "  <entry>\n    <id>{id}</id>\n    <title>{}</title>\n    <updated>{}</updated>\n    <published>{}</published>\n    <link href=\"/v1/disclosures/{}\"/>\n    <content type=\"text\">{}</content>\n  </entry>",
+                    xml_escape(&entry_title(&c)),
+                    Timestamp::from_micros(d.updated_at).to_rfc3339(),
+                    Timestamp::from_micros(d.published_at.unwrap_or(d.updated_at)).to_rfc3339(),
+                    xml_escape(&d.id),
+                    xml_escape(&entry_text(&c)),
+                );
+            }
+        }
+    }
+    x.push_str("</feed>\n");
+    Ok(cached(&headers, "application/atom+xml; charset=utf-8", 60, x))
+}
+
+fn csv_field(out: &mut String, value: &str) {
+    if value.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+fn csv_row(out: &mut String, fields: &[&str]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, f);
+    }
+    out.push_str("\r\n");
+}
+
+/// Every currently public, published disclosure of `kind` (newest first).
+async fn published_of_kind(
+    s: &AppState,
+    agency: &str,
+    kind: &str,
+) -> std::result::Result<Vec<disclosure::Model>, Error> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    let now = s.publicity.recorder().clock().now();
+    loop {
+        let page = s.publicity.public_page(Some(agency), &cursor, EXPORT_CHUNK).await?;
+        out.extend(
+            page.rows.into_iter().filter(|d| d.case_kind == kind && d.status == status::PUBLISHED && is_public(d, now)),
+        );
+        match page.next_cursor {
+            Some(c) => cursor = c,
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The 行政处罚 (CF) export of the 双公示 field set, amounts in 万元 (RULES P9).
+async fn export_cf(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
+    let rows = published_of_kind(&s, &q.agency, "penalty").await?;
+    let mut out = String::from('\u{feff}'); // a BOM, so spreadsheet programs read UTF-8
+    csv_row(&mut out, &CF_FIELDS);
+    for d in &rows {
+        let c = content::from_json(&d.content)?;
+        let end = d.publication_end.clone().unwrap_or_default();
+        let fine = wan_yuan(c.fine_fen);
+        let confiscation = wan_yuan(c.confiscation_fen);
+        let remark = d.correction_reason.as_deref().map(|r| format!("更正：{r}")).unwrap_or_default();
+        csv_row(
+            &mut out,
+            &[
+                &c.party_name,
+                &c.party_category,
+                &c.party_credit_code,
+                "",
+                "",
+                "",
+                "",
+                "",
+                &c.legal_representative,
+                &c.id_type,
+                &c.id_number_masked,
+                &c.document_number,
+                &c.violation_type,
+                &c.facts,
+                &c.legal_basis,
+                &c.penalty_types,
+                &c.content,
+                &fine,
+                &confiscation,
+                &c.licences_affected,
+                &c.decision_date,
+                &end,
+                &end,
+                &c.agency_name,
+                &c.agency_credit_code,
+                &c.agency_name,
+                &c.agency_credit_code,
+                &remark,
+            ],
+        );
+    }
+    Ok(cached(&headers, "text/csv; charset=utf-8", 300, out))
+}
+
+/// The 行政许可 (XK) export of the 双公示 field set (RULES P9).
+async fn export_xk(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
+    let rows = published_of_kind(&s, &q.agency, "licensing").await?;
+    let mut out = String::from('\u{feff}');
+    csv_row(&mut out, &XK_FIELDS);
+    for d in &rows {
+        let c = content::from_json(&d.content)?;
+        let doc_name = if c.licensing_action.is_empty() {
+            "行政许可决定书".to_owned()
+        } else {
+            format!("{}决定书", c.licensing_action)
+        };
+        let remark = d.correction_reason.as_deref().map(|r| format!("更正：{r}")).unwrap_or_default();
+        csv_row(
+            &mut out,
+            &[
+                &c.party_name,
+                &c.party_credit_code,
+                "",
+                "",
+                "",
+                "",
+                "",
+                &c.legal_representative,
+                &doc_name,
+                &c.document_number,
+                &c.violation_type,
+                &c.licence_name,
+                &c.licence_number,
+                &c.content,
+                &c.decision_date,
+                &c.valid_from,
+                &c.valid_to,
+                &c.agency_name,
+                &c.agency_credit_code,
+                "有效",
+                &c.agency_name,
+                &c.agency_credit_code,
+                &remark,
+            ],
+        );
+    }
+    Ok(cached(&headers, "text/csv; charset=utf-8", 300, out))
+}
+
+/// A readable page of the latest disclosures.
+async fn index(State(s): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let page = s.publicity.public_page(None, "", FEED_ENTRIES as u32).await?;
+    let mut h = String::from(
+        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>行政执法公示</title></head><body>\n\
+         <h1>行政执法公示</h1>\n<p><a href=\"/feed.atom\">Atom</a> · <a href=\"/v1/disclosures\">JSON</a> · \
+         <a href=\"/v1/export/cf.csv\">行政处罚 CSV</a> · <a href=\"/v1/export/xk.csv\">行政许可 CSV</a></p>\n<ul>\n",
+    );
+    for d in &page.rows {
+        let c = content::from_json(&d.content)?;
+        let state = if d.status == status::WITHDRAWN {
+            format!(" — 已撤回：{}", xml_escape(d.withdrawal_reason.as_deref().unwrap_or_default()))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            h,
+            "<li><a href=\"/v1/disclosures/{}\">{}</a> {} {}{}</li>",
+            xml_escape(&d.id),
+            xml_escape(&entry_title(&c)),
+            xml_escape(&c.decision_date),
+            xml_escape(&c.agency_name),
+            state
+        );
+    }
+    h.push_str("</ul>\n</body></html>\n");
+    Ok(cached(&headers, "text/html; charset=utf-8", 30, h))
+}
