@@ -351,20 +351,22 @@ fn entry_text(c: &Content) -> String {
 /// `at:deleted-entry` tombstone (RFC 6721) with its public reason, never a silent disappearance.
 async fn atom(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
     let rows = s.publicity.latest_changes(Some(&q.agency), FEED_ENTRIES).await?;
+    Ok(cached(&headers, "application/atom+xml; charset=utf-8", 60, atom_xml(&rows, &q.agency)?))
+}
+
+/// The Atom document of `rows` (newest first).
+fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result::Result<String, Error> {
     let updated = rows.first().map_or(0, |r| r.updated_at);
     let mut x = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" \
          xmlns:at=\"http://purl.org/atompub/tombstones/1.0\">\n",
     );
-    let _ = writeln!(
-        x,
-        "  <id>urn:sanxiang:feed{}</id>",
-        if q.agency.is_empty() { String::new() } else { format!(":{}", xml_escape(&q.agency)) }
-    );
+    let scope = if agency.is_empty() { String::new() } else { format!(":{}", xml_escape(agency)) };
+    let _ = writeln!(x, "  <id>urn:sanxiang:feed{scope}</id>");
     x.push_str("  <title>行政执法公示</title>\n");
     let _ = writeln!(x, "  <updated>{}</updated>", Timestamp::from_micros(updated).to_rfc3339());
     x.push_str("  <link rel=\"self\" href=\"/feed.atom\"/>\n  <author><name>sanxiang</name></author>\n");
-    for d in &rows {
+    for d in rows {
         let id = format!("urn:sanxiang:disclosure:{}", xml_escape(&d.id));
         let c = content::from_json(&d.content)?;
         match d.status.as_str() {
@@ -397,7 +399,7 @@ async fn atom(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Fee
         }
     }
     x.push_str("</feed>\n");
-    Ok(cached(&headers, "application/atom+xml; charset=utf-8", 60, x))
+    Ok(x)
 }
 
 fn csv_field(out: &mut String, value: &str) {
@@ -444,105 +446,75 @@ async fn published_of_kind(
 /// The 行政处罚 (CF) export of the 双公示 field set, amounts in 万元 (RULES P9).
 async fn export_cf(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
     let rows = published_of_kind(&s, &q.agency, "penalty").await?;
-    let mut out = String::from('\u{feff}'); // a BOM, so spreadsheet programs read UTF-8
-    csv_row(&mut out, &CF_FIELDS);
-    for d in &rows {
-        let c = content::from_json(&d.content)?;
-        let end = d.publication_end.clone().unwrap_or_default();
-        let fine = wan_yuan(c.fine_fen);
-        let confiscation = wan_yuan(c.confiscation_fen);
-        let remark = d.correction_reason.as_deref().map(|r| format!("更正：{r}")).unwrap_or_default();
-        csv_row(
-            &mut out,
-            &[
-                &c.party_name,
-                &c.party_category,
-                &c.party_credit_code,
-                "",
-                "",
-                "",
-                "",
-                "",
-                &c.legal_representative,
-                &c.id_type,
-                &c.id_number_masked,
-                &c.document_number,
-                &c.violation_type,
-                &c.facts,
-                &c.legal_basis,
-                &c.penalty_types,
-                &c.content,
-                &fine,
-                &confiscation,
-                &c.licences_affected,
-                &c.decision_date,
-                &end,
-                &end,
-                &c.agency_name,
-                &c.agency_credit_code,
-                &c.agency_name,
-                &c.agency_credit_code,
-                &remark,
-            ],
-        );
-    }
-    Ok(cached(&headers, "text/csv; charset=utf-8", 300, out))
+    Ok(cached(&headers, "text/csv; charset=utf-8", 300, cf_csv(&rows)?))
 }
 
 /// The 行政许可 (XK) export of the 双公示 field set (RULES P9).
 async fn export_xk(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
     let rows = published_of_kind(&s, &q.agency, "licensing").await?;
+    Ok(cached(&headers, "text/csv; charset=utf-8", 300, xk_csv(&rows)?))
+}
+
+fn remark(d: &disclosure::Model) -> String {
+    d.correction_reason.as_deref().map(|r| format!("更正：{r}")).unwrap_or_default()
+}
+
+/// CF rows, after a BOM (so spreadsheet programs read UTF-8) and the header.
+fn cf_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
+    let mut out = String::from('\u{feff}');
+    csv_row(&mut out, &CF_FIELDS);
+    for d in rows {
+        let c = content::from_json(&d.content)?;
+        let end = d.publication_end.clone().unwrap_or_default();
+        let (fine, confiscation, remark) = (wan_yuan(c.fine_fen), wan_yuan(c.confiscation_fen), remark(d));
+        let code = c.party_credit_code.as_str();
+        let row: [&str; 28] = [
+            &c.party_name, &c.party_category, code, "", "", "", "", "", &c.legal_representative, &c.id_type,
+            &c.id_number_masked, &c.document_number, &c.violation_type, &c.facts, &c.legal_basis, &c.penalty_types,
+            &c.content, &fine, &confiscation, &c.licences_affected, &c.decision_date, &end, &end, &c.agency_name,
+            &c.agency_credit_code, &c.agency_name, &c.agency_credit_code, &remark,
+        ];
+        csv_row(&mut out, &row);
+    }
+    Ok(out)
+}
+
+/// XK rows, after a BOM and the header.
+fn xk_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
     let mut out = String::from('\u{feff}');
     csv_row(&mut out, &XK_FIELDS);
-    for d in &rows {
+    for d in rows {
         let c = content::from_json(&d.content)?;
         let doc_name = if c.licensing_action.is_empty() {
             "行政许可决定书".to_owned()
         } else {
             format!("{}决定书", c.licensing_action)
         };
-        let remark = d.correction_reason.as_deref().map(|r| format!("更正：{r}")).unwrap_or_default();
-        csv_row(
-            &mut out,
-            &[
-                &c.party_name,
-                &c.party_credit_code,
-                "",
-                "",
-                "",
-                "",
-                "",
-                &c.legal_representative,
-                &doc_name,
-                &c.document_number,
-                &c.violation_type,
-                &c.licence_name,
-                &c.licence_number,
-                &c.content,
-                &c.decision_date,
-                &c.valid_from,
-                &c.valid_to,
-                &c.agency_name,
-                &c.agency_credit_code,
-                "有效",
-                &c.agency_name,
-                &c.agency_credit_code,
-                &remark,
-            ],
-        );
+        let remark = remark(d);
+        let row: [&str; 23] = [
+            &c.party_name, &c.party_credit_code, "", "", "", "", "", &c.legal_representative, &doc_name,
+            &c.document_number, &c.violation_type, &c.licence_name, &c.licence_number, &c.content,
+            &c.decision_date, &c.valid_from, &c.valid_to, &c.agency_name, &c.agency_credit_code, "有效",
+            &c.agency_name, &c.agency_credit_code, &remark,
+        ];
+        csv_row(&mut out, &row);
     }
-    Ok(cached(&headers, "text/csv; charset=utf-8", 300, out))
+    Ok(out)
 }
 
 /// A readable page of the latest disclosures.
 async fn index(State(s): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let page = s.publicity.public_page(None, "", FEED_ENTRIES as u32).await?;
+    Ok(cached(&headers, "text/html; charset=utf-8", 30, index_html(&page.rows)?))
+}
+
+fn index_html(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
     let mut h = String::from(
         "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>行政执法公示</title></head><body>\n\
          <h1>行政执法公示</h1>\n<p><a href=\"/feed.atom\">Atom</a> · <a href=\"/v1/disclosures\">JSON</a> · \
          <a href=\"/v1/export/cf.csv\">行政处罚 CSV</a> · <a href=\"/v1/export/xk.csv\">行政许可 CSV</a></p>\n<ul>\n",
     );
-    for d in &page.rows {
+    for d in rows {
         let c = content::from_json(&d.content)?;
         let state = if d.status == status::WITHDRAWN {
             format!(" — 已撤回：{}", xml_escape(d.withdrawal_reason.as_deref().unwrap_or_default()))
@@ -560,5 +532,214 @@ async fn index(State(s): State<AppState>, headers: HeaderMap) -> Result<Response
         );
     }
     h.push_str("</ul>\n</body></html>\n");
-    Ok(cached(&headers, "text/html; charset=utf-8", 30, h))
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use sanxiang_domain::canonical::Value;
+    use sanxiang_domain::masking::MaskingPolicy;
+
+    use super::*;
+    use crate::content::{Party, Source};
+
+    const SURNAMES: [&str; 8] = ["王", "李", "张", "刘", "陈", "杨", "欧阳", "诸葛"];
+    const GIVEN: [&str; 12] = ["小明", "红", "建国", "秀英", "大文", "丽", "志强", "婷婷", "伟", "芳", "海燕", "子涵"];
+    const DISEASES: [&str; 5] = ["高血压", "糖尿病", "抑郁症", "心脏病", "乙型肝炎"];
+    const STREETS: [&str; 4] = ["鼓楼区东街", "台江区五一路", "仓山区上渡路", "晋安区福新路"];
+
+    fn id18(first17: &str) -> String {
+        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+        let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        format!("{first17}{}", C[(sum % 11) as usize])
+    }
+
+    fn luhn(prefix: &str) -> String {
+        (0..10)
+            .map(|d| format!("{prefix}{d}"))
+            .find(|s| {
+                let sum: u32 = s
+                    .bytes()
+                    .rev()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let d = u32::from(b - b'0');
+                        if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+                    })
+                    .sum();
+                sum.is_multiple_of(10)
+            })
+            .unwrap_or_default()
+    }
+
+    /// The private data of one generated decision and the text that carries it. Local landline
+    /// numbers start with 2–9 (a leading 0 or 1 is a trunk or service prefix, not a subscriber).
+    #[derive(Debug, Clone)]
+    struct Case {
+        party: String,
+        witness: String,
+        id: String,
+        mobile: String,
+        landline: String,
+        card: String,
+        street: String,
+        disease: String,
+        mask_party_name: bool,
+        /// Which snippet goes into which field (field index per snippet).
+        placement: Vec<usize>,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            (0..SURNAMES.len(), 0..GIVEN.len(), 0..SURNAMES.len(), 0..GIVEN.len()),
+            (110_000u32..660_000, 1950u32..2008, 1u32..13, 1u32..29, 0u32..1000),
+            (3u32..10, 0u64..1_000_000_000, 20_000_000u64..100_000_000),
+            (proptest::collection::vec(0u8..10, 15..18), 0..STREETS.len(), 1u32..999, 0..DISEASES.len()),
+            any::<bool>(),
+            proptest::collection::vec(0usize..6, 8),
+        )
+            .prop_filter_map("distinct names", |((s1, g1, s2, g2), (region, y, m, d, seq), (m2, m9, land), (card, st, no, dis), mask, placement)| {
+                let party = format!("{}{}", SURNAMES[s1], GIVEN[g1]);
+                let witness = format!("{}{}", SURNAMES[s2], GIVEN[g2]);
+                if party == witness || party.contains(&witness) || witness.contains(&party) {
+                    return None;
+                }
+                let card_prefix: String = std::iter::once('6').chain(card.iter().map(|d| char::from(b'0' + d))).collect();
+                Some(Case {
+                    party,
+                    witness,
+                    id: id18(&format!("{region:06}{y:04}{m:02}{d:02}{seq:03}")),
+                    mobile: format!("1{m2}{m9:09}"),
+                    landline: format!("0591-{land:08}"),
+                    card: luhn(&card_prefix),
+                    street: format!("{}{no}号", STREETS[st]),
+                    disease: DISEASES[dis].to_owned(),
+                    mask_party_name: mask,
+                    placement,
+                })
+            })
+    }
+
+    /// Renders every public output of a generated decision, published and withdrawn.
+    fn outputs(c: &Case) -> Vec<(&'static str, String)> {
+        let snippets = [
+            format!("身份证号{}，", c.id),
+            format!("联系电话{}，", c.mobile),
+            format!("固定电话{}，", c.landline),
+            format!("银行卡号{}，", c.card),
+            format!("住址{}，", c.street),
+            format!("患有{}。", c.disease),
+            format!("证人{}称属实，", c.witness),
+            format!("当事人{}承认，", c.party),
+        ];
+        let mut fields = vec![String::from("经查，"); 6];
+        for (snippet, field) in snippets.iter().zip(&c.placement) {
+            fields[*field].push_str(snippet);
+        }
+        let draft = Value::object()
+            .with("facts", fields[0].as_str())
+            .with("legal_basis", fields[1].as_str())
+            .with("violation_type", fields[2].as_str())
+            .with("decision_content", fields[3].as_str())
+            .with("licences_affected", fields[4].as_str())
+            .with("licence_name", fields[5].as_str())
+            .with("penalties", Value::Array(vec![Value::object().with("type", "罚款").with("amount_fen", 100_000u64)]))
+            .with("other_persons", Value::Array(vec![Value::from(c.witness.as_str())]));
+        let party = Party {
+            kind: "natural_person".into(),
+            name: c.party.clone(),
+            id_type: "身份证".into(),
+            id_number: c.id.clone(),
+            ..Party::default()
+        };
+        let masker =
+            content::masker(MaskingPolicy { mask_party_name: c.mask_party_name }, &party, &draft, &[]).unwrap();
+        let public = content::build(
+            Source {
+                agency_name: "某市市场监督管理局",
+                agency_credit_code: "11350100MB0000000X",
+                party: &party,
+                draft: &draft,
+                document_number: "某市监罚〔2026〕1号",
+                decision_date: "2026-03-02",
+            },
+            &masker,
+        );
+        let row = |status: &str| disclosure::Model {
+            id: "d1".into(),
+            agency_id: "a1".into(),
+            case_id: "d1".into(),
+            case_kind: "penalty".into(),
+            status: status.into(),
+            version: 1,
+            content: content::to_json(&public).unwrap(),
+            facts: "{}".into(),
+            decided_at: 0,
+            decision_date: "2026-03-02".into(),
+            due_date: "2026-03-11".into(),
+            due_provisional: false,
+            published_at: Some(1),
+            publication_end: Some("2029-03-02".into()),
+            publication_end_at: None,
+            exclusion_code: None,
+            exclusion_reason: None,
+            revision: None,
+            revised_at: None,
+            withdrawal_reason: Some(masker.mask_text(&fields.concat())),
+            withdrawal_due_date: None,
+            withdrawal_due_provisional: false,
+            withdrawn_at: Some(2),
+            correction_reason: Some(masker.mask_text(&fields[0])),
+            ended_at: None,
+            listed_seq: Some(1),
+            feed_seq: Some(1),
+            updated_at: 2,
+        };
+        let (published, withdrawn) = (row(status::PUBLISHED), row(status::WITHDRAWN));
+        let both = [published.clone(), withdrawn.clone()];
+        let mut licence = published.clone();
+        licence.case_kind = "licensing".into();
+        vec![
+            ("json", disclosure_json(&published).unwrap().to_string()),
+            ("json withdrawn", disclosure_json(&withdrawn).unwrap().to_string()),
+            ("atom", atom_xml(&both, "").unwrap()),
+            ("cf", cf_csv(&both).unwrap()),
+            ("xk", xk_csv(&[licence]).unwrap()),
+            ("html", index_html(&both).unwrap()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Decisions with an ID number (some ending in X), mobile and landline numbers, a bank card,
+        /// an address, health information and a witness's name spread over every free-text field
+        /// never show any of them in any public output; nor the party's name when the agency
+        /// masks it.
+        #[test]
+        fn public_outputs_never_contain_private_data(c in case()) {
+            let mut secrets = vec![
+                c.id.clone(),
+                c.id[6..].to_owned(),
+                c.mobile.clone(),
+                c.landline[5..].to_owned(),
+                c.card.clone(),
+                c.street.clone(),
+                c.disease.clone(),
+                c.witness.clone(),
+            ];
+            if c.mask_party_name {
+                secrets.push(c.party.clone());
+            }
+            for (name, text) in outputs(&c) {
+                for s in &secrets {
+                    prop_assert!(!text.contains(s.as_str()), "{} contains {:?}: {}", name, s, text);
+                }
+                prop_assert!(text.contains("某市监罚〔2026〕1号") || name == "html" || name == "atom" || name.starts_with("json"),
+                    "{} lost the document number", name);
+            }
+        }
+    }
 }
