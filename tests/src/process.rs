@@ -12,6 +12,8 @@ pub struct Process {
     pub child: Child,
     /// The gRPC address it reported.
     pub addr: String,
+    /// The public HTTP address it reported.
+    pub http_addr: String,
     stderr: tokio::task::JoinHandle<Vec<String>>,
 }
 
@@ -34,6 +36,7 @@ pub async fn spawn(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
     let mut child = cmd.spawn().expect("spawn sanxiang");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let mut seen = Vec::new();
+    let mut http_addr = String::new();
     let addr = loop {
         let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
             .await
@@ -41,6 +44,9 @@ pub async fn spawn(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
             .expect("read stderr")
             .unwrap_or_else(|| panic!("the server exited before serving: {seen:#?}"));
         seen.push(line.clone());
+        if let Some(rest) = line.split("http_addr=").nth(1) {
+            http_addr = rest.split_whitespace().next().expect("address").to_owned();
+        }
         if let Some(rest) = line.split("grpc_addr=").nth(1) {
             break rest.split_whitespace().next().expect("address").to_owned();
         }
@@ -51,7 +57,7 @@ pub async fn spawn(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
         }
         seen
     });
-    Process { child, addr, stderr }
+    Process { child, addr, http_addr, stderr }
 }
 
 /// Sends SIGTERM, requires a clean exit within 30 s, and returns everything it logged.

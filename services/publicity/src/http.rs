@@ -469,10 +469,34 @@ fn cf_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
         let (fine, confiscation, remark) = (wan_yuan(c.fine_fen), wan_yuan(c.confiscation_fen), remark(d));
         let code = c.party_credit_code.as_str();
         let row: [&str; 28] = [
-            &c.party_name, &c.party_category, code, "", "", "", "", "", &c.legal_representative, &c.id_type,
-            &c.id_number_masked, &c.document_number, &c.violation_type, &c.facts, &c.legal_basis, &c.penalty_types,
-            &c.content, &fine, &confiscation, &c.licences_affected, &c.decision_date, &end, &end, &c.agency_name,
-            &c.agency_credit_code, &c.agency_name, &c.agency_credit_code, &remark,
+            &c.party_name,
+            &c.party_category,
+            code,
+            "",
+            "",
+            "",
+            "",
+            "",
+            &c.legal_representative,
+            &c.id_type,
+            &c.id_number_masked,
+            &c.document_number,
+            &c.violation_type,
+            &c.facts,
+            &c.legal_basis,
+            &c.penalty_types,
+            &c.content,
+            &fine,
+            &confiscation,
+            &c.licences_affected,
+            &c.decision_date,
+            &end,
+            &end,
+            &c.agency_name,
+            &c.agency_credit_code,
+            &c.agency_name,
+            &c.agency_credit_code,
+            &remark,
         ];
         csv_row(&mut out, &row);
     }
@@ -492,10 +516,29 @@ fn xk_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
         };
         let remark = remark(d);
         let row: [&str; 23] = [
-            &c.party_name, &c.party_credit_code, "", "", "", "", "", &c.legal_representative, &doc_name,
-            &c.document_number, &c.violation_type, &c.licence_name, &c.licence_number, &c.content,
-            &c.decision_date, &c.valid_from, &c.valid_to, &c.agency_name, &c.agency_credit_code, "有效",
-            &c.agency_name, &c.agency_credit_code, &remark,
+            &c.party_name,
+            &c.party_credit_code,
+            "",
+            "",
+            "",
+            "",
+            "",
+            &c.legal_representative,
+            &doc_name,
+            &c.document_number,
+            &c.violation_type,
+            &c.licence_name,
+            &c.licence_number,
+            &c.content,
+            &c.decision_date,
+            &c.valid_from,
+            &c.valid_to,
+            &c.agency_name,
+            &c.agency_credit_code,
+            "有效",
+            &c.agency_name,
+            &c.agency_credit_code,
+            &remark,
         ];
         csv_row(&mut out, &row);
     }
@@ -600,26 +643,30 @@ mod tests {
             any::<bool>(),
             proptest::collection::vec(0usize..6, 8),
         )
-            .prop_filter_map("distinct names", |((s1, g1, s2, g2), (region, y, m, d, seq), (m2, m9, land), (card, st, no, dis), mask, placement)| {
-                let party = format!("{}{}", SURNAMES[s1], GIVEN[g1]);
-                let witness = format!("{}{}", SURNAMES[s2], GIVEN[g2]);
-                if party == witness || party.contains(&witness) || witness.contains(&party) {
-                    return None;
-                }
-                let card_prefix: String = std::iter::once('6').chain(card.iter().map(|d| char::from(b'0' + d))).collect();
-                Some(Case {
-                    party,
-                    witness,
-                    id: id18(&format!("{region:06}{y:04}{m:02}{d:02}{seq:03}")),
-                    mobile: format!("1{m2}{m9:09}"),
-                    landline: format!("0591-{land:08}"),
-                    card: luhn(&card_prefix),
-                    street: format!("{}{no}号", STREETS[st]),
-                    disease: DISEASES[dis].to_owned(),
-                    mask_party_name: mask,
-                    placement,
-                })
-            })
+            .prop_filter_map(
+                "distinct names",
+                |((s1, g1, s2, g2), (region, y, m, d, seq), (m2, m9, land), (card, st, no, dis), mask, placement)| {
+                    let party = format!("{}{}", SURNAMES[s1], GIVEN[g1]);
+                    let witness = format!("{}{}", SURNAMES[s2], GIVEN[g2]);
+                    if party == witness || party.contains(&witness) || witness.contains(&party) {
+                        return None;
+                    }
+                    let card_prefix: String =
+                        std::iter::once('6').chain(card.iter().map(|d| char::from(b'0' + d))).collect();
+                    Some(Case {
+                        party,
+                        witness,
+                        id: id18(&format!("{region:06}{y:04}{m:02}{d:02}{seq:03}")),
+                        mobile: format!("1{m2}{m9:09}"),
+                        landline: format!("0591-{land:08}"),
+                        card: luhn(&card_prefix),
+                        street: format!("{}{no}号", STREETS[st]),
+                        disease: DISEASES[dis].to_owned(),
+                        mask_party_name: mask,
+                        placement,
+                    })
+                },
+            )
     }
 
     /// Renders every public output of a generated decision, published and withdrawn.
