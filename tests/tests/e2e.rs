@@ -160,6 +160,7 @@ async fn readme_review_walkthrough_works_as_written() {
     assert!(stdout.contains(r#""status":"published""#), "the decision is public at once: {stdout}");
     assert!(stdout.contains("巩义某某超市有限公司,法人及非法人组织,91350100MA2Y0K7E37"), "{stdout}");
     assert!(stdout.contains(",罚款,,12,0,"), "the CF export has the fine in 万元: {stdout}");
+    assert!(stdout.contains(" PUBLISHED 巩义市市场监督管理局罚决字〔"), "the staff view: {stdout}");
     let events = std::fs::read_to_string(dir.path().join("events.txt")).unwrap();
     for kind in ["EVENT_KIND_DRAFT_SUBMITTED", "EVENT_KIND_REVIEW_DECIDED", "EVENT_KIND_DECISION "] {
         assert!(events.contains(kind), "{kind} in the chain: {events}");

@@ -76,6 +76,15 @@ pub enum ClientCommand {
     /// Issuing and revising decisions.
     #[command(subcommand)]
     Decision(crate::review_client::DecisionCmd),
+    /// Disclosures of decisions (事后公开) and supervision of what is overdue.
+    #[command(subcommand)]
+    Disclosure(crate::publicity_client::DisclosureCmd),
+    /// An agency's publication and masking policy.
+    #[command(subcommand)]
+    PublicityPolicy(crate::publicity_client::PolicyCmd),
+    /// Notices before enforcement (事前公开).
+    #[command(subcommand)]
+    Notice(crate::publicity_client::NoticeCmd),
 }
 
 /// `agency …`
@@ -323,7 +332,7 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<prost_types::Ti
     }
 }
 
-fn show<T: std::fmt::Debug>(quiet: bool, id: &str, value: &T) {
+pub(crate) fn show<T: std::fmt::Debug>(quiet: bool, id: &str, value: &T) {
     if quiet {
         println!("{id}");
     } else {
@@ -345,6 +354,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
     let mut registry = RegistryServiceClient::with_interceptor(channel.clone(), bearer.clone());
     let mut record = RecordServiceClient::with_interceptor(channel.clone(), bearer.clone());
     let q = args.quiet;
+    use crate::publicity_client::{PublicityCmd, run as publicity_cmd};
     use crate::review_client::{RegistryCmd, ReviewSide, registry as registry_cmd, review as review_cmd};
     match command {
         ClientCommand::Catalog(c) => registry_cmd(&mut registry, q, RegistryCmd::Catalog(c)).await?,
@@ -352,6 +362,9 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         ClientCommand::Draft(c) => review_cmd(channel, bearer, q, ReviewSide::Draft(c)).await?,
         ClientCommand::Review(c) => review_cmd(channel, bearer, q, ReviewSide::Review(c)).await?,
         ClientCommand::Decision(c) => review_cmd(channel, bearer, q, ReviewSide::Decision(c)).await?,
+        ClientCommand::Disclosure(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Disclosure(c)).await?,
+        ClientCommand::PublicityPolicy(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Policy(c)).await?,
+        ClientCommand::Notice(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Notice(c)).await?,
         ClientCommand::Whoami => {
             let p = registry.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
             show(q, &p.id, &p);

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod offline;
+pub mod publicity_client;
 pub mod review_client;
 pub mod server;
 pub mod telemetry;

@@ -78,6 +78,15 @@ pub enum DraftCmd {
         /// Evidence the draft relies on (repeat for each).
         #[arg(long = "evidence")]
         evidence: Vec<String>,
+        /// 违法行为类型 (penalty) or 许可类别 (licence), for publication.
+        #[arg(long, default_value = "")]
+        violation_type: String,
+        /// 处罚内容 or 许可内容 as the decision states it.
+        #[arg(long, default_value = "")]
+        decision_content: String,
+        /// A natural person named in the decision other than the party (masked in publications).
+        #[arg(long = "other-person")]
+        other_persons: Vec<String>,
         #[arg(long)]
         request_id: Option<String>,
     },
@@ -283,6 +292,9 @@ pub async fn review(
             major_rights_and_hearing,
             collective_discussion,
             evidence,
+            violation_type,
+            decision_content,
+            other_persons,
             request_id,
         }) => {
             let mut items = Vec::with_capacity(penalties.len());
@@ -314,6 +326,9 @@ pub async fn review(
                     required_by_law,
                     evidence_ids: evidence,
                     collective_discussion_requested: collective_discussion,
+                    violation_type,
+                    decision_content,
+                    other_persons,
                     ..Default::default()
                 })
                 .await?
