@@ -38,6 +38,7 @@ pub enum CalendarCmd {
 
 /// `draft …`
 #[derive(Debug, Clone, clap::Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "command-line arguments, parsed once per process")]
 pub enum DraftCmd {
     /// Submit a new version of a case's decision draft; prints whether it is major and why.
     Submit {
