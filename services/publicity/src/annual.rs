@@ -1,11 +1,291 @@
-//! Annual statistics (RULES P8).
+//! Annual statistics (RULES P8): an agency's enforcement data of a finished calendar year, counted
+//! by the agency's local calendar (RULES D5), available from 1 January of the next year.
+//!
+//! A report costs a fixed handful of queries whatever the agency's size (grouped counts in the
+//! database, one pass over the year's decision events and disclosures), plus one query per
+//! [`DRAFT_CHUNK`] decisions for the drafts the decisions were issued on.
 
-use sanxiang_domain::{Error, Result};
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use sanxiang_domain::calendar::local_date;
+use sanxiang_domain::canonical::Value;
+use sanxiang_domain::lifecycle::EventKind;
+use sanxiang_domain::officer::zone;
+use sanxiang_domain::review::Outcome;
+use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
+use sanxiang_store::db_error;
+use sanxiang_store::entity::{case, disclosure, draft, event, review};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use crate::Publicity;
+use crate::content;
+use crate::disclosure::end_instant;
+use crate::rows::status;
 
-/// An agency's statistics for a finished year.
-pub async fn report(_p: &Publicity, _agency_id: &str, _year: i32) -> Result<pb::AnnualReport> {
-    Err(Error::Internal("annual reports are not built yet".into()))
+/// Earliest year a report is asked for (the three systems date from 2018; older records may
+/// be migrated in).
+pub const MIN_YEAR: i32 = 2000;
+/// Latest year: far beyond any record, and small enough for date arithmetic.
+pub const MAX_YEAR: i32 = 9998;
+/// Drafts fetched per query: well under every backend's limit on bound parameters.
+const DRAFT_CHUNK: usize = 500;
+
+/// Counts by name, in name order.
+#[derive(Debug, Default)]
+struct Counts(BTreeMap<String, u64>);
+
+impl Counts {
+    fn add(&mut self, name: &str, n: u64) {
+        *self.0.entry(name.to_owned()).or_default() += n;
+    }
+
+    fn into_pb(self) -> Vec<pb::CountByName> {
+        self.0.into_iter().map(|(name, count)| pb::CountByName { name, count }).collect()
+    }
+}
+
+fn dec31(year: i32) -> Result<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| Error::invalid("year", "out of range"))
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// An agency's statistics for `year`, which must have ended in the agency's zone.
+pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<pb::AnnualReport> {
+    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+        return Err(Error::invalid("year", format!("a year from {MIN_YEAR} to {MAX_YEAR}")));
+    }
+    if agency_id.trim().is_empty() {
+        return Err(Error::invalid("agency_id", "must not be empty"));
+    }
+    let agency = p.recorder().registry().agency(agency_id).await?;
+    let tz = zone(&agency.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+    let now = p.recorder().clock().now();
+    if local_date(now, tz).year() <= year {
+        return Err(Error::precondition(
+            "P8.year-not-ended",
+            format!("the statistics of {year} are available from {}-01-01", year + 1),
+        ));
+    }
+    // The year is [start, end) in UTC micros: local midnight of 1 January to that of the next.
+    let start = end_instant(dec31(year - 1)?, tz);
+    let end = end_instant(dec31(year)?, tz);
+    let year_end = dec31(year)?.to_string();
+    let db = p.recorder().db();
+    let agency_cases = || -> SelectStatement {
+        case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .filter(case::Column::AgencyId.eq(agency_id))
+            .into_query()
+    };
+    let decisions_in_year = || {
+        event::Entity::find()
+            .filter(event::Column::Kind.eq(EventKind::Decision.as_str()))
+            .filter(event::Column::OccurredAt.gte(start))
+            .filter(event::Column::OccurredAt.lt(end))
+            .filter(event::Column::CaseId.in_subquery(agency_cases()))
+    };
+
+    // Cases opened, by kind.
+    let opened: Vec<(String, i64)> = case::Entity::find()
+        .select_only()
+        .column(case::Column::Kind)
+        .column_as(case::Column::Id.count(), "n")
+        .filter(case::Column::AgencyId.eq(agency_id))
+        .filter(case::Column::OpenedAt.gte(start))
+        .filter(case::Column::OpenedAt.lt(end))
+        .group_by(case::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let mut cases_by_kind = Counts::default();
+    for (kind, n) in opened {
+        cases_by_kind.add(&kind, count(n));
+    }
+
+    // Decisions and revisions of the year.
+    let decisions: Vec<(String, String)> = decisions_in_year()
+        .select_only()
+        .columns([event::Column::CaseId, event::Column::Payload])
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let revised: Vec<String> = event::Entity::find()
+        .select_only()
+        .column(event::Column::Payload)
+        .filter(event::Column::Kind.eq(EventKind::DecisionRevised.as_str()))
+        .filter(event::Column::OccurredAt.gte(start))
+        .filter(event::Column::OccurredAt.lt(end))
+        .filter(event::Column::CaseId.in_subquery(agency_cases()))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let decided_kinds: HashMap<String, String> = case::Entity::find()
+        .select_only()
+        .columns([case::Column::Id, case::Column::Kind])
+        .filter(
+            case::Column::Id.in_subquery(decisions_in_year().select_only().column(event::Column::CaseId).into_query()),
+        )
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .collect();
+
+    let mut decisions_by_kind = Counts::default();
+    let mut major_decisions = 0u64;
+    let mut draft_ids = Vec::with_capacity(decisions.len());
+    for (case_id, payload) in &decisions {
+        let v = Value::parse(payload).map_err(|_| Error::DataLoss(format!("decision payload in case {case_id}")))?;
+        let kind = decided_kinds.get(case_id).ok_or_else(|| Error::DataLoss(format!("case {case_id}")))?;
+        decisions_by_kind.add(kind, 1);
+        if v.get("major").and_then(Value::as_bool).unwrap_or(false) {
+            major_decisions += 1;
+        }
+        let draft_id = v
+            .get("draft_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::DataLoss(format!("decision in case {case_id} names no draft")))?;
+        draft_ids.push(draft_id.to_owned());
+    }
+
+    // What the decisions decided, from the drafts they were issued on.
+    let mut penalties_by_type = Counts::default();
+    let mut licensing_by_action = Counts::default();
+    let mut fines_total_fen = 0u64;
+    let mut confiscation_total_fen = 0u64;
+    for chunk in draft_ids.chunks(DRAFT_CHUNK) {
+        let drafts: Vec<(String, String)> = draft::Entity::find()
+            .select_only()
+            .columns([draft::Column::Id, draft::Column::Content])
+            .filter(draft::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(db_error)?;
+        if drafts.len() != chunk.len() {
+            return Err(Error::DataLoss("a decision's draft is missing".into()));
+        }
+        for (id, text) in drafts {
+            let d = Value::parse(&text).map_err(|_| Error::DataLoss(format!("draft {id} content")))?;
+            let facts = content::facts(&id, &d);
+            for t in &facts.penalties {
+                penalties_by_type.add(t, 1);
+            }
+            fines_total_fen = fines_total_fen.saturating_add(facts.fine_fen);
+            confiscation_total_fen = confiscation_total_fen.saturating_add(facts.confiscation_fen);
+            if let Some(action) = d.get("licensing_action").and_then(Value::as_str).filter(|a| !a.is_empty()) {
+                licensing_by_action.add(action, 1);
+            }
+        }
+    }
+
+    let mut revisions = Counts::default();
+    for payload in &revised {
+        let v = Value::parse(payload).map_err(|_| Error::DataLoss("revision payload".into()))?;
+        revisions.add(v.get("revision").and_then(Value::as_str).unwrap_or("unspecified"), 1);
+    }
+
+    // Legal reviews given in the year, by outcome.
+    let reviewed: Vec<(String, i64)> = review::Entity::find()
+        .select_only()
+        .column(review::Column::Outcome)
+        .column_as(review::Column::Id.count(), "n")
+        .filter(review::Column::DecidedAt.gte(start))
+        .filter(review::Column::DecidedAt.lt(end))
+        .filter(review::Column::CaseId.in_subquery(agency_cases()))
+        .group_by(review::Column::Outcome)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let reviews = reviewed.iter().map(|(_, n)| count(*n)).sum();
+    let reviews_with_problems =
+        reviewed.iter().filter(|(o, _)| o.as_str() == Outcome::ProblemsFound.as_str()).map(|(_, n)| count(*n)).sum();
+
+    // Disclosures that concern the year: published, withdrawn or excluded in it, or due by its
+    // end and not yet published then.
+    let in_year = |c: disclosure::Column| Condition::all().add(c.gte(start)).add(c.lt(end));
+    let rows: Vec<disclosure::Model> = disclosure::Entity::find()
+        .filter(disclosure::Column::AgencyId.eq(agency_id))
+        .filter(
+            Condition::any()
+                .add(in_year(disclosure::Column::PublishedAt))
+                .add(in_year(disclosure::Column::WithdrawnAt))
+                .add(in_year(disclosure::Column::DecidedAt))
+                .add(
+                    Condition::all()
+                        .add(disclosure::Column::DecidedAt.lt(end))
+                        .add(disclosure::Column::DueDate.lte(year_end.as_str()))
+                        .add(
+                            Condition::any()
+                                .add(disclosure::Column::PublishedAt.is_null())
+                                .add(disclosure::Column::PublishedAt.gte(end)),
+                        ),
+                ),
+        )
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let within = |t: Option<i64>| t.is_some_and(|t| t >= start && t < end);
+    let (mut published, mut overdue, mut excluded, mut withdrawals) = (0u64, 0u64, 0u64, 0u64);
+    for d in &rows {
+        if within(d.withdrawn_at) {
+            withdrawals += 1;
+        }
+        if d.exclusion_code.is_some() {
+            if within(Some(d.decided_at)) {
+                excluded += 1;
+            }
+            continue;
+        }
+        if within(d.published_at) {
+            published += 1;
+            let on = local_date(Timestamp::from_micros(d.published_at.unwrap_or_default()), tz).to_string();
+            if on > d.due_date {
+                overdue += 1;
+            }
+        } else if pending_at(d, end) && d.decided_at < end && d.due_date <= year_end {
+            // Still waiting for publication when the year ended, though due by then.
+            overdue += 1;
+        }
+    }
+
+    Ok(pb::AnnualReport {
+        agency_id: agency.id,
+        agency_name: agency.name,
+        year,
+        cases_by_kind: cases_by_kind.into_pb(),
+        decisions_by_kind: decisions_by_kind.into_pb(),
+        penalties_by_type: penalties_by_type.into_pb(),
+        licensing_by_action: licensing_by_action.into_pb(),
+        fines_total_fen,
+        confiscation_total_fen,
+        major_decisions,
+        reviews,
+        reviews_with_problems,
+        revisions: revisions.into_pb(),
+        withdrawals,
+        disclosures_published: published,
+        disclosures_overdue: overdue,
+        disclosures_excluded: excluded,
+    })
+}
+
+/// Whether a disclosure (not excluded) was waiting for publication at `end`: not published
+/// before it, and not cancelled by a revision before it.
+fn pending_at(d: &disclosure::Model, end: i64) -> bool {
+    let published_before = d.published_at.is_some_and(|t| t < end);
+    let cancelled_before = d.status == status::CANCELLED && d.revised_at.is_none_or(|t| t < end);
+    !published_before && !cancelled_before
 }

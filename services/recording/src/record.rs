@@ -10,10 +10,11 @@ use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, is_audio_video}
 use sanxiang_domain::officer::zone;
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
+use sanxiang_registry::Registry;
 use sanxiang_registry::auth::{Action, Principal, Scope, authorize};
 use sanxiang_registry::convert::event_kind_from_pb;
 use sanxiang_registry::grpc::{from_timestamp, timestamp};
-use sanxiang_registry::{Registry, registry::RecordingPolicy};
+use sanxiang_registry::registry::{RecordingPolicy, Refusal, refusal_kind};
 use sanxiang_store::entity::{case, event, evidence};
 use sanxiang_store::{Db, Vault, db_error};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -384,6 +385,16 @@ impl Recorder {
                 .ok_or_else(|| Error::invalid(format!("officer_ids[{i}]"), "no such officer in this agency"))?;
             if let Some(why) = officer.certificate.why_invalid_at(occurred_at, tz) {
                 tracing::warn!(officer = %id, case = %case.id, %why, "act named an officer who may not act");
+                // The act is refused and not stored; the attempt is counted (RULES S1).
+                self.registry
+                    .record_refusal(Refusal {
+                        kind: refusal_kind::INVALID_CERTIFICATE,
+                        agency_id: &case.agency_id,
+                        subject_id: id,
+                        case_id: Some(&case.id),
+                        detail: format!("{} naming officer {}: {why}", kind.as_str(), officer.name),
+                    })
+                    .await;
                 return Err(Error::precondition(
                     "G3.certificate-valid",
                     format!("officer {} ({id}): {why}", officer.name),

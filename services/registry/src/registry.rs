@@ -11,7 +11,9 @@ use sanxiang_domain::credit_code::CreditCode;
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::officer::{Certificate, OfficerStatus, zone};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
-use sanxiang_store::entity::{agency, calendar_year, catalog, officer, officer_status_change, principal, token};
+use sanxiang_store::entity::{
+    agency, calendar_year, catalog, officer, officer_status_change, principal, refusal, token,
+};
 use sanxiang_store::{Db, db::is_unique_violation, db_error};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -56,6 +58,25 @@ pub struct NewAgency {
     pub time_zone: String,
     pub additional_recording_kinds: Vec<EventKind>,
     pub upload_window_hours: u32,
+}
+
+/// Kinds of refused attempts counted for supervisors (RULES S1).
+pub mod refusal_kind {
+    /// An act naming an officer whose certificate was not valid and active at the time (G3).
+    pub const INVALID_CERTIFICATE: &str = "invalid_certificate";
+}
+
+/// A refused attempt to record for supervisors (RULES S1): the act itself is not stored, the
+/// attempt is.
+#[derive(Debug, Clone)]
+pub struct Refusal<'a> {
+    /// One of [`refusal_kind`].
+    pub kind: &'static str,
+    pub agency_id: &'a str,
+    /// The officer concerned.
+    pub subject_id: &'a str,
+    pub case_id: Option<&'a str>,
+    pub detail: String,
 }
 
 /// Input of [`Registry::register_officer`].
@@ -318,6 +339,24 @@ impl Registry {
             out.insert(o.id.clone(), OfficerInfo { id: o.id, agency_id: o.agency_id, name: o.name, certificate });
         }
         Ok(out)
+    }
+
+    /// Counts a refused attempt (RULES S1) in its own small write, outside any transaction of
+    /// the refused request, so the count survives the refusal. A failure to count is logged and
+    /// does not change the answer: the refusal itself is what protects the record.
+    pub async fn record_refusal(&self, r: Refusal<'_>) {
+        let row = refusal::ActiveModel {
+            id: Set(new_id()),
+            agency_id: Set(r.agency_id.to_owned()),
+            kind: Set(r.kind.to_owned()),
+            subject_id: Set(r.subject_id.to_owned()),
+            case_id: Set(r.case_id.map(str::to_owned)),
+            detail: Set(r.detail),
+            occurred_at: Set(self.clock.now().micros()),
+        };
+        if let Err(e) = row.insert(&self.db).await {
+            tracing::error!(error = %e, kind = r.kind, subject = r.subject_id, "could not count a refused attempt");
+        }
     }
 
     /// Creates a principal; idempotent on `request_id`.

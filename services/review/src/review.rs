@@ -22,6 +22,7 @@ use sanxiang_recording::record::{MAX_CLOCK_SKEW_SECONDS, officers_from_json};
 use sanxiang_recording::writer::{Attached, DocumentNumber, NewEvent, Target};
 use sanxiang_registry::auth::{Action, Principal, Role, authorize};
 use sanxiang_registry::grpc::timestamp;
+use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, case, draft, event, evidence, review};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -738,6 +739,17 @@ impl Reviews {
                 .filter(|o| o.agency_id == case.agency_id)
                 .ok_or_else(|| Error::invalid(format!("officer_ids[{i}]"), "no such officer in this agency"))?;
             if let Some(why) = officer.certificate.why_invalid_at(now, tz) {
+                // The decision is refused and not stored; the attempt is counted (RULES S1).
+                self.recorder
+                    .registry()
+                    .record_refusal(Refusal {
+                        kind: refusal_kind::INVALID_CERTIFICATE,
+                        agency_id: &case.agency_id,
+                        subject_id: id,
+                        case_id: Some(&case.id),
+                        detail: format!("decision naming officer {}: {why}", officer.name),
+                    })
+                    .await;
                 return Err(Error::precondition("G3.certificate-valid", format!("officer {}: {why}", officer.name)));
             }
         }
