@@ -196,6 +196,13 @@ async fn a_decision_gets_a_disclosure_due_in_working_days_across_a_holiday(backe
     let list = get_json(&h, "/v1/disclosures").await;
     assert_eq!(list["disclosures"].as_array().unwrap().len(), 1);
 
+    // Notices and annual statistics are public over HTTP too.
+    let notices = get_json(&h, &format!("/v1/notices/{}", w.agency.id)).await;
+    assert_eq!(notices["roster"].as_array().unwrap().len(), 2, "{notices}");
+    let annual = get_json(&h, &format!("/v1/annual/{}/2025", w.agency.id)).await;
+    assert_eq!((annual["year"].as_i64(), annual["disclosures_published"].as_u64()), (Some(2025), Some(0)));
+    assert_eq!(get(&h, &format!("/v1/annual/{}/2026", w.agency.id)).await.status(), 409, "the year is not over");
+
     // A licensing decision on a Friday before the Spring Festival: 7 working days.
     clock.set(shanghai_morning("2026-02-13"));
     let lic = w.open_case(pb::CaseKind::Licensing).await;
