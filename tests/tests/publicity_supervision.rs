@@ -640,6 +640,14 @@ async fn overdue_items_are_seen_by_the_overseeing_supervisor_only(backend: Backe
     let far = elsewhere.open_case(pb::CaseKind::Penalty).await;
     elsewhere.append(&far.id, K::Filing, now).await;
     let far_seizure = unrecorded_seizure(&elsewhere, &far.id, now).await;
+    // … and a photo uploaded 30 hours after it was taken, beyond the 24-hour upload window.
+    let late_photo = elsewhere
+        .upload(&far.id, "image/jpeg", bytes::Bytes::from_static(b"late photo"), now.plus_seconds(-30 * 3600))
+        .await
+        .unwrap()
+        .evidence
+        .unwrap();
+    assert!(late_photo.late);
 
     // Today nothing is past due; the missing recording and the refused attempts already count.
     let seizure_id = format!("{}:{}", seizure.case_id, seizure.case_seq);
@@ -703,6 +711,7 @@ async fn overdue_items_are_seen_by_the_overseeing_supervisor_only(backend: Backe
         [
             (pb::OverdueKind::Decision, elsewhere.agency.id.clone(), far.id.clone()),
             (pb::OverdueKind::RecordingMissing, elsewhere.agency.id.clone(), far_id),
+            (pb::OverdueKind::LateUpload, elsewhere.agency.id.clone(), late_photo.id.clone()),
         ]
     );
     refused(overdue(&sup_elsewhere, &d).await, Code::PermissionDenied, "Supervise");
@@ -713,7 +722,7 @@ async fn overdue_items_are_seen_by_the_overseeing_supervisor_only(backend: Backe
     refused(overdue(&sup_city, "no-such-agency").await, Code::NotFound, "no-such-agency");
     // Administrators see every agency.
     let everything = summary(&overdue(&h.admin, "").await.unwrap());
-    assert_eq!(everything.len(), expected.len() + 2);
+    assert_eq!(everything.len(), expected.len() + 3);
 
     // Done is no longer overdue: publishing and withdrawing clear those items.
     publish(&district, &unpublished.id).await;

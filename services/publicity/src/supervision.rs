@@ -215,32 +215,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
 
     // Acts that required an audio-video recording and were recorded without one (RULES R3):
     // the stated reason is in the payload. The LIKE narrows the scan; the parse decides.
-    let unrecorded_query = || {
-        event::Entity::find()
-            .filter(
-                event::Column::CaseId.in_subquery(
-                    case::Entity::find()
-                        .select_only()
-                        .column(case::Column::Id)
-                        .filter(case::Column::AgencyId.is_in(ids.iter().cloned()))
-                        .into_query(),
-                ),
-            )
-            .filter(event::Column::Payload.contains("\"missing_recording_reason\":"))
-    };
-    let unrecorded = unrecorded_query().order_by_asc(event::Column::GlobalSeq).all(db).await.map_err(db_error)?;
-    let case_agency: HashMap<String, String> = case::Entity::find()
-        .select_only()
-        .columns([case::Column::Id, case::Column::AgencyId])
-        .filter(
-            case::Column::Id.in_subquery(unrecorded_query().select_only().column(event::Column::CaseId).into_query()),
-        )
-        .into_tuple::<(String, String)>()
-        .all(db)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .collect();
+    let (unrecorded, case_agency) = flagged_events(db, &ids, "\"missing_recording_reason\":").await?;
     for e in unrecorded {
         let Ok(payload) = Value::parse(&e.payload) else { continue };
         let Some(reason) = payload.get("missing_recording_reason").and_then(Value::as_str) else { continue };
@@ -253,6 +228,26 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
             None,
             format!("{} recorded without the required recording: {reason}", e.kind),
             e.occurred_at,
+        ));
+    }
+
+    // Evidence uploaded later than the agency's upload window (RULES S1, R5).
+    let (late, case_agency) = flagged_events(db, &ids, "\"late\":true").await?;
+    for e in late {
+        let Ok(payload) = Value::parse(&e.payload) else { continue };
+        if e.kind != "evidence_uploaded" || payload.get("late").and_then(Value::as_bool) != Some(true) {
+            continue;
+        }
+        let agency_id = case_agency.get(&e.case_id).map(String::as_str).unwrap_or_default();
+        let evidence_id = payload.get("evidence_id").and_then(Value::as_str).unwrap_or_default();
+        items.push(item(
+            pb::OverdueKind::LateUpload,
+            agency_id,
+            &e.case_id,
+            evidence_id.to_owned(),
+            None,
+            format!("evidence {evidence_id} uploaded after the agency's upload window"),
+            e.recorded_at,
         ));
     }
 
@@ -277,4 +272,38 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
 
     items.sort_by_key(|i| (i.kind, i.occurred_at.map(|t| (t.seconds, t.nanos))));
     Ok(items)
+}
+
+/// Events of the agencies' cases whose payload contains `needle` (a LIKE that narrows the scan;
+/// callers parse the payload to decide), with each case's agency.
+async fn flagged_events(
+    db: &sanxiang_store::Db,
+    ids: &[String],
+    needle: &str,
+) -> Result<(Vec<event::Model>, HashMap<String, String>)> {
+    let query = || {
+        event::Entity::find()
+            .filter(
+                event::Column::CaseId.in_subquery(
+                    case::Entity::find()
+                        .select_only()
+                        .column(case::Column::Id)
+                        .filter(case::Column::AgencyId.is_in(ids.iter().cloned()))
+                        .into_query(),
+                ),
+            )
+            .filter(event::Column::Payload.contains(needle))
+    };
+    let events = query().order_by_asc(event::Column::GlobalSeq).all(db).await.map_err(db_error)?;
+    let case_agency: HashMap<String, String> = case::Entity::find()
+        .select_only()
+        .columns([case::Column::Id, case::Column::AgencyId])
+        .filter(case::Column::Id.in_subquery(query().select_only().column(event::Column::CaseId).into_query()))
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .collect();
+    Ok((events, case_agency))
 }
