@@ -6,6 +6,7 @@
 //! number of bytes for verification.
 
 mod baseline;
+mod feed;
 mod spawn;
 
 use std::path::PathBuf;
@@ -99,8 +100,22 @@ enum Command {
         #[arg(long)]
         rehash: bool,
     },
-    /// The public HTTP feed (not implemented by the server yet).
-    Feed,
+    /// Pages of the public HTTP feed, at the top and `depth` entries deep (needs `--spawn`: the
+    /// entries are written straight into the spawned server's database).
+    Feed {
+        /// Published disclosures in the listing.
+        #[arg(long, default_value_t = 1_100_000)]
+        entries: usize,
+        /// How deep the second cursor is, in entries from the newest.
+        #[arg(long, default_value_t = 1_000_000)]
+        depth: usize,
+        /// Requests per measured page.
+        #[arg(long, default_value_t = 200)]
+        pages: usize,
+        /// Entries per page.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 /// Adds `authorization: Bearer <token>` to every call.
@@ -142,12 +157,6 @@ struct Row {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let cli = Cli::parse();
-    if let Command::Feed = cli.command {
-        print_header(cli.header);
-        println!("| feed | {} | skipped | – | – | – | – | – | – | – |", cli.label.as_deref().unwrap_or("–"));
-        eprintln!("feed: skipped — the server has no public HTTP feed yet (no disclosure endpoint to page through)");
-        return Ok(());
-    }
     let server = if cli.spawn {
         Some(spawn::Server::start(cli.server_bin.clone(), cli.database_url.as_deref()).await?)
     } else {
@@ -171,7 +180,18 @@ async fn main() -> Result<(), Error> {
         }
         Command::Upload { size, concurrency } => upload(channel, &token, size, concurrency).await?,
         Command::Verify { events, rehash } => verify(channel, &token, events, rehash).await?,
-        Command::Feed => unreachable!("handled above"),
+        Command::Feed { entries, depth, pages, limit } => {
+            let server =
+                server.as_ref().ok_or("feed needs --spawn: its entries are written into the server's database")?;
+            let rows =
+                feed(&channel, &token, server, cli.database_url.as_deref(), entries, depth, pages, limit).await?;
+            let rss = server.peak_rss_kib();
+            print_header(cli.header);
+            for row in &rows {
+                print_row(row, &label, rss);
+            }
+            return Ok(());
+        }
     };
     let rss = server.as_ref().and_then(spawn::Server::peak_rss_kib);
     print_header(cli.header);
@@ -603,4 +623,90 @@ async fn verify(channel: Channel, admin_token: &str, events: usize, rehash: bool
         errors,
         first_error,
     })
+}
+
+/// The feed figure: the first page and a page `depth` entries deep, each against a static
+/// response of the same bytes.
+#[allow(clippy::too_many_arguments)]
+async fn feed(
+    channel: &Channel,
+    admin_token: &str,
+    server: &spawn::Server,
+    database_url: Option<&str>,
+    entries: usize,
+    depth: usize,
+    pages: usize,
+    limit: usize,
+) -> Result<Vec<Row>, Error> {
+    if depth >= entries {
+        return Err(format!("--depth {depth} must be less than --entries {entries}").into());
+    }
+    let mut registry = registry_client(channel.clone(), admin_token)?;
+    let agency = registry
+        .create_agency(pb::CreateAgencyRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            name: "福州市市场监督管理局".into(),
+            credit_code: credit_code(7),
+            region: "福建省福州市".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let url = database_url.map_or_else(|| server.sqlite_url(), str::to_owned);
+    feed::seed(&url, &agency.id, entries).await?;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}/v1/disclosures?limit={limit}", server.http_addr);
+    // Entries are listed newest first by `listed_seq` (1..=entries): a cursor `l<n>` returns the
+    // entries below n, so `depth` entries from the top is `l<entries - depth + 1>`.
+    let deep_url = format!("{base}&cursor=l{}", entries - depth + 1);
+    // Warm both paths (connection, statement cache, pages of the index) before measuring.
+    feed::pages(&client, &base, 5).await?;
+    feed::pages(&client, &deep_url, 5).await?;
+    let (first, first_body) = feed::pages(&client, &base, pages).await?;
+    let (deep, deep_body) = feed::pages(&client, &deep_url, pages).await?;
+    let first_json: serde_json::Value = serde_json::from_str(&first_body)?;
+    let deep_json: serde_json::Value = serde_json::from_str(&deep_body)?;
+    for (name, json) in [("first", &first_json), ("deep", &deep_json)] {
+        let n = json["disclosures"].as_array().map_or(0, Vec::len);
+        if n != limit {
+            return Err(format!("the {name} page has {n} entries, expected {limit}").into());
+        }
+    }
+    let baseline_addr = feed::static_server(first_body).await?;
+    let baseline_url = format!("http://{baseline_addr}/v1/disclosures");
+    feed::pages(&client, &baseline_url, 5).await?;
+    let (baseline, _) = feed::pages(&client, &baseline_url, pages).await?;
+    let per_second = |l: &[Duration]| l.len() as f64 / l.iter().sum::<Duration>().as_secs_f64();
+    let median = |l: &[Duration]| {
+        let mut l = l.to_vec();
+        l.sort_unstable();
+        l[l.len() / 2]
+    };
+    eprintln!(
+        "feed: p50 first page {:.2} ms, {depth} deep {:.2} ms: deep/first = {:.2} (target ≤ 1.5)",
+        median(&first).as_secs_f64() * 1000.0,
+        median(&deep).as_secs_f64() * 1000.0,
+        median(&deep).as_secs_f64() / median(&first).as_secs_f64(),
+    );
+    let base_rate = per_second(&baseline);
+    Ok(vec![
+        Row {
+            figure: format!("feed first page ({limit} of {entries} entries)"),
+            unit: "pages/s",
+            value: per_second(&first),
+            baseline: base_rate,
+            latencies: first,
+            errors: 0,
+            first_error: None,
+        },
+        Row {
+            figure: format!("feed page {depth} entries deep ({limit} of {entries})"),
+            unit: "pages/s",
+            value: per_second(&deep),
+            baseline: base_rate,
+            latencies: deep,
+            errors: 0,
+            first_error: None,
+        },
+    ])
 }

@@ -15,6 +15,8 @@ const STARTUP: Duration = Duration::from_secs(60);
 pub struct Server {
     /// Where it serves gRPC.
     pub addr: SocketAddr,
+    /// Where it serves the public HTTP surface.
+    pub http_addr: SocketAddr,
     /// Its administrator token.
     pub token: String,
     child: tokio::process::Child,
@@ -58,21 +60,26 @@ impl Server {
             let mut lines = BufReader::new(stderr).lines();
             let mut tx = Some(tx);
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(addr) = grpc_addr(&line)
+                if let (Some(addr), Some(http)) = (field_addr(&line, "grpc_addr"), field_addr(&line, "http_addr"))
                     && let Some(tx) = tx.take()
                 {
-                    let _ = tx.send(addr);
+                    let _ = tx.send((addr, http));
                 } else if tx.is_some() {
                     eprintln!("server: {line}");
                 }
             }
         });
-        let addr = tokio::time::timeout(STARTUP, rx)
+        let (addr, http_addr) = tokio::time::timeout(STARTUP, rx)
             .await
             .map_err(|_| "the server did not log grpc_addr= in time")?
             .map_err(|_| "the server exited before serving")?;
         let token = std::fs::read_to_string(dir.path().join("admin-token"))?.trim().to_string();
-        Ok(Self { addr, token, child, _dir: dir })
+        Ok(Self { addr, http_addr, token, child, _dir: dir })
+    }
+
+    /// The URL of the spawned server's embedded SQLite database.
+    pub fn sqlite_url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self._dir.path().join("sanxiang.db").display())
     }
 
     /// The server's peak resident set (`VmHWM`), in KiB.
@@ -83,9 +90,9 @@ impl Server {
     }
 }
 
-/// The address in a `grpc_addr=…` (pretty) or `"grpc_addr":"…"` (json) log line.
-fn grpc_addr(line: &str) -> Option<SocketAddr> {
-    let rest = &line[line.find("grpc_addr")? + "grpc_addr".len()..];
+/// The address of `field` in a `field=…` (pretty) or `"field":"…"` (json) log line.
+fn field_addr(line: &str, field: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find(field)? + field.len()..];
     let rest = rest.trim_start_matches(|c: char| !c.is_ascii_digit());
     let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':')).unwrap_or(rest.len());
     rest[..end].parse().ok()
@@ -96,7 +103,10 @@ mod tests {
     #[test]
     fn parses_both_log_formats() {
         let want: std::net::SocketAddr = "127.0.0.1:4321".parse().unwrap();
-        assert_eq!(super::grpc_addr(r#"{"fields":{"grpc_addr":"127.0.0.1:4321"}}"#), Some(want));
-        assert_eq!(super::grpc_addr("INFO sanxiang is serving grpc_addr=127.0.0.1:4321 database=sqlite"), Some(want));
+        assert_eq!(super::field_addr(r#"{"fields":{"grpc_addr":"127.0.0.1:4321"}}"#, "grpc_addr"), Some(want));
+        assert_eq!(
+            super::field_addr("INFO sanxiang is serving http_addr=127.0.0.1:80 grpc_addr=127.0.0.1:4321", "grpc_addr"),
+            Some(want)
+        );
     }
 }

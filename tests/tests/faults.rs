@@ -197,12 +197,17 @@ async fn object_store_outage_is_unavailable_and_recovers() {
     // Stop the S3 server.
     let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
-    for _ in 0..100 {
+    // Garage drains open S3 connections for up to 10 s before it exits; wait until it is gone,
+    // or restarting it below would race the old process for its ports.
+    let mut gone = false;
+    for _ in 0..300 {
         if !Command::new("kill").args(["-0", &pid]).status().await.unwrap().success() {
+            gone = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(gone, "the S3 server exits within 30 s of SIGTERM");
     let events_before = w
         .officer
         .record
