@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use sanxiang_domain::Sha256Digest;
-use sanxiang_domain::canonical::Value;
-use sanxiang_domain::chain::{EventRecord, verify_links};
+use sanxiang_domain::canonical::{Value, check_canonical};
+use sanxiang_domain::chain::{EventRecord, EvidenceLink, LinkFacts, StoredEvent, check_links};
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_store::db_error;
@@ -85,118 +85,27 @@ impl Recorder {
     }
 
     /// Verifies a case's record and reports every problem, first first.
+    ///
+    /// Two passes: every event's hash is recomputed from its stored columns independently, in
+    /// parallel across the cores ([`check_rows`]); then the links, the case row, the gate and the
+    /// evidence references are checked in order.
     pub async fn verify_case(&self, case: &case::Model, rehash_evidence: bool) -> Result<Report> {
+        let started = std::time::Instant::now();
         let rows = self.all_events(&case.id).await?;
         let items = self.case_evidence(&case.id).await?;
-        let mut problems = Vec::new();
-        let mut records = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let stored: Result<Sha256Digest, _> = row.hash.parse();
-            match (record_of(row), stored) {
-                (Ok(r), Ok(h)) => records.push((r, h)),
-                (Err(msg), _) => {
-                    problems.push(Problem { case_seq: row.case_seq as u64, evidence_id: None, message: msg });
-                }
-                (_, Err(_)) => problems.push(Problem {
-                    case_seq: row.case_seq as u64,
-                    evidence_id: None,
-                    message: "stored hash is not a digest".into(),
-                }),
-            }
-        }
-        if problems.is_empty() {
-            for p in verify_links(&case.id, &records) {
-                problems.push(Problem { case_seq: p.case_seq, evidence_id: None, message: p.message });
-            }
-        }
-
-        // The case row must agree with the chain: its head, its length, its opening.
-        let head = rows.last().map_or_else(|| Sha256Digest::ZERO.to_hex(), |r| r.hash.clone());
-        if case.event_count != rows.len() as i64 || case.head_hash != head {
-            problems.push(Problem {
-                case_seq: rows.len() as u64,
-                evidence_id: None,
-                message: format!(
-                    "the case records {} events ending in {}, the chain has {} ending in {head}: events were removed or added",
-                    case.event_count,
-                    case.head_hash,
-                    rows.len()
-                ),
-            });
-        }
-        // The gate, as the chain shows it: every major decision follows an approval of its draft.
-        let gated = records.iter().map(|(r, _)| (r.case_seq, r.kind.as_str(), &r.payload));
-        for seq in sanxiang_domain::review::unapproved_major_decisions(gated) {
-            problems.push(Problem {
-                case_seq: seq,
-                evidence_id: None,
-                message: "a major decision without an earlier legal-review approval of its draft digest (RULES L1)"
-                    .into(),
-            });
-        }
-        if let Some((first, _)) = records.first().filter(|(r, _)| r.kind == EventKind::CaseOpened.as_str()) {
-            let p = &first.payload;
-            let party = p.get("party").and_then(|v| v.to_canonical_string().ok());
-            let officers = p.get("handling_officer_ids").and_then(|v| v.to_canonical_string().ok());
-            let consistent = p.get("agency_id").and_then(Value::as_str) == Some(case.agency_id.as_str())
-                && p.get("kind").and_then(Value::as_str) == Some(case.kind.as_str())
-                && p.get("title").and_then(Value::as_str) == Some(case.title.as_str())
-                && party.as_deref() == Some(case.party.as_str())
-                && officers.as_deref() == Some(case.handling_officers.as_str())
-                && first.occurred_at.micros() == case.opened_at;
-            if !consistent {
-                problems.push(Problem {
-                    case_seq: 1,
-                    evidence_id: None,
-                    message: "the case row differs from what its case_opened event recorded".into(),
-                });
-            }
-        } else if !rows.is_empty() {
-            problems.push(Problem {
-                case_seq: 1,
-                evidence_id: None,
-                message: "the chain does not start with case_opened".into(),
-            });
-        }
-
-        // Every evidence reference must match the evidence row it names.
-        let by_id: HashMap<&str, &evidence::Model> = items.iter().map(|e| (e.id.as_str(), e)).collect();
-        let mut recorded: HashMap<&str, bool> = items.iter().map(|e| (e.id.as_str(), false)).collect();
-        for (r, _) in &records {
-            for link in &r.evidence {
-                match by_id.get(link.evidence_id.as_str()) {
-                    Some(e)
-                        if e.sha256 == link.sha256.to_hex()
-                            && e.size as u64 == link.size
-                            && e.media_type == link.media_type =>
-                    {
-                        if r.kind == EventKind::EvidenceUploaded.as_str() {
-                            recorded.insert(e.id.as_str(), true);
-                        }
-                    }
-                    Some(_) => problems.push(Problem {
-                        case_seq: r.case_seq,
-                        evidence_id: Some(link.evidence_id.clone()),
-                        message: "the evidence row differs from the digest, size or media type the event recorded"
-                            .into(),
-                    }),
-                    None => problems.push(Problem {
-                        case_seq: r.case_seq,
-                        evidence_id: Some(link.evidence_id.clone()),
-                        message: "the event references evidence that is not in the case".into(),
-                    }),
-                }
-            }
-        }
-        for (id, seen) in recorded {
-            if !seen {
-                problems.push(Problem {
-                    case_seq: 0,
-                    evidence_id: Some(id.to_owned()),
-                    message: "the evidence item has no evidence_uploaded event in the chain".into(),
-                });
-            }
-        }
+        let read = started.elapsed();
+        let (case_row, evidence_rows) = (case.clone(), items.clone());
+        let (mut problems, head, events_checked) =
+            tokio::task::spawn_blocking(move || check_record(&case_row, &rows, &evidence_rows))
+                .await
+                .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
+        tracing::debug!(
+            case_id = %case.id,
+            events = events_checked,
+            read_ms = read.as_secs_f64() * 1e3,
+            check_ms = (started.elapsed() - read).as_secs_f64() * 1e3,
+            "verified the chain"
+        );
 
         let mut evidence_checked = 0;
         if rehash_evidence {
@@ -234,6 +143,247 @@ impl Recorder {
                 }
             }
         }
-        Ok(Report { events_checked: rows.len() as u64, evidence_checked, head_hash: head, problems })
+        Ok(Report { events_checked, evidence_checked, head_hash: head, problems })
     }
+}
+
+/// What verification keeps of one event after its independent checks.
+struct Checked<'a> {
+    kind: &'a str,
+    occurred_at: i64,
+    link: LinkFacts<'a>,
+    evidence: Vec<EvidenceLink>,
+    /// The payload, parsed only for the kinds whose payload verification reads (the opening, the
+    /// review and decision events of the gate); `Null` otherwise.
+    payload: Value,
+}
+
+/// Whether verification reads the payload of events of this kind.
+fn payload_needed(kind: &str) -> bool {
+    kind == EventKind::CaseOpened.as_str()
+        || kind == EventKind::ReviewDecided.as_str()
+        || kind == EventKind::Decision.as_str()
+}
+
+/// An evidence link as the `events.evidence` column stores it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredLink<'a> {
+    #[serde(borrow)]
+    id: &'a str,
+    #[serde(borrow)]
+    media_type: &'a str,
+    #[serde(borrow)]
+    sha256: &'a str,
+    size: u64,
+}
+
+/// The fast path of [`check_row`]: the stored columns are canonical already, so they are hashed
+/// as they are. `None` when anything is unusual (escaped strings included): the slow path then
+/// decides, with its precise message.
+fn check_row_fast<'a>(row: &'a event::Model, buf: &mut String) -> Option<Checked<'a>> {
+    check_canonical(&row.payload).ok()?;
+    check_canonical(&row.officers).ok()?;
+    check_canonical(&row.evidence).ok()?;
+    // Canonical, an array, and only strings: exactly what re-encoding the parsed column gives.
+    serde_json::from_str::<Vec<&str>>(&row.officers).ok()?;
+    let links = serde_json::from_str::<Vec<StoredLink<'_>>>(&row.evidence).ok()?;
+    let evidence = links
+        .into_iter()
+        .map(|l| {
+            Some(EvidenceLink {
+                evidence_id: l.id.to_owned(),
+                sha256: l.sha256.parse().ok()?,
+                size: l.size,
+                media_type: l.media_type.to_owned(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let payload = if payload_needed(&row.kind) { Value::parse(&row.payload).ok()? } else { Value::Null };
+    let stored = StoredEvent {
+        global_seq: u64::try_from(row.global_seq).ok()?,
+        case_id: &row.case_id,
+        case_seq: u64::try_from(row.case_seq).ok()?,
+        kind: &row.kind,
+        occurred_at: Timestamp::from_micros(row.occurred_at),
+        recorded_at: Timestamp::from_micros(row.recorded_at),
+        actor: &row.actor,
+        request_id: &row.request_id,
+        officers: &row.officers,
+        evidence: &row.evidence,
+        payload: &row.payload,
+        prev_hash: row.prev_hash.parse().ok()?,
+    };
+    Some(Checked {
+        kind: &row.kind,
+        occurred_at: row.occurred_at,
+        link: LinkFacts {
+            case_seq: stored.case_seq,
+            case_id: &row.case_id,
+            global_seq: stored.global_seq,
+            prev_hash: stored.prev_hash,
+            stored: row.hash.parse().ok()?,
+            recomputed: stored.hash(buf),
+        },
+        evidence,
+        payload,
+    })
+}
+
+/// The checks of one event that need no other event: its columns are well formed and in
+/// canonical form, and its hash recomputed. `Err` is the problem to report.
+fn check_row<'a>(row: &'a event::Model, buf: &mut String) -> Result<Checked<'a>, String> {
+    if let Some(checked) = check_row_fast(row, buf) {
+        return Ok(checked);
+    }
+    let record = record_of(row)?;
+    let stored: Sha256Digest = row.hash.parse().map_err(|_| "stored hash is not a digest".to_owned())?;
+    Ok(Checked {
+        kind: &row.kind,
+        occurred_at: row.occurred_at,
+        link: LinkFacts {
+            case_seq: record.case_seq,
+            case_id: &row.case_id,
+            global_seq: record.global_seq,
+            prev_hash: record.prev_hash,
+            stored,
+            recomputed: record.hash(),
+        },
+        evidence: record.evidence,
+        payload: record.payload,
+    })
+}
+
+/// Fewest events worth a thread of their own.
+const MIN_EVENTS_PER_THREAD: usize = 2048;
+
+/// [`check_row`] over every row, split across the available cores; results in row order.
+fn check_rows(rows: &[event::Model]) -> Vec<Result<Checked<'_>, String>> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let threads = cores.min(rows.len() / MIN_EVENTS_PER_THREAD).max(1);
+    let chunk = rows.len().div_ceil(threads).max(1);
+    fn run(part: &[event::Model]) -> Vec<Result<Checked<'_>, String>> {
+        let mut buf = String::with_capacity(1024);
+        part.iter().map(|row| check_row(row, &mut buf)).collect()
+    }
+    if threads == 1 {
+        return run(rows);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rows.chunks(chunk).map(|part| scope.spawn(move || run(part))).collect();
+        // A panicking thread is a bug; report it as a problem rather than taking the server down.
+        handles
+            .into_iter()
+            .zip(rows.chunks(chunk))
+            .flat_map(|(h, part)| {
+                h.join().unwrap_or_else(|_| part.iter().map(|_| Err("verification thread failed".to_owned())).collect())
+            })
+            .collect()
+    })
+}
+
+/// Every check of a case's record except re-hashing evidence: returns the problems, the head
+/// hash of the chain and the number of events checked.
+fn check_record(case: &case::Model, rows: &[event::Model], items: &[evidence::Model]) -> (Vec<Problem>, String, u64) {
+    let mut problems = Vec::new();
+    let mut records = Vec::with_capacity(rows.len());
+    for (row, checked) in rows.iter().zip(check_rows(rows)) {
+        match checked {
+            Ok(c) => records.push(c),
+            Err(message) => problems.push(Problem { case_seq: row.case_seq as u64, evidence_id: None, message }),
+        }
+    }
+    if problems.is_empty() {
+        let links: Vec<LinkFacts<'_>> = records.iter().map(|c| c.link.clone()).collect();
+        for p in check_links(&case.id, &links) {
+            problems.push(Problem { case_seq: p.case_seq, evidence_id: None, message: p.message });
+        }
+    }
+
+    // The case row must agree with the chain: its head, its length, its opening.
+    let head = rows.last().map_or_else(|| Sha256Digest::ZERO.to_hex(), |r| r.hash.clone());
+    if case.event_count != rows.len() as i64 || case.head_hash != head {
+        problems.push(Problem {
+            case_seq: rows.len() as u64,
+            evidence_id: None,
+            message: format!(
+                "the case records {} events ending in {}, the chain has {} ending in {head}: events were removed or added",
+                case.event_count,
+                case.head_hash,
+                rows.len()
+            ),
+        });
+    }
+    // The gate, as the chain shows it: every major decision follows an approval of its draft.
+    let gated = records.iter().map(|c| (c.link.case_seq, c.kind, &c.payload));
+    for seq in sanxiang_domain::review::unapproved_major_decisions(gated) {
+        problems.push(Problem {
+            case_seq: seq,
+            evidence_id: None,
+            message: "a major decision without an earlier legal-review approval of its draft digest (RULES L1)".into(),
+        });
+    }
+    if let Some(first) = records.first().filter(|c| c.kind == EventKind::CaseOpened.as_str()) {
+        let p = &first.payload;
+        let party = p.get("party").and_then(|v| v.to_canonical_string().ok());
+        let officers = p.get("handling_officer_ids").and_then(|v| v.to_canonical_string().ok());
+        let consistent = p.get("agency_id").and_then(Value::as_str) == Some(case.agency_id.as_str())
+            && p.get("kind").and_then(Value::as_str) == Some(case.kind.as_str())
+            && p.get("title").and_then(Value::as_str) == Some(case.title.as_str())
+            && party.as_deref() == Some(case.party.as_str())
+            && officers.as_deref() == Some(case.handling_officers.as_str())
+            && first.occurred_at == case.opened_at;
+        if !consistent {
+            problems.push(Problem {
+                case_seq: 1,
+                evidence_id: None,
+                message: "the case row differs from what its case_opened event recorded".into(),
+            });
+        }
+    } else if !rows.is_empty() {
+        problems.push(Problem {
+            case_seq: 1,
+            evidence_id: None,
+            message: "the chain does not start with case_opened".into(),
+        });
+    }
+
+    // Every evidence reference must match the evidence row it names.
+    let by_id: HashMap<&str, &evidence::Model> = items.iter().map(|e| (e.id.as_str(), e)).collect();
+    let mut recorded: HashMap<&str, bool> = items.iter().map(|e| (e.id.as_str(), false)).collect();
+    for c in &records {
+        for link in &c.evidence {
+            match by_id.get(link.evidence_id.as_str()) {
+                Some(e)
+                    if e.sha256 == link.sha256.to_hex()
+                        && e.size as u64 == link.size
+                        && e.media_type == link.media_type =>
+                {
+                    if c.kind == EventKind::EvidenceUploaded.as_str() {
+                        recorded.insert(e.id.as_str(), true);
+                    }
+                }
+                Some(_) => problems.push(Problem {
+                    case_seq: c.link.case_seq,
+                    evidence_id: Some(link.evidence_id.clone()),
+                    message: "the evidence row differs from the digest, size or media type the event recorded".into(),
+                }),
+                None => problems.push(Problem {
+                    case_seq: c.link.case_seq,
+                    evidence_id: Some(link.evidence_id.clone()),
+                    message: "the event references evidence that is not in the case".into(),
+                }),
+            }
+        }
+    }
+    for (id, seen) in recorded {
+        if !seen {
+            problems.push(Problem {
+                case_seq: 0,
+                evidence_id: Some(id.to_owned()),
+                message: "the evidence item has no evidence_uploaded event in the chain".into(),
+            });
+        }
+    }
+    (problems, head, rows.len() as u64)
 }
