@@ -48,7 +48,7 @@ figures() {
     run "$label" "$url" verify --events "$VERIFY_EVENTS"
     run "$label" "$url" verify --events "$VERIFY_EVENTS" --rehash
     if [ "$SCALE_EVENTS" -gt 0 ]; then
-        run "$label" "$url" append --clients 64 --cases 64 --events "$EVENTS" --preload "$SCALE_EVENTS"
+        run "$label" "$url" append --clients 64 --cases 64 --events "$EVENTS" --seed "$SCALE_EVENTS"
     fi
     run "$label" "$url" feed
 }

@@ -17,6 +17,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Its administrator token.
     pub token: String,
+    /// The database it uses.
+    pub database_url: String,
     child: tokio::process::Child,
     _dir: tempfile::TempDir,
 }
@@ -63,7 +65,9 @@ impl Server {
             .map_err(|_| "the server did not log grpc_addr= in time")?
             .map_err(|_| "the server exited before serving")?;
         let token = std::fs::read_to_string(dir.path().join("admin-token"))?.trim().to_string();
-        Ok(Self { addr, token, child, _dir: dir })
+        let database_url = database_url
+            .map_or_else(|| format!("sqlite://{}?mode=rw", dir.path().join("sanxiang.db").display()), str::to_owned);
+        Ok(Self { addr, token, database_url, child, _dir: dir })
     }
 
     /// The server's peak resident set (`VmHWM`), in KiB.
