@@ -195,11 +195,26 @@ fn write_value(v: &Value, out: &mut String) -> Result<(), CanonicalError> {
 
 /// Writes an integer of the canonical subset.
 pub fn write_int(i: i64, out: &mut String) -> Result<(), CanonicalError> {
-    use std::fmt::Write;
     if i.abs() > MAX_SAFE_INTEGER {
         return Err(CanonicalError::Number(i.to_string()));
     }
-    let _ = write!(out, "{i}");
+    // Digits written directly (no formatter): the chain writes several integers per event.
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut v = i.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
     Ok(())
 }
 

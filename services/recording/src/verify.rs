@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use sanxiang_domain::Sha256Digest;
-use sanxiang_domain::canonical::{Value, check_canonical};
+use sanxiang_domain::canonical::{CanonicalError, Value, check_canonical};
 use sanxiang_domain::chain::{EventRecord, EvidenceLink, LinkFacts, StoredEvent, check_links};
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::{Error, Result, Timestamp};
@@ -91,19 +91,44 @@ impl Recorder {
     /// evidence references are checked in order.
     pub async fn verify_case(&self, case: &case::Model, rehash_evidence: bool) -> Result<Report> {
         let started = std::time::Instant::now();
-        let rows = self.all_events(&case.id).await?;
         let items = self.case_evidence(&case.id).await?;
-        let read = started.elapsed();
+        // The chain is read in ranges of case_seq on several connections at once, and each range
+        // is checked on a blocking thread as soon as it has arrived, so reading, decoding and
+        // hashing overlap and use every core.
+        let parts = verify_parts(case.event_count);
+        let bounds: Vec<i64> = (1..parts).map(|i| case.event_count * i as i64 / parts as i64).collect();
+        let mut tasks = Vec::with_capacity(parts);
+        for i in 0..parts {
+            let mut query = event::Entity::find().filter(event::Column::CaseId.eq(&case.id));
+            if i > 0 {
+                query = query.filter(event::Column::CaseSeq.gt(bounds[i - 1]));
+            }
+            if i + 1 < parts {
+                query = query.filter(event::Column::CaseSeq.lte(bounds[i]));
+            }
+            let db = self.db.clone();
+            tasks.push(tokio::spawn(async move {
+                let rows = query.order_by_asc(event::Column::CaseSeq).all(&db).await.map_err(db_error)?;
+                tokio::task::spawn_blocking(move || check_part(rows))
+                    .await
+                    .map_err(|e| Error::Internal(format!("verification task failed: {e}")))
+            }));
+        }
+        let mut checked = Vec::with_capacity(parts);
+        for task in tasks {
+            checked.push(task.await.map_err(|e| Error::Internal(format!("verification task failed: {e}")))??);
+        }
+        let hashed = started.elapsed();
         let (case_row, evidence_rows) = (case.clone(), items.clone());
         let (mut problems, head, events_checked) =
-            tokio::task::spawn_blocking(move || check_record(&case_row, &rows, &evidence_rows))
+            tokio::task::spawn_blocking(move || check_record(&case_row, checked, &evidence_rows))
                 .await
                 .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
         tracing::debug!(
             case_id = %case.id,
             events = events_checked,
-            read_ms = read.as_secs_f64() * 1e3,
-            check_ms = (started.elapsed() - read).as_secs_f64() * 1e3,
+            read_and_hash_ms = hashed.as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
             "verified the chain"
         );
 
@@ -148,14 +173,44 @@ impl Recorder {
 }
 
 /// What verification keeps of one event after its independent checks.
-struct Checked<'a> {
-    kind: &'a str,
+struct Checked {
+    kind: String,
+    case_id: String,
     occurred_at: i64,
-    link: LinkFacts<'a>,
+    case_seq: u64,
+    global_seq: u64,
+    prev_hash: Sha256Digest,
+    /// The hash stored with the event.
+    stored: Sha256Digest,
+    /// The hash recomputed from the event's columns.
+    recomputed: Result<Sha256Digest, CanonicalError>,
     evidence: Vec<EvidenceLink>,
     /// The payload, parsed only for the kinds whose payload verification reads (the opening, the
     /// review and decision events of the gate); `Null` otherwise.
     payload: Value,
+}
+
+/// One range of the chain, checked: per row its case_seq and outcome, and the last row's hash.
+struct Part {
+    rows: Vec<(i64, Result<Checked, String>)>,
+    last_hash: Option<String>,
+}
+
+/// Ranges a chain of `events` is read and checked in: enough to keep every core busy, none
+/// smaller than [`MIN_EVENTS_PER_PART`].
+fn verify_parts(events: i64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let by_size = usize::try_from(events.max(0)).unwrap_or(0) / MIN_EVENTS_PER_PART;
+    (2 * cores).min(by_size).max(1)
+}
+
+/// Fewest events worth a range of their own.
+const MIN_EVENTS_PER_PART: usize = 4096;
+
+fn check_part(rows: Vec<event::Model>) -> Part {
+    let mut buf = String::with_capacity(1024);
+    let last_hash = rows.last().map(|r| r.hash.clone());
+    Part { rows: rows.iter().map(|row| (row.case_seq, check_row(row, &mut buf))).collect(), last_hash }
 }
 
 /// Whether verification reads the payload of events of this kind.
@@ -181,7 +236,7 @@ struct StoredLink<'a> {
 /// The fast path of [`check_row`]: the stored columns are canonical already, so they are hashed
 /// as they are. `None` when anything is unusual (escaped strings included): the slow path then
 /// decides, with its precise message.
-fn check_row_fast<'a>(row: &'a event::Model, buf: &mut String) -> Option<Checked<'a>> {
+fn check_row_fast(row: &event::Model, buf: &mut String) -> Option<Checked> {
     check_canonical(&row.payload).ok()?;
     check_canonical(&row.officers).ok()?;
     check_canonical(&row.evidence).ok()?;
@@ -215,16 +270,14 @@ fn check_row_fast<'a>(row: &'a event::Model, buf: &mut String) -> Option<Checked
         prev_hash: row.prev_hash.parse().ok()?,
     };
     Some(Checked {
-        kind: &row.kind,
+        kind: row.kind.clone(),
+        case_id: row.case_id.clone(),
         occurred_at: row.occurred_at,
-        link: LinkFacts {
-            case_seq: stored.case_seq,
-            case_id: &row.case_id,
-            global_seq: stored.global_seq,
-            prev_hash: stored.prev_hash,
-            stored: row.hash.parse().ok()?,
-            recomputed: stored.hash(buf),
-        },
+        case_seq: stored.case_seq,
+        global_seq: stored.global_seq,
+        prev_hash: stored.prev_hash,
+        stored: row.hash.parse().ok()?,
+        recomputed: stored.hash(buf),
         evidence,
         payload,
     })
@@ -232,90 +285,77 @@ fn check_row_fast<'a>(row: &'a event::Model, buf: &mut String) -> Option<Checked
 
 /// The checks of one event that need no other event: its columns are well formed and in
 /// canonical form, and its hash recomputed. `Err` is the problem to report.
-fn check_row<'a>(row: &'a event::Model, buf: &mut String) -> Result<Checked<'a>, String> {
+fn check_row(row: &event::Model, buf: &mut String) -> Result<Checked, String> {
     if let Some(checked) = check_row_fast(row, buf) {
         return Ok(checked);
     }
     let record = record_of(row)?;
     let stored: Sha256Digest = row.hash.parse().map_err(|_| "stored hash is not a digest".to_owned())?;
+    let recomputed = record.hash();
     Ok(Checked {
-        kind: &row.kind,
+        kind: row.kind.clone(),
+        case_id: row.case_id.clone(),
         occurred_at: row.occurred_at,
-        link: LinkFacts {
-            case_seq: record.case_seq,
-            case_id: &row.case_id,
-            global_seq: record.global_seq,
-            prev_hash: record.prev_hash,
-            stored,
-            recomputed: record.hash(),
-        },
+        case_seq: record.case_seq,
+        global_seq: record.global_seq,
+        prev_hash: record.prev_hash,
+        stored,
+        recomputed,
         evidence: record.evidence,
         payload: record.payload,
     })
 }
 
-/// Fewest events worth a thread of their own.
-const MIN_EVENTS_PER_THREAD: usize = 2048;
-
-/// [`check_row`] over every row, split across the available cores; results in row order.
-fn check_rows(rows: &[event::Model]) -> Vec<Result<Checked<'_>, String>> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let threads = cores.min(rows.len() / MIN_EVENTS_PER_THREAD).max(1);
-    let chunk = rows.len().div_ceil(threads).max(1);
-    fn run(part: &[event::Model]) -> Vec<Result<Checked<'_>, String>> {
-        let mut buf = String::with_capacity(1024);
-        part.iter().map(|row| check_row(row, &mut buf)).collect()
-    }
-    if threads == 1 {
-        return run(rows);
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = rows.chunks(chunk).map(|part| scope.spawn(move || run(part))).collect();
-        // A panicking thread is a bug; report it as a problem rather than taking the server down.
-        handles
-            .into_iter()
-            .zip(rows.chunks(chunk))
-            .flat_map(|(h, part)| {
-                h.join().unwrap_or_else(|_| part.iter().map(|_| Err("verification thread failed".to_owned())).collect())
-            })
-            .collect()
-    })
-}
-
 /// Every check of a case's record except re-hashing evidence: returns the problems, the head
 /// hash of the chain and the number of events checked.
-fn check_record(case: &case::Model, rows: &[event::Model], items: &[evidence::Model]) -> (Vec<Problem>, String, u64) {
+fn check_record(case: &case::Model, parts: Vec<Part>, items: &[evidence::Model]) -> (Vec<Problem>, String, u64) {
     let mut problems = Vec::new();
-    let mut records = Vec::with_capacity(rows.len());
-    for (row, checked) in rows.iter().zip(check_rows(rows)) {
-        match checked {
-            Ok(c) => records.push(c),
-            Err(message) => problems.push(Problem { case_seq: row.case_seq as u64, evidence_id: None, message }),
+    let mut records = Vec::new();
+    let mut count = 0usize;
+    let mut last_hash = None;
+    for part in parts {
+        last_hash = part.last_hash.or(last_hash);
+        for (case_seq, checked) in part.rows {
+            count += 1;
+            match checked {
+                Ok(c) => records.push(c),
+                Err(message) => problems.push(Problem { case_seq: case_seq as u64, evidence_id: None, message }),
+            }
         }
     }
     if problems.is_empty() {
-        let links: Vec<LinkFacts<'_>> = records.iter().map(|c| c.link.clone()).collect();
+        let links: Vec<LinkFacts<'_>> = records
+            .iter()
+            .map(|c| LinkFacts {
+                case_seq: c.case_seq,
+                case_id: &c.case_id,
+                global_seq: c.global_seq,
+                prev_hash: c.prev_hash,
+                stored: c.stored,
+                recomputed: c.recomputed.clone(),
+            })
+            .collect();
         for p in check_links(&case.id, &links) {
             problems.push(Problem { case_seq: p.case_seq, evidence_id: None, message: p.message });
         }
     }
 
     // The case row must agree with the chain: its head, its length, its opening.
-    let head = rows.last().map_or_else(|| Sha256Digest::ZERO.to_hex(), |r| r.hash.clone());
-    if case.event_count != rows.len() as i64 || case.head_hash != head {
+    let head = last_hash.unwrap_or_else(|| Sha256Digest::ZERO.to_hex());
+    if case.event_count != count as i64 || case.head_hash != head {
         problems.push(Problem {
-            case_seq: rows.len() as u64,
+            case_seq: count as u64,
             evidence_id: None,
             message: format!(
                 "the case records {} events ending in {}, the chain has {} ending in {head}: events were removed or added",
                 case.event_count,
                 case.head_hash,
-                rows.len()
+                count
             ),
         });
     }
     // The gate, as the chain shows it: every major decision follows an approval of its draft.
-    let gated = records.iter().map(|c| (c.link.case_seq, c.kind, &c.payload));
+    let gated = records.iter().map(|c| (c.case_seq, c.kind.as_str(), &c.payload));
     for seq in sanxiang_domain::review::unapproved_major_decisions(gated) {
         problems.push(Problem {
             case_seq: seq,
@@ -340,7 +380,7 @@ fn check_record(case: &case::Model, rows: &[event::Model], items: &[evidence::Mo
                 message: "the case row differs from what its case_opened event recorded".into(),
             });
         }
-    } else if !rows.is_empty() {
+    } else if count > 0 {
         problems.push(Problem {
             case_seq: 1,
             evidence_id: None,
@@ -349,13 +389,16 @@ fn check_record(case: &case::Model, rows: &[event::Model], items: &[evidence::Mo
     }
 
     // Every evidence reference must match the evidence row it names.
-    let by_id: HashMap<&str, &evidence::Model> = items.iter().map(|e| (e.id.as_str(), e)).collect();
+    // Digests compared parsed: `e.sha256 == link.sha256.to_hex()` exactly when the row's text
+    // parses (64 lowercase hex digits) to the link's digest.
+    let by_id: HashMap<&str, (&evidence::Model, Option<Sha256Digest>)> =
+        items.iter().map(|e| (e.id.as_str(), (e, e.sha256.parse().ok()))).collect();
     let mut recorded: HashMap<&str, bool> = items.iter().map(|e| (e.id.as_str(), false)).collect();
     for c in &records {
         for link in &c.evidence {
             match by_id.get(link.evidence_id.as_str()) {
-                Some(e)
-                    if e.sha256 == link.sha256.to_hex()
+                Some((e, digest))
+                    if *digest == Some(link.sha256)
                         && e.size as u64 == link.size
                         && e.media_type == link.media_type =>
                 {
@@ -364,12 +407,12 @@ fn check_record(case: &case::Model, rows: &[event::Model], items: &[evidence::Mo
                     }
                 }
                 Some(_) => problems.push(Problem {
-                    case_seq: c.link.case_seq,
+                    case_seq: c.case_seq,
                     evidence_id: Some(link.evidence_id.clone()),
                     message: "the evidence row differs from the digest, size or media type the event recorded".into(),
                 }),
                 None => problems.push(Problem {
-                    case_seq: c.link.case_seq,
+                    case_seq: c.case_seq,
                     evidence_id: Some(link.evidence_id.clone()),
                     message: "the event references evidence that is not in the case".into(),
                 }),
@@ -385,5 +428,5 @@ fn check_record(case: &case::Model, rows: &[event::Model], items: &[evidence::Mo
             });
         }
     }
-    (problems, head, rows.len() as u64)
+    (problems, head, count as u64)
 }
