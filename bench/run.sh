@@ -27,15 +27,21 @@ trap 'rm -f "$ROWS" "$MICRO_ROWS"' EXIT
 run() {
     local label="$1" url="$2"
     shift 2
-    local db=()
+    local db=() name=""
     if [ -n "$url" ]; then
-        local name="sx_bench_$(date +%s%N)"
+        name="sx_bench_$(date +%s%N)"
         psql -q "$url" -c "CREATE DATABASE $name" >&2
         db=(--database-url "${url%/*}/$name")
     fi
     echo "== $label: $*" >&2
-    if ! "$BENCH" --spawn --server-bin "$SERVER" --label "$label" "${db[@]}" "$@" | grep '^| [a-z]' >>"$ROWS"; then
+    # `env -u`: the bench reads SANXIANG_BENCH_DATABASE_URL itself, which must not turn the
+    # SQLite figures into PostgreSQL ones.
+    if ! env -u SANXIANG_BENCH_DATABASE_URL "$BENCH" --spawn --server-bin "$SERVER" --label "$label" "${db[@]}" "$@" \
+        | grep '^| [a-z]' >>"$ROWS"; then
         echo "| $* | $label | failed (see the log of the run) | | | | | | | |" >>"$ROWS"
+    fi
+    if [ -n "$name" ]; then
+        psql -q "$url" -c "DROP DATABASE $name WITH (FORCE)" >&2 || true
     fi
 }
 
