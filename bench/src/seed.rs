@@ -14,7 +14,8 @@ use sanxiang_recording::writer::{evidence_json, officers_json};
 use sanxiang_store::entity::{case, event, evidence, sequence};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::Error;
@@ -158,6 +159,11 @@ pub async fn seed(
         if done % 1_000_000 < PER_TRANSACTION {
             eprintln!("seeded {done} events in {:.0} s", started.elapsed().as_secs_f64());
         }
+    }
+    // A database that grew by appends has planner statistics (autovacuum keeps them); one filled
+    // in minutes has none yet, so give it what it would have.
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        db.execute_unprepared("ANALYZE events; ANALYZE cases").await?;
     }
     db.close().await?;
     Ok(started.elapsed())

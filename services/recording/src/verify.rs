@@ -10,7 +10,7 @@ use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{case, event, evidence};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::record::{Recorder, evidence_from_json, officers_from_json};
 
@@ -92,26 +92,44 @@ impl Recorder {
     pub async fn verify_case(&self, case: &case::Model, rehash_evidence: bool) -> Result<Report> {
         let started = std::time::Instant::now();
         let items = self.case_evidence(&case.id).await?;
-        // The chain is read in ranges of case_seq on several connections at once, and each range
-        // is checked on a blocking thread as soon as it has arrived, so reading, decoding and
-        // hashing overlap and use every core.
+        // The chain is read in ranges of case_seq on several connections at once, each range in
+        // pages checked on a blocking thread as they arrive: reading, decoding and hashing overlap
+        // and use every core, and memory holds a page per range, not the whole chain.
         let parts = verify_parts(case.event_count);
         let bounds: Vec<i64> = (1..parts).map(|i| case.event_count * i as i64 / parts as i64).collect();
         let mut tasks = Vec::with_capacity(parts);
         for i in 0..parts {
-            let mut query = event::Entity::find().filter(event::Column::CaseId.eq(&case.id));
-            if i > 0 {
-                query = query.filter(event::Column::CaseSeq.gt(bounds[i - 1]));
-            }
-            if i + 1 < parts {
-                query = query.filter(event::Column::CaseSeq.lte(bounds[i]));
-            }
-            let db = self.db.clone();
+            let lower = (i > 0).then(|| bounds[i - 1]);
+            let upper = (i + 1 < parts).then(|| bounds[i]);
+            let (db, case_id) = (self.db.clone(), case.id.clone());
             tasks.push(tokio::spawn(async move {
-                let rows = query.order_by_asc(event::Column::CaseSeq).all(&db).await.map_err(db_error)?;
-                tokio::task::spawn_blocking(move || check_part(rows))
-                    .await
-                    .map_err(|e| Error::Internal(format!("verification task failed: {e}")))
+                let mut out = Part { rows: Vec::new(), last_hash: None };
+                let mut after = lower;
+                loop {
+                    let mut query = event::Entity::find().filter(event::Column::CaseId.eq(&case_id));
+                    if let Some(a) = after {
+                        query = query.filter(event::Column::CaseSeq.gt(a));
+                    }
+                    if let Some(u) = upper {
+                        query = query.filter(event::Column::CaseSeq.lte(u));
+                    }
+                    let page = query
+                        .order_by_asc(event::Column::CaseSeq)
+                        .limit(VERIFY_PAGE as u64)
+                        .all(&db)
+                        .await
+                        .map_err(db_error)?;
+                    let full = page.len() == VERIFY_PAGE;
+                    after = page.last().map(|r| r.case_seq).or(after);
+                    let checked = tokio::task::spawn_blocking(move || check_part(page))
+                        .await
+                        .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
+                    out.rows.extend(checked.rows);
+                    out.last_hash = checked.last_hash.or(out.last_hash);
+                    if !full {
+                        return Ok::<_, Error>(out);
+                    }
+                }
             }));
         }
         let mut checked = Vec::with_capacity(parts);
@@ -203,6 +221,9 @@ fn verify_parts(events: i64) -> usize {
     let by_size = usize::try_from(events.max(0)).unwrap_or(0) / MIN_EVENTS_PER_PART;
     (2 * cores).min(by_size).max(1)
 }
+
+/// Events read and checked at a time per range.
+const VERIFY_PAGE: usize = 4096;
 
 /// Fewest events worth a range of their own.
 const MIN_EVENTS_PER_PART: usize = 4096;
