@@ -7,6 +7,7 @@
 
 mod baseline;
 mod feed;
+mod seed;
 mod spawn;
 
 use std::path::PathBuf;
@@ -81,6 +82,10 @@ enum Command {
         /// Events appended (unmeasured, 64 clients on distinct cases) before the measured run.
         #[arg(long, default_value_t = 0)]
         preload: usize,
+        /// Events stored straight into the database (64 other cases, valid chains) before the
+        /// measured run: the fast way to the scale run's millions. Needs `--spawn`.
+        #[arg(long, default_value_t = 0)]
+        seed: usize,
     },
     /// Concurrent evidence uploads of one size.
     Upload {
@@ -175,16 +180,20 @@ async fn main() -> Result<(), Error> {
         .to_string()
     });
     let row = match cli.command {
-        Command::Append { clients, cases, events, preload } => {
-            append(channel, &token, clients, cases, events, preload).await?
+        Command::Append { clients, cases, events, preload, seed } => {
+            let seed_into = match (seed, &server) {
+                (0, _) => None,
+                (n, Some(s)) => Some((n, s.database_url.clone())),
+                (_, None) => return Err("--seed needs --spawn (it writes into the spawned server's database)".into()),
+            };
+            append(channel, &token, clients, cases, events, preload, seed_into).await?
         }
         Command::Upload { size, concurrency } => upload(channel, &token, size, concurrency).await?,
         Command::Verify { events, rehash } => verify(channel, &token, events, rehash).await?,
         Command::Feed { entries, depth, pages, limit } => {
             let server =
                 server.as_ref().ok_or("feed needs --spawn: its entries are written into the server's database")?;
-            let rows =
-                feed(&channel, &token, server, cli.database_url.as_deref(), entries, depth, pages, limit).await?;
+            let rows = feed(&channel, &token, server, entries, depth, pages, limit).await?;
             let rss = server.peak_rss_kib();
             print_header(cli.header);
             for row in &rows {
@@ -483,9 +492,25 @@ async fn append(
     cases: usize,
     events: usize,
     preload: usize,
+    seed_into: Option<(usize, String)>,
 ) -> Result<Row, Error> {
     let agency = std::sync::Arc::new(setup_agency(&channel, admin_token).await?);
-    let record = record_client(channel, &agency.token)?;
+    let record = record_client(channel.clone(), &agency.token)?;
+    let mut seeded = None;
+    if let Some((n, url)) = &seed_into {
+        let targets = cases_with_evidence(&agency, &record, 64).await?;
+        let me = registry_client(channel, &agency.token)?.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
+        let sample = agency.event("", "");
+        let template = seed::Template {
+            actor: &me.id,
+            officers: &agency.officers,
+            text: &sample.text,
+            location: &sample.location,
+        };
+        let took = seed::seed(url, &targets, &template, *n).await?;
+        eprintln!("seeded {n} events into the database in {:.1} s", took.as_secs_f64());
+        seeded = Some(targets[0].0.clone());
+    }
     if preload > 0 {
         let targets = std::sync::Arc::new(cases_with_evidence(&agency, &record, 64).await?);
         let (a, t) = (std::sync::Arc::clone(&agency), std::sync::Arc::clone(&targets));
@@ -510,15 +535,34 @@ async fn append(
     let (base_tally, base_wall) =
         run_appends(&base_record, clients, events, move |i| a.event(&t[i % t.len()].0, &t[i % t.len()].1)).await?;
     let ok = tally.latencies.len() - tally.errors;
-    let suffix = if preload > 0 { format!(", {preload} stored before") } else { String::new() };
+    let mut errors = tally.errors;
+    let mut first_error = tally.first_error;
+    // The seeded chains must still verify (and this shows what verification does at scale).
+    if let Some(case_id) = seeded {
+        let t = Instant::now();
+        let report =
+            record.clone().verify_case(pb::VerifyCaseRequest { case_id, rehash_evidence: false }).await?.into_inner();
+        eprintln!(
+            "verified a seeded case: {} events in {:.3} s, ok={}",
+            report.events_checked,
+            t.elapsed().as_secs_f64(),
+            report.ok
+        );
+        if !report.ok {
+            errors += 1;
+            first_error = first_error.or_else(|| report.problems.first().map(|p| p.message.clone()));
+        }
+    }
+    let stored = preload + seed_into.as_ref().map_or(0, |(n, _)| *n);
+    let suffix = if stored > 0 { format!(", {stored} stored before") } else { String::new() };
     Ok(Row {
         figure: format!("append {clients} clients / {cases} cases × {events} events{suffix}"),
         unit: "events/s",
         value: rate(ok, wall),
         baseline: rate(base_tally.latencies.len() - base_tally.errors, base_wall),
         latencies: tally.latencies,
-        errors: tally.errors,
-        first_error: tally.first_error,
+        errors,
+        first_error,
     })
 }
 
@@ -632,7 +676,6 @@ async fn feed(
     channel: &Channel,
     admin_token: &str,
     server: &spawn::Server,
-    database_url: Option<&str>,
     entries: usize,
     depth: usize,
     pages: usize,
@@ -652,8 +695,7 @@ async fn feed(
         })
         .await?
         .into_inner();
-    let url = database_url.map_or_else(|| server.sqlite_url(), str::to_owned);
-    feed::seed(&url, &agency.id, entries).await?;
+    feed::seed(&server.database_url, &agency.id, entries).await?;
     let client = reqwest::Client::new();
     let base = format!("http://{}/v1/disclosures?limit={limit}", server.http_addr);
     // Entries are listed newest first by `listed_seq` (1..=entries): a cursor `l<n>` returns the

@@ -19,6 +19,8 @@ pub struct Server {
     pub http_addr: SocketAddr,
     /// Its administrator token.
     pub token: String,
+    /// The database it uses.
+    pub database_url: String,
     child: tokio::process::Child,
     _dir: tempfile::TempDir,
 }
@@ -74,12 +76,9 @@ impl Server {
             .map_err(|_| "the server did not log grpc_addr= in time")?
             .map_err(|_| "the server exited before serving")?;
         let token = std::fs::read_to_string(dir.path().join("admin-token"))?.trim().to_string();
-        Ok(Self { addr, http_addr, token, child, _dir: dir })
-    }
-
-    /// The URL of the spawned server's embedded SQLite database.
-    pub fn sqlite_url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self._dir.path().join("sanxiang.db").display())
+        let database_url = database_url
+            .map_or_else(|| format!("sqlite://{}?mode=rw", dir.path().join("sanxiang.db").display()), str::to_owned);
+        Ok(Self { addr, http_addr, token, database_url, child, _dir: dir })
     }
 
     /// The server's peak resident set (`VmHWM`), in KiB.

@@ -10,9 +10,9 @@ use std::hint::black_box;
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sanxiang_domain::calendar::WorkCalendar;
-use sanxiang_domain::canonical::Value;
+use sanxiang_domain::canonical::{Value, check_canonical};
 use sanxiang_domain::catalog::{self, Catalog, DraftFacts, PartyType, PenaltyItem, PenaltyType};
-use sanxiang_domain::chain::{EventRecord, EvidenceLink, hash_canonical};
+use sanxiang_domain::chain::{EventRecord, EvidenceLink, StoredEvent, hash_canonical};
 use sanxiang_domain::lifecycle::CaseKind;
 use sanxiang_domain::{Sha256Digest, Timestamp};
 
@@ -50,6 +50,38 @@ fn chain(c: &mut Criterion) {
     let bytes = event.canonical_bytes().expect("encodable");
     c.bench_function("chain hash of the canonical bytes", |b| b.iter(|| hash_canonical(black_box(bytes.as_bytes()))));
     c.bench_function("canonical encoding + chain hash", |b| b.iter(|| black_box(&event).hash().expect("hashable")));
+
+    // Verification's per-event work: check the stored columns are canonical, hash them as stored.
+    let officers = Value::from(event.officers.clone()).to_canonical_string().expect("encodable");
+    let evidence = format!(
+        r#"[{{"id":"{}","media_type":"{}","sha256":"{}","size":{}}}]"#,
+        event.evidence[0].evidence_id, event.evidence[0].media_type, event.evidence[0].sha256, event.evidence[0].size
+    );
+    let payload = event.payload.to_canonical_string().expect("encodable");
+    let stored = StoredEvent {
+        global_seq: event.global_seq,
+        case_id: &event.case_id,
+        case_seq: event.case_seq,
+        kind: &event.kind,
+        occurred_at: event.occurred_at,
+        recorded_at: event.recorded_at,
+        actor: &event.actor,
+        request_id: &event.request_id,
+        officers: &officers,
+        evidence: &evidence,
+        payload: &payload,
+        prev_hash: event.prev_hash,
+    };
+    let mut buf = String::new();
+    assert_eq!(stored.hash(&mut buf).expect("hashable"), event.hash().expect("hashable"));
+    c.bench_function("verify one stored event (canonical checks + hash)", |b| {
+        b.iter(|| {
+            for column in [&officers, &evidence, &payload] {
+                check_canonical(black_box(column)).expect("canonical");
+            }
+            black_box(&stored).hash(&mut buf).expect("hashable")
+        });
+    });
 }
 
 fn catalog_evaluation(c: &mut Criterion) {

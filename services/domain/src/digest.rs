@@ -49,11 +49,22 @@ impl FromStr for Sha256Digest {
     type Err = ParseDigestError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        // Verification parses three digests per event: decode by hand, lowercase only.
+        fn nibble(b: u8) -> Option<u8> {
+            match b {
+                b'0'..=b'9' => Some(b - b'0'),
+                b'a'..=b'f' => Some(b - b'a' + 10),
+                _ => None,
+            }
+        }
+        let bytes = s.as_bytes();
+        if bytes.len() != 64 {
             return Err(ParseDigestError);
         }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| ParseDigestError)?;
+        for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            *o = (nibble(pair[0]).ok_or(ParseDigestError)? << 4) | nibble(pair[1]).ok_or(ParseDigestError)?;
+        }
         Ok(Self(out))
     }
 }

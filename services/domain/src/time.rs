@@ -54,6 +54,45 @@ impl Timestamp {
         self.to_datetime().to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 
+    /// Appends [`Self::to_rfc3339`] to `out` without allocating (for years 0 to 9999; other years
+    /// go through chrono).
+    pub fn write_rfc3339(self, out: &mut String) {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        if !(0..=9999).contains(&year) {
+            out.push_str(&self.to_rfc3339());
+            return;
+        }
+        // Digits written directly: `write!` with padding costs more than the rest of an event.
+        let mut buf = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, sod / 3600);
+        put(14, 2, sod / 60 % 60);
+        put(17, 2, sod % 60);
+        put(20, 6, micros);
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    }
+
     /// Parses an RFC 3339 timestamp.
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
         DateTime::parse_from_rfc3339(s).ok().map(|dt| Self::from_datetime(dt.with_timezone(&Utc)))
@@ -134,6 +173,25 @@ mod tests {
         let before_epoch = Timestamp::from_micros(-1);
         assert_eq!(before_epoch.to_parts(), (-1, 999_999_000));
         assert_eq!(before_epoch.to_rfc3339(), "1969-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn write_rfc3339_matches_chrono() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        let mut samples = vec![0, -1, 1, 253_402_300_799_999_999, 253_402_300_800_000_000, -62_167_219_200_000_000];
+        samples.push(-62_167_219_200_000_001);
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push((x % 600_000_000_000_000_000) as i64 - 300_000_000_000_000_000);
+        }
+        for micros in samples {
+            let t = Timestamp::from_micros(micros);
+            let mut fast = String::new();
+            t.write_rfc3339(&mut fast);
+            assert_eq!(fast, t.to_rfc3339(), "{micros}");
+        }
     }
 
     #[test]

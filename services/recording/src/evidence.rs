@@ -35,6 +35,14 @@ pub struct Uploaded {
     pub deduplicated: bool,
 }
 
+/// Waits for the part write in flight, if any.
+async fn finish(in_flight: Option<tokio::task::JoinHandle<Result<()>>>) -> Result<()> {
+    match in_flight {
+        None => Ok(()),
+        Some(h) => h.await.map_err(|e| Error::Internal(format!("part write failed: {e}")))?,
+    }
+}
+
 /// An evidence row as an API message.
 pub fn evidence_to_pb(e: evidence::Model) -> pb::Evidence {
     pb::Evidence {
@@ -132,6 +140,9 @@ impl Recorder {
             return Ok(Uploaded { evidence: done, deduplicated: true });
         }
 
+        // One stream per upload at a time, from here on: the durable offset read below stays
+        // true while this stream writes.
+        let _lock = self.vault.lock_upload(&header.upload_id).await;
         let now = self.clock.now();
         let existing = upload::Entity::find_by_id(header.upload_id.clone()).one(&self.db).await.map_err(db_error)?;
         let (mut offset, mut parts) = match &existing {
@@ -170,33 +181,50 @@ impl Recorder {
         // Rebuild the hash state over the parts already stored.
         let mut hasher = Sha256::new();
         if parts > 0 {
-            let mut stored = self.vault.read_parts(&header.upload_id, parts);
+            let mut stored = self.vault.read_staged(&header.upload_id, parts, offset);
             while let Some(chunk) = stored.next().await {
                 hasher.update(&chunk?);
             }
         }
 
-        let mut buffer = BytesMut::new();
+        // Parts are written while the next one is received: at most one part is in flight, so
+        // memory stays bounded by two parts; the chunks are kept as received, not copied.
+        let mut pending: Vec<Bytes> = Vec::new();
+        let mut pending_len = 0u64;
+        let mut in_flight: Option<tokio::task::JoinHandle<Result<()>>> = None;
         let mut total = offset;
         while let Some(chunk) = body.next().await {
-            // A broken stream keeps what is durable, for a later resume.
-            let chunk = chunk?;
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    // A broken stream keeps what is durable, for a later resume.
+                    finish(in_flight.take()).await?;
+                    return Err(e);
+                }
+            };
             total += chunk.len() as u64;
             if let Some(size) = header.size
                 && total > size
             {
+                let _ = finish(in_flight.take()).await;
                 self.discard(&header.upload_id, parts).await;
                 return Err(Error::invalid("size", format!("the content is longer than the declared {size} bytes")));
             }
             hasher.update(&chunk);
-            buffer.extend_from_slice(&chunk);
-            if buffer.len() >= PART_SIZE {
-                let part = buffer.split().freeze();
-                offset += part.len() as u64;
-                self.store_part(&header.upload_id, parts, part, offset).await?;
+            pending_len += chunk.len() as u64;
+            pending.push(chunk);
+            if pending_len >= PART_SIZE as u64 {
+                finish(in_flight.take()).await?;
+                let (me, id, part) = (self.clone(), header.upload_id.clone(), std::mem::take(&mut pending));
+                let (index, start) = (parts, offset);
+                offset += pending_len;
+                pending_len = 0;
                 parts += 1;
+                let end = offset;
+                in_flight = Some(tokio::spawn(async move { me.store_part(&id, index, start, part, end).await }));
             }
         }
+        finish(in_flight.take()).await?;
 
         let digest: Sha256Digest = hasher.finalize().into();
         if let Some(size) = header.size
@@ -213,16 +241,25 @@ impl Recorder {
         }
 
         let created = if parts == 0 {
-            self.vault.put_object(&digest, buffer.freeze()).await?
+            let data: bytes::Bytes = if pending.len() == 1 {
+                pending.pop().unwrap_or_default()
+            } else {
+                let mut all = BytesMut::with_capacity(usize::try_from(pending_len).unwrap_or_default());
+                for c in &pending {
+                    all.extend_from_slice(c);
+                }
+                all.freeze()
+            };
+            self.vault.put_object(&digest, data).await?
         } else {
-            if !buffer.is_empty() {
-                let part = buffer.split().freeze();
-                offset += part.len() as u64;
-                self.store_part(&header.upload_id, parts, part, offset).await?;
+            if !pending.is_empty() {
+                let start = offset;
+                offset += pending_len;
+                self.store_part(&header.upload_id, parts, start, std::mem::take(&mut pending), offset).await?;
                 parts += 1;
             }
-            let created = self.vault.commit_parts(&header.upload_id, parts, &digest).await?;
-            self.vault.delete_parts(&header.upload_id, parts).await?;
+            let created = self.vault.commit_staged(&header.upload_id, parts, total, &digest).await?;
+            self.vault.discard_staged(&header.upload_id, parts).await?;
             created
         };
 
@@ -276,8 +313,15 @@ impl Recorder {
         Ok(Uploaded { evidence: row, deduplicated: !created })
     }
 
-    async fn store_part(&self, upload_id: &str, index: u64, data: Bytes, durable_offset: u64) -> Result<()> {
-        self.vault.put_part(upload_id, index, data).await?;
+    async fn store_part(
+        &self,
+        upload_id: &str,
+        index: u64,
+        start: u64,
+        data: Vec<Bytes>,
+        durable_offset: u64,
+    ) -> Result<()> {
+        self.vault.stage_part(upload_id, index, start, data).await?;
         let done = upload::Entity::update_many()
             .col_expr(upload::Column::DurableOffset, Expr::value(durable_offset as i64))
             .col_expr(upload::Column::Parts, Expr::value((index + 1) as i64))
@@ -295,7 +339,7 @@ impl Recorder {
 
     /// Removes every trace of a refused upload.
     async fn discard(&self, upload_id: &str, parts: u64) {
-        if let Err(e) = self.vault.delete_parts(upload_id, parts).await {
+        if let Err(e) = self.vault.discard_staged(upload_id, parts).await {
             tracing::warn!(upload_id, error = %e, "could not remove the parts of a refused upload");
         }
         if let Err(e) = upload::Entity::delete_by_id(upload_id.to_owned()).exec(&self.db).await {

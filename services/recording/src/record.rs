@@ -1,6 +1,6 @@
 //! Cases and events: the use cases of the record.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sanxiang_domain::canonical::Value;
@@ -15,9 +15,9 @@ use sanxiang_registry::auth::{Action, Principal, Scope, authorize};
 use sanxiang_registry::convert::event_kind_from_pb;
 use sanxiang_registry::grpc::{from_timestamp, timestamp};
 use sanxiang_registry::registry::{RecordingPolicy, Refusal, refusal_kind};
-use sanxiang_store::entity::{case, event, evidence};
+use sanxiang_store::entity::{agency, case, event, evidence};
 use sanxiang_store::{Db, Vault, db_error};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::writer::{NewEvent, Target, Writer};
 
@@ -38,6 +38,34 @@ pub struct Recorder {
     pub(crate) writer: Writer,
     pub(crate) vault: Vault,
     pub(crate) clock: Arc<dyn TimeProvider>,
+    written_once: Arc<WrittenOnce>,
+}
+
+/// Rows the append path reads on every request that are never changed once written: which
+/// agency a case belongs to (with that agency's row and scope — agencies have no update path)
+/// and what an evidence item is (id, case, digest, size, media type). Remembering them is
+/// always correct, across replicas too, and leaves each append with two reads (the token and the
+/// officers' certificates, which can change and are read every time). If agencies or evidence
+/// rows ever become mutable, this must go.
+#[derive(Debug, Default)]
+struct WrittenOnce {
+    case_agency: std::sync::Mutex<HashMap<String, Arc<(agency::Model, Scope)>>>,
+    evidence: std::sync::Mutex<HashMap<String, Arc<evidence::Model>>>,
+}
+
+/// Entries each map of [`WrittenOnce`] holds before it starts afresh (bounds its memory).
+const WRITTEN_ONCE_ENTRIES: usize = 65_536;
+
+fn remember<V>(map: &std::sync::Mutex<HashMap<String, Arc<V>>>, key: &str, value: &Arc<V>) {
+    let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if map.len() >= WRITTEN_ONCE_ENTRIES {
+        map.clear();
+    }
+    map.insert(key.to_owned(), Arc::clone(value));
+}
+
+fn recall<V>(map: &std::sync::Mutex<HashMap<String, Arc<V>>>, key: &str) -> Option<Arc<V>> {
+    map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
 }
 
 pub(crate) fn case_kind_from_pb(value: i32) -> Option<CaseKind> {
@@ -184,7 +212,7 @@ impl Recorder {
     /// The record over a database and a vault; starts the writer task.
     pub fn new(db: Db, registry: Registry, vault: Vault, clock: Arc<dyn TimeProvider>) -> Self {
         let writer = Writer::start(db.clone(), Arc::clone(&clock));
-        Self { db, registry, writer, vault, clock }
+        Self { db, registry, writer, vault, clock, written_once: Arc::default() }
     }
 
     /// The registry.
@@ -222,6 +250,38 @@ impl Recorder {
         let scope: Scope = self.registry.scope(&case.agency_id).await?;
         authorize(who, action, Some(&scope))?;
         Ok(case)
+    }
+
+    /// Checks that `who` may perform `action` on a case, knowing only what never changes about
+    /// it: its agency (returned). Reads the case and its agency once per case; the append path
+    /// uses this, as it needs nothing of the case that changes.
+    pub async fn authorized_case_agency(
+        &self,
+        who: &Principal,
+        action: Action,
+        case_id: &str,
+    ) -> Result<Arc<(agency::Model, Scope)>> {
+        let known = match recall(&self.written_once.case_agency, case_id) {
+            Some(known) => known,
+            None => {
+                let agency_of_case =
+                    case::Entity::belongs_to(agency::Entity).from(case::Column::AgencyId).to(agency::Column::Id).into();
+                let (case, agency) = case::Entity::find_by_id(case_id.to_owned())
+                    .select_also(agency::Entity)
+                    .join(JoinType::LeftJoin, agency_of_case)
+                    .one(&self.db)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or_else(|| Error::not_found("case", case_id))?;
+                let agency = agency.ok_or_else(|| Error::not_found("agency", &case.agency_id))?;
+                let scope: Scope = self.registry.scope_of(&agency).await?;
+                let known = Arc::new((agency, scope));
+                remember(&self.written_once.case_agency, case_id, &known);
+                known
+            }
+        };
+        authorize(who, action, Some(&known.1))?;
+        Ok(known)
     }
 
     /// A case row as an API message.
@@ -340,6 +400,19 @@ impl Recorder {
         case: &case::Model,
         r: pb::AppendEventRequest,
     ) -> Result<event::Model> {
+        let agency = self.registry.agency(&case.agency_id).await?;
+        self.append_event_in(who, &case.id, &agency, r).await
+    }
+
+    /// [`Self::append_event`] to case `case_id` of `agency` (as returned by
+    /// [`Self::authorized_case_agency`]).
+    pub async fn append_event_in(
+        &self,
+        who: &Principal,
+        case_id: &str,
+        agency: &agency::Model,
+        r: pb::AppendEventRequest,
+    ) -> Result<event::Model> {
         let request_id = validate_request_id(&r.request_id)?;
         let kind = event_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name an event kind"))?;
         if kind.is_system() {
@@ -369,7 +442,6 @@ impl Recorder {
         if r.summary_procedure && r.summary_procedure_basis.trim().is_empty() {
             return Err(Error::invalid("summary_procedure_basis", "name the law that allows the summary procedure"));
         }
-        let agency = self.registry.agency(&case.agency_id).await?;
         let tz = zone(&agency.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
 
         // The acting officers (G3).
@@ -381,17 +453,17 @@ impl Recorder {
             }
             let officer = certs
                 .get(id)
-                .filter(|o| o.agency_id == case.agency_id)
+                .filter(|o| o.agency_id == agency.id)
                 .ok_or_else(|| Error::invalid(format!("officer_ids[{i}]"), "no such officer in this agency"))?;
             if let Some(why) = officer.certificate.why_invalid_at(occurred_at, tz) {
-                tracing::warn!(officer = %id, case = %case.id, %why, "act named an officer who may not act");
+                tracing::warn!(officer = %id, case = %case_id, %why, "act named an officer who may not act");
                 // The act is refused and not stored; the attempt is counted (RULES S1).
                 self.registry
                     .record_refusal(Refusal {
                         kind: refusal_kind::INVALID_CERTIFICATE,
-                        agency_id: &case.agency_id,
+                        agency_id: &agency.id,
                         subject_id: id,
-                        case_id: Some(&case.id),
+                        case_id: Some(case_id),
                         detail: format!("{} naming officer {}: {why}", kind.as_str(), officer.name),
                     })
                     .await;
@@ -414,27 +486,48 @@ impl Recorder {
             }
         }
 
-        // The referenced evidence: items of this case, with the digests the event commits to.
+        // The referenced evidence: items of this case, with the digests the event commits to
+        // (one query for all of them).
+        let mut found: HashMap<String, Arc<evidence::Model>> = HashMap::new();
+        let mut missing = Vec::new();
+        for id in &r.evidence_ids {
+            match recall(&self.written_once.evidence, id) {
+                Some(e) => {
+                    found.insert(id.clone(), e);
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            for e in evidence::Entity::find()
+                .filter(evidence::Column::Id.is_in(missing))
+                .all(&self.db)
+                .await
+                .map_err(db_error)?
+            {
+                let e = Arc::new(e);
+                remember(&self.written_once.evidence, &e.id, &e);
+                found.insert(e.id.clone(), e);
+            }
+        }
         let mut links = Vec::with_capacity(r.evidence_ids.len());
         let mut seen = HashSet::new();
         for (i, id) in r.evidence_ids.iter().enumerate() {
             if !seen.insert(id) {
                 return Err(Error::invalid(format!("evidence_ids[{i}]"), "listed twice"));
             }
-            let e = evidence::Entity::find_by_id(id.clone())
-                .one(&self.db)
-                .await
-                .map_err(db_error)?
-                .filter(|e| e.case_id == case.id)
+            let e = found
+                .remove(id)
+                .filter(|e| e.case_id == case_id)
                 .ok_or_else(|| Error::invalid(format!("evidence_ids[{i}]"), "no such evidence in this case"))?;
             links.push(EvidenceLink {
-                evidence_id: e.id,
+                evidence_id: e.id.clone(),
                 sha256: e
                     .sha256
                     .parse()
                     .map_err(|_| Error::DataLoss(format!("evidence {id} has a malformed digest")))?,
                 size: e.size as u64,
-                media_type: e.media_type,
+                media_type: e.media_type.clone(),
             });
         }
 
@@ -485,7 +578,7 @@ impl Recorder {
         }
         self.writer
             .append(NewEvent {
-                target: Target::Case(case.id.clone()),
+                target: Target::Case(case_id.to_owned()),
                 kind,
                 occurred_at,
                 actor: who.id.clone(),

@@ -91,9 +91,11 @@ impl RecordService for RecordApi {
     #[tracing::instrument(skip_all, fields(case_id = %req.get_ref().case_id))]
     async fn append_event(&self, req: Request<pb::AppendEventRequest>) -> R<pb::Event> {
         let who = caller(&req)?;
-        let case =
-            self.recorder.authorized_case(&who, Action::WriteRecord, &req.get_ref().case_id).await.map_err(status)?;
-        let event = self.recorder.append_event(&who, &case, req.into_inner()).await.map_err(status)?;
+        let r = req.into_inner();
+        let known =
+            self.recorder.authorized_case_agency(&who, Action::WriteRecord, &r.case_id).await.map_err(status)?;
+        let case_id = r.case_id.clone();
+        let event = self.recorder.append_event_in(&who, &case_id, &known.0, r).await.map_err(status)?;
         Ok(Response::new(event_to_pb(event)))
     }
 

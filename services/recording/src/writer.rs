@@ -16,7 +16,7 @@ use sanxiang_domain::review::document_number;
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_store::entity::{case, draft, event, evidence, review, sequence};
 use sanxiang_store::{Db, db_error};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -29,6 +29,10 @@ pub const MAX_BATCH: usize = 512;
 
 /// Queue length before appenders wait for the writer.
 const QUEUE: usize = 4096;
+
+/// Rows per multi-row insert: 13 columns × 256 rows stays far below the bind-parameter limits
+/// of SQLite (32,766) and PostgreSQL (65,535).
+const INSERT_CHUNK: usize = 256;
 
 /// Name of the global event sequence in the `sequences` table.
 const EVENT_SEQUENCE: &str = "event";
@@ -151,6 +155,56 @@ impl NewEvent {
     }
 }
 
+/// The committed state a batch's appends to existing cases read, loaded with two queries for
+/// the whole batch (under the append lock, so it is current) instead of two per event.
+#[derive(Default)]
+struct Known {
+    /// Case rows by id.
+    cases: HashMap<String, case::Model>,
+    /// Stored events by (case id, request id): idempotent retries.
+    events: HashMap<(String, String), event::Model>,
+}
+
+impl Known {
+    async fn load(txn: &DatabaseTransaction, events: &[NewEvent]) -> Result<Self> {
+        let mut case_ids: Vec<&str> = Vec::new();
+        let mut request_ids: Vec<&str> = Vec::new();
+        for ev in events {
+            if let Target::Case(id) = &ev.target {
+                case_ids.push(id);
+                request_ids.push(&ev.request_id);
+            }
+        }
+        case_ids.sort_unstable();
+        case_ids.dedup();
+        request_ids.sort_unstable();
+        request_ids.dedup();
+        let mut known = Self::default();
+        if case_ids.is_empty() {
+            return Ok(known);
+        }
+        for chunk in case_ids.chunks(INSERT_CHUNK) {
+            let rows = case::Entity::find()
+                .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                .all(txn)
+                .await
+                .map_err(db_error)?;
+            known.cases.extend(rows.into_iter().map(|c| (c.id.clone(), c)));
+        }
+        // Both columns of the (case_id, request_id) unique index, so the lookup uses it.
+        for requests in request_ids.chunks(INSERT_CHUNK) {
+            let rows = event::Entity::find()
+                .filter(event::Column::CaseId.is_in(case_ids.iter().copied()))
+                .filter(event::Column::RequestId.is_in(requests.iter().copied()))
+                .all(txn)
+                .await
+                .map_err(db_error)?;
+            known.events.extend(rows.into_iter().map(|e| ((e.case_id.clone(), e.request_id.clone()), e)));
+        }
+        Ok(known)
+    }
+}
+
 type Reply = oneshot::Sender<Result<event::Model>>;
 
 /// Handle to the writer task. Cheap to clone.
@@ -263,6 +317,7 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
         .ok_or_else(|| Error::Internal("event sequence missing".into()))?
         .value;
 
+    let known = Known::load(&txn, events).await?;
     let mut cases: HashMap<String, (case::Model, bool /* new */)> = HashMap::new();
     let mut new_rows: Vec<event::Model> = Vec::new();
     let mut new_evidence: Vec<evidence::Model> = Vec::new();
@@ -270,7 +325,7 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
     let mut results = Vec::with_capacity(events.len());
 
     for ev in events {
-        results.push(prepare(&txn, now, ev, &mut global, &mut cases, &mut new_rows, &mut extras).await.map(
+        results.push(prepare(&txn, now, ev, &known, &mut global, &mut cases, &mut new_rows, &mut extras).await.map(
             |(row, fresh)| {
                 if fresh && let Some(e) = &ev.new_evidence {
                     new_evidence.push(e.clone());
@@ -281,24 +336,31 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
     }
 
     if !new_rows.is_empty() {
-        for (c, is_new) in cases.values() {
-            if *is_new {
-                c.clone().into_active_model().insert(&txn).await.map_err(db_error)?;
-            } else {
-                let mut a = c.clone().into_active_model();
-                a.state_bits = Set(c.state_bits);
-                a.event_count = Set(c.event_count);
-                a.head_hash = Set(c.head_hash.clone());
-                a.filed_at = Set(c.filed_at);
-                a.decided_at = Set(c.decided_at);
-                a.update(&txn).await.map_err(db_error)?;
-            }
+        // New cases and the new heads of existing ones, in one statement per chunk: an upsert
+        // on the id that changes only the columns an append changes.
+        let touched: Vec<case::Model> = cases.into_values().map(|(c, _)| c).collect();
+        for chunk in touched.chunks(INSERT_CHUNK) {
+            case::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+                .on_conflict(
+                    OnConflict::column(case::Column::Id)
+                        .update_columns([
+                            case::Column::StateBits,
+                            case::Column::EventCount,
+                            case::Column::HeadHash,
+                            case::Column::FiledAt,
+                            case::Column::DecidedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(&txn)
+                .await
+                .map_err(db_error)?;
         }
         for e in &new_evidence {
             e.clone().into_active_model().insert(&txn).await.map_err(db_error)?;
         }
         commit_extras(&txn, extras).await?;
-        for chunk in new_rows.chunks(64) {
+        for chunk in new_rows.chunks(INSERT_CHUNK) {
             event::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
                 .exec(&txn)
                 .await
@@ -425,10 +487,12 @@ async fn next_number(txn: &DatabaseTransaction, name: &str, extras: &Extras) -> 
 
 /// Validates one event against its case and builds its row. Returns the row and whether it is
 /// new (false: an idempotent retry of a stored event).
+#[allow(clippy::too_many_arguments)] // the batch's state, threaded through one event at a time
 async fn prepare(
     txn: &DatabaseTransaction,
     now: Timestamp,
     ev: &NewEvent,
+    known: &Known,
     global: &mut i64,
     cases: &mut HashMap<String, (case::Model, bool)>,
     new_rows: &mut Vec<event::Model>,
@@ -460,12 +524,7 @@ async fn prepare(
         },
         Target::Case(id) => match new_rows.iter().find(|r| &r.case_id == id && r.request_id == ev.request_id) {
             Some(r) => Some(r.clone()),
-            None => event::Entity::find()
-                .filter(event::Column::CaseId.eq(id))
-                .filter(event::Column::RequestId.eq(&ev.request_id))
-                .one(txn)
-                .await
-                .map_err(db_error)?,
+            None => known.events.get(&(id.clone(), ev.request_id.clone())).cloned(),
         },
     };
     if let Some(stored) = existing {
@@ -493,14 +552,7 @@ async fn prepare(
     let (mut case_row, is_new) = match (&ev.target, cases.get(&case_id)) {
         (_, Some((c, is_new))) => (c.clone(), *is_new),
         (Target::Open(c), None) => ((**c).clone(), true),
-        (Target::Case(id), None) => (
-            case::Entity::find_by_id(id.clone())
-                .one(txn)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| Error::not_found("case", id))?,
-            false,
-        ),
+        (Target::Case(id), None) => (known.cases.get(id).cloned().ok_or_else(|| Error::not_found("case", id))?, false),
     };
     let case_kind = CaseKind::parse(&case_row.kind).ok_or_else(|| Error::Internal("stored case kind".into()))?;
     let state = CaseState::from_bits(case_row.state_bits);

@@ -16,7 +16,9 @@ use sanxiang_store::entity::{
 };
 use sanxiang_store::{Db, db::is_unique_violation, db_error};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Principal, Role, Scope};
@@ -206,14 +208,22 @@ impl Registry {
 
     /// The scope of an agency: itself and the chain of agencies that oversee it.
     pub async fn scope(&self, agency_id: &str) -> Result<Scope> {
+        let agency = self.agency(agency_id).await?;
+        self.scope_of(&agency).await
+    }
+
+    /// The scope of an agency already loaded: queries only the agencies above it (none for an
+    /// agency without a parent).
+    pub async fn scope_of(&self, agency: &agency::Model) -> Result<Scope> {
+        let agency_id = agency.id.as_str();
         let mut overseers = Vec::new();
-        let mut current = self.agency(agency_id).await?;
-        while let Some(parent) = current.parent_id.clone() {
+        let mut parent_id = agency.parent_id.clone();
+        while let Some(parent) = parent_id {
             if overseers.contains(&parent) || parent == agency_id {
                 break; // defensive: parents are set at creation, so a cycle cannot be built
             }
             overseers.push(parent.clone());
-            current = self.agency(&parent).await?;
+            parent_id = self.agency(&parent).await?.parent_id;
         }
         Ok(Scope { agency_id: agency_id.to_owned(), overseers })
     }
@@ -309,34 +319,40 @@ impl Registry {
         active.update(&self.db).await.map_err(db_error)
     }
 
-    /// Certificates with their status history, for judging acts (RULES G3).
+    /// Certificates with their status history, for judging acts (RULES G3): one query, the
+    /// officers with their status changes joined.
     pub async fn certificates(&self, officer_ids: &[String]) -> Result<HashMap<String, OfficerInfo>> {
         if officer_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let officers = officer::Entity::find()
+        let officer_of_change = officer_status_change::Entity::belongs_to(officer::Entity)
+            .from(officer_status_change::Column::OfficerId)
+            .to(officer::Column::Id)
+            .into();
+        let rows = officer::Entity::find()
+            .select_also(officer_status_change::Entity)
+            .join_rev(JoinType::LeftJoin, officer_of_change)
             .filter(officer::Column::Id.is_in(officer_ids.iter().cloned()))
             .all(&self.db)
             .await
             .map_err(db_error)?;
-        let changes = officer_status_change::Entity::find()
-            .filter(officer_status_change::Column::OfficerId.is_in(officer_ids.iter().cloned()))
-            .all(&self.db)
-            .await
-            .map_err(db_error)?;
+        let mut officers: HashMap<String, (officer::Model, Vec<(Timestamp, OfficerStatus)>)> = HashMap::new();
+        for (o, change) in rows {
+            let entry = officers.entry(o.id.clone()).or_insert_with(|| (o, Vec::new()));
+            if let Some(c) = change
+                && let Some(status) = OfficerStatus::parse(&c.status)
+            {
+                entry.1.push((Timestamp::from_micros(c.effective_at), status));
+            }
+        }
         let mut out = HashMap::new();
-        for o in officers {
-            let status_changes = changes
-                .iter()
-                .filter(|c| c.officer_id == o.id)
-                .filter_map(|c| Some((Timestamp::from_micros(c.effective_at), OfficerStatus::parse(&c.status)?)))
-                .collect();
+        for (id, (o, status_changes)) in officers {
             let certificate = Certificate {
                 valid_from: parse_date("valid_from", &o.valid_from)?,
                 valid_until: parse_date("valid_until", &o.valid_until)?,
                 status_changes,
             };
-            out.insert(o.id.clone(), OfficerInfo { id: o.id, agency_id: o.agency_id, name: o.name, certificate });
+            out.insert(id, OfficerInfo { id: o.id, agency_id: o.agency_id, name: o.name, certificate });
         }
         Ok(out)
     }
@@ -459,10 +475,17 @@ impl Registry {
         Ok(())
     }
 
-    /// The principal behind a bearer token.
+    /// The principal behind a bearer token: one query (the token joined with its principal),
+    /// made on every request, so a revoked token is refused from the next request on.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
         let unauthenticated = || Error::Unauthenticated("unknown or revoked token".into());
-        let t = token::Entity::find()
+        let principal_of_token = token::Entity::belongs_to(principal::Entity)
+            .from(token::Column::PrincipalId)
+            .to(principal::Column::Id)
+            .into();
+        let (t, p) = token::Entity::find()
+            .select_also(principal::Entity)
+            .join(JoinType::LeftJoin, principal_of_token)
             .filter(token::Column::TokenHash.eq(token_hash(bearer)))
             .one(&self.db)
             .await
@@ -471,7 +494,7 @@ impl Registry {
         if t.revoked_at.is_some() {
             return Err(unauthenticated());
         }
-        let p = self.principal(&t.principal_id).await.map_err(|_| unauthenticated())?;
+        let p = p.ok_or_else(unauthenticated)?;
         Ok(Principal {
             role: Role::parse(&p.role).ok_or_else(|| Error::Internal(format!("stored role {}", p.role)))?,
             id: p.id,

@@ -19,6 +19,9 @@ const MIGRATION_LOCK_KEY: i64 = 0x5341_4e58_4941_4e47; // "SANXIANG"
 /// How long a request waits for a pooled connection before failing with `UNAVAILABLE`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies pending migrations.
 ///
 /// SQLite runs in WAL mode with `synchronous = FULL`, so every committed transaction is durable
@@ -28,6 +31,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
     opts.max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // A ping before every query doubled the round trips of the append path; ping only
+        // connections idle long enough to have been dropped (a restarted PostgreSQL, say).
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)

@@ -5,9 +5,13 @@
 //!   written once and never overwritten;
 //! - `uploads/<upload id>/<part number>`: the durable parts of an upload in progress, so an
 //!   interrupted upload resumes from the last stored part; removed once the upload completes
-//!   or is refused.
+//!   or is refused (object stores other than local files);
+//! - `uploads/<upload id>.staging`: on local files, the one file an upload in progress is
+//!   written to, part after part (each part `fsync`ed before it counts as durable); completing
+//!   the upload hard-links this file to its content address, so its bytes are written once.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -23,6 +27,17 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone)]
 pub struct Vault {
     store: Arc<dyn ObjectStore>,
+    /// The root directory when the store is local files: uploads are then staged in one file
+    /// and linked into place instead of copied.
+    local: Option<Arc<std::path::PathBuf>>,
+    /// One stream at a time per upload id (see [`Vault::lock_upload`]).
+    uploads: Arc<std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>,
+}
+
+/// Held while a stream writes an upload: see [`Vault::lock_upload`].
+#[derive(Debug)]
+pub struct UploadLock {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
 /// Maps an object-store error onto the public categories.
@@ -42,14 +57,17 @@ pub fn store_error(err: object_store::Error) -> Error {
 impl Vault {
     /// A vault over any object store.
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
+        Self { store, local: None, uploads: Arc::default() }
     }
 
     /// A vault in a local directory, created if missing.
     pub fn local(dir: &std::path::Path) -> Result<Self, object_store::Error> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| object_store::Error::Generic { store: "local", source: Box::new(e) })?;
-        Ok(Self::new(Arc::new(LocalFileSystem::new_with_prefix(dir)?)))
+        let generic = |e: std::io::Error| object_store::Error::Generic { store: "local", source: Box::new(e) };
+        std::fs::create_dir_all(dir).map_err(generic)?;
+        let root = std::fs::canonicalize(dir).map_err(generic)?;
+        let mut vault = Self::new(Arc::new(LocalFileSystem::new_with_prefix(&root)?));
+        vault.local = Some(Arc::new(root));
+        Ok(vault)
     }
 
     /// A vault in an S3 bucket (`s3://bucket[/prefix]`), with endpoint, region and credentials
@@ -204,6 +222,188 @@ impl Vault {
         Ok((hasher.finalize().into(), size))
     }
 }
+
+impl Vault {
+    /// Waits until no other stream of this process writes upload `upload_id`, and keeps others
+    /// out while the returned lock lives. A stream takes it before it reads the upload's durable
+    /// offset, so parts are written by one stream at a time and in order.
+    pub async fn lock_upload(&self, upload_id: &str) -> UploadLock {
+        let mutex = {
+            let mut map = self.uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.retain(|_, m| m.strong_count() > 0);
+            match map.get(upload_id).and_then(Weak::upgrade) {
+                Some(m) => m,
+                None => {
+                    let m = Arc::new(tokio::sync::Mutex::new(()));
+                    map.insert(upload_id.to_owned(), Arc::downgrade(&m));
+                    m
+                }
+            }
+        };
+        UploadLock { _guard: mutex.lock_owned().await }
+    }
+
+    fn staging_file(&self, upload_id: &str) -> Option<std::path::PathBuf> {
+        self.local.as_ref().map(|root| root.join("uploads").join(format!("{upload_id}.staging")))
+    }
+
+    /// Stores part `index` of an upload durably; `offset` is the upload's durable offset before
+    /// it (the sum of the earlier parts). The caller holds [`Self::lock_upload`].
+    pub async fn stage_part(&self, upload_id: &str, index: u64, offset: u64, data: Vec<Bytes>) -> Result<(), Error> {
+        let Some(path) = self.staging_file(upload_id) else {
+            let payload: PutPayload = data.into_iter().collect();
+            self.store.put(&Self::part_path(upload_id, index), payload).await.map_err(store_error)?;
+            return Ok(());
+        };
+        blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let file = if index == 0 {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                // A fresh upload starts a fresh file: never reuse an inode that may already be
+                // linked to a content address.
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?
+            } else {
+                open_staged(&path, true)?
+            };
+            // Bytes past the durable offset are from an attempt that did not complete.
+            file.set_len(offset)?;
+            let mut at = offset;
+            for chunk in &data {
+                file.write_all_at(chunk, at)?;
+                at += chunk.len() as u64;
+            }
+            file.sync_data()
+        })
+        .await
+    }
+
+    /// The first `len` staged bytes of an upload (parts `0..parts`), in order.
+    pub fn read_staged(&self, upload_id: &str, parts: u64, len: u64) -> BoxStream<'static, Result<Bytes, Error>> {
+        let Some(path) = self.staging_file(upload_id) else {
+            return self.read_parts(upload_id, parts);
+        };
+        let file = Arc::new(std::sync::Mutex::new(None::<std::fs::File>));
+        futures::stream::iter((0..len).step_by(READ_CHUNK))
+            .then(move |at| {
+                let (path, file) = (path.clone(), Arc::clone(&file));
+                blocking(move || {
+                    use std::os::unix::fs::FileExt;
+                    let mut slot = file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if slot.is_none() {
+                        *slot = Some(open_staged(&path, false)?);
+                    }
+                    let n = usize::try_from((len - at).min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
+                    let mut buf = vec![0u8; n];
+                    if let Some(f) = slot.as_ref() {
+                        f.read_exact_at(&mut buf, at)?;
+                    }
+                    Ok(Bytes::from(buf))
+                })
+            })
+            .boxed()
+    }
+
+    /// Makes the staged upload (parts `0..parts`, `len` bytes, content `digest`) the
+    /// content-addressed object, write-once. Returns whether a new object was written; an object
+    /// already stored under the digest is kept as it is. On local files the staged file is
+    /// hard-linked into place (no copy) and its staging name removed.
+    pub async fn commit_staged(
+        &self,
+        upload_id: &str,
+        parts: u64,
+        len: u64,
+        digest: &Sha256Digest,
+    ) -> Result<bool, Error> {
+        let (Some(path), Some(root)) = (self.staging_file(upload_id), self.local.clone()) else {
+            return self.commit_parts(upload_id, parts, digest).await;
+        };
+        if self.contains(digest).await? {
+            return Ok(false);
+        }
+        let object = root.join(Self::object_path(digest).as_ref());
+        blocking(move || {
+            let file = open_staged(&path, true)?;
+            match file.metadata()?.len() {
+                n if n == len => {}
+                n if n > len => {
+                    file.set_len(len)?;
+                    file.sync_data()?;
+                }
+                n => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("staged upload holds {n} bytes, {len} expected"),
+                    ));
+                }
+            }
+            let dir = object.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            std::fs::create_dir_all(&dir)?;
+            let created = match std::fs::hard_link(&path, &object) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                Err(e) => return Err(e),
+            };
+            // The link must survive a crash as the object's bytes do (synced part by part).
+            std::fs::File::open(&dir)?.sync_all()?;
+            if created {
+                std::fs::remove_file(&path)?;
+            }
+            Ok(created)
+        })
+        .await
+    }
+
+    /// Removes what an upload staged (parts `0..parts`).
+    pub async fn discard_staged(&self, upload_id: &str, parts: u64) -> Result<(), Error> {
+        let Some(path) = self.staging_file(upload_id) else {
+            return self.delete_parts(upload_id, parts).await;
+        };
+        blocking(move || match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+}
+
+/// Opens an upload's staging file. Refuses a file that is also linked elsewhere: it was
+/// committed (its content address shares the inode) and must never be written again.
+fn open_staged(path: &std::path::Path, write: bool) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::OpenOptions::new().read(true).write(write).open(path)?;
+    if file.metadata()?.nlink() != 1 {
+        return Err(std::io::Error::other("the staged upload was already committed"));
+    }
+    Ok(file)
+}
+
+/// Runs blocking file work off the async threads; a missing staging file is data loss (the
+/// upload's durable parts are gone), anything else makes the store unavailable.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> Result<T, Error> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::UnexpectedEof) => {
+            tracing::error!(error = %e, "staged upload missing or short");
+            Err(Error::DataLoss(format!("the stored parts of the upload are missing: {e}")))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "local evidence store unavailable");
+            Err(Error::Unavailable("the object store is unavailable; retry later".into()))
+        }
+        Err(e) => Err(Error::Internal(format!("evidence file task failed: {e}"))),
+    }
+}
+
+/// Size of the reads of a staged upload.
+const READ_CHUNK: usize = 1 << 20;
 
 /// Retries of one S3 request before the error reaches the caller.
 const S3_MAX_RETRIES: usize = 3;
