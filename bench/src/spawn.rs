@@ -42,6 +42,11 @@ impl Server {
                 "127.0.0.1:0",
                 "--http-listen",
                 "127.0.0.1:0",
+                // The feed figure measures serving pages, not the per-client rate limit.
+                "--http-rate-burst",
+                "1000000000",
+                "--http-rate-per-second",
+                "1000000000",
                 "--log-format",
                 "json",
                 "--log",
