@@ -667,6 +667,17 @@ impl Publicity {
     /// (index `disclosures_listed`), so a page deep in the listing costs what the first does and
     /// entries published meanwhile never shift the pages.
     pub async fn public_page(&self, agency_id: Option<&str>, cursor: &str, limit: u32) -> Result<Page> {
+        self.public_page_of(agency_id, None, cursor, limit).await
+    }
+
+    /// [`Self::public_page`], of one case kind only (`penalty`, `licensing`, …) when given.
+    pub async fn public_page_of(
+        &self,
+        agency_id: Option<&str>,
+        case_kind: Option<&str>,
+        cursor: &str,
+        limit: u32,
+    ) -> Result<Page> {
         let limit = page_size(limit)?;
         let after = match Cursor::parse(cursor)? {
             None => None,
@@ -684,6 +695,9 @@ impl Publicity {
             );
         if let Some(a) = agency_id.filter(|a| !a.is_empty()) {
             q = q.filter(disclosure::Column::AgencyId.eq(a));
+        }
+        if let Some(k) = case_kind {
+            q = q.filter(disclosure::Column::CaseKind.eq(k));
         }
         if let Some(n) = after {
             q = q.filter(disclosure::Column::ListedSeq.lt(n));

@@ -422,47 +422,95 @@ fn csv_row(out: &mut String, fields: &[&str]) {
     out.push_str("\r\n");
 }
 
-/// Every currently public, published disclosure of `kind` (newest first).
-async fn published_of_kind(
-    s: &AppState,
-    agency: &str,
-    kind: &str,
-) -> std::result::Result<Vec<disclosure::Model>, Error> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    let now = s.publicity.recorder().clock().now();
-    loop {
-        let page = s.publicity.public_page(Some(agency), &cursor, EXPORT_CHUNK).await?;
-        out.extend(
-            page.rows.into_iter().filter(|d| d.case_kind == kind && d.status == status::PUBLISHED && is_public(d, now)),
-        );
-        match page.next_cursor {
-            Some(c) => cursor = c,
-            None => return Ok(out),
+/// Writes rows of a CSV export into `out`.
+type CsvRows = fn(&mut String, &[disclosure::Model]) -> std::result::Result<(), Error>;
+
+/// A CSV export of every currently published disclosure of `kind`, newest first, streamed page by
+/// page: memory stays bounded by one page however long the listing is. The body is produced
+/// while it is sent, so it has no ETag; an error midway ends the response early (the client sees
+/// a truncated body, never a partial file presented as whole: the length is not announced).
+fn csv_export(
+    s: AppState,
+    agency: String,
+    kind: &'static str,
+    header: &'static [&'static str],
+    rows: CsvRows,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<String, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let mut out = String::from('\u{feff}'); // a BOM, so spreadsheet programs read UTF-8
+        csv_row(&mut out, header);
+        if tx.send(Ok(out)).await.is_err() {
+            return;
         }
-    }
+        let mut cursor = String::new();
+        let now = s.publicity.recorder().clock().now();
+        loop {
+            let page = match s.publicity.public_page_of(Some(&agency), Some(kind), &cursor, EXPORT_CHUNK).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "CSV export failed midway");
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            };
+            let published: Vec<disclosure::Model> =
+                page.rows.into_iter().filter(|d| d.status == status::PUBLISHED && is_public(d, now)).collect();
+            let mut chunk = String::new();
+            if let Err(e) = rows(&mut chunk, &published) {
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                return;
+            }
+            if !chunk.is_empty() && tx.send(Ok(chunk)).await.is_err() {
+                return; // the client went away
+            }
+            match page.next_cursor {
+                Some(c) => cursor = c,
+                None => return,
+            }
+        }
+    });
+    let mut r = Response::new(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
 }
 
 /// The 行政处罚 (CF) export of the 双公示 field set, amounts in 万元 (RULES P9).
-async fn export_cf(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
-    let rows = published_of_kind(&s, &q.agency, "penalty").await?;
-    Ok(cached(&headers, "text/csv; charset=utf-8", 300, cf_csv(&rows)?))
+async fn export_cf(State(s): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
+    csv_export(s, q.agency, "penalty", &CF_FIELDS, cf_rows)
 }
 
 /// The 行政许可 (XK) export of the 双公示 field set (RULES P9).
-async fn export_xk(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
-    let rows = published_of_kind(&s, &q.agency, "licensing").await?;
-    Ok(cached(&headers, "text/csv; charset=utf-8", 300, xk_csv(&rows)?))
+async fn export_xk(State(s): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
+    csv_export(s, q.agency, "licensing", &XK_FIELDS, xk_rows)
 }
 
 fn remark(d: &disclosure::Model) -> String {
     d.correction_reason.as_deref().map(|r| format!("更正：{r}")).unwrap_or_default()
 }
 
-/// CF rows, after a BOM (so spreadsheet programs read UTF-8) and the header.
+/// A whole CF export of `rows`: a BOM, the header, the rows.
+#[cfg(test)]
 fn cf_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
     let mut out = String::from('\u{feff}');
     csv_row(&mut out, &CF_FIELDS);
+    cf_rows(&mut out, rows)?;
+    Ok(out)
+}
+
+/// A whole XK export of `rows`: a BOM, the header, the rows.
+#[cfg(test)]
+fn xk_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
+    let mut out = String::from('\u{feff}');
+    csv_row(&mut out, &XK_FIELDS);
+    xk_rows(&mut out, rows)?;
+    Ok(out)
+}
+
+/// CF rows of `rows`.
+fn cf_rows(out: &mut String, rows: &[disclosure::Model]) -> std::result::Result<(), Error> {
     for d in rows {
         let c = content::from_json(&d.content)?;
         let end = d.publication_end.clone().unwrap_or_default();
@@ -498,15 +546,13 @@ fn cf_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
             &c.agency_credit_code,
             &remark,
         ];
-        csv_row(&mut out, &row);
+        csv_row(out, &row);
     }
-    Ok(out)
+    Ok(())
 }
 
-/// XK rows, after a BOM and the header.
-fn xk_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
-    let mut out = String::from('\u{feff}');
-    csv_row(&mut out, &XK_FIELDS);
+/// XK rows of `rows`.
+fn xk_rows(out: &mut String, rows: &[disclosure::Model]) -> std::result::Result<(), Error> {
     for d in rows {
         let c = content::from_json(&d.content)?;
         let doc_name = if c.licensing_action.is_empty() {
@@ -540,9 +586,9 @@ fn xk_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
             &c.agency_credit_code,
             &remark,
         ];
-        csv_row(&mut out, &row);
+        csv_row(out, &row);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A readable page of the latest disclosures.
