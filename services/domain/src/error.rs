@@ -52,3 +52,19 @@ impl Error {
         Self::NotFound { what, id: id.into() }
     }
 }
+
+/// Longest client-chosen request id.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// A client-chosen request id that makes a write idempotent: trimmed, 1 to
+/// [`MAX_REQUEST_ID`] bytes, else `INVALID_ARGUMENT request_id`.
+pub fn request_id(value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::invalid("request_id", "must not be empty"));
+    }
+    if v.len() > MAX_REQUEST_ID {
+        return Err(Error::invalid("request_id", format!("at most {MAX_REQUEST_ID} characters")));
+    }
+    Ok(v.to_owned())
+}

@@ -9,6 +9,7 @@ use chrono::{Days, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use sanxiang_domain::calendar::local_date;
 use sanxiang_domain::canonical::Value;
+use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::officer::zone;
 use sanxiang_domain::publicity::{ExclusionFacts, ResultKind, withdrawal_due};
@@ -51,17 +52,6 @@ pub struct Publicity {
 pub struct Page {
     pub rows: Vec<disclosure::Model>,
     pub next_cursor: Option<String>,
-}
-
-fn request_id(value: &str) -> Result<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(Error::invalid("request_id", "must not be empty"));
-    }
-    if v.len() > 128 {
-        return Err(Error::invalid("request_id", "at most 128 characters"));
-    }
-    Ok(v.to_owned())
 }
 
 fn reason(field: &str, value: &str, required: bool) -> Result<String> {

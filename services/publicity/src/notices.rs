@@ -29,8 +29,6 @@ const MAX_ITEM_BODY: usize = 16 * 1024;
 const MAX_LEGAL_BASIS: usize = 4096;
 /// Largest total of a section's items (stored as one JSON column).
 const MAX_ITEMS_TOTAL: usize = 1024 * 1024;
-/// Longest request id.
-const MAX_REQUEST_ID: usize = 128;
 /// Attempts at a new version when concurrent puts of the same section collide on it.
 const VERSION_ATTEMPTS: usize = 5;
 
@@ -96,13 +94,7 @@ struct Valid {
 }
 
 fn validate(r: &pb::PutNoticeRequest) -> Result<Valid> {
-    let request_id = r.request_id.trim();
-    if request_id.is_empty() {
-        return Err(Error::invalid("request_id", "must not be empty"));
-    }
-    if request_id.len() > MAX_REQUEST_ID {
-        return Err(Error::invalid("request_id", format!("at most {MAX_REQUEST_ID} characters")));
-    }
+    let request_id = sanxiang_domain::error::request_id(&r.request_id)?;
     let section = pb::NoticeSection::try_from(r.section)
         .ok()
         .and_then(section_name)
@@ -131,7 +123,7 @@ fn validate(r: &pb::PutNoticeRequest) -> Result<Valid> {
     if items.len() > MAX_ITEMS_TOTAL {
         return Err(Error::invalid("items", format!("at most {MAX_ITEMS_TOTAL} bytes in all")));
     }
-    Ok(Valid { request_id: request_id.to_owned(), section, title, body, items })
+    Ok(Valid { request_id, section, title, body, items })
 }
 
 fn to_pb(n: notice::Model) -> Result<pb::Notice> {

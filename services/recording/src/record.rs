@@ -200,14 +200,6 @@ fn required(field: &str, value: &str) -> Result<String> {
     if v.is_empty() { Err(Error::invalid(field, "must not be empty")) } else { Ok(v.to_owned()) }
 }
 
-fn validate_request_id(value: &str) -> Result<String> {
-    let v = required("request_id", value)?;
-    if v.len() > 128 {
-        return Err(Error::invalid("request_id", "at most 128 characters"));
-    }
-    Ok(v)
-}
-
 impl Recorder {
     /// The record over a database and a vault; starts the writer task.
     pub fn new(db: Db, registry: Registry, vault: Vault, clock: Arc<dyn TimeProvider>) -> Self {
@@ -316,7 +308,7 @@ impl Recorder {
     /// Opens a case; its first event (`case_opened`) commits to every field of the case.
     /// Idempotent on (agency, request id). The caller must be authorised for the agency.
     pub async fn open_case(&self, who: &Principal, r: pb::OpenCaseRequest) -> Result<case::Model> {
-        let request_id = validate_request_id(&r.request_id)?;
+        let request_id = sanxiang_domain::error::request_id(&r.request_id)?;
         let kind = case_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name a case kind"))?;
         let title = required("title", &r.title)?;
         let party = r.party.ok_or_else(|| Error::invalid("party", "is required"))?;
@@ -413,7 +405,7 @@ impl Recorder {
         agency: &agency::Model,
         r: pb::AppendEventRequest,
     ) -> Result<event::Model> {
-        let request_id = validate_request_id(&r.request_id)?;
+        let request_id = sanxiang_domain::error::request_id(&r.request_id)?;
         let kind = event_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name an event kind"))?;
         if kind.is_system() {
             return Err(Error::invalid("kind", format!("{} is recorded by the server itself", kind.as_str())));

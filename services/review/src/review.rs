@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use sanxiang_domain::calendar::{WorkCalendar, add_calendar_days, local_date};
 use sanxiang_domain::canonical::{MAX_SAFE_INTEGER, Value};
 use sanxiang_domain::catalog::{DraftFacts, LicensingAction, PartyType, PenaltyItem, PenaltyType, evaluate};
+use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
 use sanxiang_domain::officer::zone;
 use sanxiang_domain::review::{
@@ -45,17 +46,6 @@ const SUPERSEDED: &str = "superseded";
 pub struct Reviews {
     recorder: Recorder,
     publicity: Publicity,
-}
-
-fn request_id(value: &str) -> Result<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(Error::invalid("request_id", "must not be empty"));
-    }
-    if v.len() > 128 {
-        return Err(Error::invalid("request_id", "at most 128 characters"));
-    }
-    Ok(v.to_owned())
 }
 
 fn text(field: &str, value: &str) -> Result<String> {
