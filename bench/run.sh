@@ -73,7 +73,7 @@ if [ "$MICRO" = 0 ]; then
     echo "| (not run: BENCH_MICRO=0) | |" >"$MICRO_ROWS"
 else
     cargo bench -p sanxiang-domain --bench domain -- --warm-up-time 1 --measurement-time 3 2>/dev/null \
-    | tee /dev/stderr \
+    | tee -a /dev/stderr \
     | awk '/time:/ { sub(/^ +/, ""); name = prev; if ($0 ~ /^time:/) {} else { name = $0; sub(/ +time:.*/, "", name) }
                      match($0, /\[.*\]/); split(substr($0, RSTART + 1, RLENGTH - 2), t, " ");
                      printf "| %s | %s %s |\n", name, t[3], t[4] }
