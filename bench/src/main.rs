@@ -671,7 +671,6 @@ async fn verify(channel: Channel, admin_token: &str, events: usize, rehash: bool
 
 /// The feed figure: the first page and a page `depth` entries deep, each against a static
 /// response of the same bytes.
-#[allow(clippy::too_many_arguments)]
 async fn feed(
     channel: &Channel,
     admin_token: &str,
