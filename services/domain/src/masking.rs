@@ -223,7 +223,7 @@ fn plausible_id15(digits: &str) -> bool {
 }
 
 /// Whether a digit string passes the Luhn check used by bank cards.
-fn luhn_valid(digits: &str) -> bool {
+pub fn luhn_valid(digits: &str) -> bool {
     let sum: u32 = digits
         .bytes()
         .rev()

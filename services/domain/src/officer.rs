@@ -72,6 +72,12 @@ pub fn zone(name: &str) -> Option<Tz> {
     if name.is_empty() { Some(chrono_tz::Asia::Shanghai) } else { name.parse().ok() }
 }
 
+/// The zone of a stored agency: validated when the agency was created, so an unknown name is an
+/// internal error, not bad input.
+pub fn stored_zone(name: &str) -> crate::Result<Tz> {
+    zone(name).ok_or_else(|| crate::Error::Internal(format!("stored time zone {name:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

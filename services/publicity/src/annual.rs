@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use sanxiang_domain::calendar::local_date;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::lifecycle::EventKind;
-use sanxiang_domain::officer::zone;
+use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::review::Outcome;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
@@ -64,7 +64,7 @@ pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<pb::Ann
         return Err(Error::invalid("agency_id", "must not be empty"));
     }
     let agency = p.recorder().registry().agency(agency_id).await?;
-    let tz = zone(&agency.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+    let tz = stored_zone(&agency.time_zone)?;
     let now = p.recorder().clock().now();
     if local_date(now, tz).year() <= year {
         return Err(Error::precondition(

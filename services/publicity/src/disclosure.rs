@@ -11,7 +11,7 @@ use sanxiang_domain::calendar::local_date;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
-use sanxiang_domain::officer::zone;
+use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::publicity::{ExclusionFacts, ResultKind, withdrawal_due};
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
@@ -110,6 +110,11 @@ fn status_to_pb(s: &str) -> pb::DisclosureStatus {
     }
 }
 
+/// The facts stored with a disclosure.
+fn stored_facts(d: &disclosure::Model) -> Result<Facts> {
+    serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss(format!("facts of disclosure {}", d.id)))
+}
+
 /// Whether the disclosure is past a due date today (agency zone) and not done.
 pub fn overdue(d: &disclosure::Model, today: NaiveDate) -> bool {
     let past = |date: Option<&str>| date.and_then(parse_date).is_some_and(|due| today > due);
@@ -200,7 +205,7 @@ impl Publicity {
 
     async fn agency(&self, id: &str) -> Result<(agency::Model, Tz)> {
         let a = self.recorder.registry().agency(id).await?;
-        let tz = zone(&a.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+        let tz = stored_zone(&a.time_zone)?;
         Ok((a, tz))
     }
 
@@ -257,12 +262,17 @@ impl Publicity {
         Ok(out)
     }
 
-    /// The disclosure planned for a decision issued now on `draft` in `case`: its status
-    /// (published at once, waiting for confirmation, or excluded with the reason), due date,
-    /// masked content and publication period. Returns the rows to commit with the `decision`
-    /// event and what the event's payload records about it.
-    pub async fn plan_decision(&self, case: &case::Model, draft: &draft::Model) -> Result<(Attached, Value)> {
-        let (agency, tz) = self.agency(&case.agency_id).await?;
+    /// The disclosure planned for a decision issued now on `draft` in `case` of `agency` (zone
+    /// `tz`): its status (published at once, waiting for confirmation, or excluded with the
+    /// reason), due date, masked content and publication period. Returns the rows to commit with
+    /// the `decision` event and what the event's payload records about it.
+    pub async fn plan_decision(
+        &self,
+        agency: &agency::Model,
+        tz: Tz,
+        case: &case::Model,
+        draft: &draft::Model,
+    ) -> Result<(Attached, Value)> {
         let policy = self.policy(&case.agency_id).await?;
         let calendar = self.recorder.registry().calendar().await?;
         let now = self.now();
@@ -419,21 +429,32 @@ impl Publicity {
         self.changed.notify_waiters();
     }
 
-    async fn masker_for(
+    /// What the disclosure's content is made from: its decision's draft and its case's party.
+    async fn decision_source(
         &self,
         d: &disclosure::Model,
         case: &case::Model,
-        policy: &Policy,
-    ) -> Result<sanxiang_domain::masking::Masker> {
-        let facts: Facts = serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss("disclosure facts".into()))?;
+        facts: &Facts,
+    ) -> Result<(Value, Party)> {
         let draft = draft::Entity::find_by_id(facts.draft_id.clone())
             .one(self.recorder.db())
             .await
             .map_err(db_error)?
             .ok_or_else(|| Error::DataLoss(format!("draft {} of disclosure {}", facts.draft_id, d.id)))?;
         let content = Value::parse(&draft.content).map_err(|_| Error::DataLoss("draft content".into()))?;
-        let party = Party::from_json(&case.party)?;
-        content::masker(policy.masking, &party, &content, &facts.extra_masked_names)
+        Ok((content, Party::from_json(&case.party)?))
+    }
+
+    /// The masking pipeline the disclosure's content was made with.
+    async fn masker_for(
+        &self,
+        d: &disclosure::Model,
+        case: &case::Model,
+        policy: &Policy,
+    ) -> Result<sanxiang_domain::masking::Masker> {
+        let facts = stored_facts(d)?;
+        let (draft, party) = self.decision_source(d, case, &facts).await?;
+        content::masker(policy.masking, &party, &draft, &facts.extra_masked_names)
     }
 
     async fn authorized(&self, who: &Principal, action: Action, id: &str) -> Result<disclosure::Model> {
@@ -466,7 +487,7 @@ impl Publicity {
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         let (_, tz) = self.agency(&d.agency_id).await?;
         let policy = self.policy(&d.agency_id).await?;
-        let facts: Facts = serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss("disclosure facts".into()))?;
+        let facts = stored_facts(&d)?;
         let today = local_date(self.now(), tz);
         let end = policy.disclosure.publication_end(today, &facts.publication());
         let payload = Value::object()
@@ -538,8 +559,7 @@ impl Publicity {
                 format!("only a published disclosure is corrected (the disclosure is {})", d.status),
             ));
         }
-        let mut facts: Facts =
-            serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss("disclosure facts".into()))?;
+        let mut facts = stored_facts(&d)?;
         for (i, name) in r.mask_names.iter().enumerate() {
             let n = name.trim();
             if n.chars().count() < 2 || n.chars().count() > 32 {
@@ -552,13 +572,7 @@ impl Publicity {
         let case = self.recorder.case(&d.case_id).await?;
         let (agency, _) = self.agency(&d.agency_id).await?;
         let policy = self.policy(&d.agency_id).await?;
-        let draft = draft::Entity::find_by_id(facts.draft_id.clone())
-            .one(self.recorder.db())
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| Error::DataLoss(format!("draft of disclosure {}", d.id)))?;
-        let draft_content = Value::parse(&draft.content).map_err(|_| Error::DataLoss("draft content".into()))?;
-        let party = Party::from_json(&case.party)?;
+        let (draft_content, party) = self.decision_source(&d, &case, &facts).await?;
         let masker = content::masker(policy.masking, &party, &draft_content, &facts.extra_masked_names)?;
         let old = content::from_json(&d.content)?;
         let public = content::build(
@@ -613,7 +627,7 @@ impl Publicity {
         }
         let (_, tz) = self.agency(&d.agency_id).await?;
         let policy = self.policy(&d.agency_id).await?;
-        let facts: Facts = serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss("disclosure facts".into()))?;
+        let facts = stored_facts(&d)?;
         let published_on = local_date(Timestamp::from_micros(d.published_at.unwrap_or(d.decided_at)), tz);
         policy.disclosure.may_stop_early(&facts.publication(), published_on, local_date(self.now(), tz))?;
         let case = self.recorder.case(&d.case_id).await?;

@@ -28,7 +28,7 @@ use serde_json::{Value as Json, json};
 use sha2::Digest;
 
 use crate::content::{self, Content};
-use crate::disclosure::{Publicity, is_public};
+use crate::disclosure::Publicity;
 use crate::rows::status;
 
 /// Entries in the Atom feed and on the page at `/`.
@@ -444,7 +444,6 @@ fn csv_export(
             return;
         }
         let mut cursor = String::new();
-        let now = s.publicity.recorder().clock().now();
         loop {
             let page = match s.publicity.public_page_of(Some(&agency), Some(kind), &cursor, EXPORT_CHUNK).await {
                 Ok(p) => p,
@@ -454,8 +453,9 @@ fn csv_export(
                     return;
                 }
             };
+            // The public listing also holds withdrawals; the exports list decisions in force.
             let published: Vec<disclosure::Model> =
-                page.rows.into_iter().filter(|d| d.status == status::PUBLISHED && is_public(d, now)).collect();
+                page.rows.into_iter().filter(|d| d.status == status::PUBLISHED).collect();
             let mut chunk = String::new();
             if let Err(e) = rows(&mut chunk, &published) {
                 let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
@@ -628,7 +628,7 @@ fn index_html(rows: &[disclosure::Model]) -> std::result::Result<String, Error> 
 mod tests {
     use proptest::prelude::*;
     use sanxiang_domain::canonical::Value;
-    use sanxiang_domain::masking::MaskingPolicy;
+    use sanxiang_domain::masking::{MaskingPolicy, is_valid_id18, luhn_valid};
 
     use super::*;
     use crate::content::{Party, Source};
@@ -638,29 +638,14 @@ mod tests {
     const DISEASES: [&str; 5] = ["高血压", "糖尿病", "抑郁症", "心脏病", "乙型肝炎"];
     const STREETS: [&str; 4] = ["鼓楼区东街", "台江区五一路", "仓山区上渡路", "晋安区福新路"];
 
+    /// A valid 18-character ID number from 17 digits (the check character may be X).
     fn id18(first17: &str) -> String {
-        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-        let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
-        format!("{first17}{}", C[(sum % 11) as usize])
+        "0123456789X".chars().map(|c| format!("{first17}{c}")).find(|id| is_valid_id18(id)).unwrap_or_default()
     }
 
+    /// Completes digits with a Luhn check digit.
     fn luhn(prefix: &str) -> String {
-        (0..10)
-            .map(|d| format!("{prefix}{d}"))
-            .find(|s| {
-                let sum: u32 = s
-                    .bytes()
-                    .rev()
-                    .enumerate()
-                    .map(|(i, b)| {
-                        let d = u32::from(b - b'0');
-                        if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
-                    })
-                    .sum();
-                sum.is_multiple_of(10)
-            })
-            .unwrap_or_default()
+        (0..10).map(|d| format!("{prefix}{d}")).find(|s| luhn_valid(s)).unwrap_or_default()
     }
 
     /// The private data of one generated decision and the text that carries it. Local landline
@@ -830,8 +815,7 @@ mod tests {
                 for s in &secrets {
                     prop_assert!(!text.contains(s.as_str()), "{} contains {:?}: {}", name, s, text);
                 }
-                prop_assert!(text.contains("某市监罚〔2026〕1号") || name == "html" || name == "atom" || name.starts_with("json"),
-                    "{} lost the document number", name);
+                prop_assert!(text.contains("某市监罚〔2026〕1号"), "{} lost the document number", name);
             }
         }
     }

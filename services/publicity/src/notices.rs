@@ -3,7 +3,7 @@
 //! and remedy channels, each section kept in every version; and the officer roster, derived from
 //! the registry when asked, so it is never out of date.
 
-use sanxiang_domain::officer::{OfficerStatus, zone};
+use sanxiang_domain::officer::{OfficerStatus, stored_zone};
 use sanxiang_domain::{Error, Result};
 use sanxiang_proto::v1 as pb;
 use sanxiang_registry::Principal;
@@ -208,7 +208,7 @@ pub async fn list(p: &Publicity, agency_id: &str) -> Result<pb::ListNoticesRespo
     }
     let registry = p.recorder().registry();
     let agency = registry.agency(agency_id).await?;
-    let tz = zone(&agency.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+    let tz = stored_zone(&agency.time_zone)?;
     let rows = notice::Entity::find()
         .filter(notice::Column::AgencyId.eq(agency_id))
         .order_by_asc(notice::Column::Section)

@@ -163,9 +163,13 @@ impl PublicityService for PublicityApi {
                     }
                 };
                 let empty = rows.is_empty();
-                for row in rows {
-                    after = after.max(row.feed_seq.unwrap_or(after));
-                    let item = publicity.view(row).await.map_err(status);
+                after = rows.iter().filter_map(|r| r.feed_seq).fold(after, i64::max);
+                // One agency lookup per agency of the batch, not per row.
+                let items = match publicity.views(rows).await {
+                    Ok(items) => items.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(status(e))],
+                };
+                for item in items {
                     if tx.send(item).await.is_err() {
                         return; // the watcher went away
                     }

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use sanxiang_domain::calendar::{WorkCalendar, add_calendar_days, local_date};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::lifecycle::CaseState;
-use sanxiang_domain::officer::zone;
+use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_registry::Principal;
@@ -96,7 +96,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
     // Each agency's zone and local date today.
     let mut days: HashMap<String, (Tz, NaiveDate)> = HashMap::with_capacity(agencies.len());
     for a in &agencies {
-        let tz = zone(&a.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+        let tz = stored_zone(&a.time_zone)?;
         days.insert(a.id.clone(), (tz, local_date(now, tz)));
     }
     let day = |agency_id: &str| {

@@ -7,7 +7,7 @@ use sanxiang_domain::canonical::Value;
 use sanxiang_domain::chain::EvidenceLink;
 use sanxiang_domain::credit_code::CreditCode;
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, is_audio_video};
-use sanxiang_domain::officer::zone;
+use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_registry::Registry;
@@ -434,7 +434,7 @@ impl Recorder {
         if r.summary_procedure && r.summary_procedure_basis.trim().is_empty() {
             return Err(Error::invalid("summary_procedure_basis", "name the law that allows the summary procedure"));
         }
-        let tz = zone(&agency.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+        let tz = stored_zone(&agency.time_zone)?;
 
         // The acting officers (G3).
         let certs = self.registry.certificates(&r.officer_ids).await?;

@@ -10,7 +10,7 @@ use sanxiang_domain::canonical::{MAX_SAFE_INTEGER, Value};
 use sanxiang_domain::catalog::{DraftFacts, LicensingAction, PartyType, PenaltyItem, PenaltyType, evaluate};
 use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
-use sanxiang_domain::officer::zone;
+use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::review::{
     CheckResult, ChecklistItem, GateInput, Outcome, Revision, checklist_value, default_document_prefix, draft_digest,
     gate, validate_opinion,
@@ -257,7 +257,7 @@ impl Reviews {
 
     async fn agency(&self, id: &str) -> Result<(agency::Model, Tz)> {
         let a = self.recorder.registry().agency(id).await?;
-        let tz = zone(&a.time_zone).ok_or_else(|| Error::Internal("stored time zone".into()))?;
+        let tz = stored_zone(&a.time_zone)?;
         Ok((a, tz))
     }
 
@@ -766,7 +766,7 @@ impl Reviews {
             payload = payload.with("review_id", a.id.as_str());
         }
         // Every decision gets its disclosure in the same transaction (RULES P3, P4).
-        let (disclosure, publication) = self.publicity.plan_decision(&case, &d).await?;
+        let (disclosure, publication) = self.publicity.plan_decision(&agency, tz, &case, &d).await?;
         payload = payload.with("disclosure", publication);
         let event = self
             .recorder
