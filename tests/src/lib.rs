@@ -244,6 +244,7 @@ impl Harness {
                 valid_from: from.into(),
                 valid_until: until.into(),
                 legal_qualification,
+                has_prior_review_experience: false,
             })
             .await
             .expect("register officer")

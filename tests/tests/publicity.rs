@@ -146,7 +146,7 @@ async fn set_policy(h: &Harness, agency: &str, change: impl FnOnce(&mut pb::Publ
     h.admin
         .publicity
         .clone()
-        .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(p) })
+        .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(p), regime_defaults: false })
         .await
         .expect("put policy");
 }
@@ -292,10 +292,15 @@ async fn confirmed_publication_waits_for_the_publisher(backend: Backend) {
 async fn exclusions_are_recorded_with_their_reason_and_never_public(backend: Backend) {
     let (h, clock) = start(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
-    set_policy(&h, &w.agency.id, |p| p.exclude_summary_procedure = true).await;
+    // Both SAMR Art. 2 exclusions, set on a general-regime agency (neither is on by default).
+    set_policy(&h, &w.agency.id, |p| {
+        p.exclude_summary_procedure = true;
+        p.exclude_warning_only = true;
+    })
+    .await;
 
     let mut expected = Vec::new();
-    // A warning only (excluded by default, SAMR Art. 2).
+    // A warning only (SAMR Art. 2).
     let c = w.open_case(pb::CaseKind::Penalty).await;
     ready(&w, &clock, &c.id).await;
     issue(&w, penalty_draft(&c.id, &[("警告", 0)])).await;
@@ -669,9 +674,12 @@ async fn publication_ends_and_early_stops_follow_the_penalty(backend: Backend) {
     clock.set(shanghai_morning("2026-06-03"));
     let listed: HashSet<String> = public_list(&h, "").await.into_iter().map(|d| d.id).collect();
     assert_eq!(listed, HashSet::from([revoked.id.clone(), fine.id.clone()]));
-    refused(public_get(&h, &short.id).await, Code::NotFound, "disclosure");
-    assert_eq!(get(&h, &format!("/v1/disclosures/{}", short.id)).await.status(), 404);
-    assert_eq!(status(&staff_get(&w.publisher, &short.id).await), pb::DisclosureStatus::Published);
+    // The public gets a tombstone (410 over HTTP); staff see it as expired (RULES P7).
+    let tomb = public_get(&h, &short.id).await.expect("tombstone");
+    assert_eq!(status(&tomb), pb::DisclosureStatus::Expired);
+    assert!(tomb.content.unwrap().facts.is_empty());
+    assert_eq!(get(&h, &format!("/v1/disclosures/{}", short.id)).await.status(), 410);
+    assert_eq!(status(&staff_get(&w.publisher, &short.id).await), pb::DisclosureStatus::Expired);
 
     // After a year the fine's publication may end early; the licence revocation's never.
     clock.set(shanghai_morning("2027-03-03"));
@@ -820,7 +828,9 @@ async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
     let mut admin = h.admin.publicity.clone();
     let mut bad = pb::PublicityPolicy { agency_id: w.agency.id.clone(), penalty_days: 0, ..Default::default() };
     refused(
-        admin.put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(bad.clone()) }).await,
+        admin
+            .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(bad.clone()), regime_defaults: false })
+            .await,
         Code::InvalidArgument,
         "policy.penalty_days",
     );
@@ -831,7 +841,7 @@ async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
     bad.long_months = 36;
     bad.special_regime_min_months = 12;
     refused(
-        admin.put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(bad) }).await,
+        admin.put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(bad), regime_defaults: false }).await,
         Code::InvalidArgument,
         "policy.short_months",
     );
@@ -843,7 +853,11 @@ async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
     assert_eq!((stored.penalty_days, stored.auto_publish), (7, true), "defaults: nothing was stored");
     // An officer may not change the policy.
     refused(
-        w.officer.publicity.clone().put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(stored) }).await,
+        w.officer
+            .publicity
+            .clone()
+            .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(stored), regime_defaults: false })
+            .await,
         Code::PermissionDenied,
         "officer",
     );

@@ -315,8 +315,11 @@ async fn set_auto_publish(w: &World, auto: bool) {
         .unwrap()
         .into_inner();
     policy.auto_publish = auto;
-    let stored =
-        c.put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(policy) }).await.unwrap().into_inner();
+    let stored = c
+        .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(policy), regime_defaults: false })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(stored.auto_publish, auto);
 }
 

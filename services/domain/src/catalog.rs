@@ -91,7 +91,32 @@ impl PenaltyType {
     pub fn is_confiscation(self) -> bool {
         matches!(self, Self::ConfiscateIllegalGains | Self::ConfiscateIllegalProperty)
     }
+
+    /// Whether this type carries the right to a hearing whatever the amount (处罚法 Art. 63 (三)
+    /// 降低资质等级、吊销许可证件, (四) 责令停产停业、责令关闭、限制从业, and as (五) 其他较重的行政处罚
+    /// the types of the same weight: 暂扣许可证件 and 限制开展生产经营活动). Fines and confiscations
+    /// carry it from a large amount ([`Catalog::hearing_fine_natural_person`]); 警告, 通报批评 and
+    /// 行政拘留 (heard under its own law) do not.
+    pub fn carries_hearing_right(self) -> bool {
+        matches!(
+            self,
+            Self::LowerQualification
+                | Self::RevokeLicence
+                | Self::SuspendProduction
+                | Self::OrderClosure
+                | Self::RestrictPractice
+                | Self::SuspendLicence
+                | Self::RestrictBusiness
+        )
+    }
 }
+
+/// 较大数额 of a fine or confiscation for a natural person (处罚法 Art. 63 (一)(二)), from which a
+/// hearing may be requested: 10 000 元, as in SAMR's hearing rule; provinces and departments set
+/// their own ([`Catalog::hearing_fine_natural_person`]).
+pub const DEFAULT_HEARING_FINE_NATURAL_PERSON_FEN: u64 = 1_000_000;
+/// 较大数额 for an organisation: 100 000 元, as in SAMR's hearing rule.
+pub const DEFAULT_HEARING_FINE_ORGANISATION_FEN: u64 = 10_000_000;
 
 named_enum! {
     /// A licensing decision (行政许可法).
@@ -283,6 +308,11 @@ pub struct Catalog {
     /// A major decision also needs a collective discussion (集体讨论) of the agency's leadership
     /// (处罚法 Art. 57; RULES L6).
     pub collective_discussion_required: bool,
+    /// 较大数额 for a natural person (处罚法 Art. 63 (一)(二)): a fine, or a confiscation, at or
+    /// above this carries the right to a hearing (default 10 000 元).
+    pub hearing_fine_natural_person: FineThreshold,
+    /// 较大数额 for an organisation (default 100 000 元).
+    pub hearing_fine_organisation: FineThreshold,
 }
 
 impl Default for Catalog {
@@ -300,6 +330,14 @@ impl Default for Catalog {
             review_days: DEFAULT_REVIEW_DAYS,
             review_extension_days: DEFAULT_REVIEW_EXTENSION_DAYS,
             collective_discussion_required: false,
+            hearing_fine_natural_person: FineThreshold {
+                amount_fen: DEFAULT_HEARING_FINE_NATURAL_PERSON_FEN,
+                inclusive: true,
+            },
+            hearing_fine_organisation: FineThreshold {
+                amount_fen: DEFAULT_HEARING_FINE_ORGANISATION_FEN,
+                inclusive: true,
+            },
         }
     }
 }
@@ -327,6 +365,30 @@ impl Catalog {
             PartyType::NaturalPerson => self.fine_natural_person,
             PartyType::Organisation => self.fine_organisation,
         }
+    }
+
+    /// Why the draft's penalties carry the right to a hearing (处罚法 Art. 63), if they do: a type
+    /// with the right ([`PenaltyType::carries_hearing_right`]), a fine of 较大数额, or a
+    /// confiscation of 较大数额 (each against the party's threshold of this catalog).
+    pub fn hearing_right(&self, facts: &DraftFacts) -> Option<String> {
+        if let Some(p) = facts.penalties.iter().find(|p| p.kind.carries_hearing_right()) {
+            return Some(format!("「{}」", p.kind.as_str()));
+        }
+        let threshold = match facts.party {
+            PartyType::NaturalPerson => self.hearing_fine_natural_person,
+            PartyType::Organisation => self.hearing_fine_organisation,
+        };
+        let fine = facts.fine_fen();
+        if fine > 0 && threshold.reached_by(fine) {
+            return Some(format!("较大数额罚款 {}（{}）", format_yuan(fine), threshold.describe()));
+        }
+        if facts.penalties.iter().any(|p| p.kind.is_confiscation())
+            && facts.confiscation_fen > 0
+            && threshold.reached_by(facts.confiscation_fen)
+        {
+            return Some(format!("没收较大数额 {}（{}）", format_yuan(facts.confiscation_fen), threshold.describe()));
+        }
+        None
     }
 
     /// The review deadline when the materials were complete on `materials_complete` (the clock
@@ -363,8 +425,11 @@ pub struct DraftFacts {
     pub penalties: Vec<PenaltyItem>,
     /// Total value of 没收违法所得 and 没收非法财物, in fen.
     pub confiscation_fen: u64,
-    /// A hearing (听证) was held.
+    /// A hearing (听证) was held, as the draft says.
     pub hearing_held: bool,
+    /// The case's record has a hearing request or a hearing record (its events), whatever the
+    /// draft says.
+    pub hearing_in_record: bool,
     /// The decision reduces or increases the penalty beyond the discretion standard (裁量基准).
     pub outside_discretion_standard: bool,
     /// The penalty is decided under the ordinary procedure (一般程序), not the summary procedure.
@@ -377,7 +442,9 @@ pub struct DraftFacts {
     pub complex_case: bool,
     /// 处罚法 Art. 58 (4): 法律、法规规定应当进行法制审核.
     pub required_by_law: bool,
-    /// 处罚法 Art. 58 (2): 直接关系当事人或者第三人重大权益，经过听证程序.
+    /// 处罚法 Art. 58 (2): 直接关系当事人或者第三人重大权益，经过听证程序, as the client says. The
+    /// trigger also holds without it when [`Catalog::hearing_right`] finds a penalty with a
+    /// hearing right and a hearing was held or requested.
     pub major_rights_and_hearing: bool,
 }
 
@@ -390,6 +457,7 @@ impl DraftFacts {
             penalties: Vec::new(),
             confiscation_fen: 0,
             hearing_held: false,
+            hearing_in_record: false,
             outside_discretion_standard: false,
             ordinary_procedure: false,
             licensing_action: None,
@@ -468,13 +536,20 @@ pub fn evaluate(catalog: &Catalog, facts: &DraftFacts) -> Classification {
     let mut matched = Vec::new();
     let mut add = |rule: String, reason: String| matched.push(MatchedRule { rule, reason });
 
+    // Art. 58 (2) is derived as well as declared: a penalty with a hearing right (Art. 63) in a
+    // case that went to a hearing (held or requested, in the draft or the record) directly
+    // concerns the party's major rights and went through the hearing procedure.
+    let heard = facts.hearing_held || facts.hearing_in_record;
+    let derived = if heard { catalog.hearing_right(facts) } else { None };
+    let rights_reason = match (&derived, facts.major_rights_and_hearing) {
+        (Some(why), false) => format!(
+            "直接关系当事人或者第三人重大权益，经过听证程序（处罚法第五十八条第一款第二项；{why}享有听证权利，第六十三条）"
+        ),
+        _ => "直接关系当事人或者第三人重大权益，经过听证程序（处罚法第五十八条第一款第二项）".to_owned(),
+    };
     let statute = [
         (facts.major_public_interest, "major_public_interest", "涉及重大公共利益（处罚法第五十八条第一款第一项）"),
-        (
-            facts.major_rights_and_hearing,
-            "major_rights_and_hearing",
-            "直接关系当事人或者第三人重大权益，经过听证程序（处罚法第五十八条第一款第二项）",
-        ),
+        (facts.major_rights_and_hearing || derived.is_some(), "major_rights_and_hearing", rights_reason.as_str()),
         (facts.complex_case, "complex_case", "案件情况疑难复杂、涉及多个法律关系（处罚法第五十八条第一款第三项）"),
         (facts.required_by_law, "required_by_law", "法律、法规规定应当进行法制审核（处罚法第五十八条第一款第四项）"),
     ];
@@ -817,6 +892,62 @@ review_extension_days = 3                 # with the approval of the leader in c
         let mut both = fine(NP, 1_000_000);
         both.complex_case = true;
         assert_eq!(rules(&gongyi, &both), ["statute.complex_case", "catalog.fine.natural_person"]);
+    }
+
+    #[test]
+    fn art_58_2_is_derived_from_a_hearing_right_and_a_hearing() {
+        let empty = Catalog::default();
+        let heard = |mut f: DraftFacts, in_record: bool| {
+            if in_record {
+                f.hearing_in_record = true;
+            } else {
+                f.hearing_held = true;
+            }
+            f
+        };
+        // Types with a hearing right, with a hearing in the record or declared in the draft.
+        for kind in [
+            PenaltyType::LowerQualification,
+            PenaltyType::RevokeLicence,
+            PenaltyType::SuspendProduction,
+            PenaltyType::OrderClosure,
+            PenaltyType::RestrictPractice,
+            PenaltyType::SuspendLicence,
+            PenaltyType::RestrictBusiness,
+        ] {
+            for in_record in [true, false] {
+                let f = heard(penalty(ORG, &[(kind, 0)]), in_record);
+                assert_eq!(rules(&empty, &f), ["statute.major_rights_and_hearing"], "{kind:?}");
+                assert!(evaluate(&empty, &f).matched[0].reason.contains(kind.as_str()));
+            }
+            // The same penalty without a hearing is not major by the statute.
+            assert!(!is_major(&empty, &penalty(ORG, &[(kind, 0)])), "{kind:?}");
+        }
+        // No hearing right: a warning, criticism, a small fine, detention, even after a hearing.
+        for f in [
+            penalty(NP, &[(PenaltyType::Warning, 0)]),
+            penalty(NP, &[(PenaltyType::PublicCriticism, 0)]),
+            fine(NP, 999_999),
+            fine(ORG, 9_999_999),
+            penalty(NP, &[(PenaltyType::AdministrativeDetention, 0)]),
+        ] {
+            assert!(!is_major(&empty, &heard(f, true)));
+        }
+        // 较大数额: at the default thresholds, per party, inclusive.
+        assert!(is_major(&empty, &heard(fine(NP, 1_000_000), true)));
+        assert!(is_major(&empty, &heard(fine(ORG, 10_000_000), true)));
+        assert!(!is_major(&empty, &heard(fine_and_confiscation(NP, 100, 999_999), true)));
+        let big = heard(fine_and_confiscation(NP, 100, 1_000_000), true);
+        assert_eq!(rules(&empty, &big), ["statute.major_rights_and_hearing"]);
+        assert!(evaluate(&empty, &big).matched[0].reason.contains("没收较大数额"));
+        // The thresholds are the catalog's.
+        let low = Catalog::from_toml("hearing_fine_natural_person = { amount = 5000 }").unwrap();
+        assert!(is_major(&low, &heard(fine(NP, 500_000), true)));
+        assert!(!is_major(&empty, &heard(fine(NP, 500_000), true)));
+        // The declared flag still counts alone, once.
+        let mut declared = heard(penalty(ORG, &[(PenaltyType::RevokeLicence, 0)]), true);
+        declared.major_rights_and_hearing = true;
+        assert_eq!(rules(&empty, &declared), ["statute.major_rights_and_hearing"]);
     }
 
     #[test]

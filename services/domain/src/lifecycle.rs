@@ -193,6 +193,11 @@ impl CaseState {
         self.has(Self::DECIDED)
     }
 
+    /// Whether a hearing was requested or its record made (处罚法 Art. 63-65).
+    pub fn hearing_in_record(self) -> bool {
+        self.has(Self::HEARING_REQUESTED) || self.has(Self::HEARING_RECORDED)
+    }
+
     /// Whether the case is closed.
     pub fn closed(self) -> bool {
         self.has(Self::CLOSED)
@@ -282,10 +287,12 @@ impl CaseState {
                     "the party must be notified of the proposed penalty, its facts, reasons, basis and the party's rights (处罚法 Art. 44, 45, 62)",
                 );
             }
-            if !self.has(Self::STATEMENT_SETTLED) {
+            // At a hearing the party states and defends its case (处罚法 Art. 64 (七)), so a
+            // hearing record also settles the statement.
+            if !self.has(Self::STATEMENT_SETTLED) && !self.has(Self::HEARING_RECORDED) {
                 return refuse(
                     "R2.statement-before-penalty",
-                    "the party's statement and defence must be heard, expressly waived, or its period expired (处罚法 Art. 62)",
+                    "the party's statement and defence must be heard (separately or at a hearing), expressly waived, or its period expired (处罚法 Art. 62, 64)",
                 );
             }
         }
@@ -347,6 +354,21 @@ mod tests {
         let with_request = state(&[Filing, NoticeOfProposedDecision, StatementHeard, HearingRequested]);
         assert_eq!(rule(with_request.check_next(p, Decision)), "R2.hearing-before-decision");
         assert!(with_request.after(HearingRecord).check_next(p, Decision).is_ok());
+    }
+
+    #[test]
+    fn a_hearing_record_settles_the_statement_but_a_request_alone_does_not() {
+        use EventKind::*;
+        let p = CaseKind::Penalty;
+        let requested = state(&[Filing, NoticeOfProposedDecision, HearingRequested]);
+        assert_eq!(rule(requested.check_next(p, Decision)), "R2.statement-before-penalty");
+        assert!(requested.after(HearingRecord).check_next(p, Decision).is_ok());
+        // The hearing record still needs its request, and the notice still comes first.
+        assert_eq!(
+            rule(state(&[Filing, NoticeOfProposedDecision]).check_next(p, HearingRecord)),
+            "R2.hearing-record-after-request"
+        );
+        assert_eq!(rule(state(&[Filing]).check_next(p, HearingRequested)), "R2.hearing-after-notice");
     }
 
     #[test]

@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 
 /// Working days to publish a penalty decision (118号; RULES P3). Some regimes use 20 (SAMR Art. 9).
 pub const DEFAULT_PENALTY_DAYS: u32 = 7;
+/// Working days to publish a penalty decision under the SAMR rule (Art. 9).
+pub const SAMR_PENALTY_DAYS: u32 = 20;
 /// Working days to publish a licensing decision (118号; RULES P3).
 pub const DEFAULT_LICENSING_DAYS: u32 = 7;
 /// Working days to publish other enforcement results (118号; RULES P3).
@@ -58,11 +60,47 @@ pub enum ResultKind {
     Other,
 }
 
+/// The publication regime an agency follows, which gives the policy's defaults (RULES P3, P4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    /// The general rule (118号; 处罚法 Art. 48): every penalty and licensing decision within 7
+    /// working days; neither warnings only nor the summary procedure are excluded by law.
+    #[default]
+    General,
+    /// Market regulation (SAMR rule, 总局令第45号): only ordinary-procedure penalties, not those that
+    /// are only a warning (Art. 2), within 20 working days (Art. 9).
+    Samr,
+}
+
+impl Regime {
+    /// Every regime.
+    pub const ALL: [Self; 2] = [Self::General, Self::Samr];
+
+    /// The stable code used in the API and the stored policy.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::General => "general",
+            Self::Samr => "samr",
+        }
+    }
+
+    /// Parses [`Self::code`]; the empty string is the general regime.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "" => Some(Self::General),
+            s => Self::ALL.into_iter().find(|r| r.code() == s),
+        }
+    }
+}
+
 /// An agency's publication policy (RULES P3, P4, P7). Stored as JSON; missing fields take the
-/// defaults.
+/// defaults of the general regime.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DisclosurePolicy {
+    /// The regime whose defaults the policy started from.
+    pub regime: Regime,
     /// Working days to publish a penalty decision.
     pub penalty_days: u32,
     /// Working days to publish a licensing decision.
@@ -89,13 +127,24 @@ pub struct DisclosurePolicy {
 
 impl Default for DisclosurePolicy {
     fn default() -> Self {
+        Self::for_regime(Regime::General)
+    }
+}
+
+impl DisclosurePolicy {
+    /// The defaults of a regime. Both exclusions of SAMR Art. 2 (warnings only, the summary
+    /// procedure) follow the regime together: on under the SAMR rule, off under the general rule,
+    /// which publishes every penalty decision (118号). Either may still be set per agency.
+    pub fn for_regime(regime: Regime) -> Self {
+        let samr = regime == Regime::Samr;
         Self {
-            penalty_days: DEFAULT_PENALTY_DAYS,
+            regime,
+            penalty_days: if samr { SAMR_PENALTY_DAYS } else { DEFAULT_PENALTY_DAYS },
             licensing_days: DEFAULT_LICENSING_DAYS,
             other_days: DEFAULT_OTHER_DAYS,
             auto_publish: true,
-            exclude_warning_only: true,
-            exclude_summary_procedure: false,
+            exclude_warning_only: samr,
+            exclude_summary_procedure: samr,
             small_fine_max_fen: DEFAULT_SMALL_FINE_MAX_FEN,
             short_months: DEFAULT_SHORT_MONTHS,
             long_months: DEFAULT_LONG_MONTHS,
@@ -316,6 +365,62 @@ impl DisclosurePolicy {
     }
 }
 
+/// The date of birth written in a resident ID number (GB 11643): digits 7–14 (YYYYMMDD) of an
+/// 18-character number, or digits 7–12 (YYMMDD, 19YY) of a 15-digit one. `None` when the text
+/// has neither shape or the date does not exist. The check character is not required: a number
+/// with a wrong check character still says when its holder was born, and for the minor rule an
+/// exclusion errs on the protective side.
+pub fn birth_date_from_id(id: &str) -> Option<NaiveDate> {
+    let id = id.trim();
+    let b = id.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let ymd = match b.len() {
+        18 if digits(0..17) && (b[17].is_ascii_digit() || b[17] == b'X' || b[17] == b'x') => id[6..14].to_owned(),
+        15 if digits(0..15) => format!("19{}", &id[6..12]),
+        _ => return None,
+    };
+    NaiveDate::parse_from_str(&ymd, "%Y%m%d").ok()
+}
+
+/// Whether a person born on `born` is a minor (不满十八周岁) on `day`. Age is the full age in
+/// calendar years, and a year of age is completed from the day after the birthday (实足年龄，从
+/// 周岁生日的第二天起算, as the Supreme People's Court counts 周岁): on the 18th birthday itself
+/// the person is still a minor. Someone born on 29 February turns 18 after 28 February in a
+/// year without one.
+pub fn minor_on(born: NaiveDate, day: NaiveDate) -> bool {
+    day <= add_months(born, 18 * 12)
+}
+
+/// Whether a party's ID number shows a minor on `day` (RULES P4; 处罚法 Art. 30): the party is a
+/// natural person for this rule only when the caller says so.
+pub fn id_shows_minor(id_number: &str, day: NaiveDate) -> bool {
+    birth_date_from_id(id_number).is_some_and(|born| born <= day && minor_on(born, day))
+}
+
+/// 长期: the 处罚有效期 of a decision whose effect has no end date, as the 信用中国 双公示 standard
+/// writes it (2099-12-31).
+pub const LONG_TERM: NaiveDate = match NaiveDate::from_ymd_opt(2099, 12, 31) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// Penalty types whose effect does not end by itself (a revoked licence, a closed business, a
+/// lowered qualification stay so until a new decision).
+const PERMANENT: [PenaltyType; 3] =
+    [PenaltyType::RevokeLicence, PenaltyType::OrderClosure, PenaltyType::LowerQualification];
+
+/// The 处罚有效期 of the CF export (RULES P9): the last day the penalty decision is in effect —
+/// not the end of publication, which is 公示截止期. A penalty for a period (暂扣许可证件,
+/// 责令停产停业, 限制开展生产经营活动, 限制从业 with `restriction_ends`) is in effect until that
+/// period ends; a permanent one, or one carried out once (警告, 罚款, 没收), has no end of effect:
+/// [`LONG_TERM`].
+pub fn penalty_in_effect_until(facts: &PublicationFacts) -> NaiveDate {
+    if facts.penalties.iter().any(|p| PERMANENT.contains(p)) {
+        return LONG_TERM;
+    }
+    facts.restriction_ends.unwrap_or(LONG_TERM)
+}
+
 /// Adds calendar months, clamping to the month's last day; saturates at [`NaiveDate::MAX`].
 fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
     date.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
@@ -457,9 +562,35 @@ mod tests {
     }
 
     #[test]
+    fn a_revision_dated_earlier_is_due_three_working_days_after_its_own_date() {
+        // Fri 2026-11-20: Mon 23, Tue 24, Wed 25 — whenever it is recorded.
+        assert_eq!(withdrawal_due(&WorkCalendar::builtin(), d("2026-11-20")).date, d("2026-11-25"));
+    }
+
+    #[test]
+    fn id_numbers_give_the_birth_date_and_minority_ends_after_the_18th_birthday() {
+        // 18 characters (X as check character) and 15 digits (19YY).
+        assert_eq!(birth_date_from_id("11010520081120123X"), Some(d("2008-11-20")));
+        assert_eq!(birth_date_from_id(" 110105200811201234 "), Some(d("2008-11-20")));
+        assert_eq!(birth_date_from_id("110105881120123"), Some(d("1988-11-20")));
+        for bad in ["", "11010520081320123X", "1101052008112012", "11010520O81120123X", "11010520080230123X"] {
+            assert_eq!(birth_date_from_id(bad), None, "{bad}");
+        }
+        let id = "11010520081120123X";
+        assert!(id_shows_minor(id, d("2026-11-19")));
+        assert!(id_shows_minor(id, d("2026-11-20")), "on the 18th birthday itself still a minor");
+        assert!(!id_shows_minor(id, d("2026-11-21")));
+        assert!(!id_shows_minor("110105881120123", d("2026-11-20")));
+        assert!(!id_shows_minor("not an id", d("2026-11-20")));
+        // Born on 29 February: 18 after 28 February of a common year.
+        assert!(minor_on(d("2008-02-29"), d("2026-02-28")));
+        assert!(!minor_on(d("2008-02-29"), d("2026-03-01")));
+    }
+
+    #[test]
     fn each_exclusion_has_its_reason() {
         use PenaltyType::{Fine, Warning};
-        let policy = DisclosurePolicy { exclude_summary_procedure: true, ..DisclosurePolicy::default() };
+        let policy = DisclosurePolicy::for_regime(Regime::Samr);
         let base = ExclusionFacts { penalties: vec![Fine], ..ExclusionFacts::default() };
         assert_eq!(policy.exclusion(ResultKind::Penalty, &base), None);
         let cases = [
@@ -489,7 +620,7 @@ mod tests {
         let warning = ExclusionFacts { penalties: vec![Warning], summary_procedure: true, ..ExclusionFacts::default() };
         assert_eq!(open.exclusion(ResultKind::Penalty, &warning), None);
         // A warning with a fine is not "only a warning".
-        let strict = DisclosurePolicy::default();
+        let strict = DisclosurePolicy::for_regime(Regime::Samr);
         let with_fine = ExclusionFacts { penalties: vec![Warning, Fine], ..ExclusionFacts::default() };
         assert_eq!(strict.exclusion(ResultKind::Penalty, &with_fine), None);
         let minor = ExclusionFacts { minor: true, ..ExclusionFacts::default() };
@@ -497,6 +628,33 @@ mod tests {
         assert_eq!(open.exclusion(ResultKind::Other, &minor), Some(ExclusionReason::Minor));
         let codes: Vec<&str> = ExclusionReason::ALL.iter().map(|r| r.code()).collect();
         assert_eq!(codes.len(), codes.iter().collect::<std::collections::BTreeSet<_>>().len());
+    }
+
+    #[test]
+    fn both_samr_exclusions_follow_the_regime_by_default() {
+        use PenaltyType::Warning;
+        let warning = ExclusionFacts { penalties: vec![Warning], ..ExclusionFacts::default() };
+        let summary = ExclusionFacts { penalties: vec![PenaltyType::Fine], summary_procedure: true, ..warning.clone() };
+        let general = DisclosurePolicy::default();
+        assert_eq!(general, DisclosurePolicy::for_regime(Regime::General));
+        assert_eq!((general.exclude_warning_only, general.exclude_summary_procedure), (false, false));
+        assert_eq!(general.exclusion(ResultKind::Penalty, &warning), None);
+        assert_eq!(general.exclusion(ResultKind::Penalty, &summary), None);
+        assert_eq!(general.penalty_days, 7);
+        let samr = DisclosurePolicy::for_regime(Regime::Samr);
+        assert_eq!((samr.exclude_warning_only, samr.exclude_summary_procedure), (true, true));
+        assert_eq!(samr.exclusion(ResultKind::Penalty, &warning), Some(ExclusionReason::WarningOnly));
+        assert_eq!(samr.exclusion(ResultKind::Penalty, &summary), Some(ExclusionReason::SummaryProcedure));
+        assert_eq!(samr.penalty_days, SAMR_PENALTY_DAYS);
+        assert_eq!(samr.validate(), Ok(()));
+        for r in Regime::ALL {
+            assert_eq!(Regime::parse(r.code()), Some(r));
+        }
+        assert_eq!(Regime::parse(""), Some(Regime::General));
+        assert_eq!(Regime::parse("samr2"), None);
+        // A stored policy without a regime is the general one.
+        let old: DisclosurePolicy = serde_json::from_str(r#"{"exclude_warning_only": true}"#).unwrap();
+        assert_eq!(old.regime, Regime::General);
     }
 
     #[test]
@@ -565,6 +723,24 @@ mod tests {
         let partial: DisclosurePolicy = serde_json::from_str(r#"{"penalty_days": 20, "auto_publish": false}"#).unwrap();
         assert_eq!(partial, DisclosurePolicy { penalty_days: 20, auto_publish: false, ..DisclosurePolicy::default() });
         assert!(serde_json::from_str::<DisclosurePolicy>(r#"{"penalty_dayz": 20}"#).is_err());
+    }
+
+    #[test]
+    fn penalties_are_in_effect_until_their_period_ends_or_for_the_long_term() {
+        use PenaltyType::*;
+        let until = |penalties: &[PenaltyType], ends: Option<&str>| {
+            penalty_in_effect_until(&PublicationFacts { restriction_ends: ends.map(d), ..facts(penalties, 100) })
+        };
+        assert_eq!(LONG_TERM, d("2099-12-31"));
+        assert_eq!(until(&[SuspendLicence], Some("2027-05-31")), d("2027-05-31"));
+        assert_eq!(until(&[Fine, RestrictPractice], Some("2031-01-01")), d("2031-01-01"));
+        assert_eq!(until(&[Fine], None), LONG_TERM);
+        assert_eq!(until(&[Warning], None), LONG_TERM);
+        assert_eq!(until(&[RevokeLicence, RestrictPractice], Some("2031-01-01")), LONG_TERM);
+        // Never the end of publication.
+        let policy = DisclosurePolicy::default();
+        let small = facts(&[Fine], 100);
+        assert_ne!(penalty_in_effect_until(&small), policy.publication_end(d("2026-03-15"), &small));
     }
 
     #[test]

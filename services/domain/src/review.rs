@@ -174,6 +174,39 @@ pub fn gate(input: GateInput) -> Result<()> {
     Ok(())
 }
 
+/// What decides whether a reviewer's review of a decision is a first 行政处罚 review (RULES G4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewerRecord {
+    /// The draft is a 行政处罚 decision.
+    pub penalty: bool,
+    /// The reviewer holds the legal-profession qualification (法律职业资格).
+    pub legal_qualification: bool,
+    /// The reviewer is recorded as having decided 行政处罚 reviews before, outside this system.
+    pub prior_review_experience: bool,
+    /// 行政处罚 reviews the reviewer has already decided in this system (any outcome).
+    pub reviews_decided_here: u64,
+}
+
+impl ReviewerRecord {
+    /// Whether this is the reviewer's first 行政处罚 review: a penalty review with no earlier
+    /// review here and no recorded experience from before.
+    pub fn first_penalty_review(self) -> bool {
+        self.penalty && !self.prior_review_experience && self.reviews_decided_here == 0
+    }
+
+    /// Only a first-time 行政处罚 reviewer must hold the 法律职业资格 (处罚法 Art. 58 ¶2: 初次从事
+    /// 行政处罚决定法制审核的人员); refused naming `G4.legal-qualification`.
+    pub fn check(self) -> Result<()> {
+        if self.first_penalty_review() && !self.legal_qualification {
+            return Err(Error::precondition(
+                "G4.legal-qualification",
+                "a reviewer's first review of a 行政处罚 decision needs the legal-profession qualification (法律职业资格, 处罚法 Art. 58 ¶2); a reviewer with earlier review experience may be recorded as such on the officer",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The document number (文书号) of a decision: `<prefix>〔<year>〕第<n>号` (RULES L8).
 pub fn document_number(prefix: &str, year: i32, n: i64) -> String {
     format!("{prefix}〔{year}〕第{n}号")
@@ -241,6 +274,31 @@ pub fn unapproved_major_decisions<'a>(events: impl IntoIterator<Item = (u64, &'a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_first_time_penalty_reviewer_needs_the_qualification() {
+        let first = ReviewerRecord {
+            penalty: true,
+            legal_qualification: false,
+            prior_review_experience: false,
+            reviews_decided_here: 0,
+        };
+        assert!(first.first_penalty_review());
+        let Err(Error::FailedPrecondition { rule, .. }) = first.check() else { panic!("an unqualified first-timer") };
+        assert_eq!(rule, "G4.legal-qualification");
+        assert_eq!(ReviewerRecord { legal_qualification: true, ..first }.check(), Ok(()));
+        // Experience from before this system, or a review decided here, makes it not the first.
+        let experienced = ReviewerRecord { prior_review_experience: true, ..first };
+        assert!(!experienced.first_penalty_review());
+        assert_eq!(experienced.check(), Ok(()));
+        let reviewed_here = ReviewerRecord { reviews_decided_here: 1, ..first };
+        assert!(!reviewed_here.first_penalty_review());
+        assert_eq!(reviewed_here.check(), Ok(()));
+        // A review of another kind of decision needs no qualification.
+        let licensing = ReviewerRecord { penalty: false, ..first };
+        assert!(!licensing.first_penalty_review());
+        assert_eq!(licensing.check(), Ok(()));
+    }
 
     fn all(passed: bool) -> Vec<CheckResult> {
         ChecklistItem::ALL

@@ -12,7 +12,7 @@ use sanxiang_domain::canonical::Value;
 use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::officer::stored_zone;
-use sanxiang_domain::publicity::{ExclusionFacts, ResultKind, withdrawal_due};
+use sanxiang_domain::publicity::{ExclusionFacts, ResultKind, id_shows_minor, withdrawal_due};
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_recording::Recorder;
@@ -106,12 +106,13 @@ fn status_to_pb(s: &str) -> pb::DisclosureStatus {
         status::WITHDRAWN => pb::DisclosureStatus::Withdrawn,
         status::CANCELLED => pb::DisclosureStatus::Cancelled,
         status::ENDED => pb::DisclosureStatus::Ended,
+        status::EXPIRED => pb::DisclosureStatus::Expired,
         _ => pb::DisclosureStatus::Unspecified,
     }
 }
 
 /// The facts stored with a disclosure.
-fn stored_facts(d: &disclosure::Model) -> Result<Facts> {
+pub(crate) fn stored_facts(d: &disclosure::Model) -> Result<Facts> {
     serde_json::from_str(&d.facts).map_err(|_| Error::DataLoss(format!("facts of disclosure {}", d.id)))
 }
 
@@ -125,6 +126,69 @@ pub fn overdue(d: &disclosure::Model, today: NaiveDate) -> bool {
     }
 }
 
+/// The row as seen at `now`: a published entry whose 公示截止期 has passed is [`status::EXPIRED`]
+/// (RULES P7). The status is computed here, never stored.
+pub fn seen_at(mut d: disclosure::Model, now: Timestamp) -> disclosure::Model {
+    if d.status == status::PUBLISHED && d.publication_end_at.is_some_and(|end| end <= now.micros()) {
+        d.status = status::EXPIRED.to_owned();
+    }
+    d
+}
+
+/// When the entry left the public listings: its early stop, or the end of its publication period
+/// once that has passed.
+pub fn left_listing_at(d: &disclosure::Model, now: Timestamp) -> Option<i64> {
+    d.ended_at.or(d.publication_end_at.filter(|end| *end <= now.micros()))
+}
+
+/// What the public sees of an entry that was public and has left the listings (ended early or
+/// past its 公示截止期, RULES P7): a tombstone with the id, the agency, the document number and
+/// when it ended — no content. `None` for an entry that is public or was never public.
+pub fn tombstone(d: &disclosure::Model, now: Timestamp) -> Result<Option<disclosure::Model>> {
+    if d.listed_seq.is_none() || is_public(d, now) {
+        return Ok(None);
+    }
+    let Some(ended) = left_listing_at(d, now) else { return Ok(None) };
+    let c = content::from_json(&d.content)?;
+    let kept = Content {
+        document_number: c.document_number,
+        agency_name: c.agency_name,
+        agency_credit_code: c.agency_credit_code,
+        ..Content::default()
+    };
+    let status = if d.status == status::ENDED { status::ENDED } else { status::EXPIRED };
+    Ok(Some(disclosure::Model {
+        id: d.id.clone(),
+        agency_id: d.agency_id.clone(),
+        case_id: d.case_id.clone(),
+        case_kind: d.case_kind.clone(),
+        status: status.to_owned(),
+        version: d.version,
+        content: content::to_json(&kept)?,
+        facts: "{}".to_owned(),
+        decided_at: d.decided_at,
+        decision_date: d.decision_date.clone(),
+        due_date: String::new(),
+        due_provisional: false,
+        published_at: d.published_at,
+        publication_end: d.publication_end.clone(),
+        publication_end_at: d.publication_end_at,
+        exclusion_code: None,
+        exclusion_reason: None,
+        revision: None,
+        revised_at: None,
+        withdrawal_reason: None,
+        withdrawal_due_date: None,
+        withdrawal_due_provisional: false,
+        withdrawn_at: None,
+        correction_reason: None,
+        ended_at: Some(ended),
+        listed_seq: d.listed_seq,
+        feed_seq: d.feed_seq,
+        updated_at: d.updated_at,
+    }))
+}
+
 /// Whether the public may see the disclosure at `now`.
 pub fn is_public(d: &disclosure::Model, now: Timestamp) -> bool {
     PUBLIC_STATUSES.contains(&d.status.as_str())
@@ -132,8 +196,10 @@ pub fn is_public(d: &disclosure::Model, now: Timestamp) -> bool {
         && d.publication_end_at.is_none_or(|end| end > now.micros())
 }
 
-/// The API form of a disclosure; `today` is the agency's local date.
-pub fn to_pb(d: disclosure::Model, today: NaiveDate) -> Result<pb::Disclosure> {
+/// The API form of a disclosure as seen at `now`; `today` is the agency's local date.
+pub fn to_pb(d: disclosure::Model, today: NaiveDate, now: Timestamp) -> Result<pb::Disclosure> {
+    let ended_at = left_listing_at(&d, now);
+    let d = seen_at(d, now);
     let content: Content = content::from_json(&d.content)?;
     let overdue = overdue(&d, today);
     let ts = |m: Option<i64>| m.map(|m| timestamp(Timestamp::from_micros(m)));
@@ -157,6 +223,7 @@ pub fn to_pb(d: disclosure::Model, today: NaiveDate) -> Result<pb::Disclosure> {
         feed_seq: d.feed_seq.map_or(0, |s| s as u64),
         updated_at: ts(Some(d.updated_at)),
         correction_reason: d.correction_reason.unwrap_or_default(),
+        ended_at: ts(ended_at),
         id: d.id,
         agency_id: d.agency_id,
         case_id: d.case_id,
@@ -199,7 +266,8 @@ impl Publicity {
         &self.changed
     }
 
-    fn now(&self) -> Timestamp {
+    /// Now, by the injected clock.
+    pub fn now(&self) -> Timestamp {
         self.recorder.clock().now()
     }
 
@@ -221,10 +289,10 @@ impl Publicity {
     }
 
     /// Sets the agency's publicity policy.
-    pub async fn put_policy(&self, who: &Principal, p: &pb::PublicityPolicy) -> Result<Policy> {
+    pub async fn put_policy(&self, who: &Principal, p: &pb::PublicityPolicy, regime_defaults: bool) -> Result<Policy> {
         let scope = self.recorder.registry().scope(&p.agency_id).await?;
         authorize(who, Action::ConfigurePublicity, Some(&scope))?;
-        let policy = Policy::from_pb(p)?;
+        let policy = Policy::from_pb(p, regime_defaults)?;
         policy::store(self.recorder.db(), &p.agency_id, &policy, &who.id, self.now()).await?;
         Ok(policy)
     }
@@ -241,7 +309,7 @@ impl Publicity {
     /// The API form of a row, with its agency's local date.
     pub async fn view(&self, d: disclosure::Model) -> Result<pb::Disclosure> {
         let today = self.today(&d.agency_id).await?;
-        to_pb(d, today)
+        to_pb(d, today, self.now())
     }
 
     /// The API form of rows of several agencies.
@@ -257,7 +325,7 @@ impl Publicity {
                     t
                 }
             };
-            out.push(to_pb(d, today)?);
+            out.push(to_pb(d, today, self.now())?);
         }
         Ok(out)
     }
@@ -287,7 +355,9 @@ impl Publicity {
             rk,
             &ExclusionFacts {
                 penalties: facts.publication().penalties,
-                minor: party.is_minor,
+                // The flag, or a natural person's ID number showing an age under 18 on the
+                // decision date in the agency's zone (RULES P4).
+                minor: party.is_minor || (party.is_natural_person() && id_shows_minor(&party.id_number, today)),
                 state_secret: flag("state_secret"),
                 trade_secret: flag("trade_secret"),
                 personal_privacy: flag("personal_privacy"),
@@ -367,8 +437,16 @@ impl Publicity {
     /// What a revision of the case's decision does to its disclosure (RULES P6): a published
     /// disclosure is withdrawn at once (automatic publication) or owes a withdrawal within 3
     /// working days with the masked reason; one not yet published is cancelled. `None` when
-    /// the decision has no disclosure.
-    pub async fn plan_revision(&self, case: &case::Model, revision: &str, why: &str) -> Result<Option<Attached>> {
+    /// the decision has no disclosure. The 3 working days count from the revision's own date
+    /// (`revised_at`, in the agency's zone), not from when it is recorded: a revision recorded
+    /// late may be overdue at once (处罚法 Art. 48).
+    pub async fn plan_revision(
+        &self,
+        case: &case::Model,
+        revision: &str,
+        why: &str,
+        revised_at: Timestamp,
+    ) -> Result<Option<Attached>> {
         let Some(d) =
             disclosure::Entity::find_by_id(case.id.clone()).one(self.recorder.db()).await.map_err(db_error)?
         else {
@@ -377,8 +455,7 @@ impl Publicity {
         let (_, tz) = self.agency(&case.agency_id).await?;
         let policy = self.policy(&case.agency_id).await?;
         let calendar = self.recorder.registry().calendar().await?;
-        let today = local_date(self.now(), tz);
-        let due = withdrawal_due(&calendar, today);
+        let due = withdrawal_due(&calendar, local_date(revised_at, tz));
         let masked = self.masker_for(&d, case, &policy).await?.mask_text(why);
         let auto = policy.disclosure.auto_publish;
         let revision = revision.to_owned();
@@ -650,20 +727,21 @@ impl Publicity {
         self.record(who, &d, EventKind::PublicationEnded, request_id, payload, change).await
     }
 
-    /// One disclosure: for the public when it is public, for the agency's staff always.
+    /// One disclosure: for the public when it is public, as a [`tombstone`] once it has left the
+    /// listings (RULES P7), for the agency's staff always in full.
     pub async fn get(&self, who: Option<&Principal>, id: &str) -> Result<disclosure::Model> {
         let d = self.disclosure(id).await?;
-        if is_public(&d, self.now()) {
+        let now = self.now();
+        if is_public(&d, now) {
             return Ok(d);
         }
-        match who {
-            Some(who) => {
-                let scope = self.recorder.registry().scope(&d.agency_id).await?;
-                authorize(who, Action::ReadRecord, Some(&scope)).map_err(|_| Error::not_found("disclosure", id))?;
-                Ok(d)
+        if let Some(who) = who {
+            let scope = self.recorder.registry().scope(&d.agency_id).await?;
+            if authorize(who, Action::ReadRecord, Some(&scope)).is_ok() {
+                return Ok(d);
             }
-            None => Err(Error::not_found("disclosure", id)),
         }
+        tombstone(&d, now)?.ok_or_else(|| Error::not_found("disclosure", id))
     }
 
     /// The public listing, newest first, `limit` entries after `cursor`: published entries

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sanxiang_domain::publicity::{CF_FIELDS, XK_FIELDS, wan_yuan};
+use sanxiang_domain::publicity::{CF_FIELDS, XK_FIELDS, penalty_in_effect_until, wan_yuan};
 use sanxiang_domain::{Error, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_store::entity::disclosure;
@@ -225,8 +225,27 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Lis
     Ok(cached(&headers, "application/json", 30, body.to_string()))
 }
 
+/// One public disclosure; an entry that has left the listings (ended early or past its 公示截止期,
+/// RULES P7) answers `410 Gone` with its tombstone: id, agency, document number, when it ended.
 async fn one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
     let d = s.publicity.get(None, &id).await?;
+    if d.status == status::EXPIRED || d.status == status::ENDED {
+        let c = content::from_json(&d.content)?;
+        let body = json!({
+            "id": d.id,
+            "agency_id": d.agency_id,
+            "status": d.status,
+            "document_number": c.document_number,
+            "agency_name": c.agency_name,
+            "publication_end": d.publication_end,
+            "ended_at": rfc3339(d.ended_at),
+        });
+        let mut r = cached(&headers, "application/json", 60, body.to_string());
+        if r.status() == StatusCode::OK {
+            *r.status_mut() = StatusCode::GONE;
+        }
+        return Ok(r);
+    }
     Ok(cached(&headers, "application/json", 60, disclosure_json(&d)?.to_string()))
 }
 
@@ -347,10 +366,18 @@ fn entry_text(c: &Content) -> String {
     t
 }
 
-/// The Atom feed of the latest public changes (RFC 4287). A withdrawn or ended entry is an
-/// `at:deleted-entry` tombstone (RFC 6721) with its public reason, never a silent disappearance.
+/// The Atom feed of the latest public changes (RFC 4287). A withdrawn, ended or expired entry is
+/// an `at:deleted-entry` tombstone (RFC 6721) with its public reason, never a silent
+/// disappearance; an entry past its 公示截止期 becomes one at that instant (RULES P7).
 async fn atom(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<FeedQuery>) -> Result<Response> {
-    let rows = s.publicity.latest_changes(Some(&q.agency), FEED_ENTRIES).await?;
+    let now = s.publicity.now();
+    let rows: Vec<disclosure::Model> = s
+        .publicity
+        .latest_changes(Some(&q.agency), FEED_ENTRIES)
+        .await?
+        .into_iter()
+        .map(|d| crate::disclosure::seen_at(d, now))
+        .collect();
     Ok(cached(&headers, "application/atom+xml; charset=utf-8", 60, atom_xml(&rows, &q.agency)?))
 }
 
@@ -370,12 +397,14 @@ fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result::Result<Str
         let id = format!("urn:sanxiang:disclosure:{}", xml_escape(&d.id));
         let c = content::from_json(&d.content)?;
         match d.status.as_str() {
-            status::WITHDRAWN | status::ENDED => {
-                let when = d.withdrawn_at.or(d.ended_at).unwrap_or(d.updated_at);
-                let comment = if d.status == status::WITHDRAWN {
-                    format!("撤回公示：{}", d.withdrawal_reason.as_deref().unwrap_or_default())
-                } else {
-                    "停止公示".to_owned()
+            status::WITHDRAWN | status::ENDED | status::EXPIRED => {
+                let when = d.withdrawn_at.or(d.ended_at).or(d.publication_end_at).unwrap_or(d.updated_at);
+                let comment = match d.status.as_str() {
+                    status::WITHDRAWN => {
+                        format!("撤回公示：{}", d.withdrawal_reason.as_deref().unwrap_or_default())
+                    }
+                    status::ENDED => "停止公示".to_owned(),
+                    _ => format!("公示期满：{}", d.publication_end.as_deref().unwrap_or_default()),
                 };
                 let _ = writeln!(
                     x,
@@ -513,6 +542,8 @@ fn xk_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
 fn cf_rows(out: &mut String, rows: &[disclosure::Model]) -> std::result::Result<(), Error> {
     for d in rows {
         let c = content::from_json(&d.content)?;
+        // 处罚有效期 is how long the penalty is in effect, 公示截止期 how long it is public.
+        let in_effect = penalty_in_effect_until(&crate::disclosure::stored_facts(d)?.publication()).to_string();
         let end = d.publication_end.clone().unwrap_or_default();
         let (fine, confiscation, remark) = (wan_yuan(c.fine_fen), wan_yuan(c.confiscation_fen), remark(d));
         let code = c.party_credit_code.as_str();
@@ -538,7 +569,7 @@ fn cf_rows(out: &mut String, rows: &[disclosure::Model]) -> std::result::Result<
             &confiscation,
             &c.licences_affected,
             &c.decision_date,
-            &end,
+            &in_effect,
             &end,
             &c.agency_name,
             &c.agency_credit_code,

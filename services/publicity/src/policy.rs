@@ -2,7 +2,7 @@
 //! defaults where none was set.
 
 use sanxiang_domain::masking::MaskingPolicy;
-use sanxiang_domain::publicity::DisclosurePolicy;
+use sanxiang_domain::publicity::{DisclosurePolicy, Regime};
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_store::entity::publicity_policy;
@@ -42,12 +42,21 @@ impl Policy {
             special_regime_min_months: d.special_regime_min_months,
             early_stop_min_months: d.early_stop_min_months,
             mask_party_name: self.masking.mask_party_name,
+            regime: d.regime.code().to_owned(),
         }
     }
 
-    /// From the API form, validated (`INVALID_ARGUMENT policy.<field>`).
-    pub fn from_pb(p: &pb::PublicityPolicy) -> Result<Self> {
+    /// From the API form, validated (`INVALID_ARGUMENT policy.<field>`). With `regime_defaults`
+    /// the regime's defaults replace every field but `auto_publish` and `mask_party_name`.
+    pub fn from_pb(p: &pb::PublicityPolicy, regime_defaults: bool) -> Result<Self> {
+        let regime = Regime::parse(&p.regime)
+            .ok_or_else(|| Error::invalid("policy.regime", format!("{:?} is not general or samr", p.regime)))?;
+        if regime_defaults {
+            let disclosure = DisclosurePolicy { auto_publish: p.auto_publish, ..DisclosurePolicy::for_regime(regime) };
+            return Ok(Self { disclosure, masking: MaskingPolicy { mask_party_name: p.mask_party_name } });
+        }
         let disclosure = DisclosurePolicy {
+            regime,
             penalty_days: p.penalty_days,
             licensing_days: p.licensing_days,
             other_days: p.other_days,

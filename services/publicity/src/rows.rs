@@ -22,6 +22,9 @@ pub mod status {
     pub const WITHDRAWN: &str = "withdrawn";
     pub const CANCELLED: &str = "cancelled";
     pub const ENDED: &str = "ended";
+    /// Never stored: the status a published entry is shown with once its 公示截止期 has passed
+    /// (RULES P7), computed at read time by [`crate::disclosure::seen_at`].
+    pub const EXPIRED: &str = "expired";
 }
 
 fn key(id: &str) -> String {

@@ -64,8 +64,9 @@ impl PublicityService for PublicityApi {
     #[tracing::instrument(skip_all)]
     async fn put_publicity_policy(&self, req: Request<pb::PutPublicityPolicyRequest>) -> R<pb::PublicityPolicy> {
         let who = caller(&req)?;
-        let p = req.into_inner().policy.ok_or_else(|| Status::invalid_argument("policy: is required"))?;
-        let policy = self.publicity.put_policy(&who, &p).await.map_err(status)?;
+        let r = req.into_inner();
+        let p = r.policy.ok_or_else(|| Status::invalid_argument("policy: is required"))?;
+        let policy = self.publicity.put_policy(&who, &p, r.regime_defaults).await.map_err(status)?;
         Ok(Response::new(policy.to_pb(&p.agency_id)))
     }
 

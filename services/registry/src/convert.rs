@@ -118,6 +118,7 @@ pub fn officer_to_pb(o: officer::Model) -> pb::Officer {
         valid_until: o.valid_until,
         status: status as i32,
         legal_qualification: o.legal_qualification,
+        has_prior_review_experience: o.has_prior_review_experience,
         created_at: Some(timestamp(Timestamp::from_micros(o.created_at))),
     }
 }

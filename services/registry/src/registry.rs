@@ -92,6 +92,8 @@ pub struct NewOfficer {
     pub valid_from: String,
     pub valid_until: String,
     pub legal_qualification: bool,
+    /// Has decided 行政处罚 legal reviews before, outside this system (RULES G4).
+    pub has_prior_review_experience: bool,
 }
 
 /// What the record needs to know of an officer to judge an act.
@@ -258,6 +260,7 @@ impl Registry {
             valid_until: Set(until.to_string()),
             status: Set(OfficerStatus::Active.as_str().into()),
             legal_qualification: Set(input.legal_qualification),
+            has_prior_review_experience: Set(input.has_prior_review_experience),
             request_id: Set((!input.request_id.is_empty()).then(|| input.request_id.clone())),
             created_at: Set(self.clock.now().micros()),
         };

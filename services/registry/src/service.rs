@@ -96,6 +96,7 @@ impl RegistryService for RegistryApi {
                 valid_from: r.valid_from,
                 valid_until: r.valid_until,
                 legal_qualification: r.legal_qualification,
+                has_prior_review_experience: r.has_prior_review_experience,
             })
             .await
             .map_err(status)?;

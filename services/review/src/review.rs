@@ -12,8 +12,8 @@ use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::review::{
-    CheckResult, ChecklistItem, GateInput, Outcome, Revision, checklist_value, default_document_prefix, draft_digest,
-    gate, validate_opinion,
+    CheckResult, ChecklistItem, GateInput, Outcome, ReviewerRecord, Revision, checklist_value, default_document_prefix,
+    draft_digest, gate, validate_opinion,
 };
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
@@ -119,6 +119,19 @@ fn party_type(case: &case::Model) -> PartyType {
         Some("natural_person" | "individual_business") => PartyType::NaturalPerson,
         _ => PartyType::Organisation,
     }
+}
+
+/// The penalties of a stored draft, as the classification reads them.
+fn stored_penalties(content: &Value) -> Vec<PenaltyItem> {
+    let Some(Value::Array(items)) = content.get("penalties") else { return Vec::new() };
+    items
+        .iter()
+        .filter_map(|p| {
+            let kind = PenaltyType::parse(p.get("type").and_then(Value::as_str)?)?;
+            let amount_fen = p.get("amount_fen").and_then(Value::as_int).and_then(|n| u64::try_from(n).ok())?;
+            Some(PenaltyItem { kind, amount_fen })
+        })
+        .collect()
 }
 
 fn case_kind(case: &case::Model) -> Result<CaseKind> {
@@ -344,6 +357,7 @@ impl Reviews {
         }
         facts.confiscation_fen = r.confiscation_fen;
         facts.hearing_held = r.hearing_held;
+        facts.hearing_in_record = CaseState::from_bits(case.state_bits).hearing_in_record();
         facts.outside_discretion_standard = r.outside_discretion_standard;
         facts.ordinary_procedure = r.ordinary_procedure;
         facts.licensing_action =
@@ -547,10 +561,15 @@ impl Reviews {
                 "the reviewer is a handling officer of this case and may not review it",
             ));
         }
-        // RULES G4: a first review of a 行政处罚 decision needs the 法律职业资格.
-        let qualified = match &who.officer_id {
-            Some(id) => self.recorder.registry().officer(id).await?.legal_qualification,
-            None => false,
+        // RULES G4: a first review of a 行政处罚 decision needs the 法律职业资格. Experience
+        // recorded on the officer (reviews before this system) and 行政处罚 reviews decided here
+        // (any outcome) make a reviewer not first-time.
+        let (qualified, prior) = match &who.officer_id {
+            Some(id) => {
+                let o = self.recorder.registry().officer(id).await?;
+                (o.legal_qualification, o.has_prior_review_experience)
+            }
+            None => (false, false),
         };
         let penalty = case_kind(&case)? == CaseKind::Penalty;
         // The person's history counts: every principal bound to the same officer, else this one.
@@ -558,21 +577,24 @@ impl Reviews {
             Some(officer) => review::Column::ReviewerOfficerId.eq(officer.as_str()),
             None => review::Column::ReviewerId.eq(who.id.as_str()),
         };
-        let first = penalty
-            && review::Entity::find()
+        let reviews_decided_here = if penalty {
+            review::Entity::find()
                 .filter(by_reviewer)
                 .filter(review::Column::Penalty.eq(true))
-                .filter(review::Column::Outcome.eq(Outcome::Approve.as_str()))
                 .count(self.recorder.db())
                 .await
                 .map_err(db_error)?
-                == 0;
-        if first && !qualified {
-            return Err(Error::precondition(
-                "G4.legal-qualification",
-                "a reviewer's first review of a 行政处罚 decision needs the legal-profession qualification (法律职业资格, 处罚法 Art. 58)",
-            ));
-        }
+        } else {
+            0
+        };
+        let record = ReviewerRecord {
+            penalty,
+            legal_qualification: qualified,
+            prior_review_experience: prior,
+            reviews_decided_here,
+        };
+        record.check()?;
+        let first = record.first_penalty_review();
 
         let now = self.now();
         let checklist = checklist_value(&results);
@@ -712,6 +734,27 @@ impl Reviews {
             .iter()
             .filter_map(|e| Value::parse(&e.payload).ok())
             .any(|p| p.get("draft_digest").and_then(Value::as_str) == Some(d.digest.as_str()));
+        // A hearing requested after the draft was classified makes a penalty with a hearing right
+        // major under 处罚法 Art. 58 (2) all the same: the draft must be submitted again, and
+        // reviewed.
+        if !d.major && CaseState::from_bits(case.state_bits).hearing_in_record() {
+            let (catalog, _) = self.recorder.registry().catalog(&case.agency_id).await?;
+            let mut facts = DraftFacts::new(case_kind(&case)?, party_type(&case));
+            facts.penalties = stored_penalties(&content);
+            facts.confiscation_fen = content
+                .get("confiscation_fen")
+                .and_then(Value::as_int)
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0);
+            if let Some(why) = catalog.hearing_right(&facts) {
+                return Err(Error::precondition(
+                    "L1.review-required",
+                    format!(
+                        "a hearing is in the record and {why} carries the right to a hearing (处罚法 Art. 63): the decision is major under Art. 58 (2); submit the draft again for legal review"
+                    ),
+                ));
+            }
+        }
         gate(GateInput {
             major: d.major,
             approved: approval.is_some(),
@@ -836,7 +879,7 @@ impl Reviews {
             return Ok(done);
         }
         // The revision owes the withdrawal of the decision's publication (RULES P6).
-        let withdrawal = self.publicity.plan_revision(case, revision.as_str(), &reason).await?;
+        let withdrawal = self.publicity.plan_revision(case, revision.as_str(), &reason, occurred_at).await?;
         let mut event = NewEvent::act(
             Target::Case(case.id.clone()),
             EventKind::DecisionRevised,

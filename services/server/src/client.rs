@@ -133,6 +133,9 @@ pub enum OfficerCmd {
         /// Holds the legal-profession qualification.
         #[arg(long)]
         legal_qualification: bool,
+        /// Has decided 行政处罚 legal reviews before, outside this system (RULES G4).
+        #[arg(long)]
+        prior_review_experience: bool,
     },
     /// Change an officer's status: active, suspended or revoked.
     Status {
@@ -395,6 +398,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             valid_from,
             valid_until,
             legal_qualification,
+            prior_review_experience,
         }) => {
             let o = registry
                 .register_officer(pb::RegisterOfficerRequest {
@@ -406,6 +410,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     valid_from,
                     valid_until,
                     legal_qualification,
+                    has_prior_review_experience: prior_review_experience,
                 })
                 .await?
                 .into_inner();

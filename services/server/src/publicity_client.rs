@@ -99,6 +99,9 @@ pub enum PolicyCmd {
         exclude_warning_only: Option<bool>,
         #[arg(long)]
         exclude_summary_procedure: Option<bool>,
+        /// Adopt a publication regime's defaults (`general` or `samr`) before the other flags.
+        #[arg(long)]
+        regime: Option<String>,
         /// Mask the punished person's own name (张三 → 张某).
         #[arg(long)]
         mask_party_name: Option<bool>,
@@ -243,10 +246,19 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
             other_days,
             exclude_warning_only,
             exclude_summary_procedure,
+            regime,
             mask_party_name,
         }) => {
             let mut policy =
                 p.get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency }).await?.into_inner();
+            if let Some(regime) = regime {
+                // The regime's defaults first, then the other flags on top of them.
+                policy.regime = regime;
+                policy = p
+                    .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(policy), regime_defaults: true })
+                    .await?
+                    .into_inner();
+            }
             let set = |slot: &mut u32, v: Option<u32>| {
                 if let Some(v) = v {
                     *slot = v;
@@ -265,8 +277,10 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
                     *slot = v;
                 }
             }
-            let stored =
-                p.put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(policy) }).await?.into_inner();
+            let stored = p
+                .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(policy), regime_defaults: false })
+                .await?
+                .into_inner();
             show(q, &stored.agency_id, &stored);
         }
         PublicityCmd::Notice(NoticeCmd::Put { agency, section: name, title, body, request_id }) => {

@@ -19,6 +19,8 @@ pub struct Model {
     /// The current status (history in `officer_status_changes`).
     pub status: String,
     pub legal_qualification: bool,
+    /// Has decided 行政处罚 legal reviews before, outside this system (RULES G4; migration m0005).
+    pub has_prior_review_experience: bool,
     pub request_id: Option<String>,
     pub created_at: i64,
 }
