@@ -526,7 +526,8 @@ async fn annual_report_counts_the_finished_year_in_the_agency_calendar(backend: 
     // The other agency's year is its own.
     let other = annual(&public, &noise.agency.id, 2026).await.unwrap();
     assert_eq!(counts(&other.decisions_by_kind), map(&[("penalty", 1)]));
-    assert_eq!((other.fines_total_fen, other.disclosures_published), (0, 0));
+    // Its warning is published: the general regime excludes no warning (docs/API.md).
+    assert_eq!((other.fines_total_fen, other.disclosures_published), (0, 1));
 
     // 2027 in 2028: the case opened after midnight, G, and F published after its due date.
     refused(annual(&public, &agency, 2027).await, Code::FailedPrecondition, "P8.year-not-ended");
