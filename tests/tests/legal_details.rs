@@ -302,9 +302,9 @@ async fn only_a_first_time_reviewer_needs_the_legal_qualification(backend: Backe
     assert!(d.major);
 
     // Neither holds the 法律职业资格; one has reviewed 行政处罚 decisions before this system.
-    let novice = register(&h, &w.agency.id, "新法制员", false).await;
+    let novice_officer = register(&h, &w.agency.id, "新法制员", false).await;
     let veteran = register(&h, &w.agency.id, "老法制员", true).await;
-    assert!(veteran.has_prior_review_experience && !novice.has_prior_review_experience);
+    assert!(veteran.has_prior_review_experience && !novice_officer.has_prior_review_experience);
     let listed = w
         .officer
         .registry
@@ -315,13 +315,36 @@ async fn only_a_first_time_reviewer_needs_the_legal_qualification(backend: Backe
         .into_inner()
         .officers;
     assert!(listed.iter().any(|o| o.id == veteran.id && o.has_prior_review_experience));
-    let novice = h.principal(pb::Role::Reviewer, &w.agency.id, &novice.id).await;
+    let novice = h.principal(pb::Role::Reviewer, &w.agency.id, &novice_officer.id).await;
     let veteran = h.principal(pb::Role::Reviewer, &w.agency.id, &veteran.id).await;
 
     refused(approve(&novice, &d.id).await, Code::FailedPrecondition, "G4.legal-qualification");
     let review = approve(&veteran, &d.id).await.expect("an experienced reviewer may review");
     assert!(!review.first_penalty_review && !review.legal_qualification);
     w.issue(&d.id).await.expect("decision after the approval");
+
+    // Experience recorded later on an existing officer counts from then on; only the admin
+    // records it.
+    let second = w.open_case(pb::CaseKind::Penalty).await;
+    ready(&w, h.now(), &second.id).await;
+    let d2 = submit(&w, draft(&second.id, &[("罚款", 20_000_000)])).await;
+    refused(approve(&novice, &d2.id).await, Code::FailedPrecondition, "G4.legal-qualification");
+    let set = |c: &Client, prior: bool| {
+        let mut r = c.registry.clone();
+        let officer_id = novice_officer.id.clone();
+        async move {
+            r.set_officer_review_experience(pb::SetOfficerReviewExperienceRequest {
+                officer_id,
+                has_prior_review_experience: prior,
+            })
+            .await
+            .map(tonic::Response::into_inner)
+        }
+    };
+    refused(set(&w.head, true).await, Code::PermissionDenied, "head");
+    assert!(set(&h.admin, true).await.expect("admin records experience").has_prior_review_experience);
+    let review = approve(&novice, &d2.id).await.expect("now an experienced reviewer");
+    assert!(!review.first_penalty_review);
     h.running.stop().await.unwrap();
 }
 

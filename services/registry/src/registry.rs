@@ -322,6 +322,15 @@ impl Registry {
         active.update(&self.db).await.map_err(db_error)
     }
 
+    /// Records whether an officer has decided 行政处罚 legal reviews before, outside this system
+    /// (RULES G4: only a first-time reviewer needs the 法律职业资格).
+    pub async fn set_review_experience(&self, officer_id: &str, prior: bool) -> Result<officer::Model> {
+        let current = self.officer(officer_id).await.map_err(|_| Error::invalid("officer_id", "no such officer"))?;
+        let mut active: officer::ActiveModel = current.into();
+        active.has_prior_review_experience = Set(prior);
+        active.update(&self.db).await.map_err(db_error)
+    }
+
     /// Certificates with their status history, for judging acts (RULES G3): one query, the
     /// officers with their status changes joined.
     pub async fn certificates(&self, officer_ids: &[String]) -> Result<HashMap<String, OfficerInfo>> {

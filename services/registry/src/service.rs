@@ -124,6 +124,19 @@ impl RegistryService for RegistryApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn set_officer_review_experience(
+        &self,
+        req: Request<pb::SetOfficerReviewExperienceRequest>,
+    ) -> R<pb::Officer> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let o =
+            self.registry.set_review_experience(&r.officer_id, r.has_prior_review_experience).await.map_err(status)?;
+        Ok(Response::new(officer_to_pb(o)))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn list_officers(&self, req: Request<pb::ListOfficersRequest>) -> R<pb::ListOfficersResponse> {
         let who = caller(&req)?;
         let id = req.into_inner().agency_id;

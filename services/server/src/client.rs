@@ -137,6 +137,14 @@ pub enum OfficerCmd {
         #[arg(long)]
         prior_review_experience: bool,
     },
+    /// Record whether an officer has decided 行政处罚 legal reviews before, outside this system.
+    ReviewExperience {
+        #[arg(long)]
+        officer: String,
+        /// `true` or `false`.
+        #[arg(long, action = clap::ArgAction::Set)]
+        prior: bool,
+    },
     /// Change an officer's status: active, suspended or revoked.
     Status {
         #[arg(long)]
@@ -429,6 +437,16 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     status: s as i32,
                     reason,
                     effective_at: None,
+                })
+                .await?
+                .into_inner();
+            show(q, &o.id, &o);
+        }
+        ClientCommand::Officer(OfficerCmd::ReviewExperience { officer, prior }) => {
+            let o = registry
+                .set_officer_review_experience(pb::SetOfficerReviewExperienceRequest {
+                    officer_id: officer,
+                    has_prior_review_experience: prior,
                 })
                 .await?
                 .into_inner();
