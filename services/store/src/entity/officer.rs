@@ -20,6 +20,8 @@ pub struct Model {
     pub status: String,
     pub legal_qualification: bool,
     pub request_id: Option<String>,
+    /// Hex SHA-256 of the request as first received: a retry with another request is refused.
+    pub request_digest: Option<String>,
     pub created_at: i64,
 }
 
