@@ -22,6 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // Evidence bytes travel as `bytes::Bytes`, so streaming them never copies.
         .bytes(".sanxiang")
+        // A request that does not decode is the client's fault: INVALID_ARGUMENT (codec.rs).
+        .codec_path("crate::codec::Codec")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -130,6 +130,7 @@ pub async fn seed(
                 payload: payload_text.clone(),
                 prev_hash: record.prev_hash.to_hex(),
                 hash: hash.clone(),
+                request_digest: None,
             });
             c.event_count += 1;
             c.head_hash = hash;

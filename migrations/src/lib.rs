@@ -10,6 +10,7 @@ mod m0001_foundation;
 mod m0002_review;
 mod m0003_publicity;
 mod m0005_legal_details;
+mod m0006_hardening;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_review::Migration),
             Box::new(m0003_publicity::Migration),
             Box::new(m0005_legal_details::Migration),
+            Box::new(m0006_hardening::Migration),
         ]
     }
 }

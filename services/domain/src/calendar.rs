@@ -36,6 +36,27 @@ pub fn add_calendar_days(start: NaiveDate, days: u32) -> NaiveDate {
     start.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX)
 }
 
+/// A case is to be decided within 90 calendar days of filing (处罚法 Art. 60; RULES D2, R10).
+pub const DECISION_LIMIT_DAYS: u32 = 90;
+
+/// The last day on which a case filed at `filed_at` is decided in time (RULES R10): the filing
+/// day in the agency's zone (D5), not counted (D3), plus [`DECISION_LIMIT_DAYS`] calendar days
+/// (D2). The one definition of the limit: the case view, the decision and supervision use it.
+pub fn decision_due(filed_at: Timestamp, zone: Tz) -> NaiveDate {
+    add_calendar_days(local_date(filed_at, zone), DECISION_LIMIT_DAYS)
+}
+
+/// Whether a decision made at `at` (or a case still undecided at `at`) is past the limit of a
+/// case filed at `filed_at`: `at`'s local date is after [`decision_due`].
+pub fn decision_late(filed_at: Timestamp, at: Timestamp, zone: Tz) -> bool {
+    local_date(at, zone) > decision_due(filed_at, zone)
+}
+
+/// A bound no overdue case can be within: a case is overdue at `at` only if it was filed more
+/// than this many microseconds earlier (89 days: the 90 local days less one for a day shortened by
+/// a daylight-saving change). For a database filter before [`decision_late`] decides.
+pub const DECISION_LATE_MIN_MICROS: i64 = (DECISION_LIMIT_DAYS as i64 - 1) * 86_400 * 1_000_000;
+
 /// A named range of rest days (放假), both ends inclusive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestPeriod {
@@ -328,6 +349,24 @@ impl WorkCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_decision_limit_is_ninety_local_calendar_days_after_the_filing_day() {
+        let sh = chrono_tz::Asia::Shanghai;
+        let at = |s: &str| Timestamp::parse_rfc3339(s).unwrap();
+        // Filed on 10 January in Shanghai (at 23:30 local, 15:30 UTC): due by the end of 10 April.
+        let filed = at("2026-01-10T15:30:00Z");
+        assert_eq!(decision_due(filed, sh), NaiveDate::from_ymd_opt(2026, 4, 10).unwrap());
+        // The last minute of 10 April local time is in time, the first of 11 April is late,
+        // whatever the UTC seconds since filing say (90 × 24 h after filing is 9 April, 15:30 UTC).
+        assert!(!decision_late(filed, at("2026-04-10T15:59:59Z"), sh));
+        assert!(decision_late(filed, at("2026-04-10T16:00:00Z"), sh));
+        // The same instant of filing is 10 January in UTC too, but a day's boundary differs.
+        assert!(!decision_late(filed, at("2026-04-10T23:59:59Z"), chrono_tz::UTC));
+        assert!(decision_late(filed, at("2026-04-11T00:00:00Z"), chrono_tz::UTC));
+        // Every late instant is later than the database bound.
+        assert!(at("2026-04-10T16:00:00Z").micros() - filed.micros() > DECISION_LATE_MIN_MICROS);
+    }
     use proptest::prelude::*;
 
     fn d(s: &str) -> NaiveDate {

@@ -22,6 +22,10 @@ pub enum Error {
     /// A create conflicted with an existing, different record.
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// A limit on what one client or everyone may hold at once is reached (e.g. open streams);
+    /// retrying later may succeed. The message says when.
+    #[error("resource exhausted: {0}")]
+    ResourceExhausted(String),
     /// A backing service (database, object store) is unreachable; retrying later may succeed.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -49,7 +53,8 @@ impl Error {
 
     /// Something that does not exist.
     pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
-        Self::NotFound { what, id: id.into() }
+        // The id is the client's: echoed cut short, so an oversized one never bloats the reply.
+        Self::NotFound { what, id: clip(&id.into()) }
     }
 }
 
@@ -67,4 +72,35 @@ pub fn request_id(value: &str) -> Result<String> {
         return Err(Error::invalid("request_id", format!("at most {MAX_REQUEST_ID} characters")));
     }
     Ok(v.to_owned())
+}
+
+/// Digest of an idempotent write's request as received (its encoding, request id included): what
+/// is stored with the write so that a retry can be told from a different request.
+pub fn request_digest(encoded: &[u8]) -> String {
+    crate::digest::Sha256Digest::of(encoded).to_hex()
+}
+
+/// Checks a retried idempotent write against the stored one: the same request id with a different
+/// request is `FAILED_PRECONDITION idempotency`. A write stored without a digest (before digests
+/// were kept) is taken as the same request.
+pub fn same_request(request_id: &str, stored: Option<&str>, retried: &str) -> Result<()> {
+    match stored {
+        Some(stored) if stored != retried => Err(Error::precondition(
+            "idempotency",
+            format!("request_id {} was already used for a different request", clip(request_id)),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Longest part of a client's value echoed back in an error message.
+pub const MAX_ECHO: usize = 64;
+
+/// A client's value cut to at most [`MAX_ECHO`] characters for an error message, so that an
+/// oversized value never makes the reply itself too large.
+pub fn clip(value: &str) -> String {
+    match value.char_indices().nth(MAX_ECHO) {
+        None => value.to_owned(),
+        Some((end, _)) => format!("{}…", &value[..end]),
+    }
 }

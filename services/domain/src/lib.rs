@@ -9,6 +9,7 @@ pub mod credit_code;
 pub mod digest;
 pub mod error;
 pub mod lifecycle;
+pub mod limits;
 pub mod masking;
 pub mod officer;
 pub mod publicity;

@@ -104,6 +104,28 @@ impl Timestamp {
     }
 }
 
+/// How far ahead of the server's clock a client's clock may be: a time later than now plus this
+/// is in the future.
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// How long after an act it may still be recorded: two years, the general limitation period of
+/// 处罚法 Art. 36. An earlier time is implausible.
+pub const MAX_ACT_AGE_DAYS: i64 = 731;
+
+/// Checks a client-given time of an act (or of a capture) before any rule is judged against it:
+/// not later than `now` plus [`MAX_CLOCK_SKEW_SECONDS`], not earlier than `now` minus
+/// [`MAX_ACT_AGE_DAYS`]. Else `INVALID_ARGUMENT field`: an implausible time must not reach the
+/// rules, which would count it as a refused attempt against the officers it names.
+pub fn check_act_time(field: &str, at: Timestamp, now: Timestamp) -> crate::Result<()> {
+    if at > now.plus_seconds(MAX_CLOCK_SKEW_SECONDS) {
+        return Err(crate::Error::invalid(field, "is in the future"));
+    }
+    if at < now.plus_seconds(-MAX_ACT_AGE_DAYS * 86_400) {
+        return Err(crate::Error::invalid(field, format!("is more than {MAX_ACT_AGE_DAYS} days ago")));
+    }
+    Ok(())
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
@@ -164,6 +186,22 @@ impl TimeProvider for TestClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn act_times_far_in_the_past_or_future_are_implausible() {
+        let now = Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let field = |r: crate::Result<()>| match r {
+            Err(crate::Error::InvalidArgument { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(check_act_time("occurred_at", now, now), Ok(()));
+        assert_eq!(check_act_time("occurred_at", now.plus_seconds(MAX_CLOCK_SKEW_SECONDS), now), Ok(()));
+        assert_eq!(check_act_time("occurred_at", now.plus_seconds(-MAX_ACT_AGE_DAYS * 86_400), now), Ok(()));
+        for at in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2024-05-30T23:59:59Z", "2026-06-01T00:05:01Z"] {
+            let at = Timestamp::parse_rfc3339(at).unwrap();
+            assert_eq!(field(check_act_time("occurred_at", at, now)), "occurred_at", "{at}");
+        }
+    }
 
     #[test]
     fn rfc3339_has_six_fraction_digits_and_round_trips() {

@@ -18,6 +18,7 @@ use sanxiang_proto::v1 as pb;
 use sanxiang_recording::Recorder;
 use sanxiang_recording::writer::{Attached, NewEvent, Target};
 use sanxiang_registry::auth::{Action, Principal, authorize};
+use sanxiang_registry::grpc::request_digest;
 use sanxiang_registry::grpc::timestamp;
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, case, disclosure, draft, event};
@@ -243,7 +244,10 @@ impl Cursor {
         let bad = || Error::invalid("cursor", "not a cursor returned by a previous page");
         match s.trim() {
             "" => Ok(None),
-            s if s.starts_with('l') => s[1..].parse().map(|n| Some(Self::Listed(n))).map_err(|_| bad()),
+            // Places in the listing are positive: `l-1`, `l+1` or `l0` came from no page.
+            s if s.starts_with('l') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit()) => {
+                s[1..].parse().ok().filter(|n| *n > 0).map(|n| Some(Self::Listed(n))).ok_or_else(bad)
+            }
             s if s.starts_with('s') && s.len() > 1 => Ok(Some(Self::Staff(s[1..].to_owned()))),
             _ => Err(bad()),
         }
@@ -299,6 +303,7 @@ impl Publicity {
 
     /// A disclosure by id, unauthorised.
     pub async fn disclosure(&self, id: &str) -> Result<disclosure::Model> {
+        sanxiang_domain::limits::id("disclosure_id", id)?;
         disclosure::Entity::find_by_id(id.to_owned())
             .one(self.recorder.db())
             .await
@@ -547,11 +552,13 @@ impl Publicity {
         who: &Principal,
         d: &disclosure::Model,
         kind: EventKind,
-        request_id: String,
+        (request_id, asked): (String, String),
         payload: Value,
         change: Change,
     ) -> Result<disclosure::Model> {
         let mut ev = NewEvent::act(Target::Case(d.case_id.clone()), kind, self.now(), &who.id, request_id, payload);
+        // A retry is compared by its request: the event's time is that of the attempt.
+        ev.request_digest = Some(asked);
         ev.attached = Some(Attached::Rows(Arc::new(change), None));
         self.recorder.writer().append(ev).await?;
         self.notify();
@@ -560,7 +567,7 @@ impl Publicity {
 
     /// Publishes a disclosure that waited for confirmation (RULES P3).
     pub async fn publish(&self, who: &Principal, r: pb::PublishDisclosureRequest) -> Result<disclosure::Model> {
-        let request_id = request_id(&r.request_id)?;
+        let request_id = (request_id(&r.request_id)?, request_digest(&r));
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         let (_, tz) = self.agency(&d.agency_id).await?;
         let policy = self.policy(&d.agency_id).await?;
@@ -594,7 +601,7 @@ impl Publicity {
 
     /// Publishes the withdrawal of a disclosure whose decision was revised (RULES P6).
     pub async fn withdraw(&self, who: &Principal, r: pb::WithdrawDisclosureRequest) -> Result<disclosure::Model> {
-        let request_id = request_id(&r.request_id)?;
+        let request_id = (request_id(&r.request_id)?, request_digest(&r));
         let given = reason("reason", &r.reason, false)?;
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         let reason = if given.is_empty() {
@@ -627,7 +634,7 @@ impl Publicity {
     /// Publishes a corrected version of a published disclosure: the content is masked again with
     /// the further names given (RULES P5).
     pub async fn correct(&self, who: &Principal, r: pb::CorrectDisclosureRequest) -> Result<disclosure::Model> {
-        let request_id = request_id(&r.request_id)?;
+        let request_id = (request_id(&r.request_id)?, request_digest(&r));
         let why = reason("reason", &r.reason, true)?;
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         if d.status != status::PUBLISHED {
@@ -693,7 +700,7 @@ impl Publicity {
 
     /// Ends a publication early on the party's request (RULES P7), where the penalty allows it.
     pub async fn end_publication(&self, who: &Principal, r: pb::EndPublicationRequest) -> Result<disclosure::Model> {
-        let request_id = request_id(&r.request_id)?;
+        let request_id = (request_id(&r.request_id)?, request_digest(&r));
         let why = reason("reason", &r.reason, true)?;
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         if d.status != status::PUBLISHED {

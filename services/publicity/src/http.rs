@@ -99,8 +99,53 @@ pub fn router(publicity: Publicity, limit: RateLimit) -> Router {
         .route("/v1/export/cf.csv", get(export_cf))
         .route("/v1/export/xk.csv", get(export_xk))
         .route("/feed.atom", get(atom))
+        .fallback(unknown_path)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::map_response(public_response))
         .with_state(state)
+}
+
+/// Headers every public response carries: no script, style or frame of any origin runs in a page
+/// of this surface (the HTML page has no script), nothing is sniffed into another type, no page
+/// is framed, and no full address leaks to other sites.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("content-security-policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+];
+
+/// Longest error text kept from a response made outside the handlers (e.g. a query that does not
+/// parse), when it is rewritten as the documented JSON error.
+const MAX_ERROR_TEXT: usize = 1024;
+
+/// Every public response: the security headers, and every error as the documented JSON
+/// `{"error": …}`, including those made before a handler runs (a query that does not parse, an
+/// unknown method).
+async fn public_response(r: Response) -> Response {
+    let status = r.status();
+    let is_json = r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let mut r = if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let (mut parts, body) = r.into_parts();
+        let text = match axum::body::to_bytes(body, MAX_ERROR_TEXT * 4).await {
+            Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).trim().chars().take(MAX_ERROR_TEXT).collect(),
+            _ => status.canonical_reason().unwrap_or("error").to_ascii_lowercase(),
+        };
+        parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        parts.headers.remove(header::CONTENT_LENGTH);
+        Response::from_parts(parts, Body::from(json!({ "error": text }).to_string()))
+    } else {
+        r
+    };
+    for (name, value) in SECURITY_HEADERS {
+        r.headers_mut().insert(name, HeaderValue::from_static(value));
+    }
+    r
+}
+
+/// A path the surface does not serve.
+async fn unknown_path() -> HttpError {
+    HttpError(Error::not_found("page", "at this address"))
 }
 
 /// Serves the public surface on `listener` until `shutdown` resolves.
@@ -125,7 +170,9 @@ async fn rate_limit(
         Ok(()) => next.run(req).await,
         Err(wait) => {
             let secs = wait.as_secs().max(1).to_string();
-            let mut r = (StatusCode::TOO_MANY_REQUESTS, "too many requests; slow down\n").into_response();
+            let body = json!({ "error": format!("too many requests; retry after {secs} s") }).to_string();
+            let mut r = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             if let Ok(v) = HeaderValue::from_str(&secs) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -151,6 +198,7 @@ impl IntoResponse for HttpError {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::PermissionDenied(_) | Error::Unauthenticated(_) => StatusCode::FORBIDDEN,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::AlreadyExists(_) | Error::DataLoss(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if code == StatusCode::INTERNAL_SERVER_ERROR {
@@ -431,13 +479,51 @@ fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result::Result<Str
     Ok(x)
 }
 
+/// First characters that make a spreadsheet program read a cell as a formula (or, for tab and
+/// carriage return, hide one): such a cell is written with a leading `'`, as the OWASP guidance on
+/// CSV injection says, so that it is shown as text and never evaluated.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Writes one CSV cell: neutralised if it could be read as a formula, quoted if it needs it.
 fn csv_field(out: &mut String, value: &str) {
-    if value.contains([',', '"', '\n', '\r']) {
+    let formula = value.starts_with(FORMULA_STARTS);
+    if formula || value.contains([',', '"', '\n', '\r']) {
         out.push('"');
+        if formula {
+            out.push('\'');
+        }
         out.push_str(&value.replace('"', "\"\""));
         out.push('"');
     } else {
         out.push_str(value);
+    }
+}
+
+#[cfg(test)]
+mod csv_cells {
+    use super::csv_field;
+
+    fn cell(v: &str) -> String {
+        let mut out = String::new();
+        csv_field(&mut out, v);
+        out
+    }
+
+    #[test]
+    fn cells_that_could_be_formulas_are_text() {
+        assert_eq!(cell("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+        assert_eq!(cell("=cmd|' /C calc'!A0"), "\"'=cmd|' /C calc'!A0\"");
+        assert_eq!(cell("+SUM(1,1)"), "\"'+SUM(1,1)\"");
+        assert_eq!(cell("-2+3"), "\"'-2+3\"");
+        assert_eq!(cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(cell("\t=1"), "\"'\t=1\"");
+        assert_eq!(cell("\r=1"), "\"'\r=1\"");
+        // Ordinary cells are unchanged; a formula character inside a cell is harmless.
+        assert_eq!(cell("福州某某贸易有限公司"), "福州某某贸易有限公司");
+        assert_eq!(cell("0.5"), "0.5");
+        assert_eq!(cell("a=b"), "a=b");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell(""), "");
     }
 }
 

@@ -15,5 +15,6 @@ pub mod policy;
 pub mod rows;
 pub mod service;
 pub mod supervision;
+pub mod watch;
 
 pub use disclosure::Publicity;

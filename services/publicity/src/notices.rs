@@ -169,8 +169,10 @@ pub async fn put(p: &Publicity, who: &Principal, r: pb::PutNoticeRequest) -> Res
     let scope = p.recorder().registry().scope(&r.agency_id).await?;
     authorize(who, Action::ConfigurePublicity, Some(&scope))?;
     let v = validate(&r)?;
+    let asked = sanxiang_registry::grpc::request_digest(&r);
     for _ in 0..VERSION_ATTEMPTS {
         if let Some(done) = by_request(p, &r.agency_id, &v.request_id).await? {
+            sanxiang_domain::error::same_request(&v.request_id, done.request_digest.as_deref(), &asked)?;
             return to_pb(done);
         }
         let row = notice::Model {
@@ -181,6 +183,7 @@ pub async fn put(p: &Publicity, who: &Principal, r: pb::PutNoticeRequest) -> Res
             body: v.body.clone(),
             items: v.items.clone(),
             request_id: v.request_id.clone(),
+            request_digest: Some(asked.clone()),
             updated_at: p.recorder().clock().now().micros(),
             updated_by: who.id.clone(),
         };

@@ -13,6 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::disclosure::Publicity;
+use crate::watch::{RETRY_AFTER_SECONDS, WatchLimits, Watchers};
 
 /// How often a watcher looks for changes made by other replicas.
 const WATCH_POLL: Duration = Duration::from_millis(500);
@@ -30,12 +31,19 @@ pub const PUBLIC_METHODS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct PublicityApi {
     publicity: Publicity,
+    watchers: Watchers,
 }
 
 impl PublicityApi {
-    /// Serves `publicity`.
+    /// Serves `publicity`, with the default caps on anonymous watchers.
     pub fn new(publicity: Publicity) -> Self {
-        Self { publicity }
+        Self { publicity, watchers: Watchers::new(WatchLimits::default()) }
+    }
+
+    /// The same with other caps on anonymous `WatchDisclosures` streams.
+    #[must_use]
+    pub fn with_watch_limits(self, limits: WatchLimits) -> Self {
+        Self { watchers: Watchers::new(limits), ..self }
     }
 }
 
@@ -138,6 +146,18 @@ impl PublicityService for PublicityApi {
 
     #[tracing::instrument(skip_all)]
     async fn watch_disclosures(&self, req: Request<pb::WatchDisclosuresRequest>) -> R<Self::WatchDisclosuresStream> {
+        // Anonymous streams are capped per client address and in total; the place is held until
+        // the stream's task ends.
+        let admitted = match maybe_caller(&req) {
+            Some(_) => None,
+            None => Some(self.watchers.admit(req.remote_addr().map(|a| a.ip())).map_err(|e| {
+                let mut s = status(e);
+                if let Ok(v) = (RETRY_AFTER_SECONDS * 1000).to_string().parse() {
+                    s.metadata_mut().insert("grpc-retry-pushback-ms", v);
+                }
+                s
+            })?),
+        };
         let r = req.into_inner();
         let agency = (!r.agency_id.is_empty()).then_some(r.agency_id);
         if let Some(a) = &agency {
@@ -151,6 +171,7 @@ impl PublicityService for PublicityApi {
         let (tx, rx) = mpsc::channel(64);
         let publicity = self.publicity.clone();
         tokio::spawn(async move {
+            let _admitted = admitted;
             loop {
                 // Register for the wake-up before looking, so a change committed in between is
                 // not missed.

@@ -10,7 +10,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use sanxiang_domain::calendar::{WorkCalendar, add_calendar_days, local_date};
+use sanxiang_domain::calendar::{
+    DECISION_LATE_MIN_MICROS, DECISION_LIMIT_DAYS, WorkCalendar, decision_due, decision_late, local_date,
+};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::lifecycle::CaseState;
 use sanxiang_domain::officer::stored_zone;
@@ -26,9 +28,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Qu
 
 use crate::Publicity;
 use crate::rows::status;
-
-/// A case is to be decided within 90 calendar days of filing (处罚法 Art. 60; RULES D2, R10).
-pub const DECISION_LIMIT_DAYS: u32 = 90;
 
 /// The draft status of a major draft waiting for its legal review.
 const DRAFT_PENDING: &str = "pending";
@@ -181,9 +180,9 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
     }
 
     // Cases filed more than 90 days ago and neither decided nor closed (RULES R10). Every such
-    // case was filed more than 90 × 24 hours ago, which the database filters on; the date is
-    // then judged in the agency's zone.
-    let margin = i64::from(DECISION_LIMIT_DAYS) * 86_400 * 1_000_000;
+    // case was filed longer ago than the domain's bound, which the database filters on; the
+    // date is then judged in the agency's zone by the one definition of the limit.
+    let margin = DECISION_LATE_MIN_MICROS;
     let open = case::Entity::find()
         .filter(case::Column::AgencyId.is_in(ids.iter().cloned()))
         .filter(case::Column::FiledAt.is_not_null())
@@ -196,11 +195,11 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
         if CaseState::from_bits(c.state_bits).closed() {
             continue;
         }
-        let (tz, today) = day(&c.agency_id)?;
+        let (tz, _) = day(&c.agency_id)?;
         let filed_at = c.filed_at.unwrap_or_default();
         let filed = local_date(Timestamp::from_micros(filed_at), tz);
-        let limit = add_calendar_days(filed, DECISION_LIMIT_DAYS);
-        if today > limit {
+        let limit = decision_due(Timestamp::from_micros(filed_at), tz);
+        if decision_late(Timestamp::from_micros(filed_at), now, tz) {
             items.push(item(
                 pb::OverdueKind::Decision,
                 &c.agency_id,

@@ -5,6 +5,7 @@ use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::chain::EvidenceLink;
+use sanxiang_domain::error::clip;
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, Timestamp};
 use sanxiang_proto::v1 as pb;
@@ -68,6 +69,7 @@ fn valid_upload_id(id: &str) -> bool {
 impl Recorder {
     /// An evidence item by id.
     pub async fn evidence(&self, id: &str) -> Result<evidence::Model> {
+        sanxiang_domain::limits::id("evidence_id", id)?;
         evidence::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await
@@ -77,6 +79,7 @@ impl Recorder {
 
     /// An upload's progress.
     pub async fn upload_status(&self, upload_id: &str) -> Result<(upload::Model, Option<evidence::Model>)> {
+        sanxiang_domain::limits::id("upload_id", upload_id)?;
         let u = upload::Entity::find_by_id(upload_id.to_owned())
             .one(&self.db)
             .await
@@ -105,15 +108,12 @@ impl Recorder {
         if !valid_upload_id(&header.upload_id) {
             return Err(Error::invalid("upload_id", "1 to 128 characters of A-Z, a-z, 0-9, '.', '_' or '-'"));
         }
-        let media_type = header.media_type.trim().to_ascii_lowercase();
-        if media_type.is_empty() || !media_type.contains('/') {
-            return Err(Error::invalid("media_type", "a media type such as video/mp4"));
-        }
+        let media_type = sanxiang_domain::limits::media_type(&header.media_type)?;
+        sanxiang_domain::limits::chars("device_id", &header.device_id, sanxiang_domain::limits::MAX_CODE)?;
+        sanxiang_domain::limits::id("officer_id", &header.officer_id)?;
         let captured_at = from_timestamp("captured_at", header.captured_at.as_ref())?
             .ok_or_else(|| Error::invalid("captured_at", "is required"))?;
-        if captured_at > self.clock.now().plus_seconds(crate::record::MAX_CLOCK_SKEW_SECONDS) {
-            return Err(Error::invalid("captured_at", "is in the future"));
-        }
+        sanxiang_domain::time::check_act_time("captured_at", captured_at, self.clock.now())?;
         let declared_digest: Option<Sha256Digest> = if header.sha256.is_empty() {
             None
         } else {
@@ -137,6 +137,7 @@ impl Recorder {
             if done.case_id != case.id {
                 return Err(Error::invalid("upload_id", "belongs to another case"));
             }
+            same_upload(&done, &header, &media_type, captured_at, declared_digest, body).await?;
             return Ok(Uploaded { evidence: done, deduplicated: true });
         }
 
@@ -295,6 +296,7 @@ impl Recorder {
                 occurred_at: uploaded_at,
                 actor: who.id.clone(),
                 request_id: format!("upload:{}", header.upload_id),
+                request_digest: None,
                 officers: vec![header.officer_id.clone()],
                 evidence: vec![EvidenceLink { evidence_id: row.id.clone(), sha256: digest, size: total, media_type }],
                 payload,
@@ -371,6 +373,7 @@ impl Recorder {
                 occurred_at: now,
                 actor: who.id.clone(),
                 request_id: format!("access:{}", uuid::Uuid::now_v7()),
+                request_digest: None,
                 officers: who.officer_id.clone().into_iter().collect(),
                 evidence: vec![EvidenceLink {
                     evidence_id: item.id.clone(),
@@ -418,4 +421,60 @@ impl Recorder {
         });
         Ok(rx)
     }
+}
+
+/// Rule refusing a retry of a completed upload that is not the same upload.
+pub const UPLOAD_COMPLETED: &str = "upload.completed";
+
+/// Checks a retry of a completed upload against the evidence it stored: the same header and the
+/// same content (hashed as it streams, nothing stored), else `FAILED_PRECONDITION
+/// upload.completed`, so that different content is never answered with the old evidence.
+async fn same_upload(
+    done: &evidence::Model,
+    header: &pb::UploadHeader,
+    media_type: &str,
+    captured_at: Timestamp,
+    declared: Option<Sha256Digest>,
+    mut body: impl Stream<Item = Result<Bytes>> + Unpin,
+) -> Result<()> {
+    let refuse = |what: &str| {
+        Err(Error::precondition(
+            UPLOAD_COMPLETED,
+            format!("upload {} is complete with another {what}; use a new upload_id", clip(&header.upload_id)),
+        ))
+    };
+    if done.media_type != media_type
+        || done.captured_at != captured_at.micros()
+        || done.device_id != header.device_id
+        || done.device_reviewed != header.device_reviewed
+        || done.officer_id != header.officer_id
+    {
+        return refuse("header");
+    }
+    let size = u64::try_from(done.size).unwrap_or_default();
+    if declared.is_some_and(|d| d.to_hex() != done.sha256) || header.size.is_some_and(|s| s != size) {
+        return refuse("content");
+    }
+    // A resumed stream sends what follows its offset: the completed content has nothing more.
+    if header.offset != 0 && header.offset != size {
+        return refuse("content");
+    }
+    let mut hasher = Sha256::new();
+    let mut total = header.offset;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        total += chunk.len() as u64;
+        if total > size {
+            return refuse("content");
+        }
+        hasher.update(&chunk);
+    }
+    if total != size {
+        return refuse("content");
+    }
+    let digest: Sha256Digest = hasher.finalize().into();
+    if header.offset == 0 && digest.to_hex() != done.sha256 {
+        return refuse("content");
+    }
+    Ok(())
 }

@@ -3,18 +3,20 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use sanxiang_domain::calendar::decision_late;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::chain::EvidenceLink;
 use sanxiang_domain::credit_code::CreditCode;
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, is_audio_video};
-use sanxiang_domain::officer::stored_zone;
+use sanxiang_domain::limits::{self, MAX_ADDRESS, MAX_CODE, MAX_NAME};
+use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
-use sanxiang_registry::Registry;
 use sanxiang_registry::auth::{Action, Principal, Scope, authorize};
 use sanxiang_registry::convert::event_kind_from_pb;
 use sanxiang_registry::grpc::{from_timestamp, timestamp};
 use sanxiang_registry::registry::{RecordingPolicy, Refusal, refusal_kind};
+use sanxiang_registry::{OfficerInfo, Registry};
 use sanxiang_store::entity::{agency, case, event, evidence};
 use sanxiang_store::{Db, Vault, db_error};
 use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
@@ -22,13 +24,7 @@ use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, Query
 use crate::writer::{NewEvent, Target, Writer};
 
 /// Clock skew tolerated between a device and the server for "when it happened".
-pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
-
-/// A case is to be decided within 90 calendar days of filing (处罚法 Art. 60; RULES R10).
-pub const DECISION_LIMIT_DAYS: i64 = 90;
-
-/// Longest free text accepted in an event (a written record, not a document store).
-const MAX_TEXT: usize = 64 * 1024;
+pub use sanxiang_domain::time::MAX_CLOCK_SKEW_SECONDS;
 
 /// The record: cases, events and evidence.
 #[derive(Debug, Clone)]
@@ -195,6 +191,41 @@ pub fn event_to_pb(e: event::Model) -> pb::Event {
     }
 }
 
+/// The field limits of an opening (docs/API.md), before anything is looked up.
+fn check_open_limits(r: &pb::OpenCaseRequest) -> Result<()> {
+    limits::id("agency_id", &r.agency_id)?;
+    limits::chars("title", &r.title, MAX_NAME)?;
+    limits::ids("handling_officer_ids", &r.handling_officer_ids)?;
+    if let Some(p) = &r.party {
+        limits::chars("party.name", &p.name, MAX_NAME)?;
+        limits::chars("party.credit_code", &p.credit_code, MAX_CODE)?;
+        limits::chars("party.id_type", &p.id_type, MAX_CODE)?;
+        limits::chars("party.id_number", &p.id_number, MAX_CODE)?;
+        limits::chars("party.legal_representative", &p.legal_representative, MAX_NAME)?;
+        limits::chars("party.address", &p.address, MAX_ADDRESS)?;
+        limits::chars("party.phone", &p.phone, MAX_CODE)?;
+    }
+    Ok(())
+}
+
+/// The field limits of an act (docs/API.md), before anything is looked up.
+fn check_append_limits(r: &pb::AppendEventRequest) -> Result<()> {
+    limits::bytes("text", &r.text, limits::MAX_TEXT)?;
+    limits::chars("location", &r.location, MAX_ADDRESS)?;
+    limits::chars("summary_procedure_basis", &r.summary_procedure_basis, MAX_ADDRESS)?;
+    limits::bytes("missing_recording_reason", &r.missing_recording_reason, limits::MAX_TEXT)?;
+    limits::ids("officer_ids", &r.officer_ids)?;
+    limits::ids("evidence_ids", &r.evidence_ids)?;
+    if r.details.len() > limits::MAX_DETAILS {
+        return Err(Error::invalid("details", format!("at most {} entries", limits::MAX_DETAILS)));
+    }
+    for (k, v) in &r.details {
+        limits::chars("details (a key)", k, limits::MAX_DETAIL_KEY)?;
+        limits::chars(&format!("details[{}]", sanxiang_domain::error::clip(k)), v, limits::MAX_DETAIL_VALUE)?;
+    }
+    Ok(())
+}
+
 fn required(field: &str, value: &str) -> Result<String> {
     let v = value.trim();
     if v.is_empty() { Err(Error::invalid(field, "must not be empty")) } else { Ok(v.to_owned()) }
@@ -229,6 +260,7 @@ impl Recorder {
 
     /// A case by id.
     pub async fn case(&self, id: &str) -> Result<case::Model> {
+        limits::id("case_id", id)?;
         case::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await
@@ -253,6 +285,7 @@ impl Recorder {
         action: Action,
         case_id: &str,
     ) -> Result<Arc<(agency::Model, Scope)>> {
+        limits::id("case_id", case_id)?;
         let known = match recall(&self.written_once.case_agency, case_id) {
             Some(known) => known,
             None => {
@@ -276,13 +309,15 @@ impl Recorder {
         Ok(known)
     }
 
-    /// A case row as an API message.
-    pub fn case_to_pb(&self, c: case::Model) -> pb::Case {
+    /// A case row of `agency` as an API message; whether its decision is overdue is judged by
+    /// the one definition of the 90-day limit, in the agency's zone (RULES R10, D5).
+    pub fn case_to_pb(&self, c: case::Model, agency: &agency::Model) -> Result<pb::Case> {
         let state = CaseState::from_bits(c.state_bits);
         let now = self.clock.now();
-        let decision_overdue = !state.decided()
-            && c.filed_at.is_some_and(|f| Timestamp::from_micros(f).plus_seconds(DECISION_LIMIT_DAYS * 86_400) < now);
-        pb::Case {
+        let tz = stored_zone(&agency.time_zone)?;
+        let decision_overdue =
+            !state.decided() && c.filed_at.is_some_and(|f| decision_late(Timestamp::from_micros(f), now, tz));
+        Ok(pb::Case {
             kind: CaseKind::parse(&c.kind).map_or(pb::CaseKind::Unspecified, case_kind_to_pb) as i32,
             party: Some(party_from_json(&c.party)),
             handling_officer_ids: officers_from_json(&c.handling_officers),
@@ -295,20 +330,19 @@ impl Recorder {
             id: c.id,
             agency_id: c.agency_id,
             title: c.title,
-        }
+        })
     }
 
     fn check_not_future(&self, field: &str, at: Timestamp) -> Result<()> {
-        if at > self.clock.now().plus_seconds(MAX_CLOCK_SKEW_SECONDS) {
-            return Err(Error::invalid(field, "is in the future"));
-        }
-        Ok(())
+        sanxiang_domain::time::check_act_time(field, at, self.clock.now())
     }
 
     /// Opens a case; its first event (`case_opened`) commits to every field of the case.
     /// Idempotent on (agency, request id). The caller must be authorised for the agency.
     pub async fn open_case(&self, who: &Principal, r: pb::OpenCaseRequest) -> Result<case::Model> {
         let request_id = sanxiang_domain::error::request_id(&r.request_id)?;
+        let request_digest = sanxiang_registry::grpc::request_digest(&r);
+        check_open_limits(&r)?;
         let kind = case_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name a case kind"))?;
         let title = required("title", &r.title)?;
         let party = r.party.ok_or_else(|| Error::invalid("party", "is required"))?;
@@ -372,6 +406,7 @@ impl Recorder {
                 occurred_at: opened_at,
                 actor: who.id.clone(),
                 request_id,
+                request_digest: Some(request_digest),
                 officers: r.handling_officer_ids.clone(),
                 evidence: Vec::new(),
                 payload,
@@ -421,9 +456,7 @@ impl Recorder {
         let occurred_at = from_timestamp("occurred_at", r.occurred_at.as_ref())?
             .ok_or_else(|| Error::invalid("occurred_at", "is required"))?;
         self.check_not_future("occurred_at", occurred_at)?;
-        if r.text.len() > MAX_TEXT {
-            return Err(Error::invalid("text", format!("at most {MAX_TEXT} bytes")));
-        }
+        check_append_limits(&r)?;
         if kind == EventKind::RecordingInterrupted && r.text.trim().is_empty() {
             return Err(Error::invalid("text", "state why the recording was interrupted (RULES R4)"));
         }
@@ -438,16 +471,22 @@ impl Recorder {
 
         // The acting officers (G3).
         let certs = self.registry.certificates(&r.officer_ids).await?;
-        let mut seen = HashSet::new();
-        for (i, id) in r.officer_ids.iter().enumerate() {
-            if !seen.insert(id) {
-                return Err(Error::invalid(format!("officer_ids[{i}]"), "listed twice"));
-            }
-            let officer = certs
-                .get(id)
-                .filter(|o| o.agency_id == agency.id)
-                .ok_or_else(|| Error::invalid(format!("officer_ids[{i}]"), "no such officer in this agency"))?;
-            if let Some(why) = officer.certificate.why_invalid_at(occurred_at, tz) {
+        let needed = match (kind.needs_two_officers(), r.summary_procedure) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => 2,
+        };
+        if let Err(refused) = check_acting(
+            &r.officer_ids,
+            |id| certs.get(id).map(OfficerInfo::named),
+            &agency.id,
+            occurred_at,
+            tz,
+            needed,
+            kind.as_str(),
+        ) {
+            if let ActingRefused::Certificate { index, name, why } = &refused {
+                let id = &r.officer_ids[*index];
                 tracing::warn!(officer = %id, case = %case_id, %why, "act named an officer who may not act");
                 // The act is refused and not stored; the attempt is counted (RULES S1).
                 self.registry
@@ -456,26 +495,12 @@ impl Recorder {
                         agency_id: &agency.id,
                         subject_id: id,
                         case_id: Some(case_id),
-                        detail: format!("{} naming officer {}: {why}", kind.as_str(), officer.name),
+                        actor_id: &who.id,
+                        detail: format!("{} naming officer {name}: {why}", kind.as_str()),
                     })
                     .await;
-                return Err(Error::precondition(
-                    "G3.certificate-valid",
-                    format!("officer {} ({id}): {why}", officer.name),
-                ));
             }
-        }
-        if kind.needs_two_officers() {
-            let needed = if r.summary_procedure { 1 } else { 2 };
-            if r.officer_ids.len() < needed {
-                return Err(Error::precondition(
-                    "G3.two-officers",
-                    format!(
-                        "{} needs at least two officers with valid certificates (处罚法 Art. 42, 55)",
-                        kind.as_str()
-                    ),
-                ));
-            }
+            return Err(refused.error(&r.officer_ids));
         }
 
         // The referenced evidence: items of this case, with the digests the event commits to
@@ -575,6 +600,9 @@ impl Recorder {
                 occurred_at,
                 actor: who.id.clone(),
                 request_id,
+                // The content is compared instead: `details` is a map, whose encoding has no
+                // fixed order.
+                request_digest: None,
                 officers: r.officer_ids,
                 evidence: links,
                 payload,

@@ -63,15 +63,17 @@ impl RecordService for RecordApi {
         })?;
         authorize(&who, Action::WriteRecord, Some(&scope)).map_err(status)?;
         let case = self.recorder.open_case(&who, r).await.map_err(status)?;
-        Ok(Response::new(self.recorder.case_to_pb(case)))
+        let agency = self.recorder.registry().agency(&case.agency_id).await.map_err(status)?;
+        Ok(Response::new(self.recorder.case_to_pb(case, &agency).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> R<pb::Case> {
         let who = caller(&req)?;
-        let case =
-            self.recorder.authorized_case(&who, Action::ReadRecord, &req.get_ref().case_id).await.map_err(status)?;
-        Ok(Response::new(self.recorder.case_to_pb(case)))
+        let id = &req.get_ref().case_id;
+        let known = self.recorder.authorized_case_agency(&who, Action::ReadRecord, id).await.map_err(status)?;
+        let case = self.recorder.case(id).await.map_err(status)?;
+        Ok(Response::new(self.recorder.case_to_pb(case, &known.0).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -82,8 +84,13 @@ impl RecordService for RecordApi {
         authorize(&who, Action::ReadRecord, Some(&scope)).map_err(status)?;
         let cases = self.recorder.list_cases(&r.agency_id, &r.after_id, r.limit).await.map_err(status)?;
         let next_after_id = cases.last().map(|c| c.id.clone()).unwrap_or_default();
+        let agency = self.recorder.registry().agency(&r.agency_id).await.map_err(status)?;
         Ok(Response::new(pb::ListCasesResponse {
-            cases: cases.into_iter().map(|c| self.recorder.case_to_pb(c)).collect(),
+            cases: cases
+                .into_iter()
+                .map(|c| self.recorder.case_to_pb(c, &agency))
+                .collect::<Result<_, _>>()
+                .map_err(status)?,
             next_after_id,
         }))
     }
@@ -128,7 +135,13 @@ impl RecordService for RecordApi {
         let body = stream.map(|m| match m {
             Ok(pb::UploadEvidenceRequest { part: Some(Part::Chunk(c)) }) => Ok(c),
             Ok(_) => Err(Error::invalid("chunk", "only the first message carries a header")),
-            Err(s) => Err(Error::Unavailable(format!("the upload stream broke: {}", s.message()))),
+            // A message that does not decode or is too large is the client's fault; anything
+            // else is a broken stream, to be resumed.
+            Err(s) => Err(match s.code() {
+                tonic::Code::InvalidArgument => Error::invalid("chunk", s.message()),
+                tonic::Code::OutOfRange => Error::ResourceExhausted(s.message().to_owned()),
+                _ => Error::Unavailable(format!("the upload stream broke: {}", s.message())),
+            }),
         });
         let done = self.recorder.upload(&who, &case, header, Box::pin(body)).await.map_err(status)?;
         Ok(Response::new(pb::UploadEvidenceResponse {

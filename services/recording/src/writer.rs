@@ -54,6 +54,9 @@ pub struct NewEvent {
     pub occurred_at: Timestamp,
     pub actor: String,
     pub request_id: String,
+    /// Digest of the request that asked for the event (`error::request_digest`): a retry with the
+    /// same request id is compared by it. `None` compares the event's content instead.
+    pub request_digest: Option<String>,
     pub officers: Vec<String>,
     pub evidence: Vec<EvidenceLink>,
     pub payload: Value,
@@ -138,6 +141,7 @@ impl NewEvent {
             occurred_at,
             actor: actor.to_owned(),
             request_id,
+            request_digest: None,
             officers: Vec::new(),
             evidence: Vec::new(),
             payload,
@@ -535,16 +539,22 @@ async fn prepare(
         {
             payload = canonical(&ev.payload.clone().with("document_number", number), "payload")?;
         }
-        let same = match &ev.target {
-            Target::Open(_) => true, // an opening carries a fresh case id on every attempt
-            Target::Case(_) => same_content(&stored, ev, &payload, &officers, &evidence),
+        let same = match (&stored.request_digest, &ev.request_digest, &ev.target) {
+            // The request is the better witness: an event's content may depend on the time of
+            // the attempt.
+            (Some(first), Some(retried), _) => first == retried,
+            (_, _, Target::Open(_)) => true, // an opening carries a fresh case id on every attempt
+            (_, _, Target::Case(_)) => same_content(&stored, ev, &payload, &officers, &evidence),
         };
         return if same {
             Ok((stored, false))
         } else {
             Err(Error::precondition(
                 "idempotency",
-                format!("request_id {} was already used for a different event in this case", ev.request_id),
+                format!(
+                    "request_id {} was already used for a different request in this case",
+                    sanxiang_domain::error::clip(&ev.request_id)
+                ),
             ))
         };
     }
@@ -602,6 +612,7 @@ async fn prepare(
         recorded_at: now.micros(),
         actor: ev.actor.clone(),
         request_id: ev.request_id.clone(),
+        request_digest: ev.request_digest.clone(),
         officers,
         evidence,
         payload,

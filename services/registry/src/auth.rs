@@ -53,7 +53,14 @@ pub struct Principal {
     pub agency_id: Option<String>,
     /// For officers: the officer this principal is.
     pub officer_id: Option<String>,
+    /// Why the officer this principal is bound to may not act at the time of the request
+    /// (suspended, revoked, certificate not valid: RULES G2); `None` if it may, or if the
+    /// principal is bound to no officer. Such a principal is refused every action.
+    pub officer_unable: Option<String>,
 }
+
+/// Rule refusing a principal whose officer may not act now (RULES G2).
+pub const OFFICER_ABLE: &str = "G2.officer-able";
 
 /// What a request wants to do. Every RPC maps to exactly one action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +110,11 @@ impl Scope {
 /// place that decides; handlers call it for every RPC. The match is exhaustive on purpose:
 /// a new role or action must be decided here explicitly.
 pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -> Result<()> {
+    // A device acts for its officer: while the officer may not act, it may do nothing, not even
+    // read the agency's cases or retrieve evidence (docs/API.md, "Authorisation").
+    if let Some(why) = &principal.officer_unable {
+        return Err(Error::PermissionDenied(format!("{OFFICER_ABLE}: this principal's officer may not act: {why}")));
+    }
     let agency = principal.agency_id.as_deref();
     let allowed = match (principal.role, action) {
         (Role::Admin, Action::AdministerRegistry | Action::ReadRegistry | Action::ReadRecord) => true,
@@ -158,7 +170,14 @@ mod tests {
     use super::*;
 
     fn p(role: Role, agency: Option<&str>) -> Principal {
-        Principal { id: "p".into(), name: "p".into(), role, agency_id: agency.map(Into::into), officer_id: None }
+        Principal {
+            id: "p".into(),
+            name: "p".into(),
+            role,
+            agency_id: agency.map(Into::into),
+            officer_id: None,
+            officer_unable: None,
+        }
     }
 
     fn scope(agency: &str, overseers: &[&str]) -> Scope {
@@ -208,6 +227,16 @@ mod tests {
         assert!(authorize(&sup, Action::Supervise, Some(&scope("a", &["city"]))).is_ok());
         assert!(authorize(&sup, Action::Supervise, Some(&scope("b", &["province"]))).is_err());
         assert!(authorize(&sup, Action::Publish, Some(&scope("city", &[]))).is_err());
+    }
+
+    #[test]
+    fn a_principal_whose_officer_may_not_act_may_do_nothing() {
+        let mut officer = p(Role::Officer, Some("a"));
+        officer.officer_unable = Some("officer is suspended".into());
+        for action in [Action::WriteRecord, Action::ReadRecord, Action::RetrieveEvidence, Action::ReadRegistry] {
+            let refused = authorize(&officer, action, Some(&scope("a", &[]))).unwrap_err();
+            assert!(refused.to_string().contains(OFFICER_ABLE), "{refused}");
+        }
     }
 
     #[test]

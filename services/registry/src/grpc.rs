@@ -17,6 +17,7 @@ pub fn status(err: Error) -> Status {
         Error::NotFound { .. } => Code::NotFound,
         Error::AlreadyExists(_) => Code::AlreadyExists,
         Error::Unavailable(_) => Code::Unavailable,
+        Error::ResourceExhausted(_) => Code::ResourceExhausted,
         Error::DataLoss(_) => Code::DataLoss,
         Error::Internal(_) => Code::Internal,
     };
@@ -26,6 +27,12 @@ pub fn status(err: Error) -> Status {
         other => other.to_string(),
     };
     Status::new(code, message)
+}
+
+/// Digest of an idempotent write's request as received, stored with the write: a retry with the
+/// same request id must be the same request (`sanxiang_domain::error::same_request`).
+pub fn request_digest(request: &impl sanxiang_proto::Message) -> String {
+    sanxiang_domain::error::request_digest(&request.encode_to_vec())
 }
 
 /// The authenticated caller, put into the request by the server's authentication layer.

@@ -8,7 +8,9 @@ use rand::RngCore;
 use sanxiang_domain::calendar::{WorkCalendar, YearSchedule};
 use sanxiang_domain::catalog::Catalog;
 use sanxiang_domain::credit_code::CreditCode;
+use sanxiang_domain::error::same_request;
 use sanxiang_domain::lifecycle::EventKind;
+use sanxiang_domain::limits::{self, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{Certificate, OfficerStatus, zone};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_store::entity::{
@@ -52,6 +54,8 @@ pub struct RecordingPolicy {
 #[derive(Debug, Clone, Default)]
 pub struct NewAgency {
     pub request_id: String,
+    /// Digest of the request (`grpc::request_digest`): a retry must be the same request.
+    pub request_digest: String,
     pub name: String,
     pub credit_code: String,
     pub region: String,
@@ -78,6 +82,8 @@ pub struct Refusal<'a> {
     /// The officer concerned.
     pub subject_id: &'a str,
     pub case_id: Option<&'a str>,
+    /// The principal whose request was refused: a refusal is attributable.
+    pub actor_id: &'a str,
     pub detail: String,
 }
 
@@ -85,6 +91,8 @@ pub struct Refusal<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct NewOfficer {
     pub request_id: String,
+    /// Digest of the request (`grpc::request_digest`): a retry must be the same request.
+    pub request_digest: String,
     pub agency_id: String,
     pub name: String,
     pub certificate_number: String,
@@ -96,6 +104,9 @@ pub struct NewOfficer {
     pub has_prior_review_experience: bool,
 }
 
+/// Most powers (权责清单 entries) an agency may be created with.
+const MAX_POWERS: usize = 2000;
+
 /// What the record needs to know of an officer to judge an act.
 #[derive(Debug, Clone)]
 pub struct OfficerInfo {
@@ -103,6 +114,13 @@ pub struct OfficerInfo {
     pub agency_id: String,
     pub name: String,
     pub certificate: Certificate,
+}
+
+impl OfficerInfo {
+    /// The officer as the acting-officer check sees them (`officer::check_acting`).
+    pub fn named(&self) -> sanxiang_domain::officer::Named<'_> {
+        sanxiang_domain::officer::Named { agency_id: &self.agency_id, name: &self.name, certificate: &self.certificate }
+    }
 }
 
 fn new_id() -> String {
@@ -143,7 +161,19 @@ impl Registry {
                 .await
                 .map_err(db_error)?
         {
+            same_request(&input.request_id, existing.request_digest.as_deref(), &input.request_digest)?;
             return Ok(existing);
+        }
+        limits::chars("name", &input.name, MAX_NAME)?;
+        limits::chars("region", &input.region, MAX_NAME)?;
+        limits::chars("credit_code", &input.credit_code, MAX_CODE)?;
+        limits::chars("time_zone", &input.time_zone, MAX_CODE)?;
+        limits::optional_id("parent_id", &input.parent_id)?;
+        limits::count("powers", &input.powers, MAX_POWERS)?;
+        for (i, p) in input.powers.iter().enumerate() {
+            limits::chars(&format!("powers[{i}].name"), &p.name, MAX_NAME)?;
+            limits::chars(&format!("powers[{i}].category"), &p.category, MAX_CODE)?;
+            limits::chars(&format!("powers[{i}].legal_basis"), &p.legal_basis, limits::MAX_ADDRESS)?;
         }
         let name = non_empty("name", &input.name)?;
         let code: CreditCode =
@@ -183,6 +213,7 @@ impl Registry {
             recording_policy: Set(serde_json::to_string(&policy).map_err(|e| Error::Internal(e.to_string()))?),
             upload_window_hours: Set(i64::from(window)),
             request_id: Set((!input.request_id.is_empty()).then(|| input.request_id.clone())),
+            request_digest: Set((!input.request_id.is_empty()).then(|| input.request_digest.clone())),
             created_at: Set(self.clock.now().micros()),
         };
         model.insert(&self.db).await.map_err(|e| {
@@ -196,6 +227,7 @@ impl Registry {
 
     /// An agency by id.
     pub async fn agency(&self, id: &str) -> Result<agency::Model> {
+        limits::id("agency_id", id)?;
         agency::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await
@@ -239,8 +271,15 @@ impl Registry {
                 .await
                 .map_err(db_error)?
         {
+            same_request(&input.request_id, existing.request_digest.as_deref(), &input.request_digest)?;
             return Ok(existing);
         }
+        limits::id("agency_id", &input.agency_id)?;
+        limits::chars("name", &input.name, MAX_NAME)?;
+        limits::chars("certificate_number", &input.certificate_number, MAX_CODE)?;
+        limits::chars("category", &input.category, MAX_CODE)?;
+        limits::chars("valid_from", &input.valid_from, MAX_CODE)?;
+        limits::chars("valid_until", &input.valid_until, MAX_CODE)?;
         self.agency(&input.agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
         let name = non_empty("name", &input.name)?;
         let cert = non_empty("certificate_number", &input.certificate_number)?;
@@ -262,6 +301,7 @@ impl Registry {
             legal_qualification: Set(input.legal_qualification),
             has_prior_review_experience: Set(input.has_prior_review_experience),
             request_id: Set((!input.request_id.is_empty()).then(|| input.request_id.clone())),
+            request_digest: Set((!input.request_id.is_empty()).then(|| input.request_digest.clone())),
             created_at: Set(self.clock.now().micros()),
         };
         model.insert(&self.db).await.map_err(|e| {
@@ -381,6 +421,7 @@ impl Registry {
             case_id: Set(r.case_id.map(str::to_owned)),
             detail: Set(r.detail),
             occurred_at: Set(self.clock.now().micros()),
+            actor_id: Set(Some(r.actor_id.to_owned())),
         };
         if let Err(e) = row.insert(&self.db).await {
             tracing::error!(error = %e, kind = r.kind, subject = r.subject_id, "could not count a refused attempt");
@@ -390,7 +431,7 @@ impl Registry {
     /// Creates a principal; idempotent on `request_id`.
     pub async fn create_principal(
         &self,
-        request_id: &str,
+        (request_id, asked): (&str, &str),
         name: &str,
         role: Role,
         agency_id: &str,
@@ -403,8 +444,12 @@ impl Registry {
                 .await
                 .map_err(db_error)?
         {
+            same_request(request_id, existing.request_digest.as_deref(), asked)?;
             return Ok(existing);
         }
+        limits::chars("name", name, MAX_NAME)?;
+        limits::optional_id("agency_id", agency_id)?;
+        limits::optional_id("officer_id", officer_id)?;
         let name = non_empty("name", name)?;
         let agency_id = match (role, agency_id.is_empty()) {
             (Role::Admin, true) => None,
@@ -435,6 +480,7 @@ impl Registry {
             agency_id: Set(agency_id),
             officer_id: Set(officer_id),
             request_id: Set((!request_id.is_empty()).then(|| request_id.to_owned())),
+            request_digest: Set((!request_id.is_empty()).then(|| asked.to_owned())),
             created_at: Set(self.clock.now().micros()),
         };
         model.insert(&self.db).await.map_err(db_error)
@@ -507,13 +553,29 @@ impl Registry {
             return Err(unauthenticated());
         }
         let p = p.ok_or_else(unauthenticated)?;
+        let officer_unable = match &p.officer_id {
+            Some(id) => self.why_officer_unable(id).await?,
+            None => None,
+        };
         Ok(Principal {
             role: Role::parse(&p.role).ok_or_else(|| Error::Internal(format!("stored role {}", p.role)))?,
             id: p.id,
             name: p.name,
             agency_id: p.agency_id,
             officer_id: p.officer_id,
+            officer_unable,
         })
+    }
+
+    /// Why officer `id` may not act now (status and certificate in the agency's zone, RULES G2),
+    /// or `None` if they may: what a principal bound to the officer may do depends on it.
+    async fn why_officer_unable(&self, id: &str) -> Result<Option<String>> {
+        let certs = self.certificates(std::slice::from_ref(&id.to_owned())).await?;
+        let Some(o) = certs.get(id) else {
+            return Ok(Some("the officer is not registered".into()));
+        };
+        let tz = sanxiang_domain::officer::stored_zone(&self.agency(&o.agency_id).await?.time_zone)?;
+        Ok(o.certificate.why_invalid_at(self.clock.now(), tz))
     }
 
     /// On first start, creates the administrator principal and a token for it. Returns the
@@ -531,6 +593,7 @@ impl Registry {
             agency_id: Set(None),
             officer_id: Set(None),
             request_id: Set(None),
+            request_digest: Set(None),
             created_at: Set(self.clock.now().micros()),
         };
         match model.insert(&self.db).await {
@@ -556,6 +619,7 @@ impl Registry {
 
     /// Validates and stores an agency's catalog (TOML, amounts in yuan), replacing any earlier one.
     pub async fn put_catalog(&self, agency_id: &str, text: &str, by: &Principal) -> Result<catalog::Model> {
+        limits::bytes("catalog_toml", text, limits::MAX_TOML)?;
         self.agency(agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
         let parsed = Catalog::from_toml(text)?;
         let model = catalog::Model {
@@ -592,7 +656,14 @@ impl Registry {
     /// Validates and stores a year's schedule. Returns it and whether it replaced a schedule
     /// of the same year (built in or loaded earlier).
     pub async fn put_calendar_year(&self, text: &str, by: &Principal) -> Result<(YearSchedule, bool)> {
+        limits::bytes("schedule_toml", text, limits::MAX_TOML)?;
         let schedule = YearSchedule::from_toml(text)?;
+        if !limits::CALENDAR_YEARS.contains(&schedule.year()) {
+            return Err(Error::invalid(
+                "year",
+                format!("from {} to {}", limits::CALENDAR_YEARS.start(), limits::CALENDAR_YEARS.end()),
+            ));
+        }
         let replaced = self.calendar().await?.schedule(schedule.year()).is_some();
         let model = calendar_year::ActiveModel {
             year: Set(i64::from(schedule.year())),

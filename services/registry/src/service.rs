@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::auth::{Action, authorize};
 use crate::convert::{agency_to_pb, event_kind_from_pb, officer_to_pb, principal_to_pb, role_from_pb};
-use crate::grpc::{caller, from_timestamp, status};
+use crate::grpc::{caller, from_timestamp, request_digest, status};
 use crate::registry::{NewAgency, NewOfficer, PowerItem, Registry};
 
 /// The gRPC face of the [`Registry`].
@@ -33,6 +33,7 @@ impl RegistryService for RegistryApi {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
+        let request_digest = request_digest(&r);
         let mut kinds = Vec::new();
         for (i, k) in r.recording_policy.unwrap_or_default().additional_required_kinds.iter().enumerate() {
             kinds.push(event_kind_from_pb(*k).ok_or_else(|| {
@@ -40,6 +41,7 @@ impl RegistryService for RegistryApi {
             })?);
         }
         let input = NewAgency {
+            request_digest,
             request_id: r.request_id,
             name: r.name,
             credit_code: r.credit_code,
@@ -88,6 +90,7 @@ impl RegistryService for RegistryApi {
         let o = self
             .registry
             .register_officer(NewOfficer {
+                request_digest: request_digest(&r),
                 request_id: r.request_id,
                 agency_id: r.agency_id,
                 name: r.name,
@@ -154,7 +157,7 @@ impl RegistryService for RegistryApi {
         let role = role_from_pb(r.role).ok_or_else(|| status(Error::invalid("role", "unknown role")))?;
         let p = self
             .registry
-            .create_principal(&r.request_id, &r.name, role, &r.agency_id, &r.officer_id)
+            .create_principal((&r.request_id, &request_digest(&r)), &r.name, role, &r.agency_id, &r.officer_id)
             .await
             .map_err(status)?;
         Ok(Response::new(principal_to_pb(p)))

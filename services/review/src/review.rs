@@ -5,31 +5,32 @@ use std::collections::HashSet;
 
 use chrono::Datelike;
 use chrono_tz::Tz;
-use sanxiang_domain::calendar::{WorkCalendar, add_calendar_days, local_date};
+use sanxiang_domain::calendar::{WorkCalendar, decision_late, local_date};
 use sanxiang_domain::canonical::{MAX_SAFE_INTEGER, Value};
 use sanxiang_domain::catalog::{DraftFacts, LicensingAction, PartyType, PenaltyItem, PenaltyType, evaluate};
-use sanxiang_domain::error::request_id;
+use sanxiang_domain::error::{request_id, same_request};
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
-use sanxiang_domain::officer::stored_zone;
+use sanxiang_domain::limits;
+use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
 use sanxiang_domain::review::{
     CheckResult, ChecklistItem, GateInput, Outcome, ReviewerRecord, Revision, checklist_value, default_document_prefix,
     draft_digest, gate, validate_opinion,
 };
+use sanxiang_domain::time::check_act_time;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_publicity::Publicity;
 use sanxiang_recording::Recorder;
-use sanxiang_recording::record::{MAX_CLOCK_SKEW_SECONDS, officers_from_json};
+use sanxiang_recording::record::officers_from_json;
 use sanxiang_recording::writer::{Attached, DocumentNumber, NewEvent, Target};
+use sanxiang_registry::OfficerInfo;
 use sanxiang_registry::auth::{Action, Principal, Role, authorize};
+use sanxiang_registry::grpc::request_digest;
 use sanxiang_registry::grpc::timestamp;
 use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, case, draft, event, evidence, review};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
-
-/// A case is to be decided within 90 calendar days of filing (处罚法 Art. 60; RULES R10).
-pub const DECISION_LIMIT_DAYS: u32 = 90;
 
 /// Longest free text accepted in a draft field or an opinion.
 const MAX_TEXT: usize = 64 * 1024;
@@ -276,6 +277,7 @@ impl Reviews {
 
     /// A draft by id.
     pub async fn draft(&self, id: &str) -> Result<draft::Model> {
+        limits::id("draft_id", id)?;
         draft::Entity::find_by_id(id.to_owned())
             .one(self.recorder.db())
             .await
@@ -321,6 +323,7 @@ impl Reviews {
         r: pb::SubmitDraftRequest,
     ) -> Result<draft::Model> {
         let request_id = request_id(&r.request_id)?;
+        let asked = request_digest(&r);
         if let Some(existing) = draft::Entity::find()
             .filter(draft::Column::CaseId.eq(&case.id))
             .filter(draft::Column::RequestId.eq(&request_id))
@@ -328,6 +331,7 @@ impl Reviews {
             .await
             .map_err(db_error)?
         {
+            same_request(&request_id, existing.request_digest.as_deref(), &asked)?;
             return Ok(existing);
         }
         if CaseState::from_bits(case.state_bits).decided() {
@@ -338,12 +342,14 @@ impl Reviews {
         }
         let kind = case_kind(case)?;
         let mut facts = DraftFacts::new(kind, party_type(case));
+        limits::count("penalties", &r.penalties, limits::MAX_DETAILS)?;
+        limits::ids("evidence_ids", &r.evidence_ids)?;
         let mut penalties = Vec::with_capacity(r.penalties.len());
         for (i, p) in r.penalties.iter().enumerate() {
             let t = PenaltyType::parse(p.r#type.trim()).ok_or_else(|| {
                 Error::invalid(
                     format!("penalties[{i}].type"),
-                    format!("{:?} is not a penalty type of 处罚法 Art. 9", p.r#type),
+                    format!("{:?} is not a penalty type of 处罚法 Art. 9", sanxiang_domain::error::clip(&p.r#type)),
                 )
             })?;
             if p.amount_fen > MAX_SAFE_INTEGER as u64 {
@@ -360,13 +366,13 @@ impl Reviews {
         facts.hearing_in_record = CaseState::from_bits(case.state_bits).hearing_in_record();
         facts.outside_discretion_standard = r.outside_discretion_standard;
         facts.ordinary_procedure = r.ordinary_procedure;
-        facts.licensing_action =
-            match r.licensing_action.trim() {
-                "" => None,
-                name => Some(LicensingAction::parse(name).ok_or_else(|| {
-                    Error::invalid("licensing_action", format!("{name:?} is not a licensing decision"))
-                })?),
-            };
+        facts.licensing_action = match r.licensing_action.trim() {
+            "" => None,
+            name => Some(LicensingAction::parse(name).ok_or_else(|| {
+                let name = sanxiang_domain::error::clip(name);
+                Error::invalid("licensing_action", format!("{name:?} is not a licensing decision"))
+            })?),
+        };
         facts.major_public_interest = r.major_public_interest;
         facts.major_rights_and_hearing = r.major_rights_and_hearing;
         facts.complex_case = r.complex_case;
@@ -434,6 +440,7 @@ impl Reviews {
             agency_id: case.agency_id.clone(),
             version,
             request_id: request_id.clone(),
+            request_digest: Some(asked.clone()),
             content: content.to_canonical_string().map_err(|e| Error::invalid("draft", e.to_string()))?,
             digest: digest.clone(),
             major: class.major,
@@ -461,6 +468,7 @@ impl Reviews {
                 occurred_at: now,
                 actor: who.id.clone(),
                 request_id,
+                request_digest: Some(asked),
                 officers: who.officer_id.iter().cloned().collect(),
                 evidence: Vec::new(),
                 payload,
@@ -506,6 +514,7 @@ impl Reviews {
     /// Idempotent on (draft, request id).
     pub async fn decide_review(&self, who: &Principal, r: pb::DecideReviewRequest) -> Result<review::Model> {
         let request_id = request_id(&r.request_id)?;
+        let asked = request_digest(&r);
         let (d, case) = self.authorized_draft(who, Action::ReviewDraft, &r.draft_id).await?;
         if let Some(existing) = review::Entity::find()
             .filter(review::Column::DraftId.eq(&d.id))
@@ -514,6 +523,7 @@ impl Reviews {
             .await
             .map_err(db_error)?
         {
+            same_request(&request_id, existing.request_digest.as_deref(), &asked)?;
             return Ok(existing);
         }
         let outcome = match pb::ReviewOutcome::try_from(r.outcome) {
@@ -613,6 +623,7 @@ impl Reviews {
             legal_qualification: qualified,
             decided_at: now.micros(),
             request_id: request_id.clone(),
+            request_digest: Some(asked.clone()),
             event_case_seq: 0,
         };
         let payload = Value::object()
@@ -638,6 +649,7 @@ impl Reviews {
                 occurred_at: now,
                 actor: who.id.clone(),
                 request_id: format!("review:{}:{request_id}", d.id),
+                request_digest: Some(asked),
                 officers: Vec::new(),
                 evidence: Vec::new(),
                 payload,
@@ -656,30 +668,28 @@ impl Reviews {
         r: pb::RecordCollectiveDiscussionRequest,
     ) -> Result<event::Model> {
         let request_id = request_id(&r.request_id)?;
+        let asked = request_digest(&r);
         let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
         let minutes = required_text("minutes", &r.minutes)?;
         let now = self.now();
         let occurred_at =
             sanxiang_registry::grpc::from_timestamp("occurred_at", r.occurred_at.as_ref())?.unwrap_or(now);
-        if occurred_at > now.plus_seconds(MAX_CLOCK_SKEW_SECONDS) {
-            return Err(Error::invalid("occurred_at", "is in the future"));
-        }
+        check_act_time("occurred_at", occurred_at, now)?;
         let payload = Value::object()
             .with("draft_id", d.id.as_str())
             .with("draft_version", d.version)
             .with("draft_digest", d.digest.as_str())
             .with("minutes", minutes);
-        self.recorder
-            .writer()
-            .append(NewEvent::act(
-                Target::Case(case.id.clone()),
-                EventKind::CollectiveDiscussion,
-                occurred_at,
-                &who.id,
-                request_id,
-                payload,
-            ))
-            .await
+        let mut event = NewEvent::act(
+            Target::Case(case.id.clone()),
+            EventKind::CollectiveDiscussion,
+            occurred_at,
+            &who.id,
+            request_id,
+            payload,
+        );
+        event.request_digest = Some(asked);
+        self.recorder.writer().append(event).await
     }
 
     async fn events_of_kind(&self, case_id: &str, kind: EventKind) -> Result<Vec<event::Model>> {
@@ -701,6 +711,7 @@ impl Reviews {
         r: pb::IssueDecisionRequest,
     ) -> Result<(event::Model, String, bool)> {
         let request_id = request_id(&r.request_id)?;
+        let asked = request_digest(&r);
         let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
         let stored_number = |e: &event::Model| {
             let p = Value::parse(&e.payload).unwrap_or(Value::Null);
@@ -712,6 +723,7 @@ impl Reviews {
         if let Some(done) =
             self.events_of_kind(&case.id, EventKind::Decision).await?.into_iter().find(|e| e.request_id == request_id)
         {
+            same_request(&request_id, done.request_digest.as_deref(), &asked)?;
             let (number, late) = stored_number(&done);
             return Ok((done, number, late));
         }
@@ -766,25 +778,31 @@ impl Reviews {
         let (agency, tz) = self.agency(&case.agency_id).await?;
         let now = self.now();
         let certs = self.recorder.registry().certificates(&r.officer_ids).await?;
-        for (i, id) in r.officer_ids.iter().enumerate() {
-            let officer = certs
-                .get(id)
-                .filter(|o| o.agency_id == case.agency_id)
-                .ok_or_else(|| Error::invalid(format!("officer_ids[{i}]"), "no such officer in this agency"))?;
-            if let Some(why) = officer.certificate.why_invalid_at(now, tz) {
+        let needed = if EventKind::Decision.needs_two_officers() { 2 } else { 0 };
+        if let Err(refused) = check_acting(
+            &r.officer_ids,
+            |id| certs.get(id).map(OfficerInfo::named),
+            &case.agency_id,
+            now,
+            tz,
+            needed,
+            "a decision",
+        ) {
+            if let ActingRefused::Certificate { index, name, why } = &refused {
                 // The decision is refused and not stored; the attempt is counted (RULES S1).
                 self.recorder
                     .registry()
                     .record_refusal(Refusal {
                         kind: refusal_kind::INVALID_CERTIFICATE,
                         agency_id: &case.agency_id,
-                        subject_id: id,
+                        subject_id: &r.officer_ids[*index],
                         case_id: Some(&case.id),
-                        detail: format!("decision naming officer {}: {why}", officer.name),
+                        actor_id: &who.id,
+                        detail: format!("decision naming officer {name}: {why}"),
                     })
                     .await;
-                return Err(Error::precondition("G3.certificate-valid", format!("officer {}: {why}", officer.name)));
             }
+            return Err(refused.error(&r.officer_ids));
         }
         let kind = case_kind(&case)?;
         let prefix = match r.document_prefix.trim() {
@@ -793,9 +811,7 @@ impl Reviews {
             p => p.to_owned(),
         };
         let today = local_date(now, tz);
-        let late = case
-            .filed_at
-            .is_some_and(|f| today > add_calendar_days(local_date(Timestamp::from_micros(f), tz), DECISION_LIMIT_DAYS));
+        let late = case.filed_at.is_some_and(|f| decision_late(Timestamp::from_micros(f), now, tz));
         if late {
             tracing::warn!(case = %case.id, "decision later than 90 days after filing (RULES R10)");
         }
@@ -820,6 +836,7 @@ impl Reviews {
                 occurred_at: now,
                 actor: who.id.clone(),
                 request_id,
+                request_digest: Some(asked),
                 officers: r.officer_ids.clone(),
                 evidence: Vec::new(),
                 payload,
@@ -842,6 +859,7 @@ impl Reviews {
         r: pb::ReviseDecisionRequest,
     ) -> Result<event::Model> {
         let request_id = request_id(&r.request_id)?;
+        let asked = request_digest(&r);
         let revision = match pb::Revision::try_from(r.revision) {
             Ok(pb::Revision::Change) => Revision::Change,
             Ok(pb::Revision::Revocation) => Revision::Revocation,
@@ -854,9 +872,7 @@ impl Reviews {
         let now = self.now();
         let occurred_at =
             sanxiang_registry::grpc::from_timestamp("occurred_at", r.occurred_at.as_ref())?.unwrap_or(now);
-        if occurred_at > now.plus_seconds(MAX_CLOCK_SKEW_SECONDS) {
-            return Err(Error::invalid("occurred_at", "is in the future"));
-        }
+        check_act_time("occurred_at", occurred_at, now)?;
         let number = self
             .events_of_kind(&case.id, EventKind::Decision)
             .await?
@@ -876,6 +892,7 @@ impl Reviews {
             .into_iter()
             .find(|e| e.request_id == request_id)
         {
+            same_request(&request_id, done.request_digest.as_deref(), &asked)?;
             return Ok(done);
         }
         // The revision owes the withdrawal of the decision's publication (RULES P6).
@@ -889,6 +906,7 @@ impl Reviews {
             payload,
         );
         event.attached = withdrawal;
+        event.request_digest = Some(asked);
         let event = self.recorder.writer().append(event).await?;
         self.publicity.notify();
         Ok(event)

@@ -63,6 +63,14 @@ pub struct ServeConfig {
     #[arg(long, env = "SANXIANG_HTTP_RATE_PER_SECOND", default_value_t = 20)]
     pub http_rate_per_second: u32,
 
+    /// Anonymous `WatchDisclosures` streams one client address may hold open.
+    #[arg(long, env = "SANXIANG_WATCH_PER_ADDRESS", default_value_t = 8)]
+    pub watch_per_address: u32,
+
+    /// Anonymous `WatchDisclosures` streams everyone together may hold open.
+    #[arg(long, env = "SANXIANG_WATCH_TOTAL", default_value_t = 1024)]
+    pub watch_total: u32,
+
     /// Log format.
     #[arg(long, env = "SANXIANG_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -89,6 +97,8 @@ impl ServeConfig {
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             http_rate_burst: 120,
             http_rate_per_second: 20,
+            watch_per_address: 8,
+            watch_total: 1024,
             log_format: LogFormat::Pretty,
             log: "info".into(),
         }

@@ -12,6 +12,7 @@ use sanxiang_proto::v1::review_service_server::ReviewServiceServer;
 use sanxiang_publicity::Publicity;
 use sanxiang_publicity::http::RateLimit;
 use sanxiang_publicity::service::PublicityApi;
+use sanxiang_publicity::watch::WatchLimits;
 use sanxiang_recording::{RecordApi, Recorder};
 use sanxiang_registry::{Registry, RegistryApi};
 use sanxiang_review::{ReviewApi, Reviews};
@@ -145,12 +146,16 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     let grpc_addr = listener.local_addr()?;
     let (shutdown, signal) = oneshot::channel::<()>();
     let router = Server::builder()
+        .layer(crate::wire::WireLayer)
         .layer(AuthLayer::new(registry.clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
         .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone(), publicity.clone()))))
-        .add_service(PublicityServiceServer::new(PublicityApi::new(publicity.clone())))
+        .add_service(PublicityServiceServer::new(
+            PublicityApi::new(publicity.clone())
+                .with_watch_limits(WatchLimits { per_address: config.watch_per_address, total: config.watch_total }),
+        ))
         .add_service(RecordServiceServer::new(RecordApi::new(recorder)));
     let task = tokio::spawn(router.serve_with_incoming_shutdown(
         // Without TCP_NODELAY, Nagle and delayed acknowledgements add ~40 ms to small responses.

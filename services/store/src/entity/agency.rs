@@ -19,6 +19,8 @@ pub struct Model {
     pub recording_policy: String,
     pub upload_window_hours: i64,
     pub request_id: Option<String>,
+    /// Hex SHA-256 of the request as first received: a retry with another request is refused.
+    pub request_digest: Option<String>,
     pub created_at: i64,
 }
 

@@ -12,6 +12,8 @@ pub struct Model {
     pub agency_id: String,
     pub version: i64,
     pub request_id: String,
+    /// Hex SHA-256 of the request as first received: a retry with another request is refused.
+    pub request_digest: Option<String>,
     /// Canonical JSON of the draft's content.
     pub content: String,
     /// Hex SHA-256 of `content` with the draft prefix.

@@ -15,6 +15,8 @@ pub struct Model {
     pub recorded_at: i64,
     pub actor: String,
     pub request_id: String,
+    /// Hex SHA-256 of the request as first received: a retry with another request is refused.
+    pub request_digest: Option<String>,
     /// JSON array of officer ids.
     pub officers: String,
     /// JSON array of evidence links (id, sha256, size, media_type).

@@ -17,6 +17,8 @@ pub struct Model {
     /// JSON array of `{title, body, legal_basis}`.
     pub items: String,
     pub request_id: String,
+    /// Hex SHA-256 of the request as first received: a retry with another request is refused.
+    pub request_digest: Option<String>,
     pub updated_at: i64,
     pub updated_by: String,
 }

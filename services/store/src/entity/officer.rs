@@ -22,6 +22,8 @@ pub struct Model {
     /// Has decided 行政处罚 legal reviews before, outside this system (RULES G4; migration m0005).
     pub has_prior_review_experience: bool,
     pub request_id: Option<String>,
+    /// Hex SHA-256 of the request as first received: a retry with another request is refused.
+    pub request_digest: Option<String>,
     pub created_at: i64,
 }
 

@@ -13,6 +13,8 @@ pub struct Model {
     pub agency_id: Option<String>,
     pub officer_id: Option<String>,
     pub request_id: Option<String>,
+    /// Hex SHA-256 of the request as first received: a retry with another request is refused.
+    pub request_digest: Option<String>,
     pub created_at: i64,
 }
 

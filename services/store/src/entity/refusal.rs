@@ -16,6 +16,8 @@ pub struct Model {
     pub case_id: Option<String>,
     pub detail: String,
     pub occurred_at: i64,
+    /// The principal whose request was refused (NULL for rows from before it was recorded).
+    pub actor_id: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.

@@ -27,6 +27,8 @@ pub struct Model {
     pub legal_qualification: bool,
     pub decided_at: i64,
     pub request_id: String,
+    /// Hex SHA-256 of the request as first received: a retry with another request is refused.
+    pub request_digest: Option<String>,
     pub event_case_seq: i64,
 }
 
