@@ -46,8 +46,13 @@ impl Ca {
 fn write_server_cert(ca: &Ca, dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = ca.leaf(&["localhost", "127.0.0.1"]);
     let (cert_path, key_path) = (dir.join("server.crt"), dir.join("server.key"));
-    std::fs::write(&cert_path, cert).expect("write cert");
-    std::fs::write(&key_path, key).expect("write key");
+    // Written beside and renamed into place, as renewal tools do (and a new inode, so the change
+    // is seen even where modification times are coarse).
+    for (path, pem) in [(&cert_path, cert), (&key_path, key)] {
+        let next = path.with_extension("next");
+        std::fs::write(&next, pem).expect("write");
+        std::fs::rename(&next, path).expect("rename into place");
+    }
     (cert_path, key_path)
 }
 
