@@ -96,7 +96,7 @@ impl Value {
             serde_json::Value::Null => Self::Null,
             serde_json::Value::Bool(b) => Self::Bool(*b),
             serde_json::Value::Number(n) => match n.as_i64() {
-                // `unsigned_abs`: `abs` overflows on i64::MIN (found by tests/fuzz.rs).
+                // `unsigned_abs`: `abs` overflows on i64::MIN (kept as a case in tests/fuzz.rs).
                 Some(i) if i.unsigned_abs() <= MAX_SAFE_INTEGER.unsigned_abs() => Self::Int(i),
                 _ => return Err(CanonicalError::Number(n.to_string())),
             },
@@ -196,7 +196,7 @@ fn write_value(v: &Value, out: &mut String) -> Result<(), CanonicalError> {
 
 /// Writes an integer of the canonical subset.
 pub fn write_int(i: i64, out: &mut String) -> Result<(), CanonicalError> {
-    // `unsigned_abs`: `abs` overflows on i64::MIN (found by tests/fuzz.rs).
+    // `unsigned_abs`: `abs` overflows on i64::MIN (kept as a case in tests/fuzz.rs).
     if i.unsigned_abs() > MAX_SAFE_INTEGER.unsigned_abs() {
         return Err(CanonicalError::Number(i.to_string()));
     }

@@ -370,7 +370,7 @@ proptest! {
     }
 }
 
-/// Inputs the fuzz targets found, kept as regression tests.
+/// Inputs that panicked before the fixes these targets came with, kept as regression tests.
 mod found {
     use super::*;
 
