@@ -71,7 +71,7 @@ pub async fn seed(
         .collect();
     let payload = Value::object().with("text", template.text).with("location", template.location);
     let payload_text = payload.to_canonical_string()?;
-    let officers_text = officers_json(template.officers);
+    let officers_text = officers_json(template.officers)?;
     let kind = EventKind::Inspection;
 
     let mut done = 0;
@@ -126,7 +126,7 @@ pub async fn seed(
                 actor: record.actor,
                 request_id: record.request_id,
                 officers: officers_text.clone(),
-                evidence: evidence_json(&record.evidence),
+                evidence: evidence_json(&record.evidence)?,
                 payload: payload_text.clone(),
                 prev_hash: record.prev_hash.to_hex(),
                 hash: hash.clone(),

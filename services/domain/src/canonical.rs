@@ -96,7 +96,8 @@ impl Value {
             serde_json::Value::Null => Self::Null,
             serde_json::Value::Bool(b) => Self::Bool(*b),
             serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) if i.abs() <= MAX_SAFE_INTEGER => Self::Int(i),
+                // `unsigned_abs`: `abs` overflows on i64::MIN (kept as a case in tests/fuzz.rs).
+                Some(i) if i.unsigned_abs() <= MAX_SAFE_INTEGER.unsigned_abs() => Self::Int(i),
                 _ => return Err(CanonicalError::Number(n.to_string())),
             },
             serde_json::Value::String(s) => Self::Str(s.clone()),
@@ -195,7 +196,8 @@ fn write_value(v: &Value, out: &mut String) -> Result<(), CanonicalError> {
 
 /// Writes an integer of the canonical subset.
 pub fn write_int(i: i64, out: &mut String) -> Result<(), CanonicalError> {
-    if i.abs() > MAX_SAFE_INTEGER {
+    // `unsigned_abs`: `abs` overflows on i64::MIN (kept as a case in tests/fuzz.rs).
+    if i.unsigned_abs() > MAX_SAFE_INTEGER.unsigned_abs() {
         return Err(CanonicalError::Number(i.to_string()));
     }
     // Digits written directly (no formatter): the chain writes several integers per event.

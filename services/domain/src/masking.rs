@@ -224,6 +224,11 @@ fn plausible_id15(digits: &str) -> bool {
 
 /// Whether a digit string passes the Luhn check used by bank cards.
 pub fn luhn_valid(digits: &str) -> bool {
+    // Anything but a digit string fails (a character below '0' underflowed the arithmetic below;
+    // tests/fuzz.rs keeps the case).
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
     let sum: u32 = digits
         .bytes()
         .rev()

@@ -149,12 +149,20 @@ async fn unknown_path() -> HttpError {
 }
 
 /// Serves the public surface on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+pub async fn serve<L>(
+    listener: L,
     publicity: Publicity,
     limit: RateLimit,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    use axum::serve::ListenerExt;
+    // The listener is a plain TCP listener or the server's TLS listener; a (no-op) `tap_io` is
+    // what gives any listener addressed by `SocketAddr` the client-address `ConnectInfo` the rate
+    // limit keys on.
+    let listener = listener.tap_io(|_| {});
     axum::serve(listener, router(publicity, limit).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -79,8 +79,8 @@ impl Recorder {
             .with("agency_id", case.agency_id.as_str())
             .with("kind", case.kind.as_str())
             .with("title", case.title.as_str())
-            .with("party", Value::parse(&case.party).unwrap_or(Value::Null))
-            .with("handling_officer_ids", Value::parse(&case.handling_officers).unwrap_or(Value::Null))
+            .with("party", stored_json(&case.party, "cases.party", &case.id)?)
+            .with("handling_officer_ids", stored_json(&case.handling_officers, "cases.handling_officers", &case.id)?)
             .with("opened_at", Timestamp::from_micros(case.opened_at).to_rfc3339())
             .to_canonical_string()
             .map_err(|e| Error::Internal(e.to_string()))?;
@@ -163,4 +163,10 @@ impl Recorder {
         });
         Ok(rx)
     }
+}
+
+/// A stored JSON column read back; DATA_LOSS naming the column and row (never its content) when
+/// it cannot be read, never a `null` in the archive.
+fn stored_json(text: &str, column: &str, id: &str) -> Result<Value> {
+    Value::parse(text).map_err(|_| Error::DataLoss(format!("{column} of {id} cannot be read")))
 }

@@ -15,7 +15,7 @@ use sanxiang_proto::v1 as pb;
 use sanxiang_registry::auth::{Action, Principal, Scope, authorize};
 use sanxiang_registry::convert::event_kind_from_pb;
 use sanxiang_registry::grpc::{from_timestamp, timestamp};
-use sanxiang_registry::registry::{RecordingPolicy, Refusal, refusal_kind};
+use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_registry::{OfficerInfo, Registry};
 use sanxiang_store::entity::{agency, case, event, evidence};
 use sanxiang_store::{Db, Vault, db_error};
@@ -382,7 +382,7 @@ impl Recorder {
             kind: kind.as_str().into(),
             title: title.clone(),
             party: party_value.to_canonical_string().map_err(|e| Error::invalid("party", e.to_string()))?,
-            handling_officers: crate::writer::officers_json(&r.handling_officer_ids),
+            handling_officers: crate::writer::officers_json(&r.handling_officer_ids)?,
             opened_at: opened_at.micros(),
             state_bits: 0,
             event_count: 0,
@@ -549,7 +549,7 @@ impl Recorder {
         }
 
         // Mandatory audio-video (R3).
-        let policy: RecordingPolicy = serde_json::from_str(&agency.recording_policy).unwrap_or_default();
+        let policy = sanxiang_registry::registry::recording_policy(agency)?;
         let recording_required = kind.always_needs_recording()
             || r.in_case_handling_premises
             || policy.additional_required_kinds.iter().any(|k| k == kind.as_str());

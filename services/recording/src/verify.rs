@@ -40,11 +40,11 @@ pub fn record_of(row: &event::Model) -> Result<EventRecord, String> {
         return Err("payload is not in canonical form".into());
     }
     let officers = officers_from_json(&row.officers);
-    if crate::writer::officers_json(&officers) != row.officers {
+    if crate::writer::officers_json(&officers).map_err(|e| e.to_string())? != row.officers {
         return Err("officers column is not in canonical form".into());
     }
     let evidence = evidence_from_json(&row.evidence).ok_or("evidence column is malformed")?;
-    if crate::writer::evidence_json(&evidence) != row.evidence {
+    if crate::writer::evidence_json(&evidence).map_err(|e| e.to_string())? != row.evidence {
         return Err("evidence column is not in canonical form".into());
     }
     Ok(EventRecord {

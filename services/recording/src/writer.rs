@@ -272,8 +272,9 @@ fn same_content(stored: &event::Model, new: &NewEvent, payload: &str, officers: 
         && stored.evidence == evidence
 }
 
-/// Encodes evidence links as stored in the `events.evidence` column.
-pub fn evidence_json(links: &[EvidenceLink]) -> String {
+/// Encodes evidence links as stored in the `events.evidence` column (an encoding failure is an
+/// error, never an empty column).
+pub fn evidence_json(links: &[EvidenceLink]) -> Result<String> {
     let v: Vec<Value> = links
         .iter()
         .map(|l| {
@@ -284,12 +285,14 @@ pub fn evidence_json(links: &[EvidenceLink]) -> String {
                 .with("size", l.size)
         })
         .collect();
-    Value::Array(v).to_canonical_string().unwrap_or_default()
+    Value::Array(v).to_canonical_string().map_err(|e| Error::Internal(format!("encoding evidence links: {e}")))
 }
 
 /// Encodes officer ids as stored in the `events.officers` column.
-pub fn officers_json(officers: &[String]) -> String {
-    Value::from(officers.to_vec()).to_canonical_string().unwrap_or_default()
+pub fn officers_json(officers: &[String]) -> Result<String> {
+    Value::from(officers.to_vec())
+        .to_canonical_string()
+        .map_err(|e| Error::Internal(format!("encoding officer ids: {e}")))
 }
 
 fn canonical(v: &Value, field: &str) -> Result<String> {
@@ -503,8 +506,8 @@ async fn prepare(
     extras: &mut Extras,
 ) -> Result<(event::Model, bool)> {
     let mut payload = canonical(&ev.payload, "payload")?;
-    let officers = officers_json(&ev.officers);
-    let evidence = evidence_json(&ev.evidence);
+    let officers = officers_json(&ev.officers)?;
+    let evidence = evidence_json(&ev.evidence)?;
     let case_id = ev.case_id().to_owned();
 
     // Idempotent retry: the same request id in the same case (or, for an opening, agency).

@@ -5,7 +5,7 @@ use sanxiang_store::entity::{agency, officer, principal};
 
 use crate::auth::Role;
 use crate::grpc::timestamp;
-use crate::registry::{PowerItem, RecordingPolicy};
+use crate::registry::PowerItem;
 use sanxiang_domain::Timestamp;
 use sanxiang_domain::lifecycle::EventKind;
 
@@ -72,11 +72,13 @@ pub fn role_from_pb(value: i32) -> Option<Role> {
     Role::ALL.into_iter().find(|r| role_to_pb(*r) == p)
 }
 
-/// An agency row as an API message.
-pub fn agency_to_pb(a: agency::Model) -> pb::Agency {
-    let powers: Vec<PowerItem> = serde_json::from_str(&a.powers).unwrap_or_default();
-    let policy: RecordingPolicy = serde_json::from_str(&a.recording_policy).unwrap_or_default();
-    pb::Agency {
+/// An agency row as an API message; a stored column that cannot be read is DATA_LOSS, never a
+/// default (a default recording policy would silently drop required recordings, R3).
+pub fn agency_to_pb(a: agency::Model) -> sanxiang_domain::Result<pb::Agency> {
+    let powers: Vec<PowerItem> = serde_json::from_str(&a.powers)
+        .map_err(|_| sanxiang_domain::Error::DataLoss(format!("agencies.powers of agency {} cannot be read", a.id)))?;
+    let policy = crate::registry::recording_policy(&a)?;
+    Ok(pb::Agency {
         id: a.id,
         name: a.name,
         credit_code: a.credit_code,
@@ -97,7 +99,7 @@ pub fn agency_to_pb(a: agency::Model) -> pb::Agency {
         }),
         upload_window_hours: u32::try_from(a.upload_window_hours).unwrap_or(u32::MAX),
         created_at: Some(timestamp(Timestamp::from_micros(a.created_at))),
-    }
+    })
 }
 
 /// An officer row as an API message.

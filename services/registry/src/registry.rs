@@ -50,6 +50,18 @@ pub struct RecordingPolicy {
     pub additional_required_kinds: Vec<String>,
 }
 
+/// The stored recording policy of agency `a`. A column that cannot be read, or that names an
+/// act this build does not know, is DATA_LOSS: a default or a skipped kind would silently drop
+/// recordings the agency requires (R3).
+pub fn recording_policy(a: &agency::Model) -> Result<RecordingPolicy> {
+    let unreadable = || Error::DataLoss(format!("agencies.recording_policy of agency {} cannot be read", a.id));
+    let policy: RecordingPolicy = serde_json::from_str(&a.recording_policy).map_err(|_| unreadable())?;
+    if policy.additional_required_kinds.iter().any(|k| EventKind::parse(k).is_none()) {
+        return Err(unreadable());
+    }
+    Ok(policy)
+}
+
 /// Input of [`Registry::create_agency`].
 #[derive(Debug, Clone, Default)]
 pub struct NewAgency {

@@ -57,7 +57,7 @@ impl RegistryService for RegistryApi {
             upload_window_hours: r.upload_window_hours,
         };
         let a = self.registry.create_agency(input).await.map_err(status)?;
-        Ok(Response::new(agency_to_pb(a)))
+        Ok(Response::new(agency_to_pb(a).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -66,7 +66,7 @@ impl RegistryService for RegistryApi {
         let id = req.into_inner().agency_id;
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
-        Ok(Response::new(agency_to_pb(self.registry.agency(&id).await.map_err(status)?)))
+        Ok(Response::new(agency_to_pb(self.registry.agency(&id).await.map_err(status)?).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -76,7 +76,7 @@ impl RegistryService for RegistryApi {
         for a in self.registry.agencies().await.map_err(status)? {
             let scope = self.registry.scope(&a.id).await.map_err(status)?;
             if authorize(&who, Action::ReadRegistry, Some(&scope)).is_ok() {
-                agencies.push(agency_to_pb(a));
+                agencies.push(agency_to_pb(a).map_err(status)?);
             }
         }
         Ok(Response::new(pb::ListAgenciesResponse { agencies }))

@@ -114,12 +114,23 @@ fn publication_content(mut content: Value, r: &pb::SubmitDraftRequest) -> Result
 
 /// Which catalog threshold applies to the case's party. An individual business (个体工商户) is
 /// run by a natural person and is treated as one, as local catalogs do for 公民.
-fn party_type(case: &case::Model) -> PartyType {
-    let party = Value::parse(&case.party).unwrap_or(Value::Null);
-    match party.get("type").and_then(Value::as_str) {
+/// An unreadable party is DATA_LOSS: defaulting to an organisation would apply the wrong fine
+/// threshold and could let a major decision pass as ordinary.
+fn party_type(case: &case::Model) -> Result<PartyType> {
+    let party = Value::parse(&case.party)
+        .map_err(|_| Error::DataLoss(format!("cases.party of case {} cannot be read", case.id)))?;
+    Ok(match party.get("type").and_then(Value::as_str) {
         Some("natural_person" | "individual_business") => PartyType::NaturalPerson,
         _ => PartyType::Organisation,
-    }
+    })
+}
+
+/// A stored event payload read back; DATA_LOSS naming the event (never its content) when it
+/// cannot be read, never `null`.
+fn stored_payload(e: &event::Model) -> Result<Value> {
+    Value::parse(&e.payload).map_err(|_| {
+        Error::DataLoss(format!("events.payload of event {} (case {}) cannot be read", e.case_seq, e.case_id))
+    })
 }
 
 /// The penalties of a stored draft, as the classification reads them.
@@ -341,7 +352,7 @@ impl Reviews {
             ));
         }
         let kind = case_kind(case)?;
-        let mut facts = DraftFacts::new(kind, party_type(case));
+        let mut facts = DraftFacts::new(kind, party_type(case)?);
         limits::count("penalties", &r.penalties, limits::MAX_DETAILS)?;
         limits::ids("evidence_ids", &r.evidence_ids)?;
         let mut penalties = Vec::with_capacity(r.penalties.len());
@@ -714,17 +725,17 @@ impl Reviews {
         let asked = request_digest(&r);
         let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
         let stored_number = |e: &event::Model| {
-            let p = Value::parse(&e.payload).unwrap_or(Value::Null);
-            (
+            let p = stored_payload(e)?;
+            Ok::<_, Error>((
                 p.get("document_number").and_then(Value::as_str).unwrap_or_default().to_owned(),
                 p.get("decided_after_limit").and_then(Value::as_bool).unwrap_or(false),
-            )
+            ))
         };
         if let Some(done) =
             self.events_of_kind(&case.id, EventKind::Decision).await?.into_iter().find(|e| e.request_id == request_id)
         {
             same_request(&request_id, done.request_digest.as_deref(), &asked)?;
-            let (number, late) = stored_number(&done);
+            let (number, late) = stored_number(&done)?;
             return Ok((done, number, late));
         }
 
@@ -744,14 +755,16 @@ impl Reviews {
             .events_of_kind(&case.id, EventKind::CollectiveDiscussion)
             .await?
             .iter()
-            .filter_map(|e| Value::parse(&e.payload).ok())
+            .map(stored_payload)
+            .collect::<Result<Vec<_>>>()?
+            .iter()
             .any(|p| p.get("draft_digest").and_then(Value::as_str) == Some(d.digest.as_str()));
         // A hearing requested after the draft was classified makes a penalty with a hearing right
         // major under 处罚法 Art. 58 (2) all the same: the draft must be submitted again, and
         // reviewed.
         if !d.major && CaseState::from_bits(case.state_bits).hearing_in_record() {
             let (catalog, _) = self.recorder.registry().catalog(&case.agency_id).await?;
-            let mut facts = DraftFacts::new(case_kind(&case)?, party_type(&case));
+            let mut facts = DraftFacts::new(case_kind(&case)?, party_type(&case)?);
             facts.penalties = stored_penalties(&content);
             facts.confiscation_fen = content
                 .get("confiscation_fen")
@@ -846,7 +859,7 @@ impl Reviews {
             })
             .await?;
         self.publicity.notify();
-        let (number, late) = stored_number(&event);
+        let (number, late) = stored_number(&event)?;
         Ok((event, number, late))
     }
 
@@ -877,7 +890,8 @@ impl Reviews {
             .events_of_kind(&case.id, EventKind::Decision)
             .await?
             .last()
-            .and_then(|e| Value::parse(&e.payload).ok())
+            .map(stored_payload)
+            .transpose()?
             .and_then(|p| p.get("document_number").and_then(Value::as_str).map(str::to_owned));
         let mut payload = Value::object().with("revision", revision.as_str()).with("reason", reason.as_str());
         if !basis.is_empty() {

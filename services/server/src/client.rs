@@ -33,6 +33,40 @@ pub struct ClientArgs {
     /// Print only the id of what was created (for scripts).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// PEM CA certificate that issued the server's certificate (`https://` endpoints). Default:
+    /// the system's trusted roots.
+    #[arg(long, global = true, env = "SANXIANG_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate, for a server started with --tls-client-ca.
+    #[arg(long, global = true, env = "SANXIANG_CLIENT_CERT", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of --client-cert.
+    #[arg(long, global = true, env = "SANXIANG_CLIENT_KEY", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl ClientArgs {
+    /// Connects to the endpoint: TLS for `https://`, trusting --ca-cert (or the system's roots)
+    /// and presenting --client-cert when given.
+    pub async fn connect(&self) -> Result<Channel, StartError> {
+        use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+        let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        let mut endpoint = Channel::from_shared(self.endpoint.clone())?;
+        if self.endpoint.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new();
+            tls = match &self.ca_cert {
+                Some(ca) => tls.ca_certificate(Certificate::from_pem(read(ca)?)),
+                None => tls.with_native_roots(),
+            };
+            if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
+                tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+            }
+            endpoint = endpoint.tls_config(tls)?;
+        } else if self.ca_cert.is_some() || self.client_cert.is_some() {
+            return Err(format!("--ca-cert and --client-cert need an https:// endpoint, not {}", self.endpoint).into());
+        }
+        Ok(endpoint.connect().await?)
+    }
 }
 
 /// Client subcommands.
@@ -360,7 +394,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             .trim()
             .to_owned(),
     };
-    let channel = Channel::from_shared(args.endpoint.clone())?.connect().await?;
+    let channel = args.connect().await?;
     let bearer = Bearer(format!("Bearer {token}").parse()?);
     let mut registry = RegistryServiceClient::with_interceptor(channel.clone(), bearer.clone());
     let mut record = RecordServiceClient::with_interceptor(channel.clone(), bearer.clone());

@@ -78,6 +78,26 @@ pub struct ServeConfig {
     /// Log filter (`RUST_LOG` syntax).
     #[arg(long, env = "SANXIANG_LOG", default_value = "info")]
     pub log: String,
+
+    // ---- Transport security ----
+    /// PEM certificate chain served on the gRPC and public HTTP ports (TLS). Re-read when the file
+    /// changes, for the next connection, without a restart.
+    #[arg(long, env = "SANXIANG_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "SANXIANG_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM CA certificate(s): gRPC clients must present a certificate issued by one of them
+    /// (device fleets). The public HTTP port never asks for one.
+    #[arg(long, env = "SANXIANG_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Serve without TLS on a non-loopback address (behind a proxy that terminates TLS). Without
+    /// it, `serve` refuses to start in plaintext on anything but a loopback address.
+    #[arg(long, env = "SANXIANG_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
 }
 
 impl ServeConfig {
@@ -101,6 +121,10 @@ impl ServeConfig {
             watch_total: 1024,
             log_format: LogFormat::Pretty,
             log: "info".into(),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            allow_plaintext: false,
         }
     }
 

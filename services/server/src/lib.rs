@@ -10,6 +10,7 @@ pub mod publicity_client;
 pub mod review_client;
 pub mod server;
 pub mod telemetry;
+pub mod tls;
 pub mod wire;
 
 pub use config::ServeConfig;

@@ -1,7 +1,7 @@
 //! Wiring and serving.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sanxiang_domain::TimeProvider;
@@ -25,6 +25,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::auth::AuthLayer;
 use crate::config::ServeConfig;
+use crate::tls::{Tls, TlsIncoming};
 
 /// A start-up failure, worded for the operator.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -111,12 +112,88 @@ fn write_admin_token(dir: &Path, token: &str) -> Result<std::path::PathBuf, Star
     Ok(path)
 }
 
+/// The TLS settings in effect, or why the configuration is refused: TLS needs both a certificate
+/// and its key, and without TLS only loopback addresses are served unless plaintext is allowed
+/// explicitly (a proxy in front terminates TLS).
+pub fn transport_security(config: &ServeConfig) -> Result<Option<Tls>, StartError> {
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(Tls::load(cert, key, config.tls_client_ca.as_deref())?)),
+        (None, None) => {
+            if config.tls_client_ca.is_some() {
+                return Err("--tls-client-ca needs --tls-cert and --tls-key".into());
+            }
+            for (flag, addr) in [("--listen", config.listen), ("--http-listen", config.http_listen)] {
+                if !addr.ip().is_loopback() && !config.allow_plaintext {
+                    return Err(format!(
+                        "refusing to serve without TLS on {addr} ({flag}), which is not a loopback address: \
+                         give --tls-cert and --tls-key (SANXIANG_TLS_CERT, SANXIANG_TLS_KEY), or \
+                         --allow-plaintext (SANXIANG_ALLOW_PLAINTEXT=true) if a proxy in front terminates TLS"
+                    )
+                    .into());
+                }
+            }
+            Ok(None)
+        }
+        _ => Err("--tls-cert and --tls-key go together: give both or neither".into()),
+    }
+}
+
+/// The data directory holds the database, evidence and the administrator token: for the
+/// service's user only (0700).
+fn private_data_dir(dir: &Path) -> Result<(), StartError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make the data directory {} private: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Creates a SQLite database file with mode 0600 before SQLite does (which would use the umask),
+/// or makes an existing one 0600. SQLite gives its `-wal` and `-shm` files the database file's
+/// mode; existing ones are set here too.
+fn private_sqlite_file(url: &str) -> Result<(), StartError> {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Ok(());
+    };
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(()); // in memory
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let private = |p: &Path| -> std::io::Result<()> {
+            match std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        };
+        let db = Path::new(path);
+        let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(db);
+        match created {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create the database file {}: {e}", db.display()).into()),
+        }
+        for p in [db.to_path_buf(), PathBuf::from(format!("{path}-wal")), PathBuf::from(format!("{path}-shm"))] {
+            private(&p).map_err(|e| format!("cannot make {} private: {e}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Connects to the database and the object store, applies migrations, creates the first
 /// administrator if there is none, binds the gRPC listener and starts serving.
 pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result<Running, StartError> {
+    // First, so a refused configuration creates and writes nothing.
+    let tls = transport_security(config)?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", config.data_dir.display()))?;
+    private_data_dir(&config.data_dir)?;
     let url = config.database_url();
+    private_sqlite_file(&url)?;
     let db = sanxiang_store::db::connect(&url, config.db_max_connections)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
@@ -157,23 +234,43 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
                 .with_watch_limits(WatchLimits { per_address: config.watch_per_address, total: config.watch_total }),
         ))
         .add_service(RecordServiceServer::new(RecordApi::new(recorder)));
-    let task = tokio::spawn(router.serve_with_incoming_shutdown(
-        // Without TCP_NODELAY, Nagle and delayed acknowledgements add ~40 ms to small responses.
-        TcpIncoming::from(listener).with_nodelay(Some(true)),
-        async {
-            let _ = signal.await;
-        },
-    ));
+    let grpc_stop = async {
+        let _ = signal.await;
+    };
+    let task = match &tls {
+        Some(tls) => {
+            tokio::spawn(router.serve_with_incoming_shutdown(TlsIncoming::new(listener, tls.grpc.clone())?, grpc_stop))
+        }
+        None => tokio::spawn(router.serve_with_incoming_shutdown(
+            // Without TCP_NODELAY, Nagle and delayed acknowledgements add ~40 ms to small responses.
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            grpc_stop,
+        )),
+    };
     let http_listener = TcpListener::bind(config.http_listen)
         .await
         .map_err(|e| format!("cannot listen on {} (public HTTP): {e}", config.http_listen))?;
     let http_addr = http_listener.local_addr()?;
     let (http_shutdown, http_signal) = oneshot::channel::<()>();
     let limit = RateLimit { burst: config.http_rate_burst, per_second: config.http_rate_per_second };
-    let http_task = tokio::spawn(sanxiang_publicity::http::serve(http_listener, publicity, limit, async {
+    let http_stop = async {
         let _ = http_signal.await;
-    }));
+    };
+    let http_task = match &tls {
+        Some(tls) => tokio::spawn(sanxiang_publicity::http::serve(
+            TlsIncoming::new(http_listener, tls.http.clone())?,
+            publicity,
+            limit,
+            http_stop,
+        )),
+        None => tokio::spawn(sanxiang_publicity::http::serve(http_listener, publicity, limit, http_stop)),
+    };
     let backend = if url.starts_with("postgres") { "postgresql" } else { "sqlite" };
-    tracing::info!(http_addr = %http_addr, grpc_addr = %grpc_addr, database = backend, "sanxiang is serving");
+    let transport = match (&tls, &config.tls_client_ca) {
+        (None, _) => "plaintext",
+        (Some(_), None) => "tls",
+        (Some(_), Some(_)) => "tls, gRPC clients need a certificate",
+    };
+    tracing::info!(http_addr = %http_addr, grpc_addr = %grpc_addr, database = backend, transport, "sanxiang is serving");
     Ok(Running { grpc_addr, http_addr, admin_token, db, vault, shutdown, task, http_shutdown, http_task })
 }

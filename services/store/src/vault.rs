@@ -64,6 +64,9 @@ impl Vault {
     pub fn local(dir: &std::path::Path) -> Result<Self, object_store::Error> {
         let generic = |e: std::io::Error| object_store::Error::Generic { store: "local", source: Box::new(e) };
         std::fs::create_dir_all(dir).map_err(generic)?;
+        // Evidence is for the service's user only.
+        #[cfg(unix)]
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).map_err(generic)?;
         let root = std::fs::canonicalize(dir).map_err(generic)?;
         let mut vault = Self::new(Arc::new(LocalFileSystem::new_with_prefix(&root)?));
         vault.local = Some(Arc::new(root));
@@ -154,7 +157,17 @@ impl Vault {
         }
         let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
         match self.store.put_opts(&Self::object_path(digest), PutPayload::from_bytes(data), opts).await {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                // A complete object is never written again: read-only on local files.
+                if let Some(root) = &self.local {
+                    let object = root.join(Self::object_path(digest).as_ref());
+                    blocking(move || {
+                        std::fs::set_permissions(object, std::os::unix::fs::PermissionsExt::from_mode(0o400))
+                    })
+                    .await?;
+                }
+                Ok(true)
+            }
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
             Err(e) => Err(store_error(e)),
         }
@@ -268,7 +281,9 @@ impl Vault {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
                 }
-                std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?
+                // Staged evidence is readable by the service's user only.
+                std::os::unix::fs::OpenOptionsExt::mode(std::fs::OpenOptions::new().write(true).create_new(true), 0o600)
+                    .open(&path)?
             } else {
                 open_staged(&path, true)?
             };
@@ -353,6 +368,8 @@ impl Vault {
             // The link must survive a crash as the object's bytes do (synced part by part).
             std::fs::File::open(&dir)?.sync_all()?;
             if created {
+                // A complete object is never written again: read-only (the link shares the inode).
+                std::fs::set_permissions(&object, std::os::unix::fs::PermissionsExt::from_mode(0o400))?;
                 std::fs::remove_file(&path)?;
             }
             Ok(created)
