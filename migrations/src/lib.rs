@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_review;
 mod m0003_publicity;
+mod m0007_upload_sessions;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_review::Migration),
             Box::new(m0003_publicity::Migration),
+            Box::new(m0007_upload_sessions::Migration),
         ]
     }
 }

@@ -23,6 +23,9 @@ backend_tests!(
     authorisation_follows_roles_and_agency_scope,
     interrupted_upload_resumes_and_identical_content_is_stored_once,
     acts_are_judged_by_the_certificate_at_their_time,
+    cancelled_uploads_resume_on_local_files,
+    cancelled_uploads_resume_on_s3,
+    refused_upload_streams_leave_nothing,
 );
 
 /// Everything the record stores, counted.
@@ -727,5 +730,189 @@ async fn acts_are_judged_by_the_certificate_at_their_time(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(officers.officers[1].status, pb::OfficerStatus::Suspended as i32);
+    h.running.stop().await.unwrap();
+}
+
+/// The S3 server of the env-gated variants (`SANXIANG_TEST_S3_URL`), required under `CI=true`.
+fn s3_url() -> Option<String> {
+    match std::env::var("SANXIANG_TEST_S3_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if sanxiang_tests::in_ci() => panic!("CI=true but SANXIANG_TEST_S3_URL is not set: the S3 variant must run"),
+        _ => {
+            eprintln!("skipping the S3 variant: SANXIANG_TEST_S3_URL is not set");
+            None
+        }
+    }
+}
+
+async fn cancelled_uploads_resume_on_local_files(backend: Backend) {
+    cancelled_uploads_resume(Harness::start(backend).await).await;
+}
+
+async fn cancelled_uploads_resume_on_s3(backend: Backend) {
+    let Some(url) = s3_url() else { return };
+    let h = Harness::start_with(backend, std::sync::Arc::new(sanxiang_domain::SystemClock), |c| {
+        c.object_store_url = Some(url);
+    })
+    .await;
+    cancelled_uploads_resume(h).await;
+}
+
+type UploadCall = tokio::task::JoinHandle<Result<tonic::Response<pb::UploadEvidenceResponse>, tonic::Status>>;
+
+/// Starts an upload stream of `header` and the first `sent` MiB of `data`, and leaves it open
+/// (the returned sender keeps it so); `deadline` sets the call's gRPC deadline.
+async fn open_stream(
+    client: &sanxiang_tests::Client,
+    header: &pb::UploadHeader,
+    data: &bytes::Bytes,
+    sent: usize,
+    deadline: Option<std::time::Duration>,
+) -> (tokio::sync::mpsc::Sender<pb::UploadEvidenceRequest>, UploadCall) {
+    use pb::upload_evidence_request::Part;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut rec = client.record.clone();
+    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+    if let Some(d) = deadline {
+        request.set_timeout(d);
+    }
+    let call = tokio::spawn(async move { rec.upload_evidence(request).await });
+    tx.send(pb::UploadEvidenceRequest { part: Some(Part::Header(header.clone())) }).await.unwrap();
+    for i in 0..sent {
+        let chunk = data.slice(i << 20..(i + 1) << 20);
+        tx.send(pb::UploadEvidenceRequest { part: Some(Part::Chunk(chunk)) }).await.unwrap();
+    }
+    (tx, call)
+}
+
+/// The durable offset `GetUpload` reports (0 while the upload has none).
+async fn durable_offset(w: &World, upload_id: &str) -> u64 {
+    match w.officer.record.clone().get_upload(pb::GetUploadRequest { upload_id: upload_id.into() }).await {
+        Ok(u) => u.into_inner().durable_offset,
+        Err(s) if s.code() == Code::NotFound => 0,
+        Err(s) => panic!("GetUpload: {s:?}"),
+    }
+}
+
+/// Waits until `GetUpload` reports `want`.
+async fn reaches_offset(w: &World, upload_id: &str, want: u64) {
+    let mut last = 0;
+    for _ in 0..500 {
+        last = durable_offset(w, upload_id).await;
+        if last == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the durable offset stayed at {last}, not {want}");
+}
+
+/// Resumes an interrupted upload as a client would: at the offset `GetUpload` reports, asking
+/// again if the answer was overtaken by a part the interrupted stream was still storing. Every
+/// reported offset must be durable: resuming there never answers DATA_LOSS.
+async fn resume(w: &World, header: &pb::UploadHeader, data: &bytes::Bytes) -> pb::UploadEvidenceResponse {
+    for _ in 0..100 {
+        let offset = durable_offset(w, &header.upload_id).await;
+        assert!(offset <= data.len() as u64 && offset % (8 << 20) == 0, "reported offset {offset}");
+        let mut h = header.clone();
+        h.offset = offset;
+        match sanxiang_tests::upload(&w.officer, h, data.slice(offset as usize..)).await {
+            Ok(done) => return done,
+            Err(s) if s.code() == Code::FailedPrecondition && s.message().contains("upload.offset") => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(s) => panic!("resuming at the reported offset {offset}: {s:?}"),
+        }
+    }
+    panic!("the upload could not be resumed");
+}
+
+/// Issue 11, defect 4: a stream cancelled by its client or cut by its deadline after 12 MiB of
+/// 20 MiB leaves a resumable upload, on every database and store.
+async fn cancelled_uploads_resume(h: Harness) {
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let mut expected_evidence = 0;
+    for (n, how) in ["cancel after the part is durable", "cancel at once", "deadline"].into_iter().enumerate() {
+        let data = pseudo_random(100 + n as u64, 20 << 20);
+        let mut header = w.header(&case.id, "video/mp4", now);
+        header.sha256 = Sha256Digest::of(&data).to_hex();
+        header.size = Some(data.len() as u64);
+        match how {
+            "cancel after the part is durable" => {
+                let (tx, call) = open_stream(&w.officer, &header, &data, 12, None).await;
+                reaches_offset(&w, &header.upload_id, 8 << 20).await;
+                // Dropping the call resets the stream, as a client's cancel does.
+                call.abort();
+                assert!(call.await.unwrap_err().is_cancelled());
+                drop(tx);
+                assert_eq!(durable_offset(&w, &header.upload_id).await, 8 << 20, "{how}: the durable part stays");
+            }
+            "cancel at once" => {
+                let (tx, call) = open_stream(&w.officer, &header, &data, 12, None).await;
+                call.abort();
+                assert!(call.await.unwrap_err().is_cancelled());
+                drop(tx);
+            }
+            _ => {
+                let deadline = std::time::Duration::from_secs(2);
+                let (tx, call) = open_stream(&w.officer, &header, &data, 12, Some(deadline)).await;
+                let status = call.await.unwrap().expect_err("the deadline ends the call");
+                assert!(matches!(status.code(), Code::Cancelled | Code::DeadlineExceeded), "{how}: {status:?}");
+                drop(tx);
+                reaches_offset(&w, &header.upload_id, 8 << 20).await;
+            }
+        }
+        assert_eq!(stored(&h).await.evidence, expected_evidence, "{how}: an interrupted upload is no evidence");
+        let done = resume(&w, &header, &data).await;
+        let item = done.evidence.unwrap();
+        assert_eq!(item.sha256, header.sha256, "{how}");
+        assert_eq!(item.size, data.len() as u64, "{how}");
+        expected_evidence += 1;
+        let status = w
+            .officer
+            .record
+            .clone()
+            .get_upload(pb::GetUploadRequest { upload_id: header.upload_id.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(status.completed && status.evidence_id == item.id, "{how}: {status:?}");
+        assert_eq!(status.durable_offset, data.len() as u64);
+    }
+    let report = verify(&w, &case.id, true).await;
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.evidence_checked, expected_evidence);
+    assert_eq!(stored(&h).await.objects, 3, "one object per upload, no staging left");
+    h.running.stop().await.unwrap();
+}
+
+/// A stream refused for its messages (a second header) stores nothing: no `uploads` row, no
+/// staged bytes, whether it is refused before or after a part became durable.
+async fn refused_upload_streams_leave_nothing(backend: Backend) {
+    use pb::upload_evidence_request::Part;
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let before = stored(&h).await;
+    let data = pseudo_random(77, 12 << 20);
+    for mib in [1usize, 12] {
+        let header = w.header(&case.id, "video/mp4", now);
+        let mut messages = vec![pb::UploadEvidenceRequest { part: Some(Part::Header(header.clone())) }];
+        for i in 0..mib {
+            messages.push(pb::UploadEvidenceRequest { part: Some(Part::Chunk(data.slice(i << 20..(i + 1) << 20))) });
+        }
+        messages.push(pb::UploadEvidenceRequest { part: Some(Part::Header(header.clone())) });
+        let r = w.officer.record.clone().upload_evidence(futures::stream::iter(messages)).await;
+        refused(r, Code::InvalidArgument, "header");
+        assert_eq!(stored(&h).await, before, "a refused stream after {mib} MiB stored something");
+        refused(
+            w.officer.record.clone().get_upload(pb::GetUploadRequest { upload_id: header.upload_id.clone() }).await,
+            Code::NotFound,
+            "upload",
+        );
+    }
     h.running.stop().await.unwrap();
 }

@@ -8,8 +8,9 @@ pub mod evidence;
 pub mod export;
 pub mod record;
 mod service;
+mod upload;
 pub mod verify;
 pub mod writer;
 
 pub use record::Recorder;
-pub use service::RecordApi;
+pub use service::{RecordApi, RecordServer};
