@@ -26,6 +26,7 @@ backend_tests!(
     cancelled_uploads_resume_on_local_files,
     cancelled_uploads_resume_on_s3,
     refused_upload_streams_leave_nothing,
+    ids_follow_the_injected_clock,
 );
 
 /// Everything the record stores, counted.
@@ -914,5 +915,30 @@ async fn refused_upload_streams_leave_nothing(backend: Backend) {
             "upload",
         );
     }
+    h.running.stop().await.unwrap();
+}
+
+/// Issue 13, item 6: server-side ids are UUIDv7 built from the injected clock, so their time
+/// order follows `TestClock`, not the host's wall clock.
+async fn ids_follow_the_injected_clock(backend: Backend) {
+    use sanxiang_domain::id::id_millis;
+    let at = sanxiang_domain::Timestamp::parse_rfc3339("2025-06-01T02:00:00.250Z").unwrap();
+    let clock = std::sync::Arc::new(sanxiang_domain::TestClock::new(at));
+    let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
+    let millis = |t: sanxiang_domain::Timestamp| Some(t.micros() as u64 / 1000);
+    let w = h.world(1, "").await;
+    assert_eq!(id_millis(&w.agency.id), millis(at), "agency id");
+    assert_eq!(id_millis(&w.officers[0].id), millis(at), "officer id");
+    clock.advance_seconds(3600);
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    assert_eq!(id_millis(&case.id), millis(h.now()), "case id");
+    clock.advance_seconds(60);
+    let item = w.upload(&case.id, "image/jpeg", pseudo_random(5, 2000), h.now()).await.unwrap().evidence.unwrap();
+    assert_eq!(id_millis(&item.id), millis(h.now()), "evidence id");
+    // Set back: the ids follow the clock, not the latest time seen.
+    clock.set(at);
+    let earlier = w.open_case(pb::CaseKind::Inspection).await;
+    assert_eq!(id_millis(&earlier.id), millis(at));
+    assert!(earlier.id < case.id, "ids sort by the injected clock");
     h.running.stop().await.unwrap();
 }
