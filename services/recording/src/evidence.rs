@@ -236,10 +236,12 @@ impl Recorder {
         let mut pending: Vec<Bytes> = Vec::new();
         let mut pending_len = 0u64;
         loop {
+            // The client's absence first: a stream it gave up must not be judged by how its
+            // transport ended.
             let next = tokio::select! {
                 biased;
-                next = body.next() => next,
                 _ = &mut gone => Some(Err(Error::Unavailable("the client went away".into()))),
+                next = body.next() => next,
             };
             let chunk = match next {
                 None => break,
@@ -271,10 +273,17 @@ impl Recorder {
 
         let (digest, total) = body.finish();
         if let Some(size) = request.size
-            && total != size
+            && total < size
         {
-            session.discard().await;
-            return Err(Error::invalid("size", format!("declared {size} bytes, received {total}")));
+            // The HTTP/2 server ends a stream its client reset (a cancel, a deadline) as if the
+            // client had finished it, so a stream short of its declared size is taken as
+            // interrupted: its durable parts stay for a resume.
+            session.settle().await?;
+            let durable = session.durable_offset();
+            return Err(Error::invalid(
+                "size",
+                format!("declared {size} bytes, received {total}: {durable} are stored, resume from there"),
+            ));
         }
         if let Some(declared) = request.declared_digest
             && declared != digest

@@ -13,4 +13,4 @@ pub mod verify;
 pub mod writer;
 
 pub use record::Recorder;
-pub use service::{RecordApi, RecordServer};
+pub use service::RecordApi;

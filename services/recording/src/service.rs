@@ -7,12 +7,7 @@ use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_server::RecordService;
 use sanxiang_registry::auth::{Action, authorize};
 use sanxiang_registry::grpc::{caller, status};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use sanxiang_proto::v1::record_service_server::RecordServiceServer;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::codegen::http;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::evidence::evidence_to_pb;
@@ -120,7 +115,6 @@ impl RecordService for RecordApi {
     ) -> R<pb::UploadEvidenceResponse> {
         use pb::upload_evidence_request::Part;
         let who = caller(&req)?;
-        let body_end = req.extensions().get::<BodyEnd>().cloned();
         let mut stream = req.into_inner();
         let header = match stream.message().await? {
             Some(pb::UploadEvidenceRequest { part: Some(Part::Header(h)) }) => h,
@@ -136,10 +130,6 @@ impl RecordService for RecordApi {
             Ok(_) => Err(Error::invalid("chunk", "only the first message carries a header")),
             Err(s) => Err(Error::Unavailable(format!("the upload stream broke: {}", s.message()))),
         });
-        // tonic ends a request stream the client reset (cancel, deadline) as if the client had
-        // finished it; the watched body tells the two apart, so a cancelled upload is kept for a
-        // resume instead of being judged as complete (issue 11, defect 4).
-        let body = body.chain(futures::stream::iter(body_end.and_then(|end| end.broken()).map(Err)));
         let done = self.recorder.upload(&who, &case, header, Box::pin(body)).await.map_err(status)?;
         Ok(Response::new(pb::UploadEvidenceResponse {
             evidence: Some(evidence_to_pb(done.evidence)),
@@ -203,87 +193,5 @@ impl RecordService for RecordApi {
             ReceiverStream::new(rx)
                 .map(|m: Result<Bytes, Error>| m.map(|chunk| pb::ExportCaseResponse { chunk }).map_err(status)),
         )))
-    }
-}
-
-/// How a request body ended, seen below tonic's decoder: a body that failed (the client reset
-/// the stream, its deadline passed, the connection broke) rather than finished.
-#[derive(Debug, Clone, Default)]
-pub struct BodyEnd(Arc<AtomicBool>);
-
-impl BodyEnd {
-    /// The error a stream that looked finished gets instead, if its body failed.
-    fn broken(&self) -> Option<Error> {
-        self.0
-            .load(Ordering::Acquire)
-            .then(|| Error::Unavailable("the upload stream was cancelled before it ended".into()))
-    }
-}
-
-/// A request body that records into [`BodyEnd`] whether it failed.
-struct Watched {
-    inner: tonic::body::Body,
-    end: BodyEnd,
-}
-
-impl http_body::Body for Watched {
-    type Data = Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if let std::task::Poll::Ready(Some(Err(_))) = &polled {
-            self.end.0.store(true, Ordering::Release);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-type Inner = RecordServiceServer<RecordApi>;
-
-/// `RecordService` as served: [`RecordApi`] behind request bodies watched by [`BodyEnd`].
-#[derive(Debug, Clone)]
-pub struct RecordServer(Inner);
-
-impl RecordServer {
-    /// Serves `recorder`.
-    pub fn new(recorder: Recorder) -> Self {
-        Self(RecordServiceServer::new(RecordApi::new(recorder)))
-    }
-}
-
-impl tonic::server::NamedService for RecordServer {
-    const NAME: &'static str = <Inner as tonic::server::NamedService>::NAME;
-}
-
-impl tonic::codegen::Service<http::Request<tonic::body::Body>> for RecordServer {
-    type Response = <Inner as tonic::codegen::Service<http::Request<tonic::body::Body>>>::Response;
-    type Error = <Inner as tonic::codegen::Service<http::Request<tonic::body::Body>>>::Error;
-    type Future = <Inner as tonic::codegen::Service<http::Request<tonic::body::Body>>>::Future;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        tonic::codegen::Service::<http::Request<tonic::body::Body>>::poll_ready(&mut self.0, cx)
-    }
-
-    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
-        let end = BodyEnd::default();
-        let (mut parts, body) = req.into_parts();
-        parts.extensions.insert(end.clone());
-        let body = tonic::body::Body::new(Watched { inner: body, end });
-        tonic::codegen::Service::<http::Request<tonic::body::Body>>::call(
-            &mut self.0,
-            http::Request::from_parts(parts, body),
-        )
     }
 }

@@ -135,6 +135,11 @@ impl UploadSession {
         Ok(())
     }
 
+    /// Bytes stored durably (settled parts).
+    pub fn durable_offset(&self) -> u64 {
+        self.offset
+    }
+
     /// The durable bytes, read back (a resumed upload hashes them again).
     pub fn staged(&self) -> BoxStream<'static, Result<Bytes>> {
         if self.stored == 0 {

@@ -12,7 +12,7 @@ use sanxiang_proto::v1::review_service_server::ReviewServiceServer;
 use sanxiang_publicity::Publicity;
 use sanxiang_publicity::http::RateLimit;
 use sanxiang_publicity::service::PublicityApi;
-use sanxiang_recording::{RecordApi, RecordServer, Recorder};
+use sanxiang_recording::{RecordApi, Recorder};
 use sanxiang_registry::{Registry, RegistryApi};
 use sanxiang_review::{ReviewApi, Reviews};
 use sanxiang_store::{Db, Vault};
@@ -151,7 +151,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
         .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone(), publicity.clone()))))
         .add_service(PublicityServiceServer::new(PublicityApi::new(publicity.clone())))
-        .add_service(RecordServer::new(recorder));
+        .add_service(RecordServiceServer::new(RecordApi::new(recorder)));
     let task = tokio::spawn(router.serve_with_incoming_shutdown(
         // Without TCP_NODELAY, Nagle and delayed acknowledgements add ~40 ms to small responses.
         TcpIncoming::from(listener).with_nodelay(Some(true)),
