@@ -11,6 +11,7 @@ mod m0002_review;
 mod m0003_publicity;
 mod m0005_legal_details;
 mod m0006_hardening;
+mod m0007_upload_sessions;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_publicity::Migration),
             Box::new(m0005_legal_details::Migration),
             Box::new(m0006_hardening::Migration),
+            Box::new(m0007_upload_sessions::Migration),
         ]
     }
 }

@@ -1,14 +1,15 @@
 //! Connection faults: when the database or the object store goes away, requests fail with
 //! `UNAVAILABLE` and nothing half-written is left; when they return, the service recovers by
 //! itself. The servers are really stopped and restarted: a PostgreSQL cluster of this test's own,
-//! and the S3-compatible server that `.ci/start-s3.sh` runs.
+//! and the S3-compatible server that `.ci/start-s3.sh` runs. And when the service itself is
+//! killed in the middle of an upload, the upload resumes on the restarted binary.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Harness, in_ci, pseudo_random};
+use sanxiang_tests::{Backend, Client, Harness, backend_tests, in_ci, pseudo_random};
 use tokio::process::Command;
 use tonic::Code;
 
@@ -255,4 +256,183 @@ async fn object_store_outage_is_unavailable_and_recovers() {
     assert!(report.ok, "{:?}", report.problems);
     assert_eq!(report.evidence_checked, 2, "exactly the two successful uploads are evidence");
     h.running.stop().await.unwrap();
+}
+
+backend_tests!(server_killed_mid_upload_resumes_on_local_files, server_killed_mid_upload_resumes_on_s3);
+
+async fn server_killed_mid_upload_resumes_on_local_files(backend: Backend) {
+    server_killed_mid_upload_resumes(backend, None).await;
+}
+
+async fn server_killed_mid_upload_resumes_on_s3(backend: Backend) {
+    match std::env::var("SANXIANG_TEST_S3_URL") {
+        Ok(url) if !url.is_empty() => server_killed_mid_upload_resumes(backend, Some(url)).await,
+        _ if in_ci() => panic!("CI=true but SANXIANG_TEST_S3_URL is not set: the S3 variant must run"),
+        _ => eprintln!("skipping the S3 variant: SANXIANG_TEST_S3_URL is not set"),
+    }
+}
+
+/// Issue 11, defect 4: the real binary killed with SIGKILL while an upload streams (12 of
+/// 20 MiB sent, one 8 MiB part durable); restarted on the same data, it reports a durable offset
+/// that is durable, and the upload resumes there and completes.
+async fn server_killed_mid_upload_resumes(backend: Backend, s3: Option<String>) {
+    use pb::upload_evidence_request::Part;
+    const BIN: &str = env!("CARGO_BIN_EXE_sanxiang-under-test");
+    let dir = tempfile::tempdir().unwrap();
+    let mut env: Vec<(&str, String)> = Vec::new();
+    if let Backend::Postgres(url) = &backend {
+        env.push(("SANXIANG_DATABASE_URL", sanxiang_tests::fresh_postgres_database(url).await));
+    }
+    if let Some(url) = s3 {
+        env.push(("SANXIANG_OBJECT_STORE_URL", url));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"];
+    let connect = |addr: String, token: String| async move {
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+        Client::new(channel, Some(&token))
+    };
+
+    let mut p = sanxiang_tests::process::spawn(BIN, dir.path(), &args, &env).await;
+    let admin_token = std::fs::read_to_string(dir.path().join("sanxiang-data/admin-token")).unwrap().trim().to_owned();
+    let admin = connect(p.addr.clone(), admin_token.clone()).await;
+    let mut reg = admin.registry.clone();
+    let agency = reg
+        .create_agency(pb::CreateAgencyRequest {
+            name: "测试执法局".into(),
+            credit_code: sanxiang_tests::credit_code(1),
+            region: "福建省福州市".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let officer = reg
+        .register_officer(pb::RegisterOfficerRequest {
+            agency_id: agency.id.clone(),
+            name: "张三".into(),
+            certificate_number: "CERT-KILL-1".into(),
+            category: "市场监管".into(),
+            valid_from: "2020-01-01".into(),
+            valid_until: "2035-12-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let second = reg
+        .register_officer(pb::RegisterOfficerRequest {
+            agency_id: agency.id.clone(),
+            name: "李四".into(),
+            certificate_number: "CERT-KILL-2".into(),
+            category: "市场监管".into(),
+            valid_from: "2020-01-01".into(),
+            valid_until: "2035-12-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let principal = reg
+        .create_principal(pb::CreatePrincipalRequest {
+            name: "bodycam app".into(),
+            role: pb::Role::Officer as i32,
+            agency_id: agency.id.clone(),
+            officer_id: officer.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let token = reg
+        .issue_token(pb::IssueTokenRequest { principal_id: principal.id, label: "test".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let app = connect(p.addr.clone(), token.clone()).await;
+    let case = app
+        .record
+        .clone()
+        .open_case(pb::OpenCaseRequest {
+            request_id: "kill-case".into(),
+            agency_id: agency.id.clone(),
+            kind: pb::CaseKind::Inspection as i32,
+            title: "现场检查".into(),
+            party: Some(pb::Party {
+                r#type: pb::PartyType::LegalPerson as i32,
+                name: "福州某某贸易有限公司".into(),
+                credit_code: sanxiang_tests::credit_code(999),
+                ..Default::default()
+            }),
+            handling_officer_ids: vec![officer.id.clone(), second.id.clone()],
+            opened_at: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let data = pseudo_random(4242, 20 << 20);
+    let now = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);
+    let header = pb::UploadHeader {
+        upload_id: "kill-mid-upload".into(),
+        case_id: case.id.clone(),
+        media_type: "video/mp4".into(),
+        captured_at: Some(sanxiang_tests::ts(now)),
+        device_id: "bodycam-07".into(),
+        officer_id: officer.id.clone(),
+        sha256: sanxiang_domain::Sha256Digest::of(&data).to_hex(),
+        size: Some(data.len() as u64),
+        ..Default::default()
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut rec = app.record.clone();
+    let call = tokio::spawn(async move { rec.upload_evidence(tokio_stream::wrappers::ReceiverStream::new(rx)).await });
+    tx.send(pb::UploadEvidenceRequest { part: Some(Part::Header(header.clone())) }).await.unwrap();
+    for i in 0..12 {
+        tx.send(pb::UploadEvidenceRequest { part: Some(Part::Chunk(data.slice(i << 20..(i + 1) << 20))) })
+            .await
+            .unwrap();
+    }
+    let get = |c: Client| {
+        let id = header.upload_id.clone();
+        async move { c.record.clone().get_upload(pb::GetUploadRequest { upload_id: id }).await }
+    };
+    let mut durable = 0;
+    for _ in 0..500 {
+        if let Ok(u) = get(app.clone()).await {
+            durable = u.into_inner().durable_offset;
+            if durable > 0 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(durable, 8 << 20, "one 8 MiB part is durable before the kill");
+    p.child.kill().await.unwrap();
+    assert!(call.await.unwrap().is_err(), "the killed server's call fails");
+    drop(tx);
+
+    let p = sanxiang_tests::process::spawn(BIN, dir.path(), &args, &env).await;
+    let app = connect(p.addr.clone(), token).await;
+    let after = get(app.clone()).await.unwrap().into_inner();
+    assert!(!after.completed);
+    assert_eq!(after.durable_offset, 8 << 20, "the durable offset survives the kill");
+    let mut resume = header.clone();
+    resume.offset = after.durable_offset;
+    let done = sanxiang_tests::upload(&app, resume, data.slice(after.durable_offset as usize..)).await.unwrap();
+    let item = done.evidence.unwrap();
+    assert_eq!(item.sha256, header.sha256);
+    assert_eq!(item.size, data.len() as u64);
+    let report = app
+        .record
+        .clone()
+        .verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.evidence_checked, 1);
+    sanxiang_tests::process::sigterm_and_wait(p).await;
 }

@@ -133,7 +133,8 @@ async fn files_at_rest_are_private() {
     // A part staged for an upload in progress.
     h.running
         .vault
-        .stage_part("staged-mode-check", 0, 0, vec![bytes::Bytes::from_static(b"part")])
+        .staging()
+        .put_part("staged-mode-check", 0, 0, vec![bytes::Bytes::from_static(b"part")])
         .await
         .expect("stage");
     assert_eq!(mode(&data.join("objects").join("uploads").join("staged-mode-check.staging")), 0o600, "staging file");

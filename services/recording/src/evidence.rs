@@ -6,23 +6,24 @@ use futures::{Stream, StreamExt};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::chain::EvidenceLink;
 use sanxiang_domain::error::clip;
+use sanxiang_domain::id::new_id;
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_registry::auth::Principal;
 use sanxiang_registry::grpc::{from_timestamp, timestamp};
-use sanxiang_store::db_error;
 use sanxiang_store::entity::{case, evidence, upload};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
+use sanxiang_store::{HashingStream, db_error};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::record::Recorder;
+use crate::upload::{Owner, UploadSession};
 use crate::writer::{NewEvent, Target};
 
 /// Bytes buffered before they are stored as one durable part of an upload: the granularity of
-/// resumption, and (with one gRPC message) the bound on memory per upload.
+/// resumption, and (with the part in flight and one gRPC message) the bound on memory per
+/// upload.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// Size of the messages that stream evidence back to clients.
@@ -34,14 +35,6 @@ pub struct Uploaded {
     pub evidence: evidence::Model,
     /// The content was already in the vault; no second copy was written.
     pub deduplicated: bool,
-}
-
-/// Waits for the part write in flight, if any.
-async fn finish(in_flight: Option<tokio::task::JoinHandle<Result<()>>>) -> Result<()> {
-    match in_flight {
-        None => Ok(()),
-        Some(h) => h.await.map_err(|e| Error::Internal(format!("part write failed: {e}")))?,
-    }
 }
 
 /// An evidence row as an API message.
@@ -62,6 +55,31 @@ pub fn evidence_to_pb(e: evidence::Model) -> pb::Evidence {
     }
 }
 
+/// Where an upload stands, for `GetUpload`.
+#[derive(Debug, Clone)]
+pub struct UploadStatus {
+    /// The case the upload belongs to.
+    pub case_id: String,
+    /// Bytes stored durably: where a resumed stream starts (the whole size once complete).
+    pub durable_offset: u64,
+    /// The evidence the upload became, once complete.
+    pub evidence: Option<evidence::Model>,
+}
+
+/// A validated upload header.
+#[derive(Debug, Clone)]
+struct UploadRequest {
+    upload_id: String,
+    media_type: String,
+    captured_at: Timestamp,
+    declared_digest: Option<Sha256Digest>,
+    size: Option<u64>,
+    offset: u64,
+    device_id: String,
+    device_reviewed: bool,
+    officer_id: String,
+}
+
 fn valid_upload_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
@@ -77,34 +95,62 @@ impl Recorder {
             .ok_or_else(|| Error::not_found("evidence", id))
     }
 
-    /// An upload's progress.
-    pub async fn upload_status(&self, upload_id: &str) -> Result<(upload::Model, Option<evidence::Model>)> {
+    /// An upload's progress: its row while it has durable bytes, its evidence once complete
+    /// (an upload that completed in one part never had a row).
+    pub async fn upload_status(&self, upload_id: &str) -> Result<UploadStatus> {
         sanxiang_domain::limits::id("upload_id", upload_id)?;
-        let u = upload::Entity::find_by_id(upload_id.to_owned())
-            .one(&self.db)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| Error::not_found("upload", upload_id))?;
-        let e = evidence::Entity::find()
+        let row = upload::Entity::find_by_id(upload_id.to_owned()).one(&self.db).await.map_err(db_error)?;
+        let evidence = evidence::Entity::find()
             .filter(evidence::Column::UploadId.eq(upload_id))
             .one(&self.db)
             .await
             .map_err(db_error)?;
-        Ok((u, e))
+        match (row, evidence) {
+            (_, Some(e)) => {
+                Ok(UploadStatus { case_id: e.case_id.clone(), durable_offset: e.size as u64, evidence: Some(e) })
+            }
+            (Some(u), None) => {
+                Ok(UploadStatus { case_id: u.case_id, durable_offset: u.durable_offset as u64, evidence: None })
+            }
+            (None, None) => Err(Error::not_found("upload", upload_id)),
+        }
     }
 
     /// Stores an upload: the header has been read and the caller authorised for `case`; `body`
     /// yields the bytes from `header.offset` on. Hashes while streaming, keeps memory bounded
-    /// by one part, refuses a declared digest or size that does not match (leaving nothing
+    /// by two parts, refuses a declared digest or size that does not match (leaving nothing
     /// behind), deduplicates, and records the evidence in the case's chain.
+    ///
+    /// The path, in order: [`Self::check_upload`] (the header, before anything is read or
+    /// written) → [`Self::completed_upload`] (an idempotent retry) → on a task of its own,
+    /// [`Self::receive`]: the [`UploadSession`] (lock and durable offset), the durable bytes
+    /// hashed again, the body through the same [`HashingStream`] into parts, the content checks,
+    /// the commit into the vault → [`Self::record_evidence`] (evidence row and event).
     pub async fn upload(
         &self,
         who: &Principal,
         case: &case::Model,
         header: pb::UploadHeader,
-        mut body: impl Stream<Item = Result<Bytes>> + Unpin,
+        body: impl Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
     ) -> Result<Uploaded> {
-        // Validate everything before anything is written.
+        let request = self.check_upload(case, header).await?;
+        let mut body = body;
+        if let Some(done) = self.completed_upload(case, &request).await? {
+            same_upload(&done.evidence, &request, &mut body).await?;
+            return Ok(done);
+        }
+        // The stream is received on a task of its own: a client that cancels, or a deadline
+        // that expires, drops this future, and must not cut a part write, its row update or a
+        // clean-up in half. Dropping `_alive` tells the task that the client is gone.
+        let (_alive, gone) = oneshot::channel::<()>();
+        let (me, who, case) = (self.clone(), who.clone(), case.clone());
+        tokio::spawn(async move { me.receive(&who, &case, request, body, gone).await })
+            .await
+            .map_err(|e| Error::Internal(format!("upload task failed: {e}")))?
+    }
+
+    /// Validates an upload header before anything is read or written.
+    async fn check_upload(&self, case: &case::Model, header: pb::UploadHeader) -> Result<UploadRequest> {
         if !valid_upload_id(&header.upload_id) {
             return Err(Error::invalid("upload_id", "1 to 128 characters of A-Z, a-z, 0-9, '.', '_' or '-'"));
         }
@@ -126,165 +172,164 @@ impl Recorder {
         if CaseState::from_bits(case.state_bits).closed() {
             return Err(Error::precondition("R2.case-closed", "the case is closed: no new evidence"));
         }
+        Ok(UploadRequest {
+            upload_id: header.upload_id,
+            media_type,
+            captured_at,
+            declared_digest,
+            size: header.size,
+            offset: header.offset,
+            device_id: header.device_id,
+            device_reviewed: header.device_reviewed,
+            officer_id: header.officer_id,
+        })
+    }
 
-        // A completed upload answers again with its evidence (idempotent retry).
-        if let Some(done) = evidence::Entity::find()
-            .filter(evidence::Column::UploadId.eq(&header.upload_id))
+    /// A completed upload answers again with its evidence (idempotent retry).
+    async fn completed_upload(&self, case: &case::Model, request: &UploadRequest) -> Result<Option<Uploaded>> {
+        let Some(done) = evidence::Entity::find()
+            .filter(evidence::Column::UploadId.eq(&request.upload_id))
             .one(&self.db)
             .await
             .map_err(db_error)?
-        {
-            if done.case_id != case.id {
-                return Err(Error::invalid("upload_id", "belongs to another case"));
-            }
-            same_upload(&done, &header, &media_type, captured_at, declared_digest, body).await?;
-            return Ok(Uploaded { evidence: done, deduplicated: true });
-        }
-
-        // One stream per upload at a time, from here on: the durable offset read below stays
-        // true while this stream writes.
-        let _lock = self.vault.lock_upload(&header.upload_id).await;
-        let now = self.clock.now();
-        let existing = upload::Entity::find_by_id(header.upload_id.clone()).one(&self.db).await.map_err(db_error)?;
-        let (mut offset, mut parts) = match &existing {
-            Some(u) if u.case_id != case.id || u.principal_id != who.id => {
-                return Err(Error::invalid("upload_id", "belongs to another upload"));
-            }
-            Some(u) => (u.durable_offset as u64, u.parts as u64),
-            None => (0, 0),
+        else {
+            return Ok(None);
         };
-        if header.offset != offset {
-            return Err(Error::precondition(
-                "upload.offset",
-                format!("the upload's durable offset is {offset}: resume from there"),
-            ));
+        if done.case_id != case.id {
+            return Err(Error::invalid("upload_id", "belongs to another case"));
         }
-        if let Some(size) = header.size
-            && offset > size
-        {
-            return Err(Error::invalid("size", "smaller than the bytes already stored"));
-        }
-        if existing.is_none() {
-            let row = upload::ActiveModel {
-                id: Set(header.upload_id.clone()),
-                case_id: Set(case.id.clone()),
-                principal_id: Set(who.id.clone()),
-                header: Set(format!("{header:?}")),
-                durable_offset: Set(0),
-                parts: Set(0),
-                evidence_id: Set(None),
-                created_at: Set(now.micros()),
-                updated_at: Set(now.micros()),
-            };
-            row.insert(&self.db).await.map_err(db_error)?;
-        }
+        Ok(Some(Uploaded { evidence: done, deduplicated: true }))
+    }
 
-        // Rebuild the hash state over the parts already stored.
-        let mut hasher = Sha256::new();
-        if parts > 0 {
-            let mut stored = self.vault.read_staged(&header.upload_id, parts, offset);
-            while let Some(chunk) = stored.next().await {
-                hasher.update(&chunk?);
-            }
+    /// Receives the body of an upload into its session and the vault (see [`Self::upload`]).
+    async fn receive(
+        &self,
+        who: &Principal,
+        case: &case::Model,
+        request: UploadRequest,
+        mut body: impl Stream<Item = Result<Bytes>> + Unpin,
+        mut gone: oneshot::Receiver<()>,
+    ) -> Result<Uploaded> {
+        let owner =
+            Owner { upload_id: request.upload_id.clone(), case_id: case.id.clone(), principal_id: who.id.clone() };
+        let mut session = UploadSession::open(&self.db, &self.clock, &self.vault, owner).await?;
+        // Another stream of the same upload may have completed it while this one waited.
+        if let Some(done) = self.completed_upload(case, &request).await? {
+            same_upload(&done.evidence, &request, &mut body).await?;
+            return Ok(done);
         }
+        session.resume_at(request.offset, request.size)?;
 
-        // Parts are written while the next one is received: at most one part is in flight, so
-        // memory stays bounded by two parts; the chunks are kept as received, not copied.
+        // The hash of a resumed upload starts over its durable bytes, read back.
+        let mut staged = HashingStream::new(session.staged());
+        while let Some(chunk) = staged.next().await {
+            chunk?;
+        }
+        if staged.size() != request.offset {
+            return Err(Error::DataLoss(format!(
+                "upload {} holds {} bytes, its row records {}",
+                request.upload_id,
+                staged.size(),
+                request.offset
+            )));
+        }
+        let mut body = staged.chain(body);
+
+        // Chunks are kept as received, not copied, until they fill a part.
         let mut pending: Vec<Bytes> = Vec::new();
         let mut pending_len = 0u64;
-        let mut in_flight: Option<tokio::task::JoinHandle<Result<()>>> = None;
-        let mut total = offset;
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    // A broken stream keeps what is durable, for a later resume.
-                    finish(in_flight.take()).await?;
+        loop {
+            // The client's absence first: a stream it gave up must not be judged by how its
+            // transport ended.
+            let next = tokio::select! {
+                biased;
+                _ = &mut gone => Some(Err(Error::Unavailable("the client went away".into()))),
+                next = body.next() => next,
+            };
+            let chunk = match next {
+                None => break,
+                Some(Ok(chunk)) => chunk,
+                // A refused stream (a second header, …) leaves nothing behind.
+                Some(Err(e @ Error::InvalidArgument { .. })) => {
+                    session.discard().await;
+                    return Err(e);
+                }
+                // A broken stream keeps what is durable, for a later resume.
+                Some(Err(e)) => {
+                    session.settle().await?;
                     return Err(e);
                 }
             };
-            total += chunk.len() as u64;
-            if let Some(size) = header.size
-                && total > size
+            if let Some(size) = request.size
+                && body.size() > size
             {
-                let _ = finish(in_flight.take()).await;
-                self.discard(&header.upload_id, parts).await;
+                session.discard().await;
                 return Err(Error::invalid("size", format!("the content is longer than the declared {size} bytes")));
             }
-            hasher.update(&chunk);
             pending_len += chunk.len() as u64;
             pending.push(chunk);
             if pending_len >= PART_SIZE as u64 {
-                finish(in_flight.take()).await?;
-                let (me, id, part) = (self.clone(), header.upload_id.clone(), std::mem::take(&mut pending));
-                let (index, start) = (parts, offset);
-                offset += pending_len;
+                session.store_part(std::mem::take(&mut pending), pending_len).await?;
                 pending_len = 0;
-                parts += 1;
-                let end = offset;
-                in_flight = Some(tokio::spawn(async move { me.store_part(&id, index, start, part, end).await }));
             }
         }
-        finish(in_flight.take()).await?;
 
-        let digest: Sha256Digest = hasher.finalize().into();
-        if let Some(size) = header.size
-            && total != size
+        let (digest, total) = body.finish();
+        if let Some(size) = request.size
+            && total < size
         {
-            self.discard(&header.upload_id, parts).await;
-            return Err(Error::invalid("size", format!("declared {size} bytes, received {total}")));
+            // The HTTP/2 server ends a stream its client reset (a cancel, a deadline) as if the
+            // client had finished it, so a stream short of its declared size is taken as
+            // interrupted: its durable parts stay for a resume.
+            session.settle().await?;
+            let durable = session.durable_offset();
+            return Err(Error::invalid(
+                "size",
+                format!("declared {size} bytes, received {total}: {durable} are stored, resume from there"),
+            ));
         }
-        if let Some(declared) = declared_digest
+        if let Some(declared) = request.declared_digest
             && declared != digest
         {
-            self.discard(&header.upload_id, parts).await;
+            session.discard().await;
             return Err(Error::invalid("sha256", format!("declared {declared}, the content hashes to {digest}")));
         }
+        let created = session.commit(pending, pending_len, &digest, total).await?;
+        let evidence = self.record_evidence(who, case, &request, digest, total).await?;
+        session.complete(&evidence.id, total).await?;
+        Ok(Uploaded { evidence, deduplicated: !created })
+    }
 
-        let created = if parts == 0 {
-            let data: bytes::Bytes = if pending.len() == 1 {
-                pending.pop().unwrap_or_default()
-            } else {
-                let mut all = BytesMut::with_capacity(usize::try_from(pending_len).unwrap_or_default());
-                for c in &pending {
-                    all.extend_from_slice(c);
-                }
-                all.freeze()
-            };
-            self.vault.put_object(&digest, data).await?
-        } else {
-            if !pending.is_empty() {
-                let start = offset;
-                offset += pending_len;
-                self.store_part(&header.upload_id, parts, start, std::mem::take(&mut pending), offset).await?;
-                parts += 1;
-            }
-            let created = self.vault.commit_staged(&header.upload_id, parts, total, &digest).await?;
-            self.vault.discard_staged(&header.upload_id, parts).await?;
-            created
-        };
-
+    /// Commits the evidence row together with its `evidence_uploaded` event.
+    async fn record_evidence(
+        &self,
+        who: &Principal,
+        case: &case::Model,
+        request: &UploadRequest,
+        digest: Sha256Digest,
+        size: u64,
+    ) -> Result<evidence::Model> {
         let agency = self.registry.agency(&case.agency_id).await?;
         let uploaded_at = self.clock.now();
-        let late = uploaded_at > captured_at.plus_seconds(agency.upload_window_hours * 3600);
+        let late = uploaded_at > request.captured_at.plus_seconds(agency.upload_window_hours * 3600);
         let row = evidence::Model {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: new_id(self.clock.as_ref()),
             case_id: case.id.clone(),
             sha256: digest.to_hex(),
-            size: total as i64,
-            media_type: media_type.clone(),
-            captured_at: captured_at.micros(),
-            device_id: header.device_id.clone(),
-            device_reviewed: header.device_reviewed,
-            officer_id: header.officer_id.clone(),
+            size: size as i64,
+            media_type: request.media_type.clone(),
+            captured_at: request.captured_at.micros(),
+            device_id: request.device_id.clone(),
+            device_reviewed: request.device_reviewed,
+            officer_id: request.officer_id.clone(),
             uploaded_at: uploaded_at.micros(),
             late,
             uploaded_by: who.id.clone(),
-            upload_id: header.upload_id.clone(),
+            upload_id: request.upload_id.clone(),
         };
         let payload = Value::object()
             .with("evidence_id", row.id.as_str())
-            .with("captured_at", captured_at.to_rfc3339())
+            .with("captured_at", request.captured_at.to_rfc3339())
             .with("device_id", row.device_id.as_str())
             .with("device_reviewed", row.device_reviewed)
             .with("late", late)
@@ -295,58 +340,22 @@ impl Recorder {
                 kind: EventKind::EvidenceUploaded,
                 occurred_at: uploaded_at,
                 actor: who.id.clone(),
-                request_id: format!("upload:{}", header.upload_id),
+                request_id: format!("upload:{}", request.upload_id),
                 request_digest: None,
-                officers: vec![header.officer_id.clone()],
-                evidence: vec![EvidenceLink { evidence_id: row.id.clone(), sha256: digest, size: total, media_type }],
+                officers: vec![request.officer_id.clone()],
+                evidence: vec![EvidenceLink {
+                    evidence_id: row.id.clone(),
+                    sha256: digest,
+                    size,
+                    media_type: request.media_type.clone(),
+                }],
                 payload,
                 new_evidence: Some(row.clone()),
                 attached: None,
                 document_number: None,
             })
             .await?;
-        upload::Entity::update_many()
-            .col_expr(upload::Column::EvidenceId, Expr::value(row.id.clone()))
-            .col_expr(upload::Column::DurableOffset, Expr::value(total as i64))
-            .filter(upload::Column::Id.eq(&header.upload_id))
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(Uploaded { evidence: row, deduplicated: !created })
-    }
-
-    async fn store_part(
-        &self,
-        upload_id: &str,
-        index: u64,
-        start: u64,
-        data: Vec<Bytes>,
-        durable_offset: u64,
-    ) -> Result<()> {
-        self.vault.stage_part(upload_id, index, start, data).await?;
-        let done = upload::Entity::update_many()
-            .col_expr(upload::Column::DurableOffset, Expr::value(durable_offset as i64))
-            .col_expr(upload::Column::Parts, Expr::value((index + 1) as i64))
-            .col_expr(upload::Column::UpdatedAt, Expr::value(self.clock.now().micros()))
-            .filter(upload::Column::Id.eq(upload_id))
-            .filter(upload::Column::Parts.eq(index as i64))
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        if done.rows_affected != 1 {
-            return Err(Error::precondition("upload.concurrent", "another stream is writing this upload"));
-        }
-        Ok(())
-    }
-
-    /// Removes every trace of a refused upload.
-    async fn discard(&self, upload_id: &str, parts: u64) {
-        if let Err(e) = self.vault.discard_staged(upload_id, parts).await {
-            tracing::warn!(upload_id, error = %e, "could not remove the parts of a refused upload");
-        }
-        if let Err(e) = upload::Entity::delete_by_id(upload_id.to_owned()).exec(&self.db).await {
-            tracing::warn!(upload_id, error = %e, "could not remove a refused upload");
-        }
+        Ok(row)
     }
 
     /// Records the retrieval of an evidence item in its case (R7), then streams it: the first
@@ -372,7 +381,7 @@ impl Recorder {
                 kind: EventKind::EvidenceAccessed,
                 occurred_at: now,
                 actor: who.id.clone(),
-                request_id: format!("access:{}", uuid::Uuid::now_v7()),
+                request_id: format!("access:{}", new_id(self.clock.as_ref())),
                 request_digest: None,
                 officers: who.officer_id.clone().into_iter().collect(),
                 evidence: vec![EvidenceLink {
@@ -431,49 +440,43 @@ pub const UPLOAD_COMPLETED: &str = "upload.completed";
 /// upload.completed`, so that different content is never answered with the old evidence.
 async fn same_upload(
     done: &evidence::Model,
-    header: &pb::UploadHeader,
-    media_type: &str,
-    captured_at: Timestamp,
-    declared: Option<Sha256Digest>,
-    mut body: impl Stream<Item = Result<Bytes>> + Unpin,
+    request: &UploadRequest,
+    body: &mut (impl Stream<Item = Result<Bytes>> + Unpin),
 ) -> Result<()> {
     let refuse = |what: &str| {
         Err(Error::precondition(
             UPLOAD_COMPLETED,
-            format!("upload {} is complete with another {what}; use a new upload_id", clip(&header.upload_id)),
+            format!("upload {} is complete with another {what}; use a new upload_id", clip(&request.upload_id)),
         ))
     };
-    if done.media_type != media_type
-        || done.captured_at != captured_at.micros()
-        || done.device_id != header.device_id
-        || done.device_reviewed != header.device_reviewed
-        || done.officer_id != header.officer_id
+    if done.media_type != request.media_type
+        || done.captured_at != request.captured_at.micros()
+        || done.device_id != request.device_id
+        || done.device_reviewed != request.device_reviewed
+        || done.officer_id != request.officer_id
     {
         return refuse("header");
     }
-    let size = u64::try_from(done.size).unwrap_or_default();
-    if declared.is_some_and(|d| d.to_hex() != done.sha256) || header.size.is_some_and(|s| s != size) {
+    let size = u64::try_from(done.size).map_err(|_| Error::DataLoss(format!("evidence.size of {}", done.id)))?;
+    if request.declared_digest.is_some_and(|d| d.to_hex() != done.sha256) || request.size.is_some_and(|s| s != size) {
         return refuse("content");
     }
     // A resumed stream sends what follows its offset: the completed content has nothing more.
-    if header.offset != 0 && header.offset != size {
+    if request.offset != 0 && request.offset != size {
         return refuse("content");
     }
-    let mut hasher = Sha256::new();
-    let mut total = header.offset;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
-        total += chunk.len() as u64;
-        if total > size {
+    let mut hashed = HashingStream::new(body);
+    while let Some(chunk) = hashed.next().await {
+        chunk?;
+        if request.offset + hashed.size() > size {
             return refuse("content");
         }
-        hasher.update(&chunk);
     }
-    if total != size {
+    let (digest, received) = hashed.finish();
+    if request.offset + received != size {
         return refuse("content");
     }
-    let digest: Sha256Digest = hasher.finalize().into();
-    if header.offset == 0 && digest.to_hex() != done.sha256 {
+    if request.offset == 0 && digest.to_hex() != done.sha256 {
         return refuse("content");
     }
     Ok(())

@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod export;
 pub mod record;
 mod service;
+mod upload;
 pub mod verify;
 pub mod writer;
 

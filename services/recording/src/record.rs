@@ -375,7 +375,7 @@ impl Recorder {
         let opened_at = from_timestamp("opened_at", r.opened_at.as_ref())?.unwrap_or_else(|| self.clock.now());
         self.check_not_future("opened_at", opened_at)?;
         let party_value = party_to_value(&party);
-        let case_id = uuid::Uuid::now_v7().to_string();
+        let case_id = sanxiang_domain::id::new_id(self.clock.as_ref());
         let model = case::Model {
             id: case_id.clone(),
             agency_id: r.agency_id.clone(),

@@ -153,14 +153,15 @@ impl RecordService for RecordApi {
     #[tracing::instrument(skip_all)]
     async fn get_upload(&self, req: Request<pb::GetUploadRequest>) -> R<pb::Upload> {
         let who = caller(&req)?;
-        let (u, e) = self.recorder.upload_status(&req.get_ref().upload_id).await.map_err(status)?;
+        let upload_id = req.get_ref().upload_id.clone();
+        let u = self.recorder.upload_status(&upload_id).await.map_err(status)?;
         self.recorder.authorized_case(&who, Action::ReadRecord, &u.case_id).await.map_err(status)?;
         Ok(Response::new(pb::Upload {
-            upload_id: u.id,
+            upload_id,
             case_id: u.case_id,
-            durable_offset: e.as_ref().map_or(u.durable_offset, |e| e.size) as u64,
-            completed: e.is_some(),
-            evidence_id: e.map(|e| e.id).unwrap_or_default(),
+            durable_offset: u.durable_offset,
+            completed: u.evidence.is_some(),
+            evidence_id: u.evidence.map(|e| e.id).unwrap_or_default(),
         }))
     }
 

@@ -9,6 +9,7 @@ use sanxiang_domain::calendar::{WorkCalendar, YearSchedule};
 use sanxiang_domain::catalog::Catalog;
 use sanxiang_domain::credit_code::CreditCode;
 use sanxiang_domain::error::same_request;
+use sanxiang_domain::id::new_id;
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::limits::{self, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{Certificate, OfficerStatus, zone};
@@ -135,10 +136,6 @@ impl OfficerInfo {
     }
 }
 
-fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 fn non_empty(field: &str, value: &str) -> Result<String> {
     let v = value.trim();
     if v.is_empty() { Err(Error::invalid(field, "must not be empty")) } else { Ok(v.to_owned()) }
@@ -215,7 +212,7 @@ impl Registry {
         let window =
             if input.upload_window_hours == 0 { DEFAULT_UPLOAD_WINDOW_HOURS } else { input.upload_window_hours };
         let model = agency::ActiveModel {
-            id: Set(new_id()),
+            id: Set(new_id(self.clock.as_ref())),
             name: Set(name),
             credit_code: Set(code.to_string()),
             region: Set(region),
@@ -302,7 +299,7 @@ impl Registry {
             return Err(Error::invalid("valid_until", "is before valid_from"));
         }
         let model = officer::ActiveModel {
-            id: Set(new_id()),
+            id: Set(new_id(self.clock.as_ref())),
             agency_id: Set(input.agency_id.clone()),
             name: Set(name),
             certificate_number: Set(cert.clone()),
@@ -358,7 +355,7 @@ impl Registry {
         let current = self.officer(officer_id).await.map_err(|_| Error::invalid("officer_id", "no such officer"))?;
         let now = self.clock.now();
         let change = officer_status_change::ActiveModel {
-            id: Set(new_id()),
+            id: Set(new_id(self.clock.as_ref())),
             officer_id: Set(officer_id.to_owned()),
             status: Set(status.as_str().into()),
             reason: Set(reason),
@@ -426,7 +423,7 @@ impl Registry {
     /// does not change the answer: the refusal itself is what protects the record.
     pub async fn record_refusal(&self, r: Refusal<'_>) {
         let row = refusal::ActiveModel {
-            id: Set(new_id()),
+            id: Set(new_id(self.clock.as_ref())),
             agency_id: Set(r.agency_id.to_owned()),
             kind: Set(r.kind.to_owned()),
             subject_id: Set(r.subject_id.to_owned()),
@@ -486,7 +483,7 @@ impl Registry {
             }
         };
         let model = principal::ActiveModel {
-            id: Set(new_id()),
+            id: Set(new_id(self.clock.as_ref())),
             name: Set(name),
             role: Set(role.as_str().into()),
             agency_id: Set(agency_id),
@@ -511,7 +508,7 @@ impl Registry {
     /// hash is stored.
     pub async fn issue_token(&self, principal_id: &str, label: &str) -> Result<(String, String)> {
         self.principal(principal_id).await.map_err(|_| Error::invalid("principal_id", "no such principal"))?;
-        self.insert_token(new_id(), principal_id, label).await
+        self.insert_token(new_id(self.clock.as_ref()), principal_id, label).await
     }
 
     async fn insert_token(&self, id: String, principal_id: &str, label: &str) -> Result<(String, String)> {

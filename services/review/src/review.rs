@@ -446,7 +446,7 @@ impl Reviews {
         );
         let now = self.now();
         let row = draft::Model {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: sanxiang_domain::id::new_id(self.recorder.clock().as_ref()),
             case_id: case.id.clone(),
             agency_id: case.agency_id.clone(),
             version,
@@ -620,7 +620,7 @@ impl Reviews {
         let now = self.now();
         let checklist = checklist_value(&results);
         let row = review::Model {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: sanxiang_domain::id::new_id(self.recorder.clock().as_ref()),
             draft_id: d.id.clone(),
             case_id: case.id.clone(),
             draft_digest: d.digest.clone(),

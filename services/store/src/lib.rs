@@ -3,7 +3,11 @@
 
 pub mod db;
 pub mod entity;
+pub mod hashing;
+pub mod staging;
 pub mod vault;
 
 pub use db::{Db, db_error};
+pub use hashing::HashingStream;
+pub use staging::{LocalStaging, ObjectStaging, Staging};
 pub use vault::Vault;

@@ -2,7 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
-/// A row of `uploads`.
+/// A row of `uploads`: an upload with durable bytes (inserted with its first stored part,
+/// removed if the upload is refused). Nothing of the header is kept: every stream sends its own,
+/// and what the upload becomes is recorded in its evidence row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "uploads")]
 pub struct Model {
@@ -10,9 +12,9 @@ pub struct Model {
     pub id: String,
     pub case_id: String,
     pub principal_id: String,
-    /// JSON of the upload header as first received.
-    pub header: String,
+    /// Bytes stored durably (the sum of the stored parts): where a resumed stream starts.
     pub durable_offset: i64,
+    /// Parts stored.
     pub parts: i64,
     pub evidence_id: Option<String>,
     pub created_at: i64,
