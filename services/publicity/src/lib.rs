@@ -15,5 +15,7 @@ pub mod policy;
 pub mod rows;
 pub mod service;
 pub mod supervision;
+#[cfg(any(test, feature = "testgen"))]
+pub mod testgen;
 
 pub use disclosure::Publicity;

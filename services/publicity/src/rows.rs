@@ -22,6 +22,11 @@ pub mod status {
     pub const WITHDRAWN: &str = "withdrawn";
     pub const CANCELLED: &str = "cancelled";
     pub const ENDED: &str = "ended";
+    /// Automatic publication held because the masked content still resembles personal data
+    /// (fail closed): waits for a publisher's confirmation, like [`PENDING`].
+    pub const HELD: &str = "held";
+    /// Statuses a publisher's confirmation (PublishDisclosure) publishes.
+    pub const AWAITING_CONFIRMATION: [&str; 2] = [PENDING, HELD];
 }
 
 fn key(id: &str) -> String {
