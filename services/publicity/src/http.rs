@@ -628,7 +628,25 @@ pub(crate) fn index_html(rows: &[disclosure::Model]) -> std::result::Result<Stri
 mod tests {
     use proptest::prelude::*;
 
-    use crate::testgen::{check, generate};
+    use crate::testgen::{check, compact, generate};
+
+    /// The check can fail: every generated secret is in the decision's text as written (in its
+    /// folded form), so an output that published the text unmasked would be caught.
+    #[test]
+    fn every_generated_secret_is_embedded_and_would_be_caught() {
+        for seed in 0..200 {
+            let g = generate(seed);
+            let raw: String = ["facts", "legal_basis", "violation_type", "decision_content", "licences_affected", "licence_name"]
+                .iter()
+                .filter_map(|k| g.draft.get(k).and_then(sanxiang_domain::canonical::Value::as_str))
+                .chain([g.revision_reason.as_str(), g.correction_reason.as_str()])
+                .collect();
+            let folded = compact(&raw);
+            for (kind, s) in &g.secrets {
+                assert!(folded.contains(&compact(s)), "seed {seed}: {kind} {s} not in {raw}");
+            }
+        }
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]

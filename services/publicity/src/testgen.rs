@@ -9,10 +9,10 @@
 use chrono::NaiveDate;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::masking::normalise::fold;
-use sanxiang_domain::masking::{MaskingPolicy, is_valid_id18, luhn_valid};
+use sanxiang_domain::masking::{Masker, MaskingPolicy, is_valid_id18, luhn_valid};
 use sanxiang_store::entity::disclosure;
 
-use crate::content::{self, Party, PublicNames, Source};
+use crate::content::{self, Content, Party, PublicNames, Source};
 use crate::rows::status;
 
 /// The agency of every generated decision.
@@ -379,9 +379,8 @@ pub fn generate(seed: u64) -> Generated {
     }
 }
 
-/// Every public output of a generated decision: the gRPC message, JSON (published and
-/// withdrawn), Atom, the CF and XK exports and the HTML page.
-pub fn outputs(g: &Generated) -> Vec<(&'static str, String)> {
+/// The masking pipeline of a generated decision and its masked public content.
+pub fn public_content(g: &Generated) -> (Masker, Content) {
     let public = PublicNames { officers: g.officers.clone(), agency: AGENCY.to_owned() };
     let masker =
         content::masker(MaskingPolicy { mask_party_name: g.mask_party_name }, &g.party, &g.draft, &[], &public)
@@ -397,6 +396,13 @@ pub fn outputs(g: &Generated) -> Vec<(&'static str, String)> {
         },
         &masker,
     );
+    (masker, c)
+}
+
+/// Every public output of a generated decision: the gRPC message, JSON (published and
+/// withdrawn), Atom, the CF and XK exports and the HTML page.
+pub fn outputs(g: &Generated) -> Vec<(&'static str, String)> {
+    let (masker, c) = public_content(g);
     let json = content::to_json(&c).expect("content encodes");
     let row = |st: &str| disclosure::Model {
         id: "d1".into(),

@@ -39,7 +39,7 @@ const SHARED_ADDRESS_KEYWORDS: [&str; 3] = ["住所", "住所地", "地址"];
 const ORGANISATION_WORDS: [&str; 10] = ["机关", "局", "公司", "单位", "法院", "政府", "委员会", "厅", "中心", "店"];
 
 /// Words naming the agency (or another public body) before an address that is theirs.
-const AGENCY_WORDS: [&str; 6] = ["机关", "局", "法院", "政府", "委员会", "厅"];
+pub(super) const AGENCY_WORDS: [&str; 6] = ["机关", "局", "法院", "政府", "委员会", "厅"];
 
 /// Keywords after which free text states health information, up to the next punctuation.
 pub const HEALTH_KEYWORDS: [&str; 10] =
@@ -155,7 +155,7 @@ fn chars(s: &str) -> Vec<char> {
 }
 
 /// The clause around `i`: from after the previous phrase end to before the next.
-fn clause(c: &[char], i: usize) -> (usize, usize) {
+pub(super) fn clause(c: &[char], i: usize) -> (usize, usize) {
     let start = c[..i].iter().rposition(|&x| ends_phrase(x)).map_or(0, |p| p + 1);
     let end = c[i..].iter().position(|&x| ends_phrase(x)).map_or(c.len(), |p| i + p);
     (start, end)

@@ -7,7 +7,7 @@
 //! street name followed by digits; a condition of the health lexicon outside a title in 《》.
 
 use super::normalise::{fold_all, is_han};
-use super::phrases::HEALTH_LEXICON;
+use super::phrases::{AGENCY_WORDS, HEALTH_LEXICON, clause};
 use crate::credit_code::CreditCode;
 
 /// What a suspicious span resembles.
@@ -104,6 +104,12 @@ pub fn residual(text: &str) -> Vec<Suspicious> {
     // A street or village name followed by digits that are still visible.
     for p in 1..c.len() {
         if "路街巷弄村".contains(c[p]) && is_han(c[p - 1]) && c.get(p + 1).is_some_and(char::is_ascii_digit) {
+            // The agency's own address is public (the masking leaves it for the same reason).
+            let (clause_start, _) = clause(&c, p);
+            let before: String = c[clause_start..p].iter().collect();
+            if AGENCY_WORDS.iter().any(|w| before.contains(w)) {
+                continue;
+            }
             let mut e = p + 1;
             while e < c.len() && c[e].is_ascii_digit() {
                 e += 1;
@@ -153,6 +159,7 @@ mod tests {
             "统一社会信用代码91350100MA2YL3XQ1B，许可证JY13501020012345",
             "身份证号350102************，电话138****5678",
             "违反《中华人民共和国传染病防治法》",
+            "本机关地址：福州市鼓楼区五一路88号",
         ] {
             assert!(residual(text).is_empty(), "{text}: {:?}", residual(text));
         }
