@@ -625,10 +625,7 @@ impl Publicity {
         if !CORRECTABLE.contains(&d.status.as_str()) {
             return Err(Error::precondition(
                 "P5.correct-published",
-                format!(
-                    "only a published, held or withdrawn disclosure is corrected (the disclosure is {})",
-                    d.status
-                ),
+                format!("only a published, held or withdrawn disclosure is corrected (the disclosure is {})", d.status),
             ));
         }
         if !new_withdrawal_reason.is_empty() && d.status != status::WITHDRAWN {
@@ -649,8 +646,7 @@ impl Publicity {
         let policy = self.policy(&d.agency_id).await?;
         let (draft_content, party) = self.decision_source(&d, &case, &facts).await?;
         let public_names = self.public_names(&agency, &case.id).await?;
-        let masker =
-            content::masker(policy.masking, &party, &draft_content, &facts.extra_masked_names, &public_names)?;
+        let masker = content::masker(policy.masking, &party, &draft_content, &facts.extra_masked_names, &public_names)?;
         let old = content::from_json(&d.content)?;
         let public = content::build(
             Source {

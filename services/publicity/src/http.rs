@@ -636,11 +636,12 @@ mod tests {
     fn every_generated_secret_is_embedded_and_would_be_caught() {
         for seed in 0..200 {
             let g = generate(seed);
-            let raw: String = ["facts", "legal_basis", "violation_type", "decision_content", "licences_affected", "licence_name"]
-                .iter()
-                .filter_map(|k| g.draft.get(k).and_then(sanxiang_domain::canonical::Value::as_str))
-                .chain([g.revision_reason.as_str(), g.correction_reason.as_str()])
-                .collect();
+            let raw: String =
+                ["facts", "legal_basis", "violation_type", "decision_content", "licences_affected", "licence_name"]
+                    .iter()
+                    .filter_map(|k| g.draft.get(k).and_then(sanxiang_domain::canonical::Value::as_str))
+                    .chain([g.revision_reason.as_str(), g.correction_reason.as_str()])
+                    .collect();
             let folded = compact(&raw);
             for (kind, s) in &g.secrets {
                 assert!(folded.contains(&compact(s)), "seed {seed}: {kind} {s} not in {raw}");

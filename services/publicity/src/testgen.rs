@@ -55,16 +55,30 @@ impl Rng {
     }
 }
 
-const SURNAMES: [&str; 16] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "欧阳", "诸葛", "司马", "林"];
+const SURNAMES: [&str; 16] =
+    ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "欧阳", "诸葛", "司马", "林"];
 const GIVEN: [&str; 24] = [
-    "小明", "建国", "秀英", "志强", "婷婷", "海燕", "子涵", "桂芳", "德华", "丽娟", "文斌", "雪梅", "国庆", "晓东", "春花", "永红",
-    "伟", "芳", "娜", "敏", "静", "磊", "洋", "勇",
+    "小明", "建国", "秀英", "志强", "婷婷", "海燕", "子涵", "桂芳", "德华", "丽娟", "文斌", "雪梅", "国庆", "晓东",
+    "春花", "永红", "伟", "芳", "娜", "敏", "静", "磊", "洋", "勇",
 ];
-const PLACES: [&str; 6] = ["福州市鼓楼区", "厦门市思明区", "泉州市丰泽区", "福建省莆田市城厢区", "漳州市芗城区", "南平市延平区"];
+const PLACES: [&str; 6] =
+    ["福州市鼓楼区", "厦门市思明区", "泉州市丰泽区", "福建省莆田市城厢区", "漳州市芗城区", "南平市延平区"];
 const STREETS: [&str; 8] = ["五一路", "东街", "上渡路", "福新中路", "湖滨南路", "新华巷", "城门镇胪雷村", "后浦路"];
 const CONDITIONS: [&str; 14] = [
-    "高血压", "糖尿病", "抑郁症", "心脏病", "乙型肝炎", "肺结核", "精神分裂症", "癫痫", "白血病", "尿毒症", "脑梗塞", "乳腺癌",
-    "艾滋病", "帕金森",
+    "高血压",
+    "糖尿病",
+    "抑郁症",
+    "心脏病",
+    "乙型肝炎",
+    "肺结核",
+    "精神分裂症",
+    "癫痫",
+    "白血病",
+    "尿毒症",
+    "脑梗塞",
+    "乳腺癌",
+    "艾滋病",
+    "帕金森",
 ];
 const FILLERS: [&str; 10] = [
     "经查，",
@@ -132,7 +146,8 @@ fn full_width(s: &str) -> String {
 
 fn id18(rng: &mut Rng) -> String {
     let region = ["350102", "110105", "440305", "310115", "410105", "510107"][rng.below(6)];
-    let birth = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default() + chrono::Duration::days(rng.below(365 * 55) as i64);
+    let birth =
+        NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default() + chrono::Duration::days(rng.below(365 * 55) as i64);
     let first17 = format!("{region}{}{}", birth.format("%Y%m%d"), rng.digits(3));
     "0123456789X".chars().map(|c| format!("{first17}{c}")).find(|id| is_valid_id18(id)).unwrap_or_default()
 }
@@ -236,9 +251,26 @@ fn snippet(rng: &mut Rng, unlisted: &str) -> (String, Vec<(&'static str, String)
         }
         6 => {
             let street = format!("{}{}号", rng.pick(&STREETS), 1 + rng.below(300));
-            let flat = if rng.chance(50) { format!("{}栋{}室", 1 + rng.below(30), 101 + rng.below(2000)) } else { String::new() };
+            let flat = if rng.chance(50) {
+                format!("{}栋{}室", 1 + rng.below(30), 101 + rng.below(2000))
+            } else {
+                String::new()
+            };
             let place = rng.pick(&PLACES);
-            let kw = rng.pick(&["家住", "居住在", "暂住于", "户籍地址：", "地址：", "（住", "住址", "现住", "家庭住址为", "住所地：", "", "在"]);
+            let kw = rng.pick(&[
+                "家住",
+                "居住在",
+                "暂住于",
+                "户籍地址：",
+                "地址：",
+                "（住",
+                "住址",
+                "现住",
+                "家庭住址为",
+                "住所地：",
+                "",
+                "在",
+            ]);
             let end = if kw.starts_with('（') { "）" } else { "，" };
             let addr = format!("{street}{flat}");
             (format!("{kw}{place}{addr}{end}"), vec![("address", addr)])
@@ -266,7 +298,8 @@ fn snippet(rng: &mut Rng, unlisted: &str) -> (String, Vec<(&'static str, String)
             (format!("{}{text}，", rng.pick(&["电子邮箱", "邮箱：", "E-mail:", ""])), vec![("email", mail)])
         }
         9 => {
-            let role = rng.pick(&["证人", "申请人", "举报人", "投诉人", "当事人之妻", "受害人", "委托代理人", "被害人"]);
+            let role =
+                rng.pick(&["证人", "申请人", "举报人", "投诉人", "当事人之妻", "受害人", "委托代理人", "被害人"]);
             let after = rng.pick(&["称", "在场", "证实", "，", "。", "陈述"]);
             let sep = if rng.chance(20) { "：" } else { "" };
             (format!("{role}{sep}{unlisted}{after}"), vec![("name", unlisted.to_owned())])
@@ -305,7 +338,8 @@ fn snippet(rng: &mut Rng, unlisted: &str) -> (String, Vec<(&'static str, String)
 pub fn generate(seed: u64) -> Generated {
     let mut rng = Rng::new(seed);
     let persons = names(&mut rng, 6);
-    let (party_name, witness, officers) = (persons[0].clone(), persons[1].clone(), vec![persons[2].clone(), persons[3].clone()]);
+    let (party_name, witness, officers) =
+        (persons[0].clone(), persons[1].clone(), vec![persons[2].clone(), persons[3].clone()]);
     let unlisted = [persons[4].clone(), persons[5].clone()];
     let mask_party_name = rng.chance(50);
     let mut fields = vec![String::new(); 8];
@@ -319,7 +353,8 @@ pub fn generate(seed: u64) -> Generated {
         for _ in 0..times {
             // Digits written against digits are one number to anyone: real text puts
             // punctuation or words between two numbers, and so does the generator.
-            let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || fold(c).is_ascii_alphanumeric());
+            let alnum =
+                |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || fold(c).is_ascii_alphanumeric());
             if rng.chance(50) || fields[f].is_empty() {
                 if alnum(fields[f].chars().last()) && alnum(text.chars().next()) {
                     fields[f].push('，');
@@ -344,7 +379,10 @@ pub fn generate(seed: u64) -> Generated {
         keep.push(k.to_owned());
     }
     // The listed witness, the party and the officers.
-    fields[0].push_str(&format!("证人{witness}证实，当事人{party_name}对事实无异议，执法人员{}、{}在场。", officers[0], officers[1]));
+    fields[0].push_str(&format!(
+        "证人{witness}证实，当事人{party_name}对事实无异议，执法人员{}、{}在场。",
+        officers[0], officers[1]
+    ));
     secrets.push(("name", witness.clone()));
     if mask_party_name {
         secrets.push(("name", party_name.clone()));
@@ -455,7 +493,12 @@ pub fn outputs(g: &Generated) -> Vec<(&'static str, String)> {
 /// A text folded for comparison: NFKC character by character, escaped line breaks and every
 /// separator removed, so a number survives in any layout it was written in.
 pub fn compact(s: &str) -> String {
-    s.replace("\\n", "").replace("\\r", "").chars().map(fold).filter(|c| !matches!(c, ' ' | '-' | '.' | '\n' | '\r' | '\t' | '(' | ')' | '\u{3000}')).collect()
+    s.replace("\\n", "")
+        .replace("\\r", "")
+        .chars()
+        .map(fold)
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '\n' | '\r' | '\t' | '(' | ')' | '\u{3000}'))
+        .collect()
 }
 
 /// What went wrong with one generated decision.

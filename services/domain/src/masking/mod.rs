@@ -507,7 +507,8 @@ mod tests {
 
     #[test]
     fn a_too_short_name_is_refused_with_its_field() {
-        let party = PartyNames { punished: None, others: vec!["李四".into(), " 王 ".into()], ..PartyNames::default() };
+        let party =
+            PartyNames { punished: None, others: vec!["李四".into(), " 王 ".into()], ..PartyNames::default() };
         let err = Masker::new(MaskingPolicy::default(), party).unwrap_err();
         assert_eq!(err, Error::invalid("party.others[1]", "a name to mask must have at least 2 characters"));
         // The punished person's name is not checked when it is not masked.
@@ -564,7 +565,10 @@ mod tests {
         let m = plain();
         let id = id18("35010219900101123");
         let fw: String = id.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
-        assert_eq!(m.mask_text(&format!("身份证{fw}，")), format!("身份证{}{}，", &fw.chars().take(6).collect::<String>(), "*".repeat(12)));
+        assert_eq!(
+            m.mask_text(&format!("身份证{fw}，")),
+            format!("身份证{}{}，", &fw.chars().take(6).collect::<String>(), "*".repeat(12))
+        );
         assert_eq!(m.mask_text(&format!("（{id}）")), format!("（350102{}）", "*".repeat(12)));
         assert_eq!(m.mask_text(&format!("({id})")), format!("(350102{})", "*".repeat(12)));
         assert_eq!(m.mask_text(&format!("{} {} {}", &id[..6], &id[6..14], &id[14..])), "350102 ******** ****");

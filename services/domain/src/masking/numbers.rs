@@ -218,7 +218,8 @@ const PERMIT_KEYWORDS: [&str; 9] =
 
 /// Connecting characters between a keyword and its value (`：`, `是`, `为`, `号码`, a space).
 pub(super) fn skip_connectors(c: &[char], mut j: usize) -> usize {
-    while j < c.len() && (matches!(c[j], ':' | ' ' | '是' | '为' | '号' | '码' | '(' | '\u{3000}') || c[j] == '\t') {
+    while j < c.len() && (matches!(c[j], ':' | ' ' | '是' | '为' | '号' | '码' | '(' | '\u{3000}') || c[j] == '\t')
+    {
         j += 1;
     }
     j
@@ -271,7 +272,10 @@ pub(super) fn mark_after_number_keywords(marks: &mut Marks) {
         for at in find_keyword(&c, &kw) {
             let j = skip_connectors(&c, at + kw.len());
             let mut e = j;
-            while e < c.len() && (c[e].is_ascii_alphanumeric() || (is_sep(c[e]) && e > j && e + 1 < c.len() && c[e + 1].is_ascii_alphanumeric())) {
+            while e < c.len()
+                && (c[e].is_ascii_alphanumeric()
+                    || (is_sep(c[e]) && e > j && e + 1 < c.len() && c[e + 1].is_ascii_alphanumeric()))
+            {
                 e += 1;
             }
             let positions: Vec<usize> = (j..e).filter(|&p| c[p].is_ascii_alphanumeric()).collect();

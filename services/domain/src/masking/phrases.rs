@@ -46,19 +46,26 @@ pub const HEALTH_KEYWORDS: [&str; 10] =
     ["诊断为", "确诊为", "确诊", "被查出患有", "被查出", "查出患有", "身患", "患有", "病情", "病史"];
 
 /// Phrasings that enclose health information: `系…患者`, `因…住院`, `有…病史`, `患…病`.
-const HEALTH_FRAMES: [(&str, &str); 7] = [
-    ("系", "患者"),
-    ("是", "患者"),
-    ("因", "住院"),
-    ("因", "就医"),
-    ("有", "病史"),
-    ("因", "入院"),
-    ("因患", ""),
-];
+const HEALTH_FRAMES: [(&str, &str); 7] =
+    [("系", "患者"), ("是", "患者"), ("因", "住院"), ("因", "就医"), ("有", "病史"), ("因", "入院"), ("因患", "")];
 
 /// Words that make a clause about a person's health, in which the lexicon's conditions are masked.
-const HEALTH_CUES: [&str; 14] =
-    ["患", "诊断", "确诊", "病史", "病情", "住院", "入院", "查出", "就诊", "就医", "病假", "病休", "治疗期间", "身体状况"];
+const HEALTH_CUES: [&str; 14] = [
+    "患",
+    "诊断",
+    "确诊",
+    "病史",
+    "病情",
+    "住院",
+    "入院",
+    "查出",
+    "就诊",
+    "就医",
+    "病假",
+    "病休",
+    "治疗期间",
+    "身体状况",
+];
 
 /// Conditions (diseases, disabilities, treatments) masked in a clause about a person's health,
 /// and shapes the last check looks for (`residual`).
@@ -131,23 +138,7 @@ pub const HEALTH_LEXICON: [&str; 64] = [
 
 /// Whether `c` ends an address or health phrase in free text (folded forms).
 pub(super) fn ends_phrase(c: char) -> bool {
-    matches!(
-        c,
-        '。' | '、'
-            | ','
-            | ';'
-            | '!'
-            | '?'
-            | '\n'
-            | '\r'
-            | ')'
-            | ']'
-            | '】'
-            | '」'
-            | '”'
-            | '"'
-            | '》'
-    )
+    matches!(c, '。' | '、' | ',' | ';' | '!' | '?' | '\n' | '\r' | ')' | ']' | '】' | '」' | '”' | '"' | '》')
 }
 
 fn chars(s: &str) -> Vec<char> {
@@ -234,7 +225,9 @@ const NOT_IN_STREET_NAME: &str = "在于到至往从住址为是的及与和经�
 /// The end of a unit (`12号`, `3单元`, `12-3号`) starting at `j`, if one starts there.
 fn unit_at(c: &[char], j: usize) -> Option<usize> {
     let mut e = j;
-    while e < c.len() && (c[e].is_ascii_digit() || (c[e] == '-' && e > j && c.get(e + 1).is_some_and(char::is_ascii_digit))) {
+    while e < c.len()
+        && (c[e].is_ascii_digit() || (c[e] == '-' && e > j && c.get(e + 1).is_some_and(char::is_ascii_digit)))
+    {
         e += 1;
     }
     if e == j {
