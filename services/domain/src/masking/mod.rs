@@ -657,8 +657,12 @@ mod tests {
         assert_eq!(m.mask_text("申请人张三"), "申请人张三", "the party's name is published under this policy");
         assert_eq!(m.mask_text("受害人李某称"), "受害人李某称");
         // Tagging finds a name without a role word.
-        let out = m.mask_text("经查，王建国于当日驾车离开。");
-        assert_eq!(out, "经查，王某某于当日驾车离开。");
+        assert_eq!(m.mask_text("经查，王小锋于当日驾车离开。"), "经查，王某某于当日驾车离开。");
+        // … also where it splits the name after the surname (周 + 婷婷, 钱 + 志强).
+        assert_eq!(m.mask_text("经查，周婷婷于当日驾车离开。"), "经查，周某某于当日驾车离开。");
+        assert_eq!(m.mask_text("经查，钱志强于当日驾车离开。"), "经查，钱某某于当日驾车离开。");
+        // Dictionary words the dictionary tags as names are not taken (许可证, 陈述).
+        assert_eq!(m.mask_text("食品经营许可证，当事人陈述"), "食品经营许可证，当事人陈述");
     }
 
     #[test]

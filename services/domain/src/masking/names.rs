@@ -27,7 +27,7 @@ const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高�
 /// Surnames that are far more often function words or common characters (于是, 和, 时间, 成为,
 /// 方面, 全部, 关于, 文件, 明确, 安全, 应当, 常年, 商品, 向, 万元, 车辆, 连续, 单位): a word the
 /// tagger calls a name is not taken when it starts with one; after a role word they count.
-const AMBIGUOUS_SURNAMES: &str = "于和时成方全关文明安应常商向万车连单解查计路游时农古简项师和";
+const AMBIGUOUS_SURNAMES: &str = "于和时成方全关文明安应常商向万车连单解查计路游农古简项师许";
 
 /// Role words after which case text names a person (longest first where one contains another).
 const ROLE_WORDS: [&str; 40] = [
@@ -114,17 +114,14 @@ fn plausible(c: &[char], s: usize, e: usize) -> bool {
 }
 
 /// Whether a word the tagger calls a name is too likely an ordinary word: the dictionary tags
-/// many ordinary words and idioms `nr` (陈述, 一介武夫), so a dictionary word counts only as a
-/// full name of three characters (王建国); a word the dictionary does not know (found by the
-/// HMM) counts at any plausible length.
+/// many ordinary words, terms and idioms `nr` (陈述, 许可证, 一介武夫), so only a word the
+/// dictionary does not know — found by the HMM, as the names of private persons are — counts.
 fn common_word(word: &str) -> bool {
     // Roles and titles (申请人, 经营者, 驾驶员, 科长) are no names.
     if word.ends_with(['人', '者', '员', '长']) || ROLE_WORDS.contains(&word) {
         return true;
     }
-    let tags = JIEBA.tag(word, false);
-    let in_dictionary = tags.len() == 1;
-    in_dictionary && (word.chars().count() != 3 || !tags[0].tag.starts_with("nr"))
+    JIEBA.tag(word, false).len() == 1
 }
 
 /// Marks the names found by tagging and after role words, except on `exempt` positions.
@@ -136,7 +133,8 @@ pub(super) fn mark_unlisted_names(marks: &mut Marks, exempt: &[bool]) {
     // Tagging: only when the text has Han characters at all.
     if c.iter().any(|&x| is_han(x)) {
         let text: String = c.iter().collect();
-        for tag in JIEBA.tag(&text, true) {
+        let tags = JIEBA.tag(&text, true);
+        for (k, tag) in tags.iter().enumerate() {
             let ambiguous = AMBIGUOUS_SURNAMES.contains(c[tag.start]);
             if tag.tag.starts_with("nr")
                 && !ambiguous
@@ -145,6 +143,20 @@ pub(super) fn mark_unlisted_names(marks: &mut Marks, exempt: &[bool]) {
                 && !common_word(tag.word)
             {
                 marks.apply_name(tag.start, tag.end - tag.start);
+                continue;
+            }
+            // The tagger often splits a name after its surname (周 + 婷婷, 钱 + 志强, 赵 + 建国):
+            // a lone surname and a word of one or two characters, one of them tagged a name.
+            let Some(next) = tags.get(k + 1) else { continue };
+            let lone_surname = tag.end - tag.start == 1 && SURNAMES.contains(c[tag.start]) && !ambiguous;
+            let given_len = next.end - next.start;
+            if lone_surname
+                && (1..=2).contains(&given_len)
+                && (tag.tag.starts_with("nr") || next.tag.starts_with("nr"))
+                && plausible(&c, tag.start, next.end)
+                && free(tag.start, next.end)
+            {
+                marks.apply_name(tag.start, next.end - tag.start);
             }
         }
     }

@@ -287,7 +287,7 @@ pub(super) fn mark_after_number_keywords(marks: &mut Marks) {
 }
 
 /// Units after which a number is an amount or a quantity.
-const QUANTITY_UNITS: &str = "元万亿角%件个台瓶盒箱袋包吨克斤米升人户次天日份张条只头辆套批";
+const QUANTITY_UNITS: &str = "元万亿角%件个台瓶盒箱袋包吨克斤米升人户次天年月日号份张条只头辆套批";
 
 /// Marks passports and 港澳台 permits written without a keyword, standing alone: one capital
 /// letter (E, G, P, S, D passports; C, H, M, T permits) and 8 or 10 digits, or two capitals and
