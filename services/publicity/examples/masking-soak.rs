@@ -31,9 +31,20 @@ struct Tally {
     held_shown: Vec<String>,
 }
 
-fn run(seeds: std::ops::Range<u64>) -> Tally {
+fn run(seeds: std::ops::Range<u64>, start: Instant) -> Tally {
     let mut t = Tally::default();
+    let first = seeds.start;
     for seed in seeds {
+        // Progress of this job, so a long run shows where it stands.
+        if seed > first && (seed - first).is_multiple_of(2500) {
+            println!(
+                "progress: seeds {first}..{seed} done, leaks={} over_masked={} would_hold={} at {:.0}s",
+                t.leaks,
+                t.over,
+                t.held,
+                start.elapsed().as_secs_f64()
+            );
+        }
         let g = generate(seed);
         t.secrets += g.secrets.len() as u64;
         let f = check(&g);
@@ -76,7 +87,7 @@ fn main() -> ExitCode {
             .map(|j| {
                 let from = first + j * chunk;
                 let to = (from + chunk).min(first + cases);
-                scope.spawn(move || run(from..to))
+                scope.spawn(move || run(from..to, start))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()

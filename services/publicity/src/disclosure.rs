@@ -194,6 +194,9 @@ impl Cursor {
 impl Publicity {
     /// Publicity over `recorder`.
     pub fn new(recorder: Recorder) -> Self {
+        // The segmenter masking uses loads its dictionary once per process: load it now, beside
+        // start-up, rather than inside the first decision's publication.
+        std::thread::spawn(sanxiang_domain::masking::names::warm_up);
         Self { recorder, changed: Arc::new(Notify::new()) }
     }
 
