@@ -206,7 +206,11 @@ fn snippet(rng: &mut Rng, unlisted: &str) -> (String, Vec<(&'static str, String)
             (format!("{label}{}", layout(rng, &id, &[6, 8, 4])), vec![("id", id.clone()), ("id", id[6..].to_owned())])
         }
         1 => {
-            let id = id18(rng);
+            // 15-digit numbers were issued until 1999: the births they carry are in the 1900s.
+            let mut id = id18(rng);
+            while !id[6..].starts_with("19") {
+                id = id18(rng);
+            }
             let old = format!("{}{}", &id[..6], &id[8..17]);
             (format!("旧身份证号{old}"), vec![("id15", old[6..].to_owned())])
         }
