@@ -284,7 +284,7 @@ proptest! {
         after in maskable_text(),
         id in valid_id18(),
     ) {
-        let party = PartyNames { punished, others };
+        let party = PartyNames { punished, others, ..PartyNames::default() };
         if let Ok(masker) = Masker::new(MaskingPolicy { mask_party_name: mask_party }, party) {
             let _ = masker.mask_text(&before);
             let _ = masker.party_name(&before);

@@ -8,7 +8,7 @@
 
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::catalog::PenaltyType;
-use sanxiang_domain::masking::{Masker, MaskingPolicy, PartyNames, mask_id_number};
+use sanxiang_domain::masking::{Masker, MaskingPolicy, PartyNames, Suspicious, mask_id_number, residual};
 use sanxiang_domain::publicity::PublicationFacts;
 use sanxiang_domain::{Error, Result};
 use sanxiang_proto::v1 as pb;
@@ -164,9 +164,10 @@ fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
-/// The natural persons a decision names: the punished person (if a natural person) and the
-/// draft's other persons, plus `extra` names added by corrections.
-pub fn persons(party: &Party, draft: &Value, extra: &[String]) -> PartyNames {
+/// The names a decision's masking must know: the punished person (if a natural person) and the
+/// draft's other persons, plus `extra` names added by corrections; the public names that stay
+/// (the officers acting in the case, the agency, an organisation party) in `public`.
+pub fn persons(party: &Party, draft: &Value, extra: &[String], public: &PublicNames) -> PartyNames {
     let mut others: Vec<String> = match draft.get("other_persons") {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         _ => Vec::new(),
@@ -175,12 +176,91 @@ pub fn persons(party: &Party, draft: &Value, extra: &[String]) -> PartyNames {
     // An individual business's operator is a natural person too: mask the name where the
     // policy masks the party's name, like a natural person's.
     let punished = (party.is_natural_person() || party.kind == "individual_business") && !party.name.trim().is_empty();
-    PartyNames { punished: punished.then(|| party.name.clone()), others }
+    let mut organisations = vec![public.agency.clone()];
+    if !punished {
+        // An organisation's name and its legal representative are published (RULES P9).
+        organisations.push(party.name.clone());
+        organisations.push(party.legal_representative.clone());
+    }
+    PartyNames {
+        punished: punished.then(|| party.name.clone()),
+        others,
+        officers: public.officers.clone(),
+        organisations,
+    }
+}
+
+/// Names in a decision that are public, so the search for unlisted names leaves them: the
+/// officers acting in the case and the agency's name.
+#[derive(Debug, Clone, Default)]
+pub struct PublicNames {
+    pub officers: Vec<String>,
+    pub agency: String,
 }
 
 /// The masking pipeline for a decision under `policy`.
-pub fn masker(policy: MaskingPolicy, party: &Party, draft: &Value, extra: &[String]) -> Result<Masker> {
-    Masker::new(policy, persons(party, draft, extra))
+pub fn masker(
+    policy: MaskingPolicy,
+    party: &Party,
+    draft: &Value,
+    extra: &[String],
+    public: &PublicNames,
+) -> Result<Masker> {
+    Masker::new(policy, persons(party, draft, extra, public))
+}
+
+/// What still resembles personal data in the masked free-text fields of a content (the last
+/// check before automatic publication), by field name.
+pub fn suspicious(c: &Content) -> Vec<(&'static str, Suspicious)> {
+    let fields: [(&'static str, &str); 8] = [
+        ("party_name", if c.party_category == "法人及非法人组织" { &c.party_name } else { "" }),
+        ("legal_representative", &c.legal_representative),
+        ("violation_type", &c.violation_type),
+        ("facts", &c.facts),
+        ("legal_basis", &c.legal_basis),
+        ("content", &c.content),
+        ("licences_affected", &c.licences_affected),
+        ("licence_name", &c.licence_name),
+    ];
+    fields.into_iter().flat_map(|(name, text)| residual(text).into_iter().map(move |s| (name, s))).collect()
+}
+
+/// The staff form of the suspicious spans: the span in 【】 with some context.
+pub fn held_spans(c: &Content) -> Vec<pb::SuspiciousSpan> {
+    let text = |field: &str| -> &str {
+        match field {
+            "party_name" => &c.party_name,
+            "legal_representative" => &c.legal_representative,
+            "violation_type" => &c.violation_type,
+            "facts" => &c.facts,
+            "legal_basis" => &c.legal_basis,
+            "content" => &c.content,
+            "licences_affected" => &c.licences_affected,
+            _ => &c.licence_name,
+        }
+    };
+    suspicious(c)
+        .into_iter()
+        .map(|(field, s)| {
+            let chars: Vec<char> = text(field).chars().collect();
+            let from = s.start.saturating_sub(10);
+            let to = (s.end + 10).min(chars.len());
+            let excerpt: String = chars[from..s.start]
+                .iter()
+                .chain(std::iter::once(&'【'))
+                .chain(&chars[s.start..s.end])
+                .chain(std::iter::once(&'】'))
+                .chain(&chars[s.end..to])
+                .collect();
+            pb::SuspiciousSpan {
+                field: field.to_owned(),
+                start: u32::try_from(s.start).unwrap_or(u32::MAX),
+                end: u32::try_from(s.end).unwrap_or(u32::MAX),
+                kind: s.kind.as_str().to_owned(),
+                excerpt,
+            }
+        })
+        .collect()
 }
 
 /// The decision's facts for its disclosure.

@@ -21,7 +21,7 @@ use sanxiang_registry::auth::{Action, Principal, authorize};
 use sanxiang_registry::grpc::request_digest;
 use sanxiang_registry::grpc::timestamp;
 use sanxiang_store::db_error;
-use sanxiang_store::entity::{agency, case, disclosure, draft, event};
+use sanxiang_store::entity::{agency, case, disclosure, draft, event, officer};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::Notify;
 
@@ -108,6 +108,7 @@ fn status_to_pb(s: &str) -> pb::DisclosureStatus {
         status::CANCELLED => pb::DisclosureStatus::Cancelled,
         status::ENDED => pb::DisclosureStatus::Ended,
         status::EXPIRED => pb::DisclosureStatus::Expired,
+        status::HELD => pb::DisclosureStatus::Held,
         _ => pb::DisclosureStatus::Unspecified,
     }
 }
@@ -121,7 +122,7 @@ pub(crate) fn stored_facts(d: &disclosure::Model) -> Result<Facts> {
 pub fn overdue(d: &disclosure::Model, today: NaiveDate) -> bool {
     let past = |date: Option<&str>| date.and_then(parse_date).is_some_and(|due| today > due);
     match d.status.as_str() {
-        status::PENDING => past(Some(&d.due_date)),
+        status::PENDING | status::HELD => past(Some(&d.due_date)),
         status::WITHDRAWAL_PENDING => past(d.withdrawal_due_date.as_deref()),
         _ => false,
     }
@@ -203,6 +204,12 @@ pub fn to_pb(d: disclosure::Model, today: NaiveDate, now: Timestamp) -> Result<p
     let d = seen_at(d, now);
     let content: Content = content::from_json(&d.content)?;
     let overdue = overdue(&d, today);
+    // What a publisher confirming it should look at (staff only: these are never public).
+    let held_spans = if status::AWAITING_CONFIRMATION.contains(&d.status.as_str()) {
+        content::held_spans(&content)
+    } else {
+        Vec::new()
+    };
     let ts = |m: Option<i64>| m.map(|m| timestamp(Timestamp::from_micros(m)));
     Ok(pb::Disclosure {
         case_kind: case_kind_to_pb(&d.case_kind) as i32,
@@ -225,6 +232,7 @@ pub fn to_pb(d: disclosure::Model, today: NaiveDate, now: Timestamp) -> Result<p
         updated_at: ts(Some(d.updated_at)),
         correction_reason: d.correction_reason.unwrap_or_default(),
         ended_at: ts(ended_at),
+        held_spans,
         id: d.id,
         agency_id: d.agency_id,
         case_id: d.case_id,
@@ -257,6 +265,9 @@ impl Cursor {
 impl Publicity {
     /// Publicity over `recorder`.
     pub fn new(recorder: Recorder) -> Self {
+        // The segmenter masking uses loads its dictionary once per process: load it now, beside
+        // start-up, rather than inside the first decision's publication.
+        std::thread::spawn(sanxiang_domain::masking::names::warm_up);
         Self { recorder, changed: Arc::new(Notify::new()) }
     }
 
@@ -370,7 +381,8 @@ impl Publicity {
             },
         );
         let due = policy.disclosure.disclosure_due(&calendar, today, rk);
-        let masker = content::masker(policy.masking, &party, &d, &[])?;
+        let public_names = self.public_names(agency, &case.id).await?;
+        let masker = content::masker(policy.masking, &party, &d, &[], &public_names)?;
         let public = content::build(
             Source {
                 agency_name: &agency.name,
@@ -382,9 +394,13 @@ impl Publicity {
             },
             &masker,
         );
+        // Fail closed: what still resembles personal data after masking holds the automatic
+        // publication for a publisher's confirmation.
+        let suspicious = content::suspicious(&public);
         let status = match (exclusion, policy.disclosure.auto_publish) {
             (Some(_), _) => status::EXCLUDED,
-            (None, true) => status::PUBLISHED,
+            (None, true) if suspicious.is_empty() => status::PUBLISHED,
+            (None, true) => status::HELD,
             (None, false) => status::PENDING,
         };
         let (end, end_at) = if status == status::PUBLISHED {
@@ -433,6 +449,20 @@ impl Publicity {
         if let Some(e) = exclusion {
             record = record.with("exclusion", e.code());
         }
+        if status == status::HELD {
+            // Where and what, never the text itself: the record is exported and verified.
+            let spans: Vec<Value> = suspicious
+                .iter()
+                .map(|(field, s)| {
+                    Value::object()
+                        .with("field", *field)
+                        .with("start", s.start as u64)
+                        .with("end", s.end as u64)
+                        .with("kind", s.kind.as_str())
+                })
+                .collect();
+            record = record.with("held_spans", Value::Array(spans));
+        }
         if let Some(end) = end {
             record = record.with("publication_end", end);
         }
@@ -480,7 +510,7 @@ impl Publicity {
                         row.status = status::WITHDRAWAL_PENDING.to_owned();
                     }
                 }
-                status::PENDING => row.status = status::CANCELLED.to_owned(),
+                status::PENDING | status::HELD => row.status = status::CANCELLED.to_owned(),
                 _ => {}
             }
             Ok(row)
@@ -490,6 +520,7 @@ impl Publicity {
                 id: d.id,
                 from: &[
                     status::PENDING,
+                    status::HELD,
                     status::PUBLISHED,
                     status::EXCLUDED,
                     status::WITHDRAWAL_PENDING,
@@ -536,7 +567,43 @@ impl Publicity {
     ) -> Result<sanxiang_domain::masking::Masker> {
         let facts = stored_facts(d)?;
         let (draft, party) = self.decision_source(d, case, &facts).await?;
-        content::masker(policy.masking, &party, &draft, &facts.extra_masked_names)
+        let (agency, _) = self.agency(&d.agency_id).await?;
+        let public = self.public_names(&agency, &case.id).await?;
+        content::masker(policy.masking, &party, &draft, &facts.extra_masked_names, &public)
+    }
+
+    /// The public names of a case's decision: the agency's and the officers' who acted in the
+    /// case (their names are published with their acts; masking them would garble the text).
+    async fn public_names(&self, agency: &agency::Model, case_id: &str) -> Result<content::PublicNames> {
+        let rows: Vec<String> = event::Entity::find()
+            .select_only()
+            .column(event::Column::Officers)
+            .filter(event::Column::CaseId.eq(case_id))
+            .into_tuple()
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let mut ids: Vec<String> = Vec::new();
+        for r in rows {
+            if let Ok(Value::Array(items)) = Value::parse(&r) {
+                ids.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        let officers = if ids.is_empty() {
+            Vec::new()
+        } else {
+            officer::Entity::find()
+                .filter(officer::Column::Id.is_in(ids))
+                .all(self.recorder.db())
+                .await
+                .map_err(db_error)?
+                .into_iter()
+                .map(|o| o.name)
+                .collect()
+        };
+        Ok(content::PublicNames { officers, agency: agency.name.clone() })
     }
 
     async fn authorized(&self, who: &Principal, action: Action, id: &str) -> Result<disclosure::Model> {
@@ -590,7 +657,7 @@ impl Publicity {
         });
         let change = Change {
             id: d.id.clone(),
-            from: &[status::PENDING],
+            from: &status::AWAITING_CONFIRMATION,
             rule: "P3.publish-pending",
             message: "only a disclosure waiting for confirmation can be published".into(),
             missing_ok: false,
@@ -631,17 +698,25 @@ impl Publicity {
         self.record(who, &d, EventKind::DisclosureWithdrawn, request_id, payload, change).await
     }
 
-    /// Publishes a corrected version of a published disclosure: the content is masked again with
-    /// the further names given (RULES P5).
+    /// Publishes a corrected version of a disclosure: the content is masked again with the
+    /// further names given (RULES P5). A published disclosure stays published; a held one is
+    /// published in its corrected version (the correction is the publisher's confirmation); a
+    /// withdrawn one keeps its withdrawal, with its public reason corrected
+    /// (`withdrawal_reason`, or the stored reason masked again with the further names).
     pub async fn correct(&self, who: &Principal, r: pb::CorrectDisclosureRequest) -> Result<disclosure::Model> {
+        const CORRECTABLE: [&str; 3] = [status::PUBLISHED, status::HELD, status::WITHDRAWN];
         let request_id = (request_id(&r.request_id)?, request_digest(&r));
         let why = reason("reason", &r.reason, true)?;
+        let new_withdrawal_reason = reason("withdrawal_reason", &r.withdrawal_reason, false)?;
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
-        if d.status != status::PUBLISHED {
+        if !CORRECTABLE.contains(&d.status.as_str()) {
             return Err(Error::precondition(
                 "P5.correct-published",
-                format!("only a published disclosure is corrected (the disclosure is {})", d.status),
+                format!("only a published, held or withdrawn disclosure is corrected (the disclosure is {})", d.status),
             ));
+        }
+        if !new_withdrawal_reason.is_empty() && d.status != status::WITHDRAWN {
+            return Err(Error::invalid("withdrawal_reason", "only a withdrawn disclosure has a withdrawal reason"));
         }
         let mut facts = stored_facts(&d)?;
         for (i, name) in r.mask_names.iter().enumerate() {
@@ -654,10 +729,11 @@ impl Publicity {
             }
         }
         let case = self.recorder.case(&d.case_id).await?;
-        let (agency, _) = self.agency(&d.agency_id).await?;
+        let (agency, tz) = self.agency(&d.agency_id).await?;
         let policy = self.policy(&d.agency_id).await?;
         let (draft_content, party) = self.decision_source(&d, &case, &facts).await?;
-        let masker = content::masker(policy.masking, &party, &draft_content, &facts.extra_masked_names)?;
+        let public_names = self.public_names(&agency, &case.id).await?;
+        let masker = content::masker(policy.masking, &party, &draft_content, &facts.extra_masked_names, &public_names)?;
         let old = content::from_json(&d.content)?;
         let public = content::build(
             Source {
@@ -674,24 +750,58 @@ impl Publicity {
         let facts_json = serde_json::to_string(&facts).map_err(|e| Error::Internal(e.to_string()))?;
         let version = d.version + 1;
         let masked_why = masker.mask_text(&why);
-        let payload = Value::object()
+        let withdrawal_reason = if d.status != status::WITHDRAWN {
+            None
+        } else if new_withdrawal_reason.is_empty() {
+            Some(masker.mask_text(d.withdrawal_reason.as_deref().unwrap_or_default()))
+        } else {
+            Some(masker.mask_text(&new_withdrawal_reason))
+        };
+        // A held disclosure is published by its correction: its period starts today.
+        let publish_end = (d.status == status::HELD).then(|| {
+            let end = policy.disclosure.publication_end(local_date(self.now(), tz), &facts.publication());
+            (end, end_instant(end, tz))
+        });
+        let mut payload = Value::object()
             .with("disclosure_id", d.id.as_str())
             .with("version", version)
             .with("reason", masked_why.as_str())
             .with("content_sha256", content::digest(&json));
+        if let Some(w) = &withdrawal_reason {
+            payload = payload.with("withdrawal_reason", w.as_str());
+        }
+        if let Some((end, _)) = publish_end {
+            payload = payload.with("publication_end", end.to_string());
+        }
         let apply: Apply = Arc::new(move |mut row, ev| {
             row.version = version;
             row.content = json.clone();
             row.facts = facts_json.clone();
             row.correction_reason = Some(masked_why.clone());
             row.feed_seq = Some(ev.global_seq);
+            if let Some(w) = &withdrawal_reason {
+                row.withdrawal_reason = Some(w.clone());
+            }
+            if let Some((end, end_at)) = publish_end {
+                row.status = status::PUBLISHED.to_owned();
+                row.published_at = Some(ev.recorded_at);
+                row.listed_seq = Some(ev.global_seq);
+                row.publication_end = Some(end.to_string());
+                row.publication_end_at = Some(end_at);
+            }
             Ok(row)
         });
+        // The status read above must still hold when the event commits.
+        let from: &'static [&'static str] = match d.status.as_str() {
+            status::HELD => &[status::HELD],
+            status::WITHDRAWN => &[status::WITHDRAWN],
+            _ => &[status::PUBLISHED],
+        };
         let change = Change {
             id: d.id.clone(),
-            from: &[status::PUBLISHED],
+            from,
             rule: "P5.correct-published",
-            message: "only a published disclosure is corrected".into(),
+            message: "only a published, held or withdrawn disclosure is corrected".into(),
             missing_ok: false,
             apply,
         };

@@ -15,6 +15,8 @@ pub mod policy;
 pub mod rows;
 pub mod service;
 pub mod supervision;
+#[cfg(any(test, feature = "testgen"))]
+pub mod testgen;
 pub mod watch;
 
 pub use disclosure::Publicity;

@@ -25,6 +25,11 @@ pub mod status {
     /// Never stored: the status a published entry is shown with once its 公示截止期 has passed
     /// (RULES P7), computed at read time by [`crate::disclosure::seen_at`].
     pub const EXPIRED: &str = "expired";
+    /// Automatic publication held because the masked content still resembles personal data
+    /// (fail closed): waits for a publisher's confirmation, like [`PENDING`].
+    pub const HELD: &str = "held";
+    /// Statuses a publisher's confirmation (PublishDisclosure) publishes.
+    pub const AWAITING_CONFIRMATION: [&str; 2] = [PENDING, HELD];
 }
 
 fn key(id: &str) -> String {

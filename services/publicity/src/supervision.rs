@@ -111,17 +111,38 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
     // Publications and withdrawals past their due dates (RULES P3, P6).
     let waiting = disclosure::Entity::find()
         .filter(disclosure::Column::AgencyId.is_in(ids.iter().cloned()))
-        .filter(disclosure::Column::Status.is_in([status::PENDING, status::WITHDRAWAL_PENDING]))
+        .filter(disclosure::Column::Status.is_in([status::PENDING, status::HELD, status::WITHDRAWAL_PENDING]))
         .all(db)
         .await
         .map_err(db_error)?;
     for d in waiting {
+        if d.status == status::HELD {
+            // Every held publication, due or not: the masking found something it could not
+            // vouch for, and a supervisor sees how often that happens (fail closed, RULES P5).
+            let kinds: Vec<&str> = crate::content::from_json(&d.content)
+                .map(|c| crate::content::suspicious(&c).iter().map(|(_, s)| s.kind.as_str()).collect())
+                .unwrap_or_default();
+            items.push(item(
+                pb::OverdueKind::HeldDisclosure,
+                &d.agency_id,
+                &d.case_id,
+                d.id.clone(),
+                NaiveDate::parse_from_str(&d.due_date, "%Y-%m-%d").ok(),
+                format!(
+                    "the automatic publication of the decision of {} is held for a publisher's confirmation: {} suspicious span(s) ({})",
+                    d.decision_date,
+                    kinds.len(),
+                    kinds.join(", ")
+                ),
+                d.decided_at,
+            ));
+        }
         let (_, today) = day(&d.agency_id)?;
         if !crate::disclosure::overdue(&d, today) {
             continue;
         }
         let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        if d.status == status::PENDING {
+        if status::AWAITING_CONFIRMATION.contains(&d.status.as_str()) {
             items.push(item(
                 pb::OverdueKind::Disclosure,
                 &d.agency_id,

@@ -52,6 +52,9 @@ pub enum DisclosureCmd {
         reason: String,
         #[arg(long = "mask-name")]
         mask_names: Vec<String>,
+        /// A withdrawn disclosure: the corrected public withdrawal reason.
+        #[arg(long, default_value = "")]
+        withdrawal_reason: String,
         #[arg(long, default_value_t = uuid::Uuid::now_v7().to_string())]
         request_id: String,
     },
@@ -162,7 +165,17 @@ fn line(d: &pb::Disclosure) -> String {
     if !d.withdrawal_reason.is_empty() {
         out.push_str(&format!(" withdrawal: {}", d.withdrawal_reason));
     }
+    out.push_str(&held(d));
     out
+}
+
+/// The spans a held disclosure waits on, one per line, each highlighted in 【】 within its
+/// context, for the publisher who confirms or corrects it.
+fn held(d: &pb::Disclosure) -> String {
+    d.held_spans
+        .iter()
+        .map(|s| format!("\n  held {} [{}..{}) {}: {}", s.field, s.start, s.end, s.kind, s.excerpt))
+        .collect()
 }
 
 /// Runs a `disclosure`, `publicity-policy` or `notice` subcommand.
@@ -189,6 +202,9 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
         PublicityCmd::Disclosure(DisclosureCmd::Get { id }) => {
             let d = p.get_disclosure(pb::GetDisclosureRequest { disclosure_id: id }).await?.into_inner();
             show(q, &d.id, &d);
+            if !q && !d.held_spans.is_empty() {
+                println!("held for confirmation:{}", held(&d));
+            }
         }
         PublicityCmd::Disclosure(DisclosureCmd::Publish { id, request_id }) => {
             let d = p
@@ -204,9 +220,15 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
                 .into_inner();
             println!("{}", if q { d.id.clone() } else { line(&d) });
         }
-        PublicityCmd::Disclosure(DisclosureCmd::Correct { id, reason, mask_names, request_id }) => {
+        PublicityCmd::Disclosure(DisclosureCmd::Correct { id, reason, mask_names, withdrawal_reason, request_id }) => {
             let d = p
-                .correct_disclosure(pb::CorrectDisclosureRequest { request_id, disclosure_id: id, reason, mask_names })
+                .correct_disclosure(pb::CorrectDisclosureRequest {
+                    request_id,
+                    disclosure_id: id,
+                    reason,
+                    mask_names,
+                    withdrawal_reason,
+                })
                 .await?
                 .into_inner();
             println!("{}", if q { d.id.clone() } else { line(&d) });

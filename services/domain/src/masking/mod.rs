@@ -6,30 +6,48 @@
 //! kind of data has one replacement rule, used both by the structured-field helpers
 //! ([`mask_id_number`], [`mask_phone`], …) and by [`Masker::mask_text`]:
 //!
-//! | kind                       | rule                                               |
-//! |----------------------------|----------------------------------------------------|
-//! | resident ID number (18/15) | keep the first 6 characters (region), `*` the rest |
-//! | mobile and landline number | keep the first 3 and last 4 digits, `*` the rest   |
-//! | bank card number           | keep the last 4 digits, `*` the rest               |
-//! | home address, health data  | `*` every character                                |
-//! | a natural person's name    | keep the surname, `某` the rest (张三 → 张某)       |
+//! | kind                                   | rule                                               |
+//! |----------------------------------------|----------------------------------------------------|
+//! | resident ID number (18/15)             | keep the first 6 characters (region), `*` the rest |
+//! | mobile and landline number             | keep the first 3 and last 4 digits, `*` the rest   |
+//! | phone number without area code         | keep the last 4 digits, `*` the rest               |
+//! | bank card number                       | keep the last 4 digits, `*` the rest               |
+//! | passport, 港澳台 permit                 | keep the first character, `*` the rest             |
+//! | vehicle plate                          | keep the province and the letter, `*` the rest     |
+//! | e-mail, QQ / WeChat id                 | `*` every character                                |
+//! | home address, health data              | `*` every character                                |
+//! | a natural person's name                | keep the surname, `某` the rest (张三 → 张某)       |
 //!
 //! A value too short for its rule (fewer characters than it keeps) is masked completely.
 //! Separators (spaces, dashes, brackets) inside a number are kept, like every other character.
 //!
-//! Free text is scanned by hand rather than with the `regex` crate: the patterns need checks a
-//! regular expression cannot express (ID check digits, birth dates, credit-code and Luhn
-//! validation, grouping rules), and a scanner over `char`s keeps positions exact for the
-//! one-for-one replacement.
+//! Detection reads the folded text ([`normalise`]): every character folded on its own by NFKC
+//! (full-width digits and punctuation) and the dashes, dots and spaces between digits folded to
+//! ASCII, one character for each original character, so a span found there is the same span of
+//! the original. Free text is scanned by hand rather than with the `regex` crate: the patterns
+//! need checks a regular expression cannot express (ID check digits, birth dates, credit-code and
+//! Luhn validation, grouping rules), and a scanner over `char`s keeps positions exact. Names
+//! nobody listed are found with jieba's part-of-speech tags and after role words ([`names`]).
 //!
-//! Known limits, by design: a number in free text is only recognised with the layouts listed at
-//! [`Masker::mask_text`]; an address or health phrase in free text is only recognised after one of
-//! the keywords, up to the next punctuation; names are masked only if they are given.
+//! After masking, [`residual`] looks for what still resembles personal data; publication holds
+//! a text with a hit for a person's confirmation (fail closed).
+//!
+//! Known limits, by design: numbers are recognised in the layouts listed at
+//! [`Masker::mask_text`]; an address is recognised after a keyword (up to the next punctuation) or
+//! by a street name followed by a number, not by a bare place name; a name is recognised when
+//! listed, tagged as a name by jieba with a common surname, or written after a role word.
+
+pub mod names;
+pub mod normalise;
+mod numbers;
+mod phrases;
+pub mod residual;
 
 use chrono::NaiveDate;
 
-use crate::credit_code::CreditCode;
 use crate::error::{Error, Result};
+pub use phrases::{ADDRESS_KEYWORDS, HEALTH_KEYWORDS, HEALTH_LEXICON};
+pub use residual::{Suspicious, SuspiciousKind, residual};
 
 /// The character replacing a masked character of a number, an address or health information.
 pub const MASK: char = '*';
@@ -37,15 +55,8 @@ pub const MASK: char = '*';
 /// The character replacing the masked characters of a name (张三 → 张某).
 pub const NAME_MASK: char = '某';
 
-/// Keywords after which free text names a home address (longest first, so that 家庭住址 wins
-/// over 住址).
-pub const ADDRESS_KEYWORDS: [&str; 7] = ["家庭住址", "现住址", "住所地", "居住地", "住址", "住所", "现住"];
-
-/// Keywords after which free text states health information.
-pub const HEALTH_KEYWORDS: [&str; 4] = ["诊断为", "病情", "患有", "病史"];
-
 /// Compound surnames (复姓) kept whole when a name is masked (欧阳娜娜 → 欧阳某某).
-const COMPOUND_SURNAMES: [&str; 20] = [
+pub(crate) const COMPOUND_SURNAMES: [&str; 20] = [
     "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "端木", "公孙", "尉迟", "长孙", "宇文", "夏侯",
     "司徒", "司空", "独孤", "南宫", "西门", "轩辕",
 ];
@@ -70,6 +81,12 @@ pub struct PartyNames {
     pub punished: Option<String>,
     /// Every other natural person (witnesses, victims, relatives): always masked.
     pub others: Vec<String>,
+    /// The officers acting in the case: their names are public (RULES P5 masks private persons
+    /// only), so a name found in free text that is an officer's stays.
+    pub officers: Vec<String>,
+    /// Public names of organisations (the agency, a punished organisation): a name found inside
+    /// one of them is not a person's.
+    pub organisations: Vec<String>,
 }
 
 /// The kinds of data masked, each with one replacement rule.
@@ -77,7 +94,13 @@ pub struct PartyNames {
 enum Kind {
     IdNumber,
     Phone,
+    /// A phone number without an area code, found after a phone keyword.
+    LocalPhone,
     BankCard,
+    /// A passport or 港澳台 permit number.
+    Permit,
+    /// A vehicle plate: positions are the province, the letter and the body.
+    Plate,
     Whole,
 }
 
@@ -87,7 +110,9 @@ impl Kind {
         match self {
             Self::IdNumber => (6, 0),
             Self::Phone => (3, 4),
-            Self::BankCard => (0, 4),
+            Self::LocalPhone | Self::BankCard => (0, 4),
+            Self::Permit => (1, 0),
+            Self::Plate => (2, 0),
             Self::Whole => (0, 0),
         }
     }
@@ -95,15 +120,19 @@ impl Kind {
 
 /// Per-character replacements of one text: `None` keeps the character.
 struct Marks {
+    /// The original characters.
     chars: Vec<char>,
+    /// Their folded forms, one for one ([`normalise::fold`]): what detection reads.
+    norm: Vec<char>,
     out: Vec<Option<char>>,
 }
 
 impl Marks {
     fn new(text: &str) -> Self {
         let chars: Vec<char> = text.chars().collect();
+        let norm = normalise::fold_all(&chars);
         let out = vec![None; chars.len()];
-        Self { chars, out }
+        Self { chars, norm, out }
     }
 
     /// Masks the significant characters at `positions` by the rule of `kind`.
@@ -210,7 +239,7 @@ pub fn is_valid_id18(id: &str) -> bool {
 }
 
 /// Whether `digits` (YYYYMMDD) is a date between 1900 and 2099.
-fn plausible_birth_date(digits: &str) -> bool {
+pub(crate) fn plausible_birth_date(digits: &str) -> bool {
     let (Ok(y), Ok(m), Ok(d)) = (digits[..4].parse::<i32>(), digits[4..6].parse(), digits[6..8].parse()) else {
         return false;
     };
@@ -218,7 +247,7 @@ fn plausible_birth_date(digits: &str) -> bool {
 }
 
 /// Whether a 15-digit old ID number has a plausible birth date (YYMMDD at positions 7–12).
-fn plausible_id15(digits: &str) -> bool {
+pub(crate) fn plausible_id15(digits: &str) -> bool {
     plausible_birth_date(&format!("19{}", &digits[6..12]))
 }
 
@@ -241,233 +270,15 @@ pub fn luhn_valid(digits: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// A run of digits inside a number token, e.g. `0591` in `(0591)87654321`.
-#[derive(Debug, Clone, Copy)]
-struct Group {
-    /// First digit.
-    start: usize,
-    /// After the last digit (or the final X of an ID number).
-    end: usize,
-    /// After the group including a closing bracket.
-    close: usize,
-    /// Written in brackets.
-    bracketed: bool,
-}
-
-fn is_open(c: char) -> bool {
-    matches!(c, '(' | '（')
-}
-
-fn is_close(c: char) -> bool {
-    matches!(c, ')' | '）')
-}
-
-/// The digit groups of the number token starting at `i`: digits separated by a single space or
-/// dash, the first group possibly bracketed (`(0591)`, `（+86）` is not supported).
-fn parse_groups(c: &[char], mut j: usize) -> Vec<Group> {
-    let mut groups = Vec::new();
-    loop {
-        let bracketed = j < c.len() && is_open(c[j]) && groups.is_empty();
-        let start = if bracketed { j + 1 } else { j };
-        let mut end = start;
-        while end < c.len() && c[end].is_ascii_digit() {
-            end += 1;
-        }
-        if end == start {
-            break;
-        }
-        if end - start == 17 && end < c.len() && matches!(c[end], 'X' | 'x') {
-            end += 1;
-        }
-        let mut close = end;
-        if bracketed {
-            if close < c.len() && is_close(c[close]) {
-                close += 1;
-            } else {
-                break;
-            }
-        }
-        groups.push(Group { start, end, close, bracketed });
-        let digit_at = |k: usize| k < c.len() && c[k].is_ascii_digit();
-        if close < c.len() && matches!(c[close], ' ' | '-') && digit_at(close + 1) {
-            j = close + 1;
-        } else if bracketed && digit_at(close) {
-            j = close;
-        } else {
-            break;
-        }
-    }
-    groups
-}
-
-/// What a sequence of groups is, and which positions the rule applies to.
-fn classify(c: &[char], groups: &[Group], plus: bool, last_of_token: bool) -> Option<(Kind, Vec<usize>)> {
-    let positions: Vec<usize> = groups.iter().flat_map(|g| g.start..g.end).collect();
-    let text: String = positions.iter().map(|&p| c[p]).collect();
-    let lens: Vec<usize> = groups.iter().map(|g| g.end - g.start).collect();
-    let any_bracket = groups.iter().any(|g| g.bracketed);
-    let all_digits = text.bytes().all(|b| b.is_ascii_digit());
-
-    // Mobile numbers, with an optional 86 / +86 country code.
-    let national = if text.len() == 13 && text.starts_with("86") && (lens[0] == 2 || lens[0] == 13) {
-        &positions[2..]
-    } else {
-        &positions[..]
-    };
-    let is_mobile = |p: &[usize]| {
-        p.len() == 11 && c[p[0]] == '1' && matches!(c[p[1]], '3'..='9') && p.iter().all(|&q| c[q].is_ascii_digit())
-    };
-    if !any_bracket && is_mobile(national) && (!plus || (national.len() == 11 && text.len() == 13)) {
-        return Some((Kind::Phone, national.to_vec()));
-    }
-    if plus {
-        return None;
-    }
-
-    if groups.len() == 1 && !any_bracket {
-        if text.len() == 18 && matches!(text.as_bytes()[17], b'X' | b'x') {
-            return Some((Kind::IdNumber, positions));
-        }
-        if text.len() == 18 && is_valid_id18(&text) {
-            return Some((Kind::IdNumber, positions));
-        }
-        if text.len() == 15 && all_digits && plausible_id15(&text) {
-            return Some((Kind::IdNumber, positions));
-        }
-    }
-    if !all_digits {
-        return None;
-    }
-
-    // Landlines: 0 + a 2- or 3-digit area code (010, 02x: 3 digits with the 0) + 7 or 8 digits.
-    let area_ok = |area: &str| matches!(area.as_bytes(), [b'0', b'1' | b'2', _] | [b'0', b'3'..=b'9', _, _]);
-    let local_ok = |local: &str| (7..=8).contains(&local.len()) && matches!(local.as_bytes()[0], b'2'..=b'9');
-    if text.starts_with('0') {
-        let landline = match groups.len() {
-            1 if !any_bracket => {
-                let area_len = if matches!(text.as_bytes().get(1), Some(b'1' | b'2')) { 3 } else { 4 };
-                text.len() > area_len && area_ok(&text[..area_len]) && local_ok(&text[area_len..])
-            }
-            2 => area_ok(&text[..lens[0]]) && local_ok(&text[lens[0]..]) && !groups[1].bracketed,
-            _ => false,
-        };
-        if landline {
-            return Some((Kind::Phone, positions));
-        }
-    }
-
-    // Bank cards: 16–19 digits, plain or in groups of 4 (the last group may be shorter only at
-    // the end of the token, so that a card is not glued to a number written after it).
-    if any_bracket || !(16..=19).contains(&text.len()) {
-        return None;
-    }
-    let grouped_ok = groups.len() == 1
-        || (lens[..lens.len() - 1].iter().all(|&l| l == 4) && (lens[lens.len() - 1] == 4 || last_of_token));
-    if !grouped_ok {
-        return None;
-    }
-    // An all-digit unified social credit code is an organisation's public identifier: leave it,
-    // unless the digits also pass the bank-card Luhn check (a card wins: privacy first).
-    if text.len() == 18 && !luhn_valid(&text) && text.parse::<CreditCode>().is_ok() {
-        return None;
-    }
-    Some((Kind::BankCard, positions))
-}
-
-/// Marks the numbers of a text: ID numbers, mobiles, landlines and bank cards.
-fn mark_numbers(marks: &mut Marks) {
-    let c = marks.chars.clone();
-    let mut i = 0;
-    while i < c.len() {
-        let boundary = i == 0 || !c[i - 1].is_ascii_digit();
-        let plus = c[i] == '+' && c.get(i + 1).is_some_and(char::is_ascii_digit);
-        let starts = c[i].is_ascii_digit() || plus || (is_open(c[i]) && c.get(i + 1).is_some_and(char::is_ascii_digit));
-        if !boundary || !starts {
-            i += 1;
-            continue;
-        }
-        let groups = parse_groups(&c, if plus { i + 1 } else { i });
-        let mut matched = None;
-        for k in (1..=groups.len()).rev() {
-            let end = groups[k - 1].close;
-            if c.get(end).is_some_and(char::is_ascii_digit) {
-                continue;
-            }
-            if let Some(found) = classify(&c, &groups[..k], plus, k == groups.len()) {
-                matched = Some((end, found));
-                break;
-            }
-        }
-        match (matched, groups.first()) {
-            (Some((end, (kind, positions))), _) => {
-                marks.apply(kind, &positions);
-                i = end;
-            }
-            // Not a sensitive number: step over its first group and look again after it.
-            (None, Some(first)) => i = first.close.max(i + 1),
-            (None, None) => i += 1,
-        }
-    }
-}
-
-/// Whether `c` ends an address or health phrase in free text.
-fn ends_phrase(c: char) -> bool {
-    matches!(
-        c,
-        '，' | '。'
-            | '；'
-            | '、'
-            | '！'
-            | '？'
-            | ','
-            | ';'
-            | '!'
-            | '?'
-            | '\n'
-            | '\r'
-            | ')'
-            | '）'
-            | ']'
-            | '】'
-            | '」'
-            | '”'
-            | '"'
-    )
-}
-
-/// Marks what follows a keyword up to the next punctuation.
-fn mark_after_keywords(marks: &mut Marks, keywords: &[&str]) {
-    let c = marks.chars.clone();
-    let keywords: Vec<Vec<char>> = keywords.iter().map(|k| k.chars().collect()).collect();
-    let mut i = 0;
-    while i < c.len() {
-        let Some(k) = keywords.iter().find(|k| c[i..].starts_with(k)) else {
-            i += 1;
-            continue;
-        };
-        let mut j = i + k.len();
-        while j < c.len() && matches!(c[j], '：' | ':' | ' ' | '\u{3000}') {
-            j += 1;
-        }
-        if j < c.len() && matches!(c[j], '为' | '在' | '于' | '是') {
-            j += 1;
-        }
-        while j < c.len() && !ends_phrase(c[j]) {
-            if !c[j].is_whitespace() {
-                marks.out[j] = Some(MASK);
-            }
-            j += 1;
-        }
-        i = j;
-    }
-}
-
 /// The masking pipeline of one decision: the agency's policy and the persons it names.
 #[derive(Debug, Clone)]
 pub struct Masker {
     policy: MaskingPolicy,
     /// Names to mask in free text, longest first so that a longer name is masked whole.
     names: Vec<Vec<char>>,
+    /// Names that stay wherever they are found: the punished party when its name is published,
+    /// the officers, and organisations' names.
+    exempt: Vec<Vec<char>>,
 }
 
 impl Masker {
@@ -476,6 +287,12 @@ impl Masker {
     /// would publish the person.
     pub fn new(policy: MaskingPolicy, party: PartyNames) -> Result<Self> {
         let mut names = Vec::new();
+        let mut exempt: Vec<Vec<char>> = Vec::new();
+        if !policy.mask_party_name
+            && let Some(p) = &party.punished
+        {
+            exempt.push(p.trim().chars().collect());
+        }
         let punished = party.punished.filter(|_| policy.mask_party_name).map(|n| ("party.punished".to_owned(), n));
         let others = party.others.into_iter().enumerate().map(|(i, n)| (format!("party.others[{i}]"), n));
         for (field, name) in punished.into_iter().chain(others) {
@@ -487,7 +304,15 @@ impl Masker {
         }
         names.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         names.dedup();
-        Ok(Self { policy, names })
+        for n in party.officers.iter().chain(&party.organisations) {
+            let chars: Vec<char> = normalise::fold_all(&n.trim().chars().collect::<Vec<_>>());
+            // An officer who is also a listed person is masked: listing wins.
+            if chars.len() >= 2 && !names.contains(&chars) {
+                exempt.push(chars);
+            }
+        }
+        exempt.retain(|n| n.len() >= 2);
+        Ok(Self { policy, names, exempt })
     }
 
     /// The policy this pipeline applies.
@@ -500,29 +325,44 @@ impl Masker {
         if self.policy.mask_party_name { mask_name(name) } else { name.to_owned() }
     }
 
-    /// Masks free text (facts, reasons, the decision's body). Recognised:
+    /// Masks free text (facts, reasons, the decision's body). Recognised, on the folded text
+    /// (full-width forms, any dash, dot, space or line break between digit groups):
     ///
     /// - ID numbers: 17 digits and a final digit or X/x (any 17 digits + X; 18 digits when the
-    ///   check digit and birth date are valid); 15 digits with a plausible birth date;
-    /// - mobiles: 11 digits `1[3-9]…`, plain or grouped by spaces or dashes, optionally after
-    ///   `86`/`+86`;
-    /// - landlines: area code `01x`/`02x`/`0[3-9]xx` and 7–8 digits, plain, with a space or dash,
-    ///   or with the area code in brackets;
-    /// - bank cards: 16–19 digits, plain or grouped by 4 with spaces (an 18-digit number that is a
-    ///   valid credit code and fails the Luhn check is left as an organisation's code);
-    /// - addresses after 住址/住所/家庭住址/居住地/现住 and health information after
-    ///   病情/患有/诊断为/病史, up to the next punctuation;
-    /// - every given name.
+    ///   check digit and birth date are valid); 15 digits with a plausible birth date; in any
+    ///   grouping (6-8-4);
+    /// - mobiles: 11 digits `1[3-9]…`, in any grouping, optionally after `86`/`+86`;
+    /// - landlines: area code `01x`/`02x`/`0[3-9]xx` and 7–8 digits, plain, grouped, or with the
+    ///   area code in brackets; after a phone keyword (电话, 手机, 座机, …) any number of 7–13
+    ///   digits, with or without an area code;
+    /// - bank cards: 16–19 digits, plain or grouped by 4 (an 18-digit number that is a valid
+    ///   credit code and fails the Luhn check is left as an organisation's code); after an
+    ///   account keyword (卡号, 账号, …) any number of 12–19 digits;
+    /// - passports and 港澳台 permits (E/G/P/S/D/C/H/M/T and 7–10 digits, or anything after
+    ///   护照, 通行证, 台胞证, …), vehicle plates, e-mail addresses, QQ / WeChat ids after their
+    ///   keywords;
+    /// - addresses after their keywords ([`ADDRESS_KEYWORDS`]) and by the shape of a street
+    ///   address (`五一路12号`, `3栋2单元501室`);
+    /// - health information after its keywords ([`HEALTH_KEYWORDS`]), inside `系…患者`,
+    ///   `因…住院`, `有…病史`, and the lexicon's conditions in a clause about a person's health;
+    /// - every given name, and names nobody listed ([`names`]).
     ///
     /// A number only counts when no digit touches it on either side, so amounts, dates and
     /// document numbers (`罚款20000元`, `20260102`, `闽榕市监罚〔2026〕12号`) are left alone.
     pub fn mask_text(&self, text: &str) -> String {
         let mut marks = Marks::new(text);
-        mark_numbers(&mut marks);
-        mark_after_keywords(&mut marks, &ADDRESS_KEYWORDS);
-        mark_after_keywords(&mut marks, &HEALTH_KEYWORDS);
-        let c = marks.chars.clone();
-        for name in &self.names {
+        numbers::mark_numbers(&mut marks);
+        numbers::mark_after_number_keywords(&mut marks);
+        numbers::mark_permits(&mut marks);
+        numbers::mark_plates(&mut marks);
+        phrases::mark_emails(&mut marks);
+        phrases::mark_im_ids(&mut marks);
+        phrases::mark_address_keywords(&mut marks);
+        phrases::mark_address_shapes(&mut marks);
+        phrases::mark_health(&mut marks);
+        let c = marks.norm.clone();
+        let folded: Vec<Vec<char>> = self.names.iter().map(|n| normalise::fold_all(n)).collect();
+        for name in &folded {
             let mut i = 0;
             while i + name.len() <= c.len() {
                 if c[i..].starts_with(name) {
@@ -533,6 +373,8 @@ impl Masker {
                 }
             }
         }
+        let exempt = names::covered(&c, &self.exempt);
+        names::mark_unlisted_names(&mut marks, &exempt);
         marks.render()
     }
 }
@@ -540,12 +382,14 @@ impl Masker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credit_code::CreditCode;
     use proptest::prelude::*;
 
     fn masker(mask_party_name: bool, punished: Option<&str>, others: &[&str]) -> Masker {
         let party = PartyNames {
             punished: punished.map(str::to_owned),
             others: others.iter().map(|s| (*s).to_owned()).collect(),
+            ..PartyNames::default()
         };
         Masker::new(MaskingPolicy { mask_party_name }, party).unwrap()
     }
@@ -668,11 +512,12 @@ mod tests {
 
     #[test]
     fn a_too_short_name_is_refused_with_its_field() {
-        let party = PartyNames { punished: None, others: vec!["李四".into(), " 王 ".into()] };
+        let party =
+            PartyNames { punished: None, others: vec!["李四".into(), " 王 ".into()], ..PartyNames::default() };
         let err = Masker::new(MaskingPolicy::default(), party).unwrap_err();
         assert_eq!(err, Error::invalid("party.others[1]", "a name to mask must have at least 2 characters"));
         // The punished person's name is not checked when it is not masked.
-        let party = PartyNames { punished: Some("王".into()), others: vec![] };
+        let party = PartyNames { punished: Some("王".into()), ..PartyNames::default() };
         assert!(Masker::new(MaskingPolicy::default(), party).is_ok());
     }
 
@@ -720,10 +565,156 @@ mod tests {
         );
     }
 
+    #[test]
+    fn full_width_bracketed_and_grouped_id_numbers_are_masked() {
+        let m = plain();
+        let id = id18("35010219900101123");
+        let fw: String = id.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+        assert_eq!(
+            m.mask_text(&format!("身份证{fw}，")),
+            format!("身份证{}{}，", &fw.chars().take(6).collect::<String>(), "*".repeat(12))
+        );
+        assert_eq!(m.mask_text(&format!("（{id}）")), format!("（350102{}）", "*".repeat(12)));
+        assert_eq!(m.mask_text(&format!("({id})")), format!("(350102{})", "*".repeat(12)));
+        assert_eq!(m.mask_text(&format!("{} {} {}", &id[..6], &id[6..14], &id[14..])), "350102 ******** ****");
+        assert_eq!(m.mask_text("350102-19900101-123X"), "350102-********-****");
+        assert_eq!(m.mask_text(&format!("{}\n{}", &id[..9], &id[9..])), format!("350102***\n{}", "*".repeat(9)));
+    }
+
+    #[test]
+    fn mobiles_in_every_layout_are_masked() {
+        let m = plain();
+        assert_eq!(m.mask_text("电话１３８１２３４５６７８。"), "电话１３８＊＊＊＊５６７８。".replace('＊', "*"));
+        assert_eq!(m.mask_text("（13812345678）"), "（138****5678）");
+        assert_eq!(m.mask_text("138.1234.5678"), "138.****.5678");
+        assert_eq!(m.mask_text("138\n1234\n5678"), "138\n****\n5678");
+        assert_eq!(m.mask_text("Tel：138 1234 5678"), "Tel：138 **** 5678");
+    }
+
+    #[test]
+    fn landlines_with_full_width_dash_local_prefixes_and_no_area_code() {
+        let m = plain();
+        assert_eq!(m.mask_text("021－67247831"), "021－****7831");
+        assert_eq!(m.mask_text("０２１－６７２４７８３１"), "０２１－＊＊＊＊７８３１".replace('＊', "*"));
+        assert_eq!(m.mask_text("010-12345678"), "010-****5678");
+        assert_eq!(m.mask_text("0371-12345678"), "037*-****5678");
+        assert_eq!(m.mask_text("电话：87654321。"), "电话：****4321。");
+        assert_eq!(m.mask_text("座机（8765 4321）"), "座机（**** 4321）");
+    }
+
+    #[test]
+    fn bank_cards_full_width_and_in_brackets() {
+        let m = plain();
+        let card = luhn("622202123456789");
+        let fw: String = card.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+        let out = m.mask_text(&format!("卡号{fw}"));
+        assert!(out.ends_with(&fw.chars().skip(12).collect::<String>()) && out.matches('*').count() == 12, "{out}");
+        assert_eq!(m.mask_text(&format!("（{card}）")), format!("（{}{}）", "*".repeat(12), &card[12..]));
+        assert_eq!(m.mask_text("账号：6222 0212 3456 78"), "账号：**** **** **56 78");
+    }
+
+    #[test]
+    fn contact_ids_permits_and_plates_are_masked() {
+        let m = plain();
+        assert_eq!(m.mask_text("邮箱zhang.san@example.com，"), "邮箱*********************，");
+        assert_eq!(m.mask_text("邮箱ｚｈａｎｇ＠ｑｑ．ｃｏｍ"), "邮箱************");
+        assert_eq!(m.mask_text("QQ号123456789，"), "QQ号*********，");
+        assert_eq!(m.mask_text("微信：wxid_abc123；"), "微信：***********；");
+        assert_eq!(m.mask_text("护照号EA1234567，"), "护照号E********，");
+        assert_eq!(m.mask_text("持E12345678入境"), "持E********入境");
+        assert_eq!(m.mask_text("港澳通行证C12345678"), "港澳通行证C********");
+        assert_eq!(m.mask_text("车牌号闽A·12345的"), "车牌号闽A·*****的");
+        assert_eq!(m.mask_text("粤B D12345"), "粤B ******");
+    }
+
+    #[test]
+    fn addresses_after_every_keyword_and_by_shape() {
+        let m = plain();
+        assert_eq!(m.mask_text("家住福州市1号，"), "家住*****，");
+        assert_eq!(m.mask_text("居住在厦门市思明区，"), "居住在******，");
+        assert_eq!(m.mask_text("暂住于莆田市；"), "暂住于***；");
+        assert_eq!(m.mask_text("户籍地址：泉州市丰泽区。"), "户籍地址：******。");
+        assert_eq!(m.mask_text("地址：漳州市芗城区，"), "地址：******，");
+        assert_eq!(m.mask_text("其（住福州市鼓楼区）"), "其（住******）");
+        assert_eq!(m.mask_text("在福州市鼓楼区五一路12号经营"), "在福州市鼓楼区******经营");
+        assert_eq!(m.mask_text("于城门镇胪雷村3组12号"), "于城门镇********");
+        assert_eq!(m.mask_text("位于3栋2单元501室"), "位于*********");
+    }
+
+    #[test]
+    fn health_information_in_every_phrasing() {
+        let m = plain();
+        assert_eq!(m.mask_text("经医院确诊糖尿病，"), "经医院确诊***，");
+        assert_eq!(m.mask_text("身患癫痫，"), "身患**，");
+        assert_eq!(m.mask_text("当事人系乙肝患者，"), "当事人系**患者，");
+        assert_eq!(m.mask_text("因脑梗塞住院治疗，"), "因***住院治疗，");
+        assert_eq!(m.mask_text("被查出肺结核。"), "被查出***。");
+        assert_eq!(m.mask_text("有高血压病史，"), "有***病史，");
+        assert_eq!(m.mask_text("其患高血压多年，"), "其患***多年，");
+    }
+
+    #[test]
+    fn unlisted_names_after_role_words_and_by_tagging() {
+        let m = masker(false, Some("张三"), &[]);
+        assert_eq!(m.mask_text("证人王小明称"), "证人王某某称");
+        assert_eq!(m.mask_text("举报人：欧阳建国、李伟和赵芳在场"), "举报人：欧阳某某、李某和赵某在场");
+        assert_eq!(m.mask_text("当事人之妻刘桂芳陈述"), "当事人之妻刘某某陈述");
+        assert_eq!(m.mask_text("申请人张三"), "申请人张三", "the party's name is published under this policy");
+        assert_eq!(m.mask_text("受害人李某称"), "受害人李某称");
+        // Tagging finds a name without a role word.
+        assert_eq!(m.mask_text("经查，王小锋于当日驾车离开。"), "经查，王某某于当日驾车离开。");
+        // … also where it splits the name after the surname (周 + 婷婷, 钱 + 志强).
+        assert_eq!(m.mask_text("经查，周婷婷于当日驾车离开。"), "经查，周某某于当日驾车离开。");
+        assert_eq!(m.mask_text("经查，钱志强于当日驾车离开。"), "经查，钱某某于当日驾车离开。");
+        // Dictionary words the dictionary tags as names are not taken (许可证, 陈述).
+        assert_eq!(m.mask_text("食品经营许可证，当事人陈述"), "食品经营许可证，当事人陈述");
+    }
+
+    #[test]
+    fn officers_organisations_and_the_agency_stay() {
+        let party = PartyNames {
+            punished: None,
+            others: vec![],
+            officers: vec!["王建国".into(), "李伟".into()],
+            organisations: vec!["福州市鼓楼区市场监督管理局".into(), "李宁体育用品有限公司".into()],
+        };
+        let m = Masker::new(MaskingPolicy::default(), party).unwrap();
+        let text = "执法人员王建国、李伟在李宁体育用品有限公司检查，福州市鼓楼区市场监督管理局认为，证人赵小明称属实。";
+        assert_eq!(
+            m.mask_text(text),
+            "执法人员王建国、李伟在李宁体育用品有限公司检查，福州市鼓楼区市场监督管理局认为，证人赵某某称属实。"
+        );
+        assert_eq!(plain().mask_text("本机关地址：福州市鼓楼区五一路88号"), "本机关地址：福州市鼓楼区五一路88号");
+    }
+
+    #[test]
+    fn articles_document_numbers_amounts_and_dates_are_never_masked() {
+        let m = masker(true, Some("张三"), &["李四"]);
+        for text in [
+            "依据《中华人民共和国行政处罚法》第二十三条",
+            "第23条第1款",
+            "闽榕市监罚〔2026〕12号",
+            "罚款20000元",
+            "2.5万元",
+            "没收违法所得123456.78元",
+            "2026年1月2日",
+            "2026-01-02",
+            "20260102",
+            "２０２６年１月２日",
+            "违反《中华人民共和国传染病防治法》第十二条",
+            "第12345678号",
+        ] {
+            assert_eq!(m.mask_text(text), text);
+        }
+    }
+
     // ---- property tests ----
 
-    /// Filler characters: no digits, no keyword characters, no name characters, no `+`/brackets.
-    const FILLER: &str = "的了是我有和这中大上个国到说们时要就出会也你对生能而子那得于着下自之年过发后作用道行所然家种事成方多经么去法学如都同现当没动起看定天分还进好小部其些主样理她本前开但因只从想实日者意无力它与长把机十民第公此已工使情性知全正点关回第aAbBcCxyzQW ,.;:-_/、，。：";
+    /// Filler characters: no digits, no keyword characters, no name characters, no `+`/brackets,
+    /// no character ending a street's name (路街巷道弄里村: a street name and a number is an
+    /// address by its shape), no surname (于, 和, 时, …: a surname and a character may be a
+    /// name nobody listed).
+    const FILLER: &str = "的了是我有这中大上个国到说们要就出会也你对生能而子那得着下自之年过发后作用行所然家种事多经么去法学如都同现当没动起看定天分还进好小部其些主样理她本前开但因只从想实日者意无力它与长把机十民第公此已工使情性知正点回第aAbBcCxyzQW ,.;:-_/、，。：";
     const SURNAMES: &[&str] = &["王", "李", "赵", "钱", "孙", "周", "吴", "郑", "欧阳", "司马"];
     const GIVEN: &str = "伟芳娜敏静丽强磊洋艳勇军杰娟涛超明霞秀英华慧巧美";
     const PLACES: &str = "福州厦门泉州漳莆田宁德南平龙岩三明鼓楼台江仓山晋安思湖里";
@@ -854,7 +845,7 @@ mod tests {
         #[test]
         fn masked_decisions_never_contain_the_generated_data((names, parts) in decision(), mask_party in any::<bool>()) {
             let (punished, others) = names.split_first().unwrap();
-            let party = PartyNames { punished: Some(punished.clone()), others: others.to_vec() };
+            let party = PartyNames { punished: Some(punished.clone()), others: others.to_vec(), ..PartyNames::default() };
             let masker = Masker::new(MaskingPolicy { mask_party_name: mask_party }, party).unwrap();
             let text: String = parts.iter().map(|(f, i)| format!("{f}{}", i.text)).collect();
             let out = masker.mask_text(&text);
