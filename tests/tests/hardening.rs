@@ -593,6 +593,26 @@ async fn csv_exports_neutralise_formulas_and_other_outputs_stay_exact(backend: B
         .unwrap()
         .into_inner();
     w.issue(&d.id).await.unwrap();
+    // `@` is what an e-mail address leaves behind: the last check before automatic publication
+    // holds the decision (fail closed) until a publisher confirms it.
+    let held = w
+        .publisher
+        .publicity
+        .clone()
+        .get_disclosure(pb::GetDisclosureRequest { disclosure_id: case.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(held.status, pb::DisclosureStatus::Held as i32);
+    w.publisher
+        .publicity
+        .clone()
+        .publish_disclosure(pb::PublishDisclosureRequest {
+            request_id: "confirm-formula".into(),
+            disclosure_id: case.id.clone(),
+        })
+        .await
+        .unwrap();
 
     let csv = reqwest::get(http(&h, "/v1/export/cf.csv")).await.unwrap().text().await.unwrap();
     let row = csv.lines().nth(1).expect("one row");
