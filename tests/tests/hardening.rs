@@ -931,5 +931,97 @@ async fn oversized_fields_and_malformed_ids_are_refused_naming_the_field_and_lim
         Code::InvalidArgument,
         "name: at most 200 characters",
     );
+    let mut registry = h.admin.registry.clone();
+    let officer = w.officers[0].id.clone();
+    let status = |officer_id: &str, reason: String| pb::SetOfficerStatusRequest {
+        officer_id: officer_id.into(),
+        status: pb::OfficerStatus::Suspended as i32,
+        reason,
+        effective_at: None,
+    };
+    refused(
+        registry.set_officer_status(status(&officer, "停".repeat(501))).await,
+        Code::InvalidArgument,
+        "reason: at most 500 characters",
+    );
+    let me = w.officer.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    let issue = |principal_id: &str, label: String| pb::IssueTokenRequest { principal_id: principal_id.into(), label };
+    refused(
+        registry.issue_token(issue(&me.id, "签".repeat(201))).await,
+        Code::InvalidArgument,
+        "label: at most 200 characters",
+    );
+    // Ids and cursors of the registry and listings: refused for their shape, never echoed whole.
+    for (r, field) in [
+        (registry.set_officer_status(status(&huge, "停职".into())).await.map(|_| ()), "officer_id"),
+        (
+            registry
+                .set_officer_review_experience(pb::SetOfficerReviewExperienceRequest {
+                    officer_id: huge.clone(),
+                    has_prior_review_experience: true,
+                })
+                .await
+                .map(|_| ()),
+            "officer_id",
+        ),
+        (registry.issue_token(issue(&huge, "手机".into())).await.map(|_| ()), "principal_id"),
+        (registry.revoke_token(pb::RevokeTokenRequest { token_id: huge.clone() }).await.map(|_| ()), "token_id"),
+        (
+            record
+                .list_cases(pb::ListCasesRequest { agency_id: w.agency.id.clone(), after_id: huge.clone(), limit: 0 })
+                .await
+                .map(|_| ()),
+            "after_id",
+        ),
+        (
+            record
+                .list_cases(pb::ListCasesRequest {
+                    agency_id: w.agency.id.clone(),
+                    after_id: "' OR 1=1 --".into(),
+                    limit: 0,
+                })
+                .await
+                .map(|_| ()),
+            "after_id",
+        ),
+    ] {
+        let s = r.unwrap_err();
+        assert_eq!(s.code(), Code::InvalidArgument, "{field}: {s:?}");
+        assert!(s.message().contains(&format!("invalid {field}: not an id")), "{field}: {}", s.message());
+        assert!(s.message().len() < 300, "{}", s.message());
+    }
+    // Nothing was changed by the refusals: the officer is still active, no token was issued.
+    let listed = registry.list_officers(pb::ListOfficersRequest { agency_id: w.agency.id.clone() }).await.unwrap();
+    let o = listed.into_inner().officers.into_iter().find(|o| o.id == officer).unwrap();
+    assert_eq!(o.status, pb::OfficerStatus::Active as i32);
+
+    // A retrieval reason is bounded too.
+    let uploaded = w.upload(&case.id, "image/jpeg", pseudo_random(9, 64), h.now()).await.expect("upload");
+    let evidence_id = uploaded.evidence.expect("evidence").id;
+    let download = record
+        .download_evidence(pb::DownloadEvidenceRequest { evidence_id, reason: "因".repeat(501) })
+        .await
+        .map(|_| ());
+    refused(download, Code::InvalidArgument, "reason: at most 500 characters");
+
+    // A client value quoted in an error message is cut short.
+    let mut draft = pb::SubmitDraftRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        case_id: case.id.clone(),
+        legal_basis: "《中华人民共和国行政处罚法》".into(),
+        facts: "当事人未按规定公示年度报告".into(),
+        ordinary_procedure: true,
+        penalties: vec![pb::PenaltyItem { r#type: "警告".into(), amount_fen: 0 }],
+        restriction_ends: "9".repeat(10_000),
+        ..Default::default()
+    };
+    let s = w.officer.review.clone().submit_draft(draft.clone()).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+    assert!(s.message().contains("restriction_ends") && s.message().len() < 300, "{}", s.message());
+    draft.restriction_ends = String::new();
+    draft.penalties[0].r#type = "罚".repeat(10_000);
+    let s = w.officer.review.clone().submit_draft(draft).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+    assert!(s.message().len() < 300, "{}", s.message());
     h.running.stop().await.unwrap();
 }

@@ -648,6 +648,8 @@ impl Recorder {
 
     /// Cases of an agency in id order (ids are time-ordered), after `after_id`.
     pub async fn list_cases(&self, agency_id: &str, after_id: &str, limit: u32) -> Result<Vec<case::Model>> {
+        limits::id("agency_id", agency_id)?;
+        limits::optional_id("after_id", after_id)?;
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
         let mut q = case::Entity::find().filter(case::Column::AgencyId.eq(agency_id));
         if !after_id.is_empty() {

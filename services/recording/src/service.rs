@@ -80,6 +80,8 @@ impl RecordService for RecordApi {
     async fn list_cases(&self, req: Request<pb::ListCasesRequest>) -> R<pb::ListCasesResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
+        // The cursor's shape is checked before anything is looked up.
+        sanxiang_domain::limits::optional_id("after_id", &r.after_id).map_err(status)?;
         let scope = self.recorder.registry().scope(&r.agency_id).await.map_err(status)?;
         authorize(&who, Action::ReadRecord, Some(&scope)).map_err(status)?;
         let cases = self.recorder.list_cases(&r.agency_id, &r.after_id, r.limit).await.map_err(status)?;

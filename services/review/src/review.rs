@@ -83,8 +83,9 @@ fn publication_content(mut content: Value, r: &pb::SubmitDraftRequest) -> Result
     ] {
         let v = value.trim();
         if !v.is_empty() {
-            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| Error::invalid(field, format!("{v:?} is not a date (YYYY-MM-DD)")))?;
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                Error::invalid(field, format!("{:?} is not a date (YYYY-MM-DD)", sanxiang_domain::error::clip(v)))
+            })?;
             content = content.with(field, v);
         }
     }
