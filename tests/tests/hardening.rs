@@ -23,6 +23,8 @@ backend_tests!(
     undecodable_requests_are_invalid_and_oversize_ones_exhaust,
     anonymous_watchers_are_capped_per_address_and_in_total,
     oversized_fields_and_malformed_ids_are_refused_naming_the_field_and_limit,
+    writes_are_rate_limited_per_principal_and_reads_are_not,
+    a_call_past_the_request_timeout_is_deadline_exceeded_and_writes_nothing,
 );
 
 /// A catalog under which every ordinary-procedure penalty is a major decision (RULES L2).
@@ -1023,5 +1025,82 @@ async fn oversized_fields_and_malformed_ids_are_refused_naming_the_field_and_lim
     let s = w.officer.review.clone().submit_draft(draft).await.unwrap_err();
     assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
     assert!(s.message().len() < 300, "{}", s.message());
+    h.running.stop().await.unwrap();
+}
+
+async fn writes_are_rate_limited_per_principal_and_reads_are_not(backend: Backend) {
+    const BURST: u32 = 30;
+    let h = Harness::start_with(backend, Arc::new(sanxiang_domain::SystemClock), |c| {
+        c.write_rate_burst = BURST;
+        c.write_rate_per_second = 1;
+    })
+    .await;
+    let w = h.world(1, "").await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let started = std::time::Instant::now();
+    let mut accepted = 1; // the opening
+    let refusal = loop {
+        match w.officer.record.clone().append_event(w.event(&case.id, pb::EventKind::Inspection, h.now())).await {
+            Ok(_) => accepted += 1,
+            Err(s) => break s,
+        }
+        assert!(accepted < BURST + 100, "the officer's writes were never limited");
+    };
+    // One write a second is regained while the burst is spent.
+    let regained = u32::try_from(started.elapsed().as_secs()).unwrap() + 1;
+    assert_eq!(refusal.code(), Code::ResourceExhausted, "{refusal:?}");
+    assert!(
+        refusal.message().contains("write rate limit") && refusal.message().contains("retry after"),
+        "{}",
+        refusal.message()
+    );
+    let hint = refusal.metadata().get("retry-after-ms").expect("a retry hint").to_str().unwrap();
+    assert!((1..=1000).contains(&hint.parse::<u64>().unwrap()), "{hint}");
+    assert!((BURST..=BURST + regained).contains(&accepted), "{accepted} writes accepted, burst {BURST}");
+
+    // Reads still work, and the refused write wrote nothing.
+    let got = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
+    assert_eq!(got.expect("a read is not limited").into_inner().event_count, u64::from(accepted));
+    let events = pb::ListEventsRequest { case_id: case.id.clone(), ..Default::default() };
+    let listed = w.officer.record.clone().list_events(events).await.expect("read").into_inner().events;
+    assert_eq!(listed.len(), accepted as usize);
+    // Another principal's writes have their own budget.
+    w.head
+        .record
+        .clone()
+        .append_event(w.event(&case.id, pb::EventKind::Inspection, h.now()))
+        .await
+        .expect("head writes");
+    h.running.stop().await.unwrap();
+}
+
+async fn a_call_past_the_request_timeout_is_deadline_exceeded_and_writes_nothing(backend: Backend) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let h = Harness::start_with(backend.clone(), Arc::new(sanxiang_domain::SystemClock), |c| {
+        c.request_timeout_ms = 500;
+    })
+    .await;
+    let w = h.world(1, "").await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    // Another session holds the database's write lock (SQLite) or the cases table (PostgreSQL):
+    // the append waits for it, past the server's request timeout.
+    let txn = h.running.db.begin().await.expect("begin");
+    let hold = match backend {
+        Backend::Sqlite => "UPDATE agencies SET name = name",
+        Backend::Postgres(_) => "LOCK TABLE cases IN ACCESS EXCLUSIVE MODE",
+    };
+    txn.execute_unprepared(hold).await.expect("hold the lock");
+    let started = std::time::Instant::now();
+    let appended = w.officer.record.clone().append_event(w.event(&case.id, pb::EventKind::Inspection, h.now())).await;
+    let waited = started.elapsed();
+    refused(appended, Code::DeadlineExceeded, "request timeout of 500 ms");
+    assert!(waited >= std::time::Duration::from_millis(450), "{waited:?}");
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    txn.rollback().await.expect("release");
+
+    // Nothing was appended, and calls within the timeout work.
+    let got = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
+    assert_eq!(got.expect("get case").into_inner().event_count, 1);
+    w.append(&case.id, pb::EventKind::Inspection, h.now()).await;
     h.running.stop().await.unwrap();
 }
