@@ -23,6 +23,8 @@ backend_tests!(
     undecodable_requests_are_invalid_and_oversize_ones_exhaust,
     anonymous_watchers_are_capped_per_address_and_in_total,
     oversized_fields_and_malformed_ids_are_refused_naming_the_field_and_limit,
+    writes_are_rate_limited_per_principal_and_reads_are_not,
+    a_call_past_the_request_timeout_is_deadline_exceeded_and_writes_nothing,
 );
 
 /// A catalog under which every ordinary-procedure penalty is a major decision (RULES L2).
@@ -951,5 +953,174 @@ async fn oversized_fields_and_malformed_ids_are_refused_naming_the_field_and_lim
         Code::InvalidArgument,
         "name: at most 200 characters",
     );
+    let mut registry = h.admin.registry.clone();
+    let officer = w.officers[0].id.clone();
+    let status = |officer_id: &str, reason: String| pb::SetOfficerStatusRequest {
+        officer_id: officer_id.into(),
+        status: pb::OfficerStatus::Suspended as i32,
+        reason,
+        effective_at: None,
+    };
+    refused(
+        registry.set_officer_status(status(&officer, "停".repeat(501))).await,
+        Code::InvalidArgument,
+        "reason: at most 500 characters",
+    );
+    let me = w.officer.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    let issue = |principal_id: &str, label: String| pb::IssueTokenRequest { principal_id: principal_id.into(), label };
+    refused(
+        registry.issue_token(issue(&me.id, "签".repeat(201))).await,
+        Code::InvalidArgument,
+        "label: at most 200 characters",
+    );
+    // Ids and cursors of the registry and listings: refused for their shape, never echoed whole.
+    for (r, field) in [
+        (registry.set_officer_status(status(&huge, "停职".into())).await.map(|_| ()), "officer_id"),
+        (
+            registry
+                .set_officer_review_experience(pb::SetOfficerReviewExperienceRequest {
+                    officer_id: huge.clone(),
+                    has_prior_review_experience: true,
+                })
+                .await
+                .map(|_| ()),
+            "officer_id",
+        ),
+        (registry.issue_token(issue(&huge, "手机".into())).await.map(|_| ()), "principal_id"),
+        (registry.revoke_token(pb::RevokeTokenRequest { token_id: huge.clone() }).await.map(|_| ()), "token_id"),
+        (
+            record
+                .list_cases(pb::ListCasesRequest { agency_id: w.agency.id.clone(), after_id: huge.clone(), limit: 0 })
+                .await
+                .map(|_| ()),
+            "after_id",
+        ),
+        (
+            record
+                .list_cases(pb::ListCasesRequest {
+                    agency_id: w.agency.id.clone(),
+                    after_id: "' OR 1=1 --".into(),
+                    limit: 0,
+                })
+                .await
+                .map(|_| ()),
+            "after_id",
+        ),
+    ] {
+        let s = r.unwrap_err();
+        assert_eq!(s.code(), Code::InvalidArgument, "{field}: {s:?}");
+        assert!(s.message().contains(&format!("invalid {field}: not an id")), "{field}: {}", s.message());
+        assert!(s.message().len() < 300, "{}", s.message());
+    }
+    // Nothing was changed by the refusals: the officer is still active, no token was issued.
+    let listed = registry.list_officers(pb::ListOfficersRequest { agency_id: w.agency.id.clone() }).await.unwrap();
+    let o = listed.into_inner().officers.into_iter().find(|o| o.id == officer).unwrap();
+    assert_eq!(o.status, pb::OfficerStatus::Active as i32);
+
+    // A retrieval reason is bounded too.
+    let uploaded = w.upload(&case.id, "image/jpeg", pseudo_random(9, 64), h.now()).await.expect("upload");
+    let evidence_id = uploaded.evidence.expect("evidence").id;
+    let download = record
+        .download_evidence(pb::DownloadEvidenceRequest { evidence_id, reason: "因".repeat(501) })
+        .await
+        .map(|_| ());
+    refused(download, Code::InvalidArgument, "reason: at most 500 characters");
+
+    // A client value quoted in an error message is cut short.
+    let mut draft = pb::SubmitDraftRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        case_id: case.id.clone(),
+        legal_basis: "《中华人民共和国行政处罚法》".into(),
+        facts: "当事人未按规定公示年度报告".into(),
+        ordinary_procedure: true,
+        penalties: vec![pb::PenaltyItem { r#type: "警告".into(), amount_fen: 0 }],
+        restriction_ends: "9".repeat(10_000),
+        ..Default::default()
+    };
+    let s = w.officer.review.clone().submit_draft(draft.clone()).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+    assert!(s.message().contains("restriction_ends") && s.message().len() < 300, "{}", s.message());
+    draft.restriction_ends = String::new();
+    draft.penalties[0].r#type = "罚".repeat(10_000);
+    let s = w.officer.review.clone().submit_draft(draft).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+    assert!(s.message().len() < 300, "{}", s.message());
+    h.running.stop().await.unwrap();
+}
+
+async fn writes_are_rate_limited_per_principal_and_reads_are_not(backend: Backend) {
+    const BURST: u32 = 30;
+    let h = Harness::start_with(backend, Arc::new(sanxiang_domain::SystemClock), |c| {
+        c.write_rate_burst = BURST;
+        c.write_rate_per_second = 1;
+    })
+    .await;
+    let w = h.world(1, "").await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let started = std::time::Instant::now();
+    let mut accepted = 1; // the opening
+    let refusal = loop {
+        match w.officer.record.clone().append_event(w.event(&case.id, pb::EventKind::Inspection, h.now())).await {
+            Ok(_) => accepted += 1,
+            Err(s) => break s,
+        }
+        assert!(accepted < BURST + 100, "the officer's writes were never limited");
+    };
+    // One write a second is regained while the burst is spent.
+    let regained = u32::try_from(started.elapsed().as_secs()).unwrap() + 1;
+    assert_eq!(refusal.code(), Code::ResourceExhausted, "{refusal:?}");
+    assert!(
+        refusal.message().contains("write rate limit") && refusal.message().contains("retry after"),
+        "{}",
+        refusal.message()
+    );
+    let hint = refusal.metadata().get("retry-after-ms").expect("a retry hint").to_str().unwrap();
+    assert!((1..=1000).contains(&hint.parse::<u64>().unwrap()), "{hint}");
+    assert!((BURST..=BURST + regained).contains(&accepted), "{accepted} writes accepted, burst {BURST}");
+
+    // Reads still work, and the refused write wrote nothing.
+    let got = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
+    assert_eq!(got.expect("a read is not limited").into_inner().event_count, u64::from(accepted));
+    let events = pb::ListEventsRequest { case_id: case.id.clone(), ..Default::default() };
+    let listed = w.officer.record.clone().list_events(events).await.expect("read").into_inner().events;
+    assert_eq!(listed.len(), accepted as usize);
+    // Another principal's writes have their own budget.
+    w.head
+        .record
+        .clone()
+        .append_event(w.event(&case.id, pb::EventKind::Inspection, h.now()))
+        .await
+        .expect("head writes");
+    h.running.stop().await.unwrap();
+}
+
+async fn a_call_past_the_request_timeout_is_deadline_exceeded_and_writes_nothing(backend: Backend) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let h = Harness::start_with(backend.clone(), Arc::new(sanxiang_domain::SystemClock), |c| {
+        c.request_timeout_ms = 500;
+    })
+    .await;
+    let w = h.world(1, "").await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    // Another session holds the database's write lock (SQLite) or the cases table (PostgreSQL):
+    // the append waits for it, past the server's request timeout.
+    let txn = h.running.db.begin().await.expect("begin");
+    let hold = match backend {
+        Backend::Sqlite => "UPDATE agencies SET name = name",
+        Backend::Postgres(_) => "LOCK TABLE cases IN ACCESS EXCLUSIVE MODE",
+    };
+    txn.execute_unprepared(hold).await.expect("hold the lock");
+    let started = std::time::Instant::now();
+    let appended = w.officer.record.clone().append_event(w.event(&case.id, pb::EventKind::Inspection, h.now())).await;
+    let waited = started.elapsed();
+    refused(appended, Code::DeadlineExceeded, "request timeout of 500 ms");
+    assert!(waited >= std::time::Duration::from_millis(450), "{waited:?}");
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    txn.rollback().await.expect("release");
+
+    // Nothing was appended, and calls within the timeout work.
+    let got = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
+    assert_eq!(got.expect("get case").into_inner().event_count, 1);
+    w.append(&case.id, pb::EventKind::Inspection, h.now()).await;
     h.running.stop().await.unwrap();
 }

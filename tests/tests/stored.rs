@@ -13,6 +13,8 @@ backend_tests!(
     an_unreadable_recording_policy_is_data_loss_not_the_default,
     an_unreadable_party_is_data_loss_not_an_organisation,
     an_unreadable_decision_payload_is_data_loss_not_null,
+    unreadable_case_and_event_columns_are_data_loss_not_defaults,
+    an_unreadable_checklist_or_rule_list_is_data_loss_not_empty,
 );
 
 async fn corrupt(h: &Harness, table: &str, column: &str, value: &str, filter: &str) {
@@ -95,6 +97,152 @@ async fn an_unreadable_decision_payload_is_data_loss_not_null(backend: Backend) 
     // The retry would answer from the stored decision: its number must not come back empty.
     let retried = w.head.review.clone().issue_decision(request).await;
     refused(retried, Code::DataLoss, &format!("events.payload of event {seq} (case {})", case.id));
+    h.running.stop().await.expect("stop");
+}
+
+async fn unreadable_case_and_event_columns_are_data_loss_not_defaults(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let filed = w.append(&case.id, pb::EventKind::Filing, h.now()).await;
+    let get = || {
+        let (mut c, r) = (h.admin.record.clone(), pb::GetCaseRequest { case_id: case.id.clone() });
+        async move { c.get_case(r).await }
+    };
+    let list = || {
+        let mut c = h.admin.record.clone();
+        let r = pb::ListCasesRequest { agency_id: w.agency.id.clone(), ..Default::default() };
+        async move { c.list_cases(r).await }
+    };
+    let events = || {
+        let mut c = h.admin.record.clone();
+        let r = pb::ListEventsRequest { case_id: case.id.clone(), after_seq: 0, limit: 0 };
+        async move { c.list_events(r).await }
+    };
+    let case_row = format!("id = '{}'", case.id);
+    let party = serde_json::to_string(&serde_json::json!({
+        "type": "legal_person", "name": "福州某某贸易有限公司", "credit_code": sanxiang_tests::credit_code(999),
+        "id_type": "", "id_number": "", "legal_representative": "", "address": "", "phone": "", "is_minor": false
+    }))
+    .expect("json");
+
+    // A party that parses but is not a party: no type, a name of the wrong type, not an object.
+    for broken in [
+        r#"{"name":"福州某某贸易有限公司"}"#.to_owned(),
+        party.replace(r#""name":"福州某某贸易有限公司""#, r#""name":7"#),
+        r#"["福州某某贸易有限公司"]"#.to_owned(),
+    ] {
+        corrupt(&h, "cases", "party", &broken, &case_row).await;
+        let what = format!("cases.party of case {}", case.id);
+        let status = get().await.expect_err("an unreadable party was read");
+        assert_eq!(status.code(), Code::DataLoss, "{status:?}");
+        assert!(status.message().contains(&what), "{status:?}");
+        assert!(!status.message().contains("福州"), "the stored content is echoed: {status:?}");
+        refused(list().await, Code::DataLoss, &what);
+    }
+    corrupt(&h, "cases", "party", &party, &case_row).await;
+    assert_eq!(get().await.expect("a readable party").into_inner().party, case.party);
+
+    for broken in [r#"{"0":"o1"}"#, r#"["o1",7]"#, "[\"o1\""] {
+        corrupt(&h, "cases", "handling_officers", broken, &case_row).await;
+        refused(get().await, Code::DataLoss, &format!("cases.handling_officers of case {}", case.id));
+    }
+    let officers = serde_json::to_string(&w.both()).expect("json");
+    corrupt(&h, "cases", "handling_officers", &officers, &case_row).await;
+    corrupt(&h, "cases", "kind", "no_such_kind", &case_row).await;
+    refused(get().await, Code::DataLoss, &format!("cases.kind of case {}", case.id));
+    corrupt(&h, "cases", "kind", "penalty", &case_row).await;
+    assert_eq!(get().await.expect("readable again").into_inner().handling_officer_ids, w.both());
+
+    // An event's officers, evidence and kind: ListEvents never answers an empty list instead.
+    let event_row = format!("case_id = '{}' AND case_seq = {}", case.id, filed.case_seq);
+    let what = |column: &str| format!("events.{column} of event {} (case {})", filed.case_seq, case.id);
+    let listed = events().await.expect("list events").into_inner().events;
+    assert_eq!(listed.last(), Some(&filed));
+    corrupt(&h, "events", "officers", r#"{"officers":[]}"#, &event_row).await;
+    refused(events().await, Code::DataLoss, &what("officers"));
+    corrupt(&h, "events", "officers", &officers, &event_row).await;
+    corrupt(&h, "events", "evidence", "[{\"evidence_id\":", &event_row).await;
+    refused(events().await, Code::DataLoss, &what("evidence"));
+    corrupt(&h, "events", "evidence", "[]", &event_row).await;
+    corrupt(&h, "events", "kind", "no_such_event", &event_row).await;
+    refused(events().await, Code::DataLoss, &what("kind"));
+    corrupt(&h, "events", "kind", "filing", &event_row).await;
+    assert_eq!(events().await.expect("readable again").into_inner().events.last(), Some(&filed));
+    h.running.stop().await.expect("stop");
+}
+
+async fn an_unreadable_checklist_or_rule_list_is_data_loss_not_empty(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let w = h.world(1, "").await;
+    // A fine of 200,000 yuan to an organisation is major under this catalog: reviewed.
+    let catalog = "fine_organisation = { amount = 100000, inclusive = true }\n";
+    let put = pb::PutCatalogRequest { agency_id: w.agency.id.clone(), catalog_toml: catalog.into() };
+    h.admin.registry.clone().put_catalog(put).await.expect("put catalog");
+    let reviewer_officer = h.officer(&w.agency.id, "法制员", true).await;
+    let reviewer = h.principal(pb::Role::Reviewer, &w.agency.id, &reviewer_officer.id).await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    for kind in [pb::EventKind::Filing, pb::EventKind::NoticeOfProposedDecision, pb::EventKind::StatementWaived] {
+        w.append(&case.id, kind, h.now()).await;
+    }
+    let submitted = w
+        .officer
+        .review
+        .clone()
+        .submit_draft(pb::SubmitDraftRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            case_id: case.id.clone(),
+            legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
+            facts: "当事人经营超过保质期的食品".into(),
+            ordinary_procedure: true,
+            penalties: vec![pb::PenaltyItem { r#type: "罚款".into(), amount_fen: 20_000_000 }],
+            ..Default::default()
+        })
+        .await
+        .expect("submit")
+        .into_inner();
+    assert!(submitted.major && !submitted.matched_rules.is_empty(), "{submitted:?}");
+    let draft_row = format!("id = '{}'", submitted.id);
+    let get = || {
+        let (mut c, r) = (w.officer.review.clone(), pb::GetDraftRequest { draft_id: submitted.id.clone() });
+        async move { c.get_draft(r).await }
+    };
+    let queue = || {
+        let mut c = reviewer.review.clone();
+        let r = pb::ListReviewQueueRequest { agency_id: w.agency.id.clone(), ..Default::default() };
+        async move { c.list_review_queue(r).await }
+    };
+    for broken in ["[{\"rule\":", r#"[{"rule":"M1"}]"#, r#"{"rule":"M1","reason":"x"}"#] {
+        corrupt(&h, "drafts", "matched_rules", broken, &draft_row).await;
+        let what = format!("drafts.matched_rules of draft {}", submitted.id);
+        refused(get().await, Code::DataLoss, &what);
+        refused(queue().await, Code::DataLoss, &what);
+    }
+    let rules: Vec<serde_json::Value> =
+        submitted.matched_rules.iter().map(|m| serde_json::json!({"reason": m.reason, "rule": m.rule})).collect();
+    corrupt(&h, "drafts", "matched_rules", &serde_json::to_string(&rules).expect("json"), &draft_row).await;
+    assert_eq!(get().await.expect("readable again").into_inner().matched_rules, submitted.matched_rules);
+
+    let checklist: Vec<pb::CheckResult> =
+        (1..=8).map(|item| pb::CheckResult { item, passed: true, comment: String::new() }).collect();
+    let decide = pb::DecideReviewRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        draft_id: submitted.id.clone(),
+        checklist,
+        outcome: pb::ReviewOutcome::Approve as i32,
+        opinion: "同意".into(),
+    };
+    let review = reviewer.review.clone().decide_review(decide.clone()).await.expect("review").into_inner();
+    let review_row = format!("id = '{}'", review.id);
+    // The retry answers from the stored review: its checklist must not come back empty.
+    for broken in ["[{\"item\":", r#"[{"item":"no_such_item","passed":true,"comment":""}]"#, "{}"] {
+        corrupt(&h, "reviews", "checklist", broken, &review_row).await;
+        refused(
+            reviewer.review.clone().decide_review(decide.clone()).await,
+            Code::DataLoss,
+            &format!("reviews.checklist of review {}", review.id),
+        );
+    }
     h.running.stop().await.expect("stop");
 }
 

@@ -121,7 +121,12 @@ struct OutRest<'a> {
 }
 
 fn parse_date(field: &str, value: &toml::Value) -> Result<NaiveDate> {
-    let invalid = || Error::invalid(field, format!("{value} is not a date of the form YYYY-MM-DD"));
+    let invalid = || {
+        Error::invalid(
+            field,
+            format!("{} is not a date of the form YYYY-MM-DD", crate::error::clip(&value.to_string())),
+        )
+    };
     match value {
         toml::Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| invalid()),
         toml::Value::Datetime(dt) => match (dt.date, dt.time, dt.offset) {

@@ -49,8 +49,12 @@ impl Policy {
     /// From the API form, validated (`INVALID_ARGUMENT policy.<field>`). With `regime_defaults`
     /// the regime's defaults replace every field but `auto_publish` and `mask_party_name`.
     pub fn from_pb(p: &pb::PublicityPolicy, regime_defaults: bool) -> Result<Self> {
-        let regime = Regime::parse(&p.regime)
-            .ok_or_else(|| Error::invalid("policy.regime", format!("{:?} is not general or samr", p.regime)))?;
+        let regime = Regime::parse(&p.regime).ok_or_else(|| {
+            Error::invalid(
+                "policy.regime",
+                format!("{:?} is not general or samr", sanxiang_domain::error::clip(&p.regime)),
+            )
+        })?;
         if regime_defaults {
             let disclosure = DisclosurePolicy { auto_publish: p.auto_publish, ..DisclosurePolicy::for_regime(regime) };
             return Ok(Self { disclosure, masking: MaskingPolicy { mask_party_name: p.mask_party_name } });

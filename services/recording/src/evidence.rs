@@ -366,6 +366,7 @@ impl Recorder {
         item: evidence::Model,
         reason: &str,
     ) -> Result<mpsc::Receiver<Result<pb::DownloadEvidenceResponse>>> {
+        sanxiang_domain::limits::chars("reason", reason, sanxiang_domain::limits::MAX_ADDRESS)?;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::invalid("reason", "state why the recording is retrieved (RULES R7)"));

@@ -110,35 +110,57 @@ pub fn party_to_value(p: &pb::Party) -> Value {
         .with("is_minor", p.is_minor)
 }
 
-fn party_from_json(text: &str) -> pb::Party {
-    let v = Value::parse(text).unwrap_or(Value::Null);
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let t = match s("type").as_str() {
+/// The stored party of case `case_id`; a column that cannot be read (not JSON, not an object, a
+/// field of the wrong type, an unknown party type) is DATA_LOSS naming the column and row, never
+/// a default party (the content is private and not echoed).
+fn party_from_json(text: &str, case_id: &str) -> Result<pb::Party> {
+    let unreadable = || Error::DataLoss(format!("cases.party of case {case_id} cannot be read"));
+    let v = Value::parse(text).map_err(|_| unreadable())?;
+    if !matches!(v, Value::Object(_)) {
+        return Err(unreadable());
+    }
+    // An absent field is empty (older rows omit none, but the schema allows it); a present
+    // field of the wrong type is corruption.
+    let s = |k: &str| match v.get(k) {
+        None => Ok(String::new()),
+        Some(x) => x.as_str().map(str::to_owned).ok_or_else(unreadable),
+    };
+    let t = match s("type")?.as_str() {
         "natural_person" => pb::PartyType::NaturalPerson,
         "legal_person" => pb::PartyType::LegalPerson,
         "other_organisation" => pb::PartyType::OtherOrganisation,
         "individual_business" => pb::PartyType::IndividualBusiness,
-        _ => pb::PartyType::Unspecified,
+        _ => return Err(unreadable()),
     };
-    pb::Party {
+    let is_minor = match v.get("is_minor") {
+        None => false,
+        Some(x) => x.as_bool().ok_or_else(unreadable)?,
+    };
+    Ok(pb::Party {
         r#type: t as i32,
-        name: s("name"),
-        credit_code: s("credit_code"),
-        id_type: s("id_type"),
-        id_number: s("id_number"),
-        legal_representative: s("legal_representative"),
-        address: s("address"),
-        phone: s("phone"),
-        is_minor: v.get("is_minor").and_then(Value::as_bool).unwrap_or(false),
+        name: s("name")?,
+        credit_code: s("credit_code")?,
+        id_type: s("id_type")?,
+        id_number: s("id_number")?,
+        legal_representative: s("legal_representative")?,
+        address: s("address")?,
+        phone: s("phone")?,
+        is_minor,
+    })
+}
+
+/// Parses a stored officers column; `None` if it is not an array of strings.
+pub fn officers_from_json(text: &str) -> Option<Vec<String>> {
+    match Value::parse(text).ok()? {
+        Value::Array(items) => items.iter().map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => None,
     }
 }
 
-/// Parses the stored officers column.
-pub fn officers_from_json(text: &str) -> Vec<String> {
-    match Value::parse(text) {
-        Ok(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-        _ => Vec::new(),
-    }
+/// A stored officers column, or DATA_LOSS naming `what` (table, column and row) if it cannot be
+/// read: an unreadable list must never read as "no officers".
+pub fn stored_officers(text: &str, what: impl FnOnce() -> String) -> Result<Vec<String>> {
+    officers_from_json(text).ok_or_else(|| Error::DataLoss(format!("{} cannot be read", what())))
 }
 
 /// Parses the stored evidence column; `None` if it is malformed.
@@ -161,22 +183,27 @@ fn service_method_name(m: pb::ServiceMethod) -> &'static str {
     }
 }
 
-/// An event row as an API message.
-pub fn event_to_pb(e: event::Model) -> pb::Event {
-    let kind =
-        EventKind::parse(&e.kind).map_or(pb::EventKind::Unspecified, sanxiang_registry::convert::event_kind_to_pb);
-    pb::Event {
-        officer_ids: officers_from_json(&e.officers),
-        evidence: evidence_from_json(&e.evidence)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|l| pb::EvidenceRef {
-                evidence_id: l.evidence_id,
-                sha256: l.sha256.to_hex(),
-                size: l.size,
-                media_type: l.media_type,
-            })
-            .collect(),
+/// An event row as an API message; a column that cannot be read is DATA_LOSS naming the column
+/// and the event, never an empty list or an unspecified kind.
+pub fn event_to_pb(e: event::Model) -> Result<pb::Event> {
+    let row = |column: &str| format!("events.{column} of event {} (case {})", e.case_seq, e.case_id);
+    let kind = EventKind::parse(&e.kind)
+        .map(sanxiang_registry::convert::event_kind_to_pb)
+        .ok_or_else(|| Error::DataLoss(format!("{} cannot be read", row("kind"))))?;
+    let officer_ids = stored_officers(&e.officers, || row("officers"))?;
+    let evidence = evidence_from_json(&e.evidence)
+        .ok_or_else(|| Error::DataLoss(format!("{} cannot be read", row("evidence"))))?
+        .into_iter()
+        .map(|l| pb::EvidenceRef {
+            evidence_id: l.evidence_id,
+            sha256: l.sha256.to_hex(),
+            size: l.size,
+            media_type: l.media_type,
+        })
+        .collect();
+    Ok(pb::Event {
+        officer_ids,
+        evidence,
         case_id: e.case_id,
         case_seq: e.case_seq as u64,
         global_seq: e.global_seq as u64,
@@ -188,7 +215,7 @@ pub fn event_to_pb(e: event::Model) -> pb::Event {
         payload_json: e.payload,
         prev_hash: e.prev_hash,
         hash: e.hash,
-    }
+    })
 }
 
 /// The field limits of an opening (docs/API.md), before anything is looked up.
@@ -317,10 +344,16 @@ impl Recorder {
         let tz = stored_zone(&agency.time_zone)?;
         let decision_overdue =
             !state.decided() && c.filed_at.is_some_and(|f| decision_late(Timestamp::from_micros(f), now, tz));
+        let kind = CaseKind::parse(&c.kind)
+            .map(case_kind_to_pb)
+            .ok_or_else(|| Error::DataLoss(format!("cases.kind of case {} cannot be read", c.id)))?;
+        let party = party_from_json(&c.party, &c.id)?;
+        let handling_officer_ids =
+            stored_officers(&c.handling_officers, || format!("cases.handling_officers of case {}", c.id))?;
         Ok(pb::Case {
-            kind: CaseKind::parse(&c.kind).map_or(pb::CaseKind::Unspecified, case_kind_to_pb) as i32,
-            party: Some(party_from_json(&c.party)),
-            handling_officer_ids: officers_from_json(&c.handling_officers),
+            kind: kind as i32,
+            party: Some(party),
+            handling_officer_ids,
             opened_at: Some(timestamp(Timestamp::from_micros(c.opened_at))),
             status: if state.closed() { pb::CaseStatus::Closed } else { pb::CaseStatus::Open } as i32,
             event_count: c.event_count as u64,
@@ -615,6 +648,8 @@ impl Recorder {
 
     /// Cases of an agency in id order (ids are time-ordered), after `after_id`.
     pub async fn list_cases(&self, agency_id: &str, after_id: &str, limit: u32) -> Result<Vec<case::Model>> {
+        limits::id("agency_id", agency_id)?;
+        limits::optional_id("after_id", after_id)?;
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
         let mut q = case::Entity::find().filter(case::Column::AgencyId.eq(agency_id));
         if !after_id.is_empty() {

@@ -80,6 +80,8 @@ impl RecordService for RecordApi {
     async fn list_cases(&self, req: Request<pb::ListCasesRequest>) -> R<pb::ListCasesResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
+        // The cursor's shape is checked before anything is looked up.
+        sanxiang_domain::limits::optional_id("after_id", &r.after_id).map_err(status)?;
         let scope = self.recorder.registry().scope(&r.agency_id).await.map_err(status)?;
         authorize(&who, Action::ReadRecord, Some(&scope)).map_err(status)?;
         let cases = self.recorder.list_cases(&r.agency_id, &r.after_id, r.limit).await.map_err(status)?;
@@ -103,7 +105,7 @@ impl RecordService for RecordApi {
             self.recorder.authorized_case_agency(&who, Action::WriteRecord, &r.case_id).await.map_err(status)?;
         let case_id = r.case_id.clone();
         let event = self.recorder.append_event_in(&who, &case_id, &known.0, r).await.map_err(status)?;
-        Ok(Response::new(event_to_pb(event)))
+        Ok(Response::new(event_to_pb(event).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -112,7 +114,8 @@ impl RecordService for RecordApi {
         let r = req.into_inner();
         self.recorder.authorized_case(&who, Action::ReadRecord, &r.case_id).await.map_err(status)?;
         let events = self.recorder.list_events(&r.case_id, r.after_seq, r.limit).await.map_err(status)?;
-        Ok(Response::new(pb::ListEventsResponse { events: events.into_iter().map(event_to_pb).collect() }))
+        let events = events.into_iter().map(event_to_pb).collect::<Result<_, _>>().map_err(status)?;
+        Ok(Response::new(pb::ListEventsResponse { events }))
     }
 
     #[tracing::instrument(skip_all)]

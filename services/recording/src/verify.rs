@@ -39,7 +39,7 @@ pub fn record_of(row: &event::Model) -> Result<EventRecord, String> {
     if payload.to_canonical_string().ok().as_deref() != Some(row.payload.as_str()) {
         return Err("payload is not in canonical form".into());
     }
-    let officers = officers_from_json(&row.officers);
+    let officers = officers_from_json(&row.officers).ok_or("officers column is malformed")?;
     if crate::writer::officers_json(&officers).map_err(|e| e.to_string())? != row.officers {
         return Err("officers column is not in canonical form".into());
     }

@@ -351,6 +351,8 @@ impl Registry {
         effective_at: Option<Timestamp>,
         by: &Principal,
     ) -> Result<officer::Model> {
+        limits::id("officer_id", officer_id)?;
+        limits::chars("reason", reason, limits::MAX_ADDRESS)?;
         let reason = non_empty("reason", reason)?;
         let current = self.officer(officer_id).await.map_err(|_| Error::invalid("officer_id", "no such officer"))?;
         let now = self.clock.now();
@@ -374,6 +376,7 @@ impl Registry {
     /// Records whether an officer has decided 行政处罚 legal reviews before, outside this system
     /// (RULES G4: only a first-time reviewer needs the 法律职业资格).
     pub async fn set_review_experience(&self, officer_id: &str, prior: bool) -> Result<officer::Model> {
+        limits::id("officer_id", officer_id)?;
         let current = self.officer(officer_id).await.map_err(|_| Error::invalid("officer_id", "no such officer"))?;
         let mut active: officer::ActiveModel = current.into();
         active.has_prior_review_experience = Set(prior);
@@ -507,6 +510,8 @@ impl Registry {
     /// Issues a new bearer token for a principal. Returns (token id, token); only the token's
     /// hash is stored.
     pub async fn issue_token(&self, principal_id: &str, label: &str) -> Result<(String, String)> {
+        limits::id("principal_id", principal_id)?;
+        limits::chars("label", label, MAX_NAME)?;
         self.principal(principal_id).await.map_err(|_| Error::invalid("principal_id", "no such principal"))?;
         self.insert_token(new_id(self.clock.as_ref()), principal_id, label).await
     }
@@ -529,6 +534,7 @@ impl Registry {
 
     /// Revokes a token; later requests with it are unauthenticated.
     pub async fn revoke_token(&self, token_id: &str) -> Result<()> {
+        limits::id("token_id", token_id)?;
         let t = token::Entity::find_by_id(token_id.to_owned())
             .one(&self.db)
             .await

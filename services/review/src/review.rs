@@ -21,7 +21,7 @@ use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_publicity::Publicity;
 use sanxiang_recording::Recorder;
-use sanxiang_recording::record::officers_from_json;
+use sanxiang_recording::record::stored_officers;
 use sanxiang_recording::writer::{Attached, DocumentNumber, NewEvent, Target};
 use sanxiang_registry::OfficerInfo;
 use sanxiang_registry::auth::{Action, Principal, Role, authorize};
@@ -83,8 +83,9 @@ fn publication_content(mut content: Value, r: &pb::SubmitDraftRequest) -> Result
     ] {
         let v = value.trim();
         if !v.is_empty() {
-            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| Error::invalid(field, format!("{v:?} is not a date (YYYY-MM-DD)")))?;
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                Error::invalid(field, format!("{:?} is not a date (YYYY-MM-DD)", sanxiang_domain::error::clip(v)))
+            })?;
             content = content.with(field, v);
         }
     }
@@ -184,25 +185,42 @@ fn item_to_pb(code: &str) -> pb::ChecklistItem {
         .unwrap_or(pb::ChecklistItem::Unspecified)
 }
 
-/// A review row as an API message.
-pub fn review_to_pb(r: review::Model) -> pb::Review {
-    let checklist = match Value::parse(&r.checklist) {
-        Ok(Value::Array(items)) => items
-            .iter()
-            .map(|v| pb::CheckResult {
-                item: item_to_pb(v.get("item").and_then(Value::as_str).unwrap_or_default()) as i32,
-                passed: v.get("passed").and_then(Value::as_bool).unwrap_or(false),
-                comment: v.get("comment").and_then(Value::as_str).unwrap_or_default().to_owned(),
+/// The items of a stored JSON array column, or DATA_LOSS naming `what` (table, column and row,
+/// never the content): an unreadable checklist or rule list must not read as an empty one.
+fn stored_items<T>(text: &str, what: impl Fn() -> String, item: impl Fn(&Value) -> Option<T>) -> Result<Vec<T>> {
+    let unreadable = || Error::DataLoss(format!("{} cannot be read", what()));
+    match Value::parse(text).map_err(|_| unreadable())? {
+        Value::Array(items) => items.iter().map(|v| item(v).ok_or_else(unreadable)).collect(),
+        _ => Err(unreadable()),
+    }
+}
+
+/// A review row as an API message; an unreadable checklist is DATA_LOSS.
+pub fn review_to_pb(r: review::Model) -> Result<pb::Review> {
+    let checklist = stored_items(
+        &r.checklist,
+        || format!("reviews.checklist of review {}", r.id),
+        |v| {
+            let item = item_to_pb(v.get("item")?.as_str()?);
+            if item == pb::ChecklistItem::Unspecified {
+                return None;
+            }
+            Some(pb::CheckResult {
+                item: item as i32,
+                passed: v.get("passed")?.as_bool()?,
+                comment: match v.get("comment") {
+                    None => String::new(),
+                    Some(c) => c.as_str()?.to_owned(),
+                },
             })
-            .collect(),
-        _ => Vec::new(),
-    };
+        },
+    )?;
     let outcome = if r.outcome == Outcome::Approve.as_str() {
         pb::ReviewOutcome::Approve
     } else {
         pb::ReviewOutcome::ProblemsFound
     };
-    pb::Review {
+    Ok(pb::Review {
         id: r.id,
         draft_id: r.draft_id,
         case_id: r.case_id,
@@ -215,27 +233,27 @@ pub fn review_to_pb(r: review::Model) -> pb::Review {
         legal_qualification: r.legal_qualification,
         decided_at: Some(timestamp(Timestamp::from_micros(r.decided_at))),
         event_case_seq: r.event_case_seq as u64,
-    }
+    })
 }
 
 /// A draft row as an API message, with its due date under `calendar` and whether it is overdue
 /// at `now` (dates in the agency's zone `tz`).
-pub fn draft_to_pb(d: draft::Model, calendar: &WorkCalendar, tz: Tz, now: Timestamp) -> pb::Draft {
-    let matched: Vec<pb::MatchedRule> = match Value::parse(&d.matched_rules) {
-        Ok(Value::Array(items)) => items
-            .iter()
-            .map(|v| pb::MatchedRule {
-                rule: v.get("rule").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                reason: v.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned(),
+pub fn draft_to_pb(d: draft::Model, calendar: &WorkCalendar, tz: Tz, now: Timestamp) -> Result<pb::Draft> {
+    let matched = stored_items(
+        &d.matched_rules,
+        || format!("drafts.matched_rules of draft {}", d.id),
+        |v| {
+            Some(pb::MatchedRule {
+                rule: v.get("rule")?.as_str()?.to_owned(),
+                reason: v.get("reason")?.as_str()?.to_owned(),
             })
-            .collect(),
-        _ => Vec::new(),
-    };
+        },
+    )?;
     let (due_date, provisional, overdue) = match review_due(&d, calendar, tz) {
         Some(due) => (due.date.to_string(), due.provisional, d.status == PENDING && local_date(now, tz) > due.date),
         None => (String::new(), false, false),
     };
-    pb::Draft {
+    Ok(pb::Draft {
         review_status: status_to_pb(&d.status) as i32,
         id: d.id,
         case_id: d.case_id,
@@ -251,7 +269,7 @@ pub fn draft_to_pb(d: draft::Model, calendar: &WorkCalendar, tz: Tz, now: Timest
         submitted_at: Some(timestamp(Timestamp::from_micros(d.submitted_at))),
         submitted_by: d.submitted_by,
         event_case_seq: d.event_case_seq as u64,
-    }
+    })
 }
 
 /// The review due date of a major draft: `review_days` working days after the submission date
@@ -312,7 +330,7 @@ impl Reviews {
     pub async fn draft_pb(&self, d: draft::Model) -> Result<pb::Draft> {
         let calendar = self.recorder.registry().calendar().await?;
         let (_, tz) = self.agency(&d.agency_id).await?;
-        Ok(draft_to_pb(d, &calendar, tz, self.now()))
+        draft_to_pb(d, &calendar, tz, self.now())
     }
 
     async fn latest_version(&self, case_id: &str) -> Result<i64> {
@@ -509,6 +527,8 @@ impl Reviews {
         let mut out: Vec<pb::Draft> = rows
             .into_iter()
             .map(|d| draft_to_pb(d, &calendar, tz, now))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
             .filter(|d| !overdue_only || d.review_overdue)
             .collect();
         out.sort_by(|a, b| {
@@ -573,7 +593,8 @@ impl Reviews {
             }
         }
         // Separation of enforcement and supervision (RULES L6).
-        let handling = officers_from_json(&case.handling_officers);
+        let handling =
+            stored_officers(&case.handling_officers, || format!("cases.handling_officers of case {}", case.id))?;
         if let Some(officer) = &who.officer_id
             && handling.contains(officer)
         {

@@ -56,14 +56,14 @@ impl ReviewService for ReviewApi {
     async fn decide_review(&self, req: Request<pb::DecideReviewRequest>) -> R<pb::Review> {
         let who = caller(&req)?;
         let review = self.reviews.decide_review(&who, req.into_inner()).await.map_err(status)?;
-        Ok(Response::new(review_to_pb(review)))
+        Ok(Response::new(review_to_pb(review).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
     async fn record_collective_discussion(&self, req: Request<pb::RecordCollectiveDiscussionRequest>) -> R<pb::Event> {
         let who = caller(&req)?;
         let e = self.reviews.record_discussion(&who, req.into_inner()).await.map_err(status)?;
-        Ok(Response::new(event_to_pb(e)))
+        Ok(Response::new(event_to_pb(e).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -72,7 +72,7 @@ impl ReviewService for ReviewApi {
         let (e, document_number, decided_after_limit) =
             self.reviews.issue_decision(&who, req.into_inner()).await.map_err(status)?;
         Ok(Response::new(pb::IssueDecisionResponse {
-            event: Some(event_to_pb(e)),
+            event: Some(event_to_pb(e).map_err(status)?),
             document_number,
             decided_after_limit,
         }))
@@ -84,6 +84,6 @@ impl ReviewService for ReviewApi {
         let r = req.into_inner();
         let case = self.reviews.recorder().authorized_case(&who, Action::Decide, &r.case_id).await.map_err(status)?;
         let e = self.reviews.revise_decision(&who, &case, r).await.map_err(status)?;
-        Ok(Response::new(event_to_pb(e)))
+        Ok(Response::new(event_to_pb(e).map_err(status)?))
     }
 }

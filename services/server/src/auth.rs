@@ -2,6 +2,7 @@
 //! [`Principal`] and puts it in the request's extensions. Authorisation then happens in the
 //! handlers through the one policy, `sanxiang_registry::auth::authorize`.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
@@ -9,6 +10,8 @@ use sanxiang_registry::grpc::status;
 use sanxiang_registry::{Principal, Registry};
 use tonic::Status;
 use tonic::body::Body;
+
+use crate::limits::{WriteLimiter, is_write};
 
 /// Services callable without a token: health checking and reflection.
 const PUBLIC_PREFIXES: &[&str] =
@@ -18,16 +21,18 @@ const PUBLIC_PREFIXES: &[&str] =
 /// staff with a token see more).
 const OPTIONAL_TOKEN: &[&str] = sanxiang_publicity::service::PUBLIC_METHODS;
 
-/// The authentication layer.
+/// The authentication layer; it also applies each principal's write rate limit, since it is
+/// where the principal is first known.
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     registry: Registry,
+    writes: Arc<WriteLimiter>,
 }
 
 impl AuthLayer {
-    /// Authenticates against `registry`.
-    pub fn new(registry: Registry) -> Self {
-        Self { registry }
+    /// Authenticates against `registry`, and limits each principal's writes by `writes`.
+    pub fn new(registry: Registry, writes: WriteLimiter) -> Self {
+        Self { registry, writes: Arc::new(writes) }
     }
 }
 
@@ -35,7 +40,7 @@ impl<S> tower::Layer<S> for AuthLayer {
     type Service = Authenticate<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Authenticate { inner, registry: self.registry.clone() }
+        Authenticate { inner, registry: self.registry.clone(), writes: Arc::clone(&self.writes) }
     }
 }
 
@@ -44,6 +49,7 @@ impl<S> tower::Layer<S> for AuthLayer {
 pub struct Authenticate<S> {
     inner: S,
     registry: Registry,
+    writes: Arc<WriteLimiter>,
 }
 
 impl<S> tower::Service<http::Request<Body>> for Authenticate<S>
@@ -64,6 +70,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let registry = self.registry.clone();
+        let writes = Arc::clone(&self.writes);
         Box::pin(async move {
             let path = req.uri().path();
             if PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
@@ -85,6 +92,12 @@ where
             match registry.authenticate(&token).await {
                 Ok(principal) => {
                     tracing::debug!(principal = %principal.id, role = principal.role.as_str(), %path, "authenticated");
+                    if is_write(path)
+                        && let Err(wait) = writes.take(&principal.id)
+                    {
+                        tracing::info!(principal = %principal.id, %path, "write rate limit reached");
+                        return Ok(writes.refusal(wait).into_http());
+                    }
                     req.extensions_mut().insert::<Principal>(principal);
                     inner.call(req).await
                 }

@@ -71,6 +71,20 @@ pub struct ServeConfig {
     #[arg(long, env = "SANXIANG_WATCH_TOTAL", default_value_t = 1024)]
     pub watch_total: u32,
 
+    /// Writes one principal may make in a burst on the gRPC port (every method but the reads).
+    #[arg(long, env = "SANXIANG_WRITE_RATE_BURST", default_value_t = 2000)]
+    pub write_rate_burst: u32,
+
+    /// Writes a second one principal regains on the gRPC port.
+    #[arg(long, env = "SANXIANG_WRITE_RATE_PER_SECOND", default_value_t = 1000)]
+    pub write_rate_per_second: u32,
+
+    /// Longest a gRPC call may take, in milliseconds, before it is `DEADLINE_EXCEEDED` (a client's
+    /// shorter `grpc-timeout` still applies). `UploadEvidence` is exempt; a stream is bounded
+    /// until its first message.
+    #[arg(long, env = "SANXIANG_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
     /// Log format.
     #[arg(long, env = "SANXIANG_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -119,6 +133,9 @@ impl ServeConfig {
             http_rate_per_second: 20,
             watch_per_address: 8,
             watch_total: 1024,
+            write_rate_burst: 2000,
+            write_rate_per_second: 1000,
+            request_timeout_ms: 30_000,
             log_format: LogFormat::Pretty,
             log: "info".into(),
             tls_cert: None,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod limits;
 pub mod offline;
 pub mod publicity_client;
 pub mod review_client;

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sanxiang_domain::TimeProvider;
 use sanxiang_proto::v1::publicity_service_server::PublicityServiceServer;
@@ -25,6 +26,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::auth::AuthLayer;
 use crate::config::ServeConfig;
+use crate::limits::{DeadlineLayer, WriteLimiter, WriteRate};
 use crate::tls::{Tls, TlsIncoming};
 
 /// A start-up failure, worded for the operator.
@@ -224,7 +226,11 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     let (shutdown, signal) = oneshot::channel::<()>();
     let router = Server::builder()
         .layer(crate::wire::WireLayer)
-        .layer(AuthLayer::new(registry.clone()))
+        .layer(DeadlineLayer::new(Duration::from_millis(config.request_timeout_ms.max(1))))
+        .layer(AuthLayer::new(
+            registry.clone(),
+            WriteLimiter::new(WriteRate { burst: config.write_rate_burst, per_second: config.write_rate_per_second }),
+        ))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
