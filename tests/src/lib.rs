@@ -540,3 +540,27 @@ pub fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: tonic
         Ok(v) => panic!("expected {code:?} naming {what}, got {v:?}"),
     }
 }
+
+/// A disclosure as the agency's staff see it (status, due dates, held spans), through `c`.
+pub async fn staff_get(c: &Client, id: &str) -> pb::Disclosure {
+    c.publicity
+        .clone()
+        .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id.into() })
+        .await
+        .expect("get disclosure")
+        .into_inner()
+}
+
+/// A disclosure as the public sees it over gRPC, with no token.
+pub async fn public_get(h: &Harness, id: &str) -> Result<pb::Disclosure, tonic::Status> {
+    h.client(None)
+        .publicity
+        .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id.into() })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The URL of `path` on the server's public HTTP surface.
+pub fn http(h: &Harness, path: &str) -> String {
+    format!("http://{}{path}", h.running.http_addr)
+}

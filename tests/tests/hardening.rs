@@ -3,7 +3,9 @@
 //! implausible times, duplicate officers, the 90-day limit, bounds, and the public HTTP surface.
 
 use sanxiang_proto::v1 as pb;
-use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, credit_code, pseudo_random, refused, ts, upload};
+use sanxiang_tests::{
+    Backend, Client, Harness, World, backend_tests, credit_code, http, pseudo_random, refused, ts, upload,
+};
 use std::sync::Arc;
 
 use sanxiang_domain::{TestClock, Timestamp};
@@ -538,10 +540,6 @@ async fn get_case_and_supervision_agree_on_the_last_day_of_the_decision_limit(ba
     clock.set(at("2026-04-10T16:00:00Z"));
     assert_eq!(views().await, (true, Some("2026-04-10".to_owned())));
     h.running.stop().await.unwrap();
-}
-
-fn http(h: &Harness, path: &str) -> String {
-    format!("http://{}{path}", h.running.http_addr)
 }
 
 async fn csv_exports_neutralise_formulas_and_other_outputs_stay_exact(backend: Backend) {

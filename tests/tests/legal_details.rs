@@ -11,7 +11,7 @@ use sanxiang_domain::publicity::CF_FIELDS;
 use sanxiang_domain::{TestClock, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, refused, ts};
+use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, public_get, refused, staff_get, ts};
 use tonic::Code;
 
 backend_tests!(
@@ -77,23 +77,6 @@ async fn submit(w: &World, r: pb::SubmitDraftRequest) -> pb::Draft {
 async fn issue(w: &World, r: pb::SubmitDraftRequest) -> pb::IssueDecisionResponse {
     let d = submit(w, r).await;
     w.issue(&d.id).await.expect("issue decision")
-}
-
-async fn staff_get(c: &Client, id: &str) -> pb::Disclosure {
-    c.publicity
-        .clone()
-        .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id.into() })
-        .await
-        .expect("get disclosure")
-        .into_inner()
-}
-
-async fn public_get(h: &Harness, id: &str) -> Result<pb::Disclosure, tonic::Status> {
-    h.client(None)
-        .publicity
-        .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id.into() })
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 async fn public_ids(h: &Harness) -> Vec<String> {

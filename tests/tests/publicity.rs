@@ -12,7 +12,7 @@ use sanxiang_domain::publicity::{CF_FIELDS, XK_FIELDS};
 use sanxiang_domain::{TestClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, refused};
+use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, http, public_get, refused, staff_get};
 use tonic::Code;
 
 backend_tests!(
@@ -37,10 +37,6 @@ async fn start(backend: Backend, date: &str) -> (Harness, Arc<TestClock>) {
     let clock = Arc::new(TestClock::new(shanghai_morning(date)));
     let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
     (h, clock)
-}
-
-fn http(h: &Harness, path: &str) -> String {
-    format!("http://{}{path}", h.running.http_addr)
 }
 
 async fn get(h: &Harness, path: &str) -> reqwest::Response {
@@ -90,23 +86,6 @@ async fn fined(w: &World, clock: &TestClock, fen: u64) -> (pb::Case, pb::IssueDe
     ready(w, clock, &case.id).await;
     let issued = issue(w, penalty_draft(&case.id, &[("罚款", fen)])).await;
     (case, issued)
-}
-
-async fn staff_get(c: &Client, id: &str) -> pb::Disclosure {
-    c.publicity
-        .clone()
-        .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id.into() })
-        .await
-        .expect("get disclosure")
-        .into_inner()
-}
-
-async fn public_get(h: &Harness, id: &str) -> Result<pb::Disclosure, tonic::Status> {
-    h.client(None)
-        .publicity
-        .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id.into() })
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 async fn public_list(h: &Harness, agency: &str) -> Vec<pb::Disclosure> {

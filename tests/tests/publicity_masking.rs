@@ -60,13 +60,7 @@ async fn issue_with_facts(w: &World, case_id: &str, facts: &str, others: &[&str]
 }
 
 async fn staff_get(w: &World, id: &str) -> pb::Disclosure {
-    w.publisher
-        .publicity
-        .clone()
-        .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id.into() })
-        .await
-        .expect("get disclosure")
-        .into_inner()
+    sanxiang_tests::staff_get(&w.publisher, id).await
 }
 
 fn status(d: &pb::Disclosure) -> pb::DisclosureStatus {
