@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod masking;
 pub mod officer;
+pub mod party;
 pub mod publicity;
 pub mod review;
 pub mod time;

@@ -396,3 +396,34 @@ mod tests {
         assert!(!is_audio_video("image/jpeg"));
     }
 }
+
+/// How a document was served on the party (送达方式, recorded with a `service` event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceMethod {
+    /// 直接送达
+    Direct,
+    /// 留置送达
+    Leaving,
+    /// 邮寄送达
+    Mail,
+    /// 电子送达
+    Electronic,
+    /// 公告送达
+    PublicNotice,
+    /// 委托送达
+    Entrusted,
+}
+
+impl ServiceMethod {
+    /// The stable name recorded in the event's payload.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Leaving => "leaving",
+            Self::Mail => "mail",
+            Self::Electronic => "electronic",
+            Self::PublicNotice => "public_notice",
+            Self::Entrusted => "entrusted",
+        }
+    }
+}

@@ -814,3 +814,176 @@ mod tests {
         }
     }
 }
+
+/// Where a disclosure stands, as stored in `disclosures.status` (and, for [`Self::Expired`], as
+/// shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisclosureStatus {
+    /// Awaiting a publisher's confirmation.
+    Pending,
+    /// On the public feed.
+    Published,
+    /// Not published, for a recorded reason (P4).
+    Excluded,
+    /// The decision was revoked; the entry awaits withdrawal.
+    WithdrawalPending,
+    /// Taken off the feed after the decision was revoked (P6).
+    Withdrawn,
+    /// The case ended without a decision to publish.
+    Cancelled,
+    /// Taken off the feed early by a publisher.
+    Ended,
+    /// Never stored: a published entry whose 公示截止期 has passed (P7), computed at read time.
+    Expired,
+    /// Automatic publication held because the masked content still resembles personal data (fail
+    /// closed): waits for a publisher's confirmation, like [`Self::Pending`].
+    Held,
+}
+
+impl DisclosureStatus {
+    /// Every status.
+    pub const ALL: [Self; 9] = [
+        Self::Pending,
+        Self::Published,
+        Self::Excluded,
+        Self::WithdrawalPending,
+        Self::Withdrawn,
+        Self::Cancelled,
+        Self::Ended,
+        Self::Expired,
+        Self::Held,
+    ];
+
+    /// Statuses a publisher's confirmation (PublishDisclosure) publishes.
+    pub const AWAITING_CONFIRMATION: [Self; 2] = [Self::Pending, Self::Held];
+
+    /// The stable name stored in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Published => "published",
+            Self::Excluded => "excluded",
+            Self::WithdrawalPending => "withdrawal_pending",
+            Self::Withdrawn => "withdrawn",
+            Self::Cancelled => "cancelled",
+            Self::Ended => "ended",
+            Self::Expired => "expired",
+            Self::Held => "held",
+        }
+    }
+
+    /// The status a stored name denotes.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// A stored name, read back: an unknown name is a `DATA_LOSS` error naming the row.
+    pub fn from_stored(s: &str, row: &str) -> Result<Self> {
+        Self::parse(s).ok_or_else(|| Error::DataLoss(format!("{row} has an unknown disclosure status")))
+    }
+
+    /// Whether a publisher's confirmation publishes an entry in this status.
+    pub fn awaits_confirmation(self) -> bool {
+        Self::AWAITING_CONFIRMATION.contains(&self)
+    }
+}
+
+impl std::fmt::Display for DisclosureStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<DisclosureStatus> for String {
+    fn eq(&self, other: &DisclosureStatus) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<DisclosureStatus> for str {
+    fn eq(&self, other: &DisclosureStatus) -> bool {
+        self == other.as_str()
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::DisclosureStatus;
+    use crate::review::DraftStatus;
+
+    #[test]
+    fn statuses_round_trip_and_unknown_names_are_data_loss() {
+        for s in DisclosureStatus::ALL {
+            assert_eq!(DisclosureStatus::parse(s.as_str()), Some(s));
+            assert!(s.as_str().to_owned() == s);
+        }
+        for s in DraftStatus::ALL {
+            assert_eq!(DraftStatus::parse(s.as_str()), Some(s));
+        }
+        let e = DisclosureStatus::from_stored("publishd", "disclosure d1").unwrap_err();
+        assert!(matches!(e, crate::Error::DataLoss(ref m) if m.contains("disclosure d1")), "{e:?}");
+        assert!(matches!(DraftStatus::from_stored("", "draft x"), Err(crate::Error::DataLoss(_))));
+        assert!(DisclosureStatus::Held.awaits_confirmation());
+        assert!(!DisclosureStatus::Published.awaits_confirmation());
+    }
+}
+
+/// A section of an agency's notice before enforcement (事前公开, RULES P1), in publication order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoticeSection {
+    /// 执法主体
+    Body,
+    /// 执法职责
+    Duties,
+    /// 权责清单
+    Powers,
+    /// 执法程序
+    Procedures,
+    /// 服务指南
+    ServiceGuides,
+    /// 随机抽查事项清单
+    RandomInspections,
+    /// 监督方式
+    SupervisionChannels,
+    /// 救济渠道
+    RemedyChannels,
+}
+
+impl NoticeSection {
+    /// Every section, in publication order.
+    pub const ALL: [Self; 8] = [
+        Self::Body,
+        Self::Duties,
+        Self::Powers,
+        Self::Procedures,
+        Self::ServiceGuides,
+        Self::RandomInspections,
+        Self::SupervisionChannels,
+        Self::RemedyChannels,
+    ];
+
+    /// The stable name stored in the database and shown on the public surface.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Body => "body",
+            Self::Duties => "duties",
+            Self::Powers => "powers",
+            Self::Procedures => "procedures",
+            Self::ServiceGuides => "service_guides",
+            Self::RandomInspections => "random_inspections",
+            Self::SupervisionChannels => "supervision_channels",
+            Self::RemedyChannels => "remedy_channels",
+        }
+    }
+
+    /// The section a stored name denotes.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether each item of the section publishes its legal basis (the power list and the
+    /// random-inspection list, RULES P1).
+    pub fn items_need_legal_basis(self) -> bool {
+        matches!(self, Self::Powers | Self::RandomInspections)
+    }
+}

@@ -379,3 +379,78 @@ mod tests {
         assert_eq!(document_number("榕市监罚决字", 2026, 7), "榕市监罚决字〔2026〕第7号");
     }
 }
+
+/// Where a draft version stands in legal review, as stored in `drafts.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DraftStatus {
+    /// Not a major decision: no legal review is required.
+    NotRequired,
+    /// A major decision's draft awaiting the reviewer's opinion.
+    Pending,
+    /// Reviewed and approved: the decision gate may pass for exactly this version.
+    Approved,
+    /// Reviewed and problems found: a new version must be submitted.
+    ProblemsFound,
+    /// Replaced by a newer version before it was reviewed.
+    Superseded,
+}
+
+impl DraftStatus {
+    /// Every status.
+    pub const ALL: [Self; 5] =
+        [Self::NotRequired, Self::Pending, Self::Approved, Self::ProblemsFound, Self::Superseded];
+
+    /// The stable name stored in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NotRequired => "not_required",
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::ProblemsFound => "problems_found",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    /// The status a stored name denotes.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// A stored name, read back: an unknown name is a `DATA_LOSS` error naming the row.
+    pub fn from_stored(s: &str, row: &str) -> Result<Self> {
+        Self::parse(s).ok_or_else(|| Error::DataLoss(format!("{row} has an unknown draft status")))
+    }
+
+    /// The draft status an opinion with this outcome leaves.
+    pub fn after(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Approve => Self::Approved,
+            Outcome::ProblemsFound => Self::ProblemsFound,
+        }
+    }
+}
+
+impl std::fmt::Display for DraftStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<DraftStatus> for String {
+    fn eq(&self, other: &DraftStatus) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<DraftStatus> for str {
+    fn eq(&self, other: &DraftStatus) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl Outcome {
+    /// The outcome a stored name denotes.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Approve, Self::ProblemsFound].into_iter().find(|o| o.as_str() == s)
+    }
+}

@@ -14,7 +14,6 @@ use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::review::Outcome;
 use sanxiang_domain::{Error, Result, Timestamp};
-use sanxiang_proto::v1 as pb;
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{case, disclosure, draft, event, review};
 use sea_orm::sea_query::SelectStatement;
@@ -42,9 +41,38 @@ impl Counts {
         *self.0.entry(name.to_owned()).or_default() += n;
     }
 
-    fn into_pb(self) -> Vec<pb::CountByName> {
-        self.0.into_iter().map(|(name, count)| pb::CountByName { name, count }).collect()
+    fn into_counts(self) -> Vec<Count> {
+        self.0.into_iter().map(|(name, count)| Count { name, count }).collect()
     }
+}
+
+/// A count under a name (a kind, a penalty type, a licensing action).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    pub name: String,
+    pub count: u64,
+}
+
+/// An agency's statistics for a year (RULES P8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnualReport {
+    pub agency_id: String,
+    pub agency_name: String,
+    pub year: i32,
+    pub cases_by_kind: Vec<Count>,
+    pub decisions_by_kind: Vec<Count>,
+    pub penalties_by_type: Vec<Count>,
+    pub licensing_by_action: Vec<Count>,
+    pub fines_total_fen: u64,
+    pub confiscation_total_fen: u64,
+    pub major_decisions: u64,
+    pub reviews: u64,
+    pub reviews_with_problems: u64,
+    pub revisions: Vec<Count>,
+    pub withdrawals: u64,
+    pub disclosures_published: u64,
+    pub disclosures_overdue: u64,
+    pub disclosures_excluded: u64,
 }
 
 fn dec31(year: i32) -> Result<NaiveDate> {
@@ -56,7 +84,7 @@ fn count(n: i64) -> u64 {
 }
 
 /// An agency's statistics for `year`, which must have ended in the agency's zone.
-pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<pb::AnnualReport> {
+pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<AnnualReport> {
     if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
         return Err(Error::invalid("year", format!("a year from {MIN_YEAR} to {MAX_YEAR}")));
     }
@@ -177,15 +205,15 @@ pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<pb::Ann
             return Err(Error::DataLoss("a decision's draft is missing".into()));
         }
         for (id, text) in drafts {
-            let d = Value::parse(&text).map_err(|_| Error::DataLoss(format!("draft {id} content")))?;
+            let d = content::DraftContent::parse(&id, &text)?;
             let facts = content::facts(&id, &d);
             for t in &facts.penalties {
                 penalties_by_type.add(t, 1);
             }
             fines_total_fen = fines_total_fen.saturating_add(facts.fine_fen);
             confiscation_total_fen = confiscation_total_fen.saturating_add(facts.confiscation_fen);
-            if let Some(action) = d.get("licensing_action").and_then(Value::as_str).filter(|a| !a.is_empty()) {
-                licensing_by_action.add(action, 1);
+            if !d.licensing_action.is_empty() {
+                licensing_by_action.add(&d.licensing_action, 1);
             }
         }
     }
@@ -261,20 +289,20 @@ pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<pb::Ann
         }
     }
 
-    Ok(pb::AnnualReport {
+    Ok(AnnualReport {
         agency_id: agency.id,
         agency_name: agency.name,
         year,
-        cases_by_kind: cases_by_kind.into_pb(),
-        decisions_by_kind: decisions_by_kind.into_pb(),
-        penalties_by_type: penalties_by_type.into_pb(),
-        licensing_by_action: licensing_by_action.into_pb(),
+        cases_by_kind: cases_by_kind.into_counts(),
+        decisions_by_kind: decisions_by_kind.into_counts(),
+        penalties_by_type: penalties_by_type.into_counts(),
+        licensing_by_action: licensing_by_action.into_counts(),
         fines_total_fen,
         confiscation_total_fen,
         major_decisions,
         reviews,
         reviews_with_problems,
-        revisions: revisions.into_pb(),
+        revisions: revisions.into_counts(),
         withdrawals,
         disclosures_published: published,
         disclosures_overdue: overdue,

@@ -12,21 +12,19 @@ use sanxiang_domain::canonical::Value;
 use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::officer::stored_zone;
-use sanxiang_domain::publicity::{ExclusionFacts, ResultKind, id_shows_minor, withdrawal_due};
+use sanxiang_domain::publicity::{DisclosureStatus, ExclusionFacts, ResultKind, id_shows_minor, withdrawal_due};
 use sanxiang_domain::{Error, Result, Timestamp};
-use sanxiang_proto::v1 as pb;
 use sanxiang_recording::Recorder;
-use sanxiang_recording::writer::{Attached, NewEvent, Target};
+use sanxiang_recording::record::stored_officers;
+use sanxiang_recording::writer::{Attachment, NewEvent, Target};
 use sanxiang_registry::auth::{Action, Principal, authorize};
-use sanxiang_registry::grpc::request_digest;
-use sanxiang_registry::grpc::timestamp;
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, case, disclosure, draft, event, officer};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::Notify;
 
-use crate::content::{self, Content, Facts, Party, Source};
-use crate::policy::{self, Policy};
+use crate::content::{self, Content, DraftContent, Facts, Party, Source};
+use crate::policy::{self, Policy, PolicyForm};
 use crate::rows::{Apply, Change, NewDisclosure, status};
 
 /// Largest page of a listing.
@@ -85,32 +83,6 @@ pub fn end_instant(end: NaiveDate, tz: Tz) -> i64 {
 
 fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-fn case_kind_to_pb(kind: &str) -> pb::CaseKind {
-    match CaseKind::parse(kind) {
-        Some(CaseKind::Penalty) => pb::CaseKind::Penalty,
-        Some(CaseKind::Licensing) => pb::CaseKind::Licensing,
-        Some(CaseKind::Compulsion) => pb::CaseKind::Compulsion,
-        Some(CaseKind::Inspection) => pb::CaseKind::Inspection,
-        Some(CaseKind::Other) => pb::CaseKind::Other,
-        None => pb::CaseKind::Unspecified,
-    }
-}
-
-fn status_to_pb(s: &str) -> pb::DisclosureStatus {
-    match s {
-        status::PENDING => pb::DisclosureStatus::Pending,
-        status::PUBLISHED => pb::DisclosureStatus::Published,
-        status::EXCLUDED => pb::DisclosureStatus::Excluded,
-        status::WITHDRAWAL_PENDING => pb::DisclosureStatus::WithdrawalPending,
-        status::WITHDRAWN => pb::DisclosureStatus::Withdrawn,
-        status::CANCELLED => pb::DisclosureStatus::Cancelled,
-        status::ENDED => pb::DisclosureStatus::Ended,
-        status::EXPIRED => pb::DisclosureStatus::Expired,
-        status::HELD => pb::DisclosureStatus::Held,
-        _ => pb::DisclosureStatus::Unspecified,
-    }
 }
 
 /// The facts stored with a disclosure.
@@ -198,45 +170,74 @@ pub fn is_public(d: &disclosure::Model, now: Timestamp) -> bool {
         && d.publication_end_at.is_none_or(|end| end > now.micros())
 }
 
-/// The API form of a disclosure as seen at `now`; `today` is the agency's local date.
-pub fn to_pb(d: disclosure::Model, today: NaiveDate, now: Timestamp) -> Result<pb::Disclosure> {
+/// A disclosure as its readers see it at a moment: the row (with the status it shows, e.g.
+/// [`DisclosureStatus::Expired`]), its stored columns read into typed values.
+#[derive(Debug, Clone)]
+pub struct DisclosureView {
+    pub row: disclosure::Model,
+    pub status: DisclosureStatus,
+    pub case_kind: CaseKind,
+    pub content: Content,
+    /// Past a due date today (agency zone) and not done.
+    pub overdue: bool,
+    /// What a publisher confirming it should look at (staff only: these are never public).
+    pub held_spans: Vec<content::HeldSpan>,
+    /// When it left the public listings, if it has.
+    pub ended_at: Option<i64>,
+}
+
+/// A disclosure as seen at `now`; `today` is the agency's local date. A stored column that
+/// cannot be read is DATA_LOSS naming it.
+pub fn view_at(d: disclosure::Model, today: NaiveDate, now: Timestamp) -> Result<DisclosureView> {
     let ended_at = left_listing_at(&d, now);
     let d = seen_at(d, now);
     let content: Content = content::from_json(&d.content)?;
     let overdue = overdue(&d, today);
-    // What a publisher confirming it should look at (staff only: these are never public).
-    let held_spans = if status::AWAITING_CONFIRMATION.contains(&d.status.as_str()) {
-        content::held_spans(&content)
-    } else {
-        Vec::new()
-    };
-    let ts = |m: Option<i64>| m.map(|m| timestamp(Timestamp::from_micros(m)));
-    Ok(pb::Disclosure {
-        case_kind: case_kind_to_pb(&d.case_kind) as i32,
-        status: status_to_pb(&d.status) as i32,
-        version: u32::try_from(d.version).unwrap_or(u32::MAX),
-        content: Some(content.into()),
-        due_date: d.due_date,
-        due_provisional: d.due_provisional,
-        published_at: ts(d.published_at),
-        publication_end: d.publication_end.unwrap_or_default(),
-        exclusion_code: d.exclusion_code.unwrap_or_default(),
-        exclusion_reason: d.exclusion_reason.unwrap_or_default(),
-        revision: d.revision.unwrap_or_default(),
-        withdrawal_reason: d.withdrawal_reason.unwrap_or_default(),
-        withdrawal_due_date: d.withdrawal_due_date.unwrap_or_default(),
-        withdrawal_due_provisional: d.withdrawal_due_provisional,
-        withdrawn_at: ts(d.withdrawn_at),
-        overdue,
-        feed_seq: d.feed_seq.map_or(0, |s| s as u64),
-        updated_at: ts(Some(d.updated_at)),
-        correction_reason: d.correction_reason.unwrap_or_default(),
-        ended_at: ts(ended_at),
-        held_spans,
-        id: d.id,
-        agency_id: d.agency_id,
-        case_id: d.case_id,
-    })
+    let status = DisclosureStatus::from_stored(&d.status, &format!("disclosure {}", d.id))?;
+    let case_kind = CaseKind::parse(&d.case_kind)
+        .ok_or_else(|| Error::DataLoss(format!("disclosures.case_kind of disclosure {} cannot be read", d.id)))?;
+    let held_spans = if status.awaits_confirmation() { content::held_spans(&content) } else { Vec::new() };
+    Ok(DisclosureView { row: d, status, case_kind, content, overdue, held_spans, ended_at })
+}
+
+/// A publisher's confirmation of a disclosure that waited for it (PublishDisclosure).
+#[derive(Debug, Clone, Default)]
+pub struct PublishDisclosure {
+    pub request_id: String,
+    /// Digest of the request as received: a retry must repeat it.
+    pub request_digest: String,
+    pub disclosure_id: String,
+}
+
+/// A withdrawal of a published disclosure (WithdrawDisclosure).
+#[derive(Debug, Clone, Default)]
+pub struct WithdrawDisclosure {
+    pub request_id: String,
+    pub request_digest: String,
+    pub disclosure_id: String,
+    pub reason: String,
+}
+
+/// A correction of a disclosure's content (CorrectDisclosure).
+#[derive(Debug, Clone, Default)]
+pub struct CorrectDisclosure {
+    pub request_id: String,
+    pub request_digest: String,
+    pub disclosure_id: String,
+    pub reason: String,
+    /// Names to mask in addition to those masking found.
+    pub mask_names: Vec<String>,
+    /// A new withdrawal reason, for a withdrawn entry.
+    pub withdrawal_reason: String,
+}
+
+/// An early end of a disclosure's publication (EndPublication).
+#[derive(Debug, Clone, Default)]
+pub struct EndPublication {
+    pub request_id: String,
+    pub request_digest: String,
+    pub disclosure_id: String,
+    pub reason: String,
 }
 
 /// A listing cursor: the public listing pages by place in the feed (`l<seq>`), the staff
@@ -304,10 +305,10 @@ impl Publicity {
     }
 
     /// Sets the agency's publicity policy.
-    pub async fn put_policy(&self, who: &Principal, p: &pb::PublicityPolicy, regime_defaults: bool) -> Result<Policy> {
+    pub async fn put_policy(&self, who: &Principal, p: &PolicyForm, regime_defaults: bool) -> Result<Policy> {
         let scope = self.recorder.registry().scope(&p.agency_id).await?;
         authorize(who, Action::ConfigurePublicity, Some(&scope))?;
-        let policy = Policy::from_pb(p, regime_defaults)?;
+        let policy = Policy::from_form(p, regime_defaults)?;
         policy::store(self.recorder.db(), &p.agency_id, &policy, &who.id, self.now()).await?;
         Ok(policy)
     }
@@ -322,14 +323,14 @@ impl Publicity {
             .ok_or_else(|| Error::not_found("disclosure", id))
     }
 
-    /// The API form of a row, with its agency's local date.
-    pub async fn view(&self, d: disclosure::Model) -> Result<pb::Disclosure> {
+    /// A row as seen now, with its agency's local date.
+    pub async fn view(&self, d: disclosure::Model) -> Result<DisclosureView> {
         let today = self.today(&d.agency_id).await?;
-        to_pb(d, today, self.now())
+        view_at(d, today, self.now())
     }
 
-    /// The API form of rows of several agencies.
-    pub async fn views(&self, rows: Vec<disclosure::Model>) -> Result<Vec<pb::Disclosure>> {
+    /// Rows of several agencies as seen now.
+    pub async fn views(&self, rows: Vec<disclosure::Model>) -> Result<Vec<DisclosureView>> {
         let mut days: HashMap<String, NaiveDate> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         for d in rows {
@@ -341,7 +342,7 @@ impl Publicity {
                     t
                 }
             };
-            out.push(to_pb(d, today, self.now())?);
+            out.push(view_at(d, today, self.now())?);
         }
         Ok(out)
     }
@@ -356,17 +357,17 @@ impl Publicity {
         tz: Tz,
         case: &case::Model,
         draft: &draft::Model,
-    ) -> Result<(Attached, Value)> {
+    ) -> Result<(Arc<dyn Attachment>, Value)> {
         let policy = self.policy(&case.agency_id).await?;
         let calendar = self.recorder.registry().calendar().await?;
         let now = self.now();
         let today = local_date(now, tz);
-        let kind = CaseKind::parse(&case.kind).ok_or_else(|| Error::Internal("stored case kind".into()))?;
+        let kind = CaseKind::parse(&case.kind)
+            .ok_or_else(|| Error::DataLoss(format!("cases.kind of case {} cannot be read", case.id)))?;
         let rk = result_kind(kind);
-        let party = Party::from_json(&case.party)?;
-        let d = Value::parse(&draft.content).map_err(|_| Error::DataLoss(format!("draft {} content", draft.id)))?;
+        let party = Party::from_stored(&case.party, &case.id)?;
+        let d = DraftContent::parse(&draft.id, &draft.content)?;
         let facts = content::facts(&draft.id, &d);
-        let flag = |k: &str| d.get(k).and_then(Value::as_bool).unwrap_or(false);
         let exclusion = policy.disclosure.exclusion(
             rk,
             &ExclusionFacts {
@@ -374,10 +375,10 @@ impl Publicity {
                 // The flag, or a natural person's ID number showing an age under 18 on the
                 // decision date in the agency's zone (RULES P4).
                 minor: party.is_minor || (party.is_natural_person() && id_shows_minor(&party.id_number, today)),
-                state_secret: flag("state_secret"),
-                trade_secret: flag("trade_secret"),
-                personal_privacy: flag("personal_privacy"),
-                summary_procedure: kind == CaseKind::Penalty && !flag("ordinary_procedure"),
+                state_secret: d.state_secret,
+                trade_secret: d.trade_secret,
+                personal_privacy: d.personal_privacy,
+                summary_procedure: kind == CaseKind::Penalty && !d.ordinary_procedure,
             },
         );
         let due = policy.disclosure.disclosure_due(&calendar, today, rk);
@@ -466,7 +467,7 @@ impl Publicity {
         if let Some(end) = end {
             record = record.with("publication_end", end);
         }
-        Ok((Attached::Rows(Arc::new(NewDisclosure { row }), None), record))
+        Ok((Arc::new(NewDisclosure { row }), record))
     }
 
     /// What a revision of the case's decision does to its disclosure (RULES P6): a published
@@ -481,7 +482,7 @@ impl Publicity {
         revision: &str,
         why: &str,
         revised_at: Timestamp,
-    ) -> Result<Option<Attached>> {
+    ) -> Result<Option<Arc<dyn Attachment>>> {
         let Some(d) =
             disclosure::Entity::find_by_id(case.id.clone()).one(self.recorder.db()).await.map_err(db_error)?
         else {
@@ -515,26 +516,23 @@ impl Publicity {
             }
             Ok(row)
         });
-        Ok(Some(Attached::Rows(
-            Arc::new(Change {
-                id: d.id,
-                from: &[
-                    status::PENDING,
-                    status::HELD,
-                    status::PUBLISHED,
-                    status::EXCLUDED,
-                    status::WITHDRAWAL_PENDING,
-                    status::WITHDRAWN,
-                    status::CANCELLED,
-                    status::ENDED,
-                ],
-                rule: "P6.withdrawal",
-                message: String::new(),
-                missing_ok: true,
-                apply,
-            }),
-            None,
-        )))
+        Ok(Some(Arc::new(Change {
+            id: d.id,
+            from: &[
+                status::PENDING,
+                status::HELD,
+                status::PUBLISHED,
+                status::EXCLUDED,
+                status::WITHDRAWAL_PENDING,
+                status::WITHDRAWN,
+                status::CANCELLED,
+                status::ENDED,
+            ],
+            rule: "P6.withdrawal",
+            message: String::new(),
+            missing_ok: true,
+            apply,
+        })))
     }
 
     /// Tells watchers that the feed changed.
@@ -548,14 +546,13 @@ impl Publicity {
         d: &disclosure::Model,
         case: &case::Model,
         facts: &Facts,
-    ) -> Result<(Value, Party)> {
+    ) -> Result<(DraftContent, Party)> {
         let draft = draft::Entity::find_by_id(facts.draft_id.clone())
             .one(self.recorder.db())
             .await
             .map_err(db_error)?
             .ok_or_else(|| Error::DataLoss(format!("draft {} of disclosure {}", facts.draft_id, d.id)))?;
-        let content = Value::parse(&draft.content).map_err(|_| Error::DataLoss("draft content".into()))?;
-        Ok((content, Party::from_json(&case.party)?))
+        Ok((DraftContent::parse(&draft.id, &draft.content)?, Party::from_stored(&case.party, &case.id)?))
     }
 
     /// The masking pipeline the disclosure's content was made with.
@@ -585,9 +582,7 @@ impl Publicity {
             .map_err(db_error)?;
         let mut ids: Vec<String> = Vec::new();
         for r in rows {
-            if let Ok(Value::Array(items)) = Value::parse(&r) {
-                ids.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
-            }
+            ids.extend(stored_officers(&r, || format!("events.officers of an event of case {case_id}"))?);
         }
         ids.sort();
         ids.dedup();
@@ -626,15 +621,15 @@ impl Publicity {
         let mut ev = NewEvent::act(Target::Case(d.case_id.clone()), kind, self.now(), &who.id, request_id, payload);
         // A retry is compared by its request: the event's time is that of the attempt.
         ev.request_digest = Some(asked);
-        ev.attached = Some(Attached::Rows(Arc::new(change), None));
+        ev.attachments.push(Arc::new(change));
         self.recorder.writer().append(ev).await?;
         self.notify();
         self.disclosure(&d.id).await
     }
 
     /// Publishes a disclosure that waited for confirmation (RULES P3).
-    pub async fn publish(&self, who: &Principal, r: pb::PublishDisclosureRequest) -> Result<disclosure::Model> {
-        let request_id = (request_id(&r.request_id)?, request_digest(&r));
+    pub async fn publish(&self, who: &Principal, r: PublishDisclosure) -> Result<disclosure::Model> {
+        let request_id = (request_id(&r.request_id)?, r.request_digest.clone());
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         let (_, tz) = self.agency(&d.agency_id).await?;
         let policy = self.policy(&d.agency_id).await?;
@@ -667,8 +662,8 @@ impl Publicity {
     }
 
     /// Publishes the withdrawal of a disclosure whose decision was revised (RULES P6).
-    pub async fn withdraw(&self, who: &Principal, r: pb::WithdrawDisclosureRequest) -> Result<disclosure::Model> {
-        let request_id = (request_id(&r.request_id)?, request_digest(&r));
+    pub async fn withdraw(&self, who: &Principal, r: WithdrawDisclosure) -> Result<disclosure::Model> {
+        let request_id = (request_id(&r.request_id)?, r.request_digest.clone());
         let given = reason("reason", &r.reason, false)?;
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         let reason = if given.is_empty() {
@@ -703,9 +698,9 @@ impl Publicity {
     /// published in its corrected version (the correction is the publisher's confirmation); a
     /// withdrawn one keeps its withdrawal, with its public reason corrected
     /// (`withdrawal_reason`, or the stored reason masked again with the further names).
-    pub async fn correct(&self, who: &Principal, r: pb::CorrectDisclosureRequest) -> Result<disclosure::Model> {
+    pub async fn correct(&self, who: &Principal, r: CorrectDisclosure) -> Result<disclosure::Model> {
         const CORRECTABLE: [&str; 3] = [status::PUBLISHED, status::HELD, status::WITHDRAWN];
-        let request_id = (request_id(&r.request_id)?, request_digest(&r));
+        let request_id = (request_id(&r.request_id)?, r.request_digest.clone());
         let why = reason("reason", &r.reason, true)?;
         let new_withdrawal_reason = reason("withdrawal_reason", &r.withdrawal_reason, false)?;
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
@@ -809,8 +804,8 @@ impl Publicity {
     }
 
     /// Ends a publication early on the party's request (RULES P7), where the penalty allows it.
-    pub async fn end_publication(&self, who: &Principal, r: pb::EndPublicationRequest) -> Result<disclosure::Model> {
-        let request_id = (request_id(&r.request_id)?, request_digest(&r));
+    pub async fn end_publication(&self, who: &Principal, r: EndPublication) -> Result<disclosure::Model> {
+        let request_id = (request_id(&r.request_id)?, r.request_digest.clone());
         let why = reason("reason", &r.reason, true)?;
         let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         if d.status != status::PUBLISHED {

@@ -21,12 +21,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sanxiang_domain::publicity::{CF_FIELDS, XK_FIELDS, penalty_in_effect_until, wan_yuan};
 use sanxiang_domain::{Error, Timestamp};
-use sanxiang_proto::v1 as pb;
 use sanxiang_store::entity::disclosure;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use sha2::Digest;
 
+use crate::annual::Count;
 use crate::content::{self, Content};
 use crate::disclosure::Publicity;
 use crate::rows::status;
@@ -307,23 +307,17 @@ async fn one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<Strin
 
 async fn notices(State(s): State<AppState>, headers: HeaderMap, Path(agency): Path<String>) -> Result<Response> {
     let r = crate::notices::list(&s.publicity, &agency).await?;
-    let section = |n: i32| {
-        pb::NoticeSection::try_from(n).map_or("unspecified".to_owned(), |s| {
-            s.as_str_name().trim_start_matches("NOTICE_SECTION_").to_ascii_lowercase()
-        })
-    };
     let body = json!({
         "agency_id": r.agency_id,
         "agency_name": r.agency_name,
         "notices": r.notices.iter().map(|n| json!({
-            "section": section(n.section),
+            "section": n.section.as_str(),
             "title": n.title,
             "body": n.body,
             "items": n.items.iter().map(|i| json!({"title": i.title, "body": i.body, "legal_basis": i.legal_basis}))
                 .collect::<Vec<_>>(),
             "version": n.version,
-            "updated_at": n.updated_at.as_ref().map(|t| Timestamp::from_parts(t.seconds, t.nanos)
-                .map_or(String::new(), Timestamp::to_rfc3339)),
+            "updated_at": n.updated_at.to_rfc3339(),
         })).collect::<Vec<_>>(),
         "roster": r.roster.iter().map(|o| json!({
             "name": o.name, "certificate_number": o.certificate_number, "category": o.category,
@@ -339,8 +333,7 @@ async fn annual(
 ) -> Result<Response> {
     let year: i32 = year.parse().map_err(|_| Error::invalid("year", "not a year"))?;
     let r = crate::annual::report(&s.publicity, &agency, year).await?;
-    let counts =
-        |c: &[pb::CountByName]| c.iter().map(|c| (c.name.clone(), json!(c.count))).collect::<serde_json::Map<_, _>>();
+    let counts = |c: &[Count]| c.iter().map(|c| (c.name.clone(), json!(c.count))).collect::<serde_json::Map<_, _>>();
     let body = json!({
         "agency_id": r.agency_id,
         "agency_name": r.agency_name,

@@ -13,7 +13,6 @@ pub mod http;
 pub mod notices;
 pub mod policy;
 pub mod rows;
-pub mod service;
 pub mod supervision;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;

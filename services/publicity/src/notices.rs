@@ -4,11 +4,10 @@
 //! the registry when asked, so it is never out of date.
 
 use sanxiang_domain::officer::{OfficerStatus, stored_zone};
-use sanxiang_domain::{Error, Result};
-use sanxiang_proto::v1 as pb;
+use sanxiang_domain::publicity::NoticeSection;
+use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_registry::Principal;
 use sanxiang_registry::auth::{Action, authorize};
-use sanxiang_registry::grpc::timestamp;
 use sanxiang_store::db::is_unique_violation;
 use sanxiang_store::db_error;
 use sanxiang_store::entity::notice;
@@ -32,37 +31,59 @@ const MAX_ITEMS_TOTAL: usize = 1024 * 1024;
 /// Attempts at a new version when concurrent puts of the same section collide on it.
 const VERSION_ATTEMPTS: usize = 5;
 
-/// The sections in publication order, with their stored names.
-const SECTIONS: [(pb::NoticeSection, &str); 8] = [
-    (pb::NoticeSection::Body, "body"),
-    (pb::NoticeSection::Duties, "duties"),
-    (pb::NoticeSection::Powers, "powers"),
-    (pb::NoticeSection::Procedures, "procedures"),
-    (pb::NoticeSection::ServiceGuides, "service_guides"),
-    (pb::NoticeSection::RandomInspections, "random_inspections"),
-    (pb::NoticeSection::SupervisionChannels, "supervision_channels"),
-    (pb::NoticeSection::RemedyChannels, "remedy_channels"),
-];
-
-fn section_name(s: pb::NoticeSection) -> Option<&'static str> {
-    SECTIONS.iter().find(|(v, _)| *v == s).map(|(_, n)| *n)
-}
-
-fn section_from_name(name: &str) -> pb::NoticeSection {
-    SECTIONS.iter().find(|(_, n)| *n == name).map_or(pb::NoticeSection::Unspecified, |(v, _)| *v)
-}
-
 /// The place of a stored section in publication order.
 fn section_rank(name: &str) -> usize {
-    SECTIONS.iter().position(|(_, n)| *n == name).unwrap_or(SECTIONS.len())
+    NoticeSection::parse(name).map_or(NoticeSection::ALL.len(), |s| s as usize)
 }
 
-/// One item as stored in the `items` JSON column.
+/// One item of a section, as stored in the `items` JSON column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Item {
-    title: String,
-    body: String,
-    legal_basis: String,
+pub struct Item {
+    pub title: String,
+    pub body: String,
+    pub legal_basis: String,
+}
+
+/// Setting one section of an agency's notice (PutNotice).
+#[derive(Debug, Clone, Default)]
+pub struct PutNotice {
+    pub request_id: String,
+    /// Digest of the request as received: a retry must repeat it.
+    pub request_digest: String,
+    pub agency_id: String,
+    pub section: Option<NoticeSection>,
+    pub title: String,
+    pub body: String,
+    pub items: Vec<Item>,
+}
+
+/// One version of a section of an agency's notice.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub agency_id: String,
+    pub section: NoticeSection,
+    pub title: String,
+    pub body: String,
+    pub items: Vec<Item>,
+    pub version: u32,
+    pub updated_at: Timestamp,
+}
+
+/// An officer on the public roster.
+#[derive(Debug, Clone)]
+pub struct RosterEntry {
+    pub name: String,
+    pub certificate_number: String,
+    pub category: String,
+}
+
+/// An agency's current notice and officer roster.
+#[derive(Debug, Clone)]
+pub struct Notices {
+    pub agency_id: String,
+    pub agency_name: String,
+    pub notices: Vec<Notice>,
+    pub roster: Vec<RosterEntry>,
 }
 
 fn bounded(field: &str, value: &str, max_bytes: usize) -> Result<String> {
@@ -87,25 +108,22 @@ fn required_title(field: &str, value: &str) -> Result<String> {
 /// A validated request: nothing is stored unless every field passes.
 struct Valid {
     request_id: String,
-    section: &'static str,
+    section: NoticeSection,
     title: String,
     body: String,
     items: String,
 }
 
-fn validate(r: &pb::PutNoticeRequest) -> Result<Valid> {
+fn validate(r: &PutNotice) -> Result<Valid> {
     let request_id = sanxiang_domain::error::request_id(&r.request_id)?;
-    let section = pb::NoticeSection::try_from(r.section)
-        .ok()
-        .and_then(section_name)
-        .ok_or_else(|| Error::invalid("section", "must name a notice section"))?;
+    let section = r.section.ok_or_else(|| Error::invalid("section", "must name a notice section"))?;
     let title = required_title("title", &r.title)?;
     let body = bounded("body", &r.body, MAX_BODY)?;
     if r.items.len() > MAX_ITEMS {
         return Err(Error::invalid("items", format!("at most {MAX_ITEMS} items")));
     }
     // The power list and the random-inspection list publish each item's legal basis (RULES P1).
-    let basis_required = matches!(section, "powers" | "random_inspections");
+    let basis_required = section.items_need_legal_basis();
     let mut items = Vec::with_capacity(r.items.len());
     for (i, item) in r.items.iter().enumerate() {
         let title = required_title(&format!("items[{i}].title"), &item.title)?;
@@ -126,19 +144,19 @@ fn validate(r: &pb::PutNoticeRequest) -> Result<Valid> {
     Ok(Valid { request_id, section, title, body, items })
 }
 
-fn to_pb(n: notice::Model) -> Result<pb::Notice> {
+/// A stored version of a section; an unreadable section name or item list is DATA_LOSS.
+fn notice(n: notice::Model) -> Result<Notice> {
+    let row = || format!("notice {} v{} of agency {}", n.section, n.version, n.agency_id);
     let items: Vec<Item> =
-        serde_json::from_str(&n.items).map_err(|_| Error::DataLoss(format!("items of notice {}", n.section)))?;
-    Ok(pb::Notice {
-        section: section_from_name(&n.section) as i32,
+        serde_json::from_str(&n.items).map_err(|_| Error::DataLoss(format!("items of {}", row())))?;
+    let section = NoticeSection::parse(&n.section).ok_or_else(|| Error::DataLoss(format!("section of {}", row())))?;
+    Ok(Notice {
+        section,
         title: n.title,
         body: n.body,
-        items: items
-            .into_iter()
-            .map(|i| pb::NoticeItem { title: i.title, body: i.body, legal_basis: i.legal_basis })
-            .collect(),
-        version: u32::try_from(n.version).unwrap_or(u32::MAX),
-        updated_at: Some(timestamp(sanxiang_domain::Timestamp::from_micros(n.updated_at))),
+        items,
+        version: u32::try_from(n.version).map_err(|_| Error::DataLoss(format!("version of {}", row())))?,
+        updated_at: Timestamp::from_micros(n.updated_at),
         agency_id: n.agency_id,
     })
 }
@@ -165,20 +183,20 @@ async fn latest_version(p: &Publicity, agency_id: &str, section: &str) -> Result
 
 /// Sets one section of an agency's notice as its next version; idempotent per agency on
 /// `request_id` (a retry returns the version stored the first time).
-pub async fn put(p: &Publicity, who: &Principal, r: pb::PutNoticeRequest) -> Result<pb::Notice> {
+pub async fn put(p: &Publicity, who: &Principal, r: PutNotice) -> Result<Notice> {
     let scope = p.recorder().registry().scope(&r.agency_id).await?;
     authorize(who, Action::ConfigurePublicity, Some(&scope))?;
     let v = validate(&r)?;
-    let asked = sanxiang_registry::grpc::request_digest(&r);
+    let asked = r.request_digest.clone();
     for _ in 0..VERSION_ATTEMPTS {
         if let Some(done) = by_request(p, &r.agency_id, &v.request_id).await? {
             sanxiang_domain::error::same_request(&v.request_id, done.request_digest.as_deref(), &asked)?;
-            return to_pb(done);
+            return notice(done);
         }
         let row = notice::Model {
             agency_id: r.agency_id.clone(),
-            section: v.section.to_owned(),
-            version: latest_version(p, &r.agency_id, v.section).await? + 1,
+            section: v.section.as_str().to_owned(),
+            version: latest_version(p, &r.agency_id, v.section.as_str()).await? + 1,
             title: v.title.clone(),
             body: v.body.clone(),
             items: v.items.clone(),
@@ -191,7 +209,7 @@ pub async fn put(p: &Publicity, who: &Principal, r: pb::PutNoticeRequest) -> Res
         // a version, and the unique request id only one of two concurrent retries: the loser
         // looks again (its retry finds the winner's row, a different put takes the next version).
         match row.into_active_model().insert(p.recorder().db()).await {
-            Ok(stored) => return to_pb(stored),
+            Ok(stored) => return notice(stored),
             Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(db_error(e)),
         }
@@ -205,7 +223,7 @@ pub async fn put(p: &Publicity, who: &Principal, r: pb::PutNoticeRequest) -> Res
 /// An agency's current notice (the latest version of each section, in publication order) and
 /// its officer roster: officers whose status is active and whose certificate is valid today, as
 /// the registry says now.
-pub async fn list(p: &Publicity, agency_id: &str) -> Result<pb::ListNoticesResponse> {
+pub async fn list(p: &Publicity, agency_id: &str) -> Result<Notices> {
     if agency_id.trim().is_empty() {
         return Err(Error::invalid("agency_id", "must not be empty"));
     }
@@ -226,7 +244,7 @@ pub async fn list(p: &Publicity, agency_id: &str) -> Result<pb::ListNoticesRespo
         }
     }
     latest.sort_by_key(|n| section_rank(&n.section));
-    let notices = latest.into_iter().map(to_pb).collect::<Result<Vec<_>>>()?;
+    let notices = latest.into_iter().map(notice).collect::<Result<Vec<_>>>()?;
 
     let now = p.recorder().clock().now();
     let officers = registry.officers(agency_id).await?;
@@ -236,7 +254,7 @@ pub async fn list(p: &Publicity, agency_id: &str) -> Result<pb::ListNoticesRespo
         .into_iter()
         .filter(|o| OfficerStatus::parse(&o.status) == Some(OfficerStatus::Active))
         .filter(|o| certificates.get(&o.id).is_some_and(|c| c.certificate.why_invalid_at(now, tz).is_none()))
-        .map(|o| pb::RosterEntry { name: o.name, certificate_number: o.certificate_number, category: o.category })
+        .map(|o| RosterEntry { name: o.name, certificate_number: o.certificate_number, category: o.category })
         .collect();
-    Ok(pb::ListNoticesResponse { agency_id: agency.id, agency_name: agency.name, notices, roster })
+    Ok(Notices { agency_id: agency.id, agency_name: agency.name, notices, roster })
 }

@@ -4,7 +4,6 @@
 use sanxiang_domain::masking::MaskingPolicy;
 use sanxiang_domain::publicity::{DisclosurePolicy, Regime};
 use sanxiang_domain::{Error, Result, Timestamp};
-use sanxiang_proto::v1 as pb;
 use sanxiang_store::entity::publicity_policy;
 use sanxiang_store::{Db, db_error};
 use sea_orm::sea_query::OnConflict;
@@ -25,30 +24,10 @@ struct Stored {
 }
 
 impl Policy {
-    /// The API form.
-    pub fn to_pb(&self, agency_id: &str) -> pb::PublicityPolicy {
-        let d = &self.disclosure;
-        pb::PublicityPolicy {
-            agency_id: agency_id.to_owned(),
-            penalty_days: d.penalty_days,
-            licensing_days: d.licensing_days,
-            other_days: d.other_days,
-            auto_publish: d.auto_publish,
-            exclude_warning_only: d.exclude_warning_only,
-            exclude_summary_procedure: d.exclude_summary_procedure,
-            small_fine_max_fen: d.small_fine_max_fen,
-            short_months: d.short_months,
-            long_months: d.long_months,
-            special_regime_min_months: d.special_regime_min_months,
-            early_stop_min_months: d.early_stop_min_months,
-            mask_party_name: self.masking.mask_party_name,
-            regime: d.regime.code().to_owned(),
-        }
-    }
-
-    /// From the API form, validated (`INVALID_ARGUMENT policy.<field>`). With `regime_defaults`
-    /// the regime's defaults replace every field but `auto_publish` and `mask_party_name`.
-    pub fn from_pb(p: &pb::PublicityPolicy, regime_defaults: bool) -> Result<Self> {
+    /// From the form an administrator sets, validated (`INVALID_ARGUMENT policy.<field>`). With
+    /// `regime_defaults` the regime's defaults replace every field but `auto_publish` and
+    /// `mask_party_name`.
+    pub fn from_form(p: &PolicyForm, regime_defaults: bool) -> Result<Self> {
         let regime = Regime::parse(&p.regime).ok_or_else(|| {
             Error::invalid(
                 "policy.regime",
@@ -76,6 +55,26 @@ impl Policy {
         disclosure.validate()?;
         Ok(Self { disclosure, masking: MaskingPolicy { mask_party_name: p.mask_party_name } })
     }
+}
+
+/// An agency's policy as an administrator sets it (PutPublicityPolicy): every field of the
+/// disclosure policy, the regime by its code, and the masking choice.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyForm {
+    pub agency_id: String,
+    pub regime: String,
+    pub penalty_days: u32,
+    pub licensing_days: u32,
+    pub other_days: u32,
+    pub auto_publish: bool,
+    pub exclude_warning_only: bool,
+    pub exclude_summary_procedure: bool,
+    pub small_fine_max_fen: u64,
+    pub short_months: u32,
+    pub long_months: u32,
+    pub special_regime_min_months: u32,
+    pub early_stop_min_months: u32,
+    pub mask_party_name: bool,
 }
 
 /// The agency's policy, or the defaults.

@@ -6,30 +6,34 @@ use std::fmt;
 use std::sync::Arc;
 
 use sanxiang_domain::{Error, Result};
-use sanxiang_recording::writer::Attachment;
+use sanxiang_recording::writer::{Attachment, Committed};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{disclosure, event};
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, IntoActiveModel};
 
 use crate::content;
 
-/// Disclosure statuses as stored.
+/// Disclosure statuses as stored, as names for queries and patterns: the statuses themselves
+/// are [`DisclosureStatus`].
 pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const PUBLISHED: &str = "published";
-    pub const EXCLUDED: &str = "excluded";
-    pub const WITHDRAWAL_PENDING: &str = "withdrawal_pending";
-    pub const WITHDRAWN: &str = "withdrawn";
-    pub const CANCELLED: &str = "cancelled";
-    pub const ENDED: &str = "ended";
+    use sanxiang_domain::publicity::DisclosureStatus as S;
+
+    pub const PENDING: &str = S::Pending.as_str();
+    pub const PUBLISHED: &str = S::Published.as_str();
+    pub const EXCLUDED: &str = S::Excluded.as_str();
+    pub const WITHDRAWAL_PENDING: &str = S::WithdrawalPending.as_str();
+    pub const WITHDRAWN: &str = S::Withdrawn.as_str();
+    pub const CANCELLED: &str = S::Cancelled.as_str();
+    pub const ENDED: &str = S::Ended.as_str();
     /// Never stored: the status a published entry is shown with once its 公示截止期 has passed
     /// (RULES P7), computed at read time by [`crate::disclosure::seen_at`].
-    pub const EXPIRED: &str = "expired";
+    pub const EXPIRED: &str = S::Expired.as_str();
     /// Automatic publication held because the masked content still resembles personal data
     /// (fail closed): waits for a publisher's confirmation, like [`PENDING`].
-    pub const HELD: &str = "held";
+    pub const HELD: &str = S::Held.as_str();
     /// Statuses a publisher's confirmation (PublishDisclosure) publishes.
-    pub const AWAITING_CONFIRMATION: [&str; 2] = [PENDING, HELD];
+    pub const AWAITING_CONFIRMATION: [&str; 2] =
+        [S::AWAITING_CONFIRMATION[0].as_str(), S::AWAITING_CONFIRMATION[1].as_str()];
 }
 
 fn key(id: &str) -> String {
@@ -58,15 +62,13 @@ impl Attachment for NewDisclosure {
         Ok(())
     }
 
-    async fn commit(&self, txn: &DatabaseTransaction, event: &event::Model) -> Result<()> {
+    async fn commit(&self, txn: &DatabaseTransaction, committed: Committed<'_>) -> Result<()> {
+        let event = committed.event;
         let mut row = self.row.clone();
-        let payload = sanxiang_domain::canonical::Value::parse(&event.payload)
-            .map_err(|_| Error::Internal("decision payload".into()))?;
         let mut c = content::from_json(&row.content)?;
-        c.document_number = payload
-            .get("document_number")
-            .and_then(sanxiang_domain::canonical::Value::as_str)
-            .unwrap_or_default()
+        c.document_number = committed
+            .document_number
+            .ok_or_else(|| Error::Internal("a decision's disclosure without its document number".into()))?
             .to_owned();
         row.content = content::to_json(&c)?;
         row.decided_at = event.occurred_at;
@@ -119,7 +121,8 @@ impl Attachment for Change {
         }
     }
 
-    async fn commit(&self, txn: &DatabaseTransaction, event: &event::Model) -> Result<()> {
+    async fn commit(&self, txn: &DatabaseTransaction, committed: Committed<'_>) -> Result<()> {
+        let event = committed.event;
         let Some(row) = disclosure::Entity::find_by_id(self.id.clone()).one(txn).await.map_err(db_error)? else {
             return Ok(());
         };

@@ -14,13 +14,11 @@ use sanxiang_domain::calendar::{
     DECISION_LATE_MIN_MICROS, DECISION_LIMIT_DAYS, WorkCalendar, decision_due, decision_late, local_date,
 };
 use sanxiang_domain::canonical::Value;
-use sanxiang_domain::lifecycle::CaseState;
+use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Timestamp};
-use sanxiang_proto::v1 as pb;
 use sanxiang_registry::Principal;
 use sanxiang_registry::auth::{Action, Role, authorize};
-use sanxiang_registry::grpc::timestamp;
 use sanxiang_registry::registry::refusal_kind;
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, case, disclosure, draft, event, refusal};
@@ -67,29 +65,65 @@ async fn agencies(p: &Publicity, who: &Principal, agency_id: &str) -> Result<Vec
     Ok(all.iter().filter(|a| tree.contains(a.id.as_str())).cloned().collect())
 }
 
+/// What kind of lapse a supervision item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OverdueKind {
+    /// A publication past its due date.
+    Disclosure,
+    /// A withdrawal past its 3 working days.
+    Withdrawal,
+    /// A legal review past its due date.
+    Review,
+    /// A case filed more than 90 days ago with no decision.
+    Decision,
+    /// An act that required a recording was recorded without one.
+    RecordingMissing,
+    /// An officer with an invalid certificate tried to act (refused).
+    InvalidCertificate,
+    /// Evidence uploaded after the agency's upload window.
+    LateUpload,
+    /// Automatic publication held for a publisher's confirmation.
+    HeldDisclosure,
+}
+
+/// One thing overdue, missing or refused.
+#[derive(Debug, Clone)]
+pub struct OverdueItem {
+    pub kind: OverdueKind,
+    pub agency_id: String,
+    pub case_id: String,
+    /// The disclosure, draft, event (`case_id:case_seq`) or officer concerned.
+    pub subject_id: String,
+    /// YYYY-MM-DD; empty for recordings and certificates.
+    pub due_date: String,
+    /// What it is, in words.
+    pub detail: String,
+    pub occurred_at: Timestamp,
+}
+
 fn item(
-    kind: pb::OverdueKind,
+    kind: OverdueKind,
     agency_id: &str,
     case_id: &str,
     subject_id: String,
     due: Option<NaiveDate>,
     detail: String,
     occurred_at: i64,
-) -> pb::OverdueItem {
-    pb::OverdueItem {
-        kind: kind as i32,
+) -> OverdueItem {
+    OverdueItem {
+        kind,
         agency_id: agency_id.to_owned(),
         case_id: case_id.to_owned(),
         subject_id,
         due_date: due.map(|d| d.to_string()).unwrap_or_default(),
         detail,
-        occurred_at: Some(timestamp(Timestamp::from_micros(occurred_at))),
+        occurred_at: Timestamp::from_micros(occurred_at),
     }
 }
 
 /// What is overdue, missing or refused in the agencies `who` oversees, or in `agency_id` if
 /// named (which `who` must oversee). Sorted by kind, then by when it happened.
-pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<Vec<pb::OverdueItem>> {
+pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<Vec<OverdueItem>> {
     let agencies = agencies(p, who, agency_id).await?;
     let now = p.recorder().clock().now();
     // Each agency's zone and local date today.
@@ -123,7 +157,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
                 .map(|c| crate::content::suspicious(&c).iter().map(|(_, s)| s.kind.as_str()).collect())
                 .unwrap_or_default();
             items.push(item(
-                pb::OverdueKind::HeldDisclosure,
+                OverdueKind::HeldDisclosure,
                 &d.agency_id,
                 &d.case_id,
                 d.id.clone(),
@@ -144,7 +178,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
         let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         if status::AWAITING_CONFIRMATION.contains(&d.status.as_str()) {
             items.push(item(
-                pb::OverdueKind::Disclosure,
+                OverdueKind::Disclosure,
                 &d.agency_id,
                 &d.case_id,
                 d.id.clone(),
@@ -155,7 +189,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
         } else {
             let due = d.withdrawal_due_date.clone().unwrap_or_default();
             items.push(item(
-                pb::OverdueKind::Withdrawal,
+                OverdueKind::Withdrawal,
                 &d.agency_id,
                 &d.case_id,
                 d.id.clone(),
@@ -186,7 +220,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
         if today > due.date {
             let provisional = if due.provisional { " (provisional: a year without a loaded schedule)" } else { "" };
             items.push(item(
-                pb::OverdueKind::Review,
+                OverdueKind::Review,
                 &d.agency_id,
                 &d.case_id,
                 d.id.clone(),
@@ -222,7 +256,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
         let limit = decision_due(Timestamp::from_micros(filed_at), tz);
         if decision_late(Timestamp::from_micros(filed_at), now, tz) {
             items.push(item(
-                pb::OverdueKind::Decision,
+                OverdueKind::Decision,
                 &c.agency_id,
                 &c.id,
                 c.id.clone(),
@@ -241,7 +275,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
         let Some(reason) = payload.get("missing_recording_reason").and_then(Value::as_str) else { continue };
         let agency_id = case_agency.get(&e.case_id).map(String::as_str).unwrap_or_default();
         items.push(item(
-            pb::OverdueKind::RecordingMissing,
+            OverdueKind::RecordingMissing,
             agency_id,
             &e.case_id,
             format!("{}:{}", e.case_id, e.case_seq),
@@ -255,13 +289,14 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
     let (late, case_agency) = flagged_events(db, &ids, "\"late\":true").await?;
     for e in late {
         let Ok(payload) = Value::parse(&e.payload) else { continue };
-        if e.kind != "evidence_uploaded" || payload.get("late").and_then(Value::as_bool) != Some(true) {
+        if e.kind != EventKind::EvidenceUploaded.as_str() || payload.get("late").and_then(Value::as_bool) != Some(true)
+        {
             continue;
         }
         let agency_id = case_agency.get(&e.case_id).map(String::as_str).unwrap_or_default();
         let evidence_id = payload.get("evidence_id").and_then(Value::as_str).unwrap_or_default();
         items.push(item(
-            pb::OverdueKind::LateUpload,
+            OverdueKind::LateUpload,
             agency_id,
             &e.case_id,
             evidence_id.to_owned(),
@@ -280,7 +315,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
         .map_err(db_error)?;
     for r in refused {
         items.push(item(
-            pb::OverdueKind::InvalidCertificate,
+            OverdueKind::InvalidCertificate,
             &r.agency_id,
             r.case_id.as_deref().unwrap_or_default(),
             r.subject_id,
@@ -290,7 +325,7 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
         ));
     }
 
-    items.sort_by_key(|i| (i.kind, i.occurred_at.map(|t| (t.seconds, t.nanos))));
+    items.sort_by_key(|i| (i.kind, i.occurred_at.micros()));
     Ok(items)
 }
 

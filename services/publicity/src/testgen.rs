@@ -12,7 +12,7 @@ use sanxiang_domain::masking::normalise::fold;
 use sanxiang_domain::masking::{Masker, MaskingPolicy, is_valid_id18, luhn_valid};
 use sanxiang_store::entity::disclosure;
 
-use crate::content::{self, Content, Party, PublicNames, Source};
+use crate::content::{self, Content, Party, PartyKind, PublicNames, Source};
 use crate::rows::status;
 
 /// The agency of every generated decision.
@@ -406,11 +406,15 @@ pub fn generate(seed: u64) -> Generated {
         .with("penalties", Value::Array(vec![Value::object().with("type", "罚款").with("amount_fen", 100_000u64)]))
         .with("other_persons", Value::Array(vec![Value::from(witness.as_str())]));
     let party = Party {
-        kind: "natural_person".into(),
+        kind: PartyKind::NaturalPerson,
         name: party_name,
+        credit_code: String::new(),
         id_type: "身份证".into(),
         id_number: id18(&mut rng),
-        ..Party::default()
+        legal_representative: String::new(),
+        address: String::new(),
+        phone: String::new(),
+        is_minor: false,
     };
     Generated {
         seed,
@@ -428,15 +432,15 @@ pub fn generate(seed: u64) -> Generated {
 /// The masking pipeline of a generated decision and its masked public content.
 pub fn public_content(g: &Generated) -> (Masker, Content) {
     let public = PublicNames { officers: g.officers.clone(), agency: AGENCY.to_owned() };
-    let masker =
-        content::masker(MaskingPolicy { mask_party_name: g.mask_party_name }, &g.party, &g.draft, &[], &public)
-            .expect("generated names are valid");
+    let draft = content::DraftContent::from_stored("generated", &g.draft).expect("the generated draft is well formed");
+    let masker = content::masker(MaskingPolicy { mask_party_name: g.mask_party_name }, &g.party, &draft, &[], &public)
+        .expect("generated names are valid");
     let c = content::build(
         Source {
             agency_name: AGENCY,
             agency_credit_code: "11350100MB0000000X",
             party: &g.party,
-            draft: &g.draft,
+            draft: &draft,
             document_number: DOCUMENT_NUMBER,
             decision_date: "2026-03-02",
         },
@@ -485,7 +489,25 @@ pub fn outputs(g: &Generated) -> Vec<(&'static str, String)> {
     let now = sanxiang_domain::Timestamp::from_micros(
         today.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc().timestamp_micros(),
     );
-    let grpc = crate::disclosure::to_pb(published.clone(), today, now).map(|d| format!("{d:?}")).unwrap_or_default();
+    // What the gRPC edge encodes of a disclosure: the view's content and spans and the row's
+    // text columns (the edge adds only ids, numbers and times).
+    let grpc = crate::disclosure::view_at(published.clone(), today, now)
+        .map(|v| {
+            let d = &v.row;
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                v.status,
+                v.content,
+                v.held_spans,
+                d.exclusion_reason,
+                d.revision,
+                d.withdrawal_reason,
+                d.correction_reason,
+                d.publication_end,
+                d.due_date
+            )
+        })
+        .unwrap_or_default();
     let both = [published.clone(), withdrawn.clone()];
     let mut licence = published.clone();
     licence.case_kind = "licensing".into();

@@ -9,14 +9,13 @@ use sanxiang_domain::error::clip;
 use sanxiang_domain::id::new_id;
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, Timestamp};
-use sanxiang_proto::v1 as pb;
 use sanxiang_registry::auth::Principal;
-use sanxiang_registry::grpc::{from_timestamp, timestamp};
 use sanxiang_store::entity::{case, evidence, upload};
 use sanxiang_store::{HashingStream, db_error};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::command::UploadHeader;
 use crate::record::Recorder;
 use crate::upload::{Owner, UploadSession};
 use crate::writer::{NewEvent, Target};
@@ -35,24 +34,6 @@ pub struct Uploaded {
     pub evidence: evidence::Model,
     /// The content was already in the vault; no second copy was written.
     pub deduplicated: bool,
-}
-
-/// An evidence row as an API message.
-pub fn evidence_to_pb(e: evidence::Model) -> pb::Evidence {
-    pb::Evidence {
-        id: e.id,
-        case_id: e.case_id,
-        sha256: e.sha256,
-        size: e.size as u64,
-        media_type: e.media_type,
-        captured_at: Some(timestamp(Timestamp::from_micros(e.captured_at))),
-        device_id: e.device_id,
-        device_reviewed: e.device_reviewed,
-        officer_id: e.officer_id,
-        uploaded_at: Some(timestamp(Timestamp::from_micros(e.uploaded_at))),
-        late: e.late,
-        uploaded_by: e.uploaded_by,
-    }
 }
 
 /// Where an upload stands, for `GetUpload`.
@@ -130,7 +111,7 @@ impl Recorder {
         &self,
         who: &Principal,
         case: &case::Model,
-        header: pb::UploadHeader,
+        header: UploadHeader,
         body: impl Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
     ) -> Result<Uploaded> {
         let request = self.check_upload(case, header).await?;
@@ -150,15 +131,14 @@ impl Recorder {
     }
 
     /// Validates an upload header before anything is read or written.
-    async fn check_upload(&self, case: &case::Model, header: pb::UploadHeader) -> Result<UploadRequest> {
+    async fn check_upload(&self, case: &case::Model, header: UploadHeader) -> Result<UploadRequest> {
         if !valid_upload_id(&header.upload_id) {
             return Err(Error::invalid("upload_id", "1 to 128 characters of A-Z, a-z, 0-9, '.', '_' or '-'"));
         }
         let media_type = sanxiang_domain::limits::media_type(&header.media_type)?;
         sanxiang_domain::limits::chars("device_id", &header.device_id, sanxiang_domain::limits::MAX_CODE)?;
         sanxiang_domain::limits::id("officer_id", &header.officer_id)?;
-        let captured_at = from_timestamp("captured_at", header.captured_at.as_ref())?
-            .ok_or_else(|| Error::invalid("captured_at", "is required"))?;
+        let captured_at = header.captured_at.ok_or_else(|| Error::invalid("captured_at", "is required"))?;
         sanxiang_domain::time::check_act_time("captured_at", captured_at, self.clock.now())?;
         let declared_digest: Option<Sha256Digest> = if header.sha256.is_empty() {
             None
@@ -351,21 +331,21 @@ impl Recorder {
                 }],
                 payload,
                 new_evidence: Some(row.clone()),
-                attached: None,
+                attachments: Vec::new(),
                 document_number: None,
             })
             .await?;
         Ok(row)
     }
 
-    /// Records the retrieval of an evidence item in its case (R7), then streams it: the first
-    /// message carries the metadata, the rest the bytes.
+    /// Records the retrieval of an evidence item in its case (R7), then streams its bytes in
+    /// chunks of [`DOWNLOAD_CHUNK`].
     pub async fn download(
         &self,
         who: &Principal,
         item: evidence::Model,
         reason: &str,
-    ) -> Result<mpsc::Receiver<Result<pb::DownloadEvidenceResponse>>> {
+    ) -> Result<mpsc::Receiver<Result<Bytes>>> {
         sanxiang_domain::limits::chars("reason", reason, sanxiang_domain::limits::MAX_ADDRESS)?;
         let reason = reason.trim();
         if reason.is_empty() {
@@ -393,30 +373,19 @@ impl Recorder {
                 }],
                 payload: Value::object().with("evidence_id", item.id.as_str()).with("reason", reason),
                 new_evidence: None,
-                attached: None,
+                attachments: Vec::new(),
                 document_number: None,
             })
             .await?;
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
-            use pb::download_evidence_response::Part;
-            if tx
-                .send(Ok(pb::DownloadEvidenceResponse { part: Some(Part::Evidence(evidence_to_pb(item))) }))
-                .await
-                .is_err()
-            {
-                return;
-            }
             let mut buffer = BytesMut::new();
             while let Some(chunk) = content.next().await {
                 match chunk {
                     Ok(c) => {
                         buffer.extend_from_slice(&c);
-                        if buffer.len() >= DOWNLOAD_CHUNK {
-                            let msg = pb::DownloadEvidenceResponse { part: Some(Part::Chunk(buffer.split().freeze())) };
-                            if tx.send(Ok(msg)).await.is_err() {
-                                return;
-                            }
+                        if buffer.len() >= DOWNLOAD_CHUNK && tx.send(Ok(buffer.split().freeze())).await.is_err() {
+                            return;
                         }
                     }
                     Err(e) => {
@@ -426,7 +395,7 @@ impl Recorder {
                 }
             }
             if !buffer.is_empty() {
-                let _ = tx.send(Ok(pb::DownloadEvidenceResponse { part: Some(Part::Chunk(buffer.freeze())) })).await;
+                let _ = tx.send(Ok(buffer.freeze())).await;
             }
         });
         Ok(rx)

@@ -4,13 +4,12 @@
 //! concurrent appends into one database transaction (group commit), assigns the case and global
 //! sequence numbers under a database lock, and acknowledges only after the commit.
 
+pub mod command;
 pub mod evidence;
 pub mod export;
 pub mod record;
-mod service;
 mod upload;
 pub mod verify;
 pub mod writer;
 
 pub use record::Recorder;
-pub use service::RecordApi;

@@ -10,18 +10,29 @@ use sanxiang_domain::credit_code::CreditCode;
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, is_audio_video};
 use sanxiang_domain::limits::{self, MAX_ADDRESS, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
+use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
-use sanxiang_proto::v1 as pb;
 use sanxiang_registry::auth::{Action, Principal, Scope, authorize};
-use sanxiang_registry::convert::event_kind_from_pb;
-use sanxiang_registry::grpc::{from_timestamp, timestamp};
 use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_registry::{OfficerInfo, Registry};
 use sanxiang_store::entity::{agency, case, event, evidence};
 use sanxiang_store::{Db, Vault, db_error};
 use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::command::{AppendEvent, OpenCase};
 use crate::writer::{NewEvent, Target, Writer};
+
+/// A case as its readers see it: the row with its stored columns read into typed values.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    pub row: case::Model,
+    pub kind: CaseKind,
+    pub party: Party,
+    pub handling_officer_ids: Vec<String>,
+    pub closed: bool,
+    /// Filed, not decided, and past the 90-day limit (RULES R10) at the time of reading.
+    pub decision_overdue: bool,
+}
 
 /// Clock skew tolerated between a device and the server for "when it happened".
 pub use sanxiang_domain::time::MAX_CLOCK_SKEW_SECONDS;
@@ -64,91 +75,6 @@ fn recall<V>(map: &std::sync::Mutex<HashMap<String, Arc<V>>>, key: &str) -> Opti
     map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
 }
 
-pub(crate) fn case_kind_from_pb(value: i32) -> Option<CaseKind> {
-    match pb::CaseKind::try_from(value).ok()? {
-        pb::CaseKind::Penalty => Some(CaseKind::Penalty),
-        pb::CaseKind::Licensing => Some(CaseKind::Licensing),
-        pb::CaseKind::Compulsion => Some(CaseKind::Compulsion),
-        pb::CaseKind::Inspection => Some(CaseKind::Inspection),
-        pb::CaseKind::Other => Some(CaseKind::Other),
-        pb::CaseKind::Unspecified => None,
-    }
-}
-
-fn case_kind_to_pb(k: CaseKind) -> pb::CaseKind {
-    match k {
-        CaseKind::Penalty => pb::CaseKind::Penalty,
-        CaseKind::Licensing => pb::CaseKind::Licensing,
-        CaseKind::Compulsion => pb::CaseKind::Compulsion,
-        CaseKind::Inspection => pb::CaseKind::Inspection,
-        CaseKind::Other => pb::CaseKind::Other,
-    }
-}
-
-fn party_type_name(t: pb::PartyType) -> &'static str {
-    match t {
-        pb::PartyType::NaturalPerson => "natural_person",
-        pb::PartyType::LegalPerson => "legal_person",
-        pb::PartyType::OtherOrganisation => "other_organisation",
-        pb::PartyType::IndividualBusiness => "individual_business",
-        pb::PartyType::Unspecified => "",
-    }
-}
-
-/// The party as stored and as committed to by the case's first event.
-pub fn party_to_value(p: &pb::Party) -> Value {
-    let t = pb::PartyType::try_from(p.r#type).unwrap_or(pb::PartyType::Unspecified);
-    Value::object()
-        .with("type", party_type_name(t))
-        .with("name", p.name.as_str())
-        .with("credit_code", p.credit_code.as_str())
-        .with("id_type", p.id_type.as_str())
-        .with("id_number", p.id_number.as_str())
-        .with("legal_representative", p.legal_representative.as_str())
-        .with("address", p.address.as_str())
-        .with("phone", p.phone.as_str())
-        .with("is_minor", p.is_minor)
-}
-
-/// The stored party of case `case_id`; a column that cannot be read (not JSON, not an object, a
-/// field of the wrong type, an unknown party type) is DATA_LOSS naming the column and row, never
-/// a default party (the content is private and not echoed).
-fn party_from_json(text: &str, case_id: &str) -> Result<pb::Party> {
-    let unreadable = || Error::DataLoss(format!("cases.party of case {case_id} cannot be read"));
-    let v = Value::parse(text).map_err(|_| unreadable())?;
-    if !matches!(v, Value::Object(_)) {
-        return Err(unreadable());
-    }
-    // An absent field is empty (older rows omit none, but the schema allows it); a present
-    // field of the wrong type is corruption.
-    let s = |k: &str| match v.get(k) {
-        None => Ok(String::new()),
-        Some(x) => x.as_str().map(str::to_owned).ok_or_else(unreadable),
-    };
-    let t = match s("type")?.as_str() {
-        "natural_person" => pb::PartyType::NaturalPerson,
-        "legal_person" => pb::PartyType::LegalPerson,
-        "other_organisation" => pb::PartyType::OtherOrganisation,
-        "individual_business" => pb::PartyType::IndividualBusiness,
-        _ => return Err(unreadable()),
-    };
-    let is_minor = match v.get("is_minor") {
-        None => false,
-        Some(x) => x.as_bool().ok_or_else(unreadable)?,
-    };
-    Ok(pb::Party {
-        r#type: t as i32,
-        name: s("name")?,
-        credit_code: s("credit_code")?,
-        id_type: s("id_type")?,
-        id_number: s("id_number")?,
-        legal_representative: s("legal_representative")?,
-        address: s("address")?,
-        phone: s("phone")?,
-        is_minor,
-    })
-}
-
 /// Parses a stored officers column; `None` if it is not an array of strings.
 pub fn officers_from_json(text: &str) -> Option<Vec<String>> {
     match Value::parse(text).ok()? {
@@ -171,55 +97,8 @@ pub fn evidence_from_json(text: &str) -> Option<Vec<EvidenceLink>> {
     }
 }
 
-fn service_method_name(m: pb::ServiceMethod) -> &'static str {
-    match m {
-        pb::ServiceMethod::Direct => "direct",
-        pb::ServiceMethod::Leaving => "leaving",
-        pb::ServiceMethod::Mail => "mail",
-        pb::ServiceMethod::Electronic => "electronic",
-        pb::ServiceMethod::PublicNotice => "public_notice",
-        pb::ServiceMethod::Entrusted => "entrusted",
-        pb::ServiceMethod::Unspecified => "",
-    }
-}
-
-/// An event row as an API message; a column that cannot be read is DATA_LOSS naming the column
-/// and the event, never an empty list or an unspecified kind.
-pub fn event_to_pb(e: event::Model) -> Result<pb::Event> {
-    let row = |column: &str| format!("events.{column} of event {} (case {})", e.case_seq, e.case_id);
-    let kind = EventKind::parse(&e.kind)
-        .map(sanxiang_registry::convert::event_kind_to_pb)
-        .ok_or_else(|| Error::DataLoss(format!("{} cannot be read", row("kind"))))?;
-    let officer_ids = stored_officers(&e.officers, || row("officers"))?;
-    let evidence = evidence_from_json(&e.evidence)
-        .ok_or_else(|| Error::DataLoss(format!("{} cannot be read", row("evidence"))))?
-        .into_iter()
-        .map(|l| pb::EvidenceRef {
-            evidence_id: l.evidence_id,
-            sha256: l.sha256.to_hex(),
-            size: l.size,
-            media_type: l.media_type,
-        })
-        .collect();
-    Ok(pb::Event {
-        officer_ids,
-        evidence,
-        case_id: e.case_id,
-        case_seq: e.case_seq as u64,
-        global_seq: e.global_seq as u64,
-        kind: kind as i32,
-        occurred_at: Some(timestamp(Timestamp::from_micros(e.occurred_at))),
-        recorded_at: Some(timestamp(Timestamp::from_micros(e.recorded_at))),
-        actor_id: e.actor,
-        request_id: e.request_id,
-        payload_json: e.payload,
-        prev_hash: e.prev_hash,
-        hash: e.hash,
-    })
-}
-
 /// The field limits of an opening (docs/API.md), before anything is looked up.
-fn check_open_limits(r: &pb::OpenCaseRequest) -> Result<()> {
+fn check_open_limits(r: &OpenCase) -> Result<()> {
     limits::id("agency_id", &r.agency_id)?;
     limits::chars("title", &r.title, MAX_NAME)?;
     limits::ids("handling_officer_ids", &r.handling_officer_ids)?;
@@ -236,7 +115,7 @@ fn check_open_limits(r: &pb::OpenCaseRequest) -> Result<()> {
 }
 
 /// The field limits of an act (docs/API.md), before anything is looked up.
-fn check_append_limits(r: &pb::AppendEventRequest) -> Result<()> {
+fn check_append_limits(r: &AppendEvent) -> Result<()> {
     limits::bytes("text", &r.text, limits::MAX_TEXT)?;
     limits::chars("location", &r.location, MAX_ADDRESS)?;
     limits::chars("summary_procedure_basis", &r.summary_procedure_basis, MAX_ADDRESS)?;
@@ -336,34 +215,21 @@ impl Recorder {
         Ok(known)
     }
 
-    /// A case row of `agency` as an API message; whether its decision is overdue is judged by
-    /// the one definition of the 90-day limit, in the agency's zone (RULES R10, D5).
-    pub fn case_to_pb(&self, c: case::Model, agency: &agency::Model) -> Result<pb::Case> {
+    /// A case row of `agency` read into what it shows; whether its decision is overdue is judged
+    /// by the one definition of the 90-day limit, in the agency's zone (RULES R10, D5). A column
+    /// that cannot be read is DATA_LOSS naming it.
+    pub fn case_view(&self, c: case::Model, agency: &agency::Model) -> Result<CaseView> {
         let state = CaseState::from_bits(c.state_bits);
         let now = self.clock.now();
         let tz = stored_zone(&agency.time_zone)?;
         let decision_overdue =
             !state.decided() && c.filed_at.is_some_and(|f| decision_late(Timestamp::from_micros(f), now, tz));
         let kind = CaseKind::parse(&c.kind)
-            .map(case_kind_to_pb)
             .ok_or_else(|| Error::DataLoss(format!("cases.kind of case {} cannot be read", c.id)))?;
-        let party = party_from_json(&c.party, &c.id)?;
+        let party = Party::from_stored(&c.party, &c.id)?;
         let handling_officer_ids =
             stored_officers(&c.handling_officers, || format!("cases.handling_officers of case {}", c.id))?;
-        Ok(pb::Case {
-            kind: kind as i32,
-            party: Some(party),
-            handling_officer_ids,
-            opened_at: Some(timestamp(Timestamp::from_micros(c.opened_at))),
-            status: if state.closed() { pb::CaseStatus::Closed } else { pb::CaseStatus::Open } as i32,
-            event_count: c.event_count as u64,
-            head_hash: c.head_hash,
-            filed_at: c.filed_at.map(|f| timestamp(Timestamp::from_micros(f))),
-            decision_overdue,
-            id: c.id,
-            agency_id: c.agency_id,
-            title: c.title,
-        })
+        Ok(CaseView { kind, party, handling_officer_ids, closed: state.closed(), decision_overdue, row: c })
     }
 
     fn check_not_future(&self, field: &str, at: Timestamp) -> Result<()> {
@@ -372,23 +238,30 @@ impl Recorder {
 
     /// Opens a case; its first event (`case_opened`) commits to every field of the case.
     /// Idempotent on (agency, request id). The caller must be authorised for the agency.
-    pub async fn open_case(&self, who: &Principal, r: pb::OpenCaseRequest) -> Result<case::Model> {
+    pub async fn open_case(&self, who: &Principal, r: OpenCase) -> Result<case::Model> {
         let request_id = sanxiang_domain::error::request_id(&r.request_id)?;
-        let request_digest = sanxiang_registry::grpc::request_digest(&r);
         check_open_limits(&r)?;
-        let kind = case_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name a case kind"))?;
+        let kind = r.kind.ok_or_else(|| Error::invalid("kind", "must name a case kind"))?;
         let title = required("title", &r.title)?;
-        let party = r.party.ok_or_else(|| Error::invalid("party", "is required"))?;
-        let party_type = pb::PartyType::try_from(party.r#type).unwrap_or(pb::PartyType::Unspecified);
-        if party_type == pb::PartyType::Unspecified {
-            return Err(Error::invalid("party.type", "must name a party type"));
-        }
-        required("party.name", &party.name)?;
-        if !party.credit_code.is_empty() {
-            party.credit_code.parse::<CreditCode>().map_err(|e| Error::invalid("party.credit_code", e.to_string()))?;
-        } else if party_type == pb::PartyType::LegalPerson {
+        let given = r.party.clone().ok_or_else(|| Error::invalid("party", "is required"))?;
+        let party_kind = given.kind.ok_or_else(|| Error::invalid("party.type", "must name a party type"))?;
+        required("party.name", &given.name)?;
+        if !given.credit_code.is_empty() {
+            given.credit_code.parse::<CreditCode>().map_err(|e| Error::invalid("party.credit_code", e.to_string()))?;
+        } else if party_kind == PartyKind::LegalPerson {
             return Err(Error::invalid("party.credit_code", "a legal person is identified by its credit code"));
         }
+        let party = Party {
+            kind: party_kind,
+            name: given.name,
+            credit_code: given.credit_code,
+            id_type: given.id_type,
+            id_number: given.id_number,
+            legal_representative: given.legal_representative,
+            address: given.address,
+            phone: given.phone,
+            is_minor: given.is_minor,
+        };
         if r.handling_officer_ids.is_empty() {
             return Err(Error::invalid("handling_officer_ids", "name at least one handling officer"));
         }
@@ -405,9 +278,9 @@ impl Recorder {
                 }
             }
         }
-        let opened_at = from_timestamp("opened_at", r.opened_at.as_ref())?.unwrap_or_else(|| self.clock.now());
+        let opened_at = r.opened_at.unwrap_or_else(|| self.clock.now());
         self.check_not_future("opened_at", opened_at)?;
-        let party_value = party_to_value(&party);
+        let party_value = party.to_value();
         let case_id = sanxiang_domain::id::new_id(self.clock.as_ref());
         let model = case::Model {
             id: case_id.clone(),
@@ -439,12 +312,12 @@ impl Recorder {
                 occurred_at: opened_at,
                 actor: who.id.clone(),
                 request_id,
-                request_digest: Some(request_digest),
+                request_digest: Some(r.request_digest.clone()),
                 officers: r.handling_officer_ids.clone(),
                 evidence: Vec::new(),
                 payload,
                 new_evidence: None,
-                attached: None,
+                attachments: Vec::new(),
                 document_number: None,
             })
             .await?;
@@ -454,12 +327,7 @@ impl Recorder {
     /// Appends a typed event after checking the acting officers (G3), the referenced evidence,
     /// and the recording rule (R3); the lifecycle order (R2) is checked by the writer against
     /// the committed state. The caller must be authorised for the case.
-    pub async fn append_event(
-        &self,
-        who: &Principal,
-        case: &case::Model,
-        r: pb::AppendEventRequest,
-    ) -> Result<event::Model> {
+    pub async fn append_event(&self, who: &Principal, case: &case::Model, r: AppendEvent) -> Result<event::Model> {
         let agency = self.registry.agency(&case.agency_id).await?;
         self.append_event_in(who, &case.id, &agency, r).await
     }
@@ -471,10 +339,10 @@ impl Recorder {
         who: &Principal,
         case_id: &str,
         agency: &agency::Model,
-        r: pb::AppendEventRequest,
+        r: AppendEvent,
     ) -> Result<event::Model> {
         let request_id = sanxiang_domain::error::request_id(&r.request_id)?;
-        let kind = event_kind_from_pb(r.kind).ok_or_else(|| Error::invalid("kind", "must name an event kind"))?;
+        let kind = r.kind.ok_or_else(|| Error::invalid("kind", "must name an event kind"))?;
         if kind.is_system() {
             return Err(Error::invalid("kind", format!("{} is recorded by the server itself", kind.as_str())));
         }
@@ -486,15 +354,14 @@ impl Recorder {
                 format!("a {} is issued through ReviewService.IssueDecision (RULES L1)", kind.as_str()),
             ));
         }
-        let occurred_at = from_timestamp("occurred_at", r.occurred_at.as_ref())?
-            .ok_or_else(|| Error::invalid("occurred_at", "is required"))?;
+        let occurred_at = r.occurred_at.ok_or_else(|| Error::invalid("occurred_at", "is required"))?;
         self.check_not_future("occurred_at", occurred_at)?;
         check_append_limits(&r)?;
         if kind == EventKind::RecordingInterrupted && r.text.trim().is_empty() {
             return Err(Error::invalid("text", "state why the recording was interrupted (RULES R4)"));
         }
-        let service_method = pb::ServiceMethod::try_from(r.service_method).unwrap_or(pb::ServiceMethod::Unspecified);
-        if kind == EventKind::Service && service_method == pb::ServiceMethod::Unspecified {
+        let service_method = r.service_method;
+        if kind == EventKind::Service && service_method.is_none() {
             return Err(Error::invalid("service_method", "service names how the document was served"));
         }
         if r.summary_procedure && r.summary_procedure_basis.trim().is_empty() {
@@ -619,8 +486,8 @@ impl Recorder {
                 put("missing_recording_reason", missing_reason.into());
             }
         }
-        if service_method != pb::ServiceMethod::Unspecified {
-            put("service_method", service_method_name(service_method).into());
+        if let Some(method) = service_method {
+            put("service_method", method.as_str().into());
         }
         if !r.details.is_empty() {
             let details = r.details.iter().fold(Value::object(), |acc, (k, v)| acc.with(k, v.as_str()));
@@ -640,7 +507,7 @@ impl Recorder {
                 evidence: links,
                 payload,
                 new_evidence: None,
-                attached: None,
+                attachments: Vec::new(),
                 document_number: None,
             })
             .await

@@ -14,7 +14,7 @@ use sanxiang_domain::chain::{EventRecord, EvidenceLink};
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
 use sanxiang_domain::review::document_number;
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
-use sanxiang_store::entity::{case, draft, event, evidence, review, sequence};
+use sanxiang_store::entity::{case, event, evidence, sequence};
 use sanxiang_store::{Db, db_error};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -62,41 +62,45 @@ pub struct NewEvent {
     pub payload: Value,
     /// An evidence row committed atomically with the event (for `evidence_uploaded`).
     pub new_evidence: Option<evidence::Model>,
-    /// Review rows committed atomically with the event (for `draft_submitted`, `review_decided`).
-    pub attached: Option<Attached>,
+    /// Rows of other systems committed atomically with the event (drafts, opinions,
+    /// disclosures): the writer knows only the [`Attachment`] trait.
+    pub attachments: Vec<Arc<dyn Attachment>>,
     /// A document number (文书号) to allocate under the append lock and put in the payload as
     /// `document_number` (for `decision`).
     pub document_number: Option<DocumentNumber>,
 }
 
-/// Rows of the legal review committed in the same transaction as their event, so the record and
-/// the review state never disagree. Their `event_case_seq` is set by the writer.
-#[derive(Debug, Clone)]
-pub enum Attached {
-    /// A new draft version. Its version must still be free for the case (else
-    /// `FAILED_PRECONDITION draft.version`); older pending versions become `superseded`.
-    Draft(Box<draft::Model>),
-    /// A review opinion; the draft must still be `pending` (else `FAILED_PRECONDITION
-    /// L5.reviewed-once`), and takes the status given.
-    Review(Box<review::Model>, String),
-    /// Rows of another service (publicity), with the event row once the writer has built it.
-    Rows(Arc<dyn Attachment>, Option<Box<event::Model>>),
+/// What the writer decided for an event, handed to its attachments when they commit.
+#[derive(Debug, Clone, Copy)]
+pub struct Committed<'a> {
+    /// The event row as it is committed in the same transaction.
+    pub event: &'a event::Model,
+    /// The document number the writer drew for the event, if it asked for one.
+    pub document_number: Option<&'a str>,
 }
 
-/// Rows another service commits in the same transaction as its event, so the record and that
-/// service's state never disagree.
+/// Rows another system commits in the same transaction as its event, so the record and that
+/// system's state never disagree.
 #[async_trait::async_trait]
 pub trait Attachment: Send + Sync + std::fmt::Debug {
     /// What the rows claim (e.g. `disclosure:<id>`): a second attachment with the same key in one
-    /// batch is refused with `FAILED_PRECONDITION concurrent-change`.
+    /// batch is refused with [`Attachment::conflict`].
     fn key(&self) -> String;
+
+    /// The refusal of a second attachment with the same key in one batch.
+    fn conflict(&self) -> Error {
+        Error::precondition(
+            "concurrent-change",
+            format!("{} is being changed by a concurrent request; try again", self.key()),
+        )
+    }
 
     /// Checks the rows against the committed state, inside the batch transaction under the
     /// append lock. An error refuses this event only.
     async fn check(&self, txn: &DatabaseTransaction) -> Result<()>;
 
-    /// Writes the rows; `event` is the event row as it is committed in the same transaction.
-    async fn commit(&self, txn: &DatabaseTransaction, event: &event::Model) -> Result<()>;
+    /// Writes the rows, given what the writer decided for their event.
+    async fn commit(&self, txn: &DatabaseTransaction, committed: Committed<'_>) -> Result<()>;
 }
 
 /// The agency's document-number counter to draw from: `sequences` row
@@ -117,10 +121,18 @@ impl DocumentNumber {
     }
 }
 
+/// An attachment of the batch with what the writer decided for its event.
+struct Pending {
+    rows: Arc<dyn Attachment>,
+    key: String,
+    event: event::Model,
+    document_number: Option<String>,
+}
+
 /// What a batch adds beyond events: attached rows and counter values (value, row exists).
 #[derive(Default)]
 struct Extras {
-    attached: Vec<Attached>,
+    attached: Vec<Pending>,
     counters: HashMap<String, (i64, bool)>,
 }
 
@@ -146,7 +158,7 @@ impl NewEvent {
             evidence: Vec::new(),
             payload,
             new_evidence: None,
-            attached: None,
+            attachments: Vec::new(),
             document_number: None,
         }
     }
@@ -209,7 +221,15 @@ impl Known {
     }
 }
 
-type Reply = oneshot::Sender<Result<event::Model>>;
+/// A committed event and the document number the writer drew for it (or that a retried event
+/// got the first time).
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub event: event::Model,
+    pub document_number: Option<String>,
+}
+
+type Reply = oneshot::Sender<Result<Appended>>;
 
 /// Handle to the writer task. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -229,6 +249,12 @@ impl Writer {
     /// `request_id` is already in the case returns the stored event instead (idempotent retry),
     /// or `FAILED_PRECONDITION` if the stored event has different content.
     pub async fn append(&self, event: NewEvent) -> Result<event::Model> {
+        self.append_numbered(event).await.map(|a| a.event)
+    }
+
+    /// Appends an event that asks for a document number ([`NewEvent::document_number`]),
+    /// returning the stored row and the number it got.
+    pub async fn append_numbered(&self, event: NewEvent) -> Result<Appended> {
         let (reply, rx) = oneshot::channel();
         self.tx.send((event, reply)).await.map_err(|_| Error::Unavailable("the record writer has stopped".into()))?;
         rx.await.map_err(|_| Error::Unavailable("the record writer has stopped".into()))?
@@ -308,7 +334,7 @@ async fn begin(db: &Db) -> Result<DatabaseTransaction> {
     .map_err(db_error)
 }
 
-async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Vec<Result<event::Model>>> {
+async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Vec<Result<Appended>>> {
     let txn = begin(db).await?;
     // Take the append lock before reading anything, so every read below is current.
     sequence::Entity::update_many()
@@ -333,11 +359,11 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
 
     for ev in events {
         results.push(prepare(&txn, now, ev, &known, &mut global, &mut cases, &mut new_rows, &mut extras).await.map(
-            |(row, fresh)| {
+            |(event, fresh, document_number)| {
                 if fresh && let Some(e) = &ev.new_evidence {
                     new_evidence.push(e.clone());
                 }
-                row
+                Appended { event, document_number }
             },
         ));
     }
@@ -384,34 +410,10 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
     Ok(results)
 }
 
-/// Inserts the attached review rows and stores the counters drawn by the batch.
+/// Commits the attached rows and stores the counters drawn by the batch.
 async fn commit_extras(txn: &DatabaseTransaction, extras: Extras) -> Result<()> {
-    for a in extras.attached {
-        match a {
-            Attached::Draft(d) => {
-                draft::Entity::update_many()
-                    .col_expr(draft::Column::Status, Expr::value("superseded"))
-                    .filter(draft::Column::CaseId.eq(&d.case_id))
-                    .filter(draft::Column::Status.eq("pending"))
-                    .exec(txn)
-                    .await
-                    .map_err(db_error)?;
-                d.into_active_model().insert(txn).await.map_err(db_error)?;
-            }
-            Attached::Review(r, status) => {
-                draft::Entity::update_many()
-                    .col_expr(draft::Column::Status, Expr::value(status))
-                    .filter(draft::Column::Id.eq(&r.draft_id))
-                    .exec(txn)
-                    .await
-                    .map_err(db_error)?;
-                r.into_active_model().insert(txn).await.map_err(db_error)?;
-            }
-            Attached::Rows(rows, event) => {
-                let event = event.ok_or_else(|| Error::Internal("attached rows without their event".into()))?;
-                rows.commit(txn, &event).await?;
-            }
-        }
+    for p in &extras.attached {
+        p.rows.commit(txn, Committed { event: &p.event, document_number: p.document_number.as_deref() }).await?;
     }
     for (name, (value, exists)) in extras.counters {
         if exists {
@@ -428,54 +430,14 @@ async fn commit_extras(txn: &DatabaseTransaction, extras: Extras) -> Result<()> 
     Ok(())
 }
 
-/// Checks that the attached rows still fit the committed state plus the batch so far.
-async fn check_attached(txn: &DatabaseTransaction, attached: &Attached, extras: &Extras) -> Result<()> {
-    match attached {
-        Attached::Draft(d) => {
-            let in_batch = extras
-                .attached
-                .iter()
-                .any(|a| matches!(a, Attached::Draft(o) if o.case_id == d.case_id && o.version == d.version));
-            let stored = draft::Entity::find()
-                .filter(draft::Column::CaseId.eq(&d.case_id))
-                .filter(draft::Column::Version.eq(d.version))
-                .one(txn)
-                .await
-                .map_err(db_error)?
-                .is_some();
-            if in_batch || stored {
-                return Err(Error::precondition(
-                    "draft.version",
-                    format!("version {} of this case's draft was submitted concurrently; submit again", d.version),
-                ));
-            }
+/// Checks that an event's attachments still fit the committed state plus the batch so far.
+async fn check_attached(txn: &DatabaseTransaction, attachments: &[Arc<dyn Attachment>], extras: &Extras) -> Result<()> {
+    for (i, rows) in attachments.iter().enumerate() {
+        let key = rows.key();
+        if extras.attached.iter().any(|p| p.key == key) || attachments[..i].iter().any(|o| o.key() == key) {
+            return Err(rows.conflict());
         }
-        Attached::Review(r, _) => {
-            let in_batch =
-                extras.attached.iter().any(|a| matches!(a, Attached::Review(o, _) if o.draft_id == r.draft_id));
-            let status = draft::Entity::find_by_id(r.draft_id.clone())
-                .one(txn)
-                .await
-                .map_err(db_error)?
-                .map(|d| d.status)
-                .unwrap_or_default();
-            if in_batch || status != "pending" {
-                return Err(Error::precondition(
-                    "L5.reviewed-once",
-                    "this draft version is not awaiting review (already reviewed, superseded, or not major)",
-                ));
-            }
-        }
-        Attached::Rows(rows, _) => {
-            let key = rows.key();
-            if extras.attached.iter().any(|a| matches!(a, Attached::Rows(o, _) if o.key() == key)) {
-                return Err(Error::precondition(
-                    "concurrent-change",
-                    format!("{key} is being changed by a concurrent request; try again"),
-                ));
-            }
-            rows.check(txn).await?;
-        }
+        rows.check(txn).await?;
     }
     Ok(())
 }
@@ -492,8 +454,8 @@ async fn next_number(txn: &DatabaseTransaction, name: &str, extras: &Extras) -> 
     })
 }
 
-/// Validates one event against its case and builds its row. Returns the row and whether it is
-/// new (false: an idempotent retry of a stored event).
+/// Validates one event against its case and builds its row. Returns the row, whether it is new
+/// (false: an idempotent retry of a stored event) and its document number.
 #[allow(clippy::too_many_arguments)] // the batch's state, threaded through one event at a time
 async fn prepare(
     txn: &DatabaseTransaction,
@@ -504,7 +466,7 @@ async fn prepare(
     cases: &mut HashMap<String, (case::Model, bool)>,
     new_rows: &mut Vec<event::Model>,
     extras: &mut Extras,
-) -> Result<(event::Model, bool)> {
+) -> Result<(event::Model, bool, Option<String>)> {
     let mut payload = canonical(&ev.payload, "payload")?;
     let officers = officers_json(&ev.officers)?;
     let evidence = evidence_json(&ev.evidence)?;
@@ -536,11 +498,19 @@ async fn prepare(
     };
     if let Some(stored) = existing {
         // A numbered event is retried without its number: compare with the number it got.
-        if ev.document_number.is_some()
-            && let Ok(stored_payload) = Value::parse(&stored.payload)
-            && let Some(number) = stored_payload.get("document_number").and_then(Value::as_str)
-        {
-            payload = canonical(&ev.payload.clone().with("document_number", number), "payload")?;
+        let mut number = None;
+        // (A stored event of another kind is a reused request id, refused below.)
+        if ev.document_number.is_some() && stored.kind == ev.kind.as_str() {
+            let unreadable = || {
+                Error::DataLoss(format!(
+                    "event {}#{} has no readable document_number in its payload",
+                    stored.case_id, stored.case_seq
+                ))
+            };
+            let stored_payload = Value::parse(&stored.payload).map_err(|_| unreadable())?;
+            let n = stored_payload.get("document_number").and_then(Value::as_str).ok_or_else(unreadable)?;
+            payload = canonical(&ev.payload.clone().with("document_number", n), "payload")?;
+            number = Some(n.to_owned());
         }
         let same = match (&stored.request_digest, &ev.request_digest, &ev.target) {
             // The request is the better witness: an event's content may depend on the time of
@@ -550,7 +520,7 @@ async fn prepare(
             (_, _, Target::Case(_)) => same_content(&stored, ev, &payload, &officers, &evidence),
         };
         return if same {
-            Ok((stored, false))
+            Ok((stored, false, number))
         } else {
             Err(Error::precondition(
                 "idempotency",
@@ -567,7 +537,8 @@ async fn prepare(
         (Target::Open(c), None) => ((**c).clone(), true),
         (Target::Case(id), None) => (known.cases.get(id).cloned().ok_or_else(|| Error::not_found("case", id))?, false),
     };
-    let case_kind = CaseKind::parse(&case_row.kind).ok_or_else(|| Error::Internal("stored case kind".into()))?;
+    let case_kind = CaseKind::parse(&case_row.kind)
+        .ok_or_else(|| Error::DataLoss(format!("cases.kind of case {case_id} cannot be read")))?;
     let state = CaseState::from_bits(case_row.state_bits);
     if ev.kind != EventKind::CaseOpened {
         state.check_next(case_kind, ev.kind)?;
@@ -575,17 +546,16 @@ async fn prepare(
         return Err(Error::precondition("R2.case-opened", "the case is already open"));
     }
 
-    if let Some(a) = &ev.attached {
-        check_attached(txn, a, extras).await?;
-    }
+    check_attached(txn, &ev.attachments, extras).await?;
     let mut event_payload = ev.payload.clone();
     let mut drawn = None;
     if let Some(doc) = &ev.document_number {
         let name = doc.sequence_name();
         let (n, exists) = next_number(txn, &name, extras).await?;
-        event_payload = event_payload.with("document_number", document_number(&doc.prefix, doc.year, n));
+        let number = document_number(&doc.prefix, doc.year, n);
+        event_payload = event_payload.with("document_number", number.as_str());
         payload = canonical(&event_payload, "payload")?;
-        drawn = Some((name, (n, exists)));
+        drawn = Some((name, (n, exists), number));
     }
 
     *global += 1;
@@ -633,19 +603,19 @@ async fn prepare(
     }
     cases.insert(case_id, (case_row, is_new));
     new_rows.push(row.clone());
-    if let Some((name, value)) = drawn {
+    let number = drawn.as_ref().map(|(_, _, number)| number.clone());
+    if let Some((name, value, _)) = drawn {
         extras.counters.insert(name, value);
     }
-    if let Some(a) = &ev.attached {
-        let mut a = a.clone();
-        match &mut a {
-            Attached::Draft(d) => d.event_case_seq = row.case_seq,
-            Attached::Review(r, _) => r.event_case_seq = row.case_seq,
-            Attached::Rows(_, event) => *event = Some(Box::new(row.clone())),
-        }
-        extras.attached.push(a);
+    for rows in &ev.attachments {
+        extras.attached.push(Pending {
+            rows: rows.clone(),
+            key: rows.key(),
+            event: row.clone(),
+            document_number: number.clone(),
+        });
     }
-    Ok((row, true))
+    Ok((row, true, number))
 }
 
 async fn first_event(txn: &DatabaseTransaction, case_id: &str) -> Result<Option<event::Model>> {

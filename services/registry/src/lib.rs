@@ -3,11 +3,7 @@
 //! authorisation policy every RPC goes through.
 
 pub mod auth;
-pub mod convert;
-pub mod grpc;
 pub mod registry;
-mod service;
 
 pub use auth::{Action, Principal, Role};
 pub use registry::{OfficerInfo, Registry};
-pub use service::RegistryApi;

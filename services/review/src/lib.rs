@@ -4,8 +4,8 @@
 //! issued with the agency's document number. Every step is an event in the case's hash chain,
 //! appended through the one writer.
 
+pub mod command;
 pub mod review;
-mod service;
+mod rows;
 
 pub use review::Reviews;
-pub use service::ReviewApi;

@@ -2,6 +2,7 @@
 //! decision gate.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::Datelike;
 use chrono_tz::Tz;
@@ -12,21 +13,22 @@ use sanxiang_domain::error::{request_id, same_request};
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
 use sanxiang_domain::limits;
 use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
+use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::review::{
-    CheckResult, ChecklistItem, GateInput, Outcome, ReviewerRecord, Revision, checklist_value, default_document_prefix,
-    draft_digest, gate, validate_opinion,
+    CheckResult, ChecklistItem, DraftStatus, GateInput, Outcome, ReviewerRecord, checklist_value,
+    default_document_prefix, draft_digest, gate, validate_opinion,
 };
 use sanxiang_domain::time::check_act_time;
 use sanxiang_domain::{Error, Result, Timestamp};
-use sanxiang_proto::v1 as pb;
 use sanxiang_publicity::Publicity;
 use sanxiang_recording::Recorder;
 use sanxiang_recording::record::stored_officers;
-use sanxiang_recording::writer::{Attached, DocumentNumber, NewEvent, Target};
+use sanxiang_recording::writer::{DocumentNumber, NewEvent, Target};
+
+use crate::command::{DecideReview, IssueDecision, RecordDiscussion, ReviseDecision, SubmitDraft};
+use crate::rows::{NewDraft, Opinion};
 use sanxiang_registry::OfficerInfo;
 use sanxiang_registry::auth::{Action, Principal, Role, authorize};
-use sanxiang_registry::grpc::request_digest;
-use sanxiang_registry::grpc::timestamp;
 use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, case, draft, event, evidence, review};
@@ -35,12 +37,29 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 /// Longest free text accepted in a draft field or an opinion.
 const MAX_TEXT: usize = 64 * 1024;
 
-/// Draft statuses as stored.
-const PENDING: &str = "pending";
-const NOT_REQUIRED: &str = "not_required";
-const APPROVED: &str = "approved";
-const PROBLEMS_FOUND: &str = "problems_found";
-const SUPERSEDED: &str = "superseded";
+/// An issued decision: its event, the document number (文书号) it got, and whether it came later
+/// than 90 days after filing (RULES R10).
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub event: event::Model,
+    pub document_number: String,
+    pub decided_after_limit: bool,
+}
+
+impl Decision {
+    /// A decision read back from its stored event (a retried IssueDecision): what it recorded.
+    fn stored(event: event::Model) -> Result<Self> {
+        let p = stored_payload(&event)?;
+        let missing = |field: &str| {
+            Error::DataLoss(format!("event {}#{} has no {field} in its payload", event.case_id, event.case_seq))
+        };
+        let document_number =
+            p.get("document_number").and_then(Value::as_str).ok_or_else(|| missing("document_number"))?.to_owned();
+        let decided_after_limit =
+            p.get("decided_after_limit").and_then(Value::as_bool).ok_or_else(|| missing("decided_after_limit"))?;
+        Ok(Self { event, document_number, decided_after_limit })
+    }
+}
 
 /// The legal-review use cases, over the record.
 #[derive(Debug, Clone)]
@@ -63,7 +82,7 @@ fn required_text(field: &str, value: &str) -> Result<String> {
 
 /// Adds what publication needs (RULES P4, P5, P7, P9) to the draft's content; empty fields are
 /// left out.
-fn publication_content(mut content: Value, r: &pb::SubmitDraftRequest) -> Result<Value> {
+fn publication_content(mut content: Value, r: &SubmitDraft) -> Result<Value> {
     for (field, value) in [
         ("violation_type", &r.violation_type),
         ("decision_content", &r.decision_content),
@@ -118,11 +137,9 @@ fn publication_content(mut content: Value, r: &pb::SubmitDraftRequest) -> Result
 /// An unreadable party is DATA_LOSS: defaulting to an organisation would apply the wrong fine
 /// threshold and could let a major decision pass as ordinary.
 fn party_type(case: &case::Model) -> Result<PartyType> {
-    let party = Value::parse(&case.party)
-        .map_err(|_| Error::DataLoss(format!("cases.party of case {} cannot be read", case.id)))?;
-    Ok(match party.get("type").and_then(Value::as_str) {
-        Some("natural_person" | "individual_business") => PartyType::NaturalPerson,
-        _ => PartyType::Organisation,
+    Ok(match Party::from_stored(&case.party, &case.id)?.kind {
+        PartyKind::NaturalPerson | PartyKind::IndividualBusiness => PartyType::NaturalPerson,
+        PartyKind::LegalPerson | PartyKind::OtherOrganisation => PartyType::Organisation,
     })
 }
 
@@ -134,55 +151,37 @@ fn stored_payload(e: &event::Model) -> Result<Value> {
     })
 }
 
-/// The penalties of a stored draft, as the classification reads them.
-fn stored_penalties(content: &Value) -> Vec<PenaltyItem> {
-    let Some(Value::Array(items)) = content.get("penalties") else { return Vec::new() };
-    items
-        .iter()
-        .filter_map(|p| {
-            let kind = PenaltyType::parse(p.get("type").and_then(Value::as_str)?)?;
-            let amount_fen = p.get("amount_fen").and_then(Value::as_int).and_then(|n| u64::try_from(n).ok())?;
-            Some(PenaltyItem { kind, amount_fen })
-        })
-        .collect()
+/// The penalties and the confiscated value of stored draft `id`, as the classification reads
+/// them; a penalty that cannot be read is DATA_LOSS, never left out (leaving one out could let a
+/// major decision pass as ordinary).
+fn stored_penalties(id: &str, content: &Value) -> Result<(Vec<PenaltyItem>, u64)> {
+    let unreadable = |what: &str| Error::DataLoss(format!("{what} of draft {id} cannot be read"));
+    let penalties = match content.get("penalties") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|p| {
+                let kind = PenaltyType::parse(p.get("type").and_then(Value::as_str)?)?;
+                let amount_fen = p.get("amount_fen").and_then(Value::as_int).and_then(|n| u64::try_from(n).ok())?;
+                Some(PenaltyItem { kind, amount_fen })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| unreadable("a penalty"))?,
+        Some(_) => return Err(unreadable("the penalties")),
+    };
+    let confiscation_fen = match content.get("confiscation_fen") {
+        None => 0,
+        Some(v) => v.as_int().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| unreadable("confiscation_fen"))?,
+    };
+    Ok((penalties, confiscation_fen))
 }
 
 fn case_kind(case: &case::Model) -> Result<CaseKind> {
-    CaseKind::parse(&case.kind).ok_or_else(|| Error::Internal("stored case kind".into()))
+    CaseKind::parse(&case.kind).ok_or_else(|| Error::DataLoss(format!("cases.kind of case {} cannot be read", case.id)))
 }
 
-fn status_to_pb(status: &str) -> pb::ReviewStatus {
-    match status {
-        NOT_REQUIRED => pb::ReviewStatus::NotRequired,
-        PENDING => pb::ReviewStatus::Pending,
-        APPROVED => pb::ReviewStatus::Approved,
-        PROBLEMS_FOUND => pb::ReviewStatus::ProblemsFound,
-        SUPERSEDED => pb::ReviewStatus::Superseded,
-        _ => pb::ReviewStatus::Unspecified,
-    }
-}
-
-fn item_from_pb(value: i32) -> Option<ChecklistItem> {
-    use pb::ChecklistItem as P;
-    Some(match P::try_from(value).ok()? {
-        P::LawfulBody => ChecklistItem::LawfulBody,
-        P::OfficersQualified => ChecklistItem::OfficersQualified,
-        P::LawfulProcedure => ChecklistItem::LawfulProcedure,
-        P::FactsAndEvidence => ChecklistItem::FactsAndEvidence,
-        P::LawAndDiscretion => ChecklistItem::LawAndDiscretion,
-        P::WithinPower => ChecklistItem::WithinPower,
-        P::DocumentsComplete => ChecklistItem::DocumentsComplete,
-        P::CrimeTransfer => ChecklistItem::CrimeTransfer,
-        P::Unspecified => return None,
-    })
-}
-
-fn item_to_pb(code: &str) -> pb::ChecklistItem {
-    ChecklistItem::ALL
-        .into_iter()
-        .position(|i| i.code() == code)
-        .and_then(|p| pb::ChecklistItem::try_from(p as i32 + 1).ok())
-        .unwrap_or(pb::ChecklistItem::Unspecified)
+fn draft_status(d: &draft::Model) -> Result<DraftStatus> {
+    DraftStatus::from_stored(&d.status, &format!("draft {}", d.id))
 }
 
 /// The items of a stored JSON array column, or DATA_LOSS naming `what` (table, column and row,
@@ -195,18 +194,15 @@ fn stored_items<T>(text: &str, what: impl Fn() -> String, item: impl Fn(&Value) 
     }
 }
 
-/// A review row as an API message; an unreadable checklist is DATA_LOSS.
-pub fn review_to_pb(r: review::Model) -> Result<pb::Review> {
+/// A review row read into what it shows; an unreadable outcome or checklist is DATA_LOSS.
+pub fn review_view(r: review::Model) -> Result<ReviewView> {
     let checklist = stored_items(
         &r.checklist,
         || format!("reviews.checklist of review {}", r.id),
         |v| {
-            let item = item_to_pb(v.get("item")?.as_str()?);
-            if item == pb::ChecklistItem::Unspecified {
-                return None;
-            }
-            Some(pb::CheckResult {
-                item: item as i32,
+            let code = v.get("item")?.as_str()?;
+            Some(CheckResult {
+                item: ChecklistItem::ALL.into_iter().find(|i| i.code() == code)?,
                 passed: v.get("passed")?.as_bool()?,
                 comment: match v.get("comment") {
                     None => String::new(),
@@ -215,61 +211,59 @@ pub fn review_to_pb(r: review::Model) -> Result<pb::Review> {
             })
         },
     )?;
-    let outcome = if r.outcome == Outcome::Approve.as_str() {
-        pb::ReviewOutcome::Approve
-    } else {
-        pb::ReviewOutcome::ProblemsFound
-    };
-    Ok(pb::Review {
-        id: r.id,
-        draft_id: r.draft_id,
-        case_id: r.case_id,
-        draft_digest: r.draft_digest,
-        outcome: outcome as i32,
-        checklist,
-        opinion: r.opinion,
-        reviewer_id: r.reviewer_id,
-        first_penalty_review: r.first_penalty_review,
-        legal_qualification: r.legal_qualification,
-        decided_at: Some(timestamp(Timestamp::from_micros(r.decided_at))),
-        event_case_seq: r.event_case_seq as u64,
-    })
+    let outcome = Outcome::parse(&r.outcome)
+        .ok_or_else(|| Error::DataLoss(format!("reviews.outcome of review {} cannot be read", r.id)))?;
+    Ok(ReviewView { row: r, outcome, checklist })
 }
 
-/// A draft row as an API message, with its due date under `calendar` and whether it is overdue
-/// at `now` (dates in the agency's zone `tz`).
-pub fn draft_to_pb(d: draft::Model, calendar: &WorkCalendar, tz: Tz, now: Timestamp) -> Result<pb::Draft> {
+/// A draft row read into what it shows, with its due date under `calendar` and whether it is
+/// overdue at `now` (dates in the agency's zone `tz`).
+pub fn draft_view(d: draft::Model, calendar: &WorkCalendar, tz: Tz, now: Timestamp) -> Result<DraftView> {
     let matched = stored_items(
         &d.matched_rules,
         || format!("drafts.matched_rules of draft {}", d.id),
         |v| {
-            Some(pb::MatchedRule {
+            Some(MatchedRule {
                 rule: v.get("rule")?.as_str()?.to_owned(),
                 reason: v.get("reason")?.as_str()?.to_owned(),
             })
         },
     )?;
-    let (due_date, provisional, overdue) = match review_due(&d, calendar, tz) {
-        Some(due) => (due.date.to_string(), due.provisional, d.status == PENDING && local_date(now, tz) > due.date),
+    let status = draft_status(&d)?;
+    let (due_date, due_provisional, overdue) = match review_due(&d, calendar, tz) {
+        Some(due) => {
+            (due.date.to_string(), due.provisional, status == DraftStatus::Pending && local_date(now, tz) > due.date)
+        }
         None => (String::new(), false, false),
     };
-    Ok(pb::Draft {
-        review_status: status_to_pb(&d.status) as i32,
-        id: d.id,
-        case_id: d.case_id,
-        version: u32::try_from(d.version).unwrap_or(u32::MAX),
-        digest: d.digest,
-        content_json: d.content,
-        major: d.major,
-        matched_rules: matched,
-        collective_discussion_required: d.discussion_required,
-        review_due_date: due_date,
-        review_due_provisional: provisional,
-        review_overdue: overdue,
-        submitted_at: Some(timestamp(Timestamp::from_micros(d.submitted_at))),
-        submitted_by: d.submitted_by,
-        event_case_seq: d.event_case_seq as u64,
-    })
+    Ok(DraftView { row: d, status, matched, due_date, due_provisional, overdue })
+}
+
+/// A rule that made a draft major, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedRule {
+    pub rule: String,
+    pub reason: String,
+}
+
+/// A draft as its readers see it.
+#[derive(Debug, Clone)]
+pub struct DraftView {
+    pub row: draft::Model,
+    pub status: DraftStatus,
+    pub matched: Vec<MatchedRule>,
+    /// The review's due date (YYYY-MM-DD), empty when no review is due.
+    pub due_date: String,
+    pub due_provisional: bool,
+    pub overdue: bool,
+}
+
+/// A review opinion as its readers see it.
+#[derive(Debug, Clone)]
+pub struct ReviewView {
+    pub row: review::Model,
+    pub outcome: Outcome,
+    pub checklist: Vec<CheckResult>,
 }
 
 /// The review due date of a major draft: `review_days` working days after the submission date
@@ -326,11 +320,11 @@ impl Reviews {
         Ok((d, c))
     }
 
-    /// A draft as an API message, with its due date under the current calendar.
-    pub async fn draft_pb(&self, d: draft::Model) -> Result<pb::Draft> {
+    /// A draft read into what it shows, with its due date under the current calendar.
+    pub async fn draft_view(&self, d: draft::Model) -> Result<DraftView> {
         let calendar = self.recorder.registry().calendar().await?;
         let (_, tz) = self.agency(&d.agency_id).await?;
-        draft_to_pb(d, &calendar, tz, self.now())
+        draft_view(d, &calendar, tz, self.now())
     }
 
     async fn latest_version(&self, case_id: &str) -> Result<i64> {
@@ -345,14 +339,9 @@ impl Reviews {
 
     /// Records a new draft version, classifies it against the agency's catalog (RULES L2) and,
     /// when major, queues it for review. Idempotent on (case, request id).
-    pub async fn submit_draft(
-        &self,
-        who: &Principal,
-        case: &case::Model,
-        r: pb::SubmitDraftRequest,
-    ) -> Result<draft::Model> {
+    pub async fn submit_draft(&self, who: &Principal, case: &case::Model, r: SubmitDraft) -> Result<draft::Model> {
         let request_id = request_id(&r.request_id)?;
-        let asked = request_digest(&r);
+        let asked = r.request_digest.clone();
         if let Some(existing) = draft::Entity::find()
             .filter(draft::Column::CaseId.eq(&case.id))
             .filter(draft::Column::RequestId.eq(&request_id))
@@ -475,7 +464,7 @@ impl Reviews {
             major: class.major,
             matched_rules: matched.to_canonical_string().map_err(|e| Error::Internal(e.to_string()))?,
             discussion_required,
-            status: if class.major { PENDING } else { NOT_REQUIRED }.to_owned(),
+            status: if class.major { DraftStatus::Pending } else { DraftStatus::NotRequired }.to_string(),
             review_days: i64::from(catalog.review_days),
             submitted_at: now.micros(),
             submitted_by: who.id.clone(),
@@ -502,7 +491,7 @@ impl Reviews {
                 evidence: Vec::new(),
                 payload,
                 new_evidence: None,
-                attached: Some(Attached::Draft(Box::new(row.clone()))),
+                attachments: vec![Arc::new(NewDraft { row: row.clone() })],
                 document_number: None,
             })
             .await?;
@@ -511,7 +500,7 @@ impl Reviews {
 
     /// Pending major drafts of an agency, overdue first, then by due date (RULES L7, S1).
     /// Supervisors see only the overdue ones.
-    pub async fn queue(&self, who: &Principal, agency_id: &str, overdue_only: bool) -> Result<Vec<pb::Draft>> {
+    pub async fn queue(&self, who: &Principal, agency_id: &str, overdue_only: bool) -> Result<Vec<DraftView>> {
         let scope = self.recorder.registry().scope(agency_id).await?;
         authorize(who, Action::ReadReviewQueue, Some(&scope))?;
         let overdue_only = overdue_only || who.role == Role::Supervisor;
@@ -520,32 +509,28 @@ impl Reviews {
         let now = self.now();
         let rows = draft::Entity::find()
             .filter(draft::Column::AgencyId.eq(agency_id))
-            .filter(draft::Column::Status.eq(PENDING))
+            .filter(draft::Column::Status.eq(DraftStatus::Pending.as_str()))
             .all(self.recorder.db())
             .await
             .map_err(db_error)?;
-        let mut out: Vec<pb::Draft> = rows
+        let mut out: Vec<DraftView> = rows
             .into_iter()
-            .map(|d| draft_to_pb(d, &calendar, tz, now))
+            .map(|d| draft_view(d, &calendar, tz, now))
             .collect::<Result<Vec<_>>>()?
             .into_iter()
-            .filter(|d| !overdue_only || d.review_overdue)
+            .filter(|d| !overdue_only || d.overdue)
             .collect();
         out.sort_by(|a, b| {
-            (!a.review_overdue, &a.review_due_date, a.submitted_at.map(|t| (t.seconds, t.nanos))).cmp(&(
-                !b.review_overdue,
-                &b.review_due_date,
-                b.submitted_at.map(|t| (t.seconds, t.nanos)),
-            ))
+            (!a.overdue, &a.due_date, a.row.submitted_at).cmp(&(!b.overdue, &b.due_date, b.row.submitted_at))
         });
         Ok(out)
     }
 
     /// The reviewer's opinion on a draft version (RULES G4, L3–L6), recorded in the chain.
     /// Idempotent on (draft, request id).
-    pub async fn decide_review(&self, who: &Principal, r: pb::DecideReviewRequest) -> Result<review::Model> {
+    pub async fn decide_review(&self, who: &Principal, r: DecideReview) -> Result<review::Model> {
         let request_id = request_id(&r.request_id)?;
-        let asked = request_digest(&r);
+        let asked = r.request_digest.clone();
         let (d, case) = self.authorized_draft(who, Action::ReviewDraft, &r.draft_id).await?;
         if let Some(existing) = review::Entity::find()
             .filter(review::Column::DraftId.eq(&d.id))
@@ -557,35 +542,33 @@ impl Reviews {
             same_request(&request_id, existing.request_digest.as_deref(), &asked)?;
             return Ok(existing);
         }
-        let outcome = match pb::ReviewOutcome::try_from(r.outcome) {
-            Ok(pb::ReviewOutcome::Approve) => Outcome::Approve,
-            Ok(pb::ReviewOutcome::ProblemsFound) => Outcome::ProblemsFound,
-            _ => return Err(Error::invalid("outcome", "must be APPROVE (同意) or PROBLEMS_FOUND (存在问题)")),
-        };
+        let outcome = r
+            .outcome
+            .ok_or_else(|| Error::invalid("outcome", "must be APPROVE (同意) or PROBLEMS_FOUND (存在问题)"))?;
         let mut results = Vec::with_capacity(r.checklist.len());
         for (i, c) in r.checklist.iter().enumerate() {
-            let item = item_from_pb(c.item)
-                .ok_or_else(|| Error::invalid(format!("checklist[{i}].item"), "must name a checklist item"))?;
+            let item =
+                c.item.ok_or_else(|| Error::invalid(format!("checklist[{i}].item"), "must name a checklist item"))?;
             results.push(CheckResult { item, passed: c.passed, comment: text("checklist.comment", &c.comment)? });
         }
         let opinion = text("opinion", &r.opinion)?;
         let results = validate_opinion(&results, outcome, &opinion)?;
 
-        match d.status.as_str() {
-            PENDING => {}
-            NOT_REQUIRED => {
+        match draft_status(&d)? {
+            DraftStatus::Pending => {}
+            DraftStatus::NotRequired => {
                 return Err(Error::precondition(
                     "L2.not-major",
                     "the draft is not a major decision; it needs no legal review",
                 ));
             }
-            SUPERSEDED => {
+            DraftStatus::Superseded => {
                 return Err(Error::precondition(
                     "L3.latest-draft",
                     "a later draft version exists; review the latest version",
                 ));
             }
-            _ => {
+            DraftStatus::Approved | DraftStatus::ProblemsFound => {
                 return Err(Error::precondition(
                     "L5.reviewed-once",
                     "this draft version was already reviewed; problems found need a new version",
@@ -668,10 +651,6 @@ impl Reviews {
             .with("opinion", opinion)
             .with("first_penalty_review", first)
             .with("legal_qualification", qualified);
-        let status = match outcome {
-            Outcome::Approve => APPROVED,
-            Outcome::ProblemsFound => PROBLEMS_FOUND,
-        };
         let event = self
             .recorder
             .writer()
@@ -686,7 +665,7 @@ impl Reviews {
                 evidence: Vec::new(),
                 payload,
                 new_evidence: None,
-                attached: Some(Attached::Review(Box::new(row.clone()), status.to_owned())),
+                attachments: vec![Arc::new(Opinion { row: row.clone(), draft_status: DraftStatus::after(outcome) })],
                 document_number: None,
             })
             .await?;
@@ -694,18 +673,13 @@ impl Reviews {
     }
 
     /// Records the leadership's collective discussion of a draft version (RULES L6).
-    pub async fn record_discussion(
-        &self,
-        who: &Principal,
-        r: pb::RecordCollectiveDiscussionRequest,
-    ) -> Result<event::Model> {
+    pub async fn record_discussion(&self, who: &Principal, r: RecordDiscussion) -> Result<event::Model> {
         let request_id = request_id(&r.request_id)?;
-        let asked = request_digest(&r);
+        let asked = r.request_digest.clone();
         let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
         let minutes = required_text("minutes", &r.minutes)?;
         let now = self.now();
-        let occurred_at =
-            sanxiang_registry::grpc::from_timestamp("occurred_at", r.occurred_at.as_ref())?.unwrap_or(now);
+        let occurred_at = r.occurred_at.unwrap_or(now);
         check_act_time("occurred_at", occurred_at, now)?;
         let payload = Value::object()
             .with("draft_id", d.id.as_str())
@@ -737,27 +711,15 @@ impl Reviews {
     /// The gate (RULES L1, L3, L6, R2, L8, R10): issues the decision on a draft version with the
     /// agency's next document number. Returns the decision event, its number, and whether it
     /// came later than 90 days after filing. Idempotent on (case, request id).
-    pub async fn issue_decision(
-        &self,
-        who: &Principal,
-        r: pb::IssueDecisionRequest,
-    ) -> Result<(event::Model, String, bool)> {
+    pub async fn issue_decision(&self, who: &Principal, r: IssueDecision) -> Result<Decision> {
         let request_id = request_id(&r.request_id)?;
-        let asked = request_digest(&r);
+        let asked = r.request_digest.clone();
         let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
-        let stored_number = |e: &event::Model| {
-            let p = stored_payload(e)?;
-            Ok::<_, Error>((
-                p.get("document_number").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                p.get("decided_after_limit").and_then(Value::as_bool).unwrap_or(false),
-            ))
-        };
         if let Some(done) =
             self.events_of_kind(&case.id, EventKind::Decision).await?.into_iter().find(|e| e.request_id == request_id)
         {
             same_request(&request_id, done.request_digest.as_deref(), &asked)?;
-            let (number, late) = stored_number(&done)?;
-            return Ok((done, number, late));
+            return Decision::stored(done);
         }
 
         // The stored content must still hash to the digest that reviews were bound to.
@@ -786,12 +748,7 @@ impl Reviews {
         if !d.major && CaseState::from_bits(case.state_bits).hearing_in_record() {
             let (catalog, _) = self.recorder.registry().catalog(&case.agency_id).await?;
             let mut facts = DraftFacts::new(case_kind(&case)?, party_type(&case)?);
-            facts.penalties = stored_penalties(&content);
-            facts.confiscation_fen = content
-                .get("confiscation_fen")
-                .and_then(Value::as_int)
-                .and_then(|n| u64::try_from(n).ok())
-                .unwrap_or(0);
+            (facts.penalties, facts.confiscation_fen) = stored_penalties(&d.id, &content)?;
             if let Some(why) = catalog.hearing_right(&facts) {
                 return Err(Error::precondition(
                     "L1.review-required",
@@ -861,10 +818,10 @@ impl Reviews {
         // Every decision gets its disclosure in the same transaction (RULES P3, P4).
         let (disclosure, publication) = self.publicity.plan_decision(&agency, tz, &case, &d).await?;
         payload = payload.with("disclosure", publication);
-        let event = self
+        let appended = self
             .recorder
             .writer()
-            .append(NewEvent {
+            .append_numbered(NewEvent {
                 target: Target::Case(case.id.clone()),
                 kind: EventKind::Decision,
                 occurred_at: now,
@@ -875,13 +832,15 @@ impl Reviews {
                 evidence: Vec::new(),
                 payload,
                 new_evidence: None,
-                attached: Some(disclosure),
+                attachments: vec![disclosure],
                 document_number: Some(DocumentNumber { agency_id: agency.id.clone(), year: today.year(), prefix }),
             })
             .await?;
         self.publicity.notify();
-        let (number, late) = stored_number(&event)?;
-        Ok((event, number, late))
+        let document_number = appended
+            .document_number
+            .ok_or_else(|| Error::Internal("the writer drew no document number for a decision".into()))?;
+        Ok(Decision { event: appended.event, document_number, decided_after_limit: late })
     }
 
     /// Records a change, revocation, or confirmation of illegality or voidness of the case's
@@ -890,30 +849,20 @@ impl Reviews {
         &self,
         who: &Principal,
         case: &case::Model,
-        r: pb::ReviseDecisionRequest,
+        r: ReviseDecision,
     ) -> Result<event::Model> {
         let request_id = request_id(&r.request_id)?;
-        let asked = request_digest(&r);
-        let revision = match pb::Revision::try_from(r.revision) {
-            Ok(pb::Revision::Change) => Revision::Change,
-            Ok(pb::Revision::Revocation) => Revision::Revocation,
-            Ok(pb::Revision::ConfirmedIllegal) => Revision::ConfirmedIllegal,
-            Ok(pb::Revision::ConfirmedVoid) => Revision::ConfirmedVoid,
-            _ => return Err(Error::invalid("revision", "must name a revision")),
-        };
+        let asked = r.request_digest.clone();
+        let revision = r.revision.ok_or_else(|| Error::invalid("revision", "must name a revision"))?;
         let reason = required_text("reason", &r.reason)?;
         let basis = text("basis", &r.basis)?;
         let now = self.now();
-        let occurred_at =
-            sanxiang_registry::grpc::from_timestamp("occurred_at", r.occurred_at.as_ref())?.unwrap_or(now);
+        let occurred_at = r.occurred_at.unwrap_or(now);
         check_act_time("occurred_at", occurred_at, now)?;
-        let number = self
-            .events_of_kind(&case.id, EventKind::Decision)
-            .await?
-            .last()
-            .map(stored_payload)
-            .transpose()?
-            .and_then(|p| p.get("document_number").and_then(Value::as_str).map(str::to_owned));
+        let number = match self.events_of_kind(&case.id, EventKind::Decision).await?.pop() {
+            Some(decision) => Some(Decision::stored(decision)?.document_number),
+            None => None,
+        };
         let mut payload = Value::object().with("revision", revision.as_str()).with("reason", reason.as_str());
         if !basis.is_empty() {
             payload = payload.with("basis", basis);
@@ -940,7 +889,7 @@ impl Reviews {
             request_id,
             payload,
         );
-        event.attached = withdrawal;
+        event.attachments.extend(withdrawal);
         event.request_digest = Some(asked);
         let event = self.recorder.writer().append(event).await?;
         self.publicity.notify();

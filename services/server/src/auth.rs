@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
-use sanxiang_registry::grpc::status;
+use sanxiang_api::status::status;
 use sanxiang_registry::{Principal, Registry};
 use tonic::Status;
 use tonic::body::Body;
@@ -19,7 +19,7 @@ const PUBLIC_PREFIXES: &[&str] =
 
 /// Methods callable without a token, that take one if given (the public publicity surface:
 /// staff with a token see more).
-const OPTIONAL_TOKEN: &[&str] = sanxiang_publicity::service::PUBLIC_METHODS;
+const OPTIONAL_TOKEN: &[&str] = sanxiang_api::PUBLIC_METHODS;
 
 /// The authentication layer; it also applies each principal's write rate limit, since it is
 /// where the principal is first known.

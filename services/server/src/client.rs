@@ -2,14 +2,13 @@
 
 use std::path::PathBuf;
 
+use sanxiang_api::convert::{event_kind_to_pb, role_to_pb, timestamp};
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::{Sha256Digest, SystemClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_client::RecordServiceClient;
 use sanxiang_proto::v1::registry_service_client::RegistryServiceClient;
 use sanxiang_registry::Role;
-use sanxiang_registry::convert::{event_kind_to_pb, role_to_pb};
-use sanxiang_registry::grpc::timestamp;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tonic::metadata::MetadataValue;

@@ -1,18 +1,18 @@
 //! `RecordService` over gRPC: decode, authorise, call the use case, encode.
 
+use crate::status::{caller, status};
 use bytes::Bytes;
 use futures::StreamExt;
 use sanxiang_domain::Error;
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_server::RecordService;
 use sanxiang_registry::auth::{Action, authorize};
-use sanxiang_registry::grpc::{caller, status};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::evidence::evidence_to_pb;
-use crate::record::{Recorder, event_to_pb};
-use crate::verify::Report;
+use sanxiang_recording::record::Recorder;
+
+use crate::convert::{self, case_to_pb, event_to_pb, evidence_to_pb, report_to_pb};
 
 /// The gRPC face of the [`Recorder`].
 #[derive(Debug, Clone)]
@@ -30,24 +30,6 @@ impl RecordApi {
 type R<T> = Result<Response<T>, Status>;
 type Stream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
 
-fn report_to_pb(r: Report) -> pb::VerifyCaseResponse {
-    pb::VerifyCaseResponse {
-        ok: r.problems.is_empty(),
-        events_checked: r.events_checked,
-        evidence_checked: r.evidence_checked,
-        head_hash: r.head_hash,
-        problems: r
-            .problems
-            .into_iter()
-            .map(|p| pb::VerifyProblem {
-                case_seq: p.case_seq,
-                evidence_id: p.evidence_id.unwrap_or_default(),
-                message: p.message,
-            })
-            .collect(),
-    }
-}
-
 #[tonic::async_trait]
 impl RecordService for RecordApi {
     #[tracing::instrument(skip_all)]
@@ -62,9 +44,9 @@ impl RecordService for RecordApi {
             other => status(other),
         })?;
         authorize(&who, Action::WriteRecord, Some(&scope)).map_err(status)?;
-        let case = self.recorder.open_case(&who, r).await.map_err(status)?;
+        let case = self.recorder.open_case(&who, convert::open_case(r).map_err(status)?).await.map_err(status)?;
         let agency = self.recorder.registry().agency(&case.agency_id).await.map_err(status)?;
-        Ok(Response::new(self.recorder.case_to_pb(case, &agency).map_err(status)?))
+        Ok(Response::new(case_to_pb(self.recorder.case_view(case, &agency).map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -73,7 +55,7 @@ impl RecordService for RecordApi {
         let id = &req.get_ref().case_id;
         let known = self.recorder.authorized_case_agency(&who, Action::ReadRecord, id).await.map_err(status)?;
         let case = self.recorder.case(id).await.map_err(status)?;
-        Ok(Response::new(self.recorder.case_to_pb(case, &known.0).map_err(status)?))
+        Ok(Response::new(case_to_pb(self.recorder.case_view(case, &known.0).map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -90,7 +72,7 @@ impl RecordService for RecordApi {
         Ok(Response::new(pb::ListCasesResponse {
             cases: cases
                 .into_iter()
-                .map(|c| self.recorder.case_to_pb(c, &agency))
+                .map(|c| self.recorder.case_view(c, &agency).map(case_to_pb))
                 .collect::<Result<_, _>>()
                 .map_err(status)?,
             next_after_id,
@@ -104,7 +86,8 @@ impl RecordService for RecordApi {
         let known =
             self.recorder.authorized_case_agency(&who, Action::WriteRecord, &r.case_id).await.map_err(status)?;
         let case_id = r.case_id.clone();
-        let event = self.recorder.append_event_in(&who, &case_id, &known.0, r).await.map_err(status)?;
+        let command = convert::append_event(r).map_err(status)?;
+        let event = self.recorder.append_event_in(&who, &case_id, &known.0, command).await.map_err(status)?;
         Ok(Response::new(event_to_pb(event).map_err(status)?))
     }
 
@@ -146,6 +129,7 @@ impl RecordService for RecordApi {
                 _ => Error::Unavailable(format!("the upload stream broke: {}", s.message())),
             }),
         });
+        let header = convert::upload_header(header).map_err(status)?;
         let done = self.recorder.upload(&who, &case, header, Box::pin(body)).await.map_err(status)?;
         Ok(Response::new(pb::UploadEvidenceResponse {
             evidence: Some(evidence_to_pb(done.evidence)),
@@ -172,12 +156,16 @@ impl RecordService for RecordApi {
 
     #[tracing::instrument(skip_all)]
     async fn download_evidence(&self, req: Request<pb::DownloadEvidenceRequest>) -> R<Self::DownloadEvidenceStream> {
+        use pb::download_evidence_response::Part;
         let who = caller(&req)?;
         let r = req.into_inner();
         let item = self.recorder.evidence(&r.evidence_id).await.map_err(status)?;
         self.recorder.authorized_case(&who, Action::RetrieveEvidence, &item.case_id).await.map_err(status)?;
+        let first = pb::DownloadEvidenceResponse { part: Some(Part::Evidence(evidence_to_pb(item.clone()))) };
         let rx = self.recorder.download(&who, item, &r.reason).await.map_err(status)?;
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx).map(|m| m.map_err(status)))))
+        let chunks = ReceiverStream::new(rx)
+            .map(|m| m.map(|chunk| pb::DownloadEvidenceResponse { part: Some(Part::Chunk(chunk)) }).map_err(status));
+        Ok(Response::new(Box::pin(futures::stream::once(async { Ok(first) }).chain(chunks))))
     }
 
     #[tracing::instrument(skip_all)]

@@ -2,12 +2,12 @@
 
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::review_service_server::ReviewService;
-use sanxiang_recording::record::event_to_pb;
 use sanxiang_registry::auth::Action;
-use sanxiang_registry::grpc::{caller, status};
+use sanxiang_review::review::{Reviews, review_view};
 use tonic::{Request, Response, Status};
 
-use crate::review::{Reviews, review_to_pb};
+use crate::convert::{self, draft_to_pb, event_to_pb, review_to_pb};
+use crate::status::{caller, status};
 
 /// The gRPC face of [`Reviews`].
 #[derive(Debug, Clone)]
@@ -32,8 +32,8 @@ impl ReviewService for ReviewApi {
         let r = req.into_inner();
         let case =
             self.reviews.recorder().authorized_case(&who, Action::WriteRecord, &r.case_id).await.map_err(status)?;
-        let d = self.reviews.submit_draft(&who, &case, r).await.map_err(status)?;
-        Ok(Response::new(self.reviews.draft_pb(d).await.map_err(status)?))
+        let d = self.reviews.submit_draft(&who, &case, convert::submit_draft(r)).await.map_err(status)?;
+        Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -41,7 +41,7 @@ impl ReviewService for ReviewApi {
         let who = caller(&req)?;
         let (d, _) =
             self.reviews.authorized_draft(&who, Action::ReadRecord, &req.get_ref().draft_id).await.map_err(status)?;
-        Ok(Response::new(self.reviews.draft_pb(d).await.map_err(status)?))
+        Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -49,32 +49,33 @@ impl ReviewService for ReviewApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let drafts = self.reviews.queue(&who, &r.agency_id, r.overdue_only).await.map_err(status)?;
-        Ok(Response::new(pb::ListReviewQueueResponse { drafts }))
+        Ok(Response::new(pb::ListReviewQueueResponse { drafts: drafts.into_iter().map(draft_to_pb).collect() }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn decide_review(&self, req: Request<pb::DecideReviewRequest>) -> R<pb::Review> {
         let who = caller(&req)?;
-        let review = self.reviews.decide_review(&who, req.into_inner()).await.map_err(status)?;
-        Ok(Response::new(review_to_pb(review).map_err(status)?))
+        let review =
+            self.reviews.decide_review(&who, convert::decide_review(req.into_inner())).await.map_err(status)?;
+        Ok(Response::new(review_to_pb(review_view(review).map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn record_collective_discussion(&self, req: Request<pb::RecordCollectiveDiscussionRequest>) -> R<pb::Event> {
         let who = caller(&req)?;
-        let e = self.reviews.record_discussion(&who, req.into_inner()).await.map_err(status)?;
+        let command = convert::record_discussion(req.into_inner()).map_err(status)?;
+        let e = self.reviews.record_discussion(&who, command).await.map_err(status)?;
         Ok(Response::new(event_to_pb(e).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
     async fn issue_decision(&self, req: Request<pb::IssueDecisionRequest>) -> R<pb::IssueDecisionResponse> {
         let who = caller(&req)?;
-        let (e, document_number, decided_after_limit) =
-            self.reviews.issue_decision(&who, req.into_inner()).await.map_err(status)?;
+        let d = self.reviews.issue_decision(&who, convert::issue_decision(req.into_inner())).await.map_err(status)?;
         Ok(Response::new(pb::IssueDecisionResponse {
-            event: Some(event_to_pb(e).map_err(status)?),
-            document_number,
-            decided_after_limit,
+            event: Some(event_to_pb(d.event).map_err(status)?),
+            document_number: d.document_number,
+            decided_after_limit: d.decided_after_limit,
         }))
     }
 
@@ -83,7 +84,8 @@ impl ReviewService for ReviewApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let case = self.reviews.recorder().authorized_case(&who, Action::Decide, &r.case_id).await.map_err(status)?;
-        let e = self.reviews.revise_decision(&who, &case, r).await.map_err(status)?;
+        let command = convert::revise_decision(r).map_err(status)?;
+        let e = self.reviews.revise_decision(&who, &case, command).await.map_err(status)?;
         Ok(Response::new(event_to_pb(e).map_err(status)?))
     }
 }

@@ -3,17 +3,18 @@
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::convert::{self, disclosure_to_pb};
+use crate::status::{caller, status};
 use futures::Stream;
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::publicity_service_server::PublicityService;
 use sanxiang_registry::Principal;
-use sanxiang_registry::grpc::{caller, status};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::disclosure::Publicity;
-use crate::watch::{RETRY_AFTER_SECONDS, WatchLimits, Watchers};
+use sanxiang_publicity::Publicity;
+use sanxiang_publicity::watch::{RETRY_AFTER_SECONDS, WatchLimits, Watchers};
 
 /// How often a watcher looks for changes made by other replicas.
 const WATCH_POLL: Duration = Duration::from_millis(500);
@@ -59,14 +60,16 @@ impl PublicityService for PublicityApi {
     #[tracing::instrument(skip_all)]
     async fn put_notice(&self, req: Request<pb::PutNoticeRequest>) -> R<pb::Notice> {
         let who = caller(&req)?;
-        let n = crate::notices::put(&self.publicity, &who, req.into_inner()).await.map_err(status)?;
-        Ok(Response::new(n))
+        let n = sanxiang_publicity::notices::put(&self.publicity, &who, convert::put_notice(req.into_inner()))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::notice_to_pb(n)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn list_notices(&self, req: Request<pb::ListNoticesRequest>) -> R<pb::ListNoticesResponse> {
-        let r = crate::notices::list(&self.publicity, &req.get_ref().agency_id).await.map_err(status)?;
-        Ok(Response::new(r))
+        let r = sanxiang_publicity::notices::list(&self.publicity, &req.get_ref().agency_id).await.map_err(status)?;
+        Ok(Response::new(convert::notices_to_pb(r)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -74,8 +77,9 @@ impl PublicityService for PublicityApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let p = r.policy.ok_or_else(|| Status::invalid_argument("policy: is required"))?;
-        let policy = self.publicity.put_policy(&who, &p, r.regime_defaults).await.map_err(status)?;
-        Ok(Response::new(policy.to_pb(&p.agency_id)))
+        let form = convert::policy_form(p);
+        let policy = self.publicity.put_policy(&who, &form, r.regime_defaults).await.map_err(status)?;
+        Ok(Response::new(convert::policy_to_pb(&policy, &form.agency_id)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -84,7 +88,7 @@ impl PublicityService for PublicityApi {
         let agency_id = &req.get_ref().agency_id;
         self.publicity.recorder().registry().agency(agency_id).await.map_err(status)?;
         let policy = self.publicity.policy(agency_id).await.map_err(status)?;
-        Ok(Response::new(policy.to_pb(agency_id)))
+        Ok(Response::new(convert::policy_to_pb(&policy, agency_id)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -102,7 +106,7 @@ impl PublicityService for PublicityApi {
         .map_err(status)?;
         let disclosures = self.publicity.views(page.rows).await.map_err(status)?;
         Ok(Response::new(pb::ListDisclosuresResponse {
-            disclosures,
+            disclosures: disclosures.into_iter().map(disclosure_to_pb).collect(),
             next_cursor: page.next_cursor.unwrap_or_default(),
         }))
     }
@@ -111,35 +115,36 @@ impl PublicityService for PublicityApi {
     async fn get_disclosure(&self, req: Request<pb::GetDisclosureRequest>) -> R<pb::Disclosure> {
         let who = maybe_caller(&req);
         let d = self.publicity.get(who.as_ref(), &req.get_ref().disclosure_id).await.map_err(status)?;
-        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn publish_disclosure(&self, req: Request<pb::PublishDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
-        let d = self.publicity.publish(&who, req.into_inner()).await.map_err(status)?;
-        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+        let d = self.publicity.publish(&who, convert::publish_disclosure(req.into_inner())).await.map_err(status)?;
+        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn withdraw_disclosure(&self, req: Request<pb::WithdrawDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
-        let d = self.publicity.withdraw(&who, req.into_inner()).await.map_err(status)?;
-        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+        let d = self.publicity.withdraw(&who, convert::withdraw_disclosure(req.into_inner())).await.map_err(status)?;
+        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn correct_disclosure(&self, req: Request<pb::CorrectDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
-        let d = self.publicity.correct(&who, req.into_inner()).await.map_err(status)?;
-        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+        let d = self.publicity.correct(&who, convert::correct_disclosure(req.into_inner())).await.map_err(status)?;
+        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn end_publication(&self, req: Request<pb::EndPublicationRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
-        let d = self.publicity.end_publication(&who, req.into_inner()).await.map_err(status)?;
-        Ok(Response::new(self.publicity.view(d).await.map_err(status)?))
+        let d =
+            self.publicity.end_publication(&who, convert::end_publication(req.into_inner())).await.map_err(status)?;
+        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     type WatchDisclosuresStream = Pin<Box<dyn Stream<Item = Result<pb::Disclosure, Status>> + Send>>;
@@ -188,7 +193,7 @@ impl PublicityService for PublicityApi {
                 after = rows.iter().filter_map(|r| r.feed_seq).fold(after, i64::max);
                 // One agency lookup per agency of the batch, not per row.
                 let items = match publicity.views(rows).await {
-                    Ok(items) => items.into_iter().map(Ok).collect(),
+                    Ok(items) => items.into_iter().map(|v| Ok(disclosure_to_pb(v))).collect(),
                     Err(e) => vec![Err(status(e))],
                 };
                 for item in items {
@@ -211,15 +216,18 @@ impl PublicityService for PublicityApi {
     #[tracing::instrument(skip_all)]
     async fn get_annual_report(&self, req: Request<pb::GetAnnualReportRequest>) -> R<pb::AnnualReport> {
         let r = req.into_inner();
-        let report = crate::annual::report(&self.publicity, &r.agency_id, r.year).await.map_err(status)?;
-        Ok(Response::new(report))
+        let report = sanxiang_publicity::annual::report(&self.publicity, &r.agency_id, r.year).await.map_err(status)?;
+        Ok(Response::new(convert::annual_report_to_pb(report)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn list_overdue(&self, req: Request<pb::ListOverdueRequest>) -> R<pb::ListOverdueResponse> {
         let who = caller(&req)?;
-        let items =
-            crate::supervision::overdue(&self.publicity, &who, &req.get_ref().agency_id).await.map_err(status)?;
-        Ok(Response::new(pb::ListOverdueResponse { items }))
+        let items = sanxiang_publicity::supervision::overdue(&self.publicity, &who, &req.get_ref().agency_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListOverdueResponse {
+            items: items.into_iter().map(convert::overdue_item_to_pb).collect(),
+        }))
     }
 }

@@ -6,10 +6,13 @@ use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::registry_service_server::RegistryService;
 use tonic::{Request, Response, Status};
 
-use crate::auth::{Action, authorize};
-use crate::convert::{agency_to_pb, event_kind_from_pb, officer_to_pb, principal_to_pb, role_from_pb};
-use crate::grpc::{caller, from_timestamp, request_digest, status};
-use crate::registry::{NewAgency, NewOfficer, PowerItem, Registry};
+use crate::convert::{
+    agency_to_pb, event_kind_from_pb, from_timestamp, micros, officer_to_pb, principal_to_pb, request_digest,
+    role_from_pb,
+};
+use crate::status::{caller, status};
+use sanxiang_registry::auth::{Action, authorize};
+use sanxiang_registry::registry::{NewAgency, NewOfficer, PowerItem, Registry};
 
 /// The gRPC face of the [`Registry`].
 #[derive(Debug, Clone)]
@@ -103,7 +106,7 @@ impl RegistryService for RegistryApi {
             })
             .await
             .map_err(status)?;
-        Ok(Response::new(officer_to_pb(o)))
+        Ok(Response::new(officer_to_pb(o).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -123,7 +126,7 @@ impl RegistryService for RegistryApi {
             .set_officer_status(&r.officer_id, new_status, &r.reason, effective, &who)
             .await
             .map_err(status)?;
-        Ok(Response::new(officer_to_pb(o)))
+        Ok(Response::new(officer_to_pb(o).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -136,7 +139,7 @@ impl RegistryService for RegistryApi {
         let r = req.into_inner();
         let o =
             self.registry.set_review_experience(&r.officer_id, r.has_prior_review_experience).await.map_err(status)?;
-        Ok(Response::new(officer_to_pb(o)))
+        Ok(Response::new(officer_to_pb(o).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -146,7 +149,9 @@ impl RegistryService for RegistryApi {
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
         let officers = self.registry.officers(&id).await.map_err(status)?;
-        Ok(Response::new(pb::ListOfficersResponse { officers: officers.into_iter().map(officer_to_pb).collect() }))
+        Ok(Response::new(pb::ListOfficersResponse {
+            officers: officers.into_iter().map(officer_to_pb).collect::<Result<_, _>>().map_err(status)?,
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -160,7 +165,7 @@ impl RegistryService for RegistryApi {
             .create_principal((&r.request_id, &request_digest(&r)), &r.name, role, &r.agency_id, &r.officer_id)
             .await
             .map_err(status)?;
-        Ok(Response::new(principal_to_pb(p)))
+        Ok(Response::new(principal_to_pb(p).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -183,7 +188,7 @@ impl RegistryService for RegistryApi {
     #[tracing::instrument(skip_all)]
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> R<pb::Principal> {
         let who = caller(&req)?;
-        Ok(Response::new(principal_to_pb(self.registry.principal(&who.id).await.map_err(status)?)))
+        Ok(Response::new(principal_to_pb(self.registry.principal(&who.id).await.map_err(status)?).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -221,7 +226,7 @@ impl RegistryApi {
             agency_id: agency_id.to_owned(),
             catalog_json: serde_json::to_string(&catalog).map_err(|e| status(Error::Internal(e.to_string())))?,
             configured: row.is_some(),
-            updated_at: row.map(|r| crate::grpc::timestamp(sanxiang_domain::Timestamp::from_micros(r.updated_at))),
+            updated_at: row.map(|r| micros(r.updated_at)),
         }))
     }
 }

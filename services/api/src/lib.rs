@@ -1,0 +1,15 @@
+//! The gRPC edge of sanxiang: every service's handlers (decode, authenticate the caller, call the
+//! use case, encode), the conversions between protobuf messages and domain types, and the one
+//! mapping of use-case errors to gRPC statuses. Nothing below this crate sees a `pb::` type.
+
+pub mod convert;
+pub mod publicity;
+pub mod record;
+pub mod registry;
+pub mod review;
+pub mod status;
+
+pub use publicity::{PUBLIC_METHODS, PublicityApi};
+pub use record::RecordApi;
+pub use registry::RegistryApi;
+pub use review::ReviewApi;
