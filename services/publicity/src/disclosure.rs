@@ -15,11 +15,10 @@ use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::publicity::{DisclosureStatus, ExclusionFacts, ResultKind, id_shows_minor, withdrawal_due};
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_recording::Recorder;
-use sanxiang_recording::record::stored_officers;
 use sanxiang_recording::writer::{Attachment, NewEvent, Target};
 use sanxiang_registry::auth::{Action, Principal, authorize};
 use sanxiang_store::db_error;
-use sanxiang_store::entity::{agency, case, disclosure, draft, event, officer};
+use sanxiang_store::entity::{agency, case, disclosure, draft, event};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::Notify;
 
@@ -572,32 +571,8 @@ impl Publicity {
     /// The public names of a case's decision: the agency's and the officers' who acted in the
     /// case (their names are published with their acts; masking them would garble the text).
     async fn public_names(&self, agency: &agency::Model, case_id: &str) -> Result<content::PublicNames> {
-        let rows: Vec<String> = event::Entity::find()
-            .select_only()
-            .column(event::Column::Officers)
-            .filter(event::Column::CaseId.eq(case_id))
-            .into_tuple()
-            .all(self.recorder.db())
-            .await
-            .map_err(db_error)?;
-        let mut ids: Vec<String> = Vec::new();
-        for r in rows {
-            ids.extend(stored_officers(&r, || format!("events.officers of an event of case {case_id}"))?);
-        }
-        ids.sort();
-        ids.dedup();
-        let officers = if ids.is_empty() {
-            Vec::new()
-        } else {
-            officer::Entity::find()
-                .filter(officer::Column::Id.is_in(ids))
-                .all(self.recorder.db())
-                .await
-                .map_err(db_error)?
-                .into_iter()
-                .map(|o| o.name)
-                .collect()
-        };
+        let ids = self.recorder.officers_in_case(case_id).await?;
+        let officers = self.recorder.registry().officer_names(ids).await?;
         Ok(content::PublicNames { officers, agency: agency.name.clone() })
     }
 

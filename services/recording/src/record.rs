@@ -513,6 +513,47 @@ impl Recorder {
             .await
     }
 
+    /// The events of one kind of a case, in chain order.
+    pub async fn events_of_kind(&self, case_id: &str, kind: EventKind) -> Result<Vec<event::Model>> {
+        event::Entity::find()
+            .filter(event::Column::CaseId.eq(case_id))
+            .filter(event::Column::Kind.eq(kind.as_str()))
+            .order_by_asc(event::Column::CaseSeq)
+            .all(&self.db)
+            .await
+            .map_err(db_error)
+    }
+
+    /// Every officer who acted in a case's events, each once, in id order; an unreadable
+    /// officers column is DATA_LOSS naming the event.
+    pub async fn officers_in_case(&self, case_id: &str) -> Result<Vec<String>> {
+        let rows: Vec<(i64, String)> = event::Entity::find()
+            .select_only()
+            .column(event::Column::CaseSeq)
+            .column(event::Column::Officers)
+            .filter(event::Column::CaseId.eq(case_id))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        let mut ids: Vec<String> = Vec::new();
+        for (seq, officers) in rows {
+            ids.extend(stored_officers(&officers, || format!("events.officers of event {seq} (case {case_id})"))?);
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// An evidence item of `case_id`, or `None` if there is no such item in that case.
+    pub async fn evidence_in_case(&self, case_id: &str, evidence_id: &str) -> Result<Option<evidence::Model>> {
+        Ok(evidence::Entity::find_by_id(evidence_id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .filter(|e| e.case_id == case_id))
+    }
+
     /// Cases of an agency in id order (ids are time-ordered), after `after_id`.
     pub async fn list_cases(&self, agency_id: &str, after_id: &str, limit: u32) -> Result<Vec<case::Model>> {
         limits::id("agency_id", agency_id)?;

@@ -331,6 +331,21 @@ impl Registry {
             .ok_or_else(|| Error::not_found("officer", id))
     }
 
+    /// The names of the officers with the given ids (unknown ids are left out).
+    pub async fn officer_names(&self, ids: Vec<String>) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(officer::Entity::find()
+            .filter(officer::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|o| o.name)
+            .collect())
+    }
+
     /// The officers of an agency.
     pub async fn officers(&self, agency_id: &str) -> Result<Vec<officer::Model>> {
         officer::Entity::find()

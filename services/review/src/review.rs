@@ -31,7 +31,7 @@ use sanxiang_registry::OfficerInfo;
 use sanxiang_registry::auth::{Action, Principal, Role, authorize};
 use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_store::db_error;
-use sanxiang_store::entity::{agency, case, draft, event, evidence, review};
+use sanxiang_store::entity::{agency, case, draft, event, review};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 /// Longest free text accepted in a draft field or an opinion.
@@ -407,11 +407,10 @@ impl Reviews {
             if !seen.insert(id) {
                 return Err(Error::invalid(format!("evidence_ids[{i}]"), "listed twice"));
             }
-            let e = evidence::Entity::find_by_id(id.clone())
-                .one(self.recorder.db())
-                .await
-                .map_err(db_error)?
-                .filter(|e| e.case_id == case.id)
+            let e = self
+                .recorder
+                .evidence_in_case(&case.id, id)
+                .await?
                 .ok_or_else(|| Error::invalid(format!("evidence_ids[{i}]"), "no such evidence in this case"))?;
             evidence_refs.push(Value::object().with("id", e.id).with("sha256", e.sha256));
         }
@@ -699,13 +698,7 @@ impl Reviews {
     }
 
     async fn events_of_kind(&self, case_id: &str, kind: EventKind) -> Result<Vec<event::Model>> {
-        event::Entity::find()
-            .filter(event::Column::CaseId.eq(case_id))
-            .filter(event::Column::Kind.eq(kind.as_str()))
-            .order_by_asc(event::Column::CaseSeq)
-            .all(self.recorder.db())
-            .await
-            .map_err(db_error)
+        self.recorder.events_of_kind(case_id, kind).await
     }
 
     /// The gate (RULES L1, L3, L6, R2, L8, R10): issues the decision on a draft version with the
