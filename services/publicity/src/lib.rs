@@ -14,6 +14,7 @@ pub mod notices;
 pub mod policy;
 pub mod rows;
 pub mod service;
+pub mod site;
 pub mod supervision;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;
