@@ -18,7 +18,7 @@ use sanxiang_domain::{Error, Result};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, disclosure};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use crate::disclosure::{PUBLIC_STATUSES, Page, Publicity};
 
@@ -70,12 +70,15 @@ pub fn parse_cursor(s: &str) -> Result<Option<i64>> {
         .ok_or_else(|| Error::invalid("cursor", "not a cursor returned by a previous page"))
 }
 
-/// One page of the public listing matching `f`, newest first, `limit` entries after `cursor`.
-pub async fn search(p: &Publicity, f: &Filter, cursor: &str, limit: u32) -> Result<Page> {
-    let after = parse_cursor(cursor)?;
-    let db = p.recorder().db();
-    let backend = db.get_database_backend();
-    let now = p.now().micros();
+/// The query of one page of the public listing matching `f` on `backend`: entries listed before
+/// `after` (a place in the listing), public at `now` (UTC micros), newest first, `limit` rows.
+pub fn search_query(
+    backend: DatabaseBackend,
+    f: &Filter,
+    after: Option<i64>,
+    now: i64,
+    limit: u64,
+) -> Select<disclosure::Entity> {
     let mut q = disclosure::Entity::find()
         .filter(disclosure::Column::ListedSeq.is_not_null())
         .filter(disclosure::Column::Status.is_in(PUBLIC_STATUSES))
@@ -111,8 +114,15 @@ pub async fn search(p: &Publicity, f: &Filter, cursor: &str, limit: u32) -> Resu
     if let Some(n) = after {
         q = q.filter(disclosure::Column::ListedSeq.lt(n));
     }
-    let mut rows =
-        q.order_by_desc(disclosure::Column::ListedSeq).limit(u64::from(limit) + 1).all(db).await.map_err(db_error)?;
+    q.order_by_desc(disclosure::Column::ListedSeq).limit(limit)
+}
+
+/// One page of the public listing matching `f`, newest first, `limit` entries after `cursor`.
+pub async fn search(p: &Publicity, f: &Filter, cursor: &str, limit: u32) -> Result<Page> {
+    let after = parse_cursor(cursor)?;
+    let db = p.recorder().db();
+    let q = search_query(db.get_database_backend(), f, after, p.now().micros(), u64::from(limit) + 1);
+    let mut rows = q.all(db).await.map_err(db_error)?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().and_then(|r| r.listed_seq).map(|n| format!("l{n}")) } else { None };
