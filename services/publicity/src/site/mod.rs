@@ -89,6 +89,9 @@ impl SiteQuery {
         let term = |field: &str, v: &str| {
             if v.chars().count() > query::MAX_TERM {
                 Err(Error::invalid(field, format!("at most {} characters", query::MAX_TERM)))
+            } else if v.chars().any(char::is_control) {
+                // Neither a name nor a number holds one; PostgreSQL text cannot hold NUL.
+                Err(Error::invalid(field, "a control character"))
             } else {
                 Ok(v.to_owned())
             }
@@ -378,10 +381,8 @@ pub async fn decision(p: &Publicity, id: &str) -> Result<(StatusCode, String)> {
     if let Some(end) = d.publication_end.as_deref().filter(|e| !e.is_empty()) {
         publication.push(("公示截止期", chinese_date(end)));
     }
-    if !gone {
-        if let Some(r) = d.correction_reason.as_deref().filter(|r| !r.is_empty()) {
-            publication.push(("更正说明", format!("第{}版：{r}", d.version)));
-        }
+    if let Some(r) = d.correction_reason.as_deref().filter(|r| !gone && !r.is_empty()) {
+        publication.push(("更正说明", format!("第{}版：{r}", d.version)));
     }
     let ended = match d.status.as_str() {
         status::ENDED => {
@@ -477,7 +478,7 @@ mod tests {
         assert_eq!(yuan(0), "0元");
         assert_eq!(yuan(50_000), "500元");
         assert_eq!(yuan(500_000), "5,000元");
-        assert_eq!(yuan(123_456_7), "12,345.67元（1.234567万元）");
+        assert_eq!(yuan(1_234_567), "12,345.67元（1.234567万元）");
         assert_eq!(yuan(1_000_000), "10,000元（1万元）");
         assert_eq!(yuan(999_999), "9,999.99元");
         assert_eq!(yuan(150_000_000), "1,500,000元（150万元）");
@@ -510,6 +511,8 @@ mod tests {
         bad(SiteQuery { to: "yesterday".into(), ..SiteQuery::default() }, "to");
         bad(SiteQuery { from: "2026-03-02".into(), to: "2026-03-01".into(), ..SiteQuery::default() }, "from");
         bad(SiteQuery { party: "某".repeat(101), ..SiteQuery::default() }, "party");
+        bad(SiteQuery { doc: "闽\u{0}".into(), ..SiteQuery::default() }, "doc");
+        bad(SiteQuery { agency: "a\nb".into(), ..SiteQuery::default() }, "agency");
         bad(SiteQuery { cursor: "l0".into(), ..SiteQuery::default() }, "cursor");
         let ok = SiteQuery { from: "2026-03-01".into(), to: "2026-03-01".into(), ..SiteQuery::default() };
         assert_eq!(ok.filter().unwrap().from, NaiveDate::from_ymd_opt(2026, 3, 1));
