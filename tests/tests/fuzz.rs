@@ -52,8 +52,20 @@ fn param_value() -> BoxedStrategy<String> {
 }
 
 fn query() -> impl Strategy<Value = String> {
-    let key =
-        prop_oneof![Just("agency"), Just("cursor"), Just("limit"), Just("year"), Just("x"), Just(""), Just("limit[]"),];
+    let key = prop_oneof![
+        Just("agency"),
+        Just("cursor"),
+        Just("limit"),
+        Just("year"),
+        Just("x"),
+        Just(""),
+        Just("limit[]"),
+        Just("party"),
+        Just("doc"),
+        Just("kind"),
+        Just("from"),
+        Just("to"),
+    ];
     prop::collection::vec((key, param_value(), any::<bool>()), 0..4).prop_map(|pairs| {
         pairs
             .into_iter()
@@ -73,6 +85,9 @@ fn path() -> impl Strategy<Value = String> {
         Just("/v1/export/xk.csv".to_owned()),
         seg.clone().prop_map(|s| format!("/v1/disclosures/{s}")),
         seg.clone().prop_map(|s| format!("/v1/notices/{s}")),
+        seg.clone().prop_map(|s| format!("/decisions/{s}")),
+        seg.clone().prop_map(|s| format!("/decisions/{s}/entry.atom")),
+        seg.clone().prop_map(|s| format!("/agencies/{s}")),
         (seg.clone(), seg).prop_map(|(a, y)| format!("/v1/annual/{a}/{y}")),
         "[a-z/\\.%]{0,20}".prop_map(|s| format!("/{s}")),
     ]

@@ -1,6 +1,7 @@
 //! The public HTTP surface (no account needed): the disclosure listing as JSON with keyset
 //! cursors, one disclosure, notices, an Atom feed with withdrawals as tombstones (RFC 6721), the
-//! 双公示 CSV exports (RULES P9), annual statistics (P8), and a readable page at `/`.
+//! 双公示 CSV exports (RULES P9), annual statistics (P8), and the readable public site
+//! ([`crate::site`]: `/`, `/decisions/{id}`, `/agencies/{id}`).
 //!
 //! Every response carries `Cache-Control` and a strong `ETag` (a conditional request with a
 //! matching `If-None-Match` gets `304`), and each client address has a token bucket: past it,
@@ -12,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use atom_syndication as atom;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
@@ -31,7 +33,7 @@ use crate::content::{self, Content};
 use crate::disclosure::Publicity;
 use crate::rows::status;
 
-/// Entries in the Atom feed and on the page at `/`.
+/// Entries in the Atom feed.
 const FEED_ENTRIES: u64 = 100;
 /// Rows fetched per query while writing a CSV export.
 const EXPORT_CHUNK: u32 = 500;
@@ -92,6 +94,10 @@ pub fn router(publicity: Publicity, limit: RateLimit) -> Router {
     let state = AppState { publicity, limiter: Arc::new(Limiter { limit, buckets: Mutex::new(HashMap::new()) }) };
     Router::new()
         .route("/", get(index))
+        .route("/decisions/{id}", get(decision_page))
+        .route("/decisions/{id}/entry.atom", get(decision_entry))
+        .route("/agencies/{id}", get(agency_page))
+        .route(crate::site::CSS_PATH, get(stylesheet))
         .route("/v1/disclosures", get(list))
         .route("/v1/disclosures/{id}", get(one))
         .route("/v1/notices/{agency}", get(notices))
@@ -105,11 +111,15 @@ pub fn router(publicity: Publicity, limit: RateLimit) -> Router {
         .with_state(state)
 }
 
-/// Headers every public response carries: no script, style or frame of any origin runs in a page
-/// of this surface (the HTML page has no script), nothing is sniffed into another type, no page
-/// is framed, and no full address leaks to other sites.
+/// Headers every public response carries: no script or frame of any origin runs in a page of
+/// this surface (the pages have no script), the only style is the site's own stylesheet, forms
+/// submit only to the site, nothing is sniffed into another type, no page is framed, and no full
+/// address leaks to other sites.
 const SECURITY_HEADERS: [(&str, &str); 4] = [
-    ("content-security-policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),
@@ -121,11 +131,13 @@ const MAX_ERROR_TEXT: usize = 1024;
 
 /// Every public response: the security headers, and every error as the documented JSON
 /// `{"error": …}`, including those made before a handler runs (a query that does not parse, an
-/// unknown method).
+/// unknown method) — except the site's own HTML pages (a search with a bad filter, a decision's
+/// tombstone), which are pages for people.
 async fn public_response(r: Response) -> Response {
     let status = r.status();
     let is_json = r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let mut r = if (status.is_client_error() || status.is_server_error()) && !is_json {
+    let is_page = r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let mut r = if (status.is_client_error() || status.is_server_error()) && !is_json && !is_page {
         let (mut parts, body) = r.into_parts();
         let text = match axum::body::to_bytes(body, MAX_ERROR_TEXT * 4).await {
             Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).trim().chars().take(MAX_ERROR_TEXT).collect(),
@@ -364,23 +376,6 @@ struct FeedQuery {
     agency: String,
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 does not allow.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn entry_title(c: &Content) -> String {
     let mut t = c.document_number.clone();
     if !c.party_name.is_empty() {
@@ -430,54 +425,143 @@ async fn atom(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Fee
     Ok(cached(&headers, "application/atom+xml; charset=utf-8", 60, atom_xml(&rows, &q.agency)?))
 }
 
-/// The Atom document of `rows` (newest first).
+/// An instant as Atom writes it.
+fn atom_time(micros: i64) -> atom::FixedDateTime {
+    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default().fixed_offset()
+}
+
+fn atom_link(href: String, rel: &str, mime_type: &str) -> atom::Link {
+    let mut l = atom::Link::default();
+    l.set_href(href);
+    l.set_rel(rel);
+    l.set_mime_type(Some(mime_type.to_owned()));
+    l
+}
+
+/// The agency that published a disclosure, as an Atom person: its name, and its page.
+fn atom_agency(agency_id: &str, agency_name: &str) -> atom::Person {
+    let mut p = atom::Person::default();
+    p.set_name(agency_name);
+    p.set_uri(Some(format!("/agencies/{agency_id}")));
+    p
+}
+
+/// The Atom entry of a public disclosure: the agency as author, the readable page as its link
+/// (and its JSON as another representation), its text as content. A withdrawn one says so in its
+/// title and content.
+fn atom_entry(d: &disclosure::Model, c: &Content) -> atom::Entry {
+    let mut e = atom::Entry::default();
+    e.set_id(format!("urn:sanxiang:disclosure:{}", d.id));
+    let withdrawn = d.status == status::WITHDRAWN;
+    e.set_title(if withdrawn { format!("【已撤回】{}", entry_title(c)) } else { entry_title(c) });
+    e.set_updated(atom_time(d.updated_at));
+    e.set_published(Some(atom_time(d.published_at.unwrap_or(d.updated_at))));
+    e.set_authors(vec![atom_agency(&d.agency_id, &c.agency_name)]);
+    e.set_links(vec![
+        atom_link(format!("/decisions/{}", d.id), "alternate", "text/html"),
+        atom_link(format!("/v1/disclosures/{}", d.id), "alternate", "application/json"),
+    ]);
+    let mut text = entry_text(c);
+    if withdrawn {
+        text = format!("撤回公示：{}\n{text}", d.withdrawal_reason.as_deref().unwrap_or_default());
+    }
+    let mut content = atom::Content::default();
+    content.set_content_type(Some("text".to_owned()));
+    content.set_value(Some(text));
+    e.set_content(Some(content));
+    e
+}
+
+fn extension(name: &str, value: Option<String>, attrs: &[(&str, String)]) -> atom::extension::Extension {
+    let mut x = atom::extension::Extension::default();
+    x.set_name(name);
+    x.set_value(value);
+    x.set_attrs(attrs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect::<std::collections::BTreeMap<_, _>>());
+    x
+}
+
+/// The RFC 6721 tombstone of an entry that left the feed: when, the public reason, and the link
+/// to the decision's page (which says what happened).
+fn atom_tombstone(d: &disclosure::Model) -> atom::extension::Extension {
+    let when = d.withdrawn_at.or(d.ended_at).or(d.publication_end_at).unwrap_or(d.updated_at);
+    let comment = match d.status.as_str() {
+        status::WITHDRAWN => format!("撤回公示：{}", d.withdrawal_reason.as_deref().unwrap_or_default()),
+        status::ENDED => "停止公示".to_owned(),
+        _ => format!("公示期满：{}", d.publication_end.as_deref().unwrap_or_default()),
+    };
+    let mut x = extension(
+        "at:deleted-entry",
+        None,
+        &[("ref", format!("urn:sanxiang:disclosure:{}", d.id)), ("when", atom_time(when).to_rfc3339())],
+    );
+    x.children.insert(
+        "link".to_owned(),
+        vec![extension("link", None, &[("href", format!("/decisions/{}", d.id)), ("type", "text/html".to_owned())])],
+    );
+    x.children.insert("comment".to_owned(), vec![extension("at:comment", Some(comment), &[])]);
+    x
+}
+
+fn atom_text(write: std::result::Result<Vec<u8>, atom::Error>) -> std::result::Result<String, Error> {
+    let bytes = write.map_err(|e| Error::Internal(format!("atom: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Internal(format!("atom: {e}")))
+}
+
+/// The Atom document of `rows` (newest first): live entries with the agency as author, and
+/// withdrawn, ended or expired ones as `at:deleted-entry` tombstones (RFC 6721).
 pub(crate) fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result::Result<String, Error> {
     let updated = rows.first().map_or(0, |r| r.updated_at);
-    let mut x = String::from(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" \
-         xmlns:at=\"http://purl.org/atompub/tombstones/1.0\">\n",
+    let mut feed = atom::Feed::default();
+    feed.set_namespaces(
+        [("at".to_owned(), "http://purl.org/atompub/tombstones/1.0".to_owned())]
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>(),
     );
-    let scope = if agency.is_empty() { String::new() } else { format!(":{}", xml_escape(agency)) };
-    let _ = writeln!(x, "  <id>urn:sanxiang:feed{scope}</id>");
-    x.push_str("  <title>行政执法公示</title>\n");
-    let _ = writeln!(x, "  <updated>{}</updated>", Timestamp::from_micros(updated).to_rfc3339());
-    x.push_str("  <link rel=\"self\" href=\"/feed.atom\"/>\n  <author><name>sanxiang</name></author>\n");
+    let scope = if agency.is_empty() { String::new() } else { format!(":{agency}") };
+    feed.set_id(format!("urn:sanxiang:feed{scope}"));
+    feed.set_updated(atom_time(updated));
+    let query = if agency.is_empty() {
+        String::new()
+    } else {
+        format!("?agency={}", url::form_urlencoded::byte_serialize(agency.as_bytes()).collect::<String>())
+    };
+    feed.set_links(vec![
+        atom_link(format!("/feed.atom{query}"), "self", "application/atom+xml"),
+        atom_link(format!("/{query}"), "alternate", "text/html"),
+    ]);
+    let mut entries = Vec::new();
+    let mut tombstones = Vec::new();
+    let mut title = "行政执法公示".to_owned();
     for d in rows {
-        let id = format!("urn:sanxiang:disclosure:{}", xml_escape(&d.id));
         let c = content::from_json(&d.content)?;
+        if !agency.is_empty() && !c.agency_name.is_empty() && feed.authors.is_empty() {
+            // One agency's feed: the agency is the feed's author too.
+            feed.set_authors(vec![atom_agency(&d.agency_id, &c.agency_name)]);
+            title = format!("{} 行政执法公示", c.agency_name);
+        }
         match d.status.as_str() {
-            status::WITHDRAWN | status::ENDED | status::EXPIRED => {
-                let when = d.withdrawn_at.or(d.ended_at).or(d.publication_end_at).unwrap_or(d.updated_at);
-                let comment = match d.status.as_str() {
-                    status::WITHDRAWN => {
-                        format!("撤回公示：{}", d.withdrawal_reason.as_deref().unwrap_or_default())
-                    }
-                    status::ENDED => "停止公示".to_owned(),
-                    _ => format!("公示期满：{}", d.publication_end.as_deref().unwrap_or_default()),
-                };
-                let _ = writeln!(
-                    x,
-                    "  <at:deleted-entry ref=\"{id}\" when=\"{}\">\n    <link href=\"/v1/disclosures/{}\"/>\n    <at:comment>{}</at:comment>\n  </at:deleted-entry>",
-                    Timestamp::from_micros(when).to_rfc3339(),
-                    xml_escape(&d.id),
-                    xml_escape(&comment),
-                );
-            }
-            _ => {
-                let _ = writeln!(
-                    x,
-                    "  <entry>\n    <id>{id}</id>\n    <title>{}</title>\n    <updated>{}</updated>\n    <published>{}</published>\n    <link href=\"/v1/disclosures/{}\"/>\n    <content type=\"text\">{}</content>\n  </entry>",
-                    xml_escape(&entry_title(&c)),
-                    Timestamp::from_micros(d.updated_at).to_rfc3339(),
-                    Timestamp::from_micros(d.published_at.unwrap_or(d.updated_at)).to_rfc3339(),
-                    xml_escape(&d.id),
-                    xml_escape(&entry_text(&c)),
-                );
-            }
+            status::WITHDRAWN | status::ENDED | status::EXPIRED => tombstones.push(atom_tombstone(d)),
+            _ => entries.push(atom_entry(d, &c)),
         }
     }
-    x.push_str("</feed>\n");
-    Ok(x)
+    feed.set_title(title);
+    feed.set_entries(entries);
+    if !tombstones.is_empty() {
+        feed.extensions.entry("at".to_owned()).or_default().insert("deleted-entry".to_owned(), tombstones);
+    }
+    atom_text(feed.write_to(Vec::new()))
+}
+
+/// The Atom entry document (RFC 5023) of one public disclosure; one that left the listings answers
+/// as `GET /v1/disclosures/{id}` does (`410 Gone` with its tombstone).
+async fn decision_entry(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+    let d = s.publicity.get(None, &id).await?;
+    if d.status == status::EXPIRED || d.status == status::ENDED {
+        return one(State(s), headers, Path(id)).await;
+    }
+    let c = content::from_json(&d.content)?;
+    let xml = atom_text(atom_entry(&d, &c).write_to(Vec::new()))?;
+    Ok(cached(&headers, "application/atom+xml;type=entry; charset=utf-8", 60, xml))
 }
 
 /// First characters that make a spreadsheet program read a cell as a formula (or, for tab and
@@ -485,29 +569,38 @@ pub(crate) fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result:
 /// CSV injection says, so that it is shown as text and never evaluated.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// Writes one CSV cell: neutralised if it could be read as a formula, quoted if it needs it.
-fn csv_field(out: &mut String, value: &str) {
-    let formula = value.starts_with(FORMULA_STARTS);
-    if formula || value.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        if formula {
-            out.push('\'');
-        }
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
+/// A cell as written: one that could be read as a formula gets a leading `'`.
+fn neutralise(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(FORMULA_STARTS) { format!("'{value}").into() } else { value.into() }
+}
+
+/// The CSV writer of the exports (RFC 4180 with CRLF). `'` is declared its comment character
+/// only so that the `csv` crate quotes every cell holding one: a neutralised cell (`'=…`) is
+/// always written quoted, as the OWASP guidance says; nothing is ever read back with it.
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).comment(Some(b'\'')).from_writer(Vec::new())
+}
+
+fn csv_row(w: &mut csv::Writer<Vec<u8>>, fields: &[&str]) -> std::result::Result<(), Error> {
+    w.write_record(fields.iter().map(|f| neutralise(f).into_owned())).map_err(|e| Error::Internal(format!("csv: {e}")))
+}
+
+/// What the writer holds so far, taken out of it (it goes on with a fresh writer).
+fn csv_take(w: &mut csv::Writer<Vec<u8>>) -> std::result::Result<String, Error> {
+    let bytes = std::mem::replace(w, csv_writer()).into_inner().map_err(|e| Error::Internal(format!("csv: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Internal(format!("csv: {e}")))
 }
 
 #[cfg(test)]
 mod csv_cells {
-    use super::csv_field;
+    use super::{csv_row, csv_take, csv_writer};
 
+    /// The cell `v` as written in a row (between the start and the next cell).
     fn cell(v: &str) -> String {
-        let mut out = String::new();
-        csv_field(&mut out, v);
-        out
+        let mut w = csv_writer();
+        csv_row(&mut w, &[v, "next"]).unwrap();
+        let row = csv_take(&mut w).unwrap();
+        row.strip_suffix(",next\r\n").expect("one row").to_owned()
     }
 
     #[test]
@@ -524,22 +617,21 @@ mod csv_cells {
         assert_eq!(cell("0.5"), "0.5");
         assert_eq!(cell("a=b"), "a=b");
         assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("a\"b"), "\"a\"\"b\"");
         assert_eq!(cell(""), "");
     }
-}
 
-fn csv_row(out: &mut String, fields: &[&str]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_field(out, f);
+    #[test]
+    fn rows_end_with_crlf() {
+        let mut w = csv_writer();
+        csv_row(&mut w, &["a", "b"]).unwrap();
+        csv_row(&mut w, &["c", "d"]).unwrap();
+        assert_eq!(csv_take(&mut w).unwrap(), "a,b\r\nc,d\r\n");
     }
-    out.push_str("\r\n");
 }
 
-/// Writes rows of a CSV export into `out`.
-type CsvRows = fn(&mut String, &[disclosure::Model]) -> std::result::Result<(), Error>;
+/// Writes rows of a CSV export.
+type CsvRows = fn(&mut csv::Writer<Vec<u8>>, &[disclosure::Model]) -> std::result::Result<(), Error>;
 
 /// A CSV export of every currently published disclosure of `kind`, newest first, streamed page by
 /// page: memory stays bounded by one page however long the listing is. The body is produced
@@ -551,12 +643,18 @@ fn csv_export(
     kind: &'static str,
     header: &'static [&'static str],
     rows: CsvRows,
+    filename: &'static str,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<String, std::io::Error>>(4);
     tokio::spawn(async move {
-        let mut out = String::from('\u{feff}'); // a BOM, so spreadsheet programs read UTF-8
-        csv_row(&mut out, header);
-        if tx.send(Ok(out)).await.is_err() {
+        let mut w = csv_writer();
+        // A BOM, so spreadsheet programs read UTF-8, then the header.
+        let first = csv_row(&mut w, header).and_then(|()| csv_take(&mut w)).map(|h| format!("\u{feff}{h}"));
+        let sent = match first {
+            Ok(h) => tx.send(Ok(h)).await,
+            Err(e) => tx.send(Err(std::io::Error::other(e.to_string()))).await,
+        };
+        if sent.is_err() {
             return;
         }
         let mut cursor = String::new();
@@ -572,11 +670,13 @@ fn csv_export(
             // The public listing also holds withdrawals; the exports list decisions in force.
             let published: Vec<disclosure::Model> =
                 page.rows.into_iter().filter(|d| d.status == status::PUBLISHED).collect();
-            let mut chunk = String::new();
-            if let Err(e) = rows(&mut chunk, &published) {
-                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                return;
-            }
+            let chunk = match rows(&mut w, &published).and_then(|()| csv_take(&mut w)) {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            };
             if !chunk.is_empty() && tx.send(Ok(chunk)).await.is_err() {
                 return; // the client went away
             }
@@ -590,17 +690,20 @@ fn csv_export(
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
     r
 }
 
 /// The 行政处罚 (CF) export of the 双公示 field set, amounts in 万元 (RULES P9).
 async fn export_cf(State(s): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
-    csv_export(s, q.agency, "penalty", &CF_FIELDS, cf_rows)
+    csv_export(s, q.agency, "penalty", &CF_FIELDS, cf_rows, "cf.csv")
 }
 
 /// The 行政许可 (XK) export of the 双公示 field set (RULES P9).
 async fn export_xk(State(s): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
-    csv_export(s, q.agency, "licensing", &XK_FIELDS, xk_rows)
+    csv_export(s, q.agency, "licensing", &XK_FIELDS, xk_rows, "xk.csv")
 }
 
 fn remark(d: &disclosure::Model) -> String {
@@ -610,23 +713,23 @@ fn remark(d: &disclosure::Model) -> String {
 /// A whole CF export of `rows`: a BOM, the header, the rows.
 #[cfg(any(test, feature = "testgen"))]
 pub(crate) fn cf_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
-    let mut out = String::from('\u{feff}');
-    csv_row(&mut out, &CF_FIELDS);
-    cf_rows(&mut out, rows)?;
-    Ok(out)
+    let mut w = csv_writer();
+    csv_row(&mut w, &CF_FIELDS)?;
+    cf_rows(&mut w, rows)?;
+    Ok(format!("\u{feff}{}", csv_take(&mut w)?))
 }
 
 /// A whole XK export of `rows`: a BOM, the header, the rows.
 #[cfg(any(test, feature = "testgen"))]
 pub(crate) fn xk_csv(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
-    let mut out = String::from('\u{feff}');
-    csv_row(&mut out, &XK_FIELDS);
-    xk_rows(&mut out, rows)?;
-    Ok(out)
+    let mut w = csv_writer();
+    csv_row(&mut w, &XK_FIELDS)?;
+    xk_rows(&mut w, rows)?;
+    Ok(format!("\u{feff}{}", csv_take(&mut w)?))
 }
 
 /// CF rows of `rows`.
-fn cf_rows(out: &mut String, rows: &[disclosure::Model]) -> std::result::Result<(), Error> {
+fn cf_rows(out: &mut csv::Writer<Vec<u8>>, rows: &[disclosure::Model]) -> std::result::Result<(), Error> {
     for d in rows {
         let c = content::from_json(&d.content)?;
         // 处罚有效期 is how long the penalty is in effect, 公示截止期 how long it is public.
@@ -664,13 +767,13 @@ fn cf_rows(out: &mut String, rows: &[disclosure::Model]) -> std::result::Result<
             &c.agency_credit_code,
             &remark,
         ];
-        csv_row(out, &row);
+        csv_row(out, &row)?;
     }
     Ok(())
 }
 
 /// XK rows of `rows`.
-fn xk_rows(out: &mut String, rows: &[disclosure::Model]) -> std::result::Result<(), Error> {
+fn xk_rows(out: &mut csv::Writer<Vec<u8>>, rows: &[disclosure::Model]) -> std::result::Result<(), Error> {
     for d in rows {
         let c = content::from_json(&d.content)?;
         let doc_name = if c.licensing_action.is_empty() {
@@ -704,42 +807,51 @@ fn xk_rows(out: &mut String, rows: &[disclosure::Model]) -> std::result::Result<
             &c.agency_credit_code,
             &remark,
         ];
-        csv_row(out, &row);
+        csv_row(out, &row)?;
     }
     Ok(())
 }
 
-/// A readable page of the latest disclosures.
-async fn index(State(s): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    let page = s.publicity.public_page(None, "", FEED_ENTRIES as u32).await?;
-    Ok(cached(&headers, "text/html; charset=utf-8", 30, index_html(&page.rows)?))
+/// The public site's listing page, with search and paging ([`crate::site`]).
+async fn index(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<crate::site::SiteQuery>,
+) -> Result<Response> {
+    let (code, html) = crate::site::home(&s.publicity, &q).await?;
+    Ok(page(&headers, code, 30, html))
 }
 
-pub(crate) fn index_html(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
-    let mut h = String::from(
-        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>行政执法公示</title></head><body>\n\
-         <h1>行政执法公示</h1>\n<p><a href=\"/feed.atom\">Atom</a> · <a href=\"/v1/disclosures\">JSON</a> · \
-         <a href=\"/v1/export/cf.csv\">行政处罚 CSV</a> · <a href=\"/v1/export/xk.csv\">行政许可 CSV</a></p>\n<ul>\n",
-    );
-    for d in rows {
-        let c = content::from_json(&d.content)?;
-        let state = if d.status == status::WITHDRAWN {
-            format!(" — 已撤回：{}", xml_escape(d.withdrawal_reason.as_deref().unwrap_or_default()))
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            h,
-            "<li><a href=\"/v1/disclosures/{}\">{}</a> {} {}{}</li>",
-            xml_escape(&d.id),
-            xml_escape(&entry_title(&c)),
-            xml_escape(&c.decision_date),
-            xml_escape(&c.agency_name),
-            state
-        );
+/// A decision's readable page.
+async fn decision_page(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+    let (code, html) = crate::site::decision(&s.publicity, &id).await?;
+    Ok(page(&headers, code, 60, html))
+}
+
+/// An agency's notices and roster.
+async fn agency_page(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+    let html = crate::site::agency(&s.publicity, &id).await?;
+    Ok(page(&headers, StatusCode::OK, 300, html))
+}
+
+/// The site's stylesheet.
+async fn stylesheet(headers: HeaderMap) -> Response {
+    cached(&headers, "text/css; charset=utf-8", 3600, crate::site::CSS.to_owned())
+}
+
+/// An HTML page: cached like every answer; one that is not `200` keeps its status.
+fn page(headers: &HeaderMap, code: StatusCode, max_age: u32, html: String) -> Response {
+    let mut r = cached(headers, "text/html; charset=utf-8", max_age, html);
+    if r.status() == StatusCode::OK {
+        *r.status_mut() = code;
     }
-    h.push_str("</ul>\n</body></html>\n");
-    Ok(h)
+    r
+}
+
+/// The listing page of `rows`, as the site shows them.
+#[cfg(any(test, feature = "testgen"))]
+pub(crate) fn index_html(rows: &[disclosure::Model]) -> std::result::Result<String, Error> {
+    crate::site::listing_html(rows)
 }
 
 #[cfg(test)]

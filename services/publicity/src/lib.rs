@@ -13,6 +13,7 @@ pub mod http;
 pub mod notices;
 pub mod policy;
 pub mod rows;
+pub mod site;
 pub mod supervision;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;
