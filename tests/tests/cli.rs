@@ -33,8 +33,7 @@ fn sanxiang(dir: &Path, p: &Process, token: &str) -> Command {
 }
 
 async fn run(mut cmd: Command, args: &[&str]) -> Output {
-    let out = cmd.args(args).output().await.expect("run sanxiang");
-    out
+    cmd.args(args).output().await.expect("run sanxiang")
 }
 
 fn ok(out: &Output) -> String {
