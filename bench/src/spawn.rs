@@ -42,6 +42,8 @@ impl Server {
                 "127.0.0.1:0",
                 "--http-listen",
                 "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
                 // The feed figure measures serving pages, not the per-client rate limit.
                 "--http-rate-burst",
                 "1000000000",

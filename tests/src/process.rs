@@ -14,6 +14,8 @@ pub struct Process {
     pub addr: String,
     /// The public HTTP address it reported.
     pub http_addr: String,
+    /// The admin listener's address it reported (`off` when turned off).
+    pub admin_addr: String,
     stderr: tokio::task::JoinHandle<Vec<String>>,
 }
 
@@ -27,6 +29,8 @@ pub async fn spawn(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
         .env_remove("SANXIANG_DATABASE_URL")
         .env_remove("SANXIANG_OBJECT_STORE_URL")
         .env("SANXIANG_LOG", "info")
+        // Several servers run at once: the admin listener on a port of its own for each.
+        .env("SANXIANG_ADMIN_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -37,6 +41,7 @@ pub async fn spawn(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let mut seen = Vec::new();
     let mut http_addr = String::new();
+    let mut admin_addr = String::new();
     let addr = loop {
         let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
             .await
@@ -46,6 +51,9 @@ pub async fn spawn(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
         seen.push(line.clone());
         if let Some(rest) = line.split("http_addr=").nth(1) {
             http_addr = rest.split_whitespace().next().expect("address").to_owned();
+        }
+        if let Some(rest) = line.split("admin_addr=").nth(1) {
+            admin_addr = rest.split_whitespace().next().expect("address").to_owned();
         }
         if let Some(rest) = line.split("grpc_addr=").nth(1) {
             break rest.split_whitespace().next().expect("address").to_owned();
@@ -57,7 +65,7 @@ pub async fn spawn(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
         }
         seen
     });
-    Process { child, addr, http_addr, stderr }
+    Process { child, addr, http_addr, admin_addr, stderr }
 }
 
 /// Sends SIGTERM, requires a clean exit within 30 s, and returns everything it logged.

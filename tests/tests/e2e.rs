@@ -92,16 +92,27 @@ struct Walkthrough {
 /// Runs the ```sh blocks of the README between `begin` and `end`, exactly as written (plus
 /// `extra`), against a freshly spawned server, from a directory laid out like the repository root.
 async fn run_readme_section(begin: &str, end: &str, extra: &str) -> Walkthrough {
+    run_readme_sections(&[(begin, end)], extra).await
+}
+
+/// Runs several sections of the README one after the other in one shell, as a reader pasting
+/// them into one terminal would.
+async fn run_readme_sections(sections: &[(&str, &str)], extra: &str) -> Walkthrough {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let section = readme.split(begin).nth(1).unwrap().split(end).next().unwrap();
     let mut script = String::from("set -euo pipefail\n");
-    for block in section.split("```sh\n").skip(1) {
-        script.push_str(block.split("```").next().unwrap());
+    for (begin, end) in sections {
+        let section = readme.split(begin).nth(1).unwrap().split(end).next().unwrap();
+        let before = script.lines().count();
+        for block in section.split("```sh\n").skip(1) {
+            script.push_str(block.split("```").next().unwrap());
+        }
+        assert!(script.lines().count() > before + 3, "walk-through {begin} found");
     }
-    assert!(script.lines().count() > 3, "walk-through {begin} found");
+    let begin = sections[0].0;
     script.push_str(extra);
 
     let dir = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
     let p = spawn(dir.path(), &["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"]).await;
     let bin_dir = dir.path().join("bin");
     std::fs::create_dir(&bin_dir).unwrap();
@@ -116,6 +127,8 @@ async fn run_readme_section(begin: &str, end: &str, extra: &str) -> Walkthrough 
         .env("PATH", path)
         .env("SANXIANG_ENDPOINT", format!("http://{}", p.addr))
         .env("SANXIANG_PUBLIC_URL", format!("http://{}", p.http_addr))
+        // The scratch directory the walk-throughs write their files to (`mktemp -d` otherwise).
+        .env("WORK", scratch.path())
         .env_remove("SANXIANG_TOKEN")
         .output()
         .await
@@ -162,9 +175,30 @@ async fn readme_review_walkthrough_works_as_written() {
     assert!(stdout.contains(",罚款,,12,0,"), "the CF export has the fine in 万元: {stdout}");
     assert!(stdout.contains(" PUBLISHED 巩义市市场监督管理局罚决字〔"), "the staff view: {stdout}");
     let events = std::fs::read_to_string(dir.path().join("events.txt")).unwrap();
-    for kind in ["EVENT_KIND_DRAFT_SUBMITTED", "EVENT_KIND_REVIEW_DECIDED", "EVENT_KIND_DECISION "] {
+    for kind in [" draft_submitted ", " review_decided ", " decision "] {
         assert!(events.contains(kind), "{kind} in the chain: {events}");
     }
+}
+
+#[tokio::test]
+async fn readme_walkthroughs_run_one_after_the_other_in_one_shell() {
+    let Walkthrough { stdout, stderr, dir } = run_readme_sections(
+        &[
+            ("<!-- walkthrough:begin", "<!-- walkthrough:end -->"),
+            ("<!-- review-walkthrough:begin -->", "<!-- review-walkthrough:end -->"),
+        ],
+        "",
+    )
+    .await;
+    assert!(stdout.contains("ok: 4 events, 1 evidence objects re-hashed"), "{stdout}");
+    assert!(stderr.contains("L1.review-required"), "{stderr}");
+    assert!(stdout.contains("巩义市市场监督管理局罚决字〔"), "the decision has its number: {stdout}");
+    assert!(stdout.contains("ok: 7 events"), "the review case verifies: {stdout}");
+    // The walk-throughs leave nothing in the directory they run from but the service's data.
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left, ["bin", "sanxiang-data", "tools"], "files left behind");
 }
 
 /// Streams 4 GiB through the real server and checks that its peak resident memory stays bounded:

@@ -22,7 +22,7 @@ backend_tests!(
     document_numbers_are_unique_and_consecutive,
 );
 
-/// The catalogs of `catalog-examples.toml`, one per agency.
+/// The catalogs of `docs/catalog-examples.toml`, one per agency.
 const GONGYI: &str = r#"
 agency_example = "巩义市 (河南)"
 fine_natural_person = { amount = 10000, inclusive = true }

@@ -4,7 +4,7 @@
 //! A decision is major when a statutory trigger of 处罚法 Art. 58 holds (major public interest;
 //! major rights of a party or third party after a hearing; a difficult or complex case; required by
 //! law) — whatever the catalog says — or when a rule of the agency's catalog matches. Catalogs are
-//! configuration: they are read from TOML (`catalog-examples.toml`) and stored as JSON. Amounts are
+//! configuration: they are read from TOML (`docs/catalog-examples.toml`) and stored as JSON. Amounts are
 //! written in yuan but held and compared in integer fen.
 
 use chrono::NaiveDate;
@@ -344,7 +344,7 @@ impl Default for Catalog {
 
 impl Catalog {
     /// Parses and validates one catalog written in TOML (the fields of a `[[catalog]]` entry of
-    /// `catalog-examples.toml`, at top level).
+    /// `docs/catalog-examples.toml`, at top level).
     pub fn from_toml(text: &str) -> Result<Self> {
         let catalog: Self = toml::from_str(text).map_err(|e| Error::invalid("catalog", e.message().to_owned()))?;
         catalog.validate()?;
@@ -617,42 +617,8 @@ pub fn evaluate(catalog: &Catalog, facts: &DraftFacts) -> Classification {
 mod tests {
     use super::*;
 
-    /// The content of `catalog-examples.toml`, verbatim.
-    const EXAMPLES: &str = r#"
-# Example major-decision catalogs (重大执法决定法制审核目录清单) published by local agencies.
-# Thresholds differ from place to place; these are realistic configurations to test against.
-# Amounts are in yuan. `inclusive = true` means ">=", false means ">".
-
-[[catalog]]
-agency_example = "巩义市 (河南)"
-fine_natural_person = { amount = 10000, inclusive = true }
-fine_organisation = { amount = 100000, inclusive = true }
-confiscation_counts_as_fine = true
-always_major_penalties = ["责令停产停业", "吊销许可证件"]
-after_hearing = true
-outside_discretion_standard = true   # 减轻或加重 beyond 裁量基准
-
-[[catalog]]
-agency_example = "益阳市 (湖南)"
-fine_natural_person = { amount = 20000, inclusive = true }
-fine_organisation = { amount = 50000, inclusive = true }
-confiscation_counts_as_fine = true
-licensing_major = ["撤回许可", "撤销许可"]
-after_hearing = true
-
-[[catalog]]
-agency_example = "北京市通州区"
-fine_natural_person = { amount = 5000, inclusive = false }
-fine_organisation = { amount = 50000, inclusive = false }
-always_major_penalties = ["吊销许可证件", "责令停产停业"]
-outside_discretion_standard = true
-
-[[catalog]]
-agency_example = "宁夏住房和城乡建设厅"
-all_ordinary_procedure_penalties = true   # every 一般程序 penalty is reviewed
-review_days = 7                           # working days
-review_extension_days = 3                 # with the approval of the leader in charge
-"#;
+    /// The examples the README and docs/API.md cite.
+    const EXAMPLES: &str = include_str!("../../../docs/catalog-examples.toml");
 
     #[derive(Deserialize)]
     struct Examples {

@@ -132,6 +132,9 @@ impl UploadSession {
         if size.is_some_and(|size| self.offset > size) {
             return Err(Error::invalid("size", "smaller than the bytes already stored"));
         }
+        if offset > 0 {
+            metrics::counter!("sanxiang_upload_resumes_total").increment(1);
+        }
         Ok(())
     }
 

@@ -265,6 +265,8 @@ async fn run(db: Db, clock: Arc<dyn TimeProvider>, mut rx: mpsc::Receiver<(NewEv
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let items = std::mem::take(&mut batch);
+        metrics::histogram!("sanxiang_writer_batch_size").record(items.len() as f64);
+        metrics::gauge!("sanxiang_writer_queue_depth").set(rx.len() as f64);
         let now = clock.now();
         let (events, replies): (Vec<_>, Vec<_>) = items.into_iter().unzip();
         let results = match commit_batch(&db, now, &events).await {

@@ -91,6 +91,9 @@ where
             };
             match registry.authenticate(&token).await {
                 Ok(principal) => {
+                    if let Some(slot) = req.extensions().get::<crate::observe::PrincipalSlot>() {
+                        slot.set(&principal.id);
+                    }
                     tracing::debug!(principal = %principal.id, role = principal.role.as_str(), %path, "authenticated");
                     if is_write(path)
                         && let Err(wait) = writes.take(&principal.id)

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use crate::client::{ClientArgs, ClientCommand};
 use crate::{ServeConfig, offline, telemetry};
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 use sanxiang_domain::SystemClock;
 
 /// sanxiang: the record-keeping service for administrative law enforcement
 /// (publicity, full-process recording, legal review of major decisions).
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = "sanxiang", version)]
 struct Cli {
     #[command(flatten)]
@@ -28,12 +28,25 @@ enum Command {
         /// The tar archive.
         file: std::path::PathBuf,
     },
+    /// The administrator token, with access to the database: rotate it, or recover a lost one.
+    #[command(subcommand)]
+    Admin(crate::lifecycle::AdminCmd),
+    /// Back up an embedded data directory (SQLite database and local evidence) into a tar archive,
+    /// consistently while the service runs. PostgreSQL and S3: see deploy/README.md.
+    Backup(crate::lifecycle::BackupArgs),
+    /// Restore an archive of `backup` into a new data directory.
+    Restore(crate::lifecycle::RestoreArgs),
+    /// Print a shell completion script: e.g. `sanxiang completions bash > /etc/bash_completion.d/sanxiang`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     #[command(flatten)]
     Client(ClientCommand),
 }
 
 async fn serve(config: ServeConfig) -> Result<(), crate::server::StartError> {
-    telemetry::init(config.log_format, &config.log);
+    let telemetry = telemetry::init(config.log_format, &config.log, config.otlp_endpoint.as_deref())?;
     // Handlers are installed before the server says it is serving, so a signal that arrives
     // right after that line still shuts it down gracefully.
     let shutdown = shutdown_signal()?;
@@ -42,6 +55,7 @@ async fn serve(config: ServeConfig) -> Result<(), crate::server::StartError> {
     tracing::info!("shutting down: finishing requests in flight");
     running.stop().await?;
     tracing::info!("stopped");
+    telemetry.shutdown();
     Ok(())
 }
 
@@ -58,10 +72,37 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, crate::ser
     })
 }
 
+/// The command line, with the client's connection flags (global, so they go before or after a
+/// subcommand) hidden from `serve --help`, where they do not apply.
+fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let client: Vec<clap::Id> = <ClientArgs as clap::Args>::augment_args(clap::Command::new("client"))
+        .get_arguments()
+        .map(|a| a.get_id().clone())
+        .collect();
+    for name in ["serve", "backup", "restore", "verify-export", "completions"] {
+        // In place (`mut_args` keeps the order the built command's lookup relies on).
+        cmd = cmd
+            .mut_subcommand(name, |sub| sub.mut_args(|a| if client.contains(a.get_id()) { a.hide(true) } else { a }));
+    }
+    cmd
+}
+
 /// Runs the command line; the `sanxiang` binary is this function.
 pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
+        Command::Admin(cmd) => crate::lifecycle::admin(cmd).await,
+        Command::Backup(args) => crate::lifecycle::backup(args).await,
+        Command::Restore(args) => crate::lifecycle::restore(args).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command(), "sanxiang", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Serve(config) => serve(config).await,
         Command::VerifyExport { file } => offline::run(&file),
         Command::Client(c) => crate::client::run(cli.client, c).await,

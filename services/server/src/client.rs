@@ -4,13 +4,11 @@ use std::path::PathBuf;
 
 use sanxiang_api::convert::{event_kind_to_pb, role_to_pb, timestamp};
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
-use sanxiang_domain::{Sha256Digest, SystemClock, TimeProvider, Timestamp};
+use sanxiang_domain::{SystemClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_client::RecordServiceClient;
 use sanxiang_proto::v1::registry_service_client::RegistryServiceClient;
 use sanxiang_registry::Role;
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::transport::Channel;
@@ -32,6 +30,9 @@ pub struct ClientArgs {
     /// Print only the id of what was created (for scripts).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Output: `human` (readable lines, local times) or `json` (for scripts; `-q` is ignored).
+    #[arg(long, global = true, env = "SANXIANG_OUTPUT", value_enum, default_value = "human")]
+    pub output: crate::output::OutputFormat,
     /// PEM CA certificate that issued the server's certificate (`https://` endpoints). Default:
     /// the system's trusted roots.
     #[arg(long, global = true, env = "SANXIANG_CA_CERT")]
@@ -50,7 +51,9 @@ impl ClientArgs {
     pub async fn connect(&self) -> Result<Channel, StartError> {
         use tonic::transport::{Certificate, ClientTlsConfig, Identity};
         let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-        let mut endpoint = Channel::from_shared(self.endpoint.clone())?;
+        let mut endpoint = Channel::from_shared(self.endpoint.clone()).map_err(|_| {
+            format!("--endpoint {:?} is not a URL: use http://HOST:PORT or https://HOST:PORT", self.endpoint)
+        })?;
         if self.endpoint.starts_with("https://") {
             let mut tls = ClientTlsConfig::new();
             tls = match &self.ca_cert {
@@ -64,8 +67,22 @@ impl ClientArgs {
         } else if self.ca_cert.is_some() || self.client_cert.is_some() {
             return Err(format!("--ca-cert and --client-cert need an https:// endpoint, not {}", self.endpoint).into());
         }
-        Ok(endpoint.connect().await?)
+        endpoint.connect().await.map_err(|e| format!("cannot connect to {}: {}", self.endpoint, causes(&e)).into())
     }
+}
+
+/// An error with its causes, innermost last ("transport error: … : Connection refused").
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text = format!("{text}: {s_text}");
+        }
+        source = s.source();
+    }
+    text.to_lowercase().replace("transport error: ", "")
 }
 
 /// Client subcommands.
@@ -125,16 +142,19 @@ pub enum ClientCommand {
 pub enum AgencyCmd {
     /// Create an agency.
     Create {
+        /// The agency's full name (e.g. 福州市市场监督管理局).
         #[arg(long)]
         name: String,
-        /// 统一社会信用代码.
+        /// 统一社会信用代码 (18 characters, check digit verified).
         #[arg(long)]
         credit_code: String,
+        /// The region it serves (e.g. 福建省福州市).
         #[arg(long)]
         region: String,
-        /// The overseeing agency.
+        /// The overseeing agency's id.
         #[arg(long, default_value = "")]
         parent: String,
+        /// Client request id, to retry safely (default: none).
         #[arg(long, default_value = "")]
         request_id: String,
     },
@@ -147,8 +167,10 @@ pub enum AgencyCmd {
 pub enum OfficerCmd {
     /// Register an officer with an enforcement certificate.
     Register {
+        /// The agency's id.
         #[arg(long)]
         agency: String,
+        /// The officer's name.
         #[arg(long)]
         name: String,
         /// 执法证号.
@@ -172,6 +194,7 @@ pub enum OfficerCmd {
     },
     /// Record whether an officer has decided 行政处罚 legal reviews before, outside this system.
     ReviewExperience {
+        /// The officer's id.
         #[arg(long)]
         officer: String,
         /// `true` or `false`.
@@ -180,15 +203,19 @@ pub enum OfficerCmd {
     },
     /// Change an officer's status: active, suspended or revoked.
     Status {
+        /// The officer's id.
         #[arg(long)]
         officer: String,
-        #[arg(long)]
+        /// The new status.
+        #[arg(long, value_parser = ["active", "suspended", "revoked"])]
         status: String,
+        /// Why (recorded).
         #[arg(long)]
         reason: String,
     },
     /// List an agency's officers.
     List {
+        /// The agency's id.
         #[arg(long)]
         agency: String,
     },
@@ -199,12 +226,16 @@ pub enum OfficerCmd {
 pub enum PrincipalCmd {
     /// Create a principal: admin, officer, reviewer, head, publisher or supervisor.
     Create {
+        /// A name for it (e.g. the device or the person).
         #[arg(long)]
         name: String,
-        #[arg(long)]
+        /// Its role.
+        #[arg(long, value_parser = ["admin", "officer", "reviewer", "head", "publisher", "supervisor"])]
         role: String,
+        /// The agency it acts for (every role but admin).
         #[arg(long, default_value = "")]
         agency: String,
+        /// The officer it is (role officer; reviewer for a reviewing officer).
         #[arg(long, default_value = "")]
         officer: String,
     },
@@ -215,13 +246,16 @@ pub enum PrincipalCmd {
 pub enum TokenCmd {
     /// Issue a token for a principal; prints the token once.
     Issue {
+        /// The principal's id.
         #[arg(long)]
         principal: String,
+        /// A label to tell its tokens apart.
         #[arg(long, default_value = "")]
         label: String,
     },
     /// Revoke a token.
     Revoke {
+        /// The token's id (shown when it was issued; not the token itself).
         #[arg(long)]
         token_id: String,
     },
@@ -232,20 +266,25 @@ pub enum TokenCmd {
 pub enum CaseCmd {
     /// Open a case.
     Open {
+        /// The agency's id.
         #[arg(long)]
         agency: String,
-        /// penalty, licensing, compulsion, inspection or other.
-        #[arg(long)]
+        /// The kind of case.
+        #[arg(long, value_parser = ["penalty", "licensing", "compulsion", "inspection", "other"])]
         kind: String,
+        /// The case's title (案由).
         #[arg(long)]
         title: String,
-        /// natural_person, legal_person, other_organisation or individual_business.
-        #[arg(long)]
+        /// The party's type.
+        #[arg(long, value_parser = ["natural_person", "legal_person", "other_organisation", "individual_business"])]
         party_type: String,
+        /// The party's name.
         #[arg(long)]
         party_name: String,
+        /// The party's 统一社会信用代码 (organisations).
         #[arg(long, default_value = "")]
         party_credit_code: String,
+        /// The party's ID number (persons).
         #[arg(long, default_value = "")]
         party_id_number: String,
         /// A handling officer (repeat for each).
@@ -257,25 +296,31 @@ pub enum CaseCmd {
     },
     /// Show a case.
     Get {
+        /// The case's id.
         #[arg(long = "case")]
         case_id: String,
     },
     /// List a case's events.
     Events {
+        /// The case's id.
         #[arg(long = "case")]
         case_id: String,
     },
     /// Verify a case's hash chain (and, with --rehash, its evidence bytes).
     Verify {
+        /// The case's id.
         #[arg(long = "case")]
         case_id: String,
+        /// Also read every evidence object back and compare its SHA-256.
         #[arg(long)]
         rehash: bool,
     },
-    /// Export a case as a tar archive.
+    /// Export a case as a tar archive (check it offline with `sanxiang verify-export`).
     Export {
+        /// The case's id.
         #[arg(long = "case")]
         case_id: String,
+        /// The archive file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -286,9 +331,11 @@ pub enum CaseCmd {
 pub enum EventCmd {
     /// Append an event (filing, inspection, evidence_collection, questioning, seizure, …).
     Append {
+        /// The case's id.
         #[arg(long = "case")]
         case_id: String,
-        #[arg(long)]
+        /// The kind of act (docs/API.md lists them with their rules).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(event_kinds()))]
         kind: String,
         /// An acting officer (repeat for each).
         #[arg(long = "officer")]
@@ -296,8 +343,10 @@ pub enum EventCmd {
         /// A referenced evidence item (repeat for each).
         #[arg(long = "evidence")]
         evidence: Vec<String>,
+        /// What was done (the record's text).
         #[arg(long, default_value = "")]
         text: String,
+        /// Where it was done.
         #[arg(long, default_value = "")]
         location: String,
         /// When it happened (RFC 3339); default now.
@@ -306,8 +355,8 @@ pub enum EventCmd {
         /// Why a required recording is missing.
         #[arg(long, default_value = "")]
         missing_recording_reason: String,
-        /// For service: direct, leaving, mail, electronic, public_notice or entrusted.
-        #[arg(long, default_value = "")]
+        /// How a document was served (kind service).
+        #[arg(long, default_value = "", value_parser = ["", "direct", "leaving", "mail", "electronic", "public_notice", "entrusted"], hide_possible_values = false)]
         service_method: String,
         /// Client request id (default: a fresh one).
         #[arg(long)]
@@ -318,32 +367,44 @@ pub enum EventCmd {
 /// `evidence …`
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum EvidenceCmd {
-    /// Upload a file as evidence of a case (resumable with --upload-id).
+    /// Upload a file as evidence of a case. Interrupted (Ctrl-C, a lost connection), the same
+    /// command run again resumes where the server's stored bytes end.
     Upload {
+        /// The case's id (checked before the file is hashed).
         #[arg(long = "case")]
         case_id: String,
+        /// The file to upload.
         #[arg(long)]
         file: PathBuf,
+        /// Its media type (e.g. video/mp4, audio/mpeg, image/jpeg, application/pdf).
         #[arg(long)]
         media_type: String,
         /// The officer who captured it.
         #[arg(long)]
         officer: String,
+        /// The capturing device (e.g. bodycam-07).
         #[arg(long, default_value = "")]
         device: String,
         /// When it was captured (RFC 3339); default now.
         #[arg(long)]
         captured_at: Option<String>,
-        /// Reuse to resume an interrupted upload.
+        /// The upload id to resume (default: the one remembered for this file and case, else a
+        /// fresh one).
         #[arg(long)]
         upload_id: Option<String>,
+        /// Send at most this many bytes per second (a shared link); default unlimited.
+        #[arg(long)]
+        limit_rate: Option<u64>,
     },
     /// Download evidence; the access is recorded in the case.
     Download {
+        /// The evidence item's id.
         #[arg(long = "evidence")]
         evidence_id: String,
+        /// Why it is retrieved (recorded in the case).
         #[arg(long)]
         reason: String,
+        /// The file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -376,12 +437,12 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<prost_types::Ti
     }
 }
 
-pub(crate) fn show<T: std::fmt::Debug>(quiet: bool, id: &str, value: &T) {
-    if quiet {
-        println!("{id}");
-    } else {
-        println!("{value:#?}");
-    }
+pub(crate) use crate::output::{show, show_list};
+
+/// The event kinds `event append --kind` takes: every kind but those the server records itself
+/// and the decision (issued with `decision issue`).
+fn event_kinds() -> Vec<&'static str> {
+    EventKind::ALL.iter().filter(|k| !k.is_system() && !k.is_gated()).map(|k| k.as_str()).collect()
 }
 
 /// Runs a client subcommand.
@@ -393,6 +454,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             .trim()
             .to_owned(),
     };
+    crate::output::set_format(args.output);
     let channel = args.connect().await?;
     let bearer = Bearer(format!("Bearer {token}").parse()?);
     let mut registry = RegistryServiceClient::with_interceptor(channel.clone(), bearer.clone());
@@ -429,7 +491,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         }
         ClientCommand::Agency(AgencyCmd::List) => {
             let list = registry.list_agencies(pb::ListAgenciesRequest {}).await?.into_inner();
-            show(false, "", &list.agencies);
+            show_list(&list.agencies);
         }
         ClientCommand::Officer(OfficerCmd::Register {
             agency,
@@ -487,10 +549,12 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         }
         ClientCommand::Officer(OfficerCmd::List { agency }) => {
             let list = registry.list_officers(pb::ListOfficersRequest { agency_id: agency }).await?.into_inner();
-            show(false, "", &list.officers);
+            show_list(&list.officers);
         }
         ClientCommand::Principal(PrincipalCmd::Create { name, role, agency, officer }) => {
-            let role = Role::parse(&role).ok_or_else(|| format!("unknown role {role}"))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                format!("unknown role {role}: admin, officer, reviewer, head, publisher or supervisor")
+            })?;
             let p = registry
                 .create_principal(pb::CreatePrincipalRequest {
                     request_id: String::new(),
@@ -505,7 +569,9 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         }
         ClientCommand::Token(TokenCmd::Issue { principal, label }) => {
             let t = registry.issue_token(pb::IssueTokenRequest { principal_id: principal, label }).await?.into_inner();
-            if q {
+            if crate::output::format() == crate::output::OutputFormat::Json {
+                println!("{}", serde_json::json!({ "token_id": t.token_id, "token": t.token }));
+            } else if q {
                 println!("{}", t.token);
             } else {
                 println!("token id: {}\ntoken:    {}\n(the token is shown once)", t.token_id, t.token);
@@ -527,7 +593,8 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             service_method,
             request_id,
         }) => {
-            let kind = EventKind::parse(&kind).ok_or_else(|| format!("unknown event kind {kind}"))?;
+            let kind = EventKind::parse(&kind)
+                .ok_or_else(|| format!("unknown event kind {kind}: one of {}", event_kinds().join(", ")))?;
             let occurred_at =
                 parse_time("--occurred-at", occurred_at.as_deref())?.unwrap_or_else(|| timestamp(SystemClock.now()));
             let method = match service_method.as_str() {
@@ -538,7 +605,12 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                 "electronic" => pb::ServiceMethod::Electronic,
                 "public_notice" => pb::ServiceMethod::PublicNotice,
                 "entrusted" => pb::ServiceMethod::Entrusted,
-                other => return Err(format!("unknown service method {other}").into()),
+                other => {
+                    return Err(format!(
+                        "unknown service method {other}: direct, leaving, mail, electronic, public_notice or entrusted"
+                    )
+                    .into());
+                }
             };
             let e = record
                 .append_event(pb::AppendEventRequest {
@@ -558,7 +630,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                 .into_inner();
             show(q, &e.hash, &e);
         }
-        ClientCommand::Evidence(cmd) => evidence(&mut record, q, cmd).await?,
+        ClientCommand::Evidence(cmd) => evidence(&mut record, &args.endpoint, q, cmd).await?,
     }
     Ok(())
 }
@@ -576,7 +648,9 @@ async fn case(record: &mut RecordServiceClient<Intercepted>, q: bool, cmd: CaseC
             officers,
             request_id,
         } => {
-            let kind = CaseKind::parse(&kind).ok_or_else(|| format!("unknown case kind {kind}"))?;
+            let kind = CaseKind::parse(&kind).ok_or_else(|| {
+                format!("unknown case kind {kind}: penalty, licensing, compulsion, inspection or other")
+            })?;
             let kind = match kind {
                 CaseKind::Penalty => pb::CaseKind::Penalty,
                 CaseKind::Licensing => pb::CaseKind::Licensing,
@@ -589,7 +663,12 @@ async fn case(record: &mut RecordServiceClient<Intercepted>, q: bool, cmd: CaseC
                 "legal_person" => pb::PartyType::LegalPerson,
                 "other_organisation" => pb::PartyType::OtherOrganisation,
                 "individual_business" => pb::PartyType::IndividualBusiness,
-                other => return Err(format!("unknown party type {other}").into()),
+                other => {
+                    return Err(format!(
+                        "unknown party type {other}: natural_person, legal_person, other_organisation or individual_business"
+                    )
+                    .into());
+                }
             };
             let c = record
                 .open_case(pb::OpenCaseRequest {
@@ -618,14 +697,24 @@ async fn case(record: &mut RecordServiceClient<Intercepted>, q: bool, cmd: CaseC
         CaseCmd::Events { case_id } => {
             let list =
                 record.list_events(pb::ListEventsRequest { case_id, after_seq: 0, limit: 0 }).await?.into_inner();
+            if crate::output::format() == crate::output::OutputFormat::Json {
+                show_list(&list.events);
+                return Ok(());
+            }
             for e in list.events {
-                let kind = pb::EventKind::try_from(e.kind).map_or("?", |k| k.as_str_name());
-                println!("{:>4}  {:<40} {}  {}", e.case_seq, kind, e.hash, e.payload_json);
+                let kind = crate::output::event_kind_word(e.kind);
+                let at = e.occurred_at.map_or_else(String::new, |t| crate::output::local_time(t.seconds, t.nanos));
+                println!("{:>4}  {at}  {kind:<28} {}  {}", e.case_seq, e.hash, e.payload_json);
             }
         }
         CaseCmd::Verify { case_id, rehash } => {
             let r = record.verify_case(pb::VerifyCaseRequest { case_id, rehash_evidence: rehash }).await?.into_inner();
-            if r.ok {
+            if crate::output::format() == crate::output::OutputFormat::Json {
+                show(false, "", &r);
+                if !r.ok {
+                    return Err(format!("verification failed: {} problems", r.problems.len()).into());
+                }
+            } else if r.ok {
                 println!(
                     "ok: {} events, {} evidence objects re-hashed, head {}",
                     r.events_checked, r.evidence_checked, r.head_hash
@@ -638,98 +727,48 @@ async fn case(record: &mut RecordServiceClient<Intercepted>, q: bool, cmd: CaseC
             }
         }
         CaseCmd::Export { case_id, out } => {
-            let mut stream = record.export_case(pb::ExportCaseRequest { case_id }).await?.into_inner();
-            let mut file = tokio::fs::File::create(&out).await?;
-            let mut n = 0u64;
-            while let Some(msg) = stream.message().await? {
-                n += msg.chunk.len() as u64;
-                file.write_all(&msg.chunk).await?;
-            }
-            file.sync_all().await?;
-            println!("wrote {n} bytes to {}", out.display());
+            let n = crate::transfer::export(record, case_id, &out).await?;
+            wrote(n, &out);
         }
     }
     Ok(())
 }
 
-/// Bytes per upload message.
-const UPLOAD_CHUNK: usize = 1024 * 1024;
+/// Says what a download or export wrote.
+fn wrote(n: u64, out: &std::path::Path) {
+    if crate::output::format() == crate::output::OutputFormat::Json {
+        println!("{}", serde_json::json!({ "bytes": n, "file": out.display().to_string() }));
+    } else {
+        println!("wrote {n} bytes to {}", out.display());
+    }
+}
 
-async fn evidence(record: &mut RecordServiceClient<Intercepted>, q: bool, cmd: EvidenceCmd) -> Result<(), StartError> {
+async fn evidence(
+    record: &mut RecordServiceClient<Intercepted>,
+    endpoint: &str,
+    q: bool,
+    cmd: EvidenceCmd,
+) -> Result<(), StartError> {
     match cmd {
-        EvidenceCmd::Upload { case_id, file, media_type, officer, device, captured_at, upload_id } => {
-            // Hash first, so the server can refuse a corrupted transfer.
-            let mut f = tokio::fs::File::open(&file).await?;
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; UPLOAD_CHUNK];
-            let mut size = 0u64;
-            loop {
-                let n = f.read(&mut buf).await?;
-                if n == 0 {
-                    break;
-                }
-                size += n as u64;
-                hasher.update(&buf[..n]);
-            }
-            let digest: Sha256Digest = hasher.finalize().into();
-            let upload_id = upload_id.unwrap_or_else(fresh_id);
-            let offset = match record.get_upload(pb::GetUploadRequest { upload_id: upload_id.clone() }).await {
-                Ok(u) => u.into_inner().durable_offset,
-                Err(s) if s.code() == tonic::Code::NotFound => 0,
-                Err(s) => return Err(s.into()),
-            };
-            f.seek(std::io::SeekFrom::Start(offset)).await?;
-            let header = pb::UploadHeader {
-                upload_id,
+        EvidenceCmd::Upload { case_id, file, media_type, officer, device, captured_at, upload_id, limit_rate } => {
+            let request = crate::transfer::UploadRequest {
+                endpoint: endpoint.to_owned(),
                 case_id,
+                file,
                 media_type,
-                captured_at: Some(
-                    parse_time("--captured-at", captured_at.as_deref())?
-                        .unwrap_or_else(|| timestamp(SystemClock.now())),
-                ),
-                device_id: device,
-                device_reviewed: false,
-                officer_id: officer,
-                sha256: digest.to_hex(),
-                size: Some(size),
-                offset,
+                officer,
+                device,
+                captured_at: parse_time("--captured-at", captured_at.as_deref())?,
+                upload_id,
+                limit_rate,
             };
-            let (tx, rx) = tokio::sync::mpsc::channel(4);
-            tokio::spawn(async move {
-                use pb::upload_evidence_request::Part;
-                if tx.send(pb::UploadEvidenceRequest { part: Some(Part::Header(header)) }).await.is_err() {
-                    return;
-                }
-                let mut buf = vec![0u8; UPLOAD_CHUNK];
-                loop {
-                    match f.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            let chunk = bytes::Bytes::copy_from_slice(&buf[..n]);
-                            if tx.send(pb::UploadEvidenceRequest { part: Some(Part::Chunk(chunk)) }).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            });
-            let r = record.upload_evidence(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+            let r = crate::transfer::upload(record, request).await?;
             let id = r.evidence.as_ref().map(|e| e.id.clone()).unwrap_or_default();
             show(q, &id, &r);
         }
         EvidenceCmd::Download { evidence_id, reason, out } => {
-            let mut stream =
-                record.download_evidence(pb::DownloadEvidenceRequest { evidence_id, reason }).await?.into_inner();
-            let mut file = tokio::fs::File::create(&out).await?;
-            let mut n = 0u64;
-            while let Some(msg) = stream.message().await? {
-                if let Some(pb::download_evidence_response::Part::Chunk(c)) = msg.part {
-                    n += c.len() as u64;
-                    file.write_all(&c).await?;
-                }
-            }
-            file.sync_all().await?;
-            println!("wrote {n} bytes to {}", out.display());
+            let n = crate::transfer::download(record, evidence_id, reason, &out).await?;
+            wrote(n, &out);
         }
     }
     Ok(())

@@ -85,6 +85,17 @@ pub struct ServeConfig {
     #[arg(long, env = "SANXIANG_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
 
+    /// Admin listener: Prometheus metrics on `/metrics`, liveness on `/livez` (the process
+    /// answers), readiness on `/readyz` (the database answers). Plain HTTP without authentication:
+    /// keep it on loopback or a private network. `off` disables it.
+    #[arg(long, env = "SANXIANG_ADMIN_LISTEN", default_value = "127.0.0.1:9090", value_parser = parse_admin_listen)]
+    pub admin_listen: AdminListen,
+
+    /// OpenTelemetry: send traces over OTLP/HTTP (protobuf) to this collector endpoint, e.g.
+    /// `http://otel-collector:4318` (`/v1/traces` is appended). No traces are sent without it.
+    #[arg(long, env = "SANXIANG_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// Log format.
     #[arg(long, env = "SANXIANG_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -114,8 +125,24 @@ pub struct ServeConfig {
     pub allow_plaintext: bool,
 }
 
+/// Where the admin listener listens, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminListen(pub Option<SocketAddr>);
+
+/// `off` or a socket address.
+fn parse_admin_listen(s: &str) -> Result<AdminListen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(AdminListen(None));
+    }
+    s.parse()
+        .map(|a| AdminListen(Some(a)))
+        .map_err(|_| format!("{s:?} is neither an address (HOST:PORT, e.g. 127.0.0.1:9090) nor `off`"))
+}
+
 impl ServeConfig {
-    /// The configuration with every default: what `sanxiang serve` uses with nothing set.
+    /// The configuration with every default: what `sanxiang serve` uses with nothing set, except
+    /// that the admin listener is off (several servers started in one process, as tests and
+    /// embedders do, would compete for its fixed port).
     pub fn embedded(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
@@ -136,6 +163,8 @@ impl ServeConfig {
             write_rate_burst: 2000,
             write_rate_per_second: 1000,
             request_timeout_ms: 30_000,
+            admin_listen: AdminListen(None),
+            otlp_endpoint: None,
             log_format: LogFormat::Pretty,
             log: "info".into(),
             tls_cert: None,

@@ -189,13 +189,7 @@ fn read(path: &PathBuf) -> Result<String, StartError> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
 }
 
-fn show<T: std::fmt::Debug>(quiet: bool, id: &str, value: &T) {
-    if quiet {
-        println!("{id}");
-    } else {
-        println!("{value:#?}");
-    }
-}
+use crate::output::show;
 
 fn draft_line(d: &pb::Draft) -> String {
     let rules: Vec<&str> = d.matched_rules.iter().map(|m| m.rule.as_str()).collect();

@@ -42,6 +42,8 @@ pub struct Running {
     pub grpc_addr: SocketAddr,
     /// The address the public HTTP surface listens on.
     pub http_addr: SocketAddr,
+    /// The address of the admin listener (metrics, liveness, readiness), if it is on.
+    pub admin_addr: Option<SocketAddr>,
     /// The administrator token, if this start created it.
     pub admin_token: Option<String>,
     /// The database, for tests that inspect or tamper with stored rows.
@@ -52,6 +54,7 @@ pub struct Running {
     task: JoinHandle<Result<(), tonic::transport::Error>>,
     http_shutdown: oneshot::Sender<()>,
     http_task: JoinHandle<std::io::Result<()>>,
+    admin: Option<(oneshot::Sender<()>, JoinHandle<std::io::Result<()>>)>,
 }
 
 impl Running {
@@ -61,6 +64,10 @@ impl Running {
         let _ = self.http_shutdown.send(());
         self.task.await??;
         self.http_task.await??;
+        if let Some((shutdown, task)) = self.admin {
+            let _ = shutdown.send(());
+            task.await??;
+        }
         Ok(())
     }
 }
@@ -219,12 +226,18 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .register_encoded_file_descriptor_set(sanxiang_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    // grpcurl before 1.9 and Python's grpcio-reflection speak only the older v1alpha protocol.
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(sanxiang_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
 
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let grpc_addr = listener.local_addr()?;
     let (shutdown, signal) = oneshot::channel::<()>();
     let router = Server::builder()
+        .layer(crate::observe::GrpcObserveLayer)
         .layer(crate::wire::WireLayer)
         .layer(DeadlineLayer::new(Duration::from_millis(config.request_timeout_ms.max(1))))
         .layer(AuthLayer::new(
@@ -233,6 +246,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         ))
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
         .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone(), publicity.clone()))))
         .add_service(PublicityServiceServer::new(
@@ -262,14 +276,32 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     let http_stop = async {
         let _ = http_signal.await;
     };
+    // The public router with the observing middleware on every route (`Router::layer`, so it
+    // sees the matched route template).
+    let app = sanxiang_publicity::http::router(publicity, limit).layer(axum::middleware::from_fn(crate::observe::http));
     let http_task = match &tls {
-        Some(tls) => tokio::spawn(sanxiang_publicity::http::serve(
-            TlsIncoming::new(http_listener, tls.http.clone())?,
-            publicity,
-            limit,
-            http_stop,
-        )),
-        None => tokio::spawn(sanxiang_publicity::http::serve(http_listener, publicity, limit, http_stop)),
+        Some(tls) => tokio::spawn(serve_http(TlsIncoming::new(http_listener, tls.http.clone())?, app, http_stop)),
+        None => tokio::spawn(serve_http(http_listener, app, http_stop)),
+    };
+    let (admin_addr, admin) = match config.admin_listen.0 {
+        None => (None, None),
+        Some(addr) => {
+            crate::observe::prometheus();
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} (admin: metrics and probes, --admin-listen): {e}"))?;
+            let admin_addr = listener.local_addr()?;
+            let (stop, stopped) = oneshot::channel::<()>();
+            let app = crate::admin::router(db.clone(), config.db_max_connections);
+            let task = tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+            });
+            (Some(admin_addr), Some((stop, task)))
+        }
     };
     let backend = if url.starts_with("postgres") { "postgresql" } else { "sqlite" };
     let transport = match (&tls, &config.tls_client_ca) {
@@ -277,6 +309,67 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         (Some(_), None) => "tls",
         (Some(_), Some(_)) => "tls, gRPC clients need a certificate",
     };
-    tracing::info!(http_addr = %http_addr, grpc_addr = %grpc_addr, database = backend, transport, "sanxiang is serving");
-    Ok(Running { grpc_addr, http_addr, admin_token, db, vault, shutdown, task, http_shutdown, http_task })
+    let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
+    let admin_addr_text = admin_addr.map_or_else(|| "off".to_owned(), |a| a.to_string());
+    tracing::info!(
+        version = %env!("CARGO_PKG_VERSION"),
+        data_dir = %data_dir.display(),
+        database = %backend,
+        object_store = %object_store_description(config, &data_dir),
+        "sanxiang starting"
+    );
+    tracing::info!(
+        http_addr = %http_addr,
+        admin_addr = %admin_addr_text,
+        grpc_addr = %grpc_addr,
+        database = backend,
+        transport,
+        "sanxiang is serving"
+    );
+    Ok(Running {
+        grpc_addr,
+        http_addr,
+        admin_addr,
+        admin_token,
+        db,
+        vault,
+        shutdown,
+        task,
+        http_shutdown,
+        http_task,
+        admin,
+    })
+}
+
+/// The evidence store in effect, for the start-up log (an S3 URL names a bucket, no secret).
+fn object_store_description(config: &ServeConfig, data_dir: &Path) -> String {
+    match config.object_store_url.as_deref() {
+        None => format!("local {}", data_dir.join("objects").display()),
+        Some(url) if url.starts_with("file://") => {
+            let path = Path::new(&url["file://".len()..]);
+            format!("local {}", std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display())
+        }
+        Some(url) => match &config.s3_endpoint {
+            Some(endpoint) => format!("{url} at {endpoint}"),
+            None => url.to_owned(),
+        },
+    }
+}
+
+/// Serves the public HTTP router on `listener` (plain TCP or TLS) until `shutdown` resolves.
+async fn serve_http<L>(
+    listener: L,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    use axum::serve::ListenerExt;
+    // A (no-op) `tap_io` gives any listener addressed by `SocketAddr` the client-address
+    // `ConnectInfo` the public surface's rate limit keys on.
+    let listener = listener.tap_io(|_| {});
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
