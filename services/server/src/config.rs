@@ -112,6 +112,10 @@ pub struct ServeConfig {
     /// it, `serve` refuses to start in plaintext on anything but a loopback address.
     #[arg(long, env = "SANXIANG_ALLOW_PLAINTEXT")]
     pub allow_plaintext: bool,
+
+    // ---- The verifiable log ----
+    #[command(flatten)]
+    pub tlog: sanxiang_log::LogConfig,
 }
 
 impl ServeConfig {
@@ -142,6 +146,7 @@ impl ServeConfig {
             tls_key: None,
             tls_client_ca: None,
             allow_plaintext: false,
+            tlog: sanxiang_log::LogConfig::embedded(),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod limits;
+pub mod log_gate;
 pub mod offline;
 pub mod publicity_client;
 pub mod review_client;
@@ -13,6 +14,7 @@ pub mod server;
 pub mod telemetry;
 pub mod tls;
 pub mod wire;
+pub mod witness;
 
 pub use config::ServeConfig;
 pub use server::{Running, start};
