@@ -60,8 +60,9 @@ impl NamedKey {
     pub fn parse(text: &str, alg: u8) -> Result<Self, KeyError> {
         let bad = || KeyError("the private key is not of the form PRIVATE+KEY+<name>+<id>+<base64>".into());
         let rest = text.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(bad)?;
-        let mut parts = rest.rsplitn(3, '+');
-        let (Some(data), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        // Names hold no `+`; base64 may.
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id), Some(data)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
         let data = B64.decode(data).map_err(|_| bad())?;
@@ -175,8 +176,8 @@ impl CosignatureVerifier {
     /// From the witness's vkey (`<name>+<id>+<base64(0x04 ‖ key)>`).
     pub fn new(vkey: &str) -> Result<Self, KeyError> {
         let bad = || KeyError(format!("{vkey:?} is not a tlog-cosignature/v1 verifier key"));
-        let mut parts = vkey.trim().rsplitn(3, '+');
-        let (Some(data), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        let mut parts = vkey.trim().splitn(3, '+');
+        let (Some(name), Some(id), Some(data)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
         let data = B64.decode(data).map_err(|_| bad())?;
@@ -213,5 +214,28 @@ impl signed_note::Verifier for CosignatureVerifier {
 
     fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         self.verify_time(msg, sig).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_the_vkey_is_the_one_signed_note_makes() {
+        for _ in 0..32 {
+            let key = NamedKey::generate("example.gov.cn/log", ALG_ED25519).unwrap();
+            let again = NamedKey::parse(&key.private_text(), ALG_ED25519).unwrap();
+            assert_eq!(again.vkey(), key.vkey());
+            assert_eq!(key.vkey(), signed_note::new_ed25519_verifier_key("example.gov.cn/log", &key.public()));
+            let signer = signed_note::StandardSigner::new(&key.private_text()).unwrap();
+            assert_eq!(signed_note::Signer::key_id(&signer), key.id());
+            let witness = NamedKey::generate("example.gov.cn/witness", ALG_COSIGNATURE_V1).unwrap();
+            let verifier = CosignatureVerifier::new(&witness.vkey()).unwrap();
+            let sig = signed_note::Signer::sign(&witness, b"body\n").unwrap();
+            assert!(verifier.verify_time(b"body\n", &sig).is_some());
+            assert!(verifier.verify_time(b"other\n", &sig).is_none());
+            assert!(NamedKey::parse(&key.private_text(), ALG_COSIGNATURE_V1).is_err());
+        }
     }
 }
