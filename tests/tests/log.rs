@@ -166,8 +166,14 @@ async fn checkpoints_proofs_and_tiles_verify(backend: Backend) {
             assert_eq!(by_event.leaf_index, e.global_seq as u64 - 1);
             let wrong = tlog_tiles::record_hash(&[7u8; 32]);
             assert!(
-                tlog_tiles::check_record(&hashes(&by_event.hashes), by_event.tree_size, hash(&by_event.root_hash), by_event.leaf_index, wrong)
-                    .is_err()
+                tlog_tiles::check_record(
+                    &hashes(&by_event.hashes),
+                    by_event.tree_size,
+                    hash(&by_event.root_hash),
+                    by_event.leaf_index,
+                    wrong
+                )
+                .is_err()
             );
         }
     }
@@ -175,7 +181,16 @@ async fn checkpoints_proofs_and_tiles_verify(backend: Backend) {
     // Consistency from the early checkpoint to the latest, with tlog_tiles.
     let early = early.unwrap();
     assert!(early.size < cp.size);
-    verified(&log.get_checkpoint(pb::GetCheckpointRequest { size: early.size, witnessed: false }).await.unwrap().into_inner().checkpoint.unwrap().note, &vkey);
+    verified(
+        &log.get_checkpoint(pb::GetCheckpointRequest { size: early.size, witnessed: false })
+            .await
+            .unwrap()
+            .into_inner()
+            .checkpoint
+            .unwrap()
+            .note,
+        &vkey,
+    );
     let c = log
         .get_consistency_proof(pb::GetConsistencyProofRequest { old_size: early.size, new_size: cp.size })
         .await
@@ -218,7 +233,8 @@ async fn checkpoints_proofs_and_tiles_verify(backend: Backend) {
     let tiles = HttpTiles { base: base.clone(), client: http.clone() };
     let reader = tlog_tiles::TileHashReader::new(public.size(), *public.hash(), &tiles);
     let indexes: Vec<u64> = (0..public.size()).map(|k| tlog_tiles::stored_hash_index(0, k)).collect();
-    let leaf_hashes = tlog_tiles::HashReader::read_hashes(&reader, &indexes).expect("tiles verify against the checkpoint");
+    let leaf_hashes =
+        tlog_tiles::HashReader::read_hashes(&reader, &indexes).expect("tiles verify against the checkpoint");
     for (e, got) in events.iter().zip(&leaf_hashes) {
         assert_eq!(*got, tlog_tiles::record_hash(&hex::decode(&e.hash).unwrap()), "leaf {}", e.global_seq);
     }
@@ -307,7 +323,11 @@ async fn start_up_refuses_writes_after_the_tail_was_deleted(backend: Backend) {
     again.request_id = "after-truncation".into();
     let refusal = client.record.clone().append_event(again).await.unwrap_err();
     assert_eq!(refusal.code(), tonic::Code::FailedPrecondition);
-    assert!(refusal.message().contains("log.consistent") && refusal.message().contains("rolled back"), "{}", refusal.message());
+    assert!(
+        refusal.message().contains("log.consistent") && refusal.message().contains("rolled back"),
+        "{}",
+        refusal.message()
+    );
     // Nothing was written, and reads still work.
     let after: Vec<event::Model> =
         event::Entity::find().filter(event::Column::CaseId.eq(case.id.clone())).all(&running.db).await.unwrap();
@@ -660,8 +680,14 @@ async fn two_replicas_on_one_postgresql_sign_one_consistent_log() {
             .unwrap()
             .into_inner();
         let leaf = tlog_tiles::record_hash(&hex::decode(&e.hash).unwrap());
-        tlog_tiles::check_record(&hashes(&p.hashes), last.size as u64, hash(&hex::decode(&last.root).unwrap()), p.leaf_index, leaf)
-            .unwrap();
+        tlog_tiles::check_record(
+            &hashes(&p.hashes),
+            last.size as u64,
+            hash(&hex::decode(&last.root).unwrap()),
+            p.leaf_index,
+            leaf,
+        )
+        .unwrap();
     }
     a.stop().await.unwrap();
     b.stop().await.unwrap();

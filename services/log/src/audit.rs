@@ -74,7 +74,9 @@ pub async fn audit(base_url: &str, vkey: &str, state_file: &Path) -> Result<Audi
                 .iter()
                 .map(|h| {
                     let mut b = [0u8; 32];
-                    hex::decode_to_slice(h, &mut b).map(|()| Hash(b)).map_err(|_| "the saved frontier is damaged".to_owned())
+                    hex::decode_to_slice(h, &mut b)
+                        .map(|()| Hash(b))
+                        .map_err(|_| "the saved frontier is damaged".to_owned())
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             (cp.size(), cp.hash().0, frontier)
@@ -93,13 +95,16 @@ pub async fn audit(base_url: &str, vkey: &str, state_file: &Path) -> Result<Audi
     let cp = verify_checkpoint(&note, vkey)?;
     let new_size = cp.size();
     if new_size < old_size {
-        return Err(format!("the log's checkpoint has size {new_size}, smaller than the saved {old_size}: the log was rolled back"));
+        return Err(format!(
+            "the log's checkpoint has size {new_size}, smaller than the saved {old_size}: the log was rolled back"
+        ));
     }
     let mut n = old_size;
     while n < new_size {
         let bundle = n / 256;
         let width = (new_size - bundle * 256).min(256);
-        let data = get(&client, &format!("{base}/tile/{}", tile_path(TilePath { level: None, n: bundle, width }))).await?;
+        let data =
+            get(&client, &format!("{base}/tile/{}", tile_path(TilePath { level: None, n: bundle, width }))).await?;
         if data.len() as u64 != width * 34 {
             return Err(format!("entry bundle {bundle} has {} bytes, not {}", data.len(), width * 34));
         }
@@ -113,7 +118,11 @@ pub async fn audit(base_url: &str, vkey: &str, state_file: &Path) -> Result<Audi
             n += 1;
         }
     }
-    let root = if new_size == 0 { merkle::EMPTY_ROOT } else { tlog_tiles::tree_hash(new_size, &tree).map_err(|e| e.to_string())? };
+    let root = if new_size == 0 {
+        merkle::EMPTY_ROOT
+    } else {
+        tlog_tiles::tree_hash(new_size, &tree).map_err(|e| e.to_string())?
+    };
     if root.0 != cp.hash().0 {
         return Err(if old_size == 0 {
             format!("the log's leaves do not give the checkpoint's root at size {new_size}")

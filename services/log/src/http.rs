@@ -91,10 +91,7 @@ fn failure(e: &Error) -> Response {
 
 async fn checkpoint(State(log): State<Log>) -> Response {
     match log.public_checkpoint().await {
-        Ok(cp) => (
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
-            cp.note,
-        )
+        Ok(cp) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], cp.note)
             .into_response(),
         Err(e) => failure(&e),
     }

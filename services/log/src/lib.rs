@@ -213,16 +213,23 @@ impl Log {
         let key = key_of(config, data_dir)?;
         let mut peers = Vec::new();
         for w in &config.witnesses {
-            let (url, vkey) = w
-                .split_once('=')
-                .ok_or_else(|| KeyError(format!("--log-witness {w:?} is not URL=VKEY")))?;
+            let (url, vkey) =
+                w.split_once('=').ok_or_else(|| KeyError(format!("--log-witness {w:?} is not URL=VKEY")))?;
             let verifier = CosignatureVerifier::new(vkey)?;
             let name = signed_note::Verifier::name(&verifier).to_owned();
-            peers.push(Peer { url: url.trim_end_matches('/').to_owned(), name, verifier, known: tokio::sync::Mutex::new(0) });
+            peers.push(Peer {
+                url: url.trim_end_matches('/').to_owned(),
+                name,
+                verifier,
+                known: tokio::sync::Mutex::new(0),
+            });
         }
         let quorum = config.quorum.unwrap_or(u32::try_from(peers.len()).unwrap_or(u32::MAX));
         if quorum as usize > peers.len() {
-            return Err(KeyError(format!("--log-witness-quorum {quorum} is more than the {} witnesses configured", peers.len())));
+            return Err(KeyError(format!(
+                "--log-witness-quorum {quorum} is more than the {} witnesses configured",
+                peers.len()
+            )));
         }
         let (latest, _) = watch::channel(None);
         Ok(Self {
@@ -304,7 +311,8 @@ impl Log {
             return Err(format!("the stored tree hashes do not give the stored root at size {size}"));
         }
         let from = size.saturating_sub(1024);
-        let leaves = tree::leaves(db, from, size).await.map_err(|e| format!("the events table disagrees with the tree: {e}"))?;
+        let leaves =
+            tree::leaves(db, from, size).await.map_err(|e| format!("the events table disagrees with the tree: {e}"))?;
         let stored = tree::leaf_hashes(db, from, size).await.map_err(e)?;
         for (k, leaf) in leaves.iter().enumerate() {
             let n = from + k as u64;
@@ -526,7 +534,10 @@ impl Log {
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<ConsistencyProof> {
         let new = self.size_or_latest(new, "new_size").await?;
         if old > new {
-            return Err(Error::InvalidArgument { field: "old_size".into(), message: format!("{old} is larger than new_size {new}") });
+            return Err(Error::InvalidArgument {
+                field: "old_size".into(),
+                message: format!("{old} is larger than new_size {new}"),
+            });
         }
         let db = &self.inner.db;
         Ok(ConsistencyProof {

@@ -53,7 +53,8 @@ fn internal(what: &str, e: impl std::fmt::Display) -> Error {
 
 fn parse_hash(hex_text: &str) -> Result<Hash> {
     let mut out = [0u8; 32];
-    hex::decode_to_slice(hex_text, &mut out).map_err(|_| Error::DataLoss(format!("log: stored hash {hex_text:?} is not 32 bytes of hex")))?;
+    hex::decode_to_slice(hex_text, &mut out)
+        .map_err(|_| Error::DataLoss(format!("log: stored hash {hex_text:?} is not 32 bytes of hex")))?;
     Ok(Hash(out))
 }
 
@@ -117,11 +118,14 @@ pub async fn read_hashes(db: &impl ConnectionTrait, indexes: &[u64]) -> Result<M
 /// Runs `f` (a `tlog_tiles` function that reads hashes once) against the stored hashes.
 async fn with_hashes<T>(
     db: &impl ConnectionTrait,
-    f: impl Fn(&dyn Fn(&[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error>) -> std::result::Result<T, tlog_tiles::Error>,
+    f: impl Fn(
+        &dyn Fn(&[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error>,
+    ) -> std::result::Result<T, tlog_tiles::Error>,
 ) -> Result<T> {
     use tlog_tiles::HashReader;
     let wanted = Wanted::default();
-    f(&|ix| wanted.read_hashes(ix)).map_err(|e| Error::InvalidArgument { field: "size".into(), message: e.to_string() })?;
+    f(&|ix| wanted.read_hashes(ix))
+        .map_err(|e| Error::InvalidArgument { field: "size".into(), message: e.to_string() })?;
     let indexes = wanted.0.into_inner();
     let reader = read_hashes(db, &indexes).await?;
     f(&|ix| reader.read_hashes(ix)).map_err(|e| internal("reading the tree", e))
@@ -212,7 +216,12 @@ pub async fn integrate(db: &Db, key: &NamedKey, max: u64, now: i64) -> Result<Op
     }
 }
 
-async fn integrate_in(txn: &DatabaseTransaction, key: &NamedKey, max: u64, now: i64) -> Result<Option<SignedCheckpoint>> {
+async fn integrate_in(
+    txn: &DatabaseTransaction,
+    key: &NamedKey,
+    max: u64,
+    now: i64,
+) -> Result<Option<SignedCheckpoint>> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         // Replicas take turns: the second waits here until the first commits, then sees its size.
         txn.execute_raw(Statement::from_string(

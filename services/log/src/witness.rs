@@ -124,7 +124,8 @@ impl Witness {
             return Err(refuse(400, "request too large"));
         }
         let text = std::str::from_utf8(body).map_err(|_| refuse(400, "the request is not UTF-8"))?;
-        let (head, note_text) = text.split_once("\n\n").ok_or_else(|| refuse(400, "no empty line before the checkpoint"))?;
+        let (head, note_text) =
+            text.split_once("\n\n").ok_or_else(|| refuse(400, "no empty line before the checkpoint"))?;
         let mut lines = head.split('\n');
         let old: u64 = lines
             .next()
@@ -144,7 +145,8 @@ impl Witness {
             return Err(refuse(400, "too many proof lines"));
         }
         let note = signed_note::Note::from_bytes(note_text.as_bytes()).map_err(|_| refuse(400, "not a signed note"))?;
-        let checkpoint = tlog_tiles::Checkpoint::from_bytes(note.text()).map_err(|_| refuse(400, "not a checkpoint"))?;
+        let checkpoint =
+            tlog_tiles::Checkpoint::from_bytes(note.text()).map_err(|_| refuse(400, "not a checkpoint"))?;
         let Some(verifier) = self.logs.get(checkpoint.origin()) else {
             return Err(refuse(404, format!("unknown log {:?}", checkpoint.origin())));
         };
@@ -185,7 +187,8 @@ impl Witness {
         let bytes = cosigned.to_bytes();
         let text = String::from_utf8_lossy(&bytes);
         let line = text.split_once("\n\n").map(|(_, sigs)| sigs.to_owned()).unwrap_or_default();
-        let previous = state.logs.insert(checkpoint.origin().to_owned(), Held { size: checkpoint.size(), root: B64.encode(root) });
+        let previous =
+            state.logs.insert(checkpoint.origin().to_owned(), Held { size: checkpoint.size(), root: B64.encode(root) });
         let json = serde_json::to_vec_pretty(&*state).map_err(|_| refuse(500, "state"))?;
         if let Err(e) = crate::keys::write_private(&self.state_file, &String::from_utf8_lossy(&json)) {
             tracing::error!(error = %e, "cannot save the witness's state");
@@ -211,7 +214,11 @@ async fn add_checkpoint(State(witness): State<Witness>, body: axum::body::Bytes)
         Err(r) => {
             let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let content_type = if r.size.is_some() { "text/x.tlog.size" } else { "text/plain; charset=utf-8" };
-            (status, [(header::CONTENT_TYPE, content_type)], if r.size.is_some() { r.text } else { format!("{}\n", r.text) })
+            (
+                status,
+                [(header::CONTENT_TYPE, content_type)],
+                if r.size.is_some() { r.text } else { format!("{}\n", r.text) },
+            )
                 .into_response()
         }
     }

@@ -28,9 +28,9 @@ use crate::auth::AuthLayer;
 use crate::config::ServeConfig;
 use crate::limits::{DeadlineLayer, WriteLimiter, WriteRate};
 use crate::log_gate::LogGateLayer;
+use crate::tls::{Tls, TlsIncoming};
 use sanxiang_log::grpc::LogApi;
 use sanxiang_proto::v1::log_service_server::LogServiceServer;
-use crate::tls::{Tls, TlsIncoming};
 
 /// A start-up failure, worded for the operator.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
