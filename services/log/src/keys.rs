@@ -146,15 +146,32 @@ impl signed_note::Signer for NamedKey {
     }
 
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, ed25519_dalek::SignatureError> {
-        if self.alg == ALG_COSIGNATURE_V1 {
-            let time = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_err(|_| ed25519_dalek::SignatureError::new())?
-                .as_secs();
-            let signed = cosigned_message(time, msg);
-            return Ok([time.to_be_bytes().as_slice(), self.key.sign(&signed).to_bytes().as_slice()].concat());
-        }
         Ok(self.key.sign(msg).to_bytes().to_vec())
+    }
+}
+
+/// Cosigns checkpoints as a witness (tlog-cosignature/v1) at a given time: the signature is the
+/// 8-byte big-endian time followed by the Ed25519 signature of [`cosigned_message`].
+#[derive(Debug)]
+pub struct Cosigner<'a> {
+    /// The witness's key (type 0x04).
+    pub key: &'a NamedKey,
+    /// Seconds since the Unix epoch.
+    pub time: u64,
+}
+
+impl signed_note::Signer for Cosigner<'_> {
+    fn name(&self) -> &str {
+        &self.key.name
+    }
+
+    fn key_id(&self) -> u32 {
+        self.key.id()
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, ed25519_dalek::SignatureError> {
+        let signed = cosigned_message(self.time, msg);
+        Ok([self.time.to_be_bytes().as_slice(), self.key.key.sign(&signed).to_bytes().as_slice()].concat())
     }
 }
 
@@ -232,7 +249,8 @@ mod tests {
             assert_eq!(signed_note::Signer::key_id(&signer), key.id());
             let witness = NamedKey::generate("example.gov.cn/witness", ALG_COSIGNATURE_V1).unwrap();
             let verifier = CosignatureVerifier::new(&witness.vkey()).unwrap();
-            let sig = signed_note::Signer::sign(&witness, b"body\n").unwrap();
+            let sig = signed_note::Signer::sign(&Cosigner { key: &witness, time: 1_800_000_000 }, b"body\n").unwrap();
+            assert_eq!(verifier.verify_time(b"body\n", &sig), Some(1_800_000_000));
             assert!(verifier.verify_time(b"body\n", &sig).is_some());
             assert!(verifier.verify_time(b"other\n", &sig).is_none());
             assert!(NamedKey::parse(&key.private_text(), ALG_COSIGNATURE_V1).is_err());

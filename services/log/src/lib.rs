@@ -171,6 +171,7 @@ struct Inner {
     latest: watch::Sender<Option<SignedCheckpoint>>,
     last_file: PathBuf,
     http: reqwest::Client,
+    clock: Arc<dyn TimeProvider>,
 }
 
 /// The log. Cheap to clone.
@@ -209,7 +210,12 @@ fn key_of(config: &LogConfig, data_dir: &Path) -> std::result::Result<NamedKey, 
 
 impl Log {
     /// Opens the log on `db`: loads (or creates) its key and parses the witnesses.
-    pub fn open(db: Db, config: &LogConfig, data_dir: &Path) -> std::result::Result<Self, KeyError> {
+    pub fn open(
+        db: Db,
+        config: &LogConfig,
+        data_dir: &Path,
+        clock: Arc<dyn TimeProvider>,
+    ) -> std::result::Result<Self, KeyError> {
         let key = key_of(config, data_dir)?;
         let mut peers = Vec::new();
         for w in &config.witnesses {
@@ -242,6 +248,7 @@ impl Log {
                 latest,
                 last_file: data_dir.join(LAST_CHECKPOINT_FILE),
                 http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default(),
+                clock,
             }),
         })
     }
@@ -344,12 +351,12 @@ impl Log {
 
     /// Starts the sequencer (integrating events and signing checkpoints every interval) and the
     /// witness submitter.
-    pub fn start(&self, config: &LogConfig, clock: Arc<dyn TimeProvider>) {
+    pub fn start(&self, config: &LogConfig) {
         tracing::info!(vkey = %self.vkey(), origin = %self.origin(), "verifiable log: checkpoints are signed with this verifier key");
         if config.sequencer {
             let log = self.clone();
             let interval = Duration::from_millis(config.checkpoint_interval_ms.max(10));
-            tokio::spawn(async move { log.sequence(interval, clock).await });
+            tokio::spawn(async move { log.sequence(interval).await });
         }
         if !self.inner.peers.is_empty() {
             let log = self.clone();
@@ -357,7 +364,7 @@ impl Log {
         }
     }
 
-    async fn sequence(self, interval: Duration, clock: Arc<dyn TimeProvider>) {
+    async fn sequence(self, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -366,7 +373,7 @@ impl Log {
                 continue; // never sign over a database that disagrees with the log
             }
             loop {
-                let now = clock.now().micros();
+                let now = self.inner.clock.now().micros();
                 match tree::integrate(&self.inner.db, &self.inner.key, MAX_INTEGRATE, now).await {
                     Ok(Some(cp)) => {
                         if let Err(e) = keys::write_private(&self.inner.last_file, &cp.note) {
@@ -431,7 +438,7 @@ impl Log {
                     let checkpoint_body = checkpoint_body_of(&cp.note);
                     let line = witness::find_cosignature(&text, &peer.verifier, checkpoint_body.as_bytes())
                         .ok_or("the witness's answer holds no valid cosignature")?;
-                    tree::add_cosignature(&self.inner.db, cp.size, &peer.name, &line, now_micros())
+                    tree::add_cosignature(&self.inner.db, cp.size, &peer.name, &line, self.inner.clock.now().micros())
                         .await
                         .map_err(|e| e.to_string())?;
                     *known = cp.size;
@@ -573,10 +580,4 @@ pub fn checkpoint_body_of(note: &str) -> String {
         Some((body, _)) => format!("{body}\n"),
         None => note.to_owned(),
     }
-}
-
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }

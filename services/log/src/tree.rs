@@ -115,12 +115,13 @@ pub async fn read_hashes(db: &impl ConnectionTrait, indexes: &[u64]) -> Result<M
     Ok(out)
 }
 
+/// Reads hashes by stored-hash index.
+type ReadFn<'a> = &'a dyn Fn(&[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error>;
+
 /// Runs `f` (a `tlog_tiles` function that reads hashes once) against the stored hashes.
 async fn with_hashes<T>(
     db: &impl ConnectionTrait,
-    f: impl Fn(
-        &dyn Fn(&[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error>,
-    ) -> std::result::Result<T, tlog_tiles::Error>,
+    f: impl Fn(ReadFn<'_>) -> std::result::Result<T, tlog_tiles::Error>,
 ) -> Result<T> {
     use tlog_tiles::HashReader;
     let wanted = Wanted::default();
@@ -131,7 +132,7 @@ async fn with_hashes<T>(
     f(&|ix| reader.read_hashes(ix)).map_err(|e| internal("reading the tree", e))
 }
 
-struct FnReader<'a>(&'a dyn Fn(&[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error>);
+struct FnReader<'a>(ReadFn<'a>);
 
 impl tlog_tiles::HashReader for FnReader<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error> {

@@ -25,7 +25,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use crate::keys::{ALG_COSIGNATURE_V1, CosignatureVerifier, KeyError, NamedKey};
+use sanxiang_domain::TimeProvider;
+
+use crate::keys::{ALG_COSIGNATURE_V1, CosignatureVerifier, Cosigner, KeyError, NamedKey};
 use crate::merkle;
 
 /// Largest request accepted.
@@ -71,6 +73,7 @@ pub struct Witness {
     logs: Arc<BTreeMap<String, signed_note::StandardVerifier>>,
     state_file: PathBuf,
     state: Arc<Mutex<WitnessState>>,
+    clock: Arc<dyn TimeProvider>,
 }
 
 impl std::fmt::Debug for Witness {
@@ -110,7 +113,13 @@ impl Witness {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => WitnessState::default(),
             Err(e) => return Err(KeyError(format!("cannot read {}: {e}", state_file.display()))),
         };
-        Ok(Self { key: Arc::new(key), logs: Arc::new(logs), state_file, state: Arc::new(Mutex::new(state)) })
+        Ok(Self {
+            key: Arc::new(key),
+            logs: Arc::new(logs),
+            state_file,
+            state: Arc::new(Mutex::new(state)),
+            clock: Arc::new(sanxiang_domain::SystemClock),
+        })
     }
 
     /// The witness's verifier key (tlog-cosignature/v1), which logs are configured with.
@@ -130,7 +139,7 @@ impl Witness {
         let old: u64 = lines
             .next()
             .and_then(|l| l.strip_prefix("old "))
-            .filter(|s| !s.is_empty() && (s == &"0" || !s.starts_with('0')))
+            .filter(|s| !s.is_empty() && (*s == "0" || !s.starts_with('0')))
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| refuse(400, "the first line is not `old <size>`"))?;
         let mut proof = Vec::new();
@@ -183,7 +192,8 @@ impl Witness {
             return Err(refuse(422, format!("the consistency proof does not verify: {e}")));
         }
         let mut cosigned = signed_note::Note::new(note.text(), &[]).map_err(|_| refuse(500, "note"))?;
-        cosigned.add_sigs(&[self.key.as_ref()]).map_err(|_| refuse(500, "signing"))?;
+        let time = u64::try_from(self.clock.now().micros() / 1_000_000).unwrap_or(0);
+        cosigned.add_sigs(&[&Cosigner { key: self.key.as_ref(), time }]).map_err(|_| refuse(500, "signing"))?;
         let bytes = cosigned.to_bytes();
         let text = String::from_utf8_lossy(&bytes);
         let line = text.split_once("\n\n").map(|(_, sigs)| sigs.to_owned()).unwrap_or_default();

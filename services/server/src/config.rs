@@ -114,8 +114,9 @@ pub struct ServeConfig {
     pub allow_plaintext: bool,
 
     // ---- The verifiable log ----
+    // Boxed: the command line's enum of subcommands stays small.
     #[command(flatten)]
-    pub tlog: sanxiang_log::LogConfig,
+    pub tlog: Box<sanxiang_log::LogConfig>,
 }
 
 impl ServeConfig {
@@ -146,7 +147,7 @@ impl ServeConfig {
             tls_key: None,
             tls_client_ca: None,
             allow_plaintext: false,
-            tlog: sanxiang_log::LogConfig::embedded(),
+            tlog: Box::new(sanxiang_log::LogConfig::embedded()),
         }
     }
 

@@ -214,10 +214,10 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         let path = write_admin_token(&config.data_dir, token)?;
         tracing::info!(path = %path.display(), "first start: created the administrator token (file mode 0600); keep it safe");
     }
-    let log = sanxiang_log::Log::open(db.clone(), &config.tlog, &config.data_dir)
+    let log = sanxiang_log::Log::open(db.clone(), &config.tlog, &config.data_dir, Arc::clone(&clock))
         .map_err(|e| format!("the verifiable log: {e}"))?;
     let log_refusal = log.check_at_start().await.err();
-    log.start(&config.tlog, Arc::clone(&clock));
+    log.start(&config.tlog);
     let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock);
     let publicity = Publicity::new(recorder.clone());
 
