@@ -50,6 +50,8 @@ run() {
 figures() {
     local label="$1" url="$2" scale="$3"
     run "$label" "$url" append --clients 64 --cases 64 --events "$EVENTS"
+    # The same without the verifiable log's sequencer (the tree and checkpoints are not maintained).
+    SANXIANG_LOG_SEQUENCER=false run "$label, log off" "$url" append --clients 64 --cases 64 --events "$EVENTS"
     run "$label" "$url" append --clients 64 --cases 1 --events "$EVENTS"
     run "$label" "$url" append --clients 1 --cases 1 --events "$EVENTS"
     run "$label" "$url" upload --size "$UPLOAD_BYTES" --concurrency 1

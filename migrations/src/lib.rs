@@ -12,6 +12,7 @@ mod m0003_publicity;
 mod m0005_legal_details;
 mod m0006_hardening;
 mod m0007_upload_sessions;
+mod m0008_log;
 mod m0010_site;
 
 /// All migrations in order.
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_legal_details::Migration),
             Box::new(m0006_hardening::Migration),
             Box::new(m0007_upload_sessions::Migration),
+            Box::new(m0008_log::Migration),
             Box::new(m0010_site::Migration),
         ]
     }

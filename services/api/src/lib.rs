@@ -3,12 +3,14 @@
 //! mapping of use-case errors to gRPC statuses. Nothing below this crate sees a `pb::` type.
 
 pub mod convert;
+pub mod log;
 pub mod publicity;
 pub mod record;
 pub mod registry;
 pub mod review;
 pub mod status;
 
+pub use log::LogApi;
 pub use publicity::{PUBLIC_METHODS, PublicityApi};
 pub use record::RecordApi;
 pub use registry::RegistryApi;

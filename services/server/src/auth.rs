@@ -13,9 +13,13 @@ use tonic::body::Body;
 
 use crate::limits::{WriteLimiter, is_write};
 
-/// Services callable without a token: health checking and reflection.
-const PUBLIC_PREFIXES: &[&str] =
-    &["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
+/// Services callable without a token: health checking, reflection and the verifiable log.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    sanxiang_api::log::PUBLIC_PREFIX,
+];
 
 /// Methods callable without a token, that take one if given (the public publicity surface:
 /// staff with a token see more).

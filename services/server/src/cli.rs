@@ -41,6 +41,12 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Run a witness of verifiable logs (C2SP tlog-witness): it cosigns each checkpoint that is
+    /// consistent with the last one it cosigned.
+    Witness(sanxiang_log::witness::WitnessConfig),
+    /// The verifiable log: `log audit`.
+    #[command(subcommand)]
+    Log(crate::witness::LogCmd),
     #[command(flatten)]
     Client(ClientCommand),
 }
@@ -105,6 +111,8 @@ pub async fn main() -> ExitCode {
         }
         Command::Serve(config) => serve(config).await,
         Command::VerifyExport { file } => offline::run(&file),
+        Command::Witness(config) => crate::witness::witness(config).await,
+        Command::Log(cmd) => crate::witness::log(cmd).await,
         Command::Client(c) => crate::client::run(cli.client, c).await,
     };
     match result {

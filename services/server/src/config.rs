@@ -123,6 +123,11 @@ pub struct ServeConfig {
     /// it, `serve` refuses to start in plaintext on anything but a loopback address.
     #[arg(long, env = "SANXIANG_ALLOW_PLAINTEXT")]
     pub allow_plaintext: bool,
+
+    // ---- The verifiable log ----
+    // Boxed: the command line's enum of subcommands stays small.
+    #[command(flatten)]
+    pub tlog: Box<sanxiang_log::LogConfig>,
 }
 
 /// Where the admin listener listens, if anywhere.
@@ -171,6 +176,7 @@ impl ServeConfig {
             tls_key: None,
             tls_client_ca: None,
             allow_plaintext: false,
+            tlog: Box::new(sanxiang_log::LogConfig::embedded()),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod lifecycle;
 pub mod limits;
+pub mod log_gate;
 pub mod observe;
 pub mod offline;
 pub mod output;
@@ -18,6 +19,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod transfer;
 pub mod wire;
+pub mod witness;
 
 pub use config::ServeConfig;
 pub use server::{Running, start};

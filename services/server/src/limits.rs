@@ -38,6 +38,9 @@ const READ_METHODS: &[&str] = &[
     "WatchDisclosures",
     "GetAnnualReport",
     "ListOverdue",
+    "GetCheckpoint",
+    "GetInclusionProof",
+    "GetConsistencyProof",
 ];
 
 /// Calls the deadline does not bound: a client-streaming upload lasts as long as its content

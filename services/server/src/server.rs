@@ -27,7 +27,10 @@ use tonic::transport::server::TcpIncoming;
 use crate::auth::AuthLayer;
 use crate::config::ServeConfig;
 use crate::limits::{DeadlineLayer, WriteLimiter, WriteRate};
+use crate::log_gate::LogGateLayer;
 use crate::tls::{Tls, TlsIncoming};
+use sanxiang_api::LogApi;
+use sanxiang_proto::v1::log_service_server::LogServiceServer;
 
 /// A start-up failure, worded for the operator.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -50,6 +53,8 @@ pub struct Running {
     pub db: Db,
     /// The evidence vault, for tests that tamper with objects.
     pub vault: Vault,
+    /// The verifiable log (its verifier key, its checkpoints).
+    pub log: sanxiang_log::Log,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<Result<(), tonic::transport::Error>>,
     http_shutdown: oneshot::Sender<()>,
@@ -77,7 +82,7 @@ const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Keeps the gRPC health status in step with the database: a replica that cannot reach it reports
 /// `NOT_SERVING`, so load balancers and readiness probes route around it until it is back.
-async fn follow_database(db: Db, health: tonic_health::server::HealthReporter) {
+async fn follow_database(db: Db, health: tonic_health::server::HealthReporter, gate: sanxiang_log::WriteGate) {
     let mut serving = true;
     let mut tick = tokio::time::interval(HEALTH_INTERVAL);
     loop {
@@ -89,6 +94,9 @@ async fn follow_database(db: Db, health: tonic_health::server::HealthReporter) {
                 if ok { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
             tracing::warn!(?status, "database reachability changed");
             health.set_service_status("", status).await;
+            health.set_service_status("sanxiang.v1.LogService", status).await;
+            // Writers stay NOT_SERVING while the database disagrees with the verifiable log.
+            let status = if gate.refusal().is_some() { tonic_health::ServingStatus::NotServing } else { status };
             health.set_service_status("sanxiang.v1.RegistryService", status).await;
             health.set_service_status("sanxiang.v1.RecordService", status).await;
             health.set_service_status("sanxiang.v1.ReviewService", status).await;
@@ -213,6 +221,10 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         let path = write_admin_token(&config.data_dir, token)?;
         tracing::info!(path = %path.display(), "first start: created the administrator token (file mode 0600); keep it safe");
     }
+    let log = sanxiang_log::Log::open(db.clone(), &config.tlog, &config.data_dir, Arc::clone(&clock))
+        .map_err(|e| format!("the verifiable log: {e}"))?;
+    let log_refusal = log.check_at_start().await.err();
+    log.start(&config.tlog);
     let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock);
     let publicity = Publicity::new(recorder.clone());
 
@@ -221,7 +233,19 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     health.set_serving::<RecordServiceServer<RecordApi>>().await;
     health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
     health.set_serving::<PublicityServiceServer<PublicityApi>>().await;
-    tokio::spawn(follow_database(db.clone(), health.clone()));
+    health.set_serving::<LogServiceServer<LogApi>>().await;
+    if log_refusal.is_some() {
+        // Writers: the database disagrees with the log (logged by the check); reads go on.
+        for service in [
+            "sanxiang.v1.RegistryService",
+            "sanxiang.v1.RecordService",
+            "sanxiang.v1.ReviewService",
+            "sanxiang.v1.PublicityService",
+        ] {
+            health.set_service_status(service, tonic_health::ServingStatus::NotServing).await;
+        }
+    }
+    tokio::spawn(follow_database(db.clone(), health.clone(), log.gate()));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sanxiang_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -240,6 +264,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .layer(crate::observe::GrpcObserveLayer)
         .layer(crate::wire::WireLayer)
         .layer(DeadlineLayer::new(Duration::from_millis(config.request_timeout_ms.max(1))))
+        .layer(LogGateLayer::new(log.gate()))
         .layer(AuthLayer::new(
             registry.clone(),
             WriteLimiter::new(WriteRate { burst: config.write_rate_burst, per_second: config.write_rate_per_second }),
@@ -253,7 +278,8 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             PublicityApi::new(publicity.clone())
                 .with_watch_limits(WatchLimits { per_address: config.watch_per_address, total: config.watch_total }),
         ))
-        .add_service(RecordServiceServer::new(RecordApi::new(recorder)));
+        .add_service(RecordServiceServer::new(RecordApi::new(recorder)))
+        .add_service(LogServiceServer::new(LogApi::new(log.clone())));
     let grpc_stop = async {
         let _ = signal.await;
     };
@@ -278,7 +304,9 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     };
     // The public router with the observing middleware on every route (`Router::layer`, so it
     // sees the matched route template).
-    let app = sanxiang_publicity::http::router(publicity, limit).layer(axum::middleware::from_fn(crate::observe::http));
+    let app = sanxiang_publicity::http::router(publicity, limit)
+        .merge(sanxiang_log::http::router(log.clone()))
+        .layer(axum::middleware::from_fn(crate::observe::http));
     let http_task = match &tls {
         Some(tls) => tokio::spawn(serve_http(TlsIncoming::new(http_listener, tls.http.clone())?, app, http_stop)),
         None => tokio::spawn(serve_http(http_listener, app, http_stop)),
@@ -333,6 +361,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         admin_token,
         db,
         vault,
+        log,
         shutdown,
         task,
         http_shutdown,

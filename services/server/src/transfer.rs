@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sanxiang_api::convert::timestamp;
 use sanxiang_domain::{Sha256Digest, SystemClock, TimeProvider};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_client::RecordServiceClient;
-use sanxiang_api::convert::timestamp;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
