@@ -915,7 +915,9 @@ mod status_tests {
     fn statuses_round_trip_and_unknown_names_are_data_loss() {
         for s in DisclosureStatus::ALL {
             assert_eq!(DisclosureStatus::parse(s.as_str()), Some(s));
-            assert!(s.as_str().to_owned() == s);
+            // A stored column (a String) compares with the status it holds.
+            let stored: Vec<String> = vec![s.as_str().to_owned()];
+            assert!(stored[0] == s && *stored[0].as_str() == s);
         }
         for s in DraftStatus::ALL {
             assert_eq!(DraftStatus::parse(s.as_str()), Some(s));

@@ -492,7 +492,7 @@ fn atom_tombstone(d: &disclosure::Model) -> atom::extension::Extension {
     let mut x = extension(
         "at:deleted-entry",
         None,
-        &[("ref", format!("urn:sanxiang:disclosure:{}", d.id)), ("when", atom_time(when).to_rfc3339())],
+        &[("ref", format!("urn:sanxiang:disclosure:{}", d.id)), ("when", Timestamp::from_micros(when).to_rfc3339())],
     );
     x.children.insert(
         "link".to_owned(),
