@@ -227,7 +227,10 @@ async fn checkpoints_proofs_and_tiles_verify(backend: Backend) {
     // entry bundles.
     let base = format!("http://{}", h.running.http_addr);
     let http = reqwest::Client::new();
-    let note = http.get(format!("{base}/checkpoint")).send().await.unwrap().text().await.unwrap();
+    let served = http.get(format!("{base}/checkpoint")).send().await.unwrap();
+    // The log's routes are served under the public surface's security headers and rate limit.
+    assert_eq!(served.headers().get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"));
+    let note = served.text().await.unwrap();
     let public = verified(&note, &vkey);
     assert!(public.size() >= cp.size);
     let tiles = HttpTiles { base: base.clone(), client: http.clone() };

@@ -91,6 +91,12 @@ struct AppState {
 
 /// The router of the public surface.
 pub fn router(publicity: Publicity, limit: RateLimit) -> Router {
+    router_with(publicity, limit, Router::new())
+}
+
+/// The router of the public surface with `extra` routes of other systems (the log's tiles)
+/// served beside it under the same rate limit and security headers.
+pub fn router_with(publicity: Publicity, limit: RateLimit, extra: Router) -> Router {
     let state = AppState { publicity, limiter: Arc::new(Limiter { limit, buckets: Mutex::new(HashMap::new()) }) };
     Router::new()
         .route("/", get(index))
@@ -106,9 +112,10 @@ pub fn router(publicity: Publicity, limit: RateLimit) -> Router {
         .route("/v1/export/xk.csv", get(export_xk))
         .route("/feed.atom", get(atom))
         .fallback(unknown_path)
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .with_state(state.clone())
+        .merge(extra)
+        .layer(middleware::from_fn_with_state(state, rate_limit))
         .layer(middleware::map_response(public_response))
-        .with_state(state)
 }
 
 /// Headers every public response carries: no script or frame of any origin runs in a page of

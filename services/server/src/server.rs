@@ -304,8 +304,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     };
     // The public router with the observing middleware on every route (`Router::layer`, so it
     // sees the matched route template).
-    let app = sanxiang_publicity::http::router(publicity, limit)
-        .merge(sanxiang_log::http::router(log.clone()))
+    let app = sanxiang_publicity::http::router_with(publicity, limit, sanxiang_log::http::router(log.clone()))
         .layer(axum::middleware::from_fn(crate::observe::http));
     let http_task = match &tls {
         Some(tls) => tokio::spawn(serve_http(TlsIncoming::new(http_listener, tls.http.clone())?, app, http_stop)),
