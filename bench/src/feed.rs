@@ -7,6 +7,7 @@
 //! shape `IssueDecision` writes them, with `listed_seq` 1..=N. The server then serves them as it
 //! serves any other.
 
+use sanxiang_domain::id::{AgencyId, CaseId, DisclosureId, PrincipalId};
 use std::time::{Duration, Instant};
 
 use sanxiang_store::entity::{case, disclosure};
@@ -50,8 +51,8 @@ pub async fn seed(database_url: &str, agency_id: &str, entries: usize) -> Result
         let txn = db.begin().await?;
         let ids: Vec<String> = (chunk_start..end).map(|i| format!("seed-{i:08}-{}", uuid::Uuid::now_v7())).collect();
         case::Entity::insert_many(ids.iter().enumerate().map(|(k, id)| case::ActiveModel {
-            id: Set(id.clone()),
-            agency_id: Set(agency_id.to_owned()),
+            id: Set(CaseId::from(id.as_str())),
+            agency_id: Set(AgencyId::from(agency_id)),
             kind: Set("penalty".into()),
             title: Set("销售过期食品案".into()),
             party: Set(r#"{"type":"legal_person","name":"福州某某贸易有限公司"}"#.into()),
@@ -63,16 +64,16 @@ pub async fn seed(database_url: &str, agency_id: &str, entries: usize) -> Result
             filed_at: Set(Some(now)),
             decided_at: Set(Some(now)),
             request_id: Set(format!("seed-{}", chunk_start + k)),
-            created_by: Set("bench".into()),
+            created_by: Set(PrincipalId::from("bench")),
         }))
         .exec(&txn)
         .await?;
         disclosure::Entity::insert_many(ids.iter().enumerate().map(|(k, id)| {
             let seq = i64::try_from(chunk_start + k + 1).unwrap_or(i64::MAX);
             disclosure::ActiveModel {
-                id: Set(id.clone()),
-                agency_id: Set(agency_id.to_owned()),
-                case_id: Set(id.clone()),
+                id: Set(DisclosureId::from(id.as_str())),
+                agency_id: Set(AgencyId::from(agency_id)),
+                case_id: Set(CaseId::from(id.as_str())),
                 case_kind: Set("penalty".into()),
                 status: Set("published".into()),
                 version: Set(1),

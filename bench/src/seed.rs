@@ -3,6 +3,7 @@
 //! tens of thousands of events per second instead of through the API. It is how the scale run
 //! gets millions of stored events in minutes.
 
+use sanxiang_domain::id::{CaseId, OfficerId};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -46,7 +47,7 @@ pub async fn seed(
     let started = Instant::now();
     let db = sanxiang_store::db::connect(url, 2).await?;
     let ids: Vec<String> = targets.iter().map(|(c, _)| c.clone()).collect();
-    let mut cases: HashMap<String, case::Model> = case::Entity::find()
+    let mut cases: HashMap<CaseId, case::Model> = case::Entity::find()
         .filter(case::Column::Id.is_in(ids))
         .all(&db)
         .await?
@@ -54,7 +55,7 @@ pub async fn seed(
         .map(|c| (c.id.clone(), c))
         .collect();
     let evidence_ids: Vec<String> = targets.iter().map(|(_, e)| e.clone()).collect();
-    let links: HashMap<String, EvidenceLink> = evidence::Entity::find()
+    let links: HashMap<CaseId, EvidenceLink> = evidence::Entity::find()
         .filter(evidence::Column::Id.is_in(evidence_ids))
         .all(&db)
         .await?
@@ -71,7 +72,8 @@ pub async fn seed(
         .collect();
     let payload = Value::object().with("text", template.text).with("location", template.location);
     let payload_text = payload.to_canonical_string()?;
-    let officers_text = officers_json(template.officers)?;
+    let officers: Vec<OfficerId> = template.officers.iter().map(|o| OfficerId::from(o.as_str())).collect();
+    let officers_text = officers_json(&officers)?;
     let kind = EventKind::Inspection;
 
     let mut done = 0;
@@ -96,8 +98,8 @@ pub async fn seed(
         let mut rows = Vec::with_capacity(n);
         for i in 0..n {
             let (case_id, _) = &targets[(done + i) % targets.len()];
-            let c = cases.get_mut(case_id).ok_or("seed case missing")?;
-            let link = links.get(case_id).ok_or("seed evidence missing")?;
+            let c = cases.get_mut(case_id.as_str()).ok_or("seed case missing")?;
+            let link = links.get(case_id.as_str()).ok_or("seed evidence missing")?;
             let state = CaseState::from_bits(c.state_bits);
             state.check_next(CaseKind::parse(&c.kind).ok_or("case kind")?, kind)?;
             global += 1;
@@ -118,7 +120,7 @@ pub async fn seed(
             let hash = record.hash()?.to_hex();
             rows.push(event::Model {
                 global_seq: global,
-                case_id: case_id.clone(),
+                case_id: CaseId::from(case_id.as_str()),
                 case_seq: record.case_seq as i64,
                 kind: record.kind,
                 occurred_at: occurred_at.micros(),

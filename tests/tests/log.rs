@@ -155,7 +155,7 @@ async fn checkpoints_proofs_and_tiles_verify(backend: Backend) {
             let by_event = log
                 .get_inclusion_proof(pb::GetInclusionProofRequest {
                     leaf: Some(pb::get_inclusion_proof_request::Leaf::Event(pb::EventRef {
-                        case_id: e.case_id.clone(),
+                        case_id: e.case_id.to_string(),
                         case_seq: e.case_seq as u64,
                     })),
                     tree_size: 0,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use sanxiang_domain::lifecycle::{CaseKind, EventKind, ServiceMethod};
+use sanxiang_domain::limits;
 use sanxiang_domain::officer::OfficerStatus;
 use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::publicity::{DisclosureStatus, NoticeSection};
@@ -125,11 +126,11 @@ pub fn agency_to_pb(a: agency::Model) -> Result<pb::Agency> {
         .map_err(|_| sanxiang_domain::Error::DataLoss(format!("agencies.powers of agency {} cannot be read", a.id)))?;
     let policy = sanxiang_registry::registry::recording_policy(&a)?;
     Ok(pb::Agency {
-        id: a.id,
+        id: a.id.into(),
         name: a.name,
         credit_code: a.credit_code,
         region: a.region,
-        parent_id: a.parent_id.unwrap_or_default(),
+        parent_id: a.parent_id.unwrap_or_default().into(),
         powers: powers
             .into_iter()
             .map(|p| pb::Power { name: p.name, category: p.category, legal_basis: p.legal_basis })
@@ -157,8 +158,8 @@ pub fn officer_to_pb(o: officer::Model) -> Result<pb::Officer> {
         None => return Err(Error::DataLoss(format!("officers.status of officer {} cannot be read", o.id))),
     };
     Ok(pb::Officer {
-        id: o.id,
-        agency_id: o.agency_id,
+        id: o.id.into(),
+        agency_id: o.agency_id.into(),
         name: o.name,
         certificate_number: o.certificate_number,
         category: o.category,
@@ -176,11 +177,11 @@ pub fn principal_to_pb(p: principal::Model) -> Result<pb::Principal> {
     let role = Role::parse(&p.role)
         .ok_or_else(|| Error::DataLoss(format!("principals.role of principal {} cannot be read", p.id)))?;
     Ok(pb::Principal {
-        id: p.id,
+        id: p.id.into(),
         name: p.name,
         role: role_to_pb(role) as i32,
-        agency_id: p.agency_id.unwrap_or_default(),
-        officer_id: p.officer_id.unwrap_or_default(),
+        agency_id: p.agency_id.unwrap_or_default().into(),
+        officer_id: p.officer_id.unwrap_or_default().into(),
         created_at: Some(timestamp(Timestamp::from_micros(p.created_at))),
     })
 }
@@ -249,7 +250,7 @@ pub fn open_case(r: pb::OpenCaseRequest) -> Result<command::OpenCase> {
         opened_at: from_timestamp("opened_at", r.opened_at.as_ref())?,
         request_id: r.request_id,
         request_digest,
-        agency_id: r.agency_id,
+        agency_id: id("agency_id", r.agency_id)?,
         kind: case_kind_from_pb(r.kind),
         title: r.title,
         party: r.party.map(|p| command::NewParty {
@@ -263,7 +264,7 @@ pub fn open_case(r: pb::OpenCaseRequest) -> Result<command::OpenCase> {
             phone: p.phone,
             is_minor: p.is_minor,
         }),
-        handling_officer_ids: r.handling_officer_ids,
+        handling_officer_ids: ids("handling_officer_ids", r.handling_officer_ids)?,
     })
 }
 
@@ -272,10 +273,10 @@ pub fn append_event(r: pb::AppendEventRequest) -> Result<command::AppendEvent> {
     Ok(command::AppendEvent {
         occurred_at: from_timestamp("occurred_at", r.occurred_at.as_ref())?,
         request_id: r.request_id,
-        case_id: r.case_id,
+        case_id: id("case_id", r.case_id)?,
         kind: event_kind_from_pb(r.kind),
-        officer_ids: r.officer_ids,
-        evidence_ids: r.evidence_ids,
+        officer_ids: ids("officer_ids", r.officer_ids)?,
+        evidence_ids: ids("evidence_ids", r.evidence_ids)?,
         text: r.text,
         location: r.location,
         summary_procedure: r.summary_procedure,
@@ -292,11 +293,11 @@ pub fn upload_header(h: pb::UploadHeader) -> Result<command::UploadHeader> {
     Ok(command::UploadHeader {
         captured_at: from_timestamp("captured_at", h.captured_at.as_ref())?,
         upload_id: h.upload_id,
-        case_id: h.case_id,
+        case_id: id("case_id", h.case_id)?,
         media_type: h.media_type,
         device_id: h.device_id,
         device_reviewed: h.device_reviewed,
-        officer_id: h.officer_id,
+        officer_id: id("officer_id", h.officer_id)?,
         sha256: h.sha256,
         size: h.size,
         offset: h.offset,
@@ -324,15 +325,15 @@ pub fn case_to_pb(v: CaseView) -> pb::Case {
     pb::Case {
         kind: case_kind_to_pb(v.kind) as i32,
         party: Some(party_to_pb(v.party)),
-        handling_officer_ids: v.handling_officer_ids,
+        handling_officer_ids: v.handling_officer_ids.into_iter().map(Into::into).collect(),
         opened_at: Some(micros(c.opened_at)),
         status: if v.closed { pb::CaseStatus::Closed } else { pb::CaseStatus::Open } as i32,
         event_count: c.event_count as u64,
         head_hash: c.head_hash,
         filed_at: c.filed_at.map(micros),
         decision_overdue: v.decision_overdue,
-        id: c.id,
-        agency_id: c.agency_id,
+        id: c.id.into(),
+        agency_id: c.agency_id.into(),
         title: c.title,
     }
 }
@@ -349,16 +350,16 @@ pub fn event_to_pb(e: event::Model) -> Result<pb::Event> {
         .ok_or_else(|| Error::DataLoss(format!("{} cannot be read", row("evidence"))))?
         .into_iter()
         .map(|l| pb::EvidenceRef {
-            evidence_id: l.evidence_id,
+            evidence_id: l.evidence_id.into(),
             sha256: l.sha256.to_hex(),
             size: l.size,
             media_type: l.media_type,
         })
         .collect();
     Ok(pb::Event {
-        officer_ids,
+        officer_ids: officer_ids.into_iter().map(Into::into).collect(),
         evidence,
-        case_id: e.case_id,
+        case_id: e.case_id.into(),
         case_seq: e.case_seq as u64,
         global_seq: e.global_seq as u64,
         kind: kind as i32,
@@ -375,18 +376,18 @@ pub fn event_to_pb(e: event::Model) -> Result<pb::Event> {
 /// An evidence row as an API message.
 pub fn evidence_to_pb(e: evidence::Model) -> pb::Evidence {
     pb::Evidence {
-        id: e.id,
-        case_id: e.case_id,
+        id: e.id.into(),
+        case_id: e.case_id.into(),
         sha256: e.sha256,
         size: e.size as u64,
         media_type: e.media_type,
         captured_at: Some(micros(e.captured_at)),
         device_id: e.device_id,
         device_reviewed: e.device_reviewed,
-        officer_id: e.officer_id,
+        officer_id: e.officer_id.into(),
         uploaded_at: Some(micros(e.uploaded_at)),
         late: e.late,
-        uploaded_by: e.uploaded_by,
+        uploaded_by: e.uploaded_by.into(),
     }
 }
 
@@ -402,7 +403,7 @@ pub fn report_to_pb(r: Report) -> pb::VerifyCaseResponse {
             .into_iter()
             .map(|p| pb::VerifyProblem {
                 case_seq: p.case_seq,
-                evidence_id: p.evidence_id.unwrap_or_default(),
+                evidence_id: p.evidence_id.unwrap_or_default().into(),
                 message: p.message,
             })
             .collect(),
@@ -410,12 +411,12 @@ pub fn report_to_pb(r: Report) -> pb::VerifyCaseResponse {
 }
 
 /// A SubmitDraft request as the review's command.
-pub fn submit_draft(r: pb::SubmitDraftRequest) -> review_command::SubmitDraft {
+pub fn submit_draft(r: pb::SubmitDraftRequest) -> Result<review_command::SubmitDraft> {
     let request_digest = request_digest(&r);
-    review_command::SubmitDraft {
+    Ok(review_command::SubmitDraft {
         request_id: r.request_id,
         request_digest,
-        case_id: r.case_id,
+        case_id: id("case_id", r.case_id)?,
         penalties: r
             .penalties
             .into_iter()
@@ -433,7 +434,7 @@ pub fn submit_draft(r: pb::SubmitDraftRequest) -> review_command::SubmitDraft {
         major_rights_and_hearing: r.major_rights_and_hearing,
         complex_case: r.complex_case,
         required_by_law: r.required_by_law,
-        evidence_ids: r.evidence_ids,
+        evidence_ids: ids("evidence_ids", r.evidence_ids)?,
         collective_discussion_requested: r.collective_discussion_requested,
         violation_type: r.violation_type,
         decision_content: r.decision_content,
@@ -448,7 +449,7 @@ pub fn submit_draft(r: pb::SubmitDraftRequest) -> review_command::SubmitDraft {
         licence_number: r.licence_number,
         licence_valid_from: r.licence_valid_from,
         licence_valid_to: r.licence_valid_to,
-    }
+    })
 }
 
 /// The domain form of an API checklist item (`None`: unspecified or unknown).
@@ -483,17 +484,17 @@ pub fn checklist_item_to_pb(item: ChecklistItem) -> pb::ChecklistItem {
 }
 
 /// A DecideReview request as the review's command.
-pub fn decide_review(r: pb::DecideReviewRequest) -> review_command::DecideReview {
+pub fn decide_review(r: pb::DecideReviewRequest) -> Result<review_command::DecideReview> {
     let request_digest = request_digest(&r);
     let outcome = match pb::ReviewOutcome::try_from(r.outcome) {
         Ok(pb::ReviewOutcome::Approve) => Some(Outcome::Approve),
         Ok(pb::ReviewOutcome::ProblemsFound) => Some(Outcome::ProblemsFound),
         _ => None,
     };
-    review_command::DecideReview {
+    Ok(review_command::DecideReview {
         request_id: r.request_id,
         request_digest,
-        draft_id: r.draft_id,
+        draft_id: id("draft_id", r.draft_id)?,
         checklist: r
             .checklist
             .into_iter()
@@ -505,7 +506,7 @@ pub fn decide_review(r: pb::DecideReviewRequest) -> review_command::DecideReview
             .collect(),
         outcome,
         opinion: r.opinion,
-    }
+    })
 }
 
 /// A RecordCollectiveDiscussion request as the review's command.
@@ -515,21 +516,21 @@ pub fn record_discussion(r: pb::RecordCollectiveDiscussionRequest) -> Result<rev
         occurred_at: from_timestamp("occurred_at", r.occurred_at.as_ref())?,
         request_id: r.request_id,
         request_digest,
-        draft_id: r.draft_id,
+        draft_id: id("draft_id", r.draft_id)?,
         minutes: r.minutes,
     })
 }
 
 /// An IssueDecision request as the review's command.
-pub fn issue_decision(r: pb::IssueDecisionRequest) -> review_command::IssueDecision {
+pub fn issue_decision(r: pb::IssueDecisionRequest) -> Result<review_command::IssueDecision> {
     let request_digest = request_digest(&r);
-    review_command::IssueDecision {
+    Ok(review_command::IssueDecision {
         request_id: r.request_id,
         request_digest,
-        draft_id: r.draft_id,
-        officer_ids: r.officer_ids,
+        draft_id: id("draft_id", r.draft_id)?,
+        officer_ids: ids("officer_ids", r.officer_ids)?,
         document_prefix: r.document_prefix,
-    }
+    })
 }
 
 /// A ReviseDecision request as the review's command.
@@ -546,7 +547,7 @@ pub fn revise_decision(r: pb::ReviseDecisionRequest) -> Result<review_command::R
         occurred_at: from_timestamp("occurred_at", r.occurred_at.as_ref())?,
         request_id: r.request_id,
         request_digest,
-        case_id: r.case_id,
+        case_id: id("case_id", r.case_id)?,
         revision,
         reason: r.reason,
         basis: r.basis,
@@ -569,8 +570,8 @@ pub fn draft_to_pb(v: DraftView) -> pb::Draft {
     let d = v.row;
     pb::Draft {
         review_status: draft_status_to_pb(v.status) as i32,
-        id: d.id,
-        case_id: d.case_id,
+        id: d.id.into(),
+        case_id: d.case_id.into(),
         version: u32::try_from(d.version).unwrap_or(u32::MAX),
         digest: d.digest,
         content_json: d.content,
@@ -581,7 +582,7 @@ pub fn draft_to_pb(v: DraftView) -> pb::Draft {
         review_due_provisional: v.due_provisional,
         review_overdue: v.overdue,
         submitted_at: Some(micros(d.submitted_at)),
-        submitted_by: d.submitted_by,
+        submitted_by: d.submitted_by.into(),
         event_case_seq: d.event_case_seq as u64,
     }
 }
@@ -591,8 +592,8 @@ pub fn review_to_pb(v: ReviewView) -> pb::Review {
     let r = v.row;
     pb::Review {
         id: r.id,
-        draft_id: r.draft_id,
-        case_id: r.case_id,
+        draft_id: r.draft_id.into(),
+        case_id: r.case_id.into(),
         draft_digest: r.draft_digest,
         outcome: match v.outcome {
             Outcome::Approve => pb::ReviewOutcome::Approve,
@@ -608,7 +609,7 @@ pub fn review_to_pb(v: ReviewView) -> pb::Review {
             })
             .collect(),
         opinion: r.opinion,
-        reviewer_id: r.reviewer_id,
+        reviewer_id: r.reviewer_id.into(),
         first_penalty_review: r.first_penalty_review,
         legal_qualification: r.legal_qualification,
         decided_at: Some(micros(r.decided_at)),
@@ -648,12 +649,12 @@ pub fn notice_section_to_pb(s: NoticeSection) -> pb::NoticeSection {
 }
 
 /// A PutNotice request as publicity's command.
-pub fn put_notice(r: pb::PutNoticeRequest) -> PutNotice {
+pub fn put_notice(r: pb::PutNoticeRequest) -> Result<PutNotice> {
     let request_digest = request_digest(&r);
-    PutNotice {
+    Ok(PutNotice {
         request_id: r.request_id,
         request_digest,
-        agency_id: r.agency_id,
+        agency_id: id("agency_id", r.agency_id)?,
         section: notice_section_from_pb(r.section),
         title: r.title,
         body: r.body,
@@ -662,7 +663,7 @@ pub fn put_notice(r: pb::PutNoticeRequest) -> PutNotice {
             .into_iter()
             .map(|i| notices::Item { title: i.title, body: i.body, legal_basis: i.legal_basis })
             .collect(),
-    }
+    })
 }
 
 /// A notice section as an API message.
@@ -678,14 +679,14 @@ pub fn notice_to_pb(n: Notice) -> pb::Notice {
             .collect(),
         version: n.version,
         updated_at: Some(timestamp(n.updated_at)),
-        agency_id: n.agency_id,
+        agency_id: n.agency_id.into(),
     }
 }
 
 /// An agency's notices and roster as the API's answer.
 pub fn notices_to_pb(n: Notices) -> pb::ListNoticesResponse {
     pb::ListNoticesResponse {
-        agency_id: n.agency_id,
+        agency_id: n.agency_id.into(),
         agency_name: n.agency_name,
         notices: n.notices.into_iter().map(notice_to_pb).collect(),
         roster: n
@@ -697,9 +698,9 @@ pub fn notices_to_pb(n: Notices) -> pb::ListNoticesResponse {
 }
 
 /// The policy an administrator sets, from the API form.
-pub fn policy_form(p: pb::PublicityPolicy) -> PolicyForm {
-    PolicyForm {
-        agency_id: p.agency_id,
+pub fn policy_form(p: pb::PublicityPolicy) -> Result<PolicyForm> {
+    Ok(PolicyForm {
+        agency_id: id("agency_id", p.agency_id)?,
         regime: p.regime,
         penalty_days: p.penalty_days,
         licensing_days: p.licensing_days,
@@ -713,7 +714,7 @@ pub fn policy_form(p: pb::PublicityPolicy) -> PolicyForm {
         special_regime_min_months: p.special_regime_min_months,
         early_stop_min_months: p.early_stop_min_months,
         mask_party_name: p.mask_party_name,
-    }
+    })
 }
 
 /// An agency's policy as an API message.
@@ -738,34 +739,48 @@ pub fn policy_to_pb(policy: &Policy, agency_id: &str) -> pb::PublicityPolicy {
 }
 
 /// A PublishDisclosure request as publicity's command.
-pub fn publish_disclosure(r: pb::PublishDisclosureRequest) -> PublishDisclosure {
+pub fn publish_disclosure(r: pb::PublishDisclosureRequest) -> Result<PublishDisclosure> {
     let request_digest = request_digest(&r);
-    PublishDisclosure { request_id: r.request_id, request_digest, disclosure_id: r.disclosure_id }
+    Ok(PublishDisclosure {
+        request_id: r.request_id,
+        request_digest,
+        disclosure_id: id("disclosure_id", r.disclosure_id)?,
+    })
 }
 
 /// A WithdrawDisclosure request as publicity's command.
-pub fn withdraw_disclosure(r: pb::WithdrawDisclosureRequest) -> WithdrawDisclosure {
+pub fn withdraw_disclosure(r: pb::WithdrawDisclosureRequest) -> Result<WithdrawDisclosure> {
     let request_digest = request_digest(&r);
-    WithdrawDisclosure { request_id: r.request_id, request_digest, disclosure_id: r.disclosure_id, reason: r.reason }
+    Ok(WithdrawDisclosure {
+        request_id: r.request_id,
+        request_digest,
+        disclosure_id: id("disclosure_id", r.disclosure_id)?,
+        reason: r.reason,
+    })
 }
 
 /// A CorrectDisclosure request as publicity's command.
-pub fn correct_disclosure(r: pb::CorrectDisclosureRequest) -> CorrectDisclosure {
+pub fn correct_disclosure(r: pb::CorrectDisclosureRequest) -> Result<CorrectDisclosure> {
     let request_digest = request_digest(&r);
-    CorrectDisclosure {
+    Ok(CorrectDisclosure {
         request_id: r.request_id,
         request_digest,
-        disclosure_id: r.disclosure_id,
+        disclosure_id: id("disclosure_id", r.disclosure_id)?,
         reason: r.reason,
         mask_names: r.mask_names,
         withdrawal_reason: r.withdrawal_reason,
-    }
+    })
 }
 
 /// An EndPublication request as publicity's command.
-pub fn end_publication(r: pb::EndPublicationRequest) -> EndPublication {
+pub fn end_publication(r: pb::EndPublicationRequest) -> Result<EndPublication> {
     let request_digest = request_digest(&r);
-    EndPublication { request_id: r.request_id, request_digest, disclosure_id: r.disclosure_id, reason: r.reason }
+    Ok(EndPublication {
+        request_id: r.request_id,
+        request_digest,
+        disclosure_id: id("disclosure_id", r.disclosure_id)?,
+        reason: r.reason,
+    })
 }
 
 /// The API form of a disclosure status.
@@ -847,9 +862,9 @@ pub fn disclosure_to_pb(v: DisclosureView) -> pb::Disclosure {
                 excerpt: h.excerpt,
             })
             .collect(),
-        id: d.id,
-        agency_id: d.agency_id,
-        case_id: d.case_id,
+        id: d.id.into(),
+        agency_id: d.agency_id.into(),
+        case_id: d.case_id.into(),
     }
 }
 
@@ -860,7 +875,7 @@ fn counts_to_pb(c: Vec<Count>) -> Vec<pb::CountByName> {
 /// An annual report as an API message.
 pub fn annual_report_to_pb(r: AnnualReport) -> pb::AnnualReport {
     pb::AnnualReport {
-        agency_id: r.agency_id,
+        agency_id: r.agency_id.into(),
         agency_name: r.agency_name,
         year: r.year,
         cases_by_kind: counts_to_pb(r.cases_by_kind),
@@ -894,11 +909,29 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
     };
     pb::OverdueItem {
         kind: kind as i32,
-        agency_id: i.agency_id,
-        case_id: i.case_id,
+        agency_id: i.agency_id.into(),
+        case_id: i.case_id.map(Into::into).unwrap_or_default(),
         subject_id: i.subject_id,
         due_date: i.due_date,
         detail: i.detail,
         occurred_at: Some(timestamp(i.occurred_at)),
     }
+}
+
+/// An id the request must carry, shape-checked before any lookup (`INVALID_ARGUMENT` naming
+/// `field`), as the typed id the use cases take.
+pub fn id<T: From<String>>(field: &str, value: String) -> Result<T> {
+    limits::id(field, &value)?;
+    Ok(T::from(value))
+}
+
+/// An id the request may leave empty (`None`), else as [`id`].
+pub fn optional_id<T: From<String>>(field: &str, value: String) -> Result<Option<T>> {
+    if value.is_empty() { Ok(None) } else { id(field, value).map(Some) }
+}
+
+/// A list of ids, each shape-checked, and the list's length.
+pub fn ids<T: From<String>>(field: &str, values: Vec<String>) -> Result<Vec<T>> {
+    limits::ids(field, &values)?;
+    Ok(values.into_iter().map(T::from).collect())
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::convert::{self, disclosure_to_pb};
 use crate::status::{caller, status};
 use futures::Stream;
+use sanxiang_domain::id::{AgencyId, DisclosureId};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::publicity_service_server::PublicityService;
 use sanxiang_registry::Principal;
@@ -60,15 +61,15 @@ impl PublicityService for PublicityApi {
     #[tracing::instrument(skip_all)]
     async fn put_notice(&self, req: Request<pb::PutNoticeRequest>) -> R<pb::Notice> {
         let who = caller(&req)?;
-        let n = sanxiang_publicity::notices::put(&self.publicity, &who, convert::put_notice(req.into_inner()))
-            .await
-            .map_err(status)?;
+        let command = convert::put_notice(req.into_inner()).map_err(status)?;
+        let n = sanxiang_publicity::notices::put(&self.publicity, &who, command).await.map_err(status)?;
         Ok(Response::new(convert::notice_to_pb(n)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn list_notices(&self, req: Request<pb::ListNoticesRequest>) -> R<pb::ListNoticesResponse> {
-        let r = sanxiang_publicity::notices::list(&self.publicity, &req.get_ref().agency_id).await.map_err(status)?;
+        let agency_id: AgencyId = convert::id("agency_id", req.get_ref().agency_id.clone()).map_err(status)?;
+        let r = sanxiang_publicity::notices::list(&self.publicity, &agency_id).await.map_err(status)?;
         Ok(Response::new(convert::notices_to_pb(r)))
     }
 
@@ -77,7 +78,7 @@ impl PublicityService for PublicityApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let p = r.policy.ok_or_else(|| Status::invalid_argument("policy: is required"))?;
-        let form = convert::policy_form(p);
+        let form = convert::policy_form(p).map_err(status)?;
         let policy = self.publicity.put_policy(&who, &form, r.regime_defaults).await.map_err(status)?;
         Ok(Response::new(convert::policy_to_pb(&policy, &form.agency_id)))
     }
@@ -85,10 +86,10 @@ impl PublicityService for PublicityApi {
     #[tracing::instrument(skip_all)]
     async fn get_publicity_policy(&self, req: Request<pb::GetPublicityPolicyRequest>) -> R<pb::PublicityPolicy> {
         let _who = caller(&req)?;
-        let agency_id = &req.get_ref().agency_id;
-        self.publicity.recorder().registry().agency(agency_id).await.map_err(status)?;
-        let policy = self.publicity.policy(agency_id).await.map_err(status)?;
-        Ok(Response::new(convert::policy_to_pb(&policy, agency_id)))
+        let agency_id: AgencyId = convert::id("agency_id", req.get_ref().agency_id.clone()).map_err(status)?;
+        self.publicity.recorder().registry().agency(&agency_id).await.map_err(status)?;
+        let policy = self.publicity.policy(&agency_id).await.map_err(status)?;
+        Ok(Response::new(convert::policy_to_pb(&policy, &agency_id)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -99,9 +100,12 @@ impl PublicityService for PublicityApi {
             let who = who.ok_or_else(|| {
                 Status::unauthenticated("include_unpublished needs a bearer token of the agency's staff")
             })?;
-            self.publicity.staff_page(&who, &r.agency_id, &r.cursor, r.limit).await
+            let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
+            self.publicity.staff_page(&who, &agency_id, &r.cursor, r.limit).await
         } else {
-            self.publicity.public_page(Some(&r.agency_id), &r.cursor, r.limit).await
+            // Empty: every agency's published entries.
+            let agency_id: Option<AgencyId> = convert::optional_id("agency_id", r.agency_id).map_err(status)?;
+            self.publicity.public_page(agency_id.as_ref(), &r.cursor, r.limit).await
         }
         .map_err(status)?;
         let disclosures = self.publicity.views(page.rows).await.map_err(status)?;
@@ -114,36 +118,40 @@ impl PublicityService for PublicityApi {
     #[tracing::instrument(skip_all)]
     async fn get_disclosure(&self, req: Request<pb::GetDisclosureRequest>) -> R<pb::Disclosure> {
         let who = maybe_caller(&req);
-        let d = self.publicity.get(who.as_ref(), &req.get_ref().disclosure_id).await.map_err(status)?;
+        let id: DisclosureId = convert::id("disclosure_id", req.get_ref().disclosure_id.clone()).map_err(status)?;
+        let d = self.publicity.get(who.as_ref(), &id).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn publish_disclosure(&self, req: Request<pb::PublishDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
-        let d = self.publicity.publish(&who, convert::publish_disclosure(req.into_inner())).await.map_err(status)?;
+        let command = convert::publish_disclosure(req.into_inner()).map_err(status)?;
+        let d = self.publicity.publish(&who, command).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn withdraw_disclosure(&self, req: Request<pb::WithdrawDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
-        let d = self.publicity.withdraw(&who, convert::withdraw_disclosure(req.into_inner())).await.map_err(status)?;
+        let command = convert::withdraw_disclosure(req.into_inner()).map_err(status)?;
+        let d = self.publicity.withdraw(&who, command).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn correct_disclosure(&self, req: Request<pb::CorrectDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
-        let d = self.publicity.correct(&who, convert::correct_disclosure(req.into_inner())).await.map_err(status)?;
+        let command = convert::correct_disclosure(req.into_inner()).map_err(status)?;
+        let d = self.publicity.correct(&who, command).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn end_publication(&self, req: Request<pb::EndPublicationRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
-        let d =
-            self.publicity.end_publication(&who, convert::end_publication(req.into_inner())).await.map_err(status)?;
+        let command = convert::end_publication(req.into_inner()).map_err(status)?;
+        let d = self.publicity.end_publication(&who, command).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
@@ -164,7 +172,7 @@ impl PublicityService for PublicityApi {
             })?),
         };
         let r = req.into_inner();
-        let agency = (!r.agency_id.is_empty()).then_some(r.agency_id);
+        let agency: Option<AgencyId> = convert::optional_id("agency_id", r.agency_id).map_err(status)?;
         if let Some(a) = &agency {
             self.publicity.recorder().registry().agency(a).await.map_err(status)?;
         }
@@ -182,7 +190,7 @@ impl PublicityService for PublicityApi {
                 // not missed.
                 let changed = publicity.changed().clone();
                 let notified = changed.notified();
-                let rows = match publicity.changes_after(agency.as_deref(), after, 100).await {
+                let rows = match publicity.changes_after(agency.as_ref(), after, 100).await {
                     Ok(rows) => rows,
                     Err(e) => {
                         let _ = tx.send(Err(status(e))).await;
@@ -216,14 +224,18 @@ impl PublicityService for PublicityApi {
     #[tracing::instrument(skip_all)]
     async fn get_annual_report(&self, req: Request<pb::GetAnnualReportRequest>) -> R<pb::AnnualReport> {
         let r = req.into_inner();
-        let report = sanxiang_publicity::annual::report(&self.publicity, &r.agency_id, r.year).await.map_err(status)?;
+        let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
+        let report = sanxiang_publicity::annual::report(&self.publicity, &agency_id, r.year).await.map_err(status)?;
         Ok(Response::new(convert::annual_report_to_pb(report)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn list_overdue(&self, req: Request<pb::ListOverdueRequest>) -> R<pb::ListOverdueResponse> {
         let who = caller(&req)?;
-        let items = sanxiang_publicity::supervision::overdue(&self.publicity, &who, &req.get_ref().agency_id)
+        // Empty: every agency the supervisor oversees.
+        let agency_id: Option<AgencyId> =
+            convert::optional_id("agency_id", req.get_ref().agency_id.clone()).map_err(status)?;
+        let items = sanxiang_publicity::supervision::overdue(&self.publicity, &who, agency_id.as_ref())
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ListOverdueResponse {

@@ -4,6 +4,7 @@ use crate::status::{caller, status};
 use bytes::Bytes;
 use futures::StreamExt;
 use sanxiang_domain::Error;
+use sanxiang_domain::id::{AgencyId, CaseId, EvidenceId};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_server::RecordService;
 use sanxiang_registry::auth::{Action, authorize};
@@ -36,10 +37,8 @@ impl RecordService for RecordApi {
     async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> R<pb::Case> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        if r.agency_id.is_empty() {
-            return Err(status(Error::invalid("agency_id", "must not be empty")));
-        }
-        let scope = self.recorder.registry().scope(&r.agency_id).await.map_err(|e| match e {
+        let agency_id: AgencyId = convert::id("agency_id", r.agency_id.clone()).map_err(status)?;
+        let scope = self.recorder.registry().scope(&agency_id).await.map_err(|e| match e {
             Error::NotFound { .. } => status(Error::invalid("agency_id", "no such agency")),
             other => status(other),
         })?;
@@ -52,9 +51,9 @@ impl RecordService for RecordApi {
     #[tracing::instrument(skip_all)]
     async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> R<pb::Case> {
         let who = caller(&req)?;
-        let id = &req.get_ref().case_id;
-        let known = self.recorder.authorized_case_agency(&who, Action::ReadRecord, id).await.map_err(status)?;
-        let case = self.recorder.case(id).await.map_err(status)?;
+        let id: CaseId = convert::id("case_id", req.get_ref().case_id.clone()).map_err(status)?;
+        let known = self.recorder.authorized_case_agency(&who, Action::ReadRecord, &id).await.map_err(status)?;
+        let case = self.recorder.case(&id).await.map_err(status)?;
         Ok(Response::new(case_to_pb(self.recorder.case_view(case, &known.0).map_err(status)?)))
     }
 
@@ -64,11 +63,12 @@ impl RecordService for RecordApi {
         let r = req.into_inner();
         // The cursor's shape is checked before anything is looked up.
         sanxiang_domain::limits::optional_id("after_id", &r.after_id).map_err(status)?;
-        let scope = self.recorder.registry().scope(&r.agency_id).await.map_err(status)?;
+        let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
+        let scope = self.recorder.registry().scope(&agency_id).await.map_err(status)?;
         authorize(&who, Action::ReadRecord, Some(&scope)).map_err(status)?;
-        let cases = self.recorder.list_cases(&r.agency_id, &r.after_id, r.limit).await.map_err(status)?;
-        let next_after_id = cases.last().map(|c| c.id.clone()).unwrap_or_default();
-        let agency = self.recorder.registry().agency(&r.agency_id).await.map_err(status)?;
+        let cases = self.recorder.list_cases(&agency_id, &r.after_id, r.limit).await.map_err(status)?;
+        let next_after_id = cases.last().map(|c| c.id.to_string()).unwrap_or_default();
+        let agency = self.recorder.registry().agency(&agency_id).await.map_err(status)?;
         Ok(Response::new(pb::ListCasesResponse {
             cases: cases
                 .into_iter()
@@ -83,9 +83,8 @@ impl RecordService for RecordApi {
     async fn append_event(&self, req: Request<pb::AppendEventRequest>) -> R<pb::Event> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let known =
-            self.recorder.authorized_case_agency(&who, Action::WriteRecord, &r.case_id).await.map_err(status)?;
-        let case_id = r.case_id.clone();
+        let case_id: CaseId = convert::id("case_id", r.case_id.clone()).map_err(status)?;
+        let known = self.recorder.authorized_case_agency(&who, Action::WriteRecord, &case_id).await.map_err(status)?;
         let command = convert::append_event(r).map_err(status)?;
         let event = self.recorder.append_event_in(&who, &case_id, &known.0, command).await.map_err(status)?;
         Ok(Response::new(event_to_pb(event).map_err(status)?))
@@ -95,8 +94,9 @@ impl RecordService for RecordApi {
     async fn list_events(&self, req: Request<pb::ListEventsRequest>) -> R<pb::ListEventsResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        self.recorder.authorized_case(&who, Action::ReadRecord, &r.case_id).await.map_err(status)?;
-        let events = self.recorder.list_events(&r.case_id, r.after_seq, r.limit).await.map_err(status)?;
+        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
+        self.recorder.authorized_case(&who, Action::ReadRecord, &case_id).await.map_err(status)?;
+        let events = self.recorder.list_events(&case_id, r.after_seq, r.limit).await.map_err(status)?;
         let events = events.into_iter().map(event_to_pb).collect::<Result<_, _>>().map_err(status)?;
         Ok(Response::new(pb::ListEventsResponse { events }))
     }
@@ -113,11 +113,11 @@ impl RecordService for RecordApi {
             Some(pb::UploadEvidenceRequest { part: Some(Part::Header(h)) }) => h,
             _ => return Err(status(Error::invalid("header", "the first message must carry the upload header"))),
         };
-        let case =
-            self.recorder.authorized_case(&who, Action::WriteRecord, &header.case_id).await.map_err(|e| match e {
-                Error::NotFound { .. } => status(Error::invalid("case_id", "no such case")),
-                other => status(other),
-            })?;
+        let case_id: CaseId = convert::id("case_id", header.case_id.clone()).map_err(status)?;
+        let case = self.recorder.authorized_case(&who, Action::WriteRecord, &case_id).await.map_err(|e| match e {
+            Error::NotFound { .. } => status(Error::invalid("case_id", "no such case")),
+            other => status(other),
+        })?;
         let body = stream.map(|m| match m {
             Ok(pb::UploadEvidenceRequest { part: Some(Part::Chunk(c)) }) => Ok(c),
             Ok(_) => Err(Error::invalid("chunk", "only the first message carries a header")),
@@ -145,10 +145,10 @@ impl RecordService for RecordApi {
         self.recorder.authorized_case(&who, Action::ReadRecord, &u.case_id).await.map_err(status)?;
         Ok(Response::new(pb::Upload {
             upload_id,
-            case_id: u.case_id,
+            case_id: u.case_id.into(),
             durable_offset: u.durable_offset,
             completed: u.evidence.is_some(),
-            evidence_id: u.evidence.map(|e| e.id).unwrap_or_default(),
+            evidence_id: u.evidence.map(|e| e.id.into()).unwrap_or_default(),
         }))
     }
 
@@ -159,7 +159,8 @@ impl RecordService for RecordApi {
         use pb::download_evidence_response::Part;
         let who = caller(&req)?;
         let r = req.into_inner();
-        let item = self.recorder.evidence(&r.evidence_id).await.map_err(status)?;
+        let id: EvidenceId = convert::id("evidence_id", r.evidence_id.clone()).map_err(status)?;
+        let item = self.recorder.evidence(&id).await.map_err(status)?;
         self.recorder.authorized_case(&who, Action::RetrieveEvidence, &item.case_id).await.map_err(status)?;
         let first = pb::DownloadEvidenceResponse { part: Some(Part::Evidence(evidence_to_pb(item.clone()))) };
         let rx = self.recorder.download(&who, item, &r.reason).await.map_err(status)?;
@@ -171,7 +172,8 @@ impl RecordService for RecordApi {
     #[tracing::instrument(skip_all)]
     async fn get_evidence(&self, req: Request<pb::GetEvidenceRequest>) -> R<pb::Evidence> {
         let who = caller(&req)?;
-        let item = self.recorder.evidence(&req.get_ref().evidence_id).await.map_err(status)?;
+        let id: EvidenceId = convert::id("evidence_id", req.get_ref().evidence_id.clone()).map_err(status)?;
+        let item = self.recorder.evidence(&id).await.map_err(status)?;
         self.recorder.authorized_case(&who, Action::ReadRecord, &item.case_id).await.map_err(status)?;
         Ok(Response::new(evidence_to_pb(item)))
     }
@@ -180,7 +182,8 @@ impl RecordService for RecordApi {
     async fn verify_case(&self, req: Request<pb::VerifyCaseRequest>) -> R<pb::VerifyCaseResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let case = self.recorder.authorized_case(&who, Action::ReadRecord, &r.case_id).await.map_err(status)?;
+        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
+        let case = self.recorder.authorized_case(&who, Action::ReadRecord, &case_id).await.map_err(status)?;
         let report = self.recorder.verify_case(&case, r.rehash_evidence).await.map_err(status)?;
         Ok(Response::new(report_to_pb(report)))
     }
@@ -190,8 +193,8 @@ impl RecordService for RecordApi {
     #[tracing::instrument(skip_all)]
     async fn export_case(&self, req: Request<pb::ExportCaseRequest>) -> R<Self::ExportCaseStream> {
         let who = caller(&req)?;
-        let case =
-            self.recorder.authorized_case(&who, Action::ReadRecord, &req.get_ref().case_id).await.map_err(status)?;
+        let case_id: CaseId = convert::id("case_id", req.get_ref().case_id.clone()).map_err(status)?;
+        let case = self.recorder.authorized_case(&who, Action::ReadRecord, &case_id).await.map_err(status)?;
         let rx = self.recorder.export(&case).await.map_err(status)?;
         Ok(Response::new(Box::pin(
             ReceiverStream::new(rx)

@@ -1,13 +1,14 @@
 //! `RegistryService` over gRPC: decode, authorise, call the use case, encode.
 
 use sanxiang_domain::Error;
+use sanxiang_domain::id::{AgencyId, OfficerId, PrincipalId};
 use sanxiang_domain::officer::OfficerStatus;
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::registry_service_server::RegistryService;
 use tonic::{Request, Response, Status};
 
 use crate::convert::{
-    agency_to_pb, event_kind_from_pb, from_timestamp, micros, officer_to_pb, principal_to_pb, request_digest,
+    self, agency_to_pb, event_kind_from_pb, from_timestamp, micros, officer_to_pb, principal_to_pb, request_digest,
     role_from_pb,
 };
 use crate::status::{caller, status};
@@ -49,7 +50,8 @@ impl RegistryService for RegistryApi {
             name: r.name,
             credit_code: r.credit_code,
             region: r.region,
-            parent_id: r.parent_id,
+            // May be empty (no parent); the registry checks its shape and that it exists.
+            parent_id: AgencyId::from(r.parent_id),
             powers: r
                 .powers
                 .into_iter()
@@ -66,7 +68,7 @@ impl RegistryService for RegistryApi {
     #[tracing::instrument(skip_all)]
     async fn get_agency(&self, req: Request<pb::GetAgencyRequest>) -> R<pb::Agency> {
         let who = caller(&req)?;
-        let id = req.into_inner().agency_id;
+        let id: AgencyId = convert::id("agency_id", req.into_inner().agency_id).map_err(status)?;
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
         Ok(Response::new(agency_to_pb(self.registry.agency(&id).await.map_err(status)?).map_err(status)?))
@@ -95,7 +97,7 @@ impl RegistryService for RegistryApi {
             .register_officer(NewOfficer {
                 request_digest: request_digest(&r),
                 request_id: r.request_id,
-                agency_id: r.agency_id,
+                agency_id: convert::id("agency_id", r.agency_id).map_err(status)?,
                 name: r.name,
                 certificate_number: r.certificate_number,
                 category: r.category,
@@ -123,7 +125,13 @@ impl RegistryService for RegistryApi {
         let effective = from_timestamp("effective_at", r.effective_at.as_ref()).map_err(status)?;
         let o = self
             .registry
-            .set_officer_status(&r.officer_id, new_status, &r.reason, effective, &who)
+            .set_officer_status(
+                &convert::id("officer_id", r.officer_id.clone()).map_err(status)?,
+                new_status,
+                &r.reason,
+                effective,
+                &who,
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(officer_to_pb(o).map_err(status)?))
@@ -137,15 +145,18 @@ impl RegistryService for RegistryApi {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
-        let o =
-            self.registry.set_review_experience(&r.officer_id, r.has_prior_review_experience).await.map_err(status)?;
+        let o = self
+            .registry
+            .set_review_experience(&OfficerId::from(r.officer_id), r.has_prior_review_experience)
+            .await
+            .map_err(status)?;
         Ok(Response::new(officer_to_pb(o).map_err(status)?))
     }
 
     #[tracing::instrument(skip_all)]
     async fn list_officers(&self, req: Request<pb::ListOfficersRequest>) -> R<pb::ListOfficersResponse> {
         let who = caller(&req)?;
-        let id = req.into_inner().agency_id;
+        let id: AgencyId = convert::id("agency_id", req.into_inner().agency_id).map_err(status)?;
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
         let officers = self.registry.officers(&id).await.map_err(status)?;
@@ -162,7 +173,14 @@ impl RegistryService for RegistryApi {
         let role = role_from_pb(r.role).ok_or_else(|| status(Error::invalid("role", "unknown role")))?;
         let p = self
             .registry
-            .create_principal((&r.request_id, &request_digest(&r)), &r.name, role, &r.agency_id, &r.officer_id)
+            .create_principal(
+                (&r.request_id, &request_digest(&r)),
+                &r.name,
+                role,
+                // Either may be empty; the registry checks shapes and which the role needs.
+                &AgencyId::from(r.agency_id.as_str()),
+                &OfficerId::from(r.officer_id.as_str()),
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(principal_to_pb(p).map_err(status)?))
@@ -173,7 +191,8 @@ impl RegistryService for RegistryApi {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
-        let (token_id, token) = self.registry.issue_token(&r.principal_id, &r.label).await.map_err(status)?;
+        let principal_id: PrincipalId = convert::id("principal_id", r.principal_id).map_err(status)?;
+        let (token_id, token) = self.registry.issue_token(&principal_id, &r.label).await.map_err(status)?;
         Ok(Response::new(pb::IssueTokenResponse { token_id, token }))
     }
 
@@ -196,14 +215,15 @@ impl RegistryService for RegistryApi {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
-        self.registry.put_catalog(&r.agency_id, &r.catalog_toml, &who).await.map_err(status)?;
-        self.get(&r.agency_id).await
+        let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
+        self.registry.put_catalog(&agency_id, &r.catalog_toml, &who).await.map_err(status)?;
+        self.get(&agency_id).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_catalog(&self, req: Request<pb::GetCatalogRequest>) -> R<pb::Catalog> {
         let who = caller(&req)?;
-        let id = req.into_inner().agency_id;
+        let id: AgencyId = convert::id("agency_id", req.into_inner().agency_id).map_err(status)?;
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
         self.get(&id).await
@@ -220,10 +240,10 @@ impl RegistryService for RegistryApi {
 }
 
 impl RegistryApi {
-    async fn get(&self, agency_id: &str) -> R<pb::Catalog> {
+    async fn get(&self, agency_id: &AgencyId) -> R<pb::Catalog> {
         let (catalog, row) = self.registry.catalog(agency_id).await.map_err(status)?;
         Ok(Response::new(pb::Catalog {
-            agency_id: agency_id.to_owned(),
+            agency_id: agency_id.to_string(),
             catalog_json: serde_json::to_string(&catalog).map_err(|e| status(Error::Internal(e.to_string())))?,
             configured: row.is_some(),
             updated_at: row.map(|r| micros(r.updated_at)),

@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{self, draft_to_pb, event_to_pb, review_to_pb};
 use crate::status::{caller, status};
+use sanxiang_domain::id::{AgencyId, DraftId};
 
 /// The gRPC face of [`Reviews`].
 #[derive(Debug, Clone)]
@@ -30,17 +31,22 @@ impl ReviewService for ReviewApi {
     async fn submit_draft(&self, req: Request<pb::SubmitDraftRequest>) -> R<pb::Draft> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let case =
-            self.reviews.recorder().authorized_case(&who, Action::WriteRecord, &r.case_id).await.map_err(status)?;
-        let d = self.reviews.submit_draft(&who, &case, convert::submit_draft(r)).await.map_err(status)?;
+        let command = convert::submit_draft(r).map_err(status)?;
+        let case = self
+            .reviews
+            .recorder()
+            .authorized_case(&who, Action::WriteRecord, &command.case_id)
+            .await
+            .map_err(status)?;
+        let d = self.reviews.submit_draft(&who, &case, command).await.map_err(status)?;
         Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_draft(&self, req: Request<pb::GetDraftRequest>) -> R<pb::Draft> {
         let who = caller(&req)?;
-        let (d, _) =
-            self.reviews.authorized_draft(&who, Action::ReadRecord, &req.get_ref().draft_id).await.map_err(status)?;
+        let id: DraftId = convert::id("draft_id", req.get_ref().draft_id.clone()).map_err(status)?;
+        let (d, _) = self.reviews.authorized_draft(&who, Action::ReadRecord, &id).await.map_err(status)?;
         Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
     }
 
@@ -48,15 +54,16 @@ impl ReviewService for ReviewApi {
     async fn list_review_queue(&self, req: Request<pb::ListReviewQueueRequest>) -> R<pb::ListReviewQueueResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let drafts = self.reviews.queue(&who, &r.agency_id, r.overdue_only).await.map_err(status)?;
+        let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
+        let drafts = self.reviews.queue(&who, &agency_id, r.overdue_only).await.map_err(status)?;
         Ok(Response::new(pb::ListReviewQueueResponse { drafts: drafts.into_iter().map(draft_to_pb).collect() }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn decide_review(&self, req: Request<pb::DecideReviewRequest>) -> R<pb::Review> {
         let who = caller(&req)?;
-        let review =
-            self.reviews.decide_review(&who, convert::decide_review(req.into_inner())).await.map_err(status)?;
+        let command = convert::decide_review(req.into_inner()).map_err(status)?;
+        let review = self.reviews.decide_review(&who, command).await.map_err(status)?;
         Ok(Response::new(review_to_pb(review_view(review).map_err(status)?)))
     }
 
@@ -71,7 +78,8 @@ impl ReviewService for ReviewApi {
     #[tracing::instrument(skip_all)]
     async fn issue_decision(&self, req: Request<pb::IssueDecisionRequest>) -> R<pb::IssueDecisionResponse> {
         let who = caller(&req)?;
-        let d = self.reviews.issue_decision(&who, convert::issue_decision(req.into_inner())).await.map_err(status)?;
+        let command = convert::issue_decision(req.into_inner()).map_err(status)?;
+        let d = self.reviews.issue_decision(&who, command).await.map_err(status)?;
         Ok(Response::new(pb::IssueDecisionResponse {
             event: Some(event_to_pb(d.event).map_err(status)?),
             document_number: d.document_number,
@@ -83,8 +91,9 @@ impl ReviewService for ReviewApi {
     async fn revise_decision(&self, req: Request<pb::ReviseDecisionRequest>) -> R<pb::Event> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let case = self.reviews.recorder().authorized_case(&who, Action::Decide, &r.case_id).await.map_err(status)?;
         let command = convert::revise_decision(r).map_err(status)?;
+        let case =
+            self.reviews.recorder().authorized_case(&who, Action::Decide, &command.case_id).await.map_err(status)?;
         let e = self.reviews.revise_decision(&who, &case, command).await.map_err(status)?;
         Ok(Response::new(event_to_pb(e).map_err(status)?))
     }

@@ -4,6 +4,7 @@
 //! digests of the evidence it references and the hash of the event before it. The first event
 //! of a case (`case_opened`) links to the all-zero digest.
 
+use crate::id::EvidenceId;
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{CanonicalError, Value, write_canonical, write_int, write_string};
@@ -19,7 +20,7 @@ pub const RECORD_VERSION: i64 = 1;
 /// An evidence item as an event commits to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceLink {
-    pub evidence_id: String,
+    pub evidence_id: EvidenceId,
     pub sha256: Sha256Digest,
     pub size: u64,
     pub media_type: String,
@@ -37,7 +38,7 @@ impl EvidenceLink {
     /// Parses the form produced for the canonical document.
     pub fn from_value(v: &Value) -> Option<Self> {
         Some(Self {
-            evidence_id: v.get("id")?.as_str()?.to_owned(),
+            evidence_id: EvidenceId::from(v.get("id")?.as_str()?),
             media_type: v.get("media_type")?.as_str()?.to_owned(),
             sha256: v.get("sha256")?.as_str()?.parse().ok()?,
             size: u64::try_from(v.get("size")?.as_int()?).ok()?,

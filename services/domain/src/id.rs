@@ -49,6 +49,161 @@ pub fn id_millis(id: &str) -> Option<u64> {
     Some(secs * 1000 + u64::from(nanos) / 1_000_000)
 }
 
+/// Declares a typed id: a `String` newtype that a different kind of id cannot be passed for.
+///
+/// Each is made in one of three ways: drawn from the clock ([`CaseId::new`] and the like), parsed
+/// from a request with its shape checked ([`CaseId::parse`], `INVALID_ARGUMENT` naming the field),
+/// or read back from a stored row (`From<String>`, also what the database mapping uses: a stored id
+/// was checked when it was written). It reads as `&str` where text is wanted (`Deref`), and
+/// converts back into `String` for the wire.
+macro_rules! typed_id {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveValueType))]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new id from the clock (UUIDv7, see [`new_uuid`]).
+            pub fn new(clock: &dyn TimeProvider) -> Self {
+                Self(new_id(clock))
+            }
+
+            /// An id given in a request: its shape is checked before any lookup
+            /// ([`crate::limits::id`]), else `INVALID_ARGUMENT` naming `field`.
+            pub fn parse(field: &str, value: &str) -> crate::Result<Self> {
+                crate::limits::id(field, value)?;
+                Ok(Self(value.to_owned()))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The id as an owned string (for the wire and for JSON payloads).
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl From<String> for $name {
+            /// An id read back from storage, where it was checked when written.
+            fn from(stored: String) -> Self {
+                Self(stored)
+            }
+        }
+
+        impl From<&str> for $name {
+            /// An id read back from storage, where it was checked when written.
+            fn from(stored: &str) -> Self {
+                Self(stored.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl From<&$name> for String {
+            fn from(id: &$name) -> String {
+                id.0.clone()
+            }
+        }
+
+        #[cfg(feature = "sea-orm")]
+        impl From<&$name> for sea_orm::Value {
+            fn from(id: &$name) -> sea_orm::Value {
+                sea_orm::Value::from(id.0.clone())
+            }
+        }
+
+        impl From<$name> for crate::canonical::Value {
+            fn from(id: $name) -> Self {
+                crate::canonical::Value::from(id.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        #[cfg(feature = "sea-orm")]
+        impl sea_orm::TryFromU64 for $name {
+            /// Ids are text, never drawn by the database.
+            fn try_from_u64(_: u64) -> std::result::Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+    )*};
+}
+
+typed_id! {
+    /// A case (`cases.id`).
+    CaseId;
+    /// An agency (`agencies.id`).
+    AgencyId;
+    /// An officer (`officers.id`).
+    OfficerId;
+    /// A principal: who calls the service (`principals.id`).
+    PrincipalId;
+    /// A piece of evidence (`evidence.id`).
+    EvidenceId;
+    /// A decision draft (`drafts.id`).
+    DraftId;
+    /// A disclosure (`disclosures.id`; a decision's disclosure has its case's id).
+    DisclosureId;
+}
+
+impl DisclosureId {
+    /// The disclosure of a case's decision, which has its case's id (one decision per case).
+    pub fn of_decision(case: &CaseId) -> Self {
+        Self(case.0.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +233,20 @@ mod tests {
         let later = new_id(&clock);
         assert!(later > ids[999]);
         assert_eq!(id_millis(&later), id_millis(&ids[0]).map(|m| m + 1000));
+    }
+
+    #[test]
+    fn typed_ids_are_checked_when_given_and_kept_apart() {
+        let clock = TestClock::new(Timestamp::parse_rfc3339("2026-01-05T09:30:00Z").unwrap());
+        let case = CaseId::new(&clock);
+        assert_eq!(id_millis(case.as_str()), Some(1_767_605_400_000));
+        assert_eq!(CaseId::parse("case_id", case.as_str()).unwrap(), case);
+        let err = CaseId::parse("case_id", "a b").unwrap_err().to_string();
+        assert!(err.contains("case_id"), "{err}");
+        assert!(AgencyId::parse("agency_id", "").is_err());
+        // The same text under two kinds stays two values of two types; JSON is the bare string.
+        let agency = AgencyId::from(case.as_str());
+        assert_eq!(agency.as_str(), case.as_str());
+        assert_eq!(serde_json::to_string(&case).unwrap(), format!("\"{case}\""));
     }
 }

@@ -79,9 +79,9 @@ pub fn optional_id(field: &str, value: &str) -> Result<()> {
 }
 
 /// Each id of a list, and the list's length.
-pub fn ids(field: &str, values: &[String]) -> Result<()> {
+pub fn ids<S: AsRef<str>>(field: &str, values: &[S]) -> Result<()> {
     count(field, values, MAX_IDS)?;
-    values.iter().enumerate().try_for_each(|(i, v)| id(&format!("{field}[{i}]"), v))
+    values.iter().enumerate().try_for_each(|(i, v)| id(&format!("{field}[{i}]"), v.as_ref()))
 }
 
 /// A media type as RFC 6838 defines it, `type/subtype` of restricted-name characters (letters,

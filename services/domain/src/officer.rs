@@ -1,5 +1,6 @@
 //! Whether an officer may act at a given moment (RULES G2, G3).
 
+use crate::id::{AgencyId, OfficerId};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
@@ -71,7 +72,7 @@ impl Certificate {
 /// An officer named as acting in an act, as the rules need to know them.
 #[derive(Debug, Clone, Copy)]
 pub struct Named<'a> {
-    pub agency_id: &'a str,
+    pub agency_id: &'a AgencyId,
     pub name: &'a str,
     pub certificate: &'a Certificate,
 }
@@ -90,12 +91,12 @@ pub enum ActingRefused {
 
 impl ActingRefused {
     /// The error the client gets.
-    pub fn error(&self, officer_ids: &[String]) -> Error {
+    pub fn error(&self, officer_ids: &[OfficerId]) -> Error {
         match self {
             Self::Invalid(e) | Self::TooFew(e) => e.clone(),
             Self::Certificate { index, name, why } => Error::precondition(
                 "G3.certificate-valid",
-                format!("officer {name} ({}): {why}", officer_ids.get(*index).map_or("", String::as_str)),
+                format!("officer {name} ({}): {why}", officer_ids.get(*index).map_or("", OfficerId::as_str)),
             ),
         }
     }
@@ -106,9 +107,9 @@ impl ActingRefused {
 /// with a valid certificate and active at `at` in `zone`, then at least `needed` of them.
 /// `lookup` finds a registered officer by id.
 pub fn check_acting<'a>(
-    officer_ids: &[String],
-    lookup: impl Fn(&str) -> Option<Named<'a>>,
-    agency_id: &str,
+    officer_ids: &[OfficerId],
+    lookup: impl Fn(&OfficerId) -> Option<Named<'a>>,
+    agency_id: &AgencyId,
     at: Timestamp,
     zone: Tz,
     needed: usize,
@@ -189,15 +190,16 @@ mod tests {
             status_changes: vec![(at("2026-01-01T00:00:00Z"), OfficerStatus::Suspended)],
             ..valid.clone()
         };
-        let lookup = |id: &str| match id {
-            "o1" | "o2" => Some(Named { agency_id: "a", name: "valid", certificate: &valid }),
-            "x" => Some(Named { agency_id: "b", name: "elsewhere", certificate: &valid }),
-            "s" => Some(Named { agency_id: "a", name: "suspended", certificate: &suspended }),
+        let (a, b) = (AgencyId::from("a"), AgencyId::from("b"));
+        let lookup = |id: &OfficerId| match id.as_str() {
+            "o1" | "o2" => Some(Named { agency_id: &a, name: "valid", certificate: &valid }),
+            "x" => Some(Named { agency_id: &b, name: "elsewhere", certificate: &valid }),
+            "s" => Some(Named { agency_id: &a, name: "suspended", certificate: &suspended }),
             _ => None,
         };
-        let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let ids = |v: &[&str]| v.iter().map(|s| OfficerId::from(*s)).collect::<Vec<_>>();
         let check = |v: &[&str], needed| {
-            check_acting(&ids(v), lookup, "a", at("2026-03-01T00:00:00Z"), zone("").unwrap(), needed, "inspection")
+            check_acting(&ids(v), lookup, &a, at("2026-03-01T00:00:00Z"), zone("").unwrap(), needed, "inspection")
         };
         assert_eq!(check(&["o1", "o2"], 2), Ok(()));
         assert!(

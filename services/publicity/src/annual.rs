@@ -2,22 +2,24 @@
 //! by the agency's local calendar (RULES D5), available from 1 January of the next year.
 //!
 //! A report costs a fixed handful of queries whatever the agency's size (grouped counts in the
-//! database, one pass over the year's decision events and disclosures), plus one query per
-//! [`DRAFT_CHUNK`] decisions for the drafts the decisions were issued on.
+//! database, one pass over the year's decision events and disclosures), plus one query per 500
+//! decisions for the drafts the decisions were issued on. The record's tables are read through
+//! [`sanxiang_recording::reads`] and the review's through [`crate::review_records`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use sanxiang_domain::calendar::local_date;
 use sanxiang_domain::canonical::Value;
+use sanxiang_domain::id::{AgencyId, DraftId};
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::review::Outcome;
 use sanxiang_domain::{Error, Result, Timestamp};
+use sanxiang_recording::reads::Period;
 use sanxiang_store::db_error;
-use sanxiang_store::entity::{case, disclosure, draft, event, review};
-use sea_orm::sea_query::SelectStatement;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sanxiang_store::entity::disclosure;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::Publicity;
 use crate::content;
@@ -29,8 +31,6 @@ use crate::rows::status;
 pub const MIN_YEAR: i32 = 2000;
 /// Latest year: far beyond any record, and small enough for date arithmetic.
 pub const MAX_YEAR: i32 = 9998;
-/// Drafts fetched per query: well under every backend's limit on bound parameters.
-const DRAFT_CHUNK: usize = 500;
 
 /// Counts by name, in name order.
 #[derive(Debug, Default)]
@@ -56,7 +56,7 @@ pub struct Count {
 /// An agency's statistics for a year (RULES P8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnualReport {
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub agency_name: String,
     pub year: i32,
     pub cases_by_kind: Vec<Count>,
@@ -79,12 +79,8 @@ fn dec31(year: i32) -> Result<NaiveDate> {
     NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| Error::invalid("year", "out of range"))
 }
 
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
 /// An agency's statistics for `year`, which must have ended in the agency's zone.
-pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<AnnualReport> {
+pub async fn report(p: &Publicity, agency_id: &AgencyId, year: i32) -> Result<AnnualReport> {
     if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
         return Err(Error::invalid("year", format!("a year from {MIN_YEAR} to {MAX_YEAR}")));
     }
@@ -104,87 +100,33 @@ pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<AnnualR
     let start = end_instant(dec31(year - 1)?, tz);
     let end = end_instant(dec31(year)?, tz);
     let year_end = dec31(year)?.to_string();
-    let db = p.recorder().db();
-    let agency_cases = || -> SelectStatement {
-        case::Entity::find()
-            .select_only()
-            .column(case::Column::Id)
-            .filter(case::Column::AgencyId.eq(agency_id))
-            .into_query()
-    };
-    let decisions_in_year = || {
-        event::Entity::find()
-            .filter(event::Column::Kind.eq(EventKind::Decision.as_str()))
-            .filter(event::Column::OccurredAt.gte(start))
-            .filter(event::Column::OccurredAt.lt(end))
-            .filter(event::Column::CaseId.in_subquery(agency_cases()))
-    };
+    let period = Period { start, end };
+    let recorder = p.recorder();
 
     // Cases opened, by kind.
-    let opened: Vec<(String, i64)> = case::Entity::find()
-        .select_only()
-        .column(case::Column::Kind)
-        .column_as(case::Column::Id.count(), "n")
-        .filter(case::Column::AgencyId.eq(agency_id))
-        .filter(case::Column::OpenedAt.gte(start))
-        .filter(case::Column::OpenedAt.lt(end))
-        .group_by(case::Column::Kind)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
     let mut cases_by_kind = Counts::default();
-    for (kind, n) in opened {
-        cases_by_kind.add(&kind, count(n));
+    for (kind, n) in recorder.cases_opened_by_kind(agency_id, period).await? {
+        cases_by_kind.add(&kind, n);
     }
 
     // Decisions and revisions of the year.
-    let decisions: Vec<(String, String)> = decisions_in_year()
-        .select_only()
-        .columns([event::Column::CaseId, event::Column::Payload])
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    let revised: Vec<String> = event::Entity::find()
-        .select_only()
-        .column(event::Column::Payload)
-        .filter(event::Column::Kind.eq(EventKind::DecisionRevised.as_str()))
-        .filter(event::Column::OccurredAt.gte(start))
-        .filter(event::Column::OccurredAt.lt(end))
-        .filter(event::Column::CaseId.in_subquery(agency_cases()))
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    let decided_kinds: HashMap<String, String> = case::Entity::find()
-        .select_only()
-        .columns([case::Column::Id, case::Column::Kind])
-        .filter(
-            case::Column::Id.in_subquery(decisions_in_year().select_only().column(event::Column::CaseId).into_query()),
-        )
-        .into_tuple::<(String, String)>()
-        .all(db)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .collect();
+    let decisions = recorder.decisions_in(agency_id, period).await?;
+    let revised = recorder.payloads_in(agency_id, EventKind::DecisionRevised, period).await?;
 
     let mut decisions_by_kind = Counts::default();
     let mut major_decisions = 0u64;
     let mut draft_ids = Vec::with_capacity(decisions.len());
-    for (case_id, payload) in &decisions {
-        let v = Value::parse(payload).map_err(|_| Error::DataLoss(format!("decision payload in case {case_id}")))?;
-        let kind = decided_kinds.get(case_id).ok_or_else(|| Error::DataLoss(format!("case {case_id}")))?;
-        decisions_by_kind.add(kind, 1);
-        if v.get("major").and_then(Value::as_bool).unwrap_or(false) {
+    for d in &decisions {
+        decisions_by_kind.add(d.case_kind.as_str(), 1);
+        if d.payload.get("major").and_then(Value::as_bool).unwrap_or(false) {
             major_decisions += 1;
         }
-        let draft_id = v
+        let draft_id = d
+            .payload
             .get("draft_id")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::DataLoss(format!("decision in case {case_id} names no draft")))?;
-        draft_ids.push(draft_id.to_owned());
+            .ok_or_else(|| Error::DataLoss(format!("decision in case {} names no draft", d.case_id)))?;
+        draft_ids.push(DraftId::from(draft_id));
     }
 
     // What the decisions decided, from the drafts they were issued on.
@@ -192,54 +134,29 @@ pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<AnnualR
     let mut licensing_by_action = Counts::default();
     let mut fines_total_fen = 0u64;
     let mut confiscation_total_fen = 0u64;
-    for chunk in draft_ids.chunks(DRAFT_CHUNK) {
-        let drafts: Vec<(String, String)> = draft::Entity::find()
-            .select_only()
-            .columns([draft::Column::Id, draft::Column::Content])
-            .filter(draft::Column::Id.is_in(chunk.iter().cloned()))
-            .into_tuple()
-            .all(db)
-            .await
-            .map_err(db_error)?;
-        if drafts.len() != chunk.len() {
-            return Err(Error::DataLoss("a decision's draft is missing".into()));
+    for (id, text) in p.reviews().draft_contents(&draft_ids).await? {
+        let d = content::DraftContent::parse(&id, &text)?;
+        let facts = content::facts(&id, &d);
+        for t in &facts.penalties {
+            penalties_by_type.add(t, 1);
         }
-        for (id, text) in drafts {
-            let d = content::DraftContent::parse(&id, &text)?;
-            let facts = content::facts(&id, &d);
-            for t in &facts.penalties {
-                penalties_by_type.add(t, 1);
-            }
-            fines_total_fen = fines_total_fen.saturating_add(facts.fine_fen);
-            confiscation_total_fen = confiscation_total_fen.saturating_add(facts.confiscation_fen);
-            if !d.licensing_action.is_empty() {
-                licensing_by_action.add(&d.licensing_action, 1);
-            }
+        fines_total_fen = fines_total_fen.saturating_add(facts.fine_fen);
+        confiscation_total_fen = confiscation_total_fen.saturating_add(facts.confiscation_fen);
+        if !d.licensing_action.is_empty() {
+            licensing_by_action.add(&d.licensing_action, 1);
         }
     }
 
     let mut revisions = Counts::default();
-    for payload in &revised {
-        let v = Value::parse(payload).map_err(|_| Error::DataLoss("revision payload".into()))?;
+    for v in &revised {
         revisions.add(v.get("revision").and_then(Value::as_str).unwrap_or("unspecified"), 1);
     }
 
     // Legal reviews given in the year, by outcome.
-    let reviewed: Vec<(String, i64)> = review::Entity::find()
-        .select_only()
-        .column(review::Column::Outcome)
-        .column_as(review::Column::Id.count(), "n")
-        .filter(review::Column::DecidedAt.gte(start))
-        .filter(review::Column::DecidedAt.lt(end))
-        .filter(review::Column::CaseId.in_subquery(agency_cases()))
-        .group_by(review::Column::Outcome)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    let reviews = reviewed.iter().map(|(_, n)| count(*n)).sum();
+    let reviewed = p.reviews().reviews_by_outcome(agency_id, period).await?;
+    let reviews = reviewed.iter().map(|(_, n)| *n).sum();
     let reviews_with_problems =
-        reviewed.iter().filter(|(o, _)| o.as_str() == Outcome::ProblemsFound.as_str()).map(|(_, n)| count(*n)).sum();
+        reviewed.iter().filter(|(o, _)| o.as_str() == Outcome::ProblemsFound.as_str()).map(|(_, n)| *n).sum();
 
     // Disclosures that concern the year: published, withdrawn or excluded in it, or due by its
     // end and not yet published then.
@@ -262,7 +179,7 @@ pub async fn report(p: &Publicity, agency_id: &str, year: i32) -> Result<AnnualR
                         ),
                 ),
         )
-        .all(db)
+        .all(recorder.db())
         .await
         .map_err(db_error)?;
     let within = |t: Option<i64>| t.is_some_and(|t| t >= start && t < end);

@@ -8,6 +8,7 @@
 
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::catalog::PenaltyType;
+use sanxiang_domain::id::DraftId;
 use sanxiang_domain::masking::{Masker, MaskingPolicy, PartyNames, Suspicious, mask_id_number, residual};
 use sanxiang_domain::publicity::PublicationFacts;
 use sanxiang_domain::{Error, Result};
@@ -49,7 +50,7 @@ pub struct Content {
 #[serde(default)]
 pub struct Facts {
     /// The draft the decision was issued on.
-    pub draft_id: String,
+    pub draft_id: DraftId,
     /// Penalty types by their Chinese names.
     pub penalties: Vec<String>,
     pub fine_fen: u64,
@@ -304,7 +305,7 @@ pub fn held_spans(c: &Content) -> Vec<HeldSpan> {
 }
 
 /// The decision's facts for its disclosure.
-pub fn facts(draft_id: &str, draft: &DraftContent) -> Facts {
+pub fn facts(draft_id: &DraftId, draft: &DraftContent) -> Facts {
     let mut f = Facts { draft_id: draft_id.to_owned(), ..Facts::default() };
     for (kind, amount) in &draft.penalties {
         if PenaltyType::parse(kind) == Some(PenaltyType::Fine) {
@@ -323,7 +324,7 @@ pub fn facts(draft_id: &str, draft: &DraftContent) -> Facts {
 /// Builds the masked public content.
 pub fn build(src: Source<'_>, masker: &Masker) -> Content {
     let d = src.draft;
-    let f = facts("", d);
+    let f = facts(&DraftId::default(), d);
     let party = src.party;
     let natural = party.is_natural_person();
     let party_name = if natural || party.kind == PartyKind::IndividualBusiness {
@@ -391,7 +392,7 @@ mod tests {
         assert_eq!((d.confiscation_fen, d.special_regime, d.state_secret), (12, true, false));
         assert_eq!((d.facts.as_str(), d.legal_basis.as_str()), ("违法事实", ""));
         assert_eq!(d.other_persons, vec!["李四".to_owned()]);
-        let f = facts("d1", &d);
+        let f = facts(&DraftId::from("d1"), &d);
         assert_eq!((f.fine_fen, f.confiscation_fen, f.special_regime), (500_000, 12, true));
 
         // Present with the wrong type: DATA_LOSS naming the draft and the field, never a default.

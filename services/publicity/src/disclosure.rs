@@ -2,6 +2,7 @@
 //! issued decision, publication (automatic or confirmed), withdrawal when the decision is revised,
 //! corrections as new versions, the end of publication, and the public listing.
 
+use sanxiang_domain::id::{AgencyId, CaseId, DisclosureId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use tokio::sync::Notify;
 
 use crate::content::{self, Content, DraftContent, Facts, Party, Source};
 use crate::policy::{self, Policy, PolicyForm};
+use crate::review_records::ReviewRecords;
 use crate::rows::{Apply, Change, NewDisclosure, status};
 
 /// Largest page of a listing.
@@ -40,6 +42,8 @@ pub const PUBLIC_STATUSES: [&str; 2] = [status::PUBLISHED, status::WITHDRAWN];
 #[derive(Debug, Clone)]
 pub struct Publicity {
     recorder: Recorder,
+    /// The legal review's records (drafts and reviews), which belong to sanxiang-review.
+    reviews: Arc<dyn ReviewRecords>,
     /// Woken after every change this process commits, so watchers see it at once; changes made
     /// by other replicas are found by polling.
     changed: Arc<Notify>,
@@ -205,7 +209,7 @@ pub struct PublishDisclosure {
     pub request_id: String,
     /// Digest of the request as received: a retry must repeat it.
     pub request_digest: String,
-    pub disclosure_id: String,
+    pub disclosure_id: DisclosureId,
 }
 
 /// A withdrawal of a published disclosure (WithdrawDisclosure).
@@ -213,7 +217,7 @@ pub struct PublishDisclosure {
 pub struct WithdrawDisclosure {
     pub request_id: String,
     pub request_digest: String,
-    pub disclosure_id: String,
+    pub disclosure_id: DisclosureId,
     pub reason: String,
 }
 
@@ -222,7 +226,7 @@ pub struct WithdrawDisclosure {
 pub struct CorrectDisclosure {
     pub request_id: String,
     pub request_digest: String,
-    pub disclosure_id: String,
+    pub disclosure_id: DisclosureId,
     pub reason: String,
     /// Names to mask in addition to those masking found.
     pub mask_names: Vec<String>,
@@ -235,7 +239,7 @@ pub struct CorrectDisclosure {
 pub struct EndPublication {
     pub request_id: String,
     pub request_digest: String,
-    pub disclosure_id: String,
+    pub disclosure_id: DisclosureId,
     pub reason: String,
 }
 
@@ -263,17 +267,22 @@ impl Cursor {
 }
 
 impl Publicity {
-    /// Publicity over `recorder`.
-    pub fn new(recorder: Recorder) -> Self {
+    /// Publicity over `recorder`, reading the legal review's records through `reviews`.
+    pub fn new(recorder: Recorder, reviews: Arc<dyn ReviewRecords>) -> Self {
         // The segmenter masking uses loads its dictionary once per process: load it now, beside
         // start-up, rather than inside the first decision's publication.
         std::thread::spawn(sanxiang_domain::masking::names::warm_up);
-        Self { recorder, changed: Arc::new(Notify::new()) }
+        Self { recorder, reviews, changed: Arc::new(Notify::new()) }
     }
 
     /// The record this works on.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
+    }
+
+    /// The legal review's records.
+    pub fn reviews(&self) -> &dyn ReviewRecords {
+        self.reviews.as_ref()
     }
 
     /// Woken when this process commits a change to the public feed.
@@ -286,20 +295,20 @@ impl Publicity {
         self.recorder.clock().now()
     }
 
-    async fn agency(&self, id: &str) -> Result<(agency::Model, Tz)> {
+    async fn agency(&self, id: &AgencyId) -> Result<(agency::Model, Tz)> {
         let a = self.recorder.registry().agency(id).await?;
         let tz = stored_zone(&a.time_zone)?;
         Ok((a, tz))
     }
 
     /// The agency's local date today.
-    pub async fn today(&self, agency_id: &str) -> Result<NaiveDate> {
+    pub async fn today(&self, agency_id: &AgencyId) -> Result<NaiveDate> {
         let (_, tz) = self.agency(agency_id).await?;
         Ok(local_date(self.now(), tz))
     }
 
     /// The agency's publicity policy.
-    pub async fn policy(&self, agency_id: &str) -> Result<Policy> {
+    pub async fn policy(&self, agency_id: &AgencyId) -> Result<Policy> {
         policy::load(self.recorder.db(), agency_id).await
     }
 
@@ -313,9 +322,8 @@ impl Publicity {
     }
 
     /// A disclosure by id, unauthorised.
-    pub async fn disclosure(&self, id: &str) -> Result<disclosure::Model> {
-        sanxiang_domain::limits::id("disclosure_id", id)?;
-        disclosure::Entity::find_by_id(id.to_owned())
+    pub async fn disclosure(&self, id: &DisclosureId) -> Result<disclosure::Model> {
+        disclosure::Entity::find_by_id(id.clone())
             .one(self.recorder.db())
             .await
             .map_err(db_error)?
@@ -330,7 +338,7 @@ impl Publicity {
 
     /// Rows of several agencies as seen now.
     pub async fn views(&self, rows: Vec<disclosure::Model>) -> Result<Vec<DisclosureView>> {
-        let mut days: HashMap<String, NaiveDate> = HashMap::new();
+        let mut days: HashMap<AgencyId, NaiveDate> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         for d in rows {
             let today = match days.get(&d.agency_id) {
@@ -412,7 +420,7 @@ impl Publicity {
         let row = disclosure::Model {
             // One disclosure per decided case: its id is the case's, so a retried decision
             // plans the same row.
-            id: case.id.clone(),
+            id: DisclosureId::of_decision(&case.id),
             agency_id: case.agency_id.clone(),
             case_id: case.id.clone(),
             case_kind: case.kind.clone(),
@@ -482,8 +490,10 @@ impl Publicity {
         why: &str,
         revised_at: Timestamp,
     ) -> Result<Option<Arc<dyn Attachment>>> {
-        let Some(d) =
-            disclosure::Entity::find_by_id(case.id.clone()).one(self.recorder.db()).await.map_err(db_error)?
+        let Some(d) = disclosure::Entity::find_by_id(DisclosureId::of_decision(&case.id))
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
         else {
             return Ok(None);
         };
@@ -546,12 +556,13 @@ impl Publicity {
         case: &case::Model,
         facts: &Facts,
     ) -> Result<(DraftContent, Party)> {
-        let draft = draft::Entity::find_by_id(facts.draft_id.clone())
-            .one(self.recorder.db())
-            .await
-            .map_err(db_error)?
+        let (draft_id, content) = self
+            .reviews
+            .draft_contents(std::slice::from_ref(&facts.draft_id))
+            .await?
+            .pop()
             .ok_or_else(|| Error::DataLoss(format!("draft {} of disclosure {}", facts.draft_id, d.id)))?;
-        Ok((DraftContent::parse(&draft.id, &draft.content)?, Party::from_stored(&case.party, &case.id)?))
+        Ok((DraftContent::parse(&draft_id, &content)?, Party::from_stored(&case.party, &case.id)?))
     }
 
     /// The masking pipeline the disclosure's content was made with.
@@ -570,13 +581,13 @@ impl Publicity {
 
     /// The public names of a case's decision: the agency's and the officers' who acted in the
     /// case (their names are published with their acts; masking them would garble the text).
-    async fn public_names(&self, agency: &agency::Model, case_id: &str) -> Result<content::PublicNames> {
+    async fn public_names(&self, agency: &agency::Model, case_id: &CaseId) -> Result<content::PublicNames> {
         let ids = self.recorder.officers_in_case(case_id).await?;
         let officers = self.recorder.registry().officer_names(ids).await?;
         Ok(content::PublicNames { officers, agency: agency.name.clone() })
     }
 
-    async fn authorized(&self, who: &Principal, action: Action, id: &str) -> Result<disclosure::Model> {
+    async fn authorized(&self, who: &Principal, action: Action, id: &DisclosureId) -> Result<disclosure::Model> {
         let d = self.disclosure(id).await?;
         let scope = self.recorder.registry().scope(&d.agency_id).await?;
         authorize(who, action, Some(&scope))?;
@@ -816,7 +827,7 @@ impl Publicity {
 
     /// One disclosure: for the public when it is public, as a [`tombstone`] once it has left the
     /// listings (RULES P7), for the agency's staff always in full.
-    pub async fn get(&self, who: Option<&Principal>, id: &str) -> Result<disclosure::Model> {
+    pub async fn get(&self, who: Option<&Principal>, id: &DisclosureId) -> Result<disclosure::Model> {
         let d = self.disclosure(id).await?;
         let now = self.now();
         if is_public(&d, now) {
@@ -835,14 +846,14 @@ impl Publicity {
     /// within their publication period and withdrawals. Keyset pagination on the feed position
     /// (index `disclosures_listed`), so a page deep in the listing costs what the first does and
     /// entries published meanwhile never shift the pages.
-    pub async fn public_page(&self, agency_id: Option<&str>, cursor: &str, limit: u32) -> Result<Page> {
+    pub async fn public_page(&self, agency_id: Option<&AgencyId>, cursor: &str, limit: u32) -> Result<Page> {
         self.public_page_of(agency_id, None, cursor, limit).await
     }
 
     /// [`Self::public_page`], of one case kind only (`penalty`, `licensing`, …) when given.
     pub async fn public_page_of(
         &self,
-        agency_id: Option<&str>,
+        agency_id: Option<&AgencyId>,
         case_kind: Option<&str>,
         cursor: &str,
         limit: u32,
@@ -884,7 +895,7 @@ impl Publicity {
     }
 
     /// The staff listing of an agency: every disclosure, newest case first.
-    pub async fn staff_page(&self, who: &Principal, agency_id: &str, cursor: &str, limit: u32) -> Result<Page> {
+    pub async fn staff_page(&self, who: &Principal, agency_id: &AgencyId, cursor: &str, limit: u32) -> Result<Page> {
         let limit = page_size(limit)?;
         if agency_id.is_empty() {
             return Err(Error::invalid("agency_id", "required with include_unpublished"));
@@ -913,7 +924,7 @@ impl Publicity {
     /// withdrawals and ends of publication (for watchers and the Atom feed).
     pub async fn changes_after(
         &self,
-        agency_id: Option<&str>,
+        agency_id: Option<&AgencyId>,
         after: i64,
         limit: u64,
     ) -> Result<Vec<disclosure::Model>> {
@@ -927,7 +938,7 @@ impl Publicity {
     }
 
     /// The latest public changes, newest first (for the Atom feed).
-    pub async fn latest_changes(&self, agency_id: Option<&str>, limit: u64) -> Result<Vec<disclosure::Model>> {
+    pub async fn latest_changes(&self, agency_id: Option<&AgencyId>, limit: u64) -> Result<Vec<disclosure::Model>> {
         let mut q = disclosure::Entity::find()
             .filter(disclosure::Column::FeedSeq.is_not_null())
             .filter(disclosure::Column::Status.is_in([status::PUBLISHED, status::WITHDRAWN, status::ENDED]));

@@ -7,6 +7,7 @@
 //! matching `If-None-Match` gets `304`), and each client address has a token bucket: past it,
 //! `429 Too Many Requests` with `Retry-After`.
 
+use sanxiang_domain::id::{AgencyId, DisclosureId};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -283,6 +284,12 @@ pub(crate) fn disclosure_json(d: &disclosure::Model) -> std::result::Result<Json
     }))
 }
 
+/// The `agency` filter of a public listing: empty for every agency, else an id of the right shape
+/// (a malformed one is a 400 naming `agency`, never passed to the database).
+fn agency_filter(value: &str) -> Result<Option<AgencyId>> {
+    if value.is_empty() { Ok(None) } else { Ok(Some(AgencyId::parse("agency", value)?)) }
+}
+
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     #[serde(default)]
@@ -294,7 +301,7 @@ struct ListQuery {
 }
 
 async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Result<Response> {
-    let page = s.publicity.public_page(Some(&q.agency), &q.cursor, q.limit).await?;
+    let page = s.publicity.public_page(agency_filter(&q.agency)?.as_ref(), &q.cursor, q.limit).await?;
     let items = page.rows.iter().map(disclosure_json).collect::<std::result::Result<Vec<_>, _>>()?;
     let body = json!({ "disclosures": items, "next_cursor": page.next_cursor });
     Ok(cached(&headers, "application/json", 30, body.to_string()))
@@ -303,7 +310,7 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Lis
 /// One public disclosure; an entry that has left the listings (ended early or past its 公示截止期,
 /// RULES P7) answers `410 Gone` with its tombstone: id, agency, document number, when it ended.
 async fn one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
-    let d = s.publicity.get(None, &id).await?;
+    let d = s.publicity.get(None, &DisclosureId::parse("disclosure_id", &id)?).await?;
     if d.status == status::EXPIRED || d.status == status::ENDED {
         let c = content::from_json(&d.content)?;
         let body = json!({
@@ -325,7 +332,7 @@ async fn one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<Strin
 }
 
 async fn notices(State(s): State<AppState>, headers: HeaderMap, Path(agency): Path<String>) -> Result<Response> {
-    let r = crate::notices::list(&s.publicity, &agency).await?;
+    let r = crate::notices::list(&s.publicity, &AgencyId::parse("agency", &agency)?).await?;
     let body = json!({
         "agency_id": r.agency_id,
         "agency_name": r.agency_name,
@@ -351,7 +358,7 @@ async fn annual(
     Path((agency, year)): Path<(String, String)>,
 ) -> Result<Response> {
     let year: i32 = year.parse().map_err(|_| Error::invalid("year", "not a year"))?;
-    let r = crate::annual::report(&s.publicity, &agency, year).await?;
+    let r = crate::annual::report(&s.publicity, &AgencyId::parse("agency", &agency)?, year).await?;
     let counts = |c: &[Count]| c.iter().map(|c| (c.name.clone(), json!(c.count))).collect::<serde_json::Map<_, _>>();
     let body = json!({
         "agency_id": r.agency_id,
@@ -424,7 +431,7 @@ async fn atom(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Fee
     let now = s.publicity.now();
     let rows: Vec<disclosure::Model> = s
         .publicity
-        .latest_changes(Some(&q.agency), FEED_ENTRIES)
+        .latest_changes(agency_filter(&q.agency)?.as_ref(), FEED_ENTRIES)
         .await?
         .into_iter()
         .map(|d| crate::disclosure::seen_at(d, now))
@@ -446,7 +453,7 @@ fn atom_link(href: String, rel: &str, mime_type: &str) -> atom::Link {
 }
 
 /// The agency that published a disclosure, as an Atom person: its name, and its page.
-fn atom_agency(agency_id: &str, agency_name: &str) -> atom::Person {
+fn atom_agency(agency_id: &AgencyId, agency_name: &str) -> atom::Person {
     let mut p = atom::Person::default();
     p.set_name(agency_name);
     p.set_uri(Some(format!("/agencies/{agency_id}")));
@@ -562,7 +569,7 @@ pub(crate) fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result:
 /// The Atom entry document (RFC 5023) of one public disclosure; one that left the listings answers
 /// as `GET /v1/disclosures/{id}` does (`410 Gone` with its tombstone).
 async fn decision_entry(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
-    let d = s.publicity.get(None, &id).await?;
+    let d = s.publicity.get(None, &DisclosureId::parse("disclosure_id", &id)?).await?;
     if d.status == status::EXPIRED || d.status == status::ENDED {
         return one(State(s), headers, Path(id)).await;
     }
@@ -646,7 +653,7 @@ type CsvRows = fn(&mut csv::Writer<Vec<u8>>, &[disclosure::Model]) -> std::resul
 /// a truncated body, never a partial file presented as whole: the length is not announced).
 fn csv_export(
     s: AppState,
-    agency: String,
+    agency: Option<AgencyId>,
     kind: &'static str,
     header: &'static [&'static str],
     rows: CsvRows,
@@ -666,7 +673,7 @@ fn csv_export(
         }
         let mut cursor = String::new();
         loop {
-            let page = match s.publicity.public_page_of(Some(&agency), Some(kind), &cursor, EXPORT_CHUNK).await {
+            let page = match s.publicity.public_page_of(agency.as_ref(), Some(kind), &cursor, EXPORT_CHUNK).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "CSV export failed midway");
@@ -704,13 +711,13 @@ fn csv_export(
 }
 
 /// The 行政处罚 (CF) export of the 双公示 field set, amounts in 万元 (RULES P9).
-async fn export_cf(State(s): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
-    csv_export(s, q.agency, "penalty", &CF_FIELDS, cf_rows, "cf.csv")
+async fn export_cf(State(s): State<AppState>, Query(q): Query<FeedQuery>) -> Result<Response> {
+    Ok(csv_export(s, agency_filter(&q.agency)?, "penalty", &CF_FIELDS, cf_rows, "cf.csv"))
 }
 
 /// The 行政许可 (XK) export of the 双公示 field set (RULES P9).
-async fn export_xk(State(s): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
-    csv_export(s, q.agency, "licensing", &XK_FIELDS, xk_rows, "xk.csv")
+async fn export_xk(State(s): State<AppState>, Query(q): Query<FeedQuery>) -> Result<Response> {
+    Ok(csv_export(s, agency_filter(&q.agency)?, "licensing", &XK_FIELDS, xk_rows, "xk.csv"))
 }
 
 fn remark(d: &disclosure::Model) -> String {
@@ -831,13 +838,13 @@ async fn index(
 
 /// A decision's readable page.
 async fn decision_page(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
-    let (code, html) = crate::site::decision(&s.publicity, &id).await?;
+    let (code, html) = crate::site::decision(&s.publicity, &DisclosureId::parse("disclosure_id", &id)?).await?;
     Ok(page(&headers, code, 60, html))
 }
 
 /// An agency's notices and roster.
 async fn agency_page(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
-    let html = crate::site::agency(&s.publicity, &id).await?;
+    let html = crate::site::agency(&s.publicity, &AgencyId::parse("agency", &id)?).await?;
     Ok(page(&headers, StatusCode::OK, 300, html))
 }
 

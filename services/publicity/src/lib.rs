@@ -12,6 +12,7 @@ pub mod disclosure;
 pub mod http;
 pub mod notices;
 pub mod policy;
+pub mod review_records;
 pub mod rows;
 pub mod site;
 pub mod supervision;

@@ -3,6 +3,7 @@
 //! and remedy channels, each section kept in every version; and the officer roster, derived from
 //! the registry when asked, so it is never out of date.
 
+use sanxiang_domain::id::{AgencyId, OfficerId};
 use sanxiang_domain::officer::{OfficerStatus, stored_zone};
 use sanxiang_domain::publicity::NoticeSection;
 use sanxiang_domain::{Error, Result, Timestamp};
@@ -50,7 +51,7 @@ pub struct PutNotice {
     pub request_id: String,
     /// Digest of the request as received: a retry must repeat it.
     pub request_digest: String,
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub section: Option<NoticeSection>,
     pub title: String,
     pub body: String,
@@ -60,7 +61,7 @@ pub struct PutNotice {
 /// One version of a section of an agency's notice.
 #[derive(Debug, Clone)]
 pub struct Notice {
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub section: NoticeSection,
     pub title: String,
     pub body: String,
@@ -80,7 +81,7 @@ pub struct RosterEntry {
 /// An agency's current notice and officer roster.
 #[derive(Debug, Clone)]
 pub struct Notices {
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub agency_name: String,
     pub notices: Vec<Notice>,
     pub roster: Vec<RosterEntry>,
@@ -161,7 +162,7 @@ fn notice(n: notice::Model) -> Result<Notice> {
     })
 }
 
-async fn by_request(p: &Publicity, agency_id: &str, request_id: &str) -> Result<Option<notice::Model>> {
+async fn by_request(p: &Publicity, agency_id: &AgencyId, request_id: &str) -> Result<Option<notice::Model>> {
     notice::Entity::find()
         .filter(notice::Column::AgencyId.eq(agency_id))
         .filter(notice::Column::RequestId.eq(request_id))
@@ -170,7 +171,7 @@ async fn by_request(p: &Publicity, agency_id: &str, request_id: &str) -> Result<
         .map_err(db_error)
 }
 
-async fn latest_version(p: &Publicity, agency_id: &str, section: &str) -> Result<i64> {
+async fn latest_version(p: &Publicity, agency_id: &AgencyId, section: &str) -> Result<i64> {
     let latest = notice::Entity::find()
         .filter(notice::Column::AgencyId.eq(agency_id))
         .filter(notice::Column::Section.eq(section))
@@ -223,7 +224,7 @@ pub async fn put(p: &Publicity, who: &Principal, r: PutNotice) -> Result<Notice>
 /// An agency's current notice (the latest version of each section, in publication order) and
 /// its officer roster: officers whose status is active and whose certificate is valid today, as
 /// the registry says now.
-pub async fn list(p: &Publicity, agency_id: &str) -> Result<Notices> {
+pub async fn list(p: &Publicity, agency_id: &AgencyId) -> Result<Notices> {
     if agency_id.trim().is_empty() {
         return Err(Error::invalid("agency_id", "must not be empty"));
     }
@@ -248,7 +249,7 @@ pub async fn list(p: &Publicity, agency_id: &str) -> Result<Notices> {
 
     let now = p.recorder().clock().now();
     let officers = registry.officers(agency_id).await?;
-    let ids: Vec<String> = officers.iter().map(|o| o.id.clone()).collect();
+    let ids: Vec<OfficerId> = officers.iter().map(|o| o.id.clone()).collect();
     let certificates = registry.certificates(&ids).await?;
     let roster = officers
         .into_iter()

@@ -1,6 +1,7 @@
 //! An agency's publication and masking policy (RULES P3, P4, P5, P7): stored per agency,
 //! defaults where none was set.
 
+use sanxiang_domain::id::{AgencyId, PrincipalId};
 use sanxiang_domain::masking::MaskingPolicy;
 use sanxiang_domain::publicity::{DisclosurePolicy, Regime};
 use sanxiang_domain::{Error, Result, Timestamp};
@@ -61,7 +62,7 @@ impl Policy {
 /// disclosure policy, the regime by its code, and the masking choice.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyForm {
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub regime: String,
     pub penalty_days: u32,
     pub licensing_days: u32,
@@ -78,7 +79,7 @@ pub struct PolicyForm {
 }
 
 /// The agency's policy, or the defaults.
-pub async fn load(db: &Db, agency_id: &str) -> Result<Policy> {
+pub async fn load(db: &Db, agency_id: &AgencyId) -> Result<Policy> {
     let Some(row) = publicity_policy::Entity::find_by_id(agency_id.to_owned()).one(db).await.map_err(db_error)? else {
         return Ok(Policy::default());
     };
@@ -88,7 +89,7 @@ pub async fn load(db: &Db, agency_id: &str) -> Result<Policy> {
 }
 
 /// Stores the agency's policy, replacing the previous one.
-pub async fn store(db: &Db, agency_id: &str, policy: &Policy, by: &str, now: Timestamp) -> Result<()> {
+pub async fn store(db: &Db, agency_id: &AgencyId, policy: &Policy, by: &PrincipalId, now: Timestamp) -> Result<()> {
     let body = serde_json::to_string(&Stored {
         disclosure: policy.disclosure.clone(),
         mask_party_name: policy.masking.mask_party_name,
@@ -98,7 +99,7 @@ pub async fn store(db: &Db, agency_id: &str, policy: &Policy, by: &str, now: Tim
         agency_id: Set(agency_id.to_owned()),
         body: Set(body),
         updated_at: Set(now.micros()),
-        updated_by: Set(by.to_owned()),
+        updated_by: Set(by.clone()),
     };
     publicity_policy::Entity::insert(row)
         .on_conflict(

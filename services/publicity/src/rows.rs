@@ -2,6 +2,7 @@
 //! ([`Attachment`]): a disclosure is created with its decision, and changes only together with
 //! the event that records the change.
 
+use sanxiang_domain::id::DisclosureId;
 use std::fmt;
 use std::sync::Arc;
 
@@ -90,7 +91,7 @@ pub type Apply = Arc<dyn Fn(disclosure::Model, &event::Model) -> Result<disclosu
 /// event is refused with `FAILED_PRECONDITION <rule>`. With `missing_ok`, a case without a
 /// disclosure is left alone (a revision of a decision that has none).
 pub struct Change {
-    pub id: String,
+    pub id: DisclosureId,
     pub from: &'static [&'static str],
     pub rule: &'static str,
     pub message: String,

@@ -14,6 +14,7 @@ use sanxiang_domain::calendar::{
     DECISION_LATE_MIN_MICROS, DECISION_LIMIT_DAYS, WorkCalendar, decision_due, decision_late, local_date,
 };
 use sanxiang_domain::canonical::Value;
+use sanxiang_domain::id::{AgencyId, CaseId};
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Timestamp};
@@ -21,20 +22,17 @@ use sanxiang_registry::Principal;
 use sanxiang_registry::auth::{Action, Role, authorize};
 use sanxiang_registry::registry::refusal_kind;
 use sanxiang_store::db_error;
-use sanxiang_store::entity::{agency, case, disclosure, draft, event, refusal};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+use sanxiang_store::entity::{agency, disclosure};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::Publicity;
 use crate::rows::status;
 
-/// The draft status of a major draft waiting for its legal review.
-const DRAFT_PENDING: &str = "pending";
-
 /// The agencies `who` may supervise that the request names: the one agency named, or with none,
 /// the supervisor's own agency and every agency below it (administrators: every agency).
-async fn agencies(p: &Publicity, who: &Principal, agency_id: &str) -> Result<Vec<agency::Model>> {
+async fn agencies(p: &Publicity, who: &Principal, agency_id: Option<&AgencyId>) -> Result<Vec<agency::Model>> {
     let registry = p.recorder().registry();
-    if !agency_id.trim().is_empty() {
+    if let Some(agency_id) = agency_id {
         let scope = registry.scope(agency_id).await?;
         authorize(who, Action::Supervise, Some(&scope))?;
         return Ok(vec![registry.agency(agency_id).await?]);
@@ -44,16 +42,16 @@ async fn agencies(p: &Publicity, who: &Principal, agency_id: &str) -> Result<Vec
         authorize(who, Action::Supervise, None)?;
         return Ok(all);
     }
-    let own = who.agency_id.as_deref().ok_or_else(|| Error::PermissionDenied("no agency to supervise".into()))?;
+    let own = who.agency_id.as_ref().ok_or_else(|| Error::PermissionDenied("no agency to supervise".into()))?;
     authorize(who, Action::Supervise, Some(&registry.scope(own).await?))?;
     // The tree below the supervisor's agency, through `parent_id`, at any depth.
-    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut children: HashMap<&AgencyId, Vec<&AgencyId>> = HashMap::new();
     for a in &all {
-        if let Some(parent) = a.parent_id.as_deref() {
+        if let Some(parent) = &a.parent_id {
             children.entry(parent).or_default().push(&a.id);
         }
     }
-    let mut tree: HashSet<&str> = HashSet::from([own]);
+    let mut tree: HashSet<&AgencyId> = HashSet::from([own]);
     let mut frontier = vec![own];
     while let Some(next) = frontier.pop() {
         for child in children.get(next).into_iter().flatten() {
@@ -62,7 +60,7 @@ async fn agencies(p: &Publicity, who: &Principal, agency_id: &str) -> Result<Vec
             }
         }
     }
-    Ok(all.iter().filter(|a| tree.contains(a.id.as_str())).cloned().collect())
+    Ok(all.iter().filter(|a| tree.contains(&a.id)).cloned().collect())
 }
 
 /// What kind of lapse a supervision item is.
@@ -90,8 +88,9 @@ pub enum OverdueKind {
 #[derive(Debug, Clone)]
 pub struct OverdueItem {
     pub kind: OverdueKind,
-    pub agency_id: String,
-    pub case_id: String,
+    pub agency_id: AgencyId,
+    /// The case concerned; `None` for a refused attempt outside a case.
+    pub case_id: Option<CaseId>,
     /// The disclosure, draft, event (`case_id:case_seq`) or officer concerned.
     pub subject_id: String,
     /// YYYY-MM-DD; empty for recordings and certificates.
@@ -103,8 +102,8 @@ pub struct OverdueItem {
 
 fn item(
     kind: OverdueKind,
-    agency_id: &str,
-    case_id: &str,
+    agency_id: &AgencyId,
+    case_id: Option<&CaseId>,
     subject_id: String,
     due: Option<NaiveDate>,
     detail: String,
@@ -112,8 +111,8 @@ fn item(
 ) -> OverdueItem {
     OverdueItem {
         kind,
-        agency_id: agency_id.to_owned(),
-        case_id: case_id.to_owned(),
+        agency_id: agency_id.clone(),
+        case_id: case_id.cloned(),
         subject_id,
         due_date: due.map(|d| d.to_string()).unwrap_or_default(),
         detail,
@@ -123,30 +122,30 @@ fn item(
 
 /// What is overdue, missing or refused in the agencies `who` oversees, or in `agency_id` if
 /// named (which `who` must oversee). Sorted by kind, then by when it happened.
-pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<Vec<OverdueItem>> {
+pub async fn overdue(p: &Publicity, who: &Principal, agency_id: Option<&AgencyId>) -> Result<Vec<OverdueItem>> {
     let agencies = agencies(p, who, agency_id).await?;
     let now = p.recorder().clock().now();
     // Each agency's zone and local date today.
-    let mut days: HashMap<String, (Tz, NaiveDate)> = HashMap::with_capacity(agencies.len());
+    let mut days: HashMap<AgencyId, (Tz, NaiveDate)> = HashMap::with_capacity(agencies.len());
     for a in &agencies {
         let tz = stored_zone(&a.time_zone)?;
         days.insert(a.id.clone(), (tz, local_date(now, tz)));
     }
-    let day = |agency_id: &str| {
+    let day = |agency_id: &AgencyId| {
         days.get(agency_id).copied().ok_or_else(|| Error::Internal(format!("agency {agency_id} not loaded")))
     };
-    let ids: Vec<String> = agencies.into_iter().map(|a| a.id).collect();
+    let ids: Vec<AgencyId> = agencies.into_iter().map(|a| a.id).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let db = p.recorder().db();
+    let recorder = p.recorder();
     let mut items = Vec::new();
 
     // Publications and withdrawals past their due dates (RULES P3, P6).
     let waiting = disclosure::Entity::find()
         .filter(disclosure::Column::AgencyId.is_in(ids.iter().cloned()))
         .filter(disclosure::Column::Status.is_in([status::PENDING, status::HELD, status::WITHDRAWAL_PENDING]))
-        .all(db)
+        .all(recorder.db())
         .await
         .map_err(db_error)?;
     for d in waiting {
@@ -159,8 +158,8 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
             items.push(item(
                 OverdueKind::HeldDisclosure,
                 &d.agency_id,
-                &d.case_id,
-                d.id.clone(),
+                Some(&d.case_id),
+                d.id.to_string(),
                 NaiveDate::parse_from_str(&d.due_date, "%Y-%m-%d").ok(),
                 format!(
                     "the automatic publication of the decision of {} is held for a publisher's confirmation: {} suspicious span(s) ({})",
@@ -180,8 +179,8 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
             items.push(item(
                 OverdueKind::Disclosure,
                 &d.agency_id,
-                &d.case_id,
-                d.id.clone(),
+                Some(&d.case_id),
+                d.id.to_string(),
                 parse(&d.due_date),
                 format!("the decision of {} is not published; it was due on {}", d.decision_date, d.due_date),
                 d.decided_at,
@@ -191,8 +190,8 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
             items.push(item(
                 OverdueKind::Withdrawal,
                 &d.agency_id,
-                &d.case_id,
-                d.id.clone(),
+                Some(&d.case_id),
+                d.id.to_string(),
                 parse(&due),
                 format!(
                     "the publication of a decision revised ({}) is not withdrawn; it was due on {due}",
@@ -205,25 +204,18 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
 
     // Major drafts waiting for legal review past their due date (RULES L7): review_days working
     // days after the submission date, under the calendar as loaded now.
-    let calendar: WorkCalendar = p.recorder().registry().calendar().await?;
-    let drafts = draft::Entity::find()
-        .filter(draft::Column::AgencyId.is_in(ids.iter().cloned()))
-        .filter(draft::Column::Status.eq(DRAFT_PENDING))
-        .filter(draft::Column::Major.eq(true))
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    for d in drafts {
+    let calendar: WorkCalendar = recorder.registry().calendar().await?;
+    for d in p.reviews().pending_major_drafts(&ids).await? {
         let (tz, today) = day(&d.agency_id)?;
         let submitted = local_date(Timestamp::from_micros(d.submitted_at), tz);
-        let due = calendar.add_working_days(submitted, u32::try_from(d.review_days).unwrap_or(u32::MAX));
+        let due = calendar.add_working_days(submitted, d.review_days);
         if today > due.date {
             let provisional = if due.provisional { " (provisional: a year without a loaded schedule)" } else { "" };
             items.push(item(
                 OverdueKind::Review,
                 &d.agency_id,
-                &d.case_id,
-                d.id.clone(),
+                Some(&d.case_id),
+                d.id.to_string(),
                 Some(due.date),
                 format!(
                     "version {} of the draft decision, submitted on {submitted}, is not reviewed; it was due on {}{provisional}",
@@ -237,29 +229,20 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
     // Cases filed more than 90 days ago and neither decided nor closed (RULES R10). Every such
     // case was filed longer ago than the domain's bound, which the database filters on; the
     // date is then judged in the agency's zone by the one definition of the limit.
-    let margin = DECISION_LATE_MIN_MICROS;
-    let open = case::Entity::find()
-        .filter(case::Column::AgencyId.is_in(ids.iter().cloned()))
-        .filter(case::Column::FiledAt.is_not_null())
-        .filter(case::Column::DecidedAt.is_null())
-        .filter(case::Column::FiledAt.lt(now.micros() - margin))
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    for c in open {
+    for c in recorder.undecided_cases_filed_before(&ids, now.micros() - DECISION_LATE_MIN_MICROS).await? {
         if CaseState::from_bits(c.state_bits).closed() {
             continue;
         }
+        let Some(filed_at) = c.filed_at else { continue };
         let (tz, _) = day(&c.agency_id)?;
-        let filed_at = c.filed_at.unwrap_or_default();
         let filed = local_date(Timestamp::from_micros(filed_at), tz);
         let limit = decision_due(Timestamp::from_micros(filed_at), tz);
         if decision_late(Timestamp::from_micros(filed_at), now, tz) {
             items.push(item(
                 OverdueKind::Decision,
                 &c.agency_id,
-                &c.id,
-                c.id.clone(),
+                Some(&c.id),
+                c.id.to_string(),
                 Some(limit),
                 format!("filed on {filed} and not decided within {DECISION_LIMIT_DAYS} days: {}", c.title),
                 filed_at,
@@ -269,15 +252,15 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
 
     // Acts that required an audio-video recording and were recorded without one (RULES R3):
     // the stated reason is in the payload. The LIKE narrows the scan; the parse decides.
-    let (unrecorded, case_agency) = flagged_events(db, &ids, "\"missing_recording_reason\":").await?;
+    let (unrecorded, case_agency) = recorder.events_mentioning(&ids, "\"missing_recording_reason\":").await?;
     for e in unrecorded {
         let Ok(payload) = Value::parse(&e.payload) else { continue };
         let Some(reason) = payload.get("missing_recording_reason").and_then(Value::as_str) else { continue };
-        let agency_id = case_agency.get(&e.case_id).map(String::as_str).unwrap_or_default();
+        let agency_id = case_agency.get(&e.case_id).ok_or_else(|| Error::DataLoss(format!("case {}", e.case_id)))?;
         items.push(item(
             OverdueKind::RecordingMissing,
             agency_id,
-            &e.case_id,
+            Some(&e.case_id),
             format!("{}:{}", e.case_id, e.case_seq),
             None,
             format!("{} recorded without the required recording: {reason}", e.kind),
@@ -286,19 +269,19 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
     }
 
     // Evidence uploaded later than the agency's upload window (RULES S1, R5).
-    let (late, case_agency) = flagged_events(db, &ids, "\"late\":true").await?;
+    let (late, case_agency) = recorder.events_mentioning(&ids, "\"late\":true").await?;
     for e in late {
         let Ok(payload) = Value::parse(&e.payload) else { continue };
         if e.kind != EventKind::EvidenceUploaded.as_str() || payload.get("late").and_then(Value::as_bool) != Some(true)
         {
             continue;
         }
-        let agency_id = case_agency.get(&e.case_id).map(String::as_str).unwrap_or_default();
+        let agency_id = case_agency.get(&e.case_id).ok_or_else(|| Error::DataLoss(format!("case {}", e.case_id)))?;
         let evidence_id = payload.get("evidence_id").and_then(Value::as_str).unwrap_or_default();
         items.push(item(
             OverdueKind::LateUpload,
             agency_id,
-            &e.case_id,
+            Some(&e.case_id),
             evidence_id.to_owned(),
             None,
             format!("evidence {evidence_id} uploaded after the agency's upload window"),
@@ -307,18 +290,12 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
     }
 
     // Refused attempts by officers whose certificate was not valid (RULES S1, G3).
-    let refused = refusal::Entity::find()
-        .filter(refusal::Column::AgencyId.is_in(ids.iter().cloned()))
-        .filter(refusal::Column::Kind.eq(refusal_kind::INVALID_CERTIFICATE))
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    for r in refused {
+    for r in recorder.registry().refusals(&ids, refusal_kind::INVALID_CERTIFICATE).await? {
         items.push(item(
             OverdueKind::InvalidCertificate,
             &r.agency_id,
-            r.case_id.as_deref().unwrap_or_default(),
-            r.subject_id,
+            r.case_id.as_ref(),
+            r.subject_id.to_string(),
             None,
             format!("refused: {}", r.detail),
             r.occurred_at,
@@ -327,38 +304,4 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: &str) -> Result<
 
     items.sort_by_key(|i| (i.kind, i.occurred_at.micros()));
     Ok(items)
-}
-
-/// Events of the agencies' cases whose payload contains `needle` (a LIKE that narrows the scan;
-/// callers parse the payload to decide), with each case's agency.
-async fn flagged_events(
-    db: &sanxiang_store::Db,
-    ids: &[String],
-    needle: &str,
-) -> Result<(Vec<event::Model>, HashMap<String, String>)> {
-    let query = || {
-        event::Entity::find()
-            .filter(
-                event::Column::CaseId.in_subquery(
-                    case::Entity::find()
-                        .select_only()
-                        .column(case::Column::Id)
-                        .filter(case::Column::AgencyId.is_in(ids.iter().cloned()))
-                        .into_query(),
-                ),
-            )
-            .filter(event::Column::Payload.contains(needle))
-    };
-    let events = query().order_by_asc(event::Column::GlobalSeq).all(db).await.map_err(db_error)?;
-    let case_agency: HashMap<String, String> = case::Entity::find()
-        .select_only()
-        .columns([case::Column::Id, case::Column::AgencyId])
-        .filter(case::Column::Id.in_subquery(query().select_only().column(event::Column::CaseId).into_query()))
-        .into_tuple::<(String, String)>()
-        .all(db)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .collect();
-    Ok((events, case_agency))
 }

@@ -2,6 +2,7 @@
 //! domain values, checked by the use cases (the edge only decodes; an enum value it does not know
 //! arrives as `None` and is refused here with the field's name).
 
+use sanxiang_domain::id::{AgencyId, CaseId, EvidenceId, OfficerId};
 use std::collections::BTreeMap;
 
 use sanxiang_domain::Timestamp;
@@ -14,11 +15,11 @@ pub struct OpenCase {
     pub request_id: String,
     /// Digest of the request as received (`error::request_digest`): a retry must repeat it.
     pub request_digest: String,
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub kind: Option<CaseKind>,
     pub title: String,
     pub party: Option<NewParty>,
-    pub handling_officer_ids: Vec<String>,
+    pub handling_officer_ids: Vec<OfficerId>,
     pub opened_at: Option<Timestamp>,
 }
 
@@ -40,11 +41,11 @@ pub struct NewParty {
 #[derive(Debug, Clone, Default)]
 pub struct AppendEvent {
     pub request_id: String,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub kind: Option<EventKind>,
     pub occurred_at: Option<Timestamp>,
-    pub officer_ids: Vec<String>,
-    pub evidence_ids: Vec<String>,
+    pub officer_ids: Vec<OfficerId>,
+    pub evidence_ids: Vec<EvidenceId>,
     pub text: String,
     pub location: String,
     pub summary_procedure: bool,
@@ -59,12 +60,12 @@ pub struct AppendEvent {
 #[derive(Debug, Clone, Default)]
 pub struct UploadHeader {
     pub upload_id: String,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub media_type: String,
     pub captured_at: Option<Timestamp>,
     pub device_id: String,
     pub device_reviewed: bool,
-    pub officer_id: String,
+    pub officer_id: OfficerId,
     /// Expected lowercase hex SHA-256 of the whole content; empty if not known.
     pub sha256: String,
     pub size: Option<u64>,

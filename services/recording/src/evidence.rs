@@ -7,6 +7,7 @@ use sanxiang_domain::canonical::Value;
 use sanxiang_domain::chain::EvidenceLink;
 use sanxiang_domain::error::clip;
 use sanxiang_domain::id::new_id;
+use sanxiang_domain::id::{CaseId, EvidenceId, OfficerId};
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, Timestamp};
 use sanxiang_registry::auth::Principal;
@@ -40,7 +41,7 @@ pub struct Uploaded {
 #[derive(Debug, Clone)]
 pub struct UploadStatus {
     /// The case the upload belongs to.
-    pub case_id: String,
+    pub case_id: CaseId,
     /// Bytes stored durably: where a resumed stream starts (the whole size once complete).
     pub durable_offset: u64,
     /// The evidence the upload became, once complete.
@@ -58,7 +59,7 @@ struct UploadRequest {
     offset: u64,
     device_id: String,
     device_reviewed: bool,
-    officer_id: String,
+    officer_id: OfficerId,
 }
 
 fn valid_upload_id(id: &str) -> bool {
@@ -67,9 +68,8 @@ fn valid_upload_id(id: &str) -> bool {
 
 impl Recorder {
     /// An evidence item by id.
-    pub async fn evidence(&self, id: &str) -> Result<evidence::Model> {
-        sanxiang_domain::limits::id("evidence_id", id)?;
-        evidence::Entity::find_by_id(id.to_owned())
+    pub async fn evidence(&self, id: &EvidenceId) -> Result<evidence::Model> {
+        evidence::Entity::find_by_id(id.clone())
             .one(&self.db)
             .await
             .map_err(db_error)?
@@ -293,7 +293,7 @@ impl Recorder {
         let uploaded_at = self.clock.now();
         let late = uploaded_at > request.captured_at.plus_seconds(agency.upload_window_hours * 3600);
         let row = evidence::Model {
-            id: new_id(self.clock.as_ref()),
+            id: EvidenceId::new(self.clock.as_ref()),
             case_id: case.id.clone(),
             sha256: digest.to_hex(),
             size: size as i64,

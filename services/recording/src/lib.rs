@@ -7,6 +7,7 @@
 pub mod command;
 pub mod evidence;
 pub mod export;
+pub mod reads;
 pub mod record;
 mod upload;
 pub mod verify;

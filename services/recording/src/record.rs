@@ -1,5 +1,6 @@
 //! Cases and events: the use cases of the record.
 
+use sanxiang_domain::id::{AgencyId, CaseId, EvidenceId, OfficerId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ pub struct CaseView {
     pub row: case::Model,
     pub kind: CaseKind,
     pub party: Party,
-    pub handling_officer_ids: Vec<String>,
+    pub handling_officer_ids: Vec<OfficerId>,
     pub closed: bool,
     /// Filed, not decided, and past the 90-day limit (RULES R10) at the time of reading.
     pub decision_overdue: bool,
@@ -76,16 +77,16 @@ fn recall<V>(map: &std::sync::Mutex<HashMap<String, Arc<V>>>, key: &str) -> Opti
 }
 
 /// Parses a stored officers column; `None` if it is not an array of strings.
-pub fn officers_from_json(text: &str) -> Option<Vec<String>> {
+pub fn officers_from_json(text: &str) -> Option<Vec<OfficerId>> {
     match Value::parse(text).ok()? {
-        Value::Array(items) => items.iter().map(|v| v.as_str().map(str::to_owned)).collect(),
+        Value::Array(items) => items.iter().map(|v| v.as_str().map(OfficerId::from)).collect(),
         _ => None,
     }
 }
 
 /// A stored officers column, or DATA_LOSS naming `what` (table, column and row) if it cannot be
 /// read: an unreadable list must never read as "no officers".
-pub fn stored_officers(text: &str, what: impl FnOnce() -> String) -> Result<Vec<String>> {
+pub fn stored_officers(text: &str, what: impl FnOnce() -> String) -> Result<Vec<OfficerId>> {
     officers_from_json(text).ok_or_else(|| Error::DataLoss(format!("{} cannot be read", what())))
 }
 
@@ -165,7 +166,7 @@ impl Recorder {
     }
 
     /// A case by id.
-    pub async fn case(&self, id: &str) -> Result<case::Model> {
+    pub async fn case(&self, id: &CaseId) -> Result<case::Model> {
         limits::id("case_id", id)?;
         case::Entity::find_by_id(id.to_owned())
             .one(&self.db)
@@ -175,7 +176,7 @@ impl Recorder {
     }
 
     /// Loads a case and checks that `who` may perform `action` on it.
-    pub async fn authorized_case(&self, who: &Principal, action: Action, case_id: &str) -> Result<case::Model> {
+    pub async fn authorized_case(&self, who: &Principal, action: Action, case_id: &CaseId) -> Result<case::Model> {
         let case = self.case(case_id).await?;
         let scope: Scope = self.registry.scope(&case.agency_id).await?;
         authorize(who, action, Some(&scope))?;
@@ -189,7 +190,7 @@ impl Recorder {
         &self,
         who: &Principal,
         action: Action,
-        case_id: &str,
+        case_id: &CaseId,
     ) -> Result<Arc<(agency::Model, Scope)>> {
         limits::id("case_id", case_id)?;
         let known = match recall(&self.written_once.case_agency, case_id) {
@@ -281,7 +282,7 @@ impl Recorder {
         let opened_at = r.opened_at.unwrap_or_else(|| self.clock.now());
         self.check_not_future("opened_at", opened_at)?;
         let party_value = party.to_value();
-        let case_id = sanxiang_domain::id::new_id(self.clock.as_ref());
+        let case_id = CaseId::new(self.clock.as_ref());
         let model = case::Model {
             id: case_id.clone(),
             agency_id: r.agency_id.clone(),
@@ -337,7 +338,7 @@ impl Recorder {
     pub async fn append_event_in(
         &self,
         who: &Principal,
-        case_id: &str,
+        case_id: &CaseId,
         agency: &agency::Model,
         r: AppendEvent,
     ) -> Result<event::Model> {
@@ -405,7 +406,7 @@ impl Recorder {
 
         // The referenced evidence: items of this case, with the digests the event commits to
         // (one query for all of them).
-        let mut found: HashMap<String, Arc<evidence::Model>> = HashMap::new();
+        let mut found: HashMap<EvidenceId, Arc<evidence::Model>> = HashMap::new();
         let mut missing = Vec::new();
         for id in &r.evidence_ids {
             match recall(&self.written_once.evidence, id) {
@@ -435,7 +436,7 @@ impl Recorder {
             }
             let e = found
                 .remove(id)
-                .filter(|e| e.case_id == case_id)
+                .filter(|e| &e.case_id == case_id)
                 .ok_or_else(|| Error::invalid(format!("evidence_ids[{i}]"), "no such evidence in this case"))?;
             links.push(EvidenceLink {
                 evidence_id: e.id.clone(),
@@ -514,7 +515,7 @@ impl Recorder {
     }
 
     /// The events of one kind of a case, in chain order.
-    pub async fn events_of_kind(&self, case_id: &str, kind: EventKind) -> Result<Vec<event::Model>> {
+    pub async fn events_of_kind(&self, case_id: &CaseId, kind: EventKind) -> Result<Vec<event::Model>> {
         event::Entity::find()
             .filter(event::Column::CaseId.eq(case_id))
             .filter(event::Column::Kind.eq(kind.as_str()))
@@ -526,7 +527,7 @@ impl Recorder {
 
     /// Every officer who acted in a case's events, each once, in id order; an unreadable
     /// officers column is DATA_LOSS naming the event.
-    pub async fn officers_in_case(&self, case_id: &str) -> Result<Vec<String>> {
+    pub async fn officers_in_case(&self, case_id: &CaseId) -> Result<Vec<OfficerId>> {
         let rows: Vec<(i64, String)> = event::Entity::find()
             .select_only()
             .column(event::Column::CaseSeq)
@@ -536,7 +537,7 @@ impl Recorder {
             .all(&self.db)
             .await
             .map_err(db_error)?;
-        let mut ids: Vec<String> = Vec::new();
+        let mut ids: Vec<OfficerId> = Vec::new();
         for (seq, officers) in rows {
             ids.extend(stored_officers(&officers, || format!("events.officers of event {seq} (case {case_id})"))?);
         }
@@ -546,16 +547,20 @@ impl Recorder {
     }
 
     /// An evidence item of `case_id`, or `None` if there is no such item in that case.
-    pub async fn evidence_in_case(&self, case_id: &str, evidence_id: &str) -> Result<Option<evidence::Model>> {
-        Ok(evidence::Entity::find_by_id(evidence_id.to_owned())
+    pub async fn evidence_in_case(
+        &self,
+        case_id: &CaseId,
+        evidence_id: &EvidenceId,
+    ) -> Result<Option<evidence::Model>> {
+        Ok(evidence::Entity::find_by_id(evidence_id.clone())
             .one(&self.db)
             .await
             .map_err(db_error)?
-            .filter(|e| e.case_id == case_id))
+            .filter(|e| &e.case_id == case_id))
     }
 
     /// Cases of an agency in id order (ids are time-ordered), after `after_id`.
-    pub async fn list_cases(&self, agency_id: &str, after_id: &str, limit: u32) -> Result<Vec<case::Model>> {
+    pub async fn list_cases(&self, agency_id: &AgencyId, after_id: &str, limit: u32) -> Result<Vec<case::Model>> {
         limits::id("agency_id", agency_id)?;
         limits::optional_id("after_id", after_id)?;
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
@@ -567,7 +572,7 @@ impl Recorder {
     }
 
     /// Events of a case in chain order, after `after_seq`.
-    pub async fn list_events(&self, case_id: &str, after_seq: u64, limit: u32) -> Result<Vec<event::Model>> {
+    pub async fn list_events(&self, case_id: &CaseId, after_seq: u64, limit: u32) -> Result<Vec<event::Model>> {
         let limit = if limit == 0 { 1000 } else { limit.min(10_000) };
         event::Entity::find()
             .filter(event::Column::CaseId.eq(case_id))

@@ -7,6 +7,7 @@
 //! loses its row and its staging; an interrupted one (client cancel, deadline, lost connection,
 //! server crash) keeps both, and a later stream resumes at the recorded offset.
 
+use sanxiang_domain::id::{CaseId, EvidenceId, PrincipalId};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -23,8 +24,8 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone)]
 pub(crate) struct Owner {
     pub upload_id: String,
-    pub case_id: String,
-    pub principal_id: String,
+    pub case_id: CaseId,
+    pub principal_id: PrincipalId,
 }
 
 /// Stores parts and advances the row; cloned into the task that writes a part.
@@ -203,7 +204,7 @@ impl UploadSession {
     }
 
     /// Records the evidence an upload became, for `GetUpload`.
-    pub async fn complete(self, evidence_id: &str, len: u64) -> Result<()> {
+    pub async fn complete(self, evidence_id: &EvidenceId, len: u64) -> Result<()> {
         upload::Entity::update_many()
             .col_expr(upload::Column::EvidenceId, Expr::value(evidence_id.to_owned()))
             .col_expr(upload::Column::DurableOffset, Expr::value(len as i64))

@@ -1,6 +1,7 @@
 //! Verification of a case's record: every link of the chain, the case row against its opening
 //! event, every evidence reference, and optionally every evidence object's bytes.
 
+use sanxiang_domain::id::{CaseId, EvidenceId};
 use std::collections::HashMap;
 
 use sanxiang_domain::Sha256Digest;
@@ -20,7 +21,7 @@ pub struct Problem {
     /// The event at fault, or 0 for the case row.
     pub case_seq: u64,
     /// The evidence item at fault, if any.
-    pub evidence_id: Option<String>,
+    pub evidence_id: Option<EvidenceId>,
     pub message: String,
 }
 
@@ -49,14 +50,14 @@ pub fn record_of(row: &event::Model) -> Result<EventRecord, String> {
     }
     Ok(EventRecord {
         global_seq: u64::try_from(row.global_seq).map_err(|_| "negative global_seq")?,
-        case_id: row.case_id.clone(),
+        case_id: row.case_id.to_string(),
         case_seq: u64::try_from(row.case_seq).map_err(|_| "negative case_seq")?,
         kind: row.kind.clone(),
         occurred_at: Timestamp::from_micros(row.occurred_at),
         recorded_at: Timestamp::from_micros(row.recorded_at),
         actor: row.actor.clone(),
         request_id: row.request_id.clone(),
-        officers,
+        officers: officers.iter().map(ToString::to_string).collect(),
         evidence,
         payload,
         prev_hash: row.prev_hash.parse().map_err(|_| "prev_hash is not a digest")?,
@@ -65,7 +66,7 @@ pub fn record_of(row: &event::Model) -> Result<EventRecord, String> {
 
 impl Recorder {
     /// All events of a case in chain order.
-    pub async fn all_events(&self, case_id: &str) -> Result<Vec<event::Model>> {
+    pub async fn all_events(&self, case_id: &CaseId) -> Result<Vec<event::Model>> {
         event::Entity::find()
             .filter(event::Column::CaseId.eq(case_id))
             .order_by_asc(event::Column::CaseSeq)
@@ -75,7 +76,7 @@ impl Recorder {
     }
 
     /// All evidence items of a case.
-    pub async fn case_evidence(&self, case_id: &str) -> Result<Vec<evidence::Model>> {
+    pub async fn case_evidence(&self, case_id: &CaseId) -> Result<Vec<evidence::Model>> {
         evidence::Entity::find()
             .filter(evidence::Column::CaseId.eq(case_id))
             .order_by_asc(evidence::Column::Id)
@@ -193,7 +194,7 @@ impl Recorder {
 /// What verification keeps of one event after its independent checks.
 struct Checked {
     kind: String,
-    case_id: String,
+    case_id: CaseId,
     occurred_at: i64,
     case_seq: u64,
     global_seq: u64,
@@ -268,7 +269,7 @@ fn check_row_fast(row: &event::Model, buf: &mut String) -> Option<Checked> {
         .into_iter()
         .map(|l| {
             Some(EvidenceLink {
-                evidence_id: l.id.to_owned(),
+                evidence_id: EvidenceId::from(l.id),
                 sha256: l.sha256.parse().ok()?,
                 size: l.size,
                 media_type: l.media_type.to_owned(),
@@ -444,7 +445,7 @@ fn check_record(case: &case::Model, parts: Vec<Part>, items: &[evidence::Model])
         if !seen {
             problems.push(Problem {
                 case_seq: 0,
-                evidence_id: Some(id.to_owned()),
+                evidence_id: Some(EvidenceId::from(id)),
                 message: "the evidence item has no evidence_uploaded event in the chain".into(),
             });
         }

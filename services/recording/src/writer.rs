@@ -7,6 +7,7 @@
 //! Replicas on one PostgreSQL serialise on the same row, so each case has one linear chain and
 //! global sequence numbers have no gaps.
 
+use sanxiang_domain::id::{AgencyId, CaseId, OfficerId, PrincipalId};
 use std::collections::HashMap;
 
 use sanxiang_domain::canonical::Value;
@@ -41,7 +42,7 @@ const EVENT_SEQUENCE: &str = "event";
 #[derive(Debug, Clone)]
 pub enum Target {
     /// An existing case.
-    Case(String),
+    Case(CaseId),
     /// A new case, opened by this (its first) event.
     Open(Box<case::Model>),
 }
@@ -52,12 +53,12 @@ pub struct NewEvent {
     pub target: Target,
     pub kind: EventKind,
     pub occurred_at: Timestamp,
-    pub actor: String,
+    pub actor: PrincipalId,
     pub request_id: String,
     /// Digest of the request that asked for the event (`error::request_digest`): a retry with the
     /// same request id is compared by it. `None` compares the event's content instead.
     pub request_digest: Option<String>,
-    pub officers: Vec<String>,
+    pub officers: Vec<OfficerId>,
     pub evidence: Vec<EvidenceLink>,
     pub payload: Value,
     /// An evidence row committed atomically with the event (for `evidence_uploaded`).
@@ -109,7 +110,7 @@ pub trait Attachment: Send + Sync + std::fmt::Debug {
 /// commits.
 #[derive(Debug, Clone)]
 pub struct DocumentNumber {
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub year: i32,
     /// The number's prefix, e.g. `某局罚决字`.
     pub prefix: String,
@@ -143,7 +144,7 @@ impl NewEvent {
         target: Target,
         kind: EventKind,
         occurred_at: Timestamp,
-        actor: &str,
+        actor: &PrincipalId,
         request_id: String,
         payload: Value,
     ) -> Self {
@@ -151,7 +152,7 @@ impl NewEvent {
             target,
             kind,
             occurred_at,
-            actor: actor.to_owned(),
+            actor: actor.clone(),
             request_id,
             request_digest: None,
             officers: Vec::new(),
@@ -163,7 +164,7 @@ impl NewEvent {
         }
     }
 
-    fn case_id(&self) -> &str {
+    fn case_id(&self) -> &CaseId {
         match &self.target {
             Target::Case(id) => id,
             Target::Open(c) => &c.id,
@@ -176,9 +177,9 @@ impl NewEvent {
 #[derive(Default)]
 struct Known {
     /// Case rows by id.
-    cases: HashMap<String, case::Model>,
+    cases: HashMap<CaseId, case::Model>,
     /// Stored events by (case id, request id): idempotent retries.
-    events: HashMap<(String, String), event::Model>,
+    events: HashMap<(CaseId, String), event::Model>,
 }
 
 impl Known {
@@ -317,7 +318,7 @@ pub fn evidence_json(links: &[EvidenceLink]) -> Result<String> {
 }
 
 /// Encodes officer ids as stored in the `events.officers` column.
-pub fn officers_json(officers: &[String]) -> Result<String> {
+pub fn officers_json(officers: &[OfficerId]) -> Result<String> {
     Value::from(officers.to_vec())
         .to_canonical_string()
         .map_err(|e| Error::Internal(format!("encoding officer ids: {e}")))
@@ -353,7 +354,7 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
         .value;
 
     let known = Known::load(&txn, events).await?;
-    let mut cases: HashMap<String, (case::Model, bool /* new */)> = HashMap::new();
+    let mut cases: HashMap<CaseId, (case::Model, bool /* new */)> = HashMap::new();
     let mut new_rows: Vec<event::Model> = Vec::new();
     let mut new_evidence: Vec<evidence::Model> = Vec::new();
     let mut extras = Extras::default();
@@ -465,14 +466,14 @@ async fn prepare(
     ev: &NewEvent,
     known: &Known,
     global: &mut i64,
-    cases: &mut HashMap<String, (case::Model, bool)>,
+    cases: &mut HashMap<CaseId, (case::Model, bool)>,
     new_rows: &mut Vec<event::Model>,
     extras: &mut Extras,
 ) -> Result<(event::Model, bool, Option<String>)> {
     let mut payload = canonical(&ev.payload, "payload")?;
     let officers = officers_json(&ev.officers)?;
     let evidence = evidence_json(&ev.evidence)?;
-    let case_id = ev.case_id().to_owned();
+    let case_id = ev.case_id().clone();
 
     // Idempotent retry: the same request id in the same case (or, for an opening, agency).
     let existing = match &ev.target {
@@ -565,14 +566,14 @@ async fn prepare(
         case_row.head_hash.parse().map_err(|_| Error::DataLoss(format!("case {case_id} has a malformed head hash")))?;
     let record = EventRecord {
         global_seq: *global as u64,
-        case_id: case_id.clone(),
+        case_id: case_id.to_string(),
         case_seq: case_row.event_count as u64 + 1,
         kind: ev.kind.as_str().to_owned(),
         occurred_at: ev.occurred_at,
         recorded_at: now,
-        actor: ev.actor.clone(),
+        actor: ev.actor.to_string(),
         request_id: ev.request_id.clone(),
-        officers: ev.officers.clone(),
+        officers: ev.officers.iter().map(ToString::to_string).collect(),
         evidence: ev.evidence.clone(),
         payload: event_payload,
         prev_hash,
@@ -585,7 +586,7 @@ async fn prepare(
         kind: record.kind,
         occurred_at: ev.occurred_at.micros(),
         recorded_at: now.micros(),
-        actor: ev.actor.clone(),
+        actor: ev.actor.to_string(),
         request_id: ev.request_id.clone(),
         request_digest: ev.request_digest.clone(),
         officers,
@@ -620,7 +621,7 @@ async fn prepare(
     Ok((row, true, number))
 }
 
-async fn first_event(txn: &DatabaseTransaction, case_id: &str) -> Result<Option<event::Model>> {
+async fn first_event(txn: &DatabaseTransaction, case_id: &CaseId) -> Result<Option<event::Model>> {
     event::Entity::find()
         .filter(event::Column::CaseId.eq(case_id))
         .filter(event::Column::CaseSeq.eq(1))

@@ -1,6 +1,7 @@
 //! Authentication (bearer token → principal) and authorisation (the one policy, by role and
 //! agency scope).
 
+use sanxiang_domain::id::{AgencyId, OfficerId, PrincipalId};
 use sanxiang_domain::{Error, Result};
 
 /// A role a principal holds.
@@ -46,13 +47,13 @@ impl Role {
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub id: String,
+    pub id: PrincipalId,
     pub name: String,
     pub role: Role,
     /// The agency acted for; `None` for administrators.
-    pub agency_id: Option<String>,
+    pub agency_id: Option<AgencyId>,
     /// For officers: the officer this principal is.
-    pub officer_id: Option<String>,
+    pub officer_id: Option<OfficerId>,
     /// Why the officer this principal is bound to may not act at the time of the request
     /// (suspended, revoked, certificate not valid: RULES G2); `None` if it may, or if the
     /// principal is bound to no officer. Such a principal is refused every action.
@@ -92,8 +93,8 @@ pub enum Action {
 /// The agency a request touches, with the chain of agencies that oversee it (nearest first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
-    pub agency_id: String,
-    pub overseers: Vec<String>,
+    pub agency_id: AgencyId,
+    pub overseers: Vec<AgencyId>,
 }
 
 impl Scope {

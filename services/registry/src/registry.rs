@@ -1,5 +1,6 @@
 //! Registry use cases over the database.
 
+use sanxiang_domain::id::{AgencyId, CaseId, OfficerId, PrincipalId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -72,7 +73,7 @@ pub struct NewAgency {
     pub name: String,
     pub credit_code: String,
     pub region: String,
-    pub parent_id: String,
+    pub parent_id: AgencyId,
     pub powers: Vec<PowerItem>,
     pub time_zone: String,
     pub additional_recording_kinds: Vec<EventKind>,
@@ -91,12 +92,12 @@ pub mod refusal_kind {
 pub struct Refusal<'a> {
     /// One of [`refusal_kind`].
     pub kind: &'static str,
-    pub agency_id: &'a str,
+    pub agency_id: &'a AgencyId,
     /// The officer concerned.
-    pub subject_id: &'a str,
-    pub case_id: Option<&'a str>,
+    pub subject_id: &'a OfficerId,
+    pub case_id: Option<&'a CaseId>,
     /// The principal whose request was refused: a refusal is attributable.
-    pub actor_id: &'a str,
+    pub actor_id: &'a PrincipalId,
     pub detail: String,
 }
 
@@ -106,7 +107,7 @@ pub struct NewOfficer {
     pub request_id: String,
     /// Digest of the request (`grpc::request_digest`): a retry must be the same request.
     pub request_digest: String,
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub name: String,
     pub certificate_number: String,
     pub category: String,
@@ -117,14 +118,17 @@ pub struct NewOfficer {
     pub has_prior_review_experience: bool,
 }
 
+/// The administrator principal created at first start (`bootstrap_admin`).
+pub const ADMIN_ID: &str = "admin";
+
 /// Most powers (权责清单 entries) an agency may be created with.
 const MAX_POWERS: usize = 2000;
 
 /// What the record needs to know of an officer to judge an act.
 #[derive(Debug, Clone)]
 pub struct OfficerInfo {
-    pub id: String,
-    pub agency_id: String,
+    pub id: OfficerId,
+    pub agency_id: AgencyId,
     pub name: String,
     pub certificate: Certificate,
 }
@@ -212,7 +216,7 @@ impl Registry {
         let window =
             if input.upload_window_hours == 0 { DEFAULT_UPLOAD_WINDOW_HOURS } else { input.upload_window_hours };
         let model = agency::ActiveModel {
-            id: Set(new_id(self.clock.as_ref())),
+            id: Set(AgencyId::new(self.clock.as_ref())),
             name: Set(name),
             credit_code: Set(code.to_string()),
             region: Set(region),
@@ -235,7 +239,7 @@ impl Registry {
     }
 
     /// An agency by id.
-    pub async fn agency(&self, id: &str) -> Result<agency::Model> {
+    pub async fn agency(&self, id: &AgencyId) -> Result<agency::Model> {
         limits::id("agency_id", id)?;
         agency::Entity::find_by_id(id.to_owned())
             .one(&self.db)
@@ -250,7 +254,7 @@ impl Registry {
     }
 
     /// The scope of an agency: itself and the chain of agencies that oversee it.
-    pub async fn scope(&self, agency_id: &str) -> Result<Scope> {
+    pub async fn scope(&self, agency_id: &AgencyId) -> Result<Scope> {
         let agency = self.agency(agency_id).await?;
         self.scope_of(&agency).await
     }
@@ -258,17 +262,17 @@ impl Registry {
     /// The scope of an agency already loaded: queries only the agencies above it (none for an
     /// agency without a parent).
     pub async fn scope_of(&self, agency: &agency::Model) -> Result<Scope> {
-        let agency_id = agency.id.as_str();
+        let agency_id = &agency.id;
         let mut overseers = Vec::new();
         let mut parent_id = agency.parent_id.clone();
         while let Some(parent) = parent_id {
-            if overseers.contains(&parent) || parent == agency_id {
+            if overseers.contains(&parent) || &parent == agency_id {
                 break; // defensive: parents are set at creation, so a cycle cannot be built
             }
             overseers.push(parent.clone());
             parent_id = self.agency(&parent).await?.parent_id;
         }
-        Ok(Scope { agency_id: agency_id.to_owned(), overseers })
+        Ok(Scope { agency_id: agency_id.clone(), overseers })
     }
 
     /// Registers an officer; idempotent on `request_id`.
@@ -299,7 +303,7 @@ impl Registry {
             return Err(Error::invalid("valid_until", "is before valid_from"));
         }
         let model = officer::ActiveModel {
-            id: Set(new_id(self.clock.as_ref())),
+            id: Set(OfficerId::new(self.clock.as_ref())),
             agency_id: Set(input.agency_id.clone()),
             name: Set(name),
             certificate_number: Set(cert.clone()),
@@ -323,7 +327,7 @@ impl Registry {
     }
 
     /// An officer by id.
-    pub async fn officer(&self, id: &str) -> Result<officer::Model> {
+    pub async fn officer(&self, id: &OfficerId) -> Result<officer::Model> {
         officer::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await
@@ -332,7 +336,7 @@ impl Registry {
     }
 
     /// The names of the officers with the given ids (unknown ids are left out).
-    pub async fn officer_names(&self, ids: Vec<String>) -> Result<Vec<String>> {
+    pub async fn officer_names(&self, ids: Vec<OfficerId>) -> Result<Vec<String>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -347,7 +351,7 @@ impl Registry {
     }
 
     /// The officers of an agency.
-    pub async fn officers(&self, agency_id: &str) -> Result<Vec<officer::Model>> {
+    pub async fn officers(&self, agency_id: &AgencyId) -> Result<Vec<officer::Model>> {
         officer::Entity::find()
             .filter(officer::Column::AgencyId.eq(agency_id))
             .order_by_asc(officer::Column::CreatedAt)
@@ -360,7 +364,7 @@ impl Registry {
     /// against the status in force at their own time.
     pub async fn set_officer_status(
         &self,
-        officer_id: &str,
+        officer_id: &OfficerId,
         status: OfficerStatus,
         reason: &str,
         effective_at: Option<Timestamp>,
@@ -390,7 +394,7 @@ impl Registry {
 
     /// Records whether an officer has decided 行政处罚 legal reviews before, outside this system
     /// (RULES G4: only a first-time reviewer needs the 法律职业资格).
-    pub async fn set_review_experience(&self, officer_id: &str, prior: bool) -> Result<officer::Model> {
+    pub async fn set_review_experience(&self, officer_id: &OfficerId, prior: bool) -> Result<officer::Model> {
         limits::id("officer_id", officer_id)?;
         let current = self.officer(officer_id).await.map_err(|_| Error::invalid("officer_id", "no such officer"))?;
         let mut active: officer::ActiveModel = current.into();
@@ -400,7 +404,7 @@ impl Registry {
 
     /// Certificates with their status history, for judging acts (RULES G3): one query, the
     /// officers with their status changes joined.
-    pub async fn certificates(&self, officer_ids: &[String]) -> Result<HashMap<String, OfficerInfo>> {
+    pub async fn certificates(&self, officer_ids: &[OfficerId]) -> Result<HashMap<OfficerId, OfficerInfo>> {
         if officer_ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -415,7 +419,7 @@ impl Registry {
             .all(&self.db)
             .await
             .map_err(db_error)?;
-        let mut officers: HashMap<String, (officer::Model, Vec<(Timestamp, OfficerStatus)>)> = HashMap::new();
+        let mut officers: HashMap<OfficerId, (officer::Model, Vec<(Timestamp, OfficerStatus)>)> = HashMap::new();
         for (o, change) in rows {
             let entry = officers.entry(o.id.clone()).or_insert_with(|| (o, Vec::new()));
             if let Some(c) = change
@@ -436,6 +440,17 @@ impl Registry {
         Ok(out)
     }
 
+    /// The refused attempts of `kind` (a [`refusal_kind`]) in the agencies, oldest first.
+    pub async fn refusals(&self, agency_ids: &[AgencyId], kind: &str) -> Result<Vec<refusal::Model>> {
+        refusal::Entity::find()
+            .filter(refusal::Column::AgencyId.is_in(agency_ids.iter().cloned()))
+            .filter(refusal::Column::Kind.eq(kind))
+            .order_by_asc(refusal::Column::OccurredAt)
+            .all(&self.db)
+            .await
+            .map_err(db_error)
+    }
+
     /// Counts a refused attempt (RULES S1) in its own small write, outside any transaction of
     /// the refused request, so the count survives the refusal. A failure to count is logged and
     /// does not change the answer: the refusal itself is what protects the record.
@@ -445,13 +460,13 @@ impl Registry {
             agency_id: Set(r.agency_id.to_owned()),
             kind: Set(r.kind.to_owned()),
             subject_id: Set(r.subject_id.to_owned()),
-            case_id: Set(r.case_id.map(str::to_owned)),
+            case_id: Set(r.case_id.cloned()),
             detail: Set(r.detail),
             occurred_at: Set(self.clock.now().micros()),
             actor_id: Set(Some(r.actor_id.to_owned())),
         };
         if let Err(e) = row.insert(&self.db).await {
-            tracing::error!(error = %e, kind = r.kind, subject = r.subject_id, "could not count a refused attempt");
+            tracing::error!(error = %e, kind = r.kind, subject = %r.subject_id, "could not count a refused attempt");
         }
     }
 
@@ -461,8 +476,8 @@ impl Registry {
         (request_id, asked): (&str, &str),
         name: &str,
         role: Role,
-        agency_id: &str,
-        officer_id: &str,
+        agency_id: &AgencyId,
+        officer_id: &OfficerId,
     ) -> Result<principal::Model> {
         if !request_id.is_empty()
             && let Some(existing) = principal::Entity::find()
@@ -501,7 +516,7 @@ impl Registry {
             }
         };
         let model = principal::ActiveModel {
-            id: Set(new_id(self.clock.as_ref())),
+            id: Set(PrincipalId::new(self.clock.as_ref())),
             name: Set(name),
             role: Set(role.as_str().into()),
             agency_id: Set(agency_id),
@@ -514,7 +529,7 @@ impl Registry {
     }
 
     /// A principal by id.
-    pub async fn principal(&self, id: &str) -> Result<principal::Model> {
+    pub async fn principal(&self, id: &PrincipalId) -> Result<principal::Model> {
         principal::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await
@@ -524,14 +539,14 @@ impl Registry {
 
     /// Issues a new bearer token for a principal. Returns (token id, token); only the token's
     /// hash is stored.
-    pub async fn issue_token(&self, principal_id: &str, label: &str) -> Result<(String, String)> {
+    pub async fn issue_token(&self, principal_id: &PrincipalId, label: &str) -> Result<(String, String)> {
         limits::id("principal_id", principal_id)?;
         limits::chars("label", label, MAX_NAME)?;
         self.principal(principal_id).await.map_err(|_| Error::invalid("principal_id", "no such principal"))?;
         self.insert_token(new_id(self.clock.as_ref()), principal_id, label).await
     }
 
-    async fn insert_token(&self, id: String, principal_id: &str, label: &str) -> Result<(String, String)> {
+    async fn insert_token(&self, id: String, principal_id: &PrincipalId, label: &str) -> Result<(String, String)> {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
         let token = format!("sx_{}", hex::encode(secret));
@@ -599,8 +614,8 @@ impl Registry {
 
     /// Why officer `id` may not act now (status and certificate in the agency's zone, RULES G2),
     /// or `None` if they may: what a principal bound to the officer may do depends on it.
-    async fn why_officer_unable(&self, id: &str) -> Result<Option<String>> {
-        let certs = self.certificates(std::slice::from_ref(&id.to_owned())).await?;
+    async fn why_officer_unable(&self, id: &OfficerId) -> Result<Option<String>> {
+        let certs = self.certificates(std::slice::from_ref(id)).await?;
         let Some(o) = certs.get(id) else {
             return Ok(Some("the officer is not registered".into()));
         };
@@ -612,8 +627,7 @@ impl Registry {
     /// token if this call created it, `None` if an administrator already existed. Replicas
     /// starting together race on the fixed id; exactly one wins.
     pub async fn bootstrap_admin(&self) -> Result<Option<String>> {
-        const ADMIN_ID: &str = "admin";
-        if principal::Entity::find_by_id(ADMIN_ID.to_owned()).one(&self.db).await.map_err(db_error)?.is_some() {
+        if principal::Entity::find_by_id(PrincipalId::from(ADMIN_ID)).one(&self.db).await.map_err(db_error)?.is_some() {
             return Ok(None);
         }
         let model = principal::ActiveModel {
@@ -631,13 +645,14 @@ impl Registry {
             Err(e) if is_unique_violation(&e) => return Ok(None),
             Err(e) => return Err(db_error(e)),
         }
-        let (_, token) = self.insert_token("admin-initial".into(), ADMIN_ID, "created at first start").await?;
+        let (_, token) =
+            self.insert_token("admin-initial".into(), &PrincipalId::from(ADMIN_ID), "created at first start").await?;
         Ok(Some(token))
     }
 
     /// An agency's major-decision catalog, and the stored row if one was set (an agency without
     /// one has the empty catalog: the statutory triggers only).
-    pub async fn catalog(&self, agency_id: &str) -> Result<(Catalog, Option<catalog::Model>)> {
+    pub async fn catalog(&self, agency_id: &AgencyId) -> Result<(Catalog, Option<catalog::Model>)> {
         self.agency(agency_id).await?;
         let row = catalog::Entity::find_by_id(agency_id.to_owned()).one(&self.db).await.map_err(db_error)?;
         let parsed = match &row {
@@ -648,7 +663,7 @@ impl Registry {
     }
 
     /// Validates and stores an agency's catalog (TOML, amounts in yuan), replacing any earlier one.
-    pub async fn put_catalog(&self, agency_id: &str, text: &str, by: &Principal) -> Result<catalog::Model> {
+    pub async fn put_catalog(&self, agency_id: &AgencyId, text: &str, by: &Principal) -> Result<catalog::Model> {
         limits::bytes("catalog_toml", text, limits::MAX_TOML)?;
         self.agency(agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
         let parsed = Catalog::from_toml(text)?;

@@ -3,6 +3,7 @@
 //! `None` and is refused here with the field's name).
 
 use sanxiang_domain::Timestamp;
+use sanxiang_domain::id::{CaseId, DraftId, EvidenceId, OfficerId};
 use sanxiang_domain::review::{ChecklistItem, Outcome, Revision};
 
 /// A penalty of a draft as given: its type by its Chinese name and, for a fine, the amount.
@@ -18,7 +19,7 @@ pub struct SubmitDraft {
     pub request_id: String,
     /// Digest of the request as received: a retry must repeat it.
     pub request_digest: String,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub penalties: Vec<GivenPenalty>,
     pub confiscation_fen: u64,
     pub legal_basis: String,
@@ -32,7 +33,7 @@ pub struct SubmitDraft {
     pub major_rights_and_hearing: bool,
     pub complex_case: bool,
     pub required_by_law: bool,
-    pub evidence_ids: Vec<String>,
+    pub evidence_ids: Vec<EvidenceId>,
     pub collective_discussion_requested: bool,
     pub violation_type: String,
     pub decision_content: String,
@@ -62,7 +63,7 @@ pub struct GivenCheck {
 pub struct DecideReview {
     pub request_id: String,
     pub request_digest: String,
-    pub draft_id: String,
+    pub draft_id: DraftId,
     pub checklist: Vec<GivenCheck>,
     pub outcome: Option<Outcome>,
     pub opinion: String,
@@ -73,7 +74,7 @@ pub struct DecideReview {
 pub struct RecordDiscussion {
     pub request_id: String,
     pub request_digest: String,
-    pub draft_id: String,
+    pub draft_id: DraftId,
     pub minutes: String,
     pub occurred_at: Option<Timestamp>,
 }
@@ -83,8 +84,8 @@ pub struct RecordDiscussion {
 pub struct IssueDecision {
     pub request_id: String,
     pub request_digest: String,
-    pub draft_id: String,
-    pub officer_ids: Vec<String>,
+    pub draft_id: DraftId,
+    pub officer_ids: Vec<OfficerId>,
     pub document_prefix: String,
 }
 
@@ -94,7 +95,7 @@ pub struct IssueDecision {
 pub struct ReviseDecision {
     pub request_id: String,
     pub request_digest: String,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub revision: Option<Revision>,
     pub reason: String,
     pub basis: String,

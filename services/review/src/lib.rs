@@ -5,6 +5,7 @@
 //! appended through the one writer.
 
 pub mod command;
+pub mod records;
 pub mod review;
 mod rows;
 

@@ -1,6 +1,7 @@
 //! The use cases of legal review: drafts, the queue, opinions, collective discussion, and the
 //! decision gate.
 
+use sanxiang_domain::id::{AgencyId, CaseId, DraftId};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -292,16 +293,15 @@ impl Reviews {
         self.recorder.clock().now()
     }
 
-    async fn agency(&self, id: &str) -> Result<(agency::Model, Tz)> {
+    async fn agency(&self, id: &AgencyId) -> Result<(agency::Model, Tz)> {
         let a = self.recorder.registry().agency(id).await?;
         let tz = stored_zone(&a.time_zone)?;
         Ok((a, tz))
     }
 
     /// A draft by id.
-    pub async fn draft(&self, id: &str) -> Result<draft::Model> {
-        limits::id("draft_id", id)?;
-        draft::Entity::find_by_id(id.to_owned())
+    pub async fn draft(&self, id: &DraftId) -> Result<draft::Model> {
+        draft::Entity::find_by_id(id.clone())
             .one(self.recorder.db())
             .await
             .map_err(db_error)?
@@ -313,7 +313,7 @@ impl Reviews {
         &self,
         who: &Principal,
         action: Action,
-        draft_id: &str,
+        draft_id: &DraftId,
     ) -> Result<(draft::Model, case::Model)> {
         let d = self.draft(draft_id).await?;
         let c = self.recorder.authorized_case(who, action, &d.case_id).await?;
@@ -327,7 +327,7 @@ impl Reviews {
         draft_view(d, &calendar, tz, self.now())
     }
 
-    async fn latest_version(&self, case_id: &str) -> Result<i64> {
+    async fn latest_version(&self, case_id: &CaseId) -> Result<i64> {
         Ok(draft::Entity::find()
             .filter(draft::Column::CaseId.eq(case_id))
             .order_by_desc(draft::Column::Version)
@@ -452,7 +452,7 @@ impl Reviews {
         );
         let now = self.now();
         let row = draft::Model {
-            id: sanxiang_domain::id::new_id(self.recorder.clock().as_ref()),
+            id: DraftId::new(self.recorder.clock().as_ref()),
             case_id: case.id.clone(),
             agency_id: case.agency_id.clone(),
             version,
@@ -499,7 +499,7 @@ impl Reviews {
 
     /// Pending major drafts of an agency, overdue first, then by due date (RULES L7, S1).
     /// Supervisors see only the overdue ones.
-    pub async fn queue(&self, who: &Principal, agency_id: &str, overdue_only: bool) -> Result<Vec<DraftView>> {
+    pub async fn queue(&self, who: &Principal, agency_id: &AgencyId, overdue_only: bool) -> Result<Vec<DraftView>> {
         let scope = self.recorder.registry().scope(agency_id).await?;
         authorize(who, Action::ReadReviewQueue, Some(&scope))?;
         let overdue_only = overdue_only || who.role == Role::Supervisor;
@@ -697,7 +697,7 @@ impl Reviews {
         self.recorder.writer().append(event).await
     }
 
-    async fn events_of_kind(&self, case_id: &str, kind: EventKind) -> Result<Vec<event::Model>> {
+    async fn events_of_kind(&self, case_id: &CaseId, kind: EventKind) -> Result<Vec<event::Model>> {
         self.recorder.events_of_kind(case_id, kind).await
     }
 

@@ -3,6 +3,8 @@
 //! configuration): rotating or recovering the administrator token, and backing up and restoring
 //! a data directory (the SQLite database and the local evidence objects).
 
+use sanxiang_domain::id::PrincipalId;
+use sanxiang_registry::registry::ADMIN_ID;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,9 +73,6 @@ pub enum AdminTokenCmd {
     },
 }
 
-/// The administrator principal's fixed id (created at first start).
-const ADMIN_ID: &str = "admin";
-
 async fn registry(storage: &StorageArgs) -> Result<Registry, StartError> {
     let url = storage.database_url();
     if let Some(file) = storage.sqlite_file()
@@ -114,13 +113,16 @@ pub async fn admin(cmd: AdminCmd) -> Result<(), StartError> {
             let registry = registry(&storage).await?;
             let token = match registry.bootstrap_admin().await.map_err(|e| format!("{e}"))? {
                 Some(token) => token,
-                None => registry.issue_token(ADMIN_ID, "recovered").await.map_err(|e| format!("{e}"))?.1,
+                None => {
+                    registry.issue_token(&PrincipalId::from(ADMIN_ID), "recovered").await.map_err(|e| format!("{e}"))?.1
+                }
             };
             hand_over(&storage, &token, print)
         }
         AdminCmd::Token(AdminTokenCmd::Rotate { storage, print }) => {
             let registry = registry(&storage).await?;
-            let (id, token) = registry.issue_token(ADMIN_ID, "rotated").await.map_err(|e| format!("{e}"))?;
+            let (id, token) =
+                registry.issue_token(&PrincipalId::from(ADMIN_ID), "rotated").await.map_err(|e| format!("{e}"))?;
             let db = registry_db(&storage).await?;
             let others = token::Entity::find()
                 .filter(token::Column::PrincipalId.eq(ADMIN_ID))

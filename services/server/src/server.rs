@@ -226,7 +226,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     let log_refusal = log.check_at_start().await.err();
     log.start(&config.tlog);
     let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock);
-    let publicity = Publicity::new(recorder.clone());
+    let publicity = Publicity::new(recorder.clone(), Arc::new(sanxiang_review::records::Records::new(db.clone())));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RegistryServiceServer<RegistryApi>>().await;

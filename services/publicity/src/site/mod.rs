@@ -16,6 +16,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use sanxiang_domain::id::{AgencyId, DisclosureId};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::publicity::wan_yuan;
 use sanxiang_domain::{Error, Result, Timestamp};
@@ -220,7 +221,7 @@ pub fn title(c: &Content) -> String {
 fn row(d: &disclosure::Model) -> Result<Row> {
     let c = content::from_json(&d.content)?;
     Ok(Row {
-        id: d.id.clone(),
+        id: d.id.to_string(),
         title: title(&c),
         kind: kind_name(&d.case_kind),
         agency_name: c.agency_name,
@@ -367,7 +368,7 @@ fn fields(kind: &str, c: &Content) -> Vec<(&'static str, String)> {
 /// The readable page of one public disclosure. One that has left the listings (ended early or
 /// past its 公示截止期) is its tombstone, `410 Gone`: the document number, the agency and when
 /// publication ended — nothing else; one never public is `NOT_FOUND`.
-pub async fn decision(p: &Publicity, id: &str) -> Result<(StatusCode, String)> {
+pub async fn decision(p: &Publicity, id: &DisclosureId) -> Result<(StatusCode, String)> {
     let d = p.get(None, id).await?;
     let tz = stored_zone(&p.recorder().registry().agency(&d.agency_id).await?.time_zone)?;
     let c = content::from_json(&d.content)?;
@@ -436,7 +437,7 @@ struct AgencyPage {
 
 /// The agency's page: its notices before enforcement (事前公开, RULES P1) and the roster of its
 /// officers with valid certificates, as `ListNotices` publishes them.
-pub async fn agency(p: &Publicity, id: &str) -> Result<String> {
+pub async fn agency(p: &Publicity, id: &AgencyId) -> Result<String> {
     let r = crate::notices::list(p, id).await?;
     let tz = stored_zone(&p.recorder().registry().agency(id).await?.time_zone)?;
     let notices = r
@@ -450,7 +451,7 @@ pub async fn agency(p: &Publicity, id: &str) -> Result<String> {
             items: n.items.into_iter().map(|i| (i.title, i.body, i.legal_basis)).collect(),
         })
         .collect();
-    let q = SiteQuery { agency: r.agency_id.clone(), ..SiteQuery::default() };
+    let q = SiteQuery { agency: r.agency_id.to_string(), ..SiteQuery::default() };
     render(&AgencyPage {
         agency_name: r.agency_name,
         decisions_url: q.url(""),

@@ -1,5 +1,6 @@
 //! The `agencies` table.
 
+use sanxiang_domain::id::AgencyId;
 use sea_orm::entity::prelude::*;
 
 /// A row of `agencies`.
@@ -7,11 +8,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "agencies")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: AgencyId,
     pub name: String,
     pub credit_code: String,
     pub region: String,
-    pub parent_id: Option<String>,
+    pub parent_id: Option<AgencyId>,
     /// JSON array of powers.
     pub powers: String,
     pub time_zone: String,

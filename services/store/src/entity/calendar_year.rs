@@ -1,5 +1,6 @@
 //! The `calendar_years` table: working-day schedules loaded at run time.
 
+use sanxiang_domain::id::PrincipalId;
 use sea_orm::entity::prelude::*;
 
 /// A row of `calendar_years`.
@@ -11,7 +12,7 @@ pub struct Model {
     /// The schedule in the TOML form of `calendar/cn-YYYY.toml`.
     pub schedule: String,
     pub updated_at: i64,
-    pub updated_by: String,
+    pub updated_by: PrincipalId,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.

@@ -1,5 +1,6 @@
 //! The `cases` table.
 
+use sanxiang_domain::id::{AgencyId, CaseId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `cases`.
@@ -7,8 +8,8 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "cases")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub agency_id: String,
+    pub id: CaseId,
+    pub agency_id: AgencyId,
     pub kind: String,
     pub title: String,
     /// JSON object of the party.
@@ -23,7 +24,7 @@ pub struct Model {
     pub filed_at: Option<i64>,
     pub decided_at: Option<i64>,
     pub request_id: String,
-    pub created_by: String,
+    pub created_by: PrincipalId,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.

@@ -1,5 +1,6 @@
 //! The `catalogs` table: one major-decision catalog per agency.
 
+use sanxiang_domain::id::{AgencyId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `catalogs`.
@@ -7,11 +8,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "catalogs")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     /// The catalog as JSON (amounts in fen).
     pub body: String,
     pub updated_at: i64,
-    pub updated_by: String,
+    pub updated_by: PrincipalId,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.

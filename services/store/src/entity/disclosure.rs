@@ -1,5 +1,6 @@
 //! The `disclosures` table: the publication of each decision (RULES P3-P7).
 
+use sanxiang_domain::id::{AgencyId, CaseId, DisclosureId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `disclosures`.
@@ -7,9 +8,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "disclosures")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub agency_id: String,
-    pub case_id: String,
+    pub id: DisclosureId,
+    pub agency_id: AgencyId,
+    pub case_id: CaseId,
     pub case_kind: String,
     /// `pending`, `published`, `excluded`, `withdrawal_pending`, `withdrawn`, `cancelled`, `ended`.
     pub status: String,

@@ -1,5 +1,6 @@
 //! The `drafts` table: versioned decision drafts.
 
+use sanxiang_domain::id::{AgencyId, CaseId, DraftId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `drafts`.
@@ -7,9 +8,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "drafts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub case_id: String,
-    pub agency_id: String,
+    pub id: DraftId,
+    pub case_id: CaseId,
+    pub agency_id: AgencyId,
     pub version: i64,
     pub request_id: String,
     /// Hex SHA-256 of the request as first received: a retry with another request is refused.
@@ -27,7 +28,7 @@ pub struct Model {
     /// The catalog's review time limit when the draft was submitted.
     pub review_days: i64,
     pub submitted_at: i64,
-    pub submitted_by: String,
+    pub submitted_by: PrincipalId,
     pub event_case_seq: i64,
 }
 

@@ -1,5 +1,6 @@
 //! The `events` table.
 
+use sanxiang_domain::id::CaseId;
 use sea_orm::entity::prelude::*;
 
 /// A row of `events`.
@@ -8,7 +9,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub global_seq: i64,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub case_seq: i64,
     pub kind: String,
     pub occurred_at: i64,

@@ -1,5 +1,6 @@
 //! The `evidence` table.
 
+use sanxiang_domain::id::{CaseId, EvidenceId, OfficerId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `evidence`.
@@ -7,18 +8,18 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "evidence")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub case_id: String,
+    pub id: EvidenceId,
+    pub case_id: CaseId,
     pub sha256: String,
     pub size: i64,
     pub media_type: String,
     pub captured_at: i64,
     pub device_id: String,
     pub device_reviewed: bool,
-    pub officer_id: String,
+    pub officer_id: OfficerId,
     pub uploaded_at: i64,
     pub late: bool,
-    pub uploaded_by: String,
+    pub uploaded_by: PrincipalId,
     pub upload_id: String,
 }
 

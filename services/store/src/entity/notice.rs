@@ -1,5 +1,6 @@
 //! The `notices` table: versioned sections of an agency's notice before enforcement.
 
+use sanxiang_domain::id::{AgencyId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `notices`.
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "notices")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub section: String,
     #[sea_orm(primary_key, auto_increment = false)]
@@ -20,7 +21,7 @@ pub struct Model {
     /// Hex SHA-256 of the request as first received: a retry with another request is refused.
     pub request_digest: Option<String>,
     pub updated_at: i64,
-    pub updated_by: String,
+    pub updated_by: PrincipalId,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.

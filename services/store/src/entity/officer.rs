@@ -1,5 +1,6 @@
 //! The `officers` table.
 
+use sanxiang_domain::id::{AgencyId, OfficerId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `officers`.
@@ -7,8 +8,8 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "officers")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub agency_id: String,
+    pub id: OfficerId,
+    pub agency_id: AgencyId,
     pub name: String,
     pub certificate_number: String,
     pub category: String,

@@ -1,5 +1,6 @@
 //! The `principals` table.
 
+use sanxiang_domain::id::{AgencyId, OfficerId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `principals`.
@@ -7,11 +8,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "principals")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: PrincipalId,
     pub name: String,
     pub role: String,
-    pub agency_id: Option<String>,
-    pub officer_id: Option<String>,
+    pub agency_id: Option<AgencyId>,
+    pub officer_id: Option<OfficerId>,
     pub request_id: Option<String>,
     /// Hex SHA-256 of the request as first received: a retry with another request is refused.
     pub request_digest: Option<String>,

@@ -1,5 +1,6 @@
 //! The `publicity_policies` table: one publication and masking policy per agency.
 
+use sanxiang_domain::id::{AgencyId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `publicity_policies`.
@@ -7,11 +8,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "publicity_policies")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     /// The policy as JSON.
     pub body: String,
     pub updated_at: i64,
-    pub updated_by: String,
+    pub updated_by: PrincipalId,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.

@@ -1,5 +1,6 @@
 //! The `reviews` table: legal reviewers' opinions on draft versions.
 
+use sanxiang_domain::id::{CaseId, DraftId, OfficerId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `reviews`.
@@ -8,8 +9,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub draft_id: String,
-    pub case_id: String,
+    pub draft_id: DraftId,
+    pub case_id: CaseId,
     /// The digest of the draft version reviewed.
     pub draft_digest: String,
     /// `approve` or `problems_found`.
@@ -18,9 +19,9 @@ pub struct Model {
     pub checklist: String,
     pub opinion: String,
     /// The reviewer principal.
-    pub reviewer_id: String,
+    pub reviewer_id: PrincipalId,
     /// The officer the reviewer principal is bound to, if any: whose review history counts (G4).
-    pub reviewer_officer_id: Option<String>,
+    pub reviewer_officer_id: Option<OfficerId>,
     /// The draft is a 行政处罚 decision.
     pub penalty: bool,
     pub first_penalty_review: bool,

@@ -1,5 +1,6 @@
 //! The `tokens` table.
 
+use sanxiang_domain::id::PrincipalId;
 use sea_orm::entity::prelude::*;
 
 /// A row of `tokens`.
@@ -8,7 +9,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub principal_id: String,
+    pub principal_id: PrincipalId,
     /// Hex SHA-256 of the bearer token; the token itself is never stored.
     pub token_hash: String,
     pub label: String,

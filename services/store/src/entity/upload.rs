@@ -1,5 +1,6 @@
 //! The `uploads` table.
 
+use sanxiang_domain::id::{CaseId, EvidenceId, PrincipalId};
 use sea_orm::entity::prelude::*;
 
 /// A row of `uploads`: an upload with durable bytes (inserted with its first stored part,
@@ -10,13 +11,13 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub case_id: String,
-    pub principal_id: String,
+    pub case_id: CaseId,
+    pub principal_id: PrincipalId,
     /// Bytes stored durably (the sum of the stored parts): where a resumed stream starts.
     pub durable_offset: i64,
     /// Parts stored.
     pub parts: i64,
-    pub evidence_id: Option<String>,
+    pub evidence_id: Option<EvidenceId>,
     pub created_at: i64,
     pub updated_at: i64,
 }

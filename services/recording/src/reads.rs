@@ -1,0 +1,178 @@
+//! What other systems read of the record: the `cases` and `events` tables belong to this crate,
+//! and publicity (statistics, supervision) and the legal review read them only through these
+//! queries. Each answers in typed values; a stored value that cannot be read is DATA_LOSS
+//! naming its row, never a default.
+
+use std::collections::HashMap;
+
+use sanxiang_domain::canonical::Value;
+use sanxiang_domain::id::{AgencyId, CaseId};
+use sanxiang_domain::lifecycle::{CaseKind, EventKind};
+use sanxiang_domain::{Error, Result};
+use sanxiang_store::db_error;
+use sanxiang_store::entity::{case, event};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+
+use crate::Recorder;
+
+/// A half-open interval of instants, `[start, end)`, in UTC microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: i64,
+    pub end: i64,
+}
+
+/// A decision event, with its case's kind and its payload.
+#[derive(Debug, Clone)]
+pub struct DecisionEvent {
+    pub case_id: CaseId,
+    pub case_kind: CaseKind,
+    pub payload: Value,
+}
+
+/// The ids of an agency's cases, as a subquery for another system's aggregate over its own
+/// table (e.g. the reviews given in an agency's cases).
+pub fn case_ids_of_agency(agency_id: &AgencyId) -> SelectStatement {
+    case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .filter(case::Column::AgencyId.eq(agency_id))
+        .into_query()
+}
+
+/// The ids of the cases of several agencies, as a subquery.
+fn case_ids_of_agencies(agency_ids: &[AgencyId]) -> SelectStatement {
+    case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .filter(case::Column::AgencyId.is_in(agency_ids.iter().cloned()))
+        .into_query()
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl Recorder {
+    /// The cases an agency opened in `period`, counted by kind (the stored kind names).
+    pub async fn cases_opened_by_kind(&self, agency_id: &AgencyId, period: Period) -> Result<Vec<(String, u64)>> {
+        let rows: Vec<(String, i64)> = case::Entity::find()
+            .select_only()
+            .column(case::Column::Kind)
+            .column_as(case::Column::Id.count(), "n")
+            .filter(case::Column::AgencyId.eq(agency_id))
+            .filter(case::Column::OpenedAt.gte(period.start))
+            .filter(case::Column::OpenedAt.lt(period.end))
+            .group_by(case::Column::Kind)
+            .into_tuple()
+            .all(self.db())
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(|(kind, n)| (kind, count(n))).collect())
+    }
+
+    /// The decisions made in an agency's cases in `period` (by their occurrence), each with its
+    /// case's kind and its parsed payload.
+    pub async fn decisions_in(&self, agency_id: &AgencyId, period: Period) -> Result<Vec<DecisionEvent>> {
+        let decisions = || {
+            event::Entity::find()
+                .filter(event::Column::Kind.eq(EventKind::Decision.as_str()))
+                .filter(event::Column::OccurredAt.gte(period.start))
+                .filter(event::Column::OccurredAt.lt(period.end))
+                .filter(event::Column::CaseId.in_subquery(case_ids_of_agency(agency_id)))
+        };
+        let rows: Vec<(CaseId, i64, String)> = decisions()
+            .select_only()
+            .columns([event::Column::CaseId, event::Column::CaseSeq, event::Column::Payload])
+            .into_tuple()
+            .all(self.db())
+            .await
+            .map_err(db_error)?;
+        let kinds: HashMap<CaseId, String> = case::Entity::find()
+            .select_only()
+            .columns([case::Column::Id, case::Column::Kind])
+            .filter(case::Column::Id.in_subquery(decisions().select_only().column(event::Column::CaseId).into_query()))
+            .into_tuple::<(CaseId, String)>()
+            .all(self.db())
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect();
+        rows.into_iter()
+            .map(|(case_id, seq, payload)| {
+                let payload = Value::parse(&payload)
+                    .map_err(|_| Error::DataLoss(format!("events.payload of event {case_id}#{seq} cannot be read")))?;
+                let case_kind = kinds
+                    .get(&case_id)
+                    .and_then(|k| CaseKind::parse(k))
+                    .ok_or_else(|| Error::DataLoss(format!("cases.kind of case {case_id} cannot be read")))?;
+                Ok(DecisionEvent { case_id, case_kind, payload })
+            })
+            .collect()
+    }
+
+    /// The parsed payloads of an agency's events of `kind` that occurred in `period`.
+    pub async fn payloads_in(&self, agency_id: &AgencyId, kind: EventKind, period: Period) -> Result<Vec<Value>> {
+        let rows: Vec<(CaseId, i64, String)> = event::Entity::find()
+            .select_only()
+            .columns([event::Column::CaseId, event::Column::CaseSeq, event::Column::Payload])
+            .filter(event::Column::Kind.eq(kind.as_str()))
+            .filter(event::Column::OccurredAt.gte(period.start))
+            .filter(event::Column::OccurredAt.lt(period.end))
+            .filter(event::Column::CaseId.in_subquery(case_ids_of_agency(agency_id)))
+            .into_tuple()
+            .all(self.db())
+            .await
+            .map_err(db_error)?;
+        rows.into_iter()
+            .map(|(case_id, seq, payload)| {
+                Value::parse(&payload)
+                    .map_err(|_| Error::DataLoss(format!("events.payload of event {case_id}#{seq} cannot be read")))
+            })
+            .collect()
+    }
+
+    /// The agencies' cases filed before `filed_before` (UTC micros) and not decided: what may be
+    /// past the decision limit (RULES R10; the caller judges the date in the agency's zone).
+    pub async fn undecided_cases_filed_before(
+        &self,
+        agency_ids: &[AgencyId],
+        filed_before: i64,
+    ) -> Result<Vec<case::Model>> {
+        case::Entity::find()
+            .filter(case::Column::AgencyId.is_in(agency_ids.iter().cloned()))
+            .filter(case::Column::FiledAt.is_not_null())
+            .filter(case::Column::DecidedAt.is_null())
+            .filter(case::Column::FiledAt.lt(filed_before))
+            .all(self.db())
+            .await
+            .map_err(db_error)
+    }
+
+    /// The events of the agencies' cases whose payload contains `needle` (a LIKE that narrows
+    /// the scan; callers parse the payload to decide), in global order, with each case's agency.
+    pub async fn events_mentioning(
+        &self,
+        agency_ids: &[AgencyId],
+        needle: &str,
+    ) -> Result<(Vec<event::Model>, HashMap<CaseId, AgencyId>)> {
+        let query = || {
+            event::Entity::find()
+                .filter(event::Column::CaseId.in_subquery(case_ids_of_agencies(agency_ids)))
+                .filter(event::Column::Payload.contains(needle))
+        };
+        let events = query().order_by_asc(event::Column::GlobalSeq).all(self.db()).await.map_err(db_error)?;
+        let case_agency = case::Entity::find()
+            .select_only()
+            .columns([case::Column::Id, case::Column::AgencyId])
+            .filter(case::Column::Id.in_subquery(query().select_only().column(event::Column::CaseId).into_query()))
+            .into_tuple::<(CaseId, AgencyId)>()
+            .all(self.db())
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect();
+        Ok((events, case_agency))
+    }
+}
