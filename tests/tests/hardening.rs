@@ -649,7 +649,7 @@ async fn csv_exports_neutralise_formulas_and_other_outputs_stay_exact(backend: B
 
 async fn http_errors_are_json_and_every_response_has_security_headers(backend: Backend) {
     let h = Harness::start_with(backend, Arc::new(sanxiang_domain::SystemClock), |c| {
-        c.http_rate_burst = 12;
+        c.http_rate_burst = 18;
         c.http_rate_per_second = 1;
     })
     .await;
@@ -678,6 +678,12 @@ async fn http_errors_are_json_and_every_response_has_security_headers(backend: B
         ("/v1/disclosures/nope", 404, "disclosure"),
         ("/v1/annual/x/notayear", 400, "year"),
         ("/no/such/page", 404, "page"),
+        // An agency filter or path that is not an id never reaches the database.
+        ("/v1/disclosures?agency=a%00b", 400, "agency"),
+        ("/v1/export/cf.csv?agency=a%20b", 400, "agency"),
+        ("/feed.atom?agency=%E2%80%AE", 400, "agency"),
+        ("/v1/notices/a%00b", 400, "agency"),
+        ("/v1/disclosures/a%00b", 400, "disclosure_id"),
     ] {
         let r = client.get(http(&h, path)).send().await.unwrap();
         assert_eq!(r.status(), status, "{path}");
