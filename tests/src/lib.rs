@@ -564,3 +564,66 @@ pub async fn public_get(h: &Harness, id: &str) -> Result<pb::Disclosure, tonic::
 pub fn http(h: &Harness, path: &str) -> String {
     format!("http://{}{path}", h.running.http_addr)
 }
+
+/// 10:00 in Shanghai (02:00 UTC) on `date` (`YYYY-MM-DD`): the morning dated tests start on.
+pub fn shanghai_morning(date: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(&format!("{date}T02:00:00Z")).expect("a date YYYY-MM-DD")
+}
+
+impl Harness {
+    /// A server whose clock stands at [`shanghai_morning`] of `date` and moves only when the test
+    /// moves it.
+    pub async fn start_on(backend: Backend, date: &str) -> (Self, Arc<sanxiang_domain::TestClock>) {
+        let clock = Arc::new(sanxiang_domain::TestClock::new(shanghai_morning(date)));
+        let h = Self::start_with(backend, clock.clone(), |_| {}).await;
+        (h, clock)
+    }
+}
+
+/// GET `path` on the public HTTP surface.
+pub async fn http_get(h: &Harness, path: &str) -> reqwest::Response {
+    reqwest::get(http(h, path)).await.expect("http get")
+}
+
+/// The body of GET `path`, which must answer 200.
+pub async fn http_text(h: &Harness, path: &str) -> String {
+    let r = http_get(h, path).await;
+    assert_eq!(r.status(), 200, "GET {path}");
+    r.text().await.expect("body")
+}
+
+/// The JSON body of GET `path`, which must answer 200.
+pub async fn http_json(h: &Harness, path: &str) -> serde_json::Value {
+    serde_json::from_str(&http_text(h, path).await).expect("json")
+}
+
+/// A draft decision on `case_id`: an ordinary-procedure penalty for selling expired food with
+/// `penalties` (type, amount in fen).
+pub fn penalty_draft(case_id: &str, penalties: &[(&str, u64)]) -> pb::SubmitDraftRequest {
+    pb::SubmitDraftRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        case_id: case_id.into(),
+        penalties: penalties.iter().map(|(t, f)| pb::PenaltyItem { r#type: (*t).into(), amount_fen: *f }).collect(),
+        legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
+        facts: "当事人销售超过保质期的食品".into(),
+        violation_type: "销售超过保质期的食品".into(),
+        decision_content: "依法处罚".into(),
+        ordinary_procedure: true,
+        ..Default::default()
+    }
+}
+
+impl World {
+    /// Files the case and settles the statement period (filing, notice of the proposed decision,
+    /// statement waived), so a penalty may be decided.
+    pub async fn ready_for_decision(&self, case_id: &str, now: Timestamp) {
+        for k in [pb::EventKind::Filing, pb::EventKind::NoticeOfProposedDecision, pb::EventKind::StatementWaived] {
+            self.append(case_id, k, now).await;
+        }
+    }
+
+    /// Submits a draft decision as the officer.
+    pub async fn submit(&self, r: pb::SubmitDraftRequest) -> pb::Draft {
+        self.officer.review.clone().submit_draft(r).await.expect("submit draft").into_inner()
+    }
+}

@@ -11,7 +11,10 @@ use sanxiang_domain::publicity::CF_FIELDS;
 use sanxiang_domain::{TestClock, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, public_get, refused, staff_get, ts};
+use sanxiang_tests::{
+    Backend, Client, Harness, World, backend_tests, http_get, http_text, penalty_draft, public_get, refused,
+    shanghai_morning, staff_get, ts,
+};
 use tonic::Code;
 
 backend_tests!(
@@ -25,57 +28,12 @@ backend_tests!(
     an_expired_publication_is_expired_to_staff_and_a_tombstone_to_the_public,
 );
 
-fn shanghai_morning(date: &str) -> Timestamp {
-    Timestamp::parse_rfc3339(&format!("{date}T02:00:00Z")).unwrap()
-}
-
-async fn start(backend: Backend, date: &str) -> (Harness, Arc<TestClock>) {
-    let clock = Arc::new(TestClock::new(shanghai_morning(date)));
-    let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
-    (h, clock)
-}
-
 fn rid() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-async fn get(h: &Harness, path: &str) -> reqwest::Response {
-    reqwest::get(format!("http://{}{path}", h.running.http_addr)).await.expect("http get")
-}
-
-async fn get_text(h: &Harness, path: &str) -> String {
-    let r = get(h, path).await;
-    assert_eq!(r.status(), 200, "GET {path}");
-    r.text().await.expect("body")
-}
-
-/// Files the case and lets the statement period pass, so a penalty may be decided.
-async fn ready(w: &World, now: Timestamp, case_id: &str) {
-    for k in [K::Filing, K::NoticeOfProposedDecision, K::StatementWaived] {
-        w.append(case_id, k, now).await;
-    }
-}
-
-fn draft(case_id: &str, penalties: &[(&str, u64)]) -> pb::SubmitDraftRequest {
-    pb::SubmitDraftRequest {
-        request_id: rid(),
-        case_id: case_id.into(),
-        penalties: penalties.iter().map(|(t, f)| pb::PenaltyItem { r#type: (*t).into(), amount_fen: *f }).collect(),
-        legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
-        facts: "当事人销售超过保质期的食品".into(),
-        violation_type: "销售超过保质期的食品".into(),
-        decision_content: "依法处罚".into(),
-        ordinary_procedure: true,
-        ..Default::default()
-    }
-}
-
-async fn submit(w: &World, r: pb::SubmitDraftRequest) -> pb::Draft {
-    w.officer.review.clone().submit_draft(r).await.expect("submit draft").into_inner()
-}
-
 async fn issue(w: &World, r: pb::SubmitDraftRequest) -> pb::IssueDecisionResponse {
-    let d = submit(w, r).await;
+    let d = w.submit(r).await;
     w.issue(&d.id).await.expect("issue decision")
 }
 
@@ -149,15 +107,15 @@ async fn open_person(w: &World, id_number: &str, is_minor: bool) -> pb::Case {
 
 // 1. 处罚法 Art. 48, RULES P6.
 async fn a_withdrawal_is_due_three_working_days_after_the_revision_date_not_its_recording(backend: Backend) {
-    let (h, clock) = start(backend, "2026-11-16").await;
+    let (h, clock) = Harness::start_on(backend, "2026-11-16").await;
     let w = h.world(1, "").await;
     let supervisor = h.principal(pb::Role::Supervisor, &w.agency.id, "").await;
     let mut p = policy(&w.head, &w.agency.id).await;
     p.auto_publish = false;
     put_policy(&w.head, p, false).await;
     let case = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, h.now(), &case.id).await;
-    issue(&w, draft(&case.id, &[("罚款", 300_000)])).await;
+    w.ready_for_decision(&case.id, h.now()).await;
+    issue(&w, penalty_draft(&case.id, &[("罚款", 300_000)])).await;
     w.publisher
         .publicity
         .clone()
@@ -203,7 +161,7 @@ async fn a_withdrawal_is_due_three_working_days_after_the_revision_date_not_its_
 
 // 2. 处罚法 Art. 62, 64, RULES R2.
 async fn a_hearing_record_settles_the_statement_before_a_penalty(backend: Backend) {
-    let (h, _clock) = start(backend, "2026-03-02").await;
+    let (h, _clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     let now = h.now();
     // The party asked for a hearing and stated its case there; no separate statement event.
@@ -268,7 +226,7 @@ async fn register(h: &Harness, agency: &str, name: &str, prior: bool) -> pb::Off
 
 // 3. 处罚法 Art. 58 ¶2, RULES G4.
 async fn only_a_first_time_reviewer_needs_the_legal_qualification(backend: Backend) {
-    let (h, _clock) = start(backend, "2026-03-02").await;
+    let (h, _clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     h.admin
         .registry
@@ -280,8 +238,8 @@ async fn only_a_first_time_reviewer_needs_the_legal_qualification(backend: Backe
         .await
         .expect("put catalog");
     let case = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, h.now(), &case.id).await;
-    let d = submit(&w, draft(&case.id, &[("罚款", 20_000_000)])).await;
+    w.ready_for_decision(&case.id, h.now()).await;
+    let d = w.submit(penalty_draft(&case.id, &[("罚款", 20_000_000)])).await;
     assert!(d.major);
 
     // Neither holds the 法律职业资格; one has reviewed 行政处罚 decisions before this system.
@@ -309,8 +267,8 @@ async fn only_a_first_time_reviewer_needs_the_legal_qualification(backend: Backe
     // Experience recorded later on an existing officer counts from then on; only the admin
     // records it.
     let second = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, h.now(), &second.id).await;
-    let d2 = submit(&w, draft(&second.id, &[("罚款", 20_000_000)])).await;
+    w.ready_for_decision(&second.id, h.now()).await;
+    let d2 = w.submit(penalty_draft(&second.id, &[("罚款", 20_000_000)])).await;
     refused(approve(&novice, &d2.id).await, Code::FailedPrecondition, "G4.legal-qualification");
     let set = |c: &Client, prior: bool| {
         let mut r = c.registry.clone();
@@ -333,7 +291,7 @@ async fn only_a_first_time_reviewer_needs_the_legal_qualification(backend: Backe
 
 // 4. 处罚法 Art. 58 (2), 63, RULES L2.
 async fn a_penalty_with_a_hearing_right_after_a_hearing_is_major_without_the_flag(backend: Backend) {
-    let (h, _clock) = start(backend, "2026-03-02").await;
+    let (h, _clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await; // no catalog: only the statutory triggers
     let now = h.now();
     let heard = w.open_case(pb::CaseKind::Penalty).await;
@@ -341,32 +299,32 @@ async fn a_penalty_with_a_hearing_right_after_a_hearing_is_major_without_the_fla
         w.append(&heard.id, k, now).await;
     }
     // 吊销许可证件 after a hearing, the flag not set.
-    let d = submit(&w, draft(&heard.id, &[("吊销许可证件", 0)])).await;
+    let d = w.submit(penalty_draft(&heard.id, &[("吊销许可证件", 0)])).await;
     assert!(d.major, "{d:?}");
     let rules: Vec<&str> = d.matched_rules.iter().map(|m| m.rule.as_str()).collect();
     assert_eq!(rules, ["statute.major_rights_and_hearing"]);
     assert!(d.matched_rules[0].reason.contains("吊销许可证件"), "{}", d.matched_rules[0].reason);
     refused(w.issue(&d.id).await, Code::FailedPrecondition, "L1.review-required");
     // A large fine (≥ 100 000 元 for an organisation) after a hearing request is major too.
-    let fined = submit(&w, draft(&heard.id, &[("罚款", 10_000_000)])).await;
+    let fined = w.submit(penalty_draft(&heard.id, &[("罚款", 10_000_000)])).await;
     assert!(fined.major);
     // The same revocation without a hearing is not major by the statute, and is decided at once.
     let plain = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, now, &plain.id).await;
-    let d = submit(&w, draft(&plain.id, &[("吊销许可证件", 0)])).await;
+    w.ready_for_decision(&plain.id, now).await;
+    let d = w.submit(penalty_draft(&plain.id, &[("吊销许可证件", 0)])).await;
     assert!(!d.major);
     // A warning after a hearing carries no hearing right: not major.
     let warned = w.open_case(pb::CaseKind::Penalty).await;
     for k in [K::Filing, K::NoticeOfProposedDecision, K::HearingRequested, K::HearingRecord] {
         w.append(&warned.id, k, now).await;
     }
-    assert!(!submit(&w, draft(&warned.id, &[("警告", 0)])).await.major);
+    assert!(!w.submit(penalty_draft(&warned.id, &[("警告", 0)])).await.major);
     // A hearing requested after the draft was classified still makes the decision major.
     let late = w.open_case(pb::CaseKind::Penalty).await;
     for k in [K::Filing, K::NoticeOfProposedDecision] {
         w.append(&late.id, k, now).await;
     }
-    let early = submit(&w, draft(&late.id, &[("责令停产停业", 0)])).await;
+    let early = w.submit(penalty_draft(&late.id, &[("责令停产停业", 0)])).await;
     assert!(!early.major);
     for k in [K::HearingRequested, K::HearingRecord] {
         w.append(&late.id, k, now).await;
@@ -386,8 +344,8 @@ async fn an_id_number_under_18_on_the_decision_date_excludes_the_party_as_a_mino
     let mut outcome = Vec::new();
     for (born, flag) in [("20081120", false), ("20081119", false), ("20081121", false), ("19900101", true)] {
         let case = open_person(&w, &id18(&format!("350102{born}123")), flag).await;
-        ready(&w, now, &case.id).await;
-        issue(&w, draft(&case.id, &[("罚款", 100_000)])).await;
+        w.ready_for_decision(&case.id, now).await;
+        issue(&w, penalty_draft(&case.id, &[("罚款", 100_000)])).await;
         let d = staff_get(&w.publisher, &case.id).await;
         outcome.push((born, status(&d), d.exclusion_code));
     }
@@ -406,8 +364,8 @@ async fn an_id_number_under_18_on_the_decision_date_excludes_the_party_as_a_mino
     );
     // A 15-digit number (19YY) of an adult is published.
     let old = open_person(&w, "350102881120123", false).await;
-    ready(&w, now, &old.id).await;
-    issue(&w, draft(&old.id, &[("罚款", 100_000)])).await;
+    w.ready_for_decision(&old.id, now).await;
+    issue(&w, penalty_draft(&old.id, &[("罚款", 100_000)])).await;
     assert_eq!(status(&staff_get(&w.publisher, &old.id).await), Published);
     let public = public_ids(&h).await;
     assert_eq!(public.len(), 2, "only the adults are public: {public:?}");
@@ -416,7 +374,7 @@ async fn an_id_number_under_18_on_the_decision_date_excludes_the_party_as_a_mino
 
 // 6. RULES P4; SAMR Art. 2, 9.
 async fn both_samr_exclusions_follow_the_regime_defaults(backend: Backend) {
-    let (h, _clock) = start(backend, "2026-03-02").await;
+    let (h, _clock) = Harness::start_on(backend, "2026-03-02").await;
     let general = h.world(1, "").await;
     let samr = h.world(2, "").await;
     let g = policy(&general.head, &general.agency.id).await;
@@ -444,11 +402,11 @@ async fn both_samr_exclusions_follow_the_regime_defaults(backend: Backend) {
     let mut seen = Vec::new();
     for w in [&general, &samr] {
         let warning = w.open_case(pb::CaseKind::Penalty).await;
-        ready(w, h.now(), &warning.id).await;
-        issue(w, draft(&warning.id, &[("警告", 0)])).await;
+        w.ready_for_decision(&warning.id, h.now()).await;
+        issue(w, penalty_draft(&warning.id, &[("警告", 0)])).await;
         let summary = w.open_case(pb::CaseKind::Penalty).await;
-        ready(w, h.now(), &summary.id).await;
-        let mut d = draft(&summary.id, &[("罚款", 5_000)]);
+        w.ready_for_decision(&summary.id, h.now()).await;
+        let mut d = penalty_draft(&summary.id, &[("罚款", 5_000)]);
         d.ordinary_procedure = false;
         issue(w, d).await;
         for id in [warning.id, summary.id] {
@@ -461,20 +419,20 @@ async fn both_samr_exclusions_follow_the_regime_defaults(backend: Backend) {
 
 // 7. RULES P9.
 async fn the_cf_export_fills_the_penalty_validity_not_the_publication_end(backend: Backend) {
-    let (h, _clock) = start(backend, "2026-03-02").await;
+    let (h, _clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     let now = h.now();
     let fine = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, now, &fine.id).await;
-    let fined = issue(&w, draft(&fine.id, &[("罚款", 5_000_000)])).await;
+    w.ready_for_decision(&fine.id, now).await;
+    let fined = issue(&w, penalty_draft(&fine.id, &[("罚款", 5_000_000)])).await;
     let suspended = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, now, &suspended.id).await;
-    let mut d = draft(&suspended.id, &[("暂扣许可证件", 0)]);
+    w.ready_for_decision(&suspended.id, now).await;
+    let mut d = penalty_draft(&suspended.id, &[("暂扣许可证件", 0)]);
     d.restriction_ends = "2026-09-01".into();
     d.licences_affected = "食品经营许可证 JY13501020000001".into();
     let suspension = issue(&w, d).await;
 
-    let cf = get_text(&h, "/v1/export/cf.csv").await;
+    let cf = http_text(&h, "/v1/export/cf.csv").await;
     let mut lines = cf.trim_start_matches('\u{feff}').split("\r\n");
     assert_eq!(lines.next().unwrap(), CF_FIELDS.join(","));
     let col = |row: &[&str], name: &str| row[CF_FIELDS.iter().position(|f| *f == name).unwrap()].to_owned();
@@ -493,20 +451,20 @@ async fn the_cf_export_fills_the_penalty_validity_not_the_publication_end(backen
 
 // 8. RULES P7.
 async fn an_expired_publication_is_expired_to_staff_and_a_tombstone_to_the_public(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     let short = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, h.now(), &short.id).await;
-    let issued = issue(&w, draft(&short.id, &[("通报批评", 0)])).await;
+    w.ready_for_decision(&short.id, h.now()).await;
+    let issued = issue(&w, penalty_draft(&short.id, &[("通报批评", 0)])).await;
     let long = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, h.now(), &long.id).await;
-    issue(&w, draft(&long.id, &[("罚款", 5_000_000)])).await;
+    w.ready_for_decision(&long.id, h.now()).await;
+    issue(&w, penalty_draft(&long.id, &[("罚款", 5_000_000)])).await;
     assert_eq!(staff_get(&w.publisher, &short.id).await.publication_end, "2026-06-02");
 
     // On its last day it is live everywhere.
     clock.set(shanghai_morning("2026-06-02"));
     assert_eq!(status(&staff_get(&w.publisher, &short.id).await), pb::DisclosureStatus::Published);
-    let atom = get_text(&h, "/feed.atom").await;
+    let atom = http_text(&h, "/feed.atom").await;
     assert!(atom.contains(&format!("<id>urn:sanxiang:disclosure:{}</id>", short.id)), "{atom}");
 
     // The day after: EXPIRED to staff, with when it ended.
@@ -541,7 +499,7 @@ async fn an_expired_publication_is_expired_to_staff_and_a_tombstone_to_the_publi
     assert_eq!(c.document_number, issued.document_number);
     assert!(c.facts.is_empty() && c.party_name.is_empty() && c.penalty_types.is_empty(), "{c:?}");
     // HTTP: 410 Gone with the tombstone.
-    let r = get(&h, &format!("/v1/disclosures/{}", short.id)).await;
+    let r = http_get(&h, &format!("/v1/disclosures/{}", short.id)).await;
     assert_eq!(r.status(), 410);
     let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
     assert_eq!(body["status"], "expired");
@@ -549,7 +507,7 @@ async fn an_expired_publication_is_expired_to_staff_and_a_tombstone_to_the_publi
     assert_eq!(body["ended_at"], ended.to_rfc3339().as_str());
     assert!(body.get("content").is_none(), "{body}");
     // Atom: the ended entry is no longer a live entry but a tombstone (RFC 6721).
-    let atom = get_text(&h, "/feed.atom").await;
+    let atom = http_text(&h, "/feed.atom").await;
     assert!(!atom.contains(&format!("<id>urn:sanxiang:disclosure:{}</id>", short.id)), "{atom}");
     assert!(
         atom.contains(&format!(
@@ -565,9 +523,9 @@ async fn an_expired_publication_is_expired_to_staff_and_a_tombstone_to_the_publi
     p.auto_publish = false;
     put_policy(&w.head, p, false).await;
     let pending = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, h.now(), &pending.id).await;
-    issue(&w, draft(&pending.id, &[("罚款", 100_000)])).await;
+    w.ready_for_decision(&pending.id, h.now()).await;
+    issue(&w, penalty_draft(&pending.id, &[("罚款", 100_000)])).await;
     refused(public_get(&h, &pending.id).await, Code::NotFound, "disclosure");
-    assert_eq!(get(&h, &format!("/v1/disclosures/{}", pending.id)).await.status(), 404);
+    assert_eq!(http_get(&h, &format!("/v1/disclosures/{}", pending.id)).await.status(), 404);
     h.running.stop().await.unwrap();
 }

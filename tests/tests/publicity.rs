@@ -9,10 +9,13 @@ use std::sync::Arc;
 
 use sanxiang_domain::masking::{is_valid_id18, luhn_valid};
 use sanxiang_domain::publicity::{CF_FIELDS, XK_FIELDS};
-use sanxiang_domain::{TestClock, TimeProvider, Timestamp};
+use sanxiang_domain::{TestClock, TimeProvider};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, http, public_get, refused, staff_get};
+use sanxiang_tests::{
+    Backend, Client, Harness, World, backend_tests, http, http_get, http_json, http_text, penalty_draft, public_get,
+    refused, shanghai_morning, staff_get,
+};
 use tonic::Code;
 
 backend_tests!(
@@ -29,51 +32,6 @@ backend_tests!(
     bad_requests_name_the_field_and_store_nothing,
 );
 
-fn shanghai_morning(date: &str) -> Timestamp {
-    Timestamp::parse_rfc3339(&format!("{date}T02:00:00Z")).unwrap()
-}
-
-async fn start(backend: Backend, date: &str) -> (Harness, Arc<TestClock>) {
-    let clock = Arc::new(TestClock::new(shanghai_morning(date)));
-    let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
-    (h, clock)
-}
-
-async fn get(h: &Harness, path: &str) -> reqwest::Response {
-    reqwest::get(http(h, path)).await.expect("http get")
-}
-
-async fn get_text(h: &Harness, path: &str) -> String {
-    let r = get(h, path).await;
-    assert_eq!(r.status(), 200, "GET {path}");
-    r.text().await.expect("body")
-}
-
-async fn get_json(h: &Harness, path: &str) -> serde_json::Value {
-    serde_json::from_str(&get_text(h, path).await).expect("json")
-}
-
-/// Files the case and settles the statement period, so a penalty may be decided.
-async fn ready(w: &World, clock: &TestClock, case_id: &str) {
-    for k in [K::Filing, K::NoticeOfProposedDecision, K::StatementWaived] {
-        w.append(case_id, k, clock.now()).await;
-    }
-}
-
-fn penalty_draft(case_id: &str, penalties: &[(&str, u64)]) -> pb::SubmitDraftRequest {
-    pb::SubmitDraftRequest {
-        request_id: uuid::Uuid::now_v7().to_string(),
-        case_id: case_id.into(),
-        penalties: penalties.iter().map(|(t, f)| pb::PenaltyItem { r#type: (*t).into(), amount_fen: *f }).collect(),
-        legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
-        facts: "当事人销售超过保质期的食品".into(),
-        violation_type: "销售超过保质期的食品".into(),
-        decision_content: "罚款并没收违法所得".into(),
-        ordinary_procedure: true,
-        ..Default::default()
-    }
-}
-
 /// Submits `draft` and issues the decision as the head.
 async fn issue(w: &World, draft: pb::SubmitDraftRequest) -> pb::IssueDecisionResponse {
     let d = w.officer.review.clone().submit_draft(draft).await.expect("submit draft").into_inner();
@@ -83,7 +41,7 @@ async fn issue(w: &World, draft: pb::SubmitDraftRequest) -> pb::IssueDecisionRes
 /// Opens a penalty case for a company, readies it and issues a fine of `fen`.
 async fn fined(w: &World, clock: &TestClock, fen: u64) -> (pb::Case, pb::IssueDecisionResponse) {
     let case = w.open_case(pb::CaseKind::Penalty).await;
-    ready(w, clock, &case.id).await;
+    w.ready_for_decision(&case.id, clock.now()).await;
     let issued = issue(w, penalty_draft(&case.id, &[("罚款", fen)])).await;
     (case, issued)
 }
@@ -147,7 +105,7 @@ async fn events(w: &World, case_id: &str) -> Vec<pb::Event> {
 
 async fn a_decision_gets_a_disclosure_due_in_working_days_across_a_holiday(backend: Backend) {
     // Tue 29 Sep 2026 + 7 working days: Wed 30, 国庆 1–7 Oct, Thu 8, Fri 9, Sat 10 (调休), Mon 12 … Wed 14.
-    let (h, clock) = start(backend, "2026-09-29").await;
+    let (h, clock) = Harness::start_on(backend, "2026-09-29").await;
     let w = h.world(1, "").await;
     let (case, issued) = fined(&w, &clock, 500_000).await;
     let d = staff_get(&w.publisher, &case.id).await;
@@ -170,18 +128,18 @@ async fn a_decision_gets_a_disclosure_due_in_working_days_across_a_holiday(backe
     let public = public_get(&h, &case.id).await.expect("public disclosure");
     assert_eq!(public.content.unwrap().document_number, issued.document_number);
     assert_eq!(public_list(&h, &w.agency.id).await.len(), 1);
-    let json = get_json(&h, &format!("/v1/disclosures/{}", case.id)).await;
+    let json = http_json(&h, &format!("/v1/disclosures/{}", case.id)).await;
     assert_eq!(json["content"]["document_number"], issued.document_number.as_str());
     assert_eq!(json["status"], "published");
-    let list = get_json(&h, "/v1/disclosures").await;
+    let list = http_json(&h, "/v1/disclosures").await;
     assert_eq!(list["disclosures"].as_array().unwrap().len(), 1);
 
     // Notices and annual statistics are public over HTTP too.
-    let notices = get_json(&h, &format!("/v1/notices/{}", w.agency.id)).await;
+    let notices = http_json(&h, &format!("/v1/notices/{}", w.agency.id)).await;
     assert_eq!(notices["roster"].as_array().unwrap().len(), 2, "{notices}");
-    let annual = get_json(&h, &format!("/v1/annual/{}/2025", w.agency.id)).await;
+    let annual = http_json(&h, &format!("/v1/annual/{}/2025", w.agency.id)).await;
     assert_eq!((annual["year"].as_i64(), annual["disclosures_published"].as_u64()), (Some(2025), Some(0)));
-    assert_eq!(get(&h, &format!("/v1/annual/{}/2026", w.agency.id)).await.status(), 409, "the year is not over");
+    assert_eq!(http_get(&h, &format!("/v1/annual/{}/2026", w.agency.id)).await.status(), 409, "the year is not over");
 
     // A licensing decision on a Friday before the Spring Festival: 7 working days.
     clock.set(shanghai_morning("2026-02-13"));
@@ -219,7 +177,7 @@ async fn a_decision_gets_a_disclosure_due_in_working_days_across_a_holiday(backe
 }
 
 async fn confirmed_publication_waits_for_the_publisher(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     set_policy(&h, &w.agency.id, |p| p.auto_publish = false).await;
     let (case, _) = fined(&w, &clock, 2_000_000).await;
@@ -228,7 +186,7 @@ async fn confirmed_publication_waits_for_the_publisher(backend: Backend) {
     assert_eq!(d.due_date, "2026-03-11");
     // Not public until published.
     refused(public_get(&h, &case.id).await, Code::NotFound, "disclosure");
-    assert_eq!(get(&h, &format!("/v1/disclosures/{}", case.id)).await.status(), 404);
+    assert_eq!(http_get(&h, &format!("/v1/disclosures/{}", case.id)).await.status(), 404);
     assert!(public_list(&h, "").await.is_empty());
     // The staff listing shows it.
     let staff = w
@@ -269,7 +227,7 @@ async fn confirmed_publication_waits_for_the_publisher(backend: Backend) {
 }
 
 async fn exclusions_are_recorded_with_their_reason_and_never_public(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     // Both SAMR Art. 2 exclusions, set on a general-regime agency (neither is on by default).
     set_policy(&h, &w.agency.id, |p| {
@@ -281,13 +239,13 @@ async fn exclusions_are_recorded_with_their_reason_and_never_public(backend: Bac
     let mut expected = Vec::new();
     // A warning only (SAMR Art. 2).
     let c = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, &clock, &c.id).await;
+    w.ready_for_decision(&c.id, clock.now()).await;
     issue(&w, penalty_draft(&c.id, &[("警告", 0)])).await;
     expected.push((c.id, "warning_only"));
     // Secrets and privacy.
     for (flag, code) in [("state", "state_secret"), ("trade", "trade_secret"), ("privacy", "personal_privacy")] {
         let c = w.open_case(pb::CaseKind::Penalty).await;
-        ready(&w, &clock, &c.id).await;
+        w.ready_for_decision(&c.id, clock.now()).await;
         let mut d = penalty_draft(&c.id, &[("罚款", 100_000)]);
         match flag {
             "state" => d.state_secret = true,
@@ -299,7 +257,7 @@ async fn exclusions_are_recorded_with_their_reason_and_never_public(backend: Bac
     }
     // Summary procedure, where the agency excludes it.
     let c = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, &clock, &c.id).await;
+    w.ready_for_decision(&c.id, clock.now()).await;
     let mut d = penalty_draft(&c.id, &[("罚款", 5_000)]);
     d.ordinary_procedure = false;
     issue(&w, d).await;
@@ -328,7 +286,7 @@ async fn exclusions_are_recorded_with_their_reason_and_never_public(backend: Bac
         .await
         .unwrap()
         .into_inner();
-    ready(&w, &clock, &minor.id).await;
+    w.ready_for_decision(&minor.id, clock.now()).await;
     issue(&w, penalty_draft(&minor.id, &[("罚款", 20_000)])).await;
     expected.push((minor.id, "minor"));
 
@@ -350,7 +308,7 @@ async fn exclusions_are_recorded_with_their_reason_and_never_public(backend: Bac
         );
     }
     assert!(public_list(&h, "").await.is_empty());
-    let json = get_json(&h, "/v1/disclosures").await;
+    let json = http_json(&h, "/v1/disclosures").await;
     assert!(json["disclosures"].as_array().unwrap().is_empty());
     // A fine in the ordinary procedure is published.
     let (published, _) = fined(&w, &clock, 100_000).await;
@@ -368,7 +326,7 @@ fn bank_card() -> String {
 }
 
 async fn no_private_data_reaches_any_public_output(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     set_policy(&h, &w.agency.id, |p| p.mask_party_name = true).await;
     let id = id_with_x();
@@ -397,7 +355,7 @@ async fn no_private_data_reaches_any_public_output(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    ready(&w, &clock, &case.id).await;
+    w.ready_for_decision(&case.id, clock.now()).await;
     let mut draft = penalty_draft(&case.id, &[("罚款", 300_000)]);
     draft.facts = format!(
         "当事人王小明（身份证号{id}，联系电话13812345678，住址福州市鼓楼区东街88号）销售过期食品，\
@@ -425,11 +383,11 @@ async fn no_private_data_reaches_any_public_output(backend: Backend) {
     let mut outputs = vec![
         ("grpc get", format!("{:?}", public_get(&h, &case.id).await.unwrap())),
         ("grpc list", format!("{:?}", public_list(&h, "").await)),
-        ("json one", get_text(&h, &format!("/v1/disclosures/{}", case.id)).await),
-        ("json list", get_text(&h, "/v1/disclosures").await),
-        ("atom", get_text(&h, "/feed.atom").await),
-        ("cf csv", get_text(&h, "/v1/export/cf.csv").await),
-        ("html", get_text(&h, "/").await),
+        ("json one", http_text(&h, &format!("/v1/disclosures/{}", case.id)).await),
+        ("json list", http_text(&h, "/v1/disclosures").await),
+        ("atom", http_text(&h, "/feed.atom").await),
+        ("cf csv", http_text(&h, "/v1/export/cf.csv").await),
+        ("html", http_text(&h, "/").await),
     ];
     // A withdrawal's public reason is masked too.
     w.head
@@ -445,8 +403,8 @@ async fn no_private_data_reaches_any_public_output(backend: Backend) {
         })
         .await
         .expect("revise");
-    outputs.push(("atom after withdrawal", get_text(&h, "/feed.atom").await));
-    outputs.push(("json after withdrawal", get_text(&h, &format!("/v1/disclosures/{}", case.id)).await));
+    outputs.push(("atom after withdrawal", http_text(&h, "/feed.atom").await));
+    outputs.push(("json after withdrawal", http_text(&h, &format!("/v1/disclosures/{}", case.id)).await));
     for (name, text) in &outputs {
         for s in secrets {
             assert!(!text.contains(s), "{name} contains {s:?}: {text}");
@@ -463,7 +421,7 @@ async fn no_private_data_reaches_any_public_output(backend: Backend) {
 }
 
 async fn a_revised_decision_is_withdrawn_visibly_everywhere(backend: Backend) {
-    let (h, clock) = start(backend, "2026-09-29").await;
+    let (h, clock) = Harness::start_on(backend, "2026-09-29").await;
     let w = h.world(1, "").await;
     let (case, _) = fined(&w, &clock, 300_000).await;
 
@@ -513,11 +471,11 @@ async fn a_revised_decision_is_withdrawn_visibly_everywhere(backend: Backend) {
     assert_eq!(status(&public), pb::DisclosureStatus::Withdrawn);
     assert_eq!(public_list(&h, "").await.len(), 1);
     // JSON.
-    let json = get_json(&h, "/v1/disclosures").await;
+    let json = http_json(&h, "/v1/disclosures").await;
     assert_eq!(json["disclosures"][0]["status"], "withdrawn");
     assert_eq!(json["disclosures"][0]["withdrawal_reason"], "行政复议决定撤销原处罚决定");
     // Atom: a tombstone with the reason (RFC 6721).
-    let atom = get_text(&h, "/feed.atom").await;
+    let atom = http_text(&h, "/feed.atom").await;
     assert!(atom.contains(&format!("<at:deleted-entry ref=\"urn:sanxiang:disclosure:{}\"", case.id)), "{atom}");
     assert!(atom.contains("<at:comment>撤回公示：行政复议决定撤销原处罚决定</at:comment>"), "{atom}");
     assert!(!atom.contains("<entry>"), "the withdrawn entry is no longer a live entry: {atom}");
@@ -574,16 +532,16 @@ async fn a_revised_decision_is_withdrawn_visibly_everywhere(backend: Backend) {
 }
 
 async fn corrections_are_published_as_new_versions(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     let case = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, &clock, &case.id).await;
+    w.ready_for_decision(&case.id, clock.now()).await;
     let mut draft = penalty_draft(&case.id, &[("罚款", 300_000)]);
     // A name the masking cannot know (an uncommon compound surname, no role word before it):
     // what a correction is for.
     draft.facts = "经现场检查，货品系东郭大文采购".into();
     issue(&w, draft).await;
-    assert!(get_text(&h, &format!("/v1/disclosures/{}", case.id)).await.contains("东郭大文"));
+    assert!(http_text(&h, &format!("/v1/disclosures/{}", case.id)).await.contains("东郭大文"));
     let mut p = w.publisher.publicity.clone();
     refused(
         p.correct_disclosure(pb::CorrectDisclosureRequest {
@@ -610,26 +568,26 @@ async fn corrections_are_published_as_new_versions(backend: Backend) {
         .into_inner();
     assert_eq!(corrected.version, 2);
     assert_eq!(corrected.correction_reason, "补充遮蔽证人姓名");
-    let json = get_json(&h, &format!("/v1/disclosures/{}", case.id)).await;
+    let json = http_json(&h, &format!("/v1/disclosures/{}", case.id)).await;
     assert_eq!(json["version"], 2);
     let text = json.to_string();
     assert!(!text.contains("东郭大文") && text.contains("东某某某"), "{text}");
-    let atom = get_text(&h, "/feed.atom").await;
+    let atom = http_text(&h, "/feed.atom").await;
     assert!(!atom.contains("东郭大文"), "{atom}");
     let kinds: Vec<K> = events(&w, &case.id).await.iter().map(|e| K::try_from(e.kind).unwrap()).collect();
     assert_eq!(kinds.last(), Some(&K::DisclosureCorrected));
 }
 
 async fn publication_ends_and_early_stops_follow_the_penalty(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     // 通报批评: three months.
     let short = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, &clock, &short.id).await;
+    w.ready_for_decision(&short.id, clock.now()).await;
     issue(&w, penalty_draft(&short.id, &[("通报批评", 0)])).await;
     // 吊销许可证件: three years, never stopped early.
     let revoked = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, &clock, &revoked.id).await;
+    w.ready_for_decision(&revoked.id, clock.now()).await;
     issue(&w, penalty_draft(&revoked.id, &[("吊销许可证件", 0)])).await;
     // A large fine: three years, may stop early after a year.
     let (fine, _) = fined(&w, &clock, 5_000_000).await;
@@ -661,7 +619,7 @@ async fn publication_ends_and_early_stops_follow_the_penalty(backend: Backend) {
     let tomb = public_get(&h, &short.id).await.expect("tombstone");
     assert_eq!(status(&tomb), pb::DisclosureStatus::Expired);
     assert!(tomb.content.unwrap().facts.is_empty());
-    assert_eq!(get(&h, &format!("/v1/disclosures/{}", short.id)).await.status(), 410);
+    assert_eq!(http_get(&h, &format!("/v1/disclosures/{}", short.id)).await.status(), 410);
     assert_eq!(status(&staff_get(&w.publisher, &short.id).await), pb::DisclosureStatus::Expired);
 
     // After a year the fine's publication may end early; the licence revocation's never.
@@ -671,12 +629,12 @@ async fn publication_ends_and_early_stops_follow_the_penalty(backend: Backend) {
     refused(end(revoked.id.clone()).await, Code::FailedPrecondition, "P7.never_stop_early");
     let listed: Vec<String> = public_list(&h, "").await.into_iter().map(|d| d.id).collect();
     assert_eq!(listed, vec![revoked.id.clone()]);
-    let atom = get_text(&h, "/feed.atom").await;
+    let atom = http_text(&h, "/feed.atom").await;
     assert!(atom.contains(&format!("ref=\"urn:sanxiang:disclosure:{}\"", fine.id)), "{atom}");
 }
 
 async fn keyset_pages_return_every_entry_once_while_decisions_are_issued(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = Arc::new(h.world(1, "").await);
     let mut before = HashSet::new();
     for _ in 0..13 {
@@ -697,7 +655,7 @@ async fn keyset_pages_return_every_entry_once_while_decisions_are_issued(backend
     let mut seen = Vec::new();
     let mut cursor = String::new();
     loop {
-        let page = get_json(&h, &format!("/v1/disclosures?limit=3&cursor={cursor}")).await;
+        let page = http_json(&h, &format!("/v1/disclosures?limit=3&cursor={cursor}")).await;
         let items = page["disclosures"].as_array().unwrap();
         assert!(items.len() <= 3);
         seen.extend(items.iter().map(|d| d["id"].as_str().unwrap().to_owned()));
@@ -719,14 +677,14 @@ async fn keyset_pages_return_every_entry_once_while_decisions_are_issued(backend
     assert_eq!(all.len(), 21);
     assert!(all.windows(2).all(|p| p[0].feed_seq > p[1].feed_seq));
     // A cursor that is not one is refused.
-    assert_eq!(get(&h, "/v1/disclosures?cursor=bogus").await.status(), 400);
+    assert_eq!(http_get(&h, "/v1/disclosures?cursor=bogus").await.status(), 400);
 }
 
 async fn csv_exports_have_the_exact_field_sets_and_amounts_in_wan_yuan(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     let case = w.open_case(pb::CaseKind::Penalty).await;
-    ready(&w, &clock, &case.id).await;
+    w.ready_for_decision(&case.id, clock.now()).await;
     let mut d = penalty_draft(&case.id, &[("罚款", 1_234_567), ("没收违法所得", 0)]);
     d.confiscation_fen = 1_500_000;
     d.facts = "当事人销售过期食品, 共计\"十箱\"".into();
@@ -752,7 +710,7 @@ async fn csv_exports_have_the_exact_field_sets_and_amounts_in_wan_yuan(backend: 
     )
     .await;
 
-    let cf = get_text(&h, "/v1/export/cf.csv").await;
+    let cf = http_text(&h, "/v1/export/cf.csv").await;
     let mut lines = cf.trim_start_matches('\u{feff}').split("\r\n");
     assert_eq!(lines.next().unwrap(), CF_FIELDS.join(","));
     let row = lines.next().unwrap();
@@ -762,7 +720,7 @@ async fn csv_exports_have_the_exact_field_sets_and_amounts_in_wan_yuan(backend: 
     assert!(row.contains("福州某某贸易有限公司,法人及非法人组织,"), "{row}");
     assert_eq!(lines.next(), Some(""), "one penalty row");
 
-    let xk = get_text(&h, "/v1/export/xk.csv").await;
+    let xk = http_text(&h, "/v1/export/xk.csv").await;
     let mut lines = xk.trim_start_matches('\u{feff}').split("\r\n");
     assert_eq!(lines.next().unwrap(), XK_FIELDS.join(","));
     let row: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -784,7 +742,7 @@ async fn the_public_surface_is_cached_and_rate_limited(backend: Backend) {
         c.http_rate_per_second = 1;
     })
     .await;
-    let r = get(&h, "/v1/disclosures").await;
+    let r = http_get(&h, "/v1/disclosures").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "public, max-age=30");
     let etag = r.headers()["etag"].to_str().unwrap().to_owned();
@@ -793,7 +751,7 @@ async fn the_public_surface_is_cached_and_rate_limited(backend: Backend) {
     assert_eq!(again.status(), 304);
     let mut limited = None;
     for _ in 0..10 {
-        let r = get(&h, "/feed.atom").await;
+        let r = http_get(&h, "/feed.atom").await;
         if r.status() == 429 {
             limited = Some(r);
             break;
@@ -806,7 +764,7 @@ async fn the_public_surface_is_cached_and_rate_limited(backend: Backend) {
 }
 
 async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     let mut admin = h.admin.publicity.clone();
     let mut bad = pb::PublicityPolicy { agency_id: w.agency.id.clone(), penalty_days: 0, ..Default::default() };

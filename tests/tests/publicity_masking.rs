@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use sanxiang_domain::{TestClock, TimeProvider, Timestamp};
+use sanxiang_domain::{TestClock, TimeProvider};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Harness, World, backend_tests, refused};
+use sanxiang_tests::{Backend, Harness, World, backend_tests, penalty_draft, refused};
 use tonic::Code;
 
 backend_tests!(
@@ -21,9 +21,7 @@ backend_tests!(
 );
 
 async fn start(backend: Backend) -> (Harness, Arc<TestClock>) {
-    let clock = Arc::new(TestClock::new(Timestamp::parse_rfc3339("2026-03-02T02:00:00Z").unwrap()));
-    let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
-    (h, clock)
+    Harness::start_on(backend, "2026-03-02").await
 }
 
 async fn get_text(h: &Harness, path: &str) -> (u16, String) {
@@ -35,27 +33,19 @@ async fn get_text(h: &Harness, path: &str) -> (u16, String) {
 /// Opens a penalty case, files it and settles the statement period.
 async fn ready_case(w: &World, clock: &TestClock) -> pb::Case {
     let case = w.open_case(pb::CaseKind::Penalty).await;
-    for k in [K::Filing, K::NoticeOfProposedDecision, K::StatementWaived] {
-        w.append(&case.id, k, clock.now()).await;
-    }
+    w.ready_for_decision(&case.id, clock.now()).await;
     case
 }
 
 /// Issues a fine on a draft with these facts and other persons.
 async fn issue_with_facts(w: &World, case_id: &str, facts: &str, others: &[&str]) {
     let draft = pb::SubmitDraftRequest {
-        request_id: uuid::Uuid::now_v7().to_string(),
-        case_id: case_id.into(),
-        penalties: vec![pb::PenaltyItem { r#type: "罚款".into(), amount_fen: 300_000 }],
-        legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
         facts: facts.into(),
-        violation_type: "销售超过保质期的食品".into(),
         decision_content: "罚款3000元".into(),
-        ordinary_procedure: true,
         other_persons: others.iter().map(|s| (*s).to_owned()).collect(),
-        ..Default::default()
+        ..penalty_draft(case_id, &[("罚款", 300_000)])
     };
-    let d = w.officer.review.clone().submit_draft(draft).await.expect("submit draft").into_inner();
+    let d = w.submit(draft).await;
     w.issue(&d.id).await.expect("issue decision");
 }
 

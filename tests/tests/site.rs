@@ -8,10 +8,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sanxiang_domain::{TestClock, TimeProvider, Timestamp};
+use sanxiang_domain::{TestClock, TimeProvider};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Harness, World, backend_tests, credit_code, http};
+use sanxiang_tests::{Backend, Harness, World, backend_tests, credit_code, http, shanghai_morning};
 
 backend_tests!(
     the_listing_searches_filters_and_pages_without_a_cap,
@@ -19,16 +19,6 @@ backend_tests!(
     agency_pages_feeds_exports_and_headers,
     every_search_is_one_query_served_by_an_index,
 );
-
-fn shanghai_morning(date: &str) -> Timestamp {
-    Timestamp::parse_rfc3339(&format!("{date}T02:00:00Z")).unwrap()
-}
-
-async fn start(backend: Backend, date: &str) -> (Harness, Arc<TestClock>) {
-    let clock = Arc::new(TestClock::new(shanghai_morning(date)));
-    let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
-    (h, clock)
-}
 
 /// GET `path`: status, headers and body.
 async fn get(h: &Harness, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
@@ -91,9 +81,7 @@ async fn open(w: &World, party: &str, natural: bool, n: u32) -> pb::Case {
 
 /// Issues a penalty decision on `case` (filed, notified, statement waived) with these amounts.
 async fn penalise(w: &World, clock: &TestClock, case: &pb::Case, fine_fen: u64, confiscation_fen: u64) -> String {
-    for k in [K::Filing, K::NoticeOfProposedDecision, K::StatementWaived] {
-        w.append(&case.id, k, clock.now()).await;
-    }
+    w.ready_for_decision(&case.id, clock.now()).await;
     let mut penalties = vec![pb::PenaltyItem { r#type: "警告".into(), amount_fen: 0 }];
     if fine_fen > 0 {
         penalties.push(pb::PenaltyItem { r#type: "罚款".into(), amount_fen: fine_fen });
@@ -142,7 +130,7 @@ async fn mask_party_names(h: &Harness, agency: &str) {
 }
 
 async fn the_listing_searches_filters_and_pages_without_a_cap(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w1 = h.world(1, "").await;
     let w2 = h.world(2, "").await;
     mask_party_names(&h, &w1.agency.id).await;
@@ -256,7 +244,7 @@ fn url_encode(s: &str) -> String {
 }
 
 async fn a_decision_page_reads_as_a_notice_and_follows_its_publication(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     let case = open(&w, "福州某某贸易有限公司", false, 1).await;
     let document = penalise(&w, &clock, &case, 1_234_567, 150_000).await;
@@ -338,7 +326,7 @@ async fn a_decision_page_reads_as_a_notice_and_follows_its_publication(backend: 
 }
 
 async fn agency_pages_feeds_exports_and_headers(backend: Backend) {
-    let (h, clock) = start(backend, "2026-03-02").await;
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     w.publisher
         .publicity

@@ -14,8 +14,7 @@ use std::sync::Arc;
 
 use sanxiang_domain::{TestClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
-use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Harness, World, credit_code, http, in_ci};
+use sanxiang_tests::{Backend, Harness, World, credit_code, http, in_ci, penalty_draft};
 
 /// The Chromium binary: `SANXIANG_CHROMIUM`, or `chromium` on the path.
 fn chromium() -> Option<PathBuf> {
@@ -97,27 +96,8 @@ async fn decision(w: &World, clock: &TestClock, party: &str, n: u32, fine_fen: u
         .await
         .expect("open case")
         .into_inner();
-    for k in [K::Filing, K::NoticeOfProposedDecision, K::StatementWaived] {
-        w.append(&case.id, k, clock.now()).await;
-    }
-    let draft = w
-        .officer
-        .review
-        .clone()
-        .submit_draft(pb::SubmitDraftRequest {
-            request_id: uuid::Uuid::now_v7().to_string(),
-            case_id: case.id.clone(),
-            penalties: vec![pb::PenaltyItem { r#type: "罚款".into(), amount_fen: fine_fen }],
-            legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
-            facts: "当事人销售超过保质期的食品".into(),
-            violation_type: "销售超过保质期的食品".into(),
-            decision_content: "罚款".into(),
-            ordinary_procedure: true,
-            ..Default::default()
-        })
-        .await
-        .expect("submit draft")
-        .into_inner();
+    w.ready_for_decision(&case.id, clock.now()).await;
+    let draft = w.submit(penalty_draft(&case.id, &[("罚款", fine_fen)])).await;
     w.issue(&draft.id).await.expect("issue");
     case.id
 }

@@ -3,6 +3,7 @@
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::authz;
 use crate::convert::{self, disclosure_to_pb};
 use crate::status::{caller, status};
 use futures::Stream;
@@ -10,6 +11,7 @@ use sanxiang_domain::id::{AgencyId, DisclosureId};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::publicity_service_server::PublicityService;
 use sanxiang_registry::Principal;
+use sanxiang_registry::auth::Action;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -62,6 +64,9 @@ impl PublicityService for PublicityApi {
     async fn put_notice(&self, req: Request<pb::PutNoticeRequest>) -> R<pb::Notice> {
         let who = caller(&req)?;
         let command = convert::put_notice(req.into_inner()).map_err(status)?;
+        authz::agency(self.publicity.recorder().registry(), &who, Action::ConfigurePublicity, &command.agency_id)
+            .await
+            .map_err(status)?;
         let n = sanxiang_publicity::notices::put(&self.publicity, &who, command).await.map_err(status)?;
         Ok(Response::new(convert::notice_to_pb(n)))
     }
@@ -79,6 +84,9 @@ impl PublicityService for PublicityApi {
         let r = req.into_inner();
         let p = r.policy.ok_or_else(|| Status::invalid_argument("policy: is required"))?;
         let form = convert::policy_form(p).map_err(status)?;
+        authz::agency(self.publicity.recorder().registry(), &who, Action::ConfigurePublicity, &form.agency_id)
+            .await
+            .map_err(status)?;
         let policy = self.publicity.put_policy(&who, &form, r.regime_defaults).await.map_err(status)?;
         Ok(Response::new(convert::policy_to_pb(&policy, &form.agency_id)))
     }
@@ -101,7 +109,10 @@ impl PublicityService for PublicityApi {
                 Status::unauthenticated("include_unpublished needs a bearer token of the agency's staff")
             })?;
             let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
-            self.publicity.staff_page(&who, &agency_id, &r.cursor, r.limit).await
+            authz::agency(self.publicity.recorder().registry(), &who, Action::ReadRecord, &agency_id)
+                .await
+                .map_err(status)?;
+            self.publicity.staff_page(&agency_id, &r.cursor, r.limit).await
         } else {
             // Empty: every agency's published entries.
             let agency_id: Option<AgencyId> = convert::optional_id("agency_id", r.agency_id).map_err(status)?;
@@ -119,7 +130,12 @@ impl PublicityService for PublicityApi {
     async fn get_disclosure(&self, req: Request<pb::GetDisclosureRequest>) -> R<pb::Disclosure> {
         let who = maybe_caller(&req);
         let id: DisclosureId = convert::id("disclosure_id", req.get_ref().disclosure_id.clone()).map_err(status)?;
-        let d = self.publicity.get(who.as_ref(), &id).await.map_err(status)?;
+        let d = self.publicity.disclosure(&id).await.map_err(status)?;
+        let d = if authz::reads_in_full(&self.publicity, who.as_ref(), &d).await.map_err(status)? {
+            d
+        } else {
+            self.publicity.public_view(d).map_err(status)?
+        };
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
@@ -127,7 +143,9 @@ impl PublicityService for PublicityApi {
     async fn publish_disclosure(&self, req: Request<pb::PublishDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
         let command = convert::publish_disclosure(req.into_inner()).map_err(status)?;
-        let d = self.publicity.publish(&who, command).await.map_err(status)?;
+        let d =
+            authz::disclosure(&self.publicity, &who, Action::Publish, &command.disclosure_id).await.map_err(status)?;
+        let d = self.publicity.publish(&who, d, command).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
@@ -135,7 +153,9 @@ impl PublicityService for PublicityApi {
     async fn withdraw_disclosure(&self, req: Request<pb::WithdrawDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
         let command = convert::withdraw_disclosure(req.into_inner()).map_err(status)?;
-        let d = self.publicity.withdraw(&who, command).await.map_err(status)?;
+        let d =
+            authz::disclosure(&self.publicity, &who, Action::Publish, &command.disclosure_id).await.map_err(status)?;
+        let d = self.publicity.withdraw(&who, d, command).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
@@ -143,7 +163,9 @@ impl PublicityService for PublicityApi {
     async fn correct_disclosure(&self, req: Request<pb::CorrectDisclosureRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
         let command = convert::correct_disclosure(req.into_inner()).map_err(status)?;
-        let d = self.publicity.correct(&who, command).await.map_err(status)?;
+        let d =
+            authz::disclosure(&self.publicity, &who, Action::Publish, &command.disclosure_id).await.map_err(status)?;
+        let d = self.publicity.correct(&who, d, command).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
@@ -151,7 +173,9 @@ impl PublicityService for PublicityApi {
     async fn end_publication(&self, req: Request<pb::EndPublicationRequest>) -> R<pb::Disclosure> {
         let who = caller(&req)?;
         let command = convert::end_publication(req.into_inner()).map_err(status)?;
-        let d = self.publicity.end_publication(&who, command).await.map_err(status)?;
+        let d =
+            authz::disclosure(&self.publicity, &who, Action::Publish, &command.disclosure_id).await.map_err(status)?;
+        let d = self.publicity.end_publication(&who, d, command).await.map_err(status)?;
         Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
     }
 
@@ -235,9 +259,10 @@ impl PublicityService for PublicityApi {
         // Empty: every agency the supervisor oversees.
         let agency_id: Option<AgencyId> =
             convert::optional_id("agency_id", req.get_ref().agency_id.clone()).map_err(status)?;
-        let items = sanxiang_publicity::supervision::overdue(&self.publicity, &who, agency_id.as_ref())
+        let agencies = authz::supervised_agencies(self.publicity.recorder().registry(), &who, agency_id.as_ref())
             .await
             .map_err(status)?;
+        let items = sanxiang_publicity::supervision::overdue(&self.publicity, agencies).await.map_err(status)?;
         Ok(Response::new(pb::ListOverdueResponse {
             items: items.into_iter().map(convert::overdue_item_to_pb).collect(),
         }))

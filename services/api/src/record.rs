@@ -1,5 +1,6 @@
 //! `RecordService` over gRPC: decode, authorise, call the use case, encode.
 
+use crate::authz;
 use crate::status::{caller, status};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -7,7 +8,7 @@ use sanxiang_domain::Error;
 use sanxiang_domain::id::{AgencyId, CaseId, EvidenceId};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_server::RecordService;
-use sanxiang_registry::auth::{Action, authorize};
+use sanxiang_registry::auth::Action;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -38,11 +39,10 @@ impl RecordService for RecordApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id.clone()).map_err(status)?;
-        let scope = self.recorder.registry().scope(&agency_id).await.map_err(|e| match e {
+        authz::agency(self.recorder.registry(), &who, Action::WriteRecord, &agency_id).await.map_err(|e| match e {
             Error::NotFound { .. } => status(Error::invalid("agency_id", "no such agency")),
             other => status(other),
         })?;
-        authorize(&who, Action::WriteRecord, Some(&scope)).map_err(status)?;
         let case = self.recorder.open_case(&who, convert::open_case(r).map_err(status)?).await.map_err(status)?;
         let agency = self.recorder.registry().agency(&case.agency_id).await.map_err(status)?;
         Ok(Response::new(case_to_pb(self.recorder.case_view(case, &agency).map_err(status)?)))
@@ -52,7 +52,7 @@ impl RecordService for RecordApi {
     async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> R<pb::Case> {
         let who = caller(&req)?;
         let id: CaseId = convert::id("case_id", req.get_ref().case_id.clone()).map_err(status)?;
-        let known = self.recorder.authorized_case_agency(&who, Action::ReadRecord, &id).await.map_err(status)?;
+        let known = authz::case_agency(&self.recorder, &who, Action::ReadRecord, &id).await.map_err(status)?;
         let case = self.recorder.case(&id).await.map_err(status)?;
         Ok(Response::new(case_to_pb(self.recorder.case_view(case, &known.0).map_err(status)?)))
     }
@@ -64,8 +64,7 @@ impl RecordService for RecordApi {
         // The cursor's shape is checked before anything is looked up.
         sanxiang_domain::limits::optional_id("after_id", &r.after_id).map_err(status)?;
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
-        let scope = self.recorder.registry().scope(&agency_id).await.map_err(status)?;
-        authorize(&who, Action::ReadRecord, Some(&scope)).map_err(status)?;
+        authz::agency(self.recorder.registry(), &who, Action::ReadRecord, &agency_id).await.map_err(status)?;
         let cases = self.recorder.list_cases(&agency_id, &r.after_id, r.limit).await.map_err(status)?;
         let next_after_id = cases.last().map(|c| c.id.to_string()).unwrap_or_default();
         let agency = self.recorder.registry().agency(&agency_id).await.map_err(status)?;
@@ -84,7 +83,7 @@ impl RecordService for RecordApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let case_id: CaseId = convert::id("case_id", r.case_id.clone()).map_err(status)?;
-        let known = self.recorder.authorized_case_agency(&who, Action::WriteRecord, &case_id).await.map_err(status)?;
+        let known = authz::case_agency(&self.recorder, &who, Action::WriteRecord, &case_id).await.map_err(status)?;
         let command = convert::append_event(r).map_err(status)?;
         let event = self.recorder.append_event_in(&who, &case_id, &known.0, command).await.map_err(status)?;
         Ok(Response::new(event_to_pb(event).map_err(status)?))
@@ -95,7 +94,7 @@ impl RecordService for RecordApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
-        self.recorder.authorized_case(&who, Action::ReadRecord, &case_id).await.map_err(status)?;
+        authz::case(&self.recorder, &who, Action::ReadRecord, &case_id).await.map_err(status)?;
         let events = self.recorder.list_events(&case_id, r.after_seq, r.limit).await.map_err(status)?;
         let events = events.into_iter().map(event_to_pb).collect::<Result<_, _>>().map_err(status)?;
         Ok(Response::new(pb::ListEventsResponse { events }))
@@ -114,7 +113,7 @@ impl RecordService for RecordApi {
             _ => return Err(status(Error::invalid("header", "the first message must carry the upload header"))),
         };
         let case_id: CaseId = convert::id("case_id", header.case_id.clone()).map_err(status)?;
-        let case = self.recorder.authorized_case(&who, Action::WriteRecord, &case_id).await.map_err(|e| match e {
+        let case = authz::case(&self.recorder, &who, Action::WriteRecord, &case_id).await.map_err(|e| match e {
             Error::NotFound { .. } => status(Error::invalid("case_id", "no such case")),
             other => status(other),
         })?;
@@ -142,7 +141,7 @@ impl RecordService for RecordApi {
         let who = caller(&req)?;
         let upload_id = req.get_ref().upload_id.clone();
         let u = self.recorder.upload_status(&upload_id).await.map_err(status)?;
-        self.recorder.authorized_case(&who, Action::ReadRecord, &u.case_id).await.map_err(status)?;
+        authz::case(&self.recorder, &who, Action::ReadRecord, &u.case_id).await.map_err(status)?;
         Ok(Response::new(pb::Upload {
             upload_id,
             case_id: u.case_id.into(),
@@ -161,7 +160,7 @@ impl RecordService for RecordApi {
         let r = req.into_inner();
         let id: EvidenceId = convert::id("evidence_id", r.evidence_id.clone()).map_err(status)?;
         let item = self.recorder.evidence(&id).await.map_err(status)?;
-        self.recorder.authorized_case(&who, Action::RetrieveEvidence, &item.case_id).await.map_err(status)?;
+        authz::case(&self.recorder, &who, Action::RetrieveEvidence, &item.case_id).await.map_err(status)?;
         let first = pb::DownloadEvidenceResponse { part: Some(Part::Evidence(evidence_to_pb(item.clone()))) };
         let rx = self.recorder.download(&who, item, &r.reason).await.map_err(status)?;
         let chunks = ReceiverStream::new(rx)
@@ -174,7 +173,7 @@ impl RecordService for RecordApi {
         let who = caller(&req)?;
         let id: EvidenceId = convert::id("evidence_id", req.get_ref().evidence_id.clone()).map_err(status)?;
         let item = self.recorder.evidence(&id).await.map_err(status)?;
-        self.recorder.authorized_case(&who, Action::ReadRecord, &item.case_id).await.map_err(status)?;
+        authz::case(&self.recorder, &who, Action::ReadRecord, &item.case_id).await.map_err(status)?;
         Ok(Response::new(evidence_to_pb(item)))
     }
 
@@ -183,7 +182,7 @@ impl RecordService for RecordApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
-        let case = self.recorder.authorized_case(&who, Action::ReadRecord, &case_id).await.map_err(status)?;
+        let case = authz::case(&self.recorder, &who, Action::ReadRecord, &case_id).await.map_err(status)?;
         let report = self.recorder.verify_case(&case, r.rehash_evidence).await.map_err(status)?;
         Ok(Response::new(report_to_pb(report)))
     }
@@ -194,7 +193,7 @@ impl RecordService for RecordApi {
     async fn export_case(&self, req: Request<pb::ExportCaseRequest>) -> R<Self::ExportCaseStream> {
         let who = caller(&req)?;
         let case_id: CaseId = convert::id("case_id", req.get_ref().case_id.clone()).map_err(status)?;
-        let case = self.recorder.authorized_case(&who, Action::ReadRecord, &case_id).await.map_err(status)?;
+        let case = authz::case(&self.recorder, &who, Action::ReadRecord, &case_id).await.map_err(status)?;
         let rx = self.recorder.export(&case).await.map_err(status)?;
         Ok(Response::new(Box::pin(
             ReceiverStream::new(rx)

@@ -6,6 +6,7 @@ use sanxiang_registry::auth::Action;
 use sanxiang_review::review::{Reviews, review_view};
 use tonic::{Request, Response, Status};
 
+use crate::authz;
 use crate::convert::{self, draft_to_pb, event_to_pb, review_to_pb};
 use crate::status::{caller, status};
 use sanxiang_domain::id::{AgencyId, DraftId};
@@ -32,12 +33,8 @@ impl ReviewService for ReviewApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let command = convert::submit_draft(r).map_err(status)?;
-        let case = self
-            .reviews
-            .recorder()
-            .authorized_case(&who, Action::WriteRecord, &command.case_id)
-            .await
-            .map_err(status)?;
+        let case =
+            authz::case(self.reviews.recorder(), &who, Action::WriteRecord, &command.case_id).await.map_err(status)?;
         let d = self.reviews.submit_draft(&who, &case, command).await.map_err(status)?;
         Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
     }
@@ -46,7 +43,7 @@ impl ReviewService for ReviewApi {
     async fn get_draft(&self, req: Request<pb::GetDraftRequest>) -> R<pb::Draft> {
         let who = caller(&req)?;
         let id: DraftId = convert::id("draft_id", req.get_ref().draft_id.clone()).map_err(status)?;
-        let (d, _) = self.reviews.authorized_draft(&who, Action::ReadRecord, &id).await.map_err(status)?;
+        let (d, _) = authz::draft(&self.reviews, &who, Action::ReadRecord, &id).await.map_err(status)?;
         Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
     }
 
@@ -55,6 +52,9 @@ impl ReviewService for ReviewApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
+        authz::agency(self.reviews.recorder().registry(), &who, Action::ReadReviewQueue, &agency_id)
+            .await
+            .map_err(status)?;
         let drafts = self.reviews.queue(&who, &agency_id, r.overdue_only).await.map_err(status)?;
         Ok(Response::new(pb::ListReviewQueueResponse { drafts: drafts.into_iter().map(draft_to_pb).collect() }))
     }
@@ -63,7 +63,8 @@ impl ReviewService for ReviewApi {
     async fn decide_review(&self, req: Request<pb::DecideReviewRequest>) -> R<pb::Review> {
         let who = caller(&req)?;
         let command = convert::decide_review(req.into_inner()).map_err(status)?;
-        let review = self.reviews.decide_review(&who, command).await.map_err(status)?;
+        let draft = authz::draft(&self.reviews, &who, Action::ReviewDraft, &command.draft_id).await.map_err(status)?;
+        let review = self.reviews.decide_review(&who, draft, command).await.map_err(status)?;
         Ok(Response::new(review_to_pb(review_view(review).map_err(status)?)))
     }
 
@@ -71,7 +72,8 @@ impl ReviewService for ReviewApi {
     async fn record_collective_discussion(&self, req: Request<pb::RecordCollectiveDiscussionRequest>) -> R<pb::Event> {
         let who = caller(&req)?;
         let command = convert::record_discussion(req.into_inner()).map_err(status)?;
-        let e = self.reviews.record_discussion(&who, command).await.map_err(status)?;
+        let draft = authz::draft(&self.reviews, &who, Action::Decide, &command.draft_id).await.map_err(status)?;
+        let e = self.reviews.record_discussion(&who, draft, command).await.map_err(status)?;
         Ok(Response::new(event_to_pb(e).map_err(status)?))
     }
 
@@ -79,7 +81,8 @@ impl ReviewService for ReviewApi {
     async fn issue_decision(&self, req: Request<pb::IssueDecisionRequest>) -> R<pb::IssueDecisionResponse> {
         let who = caller(&req)?;
         let command = convert::issue_decision(req.into_inner()).map_err(status)?;
-        let d = self.reviews.issue_decision(&who, command).await.map_err(status)?;
+        let draft = authz::draft(&self.reviews, &who, Action::Decide, &command.draft_id).await.map_err(status)?;
+        let d = self.reviews.issue_decision(&who, draft, command).await.map_err(status)?;
         Ok(Response::new(pb::IssueDecisionResponse {
             event: Some(event_to_pb(d.event).map_err(status)?),
             document_number: d.document_number,
@@ -93,7 +96,7 @@ impl ReviewService for ReviewApi {
         let r = req.into_inner();
         let command = convert::revise_decision(r).map_err(status)?;
         let case =
-            self.reviews.recorder().authorized_case(&who, Action::Decide, &command.case_id).await.map_err(status)?;
+            authz::case(self.reviews.recorder(), &who, Action::Decide, &command.case_id).await.map_err(status)?;
         let e = self.reviews.revise_decision(&who, &case, command).await.map_err(status)?;
         Ok(Response::new(event_to_pb(e).map_err(status)?))
     }

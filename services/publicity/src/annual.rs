@@ -194,9 +194,9 @@ pub async fn report(p: &Publicity, agency_id: &AgencyId, year: i32) -> Result<An
             }
             continue;
         }
-        if within(d.published_at) {
+        if let Some(published_at) = d.published_at.filter(|t| within(Some(*t))) {
             published += 1;
-            let on = local_date(Timestamp::from_micros(d.published_at.unwrap_or_default()), tz).to_string();
+            let on = local_date(Timestamp::from_micros(published_at), tz).to_string();
             if on > d.due_date {
                 overdue += 1;
             }

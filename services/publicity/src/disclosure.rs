@@ -17,7 +17,7 @@ use sanxiang_domain::publicity::{DisclosureStatus, ExclusionFacts, ResultKind, i
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_recording::Recorder;
 use sanxiang_recording::writer::{Attachment, NewEvent, Target};
-use sanxiang_registry::auth::{Action, Principal, authorize};
+use sanxiang_registry::auth::Principal;
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, case, disclosure, draft, event};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -312,10 +312,9 @@ impl Publicity {
         policy::load(self.recorder.db(), agency_id).await
     }
 
-    /// Sets the agency's publicity policy.
+    /// Sets the agency's publicity policy. The caller must be authorised to configure the
+    /// agency's publicity.
     pub async fn put_policy(&self, who: &Principal, p: &PolicyForm, regime_defaults: bool) -> Result<Policy> {
-        let scope = self.recorder.registry().scope(&p.agency_id).await?;
-        authorize(who, Action::ConfigurePublicity, Some(&scope))?;
         let policy = Policy::from_form(p, regime_defaults)?;
         policy::store(self.recorder.db(), &p.agency_id, &policy, &who.id, self.now()).await?;
         Ok(policy)
@@ -587,13 +586,6 @@ impl Publicity {
         Ok(content::PublicNames { officers, agency: agency.name.clone() })
     }
 
-    async fn authorized(&self, who: &Principal, action: Action, id: &DisclosureId) -> Result<disclosure::Model> {
-        let d = self.disclosure(id).await?;
-        let scope = self.recorder.registry().scope(&d.agency_id).await?;
-        authorize(who, action, Some(&scope))?;
-        Ok(d)
-    }
-
     /// Appends a publicity event with its change to the disclosure, and wakes watchers.
     async fn record(
         &self,
@@ -614,9 +606,14 @@ impl Publicity {
     }
 
     /// Publishes a disclosure that waited for confirmation (RULES P3).
-    pub async fn publish(&self, who: &Principal, r: PublishDisclosure) -> Result<disclosure::Model> {
+    /// The caller must be authorised to publish `d`.
+    pub async fn publish(
+        &self,
+        who: &Principal,
+        d: disclosure::Model,
+        r: PublishDisclosure,
+    ) -> Result<disclosure::Model> {
         let request_id = (request_id(&r.request_id)?, r.request_digest.clone());
-        let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         let (_, tz) = self.agency(&d.agency_id).await?;
         let policy = self.policy(&d.agency_id).await?;
         let facts = stored_facts(&d)?;
@@ -648,10 +645,15 @@ impl Publicity {
     }
 
     /// Publishes the withdrawal of a disclosure whose decision was revised (RULES P6).
-    pub async fn withdraw(&self, who: &Principal, r: WithdrawDisclosure) -> Result<disclosure::Model> {
+    /// The caller must be authorised to publish `d`.
+    pub async fn withdraw(
+        &self,
+        who: &Principal,
+        d: disclosure::Model,
+        r: WithdrawDisclosure,
+    ) -> Result<disclosure::Model> {
         let request_id = (request_id(&r.request_id)?, r.request_digest.clone());
         let given = reason("reason", &r.reason, false)?;
-        let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         let reason = if given.is_empty() {
             d.withdrawal_reason.clone().unwrap_or_default()
         } else {
@@ -684,12 +686,17 @@ impl Publicity {
     /// published in its corrected version (the correction is the publisher's confirmation); a
     /// withdrawn one keeps its withdrawal, with its public reason corrected
     /// (`withdrawal_reason`, or the stored reason masked again with the further names).
-    pub async fn correct(&self, who: &Principal, r: CorrectDisclosure) -> Result<disclosure::Model> {
+    /// The caller must be authorised to publish `d`.
+    pub async fn correct(
+        &self,
+        who: &Principal,
+        d: disclosure::Model,
+        r: CorrectDisclosure,
+    ) -> Result<disclosure::Model> {
         const CORRECTABLE: [&str; 3] = [status::PUBLISHED, status::HELD, status::WITHDRAWN];
         let request_id = (request_id(&r.request_id)?, r.request_digest.clone());
         let why = reason("reason", &r.reason, true)?;
         let new_withdrawal_reason = reason("withdrawal_reason", &r.withdrawal_reason, false)?;
-        let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         if !CORRECTABLE.contains(&d.status.as_str()) {
             return Err(Error::precondition(
                 "P5.correct-published",
@@ -790,10 +797,15 @@ impl Publicity {
     }
 
     /// Ends a publication early on the party's request (RULES P7), where the penalty allows it.
-    pub async fn end_publication(&self, who: &Principal, r: EndPublication) -> Result<disclosure::Model> {
+    /// The caller must be authorised to publish `d`.
+    pub async fn end_publication(
+        &self,
+        who: &Principal,
+        d: disclosure::Model,
+        r: EndPublication,
+    ) -> Result<disclosure::Model> {
         let request_id = (request_id(&r.request_id)?, r.request_digest.clone());
         let why = reason("reason", &r.reason, true)?;
-        let d = self.authorized(who, Action::Publish, &r.disclosure_id).await?;
         if d.status != status::PUBLISHED {
             return Err(Error::precondition(
                 "P7.end-published",
@@ -825,20 +837,20 @@ impl Publicity {
         self.record(who, &d, EventKind::PublicationEnded, request_id, payload, change).await
     }
 
-    /// One disclosure: for the public when it is public, as a [`tombstone`] once it has left the
-    /// listings (RULES P7), for the agency's staff always in full.
-    pub async fn get(&self, who: Option<&Principal>, id: &DisclosureId) -> Result<disclosure::Model> {
-        let d = self.disclosure(id).await?;
+    /// One disclosure as the public sees it: in full while it is public, as a [`tombstone`]
+    /// once it has left the listings (RULES P7), else NOT_FOUND. The agency's staff read the
+    /// row itself ([`Self::disclosure`]).
+    pub async fn get(&self, id: &DisclosureId) -> Result<disclosure::Model> {
+        self.public_view(self.disclosure(id).await?)
+    }
+
+    /// [`Self::get`] of a row already read.
+    pub fn public_view(&self, d: disclosure::Model) -> Result<disclosure::Model> {
         let now = self.now();
         if is_public(&d, now) {
             return Ok(d);
         }
-        if let Some(who) = who {
-            let scope = self.recorder.registry().scope(&d.agency_id).await?;
-            if authorize(who, Action::ReadRecord, Some(&scope)).is_ok() {
-                return Ok(d);
-            }
-        }
+        let id = d.id.clone();
         tombstone(&d, now)?.ok_or_else(|| Error::not_found("disclosure", id))
     }
 
@@ -894,14 +906,10 @@ impl Publicity {
         Ok(Page { rows, next_cursor })
     }
 
-    /// The staff listing of an agency: every disclosure, newest case first.
-    pub async fn staff_page(&self, who: &Principal, agency_id: &AgencyId, cursor: &str, limit: u32) -> Result<Page> {
+    /// The staff listing of an agency: every disclosure, newest case first. The caller must be
+    /// authorised to read the agency's record.
+    pub async fn staff_page(&self, agency_id: &AgencyId, cursor: &str, limit: u32) -> Result<Page> {
         let limit = page_size(limit)?;
-        if agency_id.is_empty() {
-            return Err(Error::invalid("agency_id", "required with include_unpublished"));
-        }
-        let scope = self.recorder.registry().scope(agency_id).await?;
-        authorize(who, Action::ReadRecord, Some(&scope))?;
         let mut q = disclosure::Entity::find().filter(disclosure::Column::AgencyId.eq(agency_id));
         match Cursor::parse(cursor)? {
             None => {}

@@ -310,7 +310,7 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Lis
 /// One public disclosure; an entry that has left the listings (ended early or past its 公示截止期,
 /// RULES P7) answers `410 Gone` with its tombstone: id, agency, document number, when it ended.
 async fn one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
-    let d = s.publicity.get(None, &DisclosureId::parse("disclosure_id", &id)?).await?;
+    let d = s.publicity.get(&DisclosureId::parse("disclosure_id", &id)?).await?;
     if d.status == status::EXPIRED || d.status == status::ENDED {
         let c = content::from_json(&d.content)?;
         let body = json!({
@@ -569,7 +569,7 @@ pub(crate) fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result:
 /// The Atom entry document (RFC 5023) of one public disclosure; one that left the listings answers
 /// as `GET /v1/disclosures/{id}` does (`410 Gone` with its tombstone).
 async fn decision_entry(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
-    let d = s.publicity.get(None, &DisclosureId::parse("disclosure_id", &id)?).await?;
+    let d = s.publicity.get(&DisclosureId::parse("disclosure_id", &id)?).await?;
     if d.status == status::EXPIRED || d.status == status::ENDED {
         return one(State(s), headers, Path(id)).await;
     }

@@ -6,7 +6,7 @@
 //! Every date is judged in the agency's own zone (RULES D5), at the moment of the request, so
 //! nothing needs a background job: an item appears when its day has passed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -18,8 +18,6 @@ use sanxiang_domain::id::{AgencyId, CaseId};
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Timestamp};
-use sanxiang_registry::Principal;
-use sanxiang_registry::auth::{Action, Role, authorize};
 use sanxiang_registry::registry::refusal_kind;
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, disclosure};
@@ -27,41 +25,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::Publicity;
 use crate::rows::status;
-
-/// The agencies `who` may supervise that the request names: the one agency named, or with none,
-/// the supervisor's own agency and every agency below it (administrators: every agency).
-async fn agencies(p: &Publicity, who: &Principal, agency_id: Option<&AgencyId>) -> Result<Vec<agency::Model>> {
-    let registry = p.recorder().registry();
-    if let Some(agency_id) = agency_id {
-        let scope = registry.scope(agency_id).await?;
-        authorize(who, Action::Supervise, Some(&scope))?;
-        return Ok(vec![registry.agency(agency_id).await?]);
-    }
-    let all = registry.agencies().await?;
-    if who.role == Role::Admin {
-        authorize(who, Action::Supervise, None)?;
-        return Ok(all);
-    }
-    let own = who.agency_id.as_ref().ok_or_else(|| Error::PermissionDenied("no agency to supervise".into()))?;
-    authorize(who, Action::Supervise, Some(&registry.scope(own).await?))?;
-    // The tree below the supervisor's agency, through `parent_id`, at any depth.
-    let mut children: HashMap<&AgencyId, Vec<&AgencyId>> = HashMap::new();
-    for a in &all {
-        if let Some(parent) = &a.parent_id {
-            children.entry(parent).or_default().push(&a.id);
-        }
-    }
-    let mut tree: HashSet<&AgencyId> = HashSet::from([own]);
-    let mut frontier = vec![own];
-    while let Some(next) = frontier.pop() {
-        for child in children.get(next).into_iter().flatten() {
-            if tree.insert(child) {
-                frontier.push(child);
-            }
-        }
-    }
-    Ok(all.iter().filter(|a| tree.contains(&a.id)).cloned().collect())
-}
 
 /// What kind of lapse a supervision item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -120,10 +83,9 @@ fn item(
     }
 }
 
-/// What is overdue, missing or refused in the agencies `who` oversees, or in `agency_id` if
-/// named (which `who` must oversee). Sorted by kind, then by when it happened.
-pub async fn overdue(p: &Publicity, who: &Principal, agency_id: Option<&AgencyId>) -> Result<Vec<OverdueItem>> {
-    let agencies = agencies(p, who, agency_id).await?;
+/// What is overdue, missing or refused in `agencies` (those the caller is authorised to
+/// supervise). Sorted by kind, then by when it happened.
+pub async fn overdue(p: &Publicity, agencies: Vec<agency::Model>) -> Result<Vec<OverdueItem>> {
     let now = p.recorder().clock().now();
     // Each agency's zone and local date today.
     let mut days: HashMap<AgencyId, (Tz, NaiveDate)> = HashMap::with_capacity(agencies.len());
@@ -152,9 +114,8 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: Option<&AgencyId
         if d.status == status::HELD {
             // Every held publication, due or not: the masking found something it could not
             // vouch for, and a supervisor sees how often that happens (fail closed, RULES P5).
-            let kinds: Vec<&str> = crate::content::from_json(&d.content)
-                .map(|c| crate::content::suspicious(&c).iter().map(|(_, s)| s.kind.as_str()).collect())
-                .unwrap_or_default();
+            let content = crate::content::from_json(&d.content)?;
+            let kinds: Vec<&str> = crate::content::suspicious(&content).iter().map(|(_, s)| s.kind.as_str()).collect();
             items.push(item(
                 OverdueKind::HeldDisclosure,
                 &d.agency_id,
@@ -277,7 +238,9 @@ pub async fn overdue(p: &Publicity, who: &Principal, agency_id: Option<&AgencyId
             continue;
         }
         let agency_id = case_agency.get(&e.case_id).ok_or_else(|| Error::DataLoss(format!("case {}", e.case_id)))?;
-        let evidence_id = payload.get("evidence_id").and_then(Value::as_str).unwrap_or_default();
+        let evidence_id = payload.get("evidence_id").and_then(Value::as_str).ok_or_else(|| {
+            Error::DataLoss(format!("events.payload of event {}#{} names no evidence_id", e.case_id, e.case_seq))
+        })?;
         items.push(item(
             OverdueKind::LateUpload,
             agency_id,

@@ -13,7 +13,7 @@ use sanxiang_domain::limits::{self, MAX_ADDRESS, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
 use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
-use sanxiang_registry::auth::{Action, Principal, Scope, authorize};
+use sanxiang_registry::auth::{Principal, Scope};
 use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_registry::{OfficerInfo, Registry};
 use sanxiang_store::entity::{agency, case, event, evidence};
@@ -175,23 +175,10 @@ impl Recorder {
             .ok_or_else(|| Error::not_found("case", id))
     }
 
-    /// Loads a case and checks that `who` may perform `action` on it.
-    pub async fn authorized_case(&self, who: &Principal, action: Action, case_id: &CaseId) -> Result<case::Model> {
-        let case = self.case(case_id).await?;
-        let scope: Scope = self.registry.scope(&case.agency_id).await?;
-        authorize(who, action, Some(&scope))?;
-        Ok(case)
-    }
-
-    /// Checks that `who` may perform `action` on a case, knowing only what never changes about
-    /// it: its agency (returned). Reads the case and its agency once per case; the append path
+    /// What never changes about a case: its agency and the agency's scope (what authorising
+    /// an act on the case needs). Reads the case and its agency once per case; the append path
     /// uses this, as it needs nothing of the case that changes.
-    pub async fn authorized_case_agency(
-        &self,
-        who: &Principal,
-        action: Action,
-        case_id: &CaseId,
-    ) -> Result<Arc<(agency::Model, Scope)>> {
+    pub async fn case_agency(&self, case_id: &CaseId) -> Result<Arc<(agency::Model, Scope)>> {
         limits::id("case_id", case_id)?;
         let known = match recall(&self.written_once.case_agency, case_id) {
             Some(known) => known,
@@ -212,7 +199,6 @@ impl Recorder {
                 known
             }
         };
-        authorize(who, action, Some(&known.1))?;
         Ok(known)
     }
 
@@ -334,7 +320,7 @@ impl Recorder {
     }
 
     /// [`Self::append_event`] to case `case_id` of `agency` (as returned by
-    /// [`Self::authorized_case_agency`]).
+    /// [`Self::case_agency`]). The caller must be authorised for the case.
     pub async fn append_event_in(
         &self,
         who: &Principal,

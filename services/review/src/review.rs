@@ -29,7 +29,7 @@ use sanxiang_recording::writer::{DocumentNumber, NewEvent, Target};
 use crate::command::{DecideReview, IssueDecision, RecordDiscussion, ReviseDecision, SubmitDraft};
 use crate::rows::{NewDraft, Opinion};
 use sanxiang_registry::OfficerInfo;
-use sanxiang_registry::auth::{Action, Principal, Role, authorize};
+use sanxiang_registry::auth::{Principal, Role};
 use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, case, draft, event, review};
@@ -308,18 +308,6 @@ impl Reviews {
             .ok_or_else(|| Error::not_found("draft", id))
     }
 
-    /// A draft and its case, after checking that `who` may perform `action` on the case.
-    pub async fn authorized_draft(
-        &self,
-        who: &Principal,
-        action: Action,
-        draft_id: &DraftId,
-    ) -> Result<(draft::Model, case::Model)> {
-        let d = self.draft(draft_id).await?;
-        let c = self.recorder.authorized_case(who, action, &d.case_id).await?;
-        Ok((d, c))
-    }
-
     /// A draft read into what it shows, with its due date under the current calendar.
     pub async fn draft_view(&self, d: draft::Model) -> Result<DraftView> {
         let calendar = self.recorder.registry().calendar().await?;
@@ -499,9 +487,8 @@ impl Reviews {
 
     /// Pending major drafts of an agency, overdue first, then by due date (RULES L7, S1).
     /// Supervisors see only the overdue ones.
+    /// The caller must be authorised to read the agency's queue.
     pub async fn queue(&self, who: &Principal, agency_id: &AgencyId, overdue_only: bool) -> Result<Vec<DraftView>> {
-        let scope = self.recorder.registry().scope(agency_id).await?;
-        authorize(who, Action::ReadReviewQueue, Some(&scope))?;
         let overdue_only = overdue_only || who.role == Role::Supervisor;
         let calendar = self.recorder.registry().calendar().await?;
         let (_, tz) = self.agency(agency_id).await?;
@@ -527,10 +514,15 @@ impl Reviews {
 
     /// The reviewer's opinion on a draft version (RULES G4, L3–L6), recorded in the chain.
     /// Idempotent on (draft, request id).
-    pub async fn decide_review(&self, who: &Principal, r: DecideReview) -> Result<review::Model> {
+    /// The caller must be authorised to review the draft `d` of `case`.
+    pub async fn decide_review(
+        &self,
+        who: &Principal,
+        (d, case): (draft::Model, case::Model),
+        r: DecideReview,
+    ) -> Result<review::Model> {
         let request_id = request_id(&r.request_id)?;
         let asked = r.request_digest.clone();
-        let (d, case) = self.authorized_draft(who, Action::ReviewDraft, &r.draft_id).await?;
         if let Some(existing) = review::Entity::find()
             .filter(review::Column::DraftId.eq(&d.id))
             .filter(review::Column::RequestId.eq(&request_id))
@@ -672,10 +664,15 @@ impl Reviews {
     }
 
     /// Records the leadership's collective discussion of a draft version (RULES L6).
-    pub async fn record_discussion(&self, who: &Principal, r: RecordDiscussion) -> Result<event::Model> {
+    /// The caller must be authorised to decide on the draft `d` of `case`.
+    pub async fn record_discussion(
+        &self,
+        who: &Principal,
+        (d, case): (draft::Model, case::Model),
+        r: RecordDiscussion,
+    ) -> Result<event::Model> {
         let request_id = request_id(&r.request_id)?;
         let asked = r.request_digest.clone();
-        let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
         let minutes = required_text("minutes", &r.minutes)?;
         let now = self.now();
         let occurred_at = r.occurred_at.unwrap_or(now);
@@ -704,10 +701,15 @@ impl Reviews {
     /// The gate (RULES L1, L3, L6, R2, L8, R10): issues the decision on a draft version with the
     /// agency's next document number. Returns the decision event, its number, and whether it
     /// came later than 90 days after filing. Idempotent on (case, request id).
-    pub async fn issue_decision(&self, who: &Principal, r: IssueDecision) -> Result<Decision> {
+    /// The caller must be authorised to decide on the draft `d` of `case`.
+    pub async fn issue_decision(
+        &self,
+        who: &Principal,
+        (d, case): (draft::Model, case::Model),
+        r: IssueDecision,
+    ) -> Result<Decision> {
         let request_id = request_id(&r.request_id)?;
         let asked = r.request_digest.clone();
-        let (d, case) = self.authorized_draft(who, Action::Decide, &r.draft_id).await?;
         if let Some(done) =
             self.events_of_kind(&case.id, EventKind::Decision).await?.into_iter().find(|e| e.request_id == request_id)
         {

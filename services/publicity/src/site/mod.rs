@@ -369,7 +369,7 @@ fn fields(kind: &str, c: &Content) -> Vec<(&'static str, String)> {
 /// past its 公示截止期) is its tombstone, `410 Gone`: the document number, the agency and when
 /// publication ended — nothing else; one never public is `NOT_FOUND`.
 pub async fn decision(p: &Publicity, id: &DisclosureId) -> Result<(StatusCode, String)> {
-    let d = p.get(None, id).await?;
+    let d = p.get(id).await?;
     let tz = stored_zone(&p.recorder().registry().agency(&d.agency_id).await?.time_zone)?;
     let c = content::from_json(&d.content)?;
     let kind = kind_name(&d.case_kind);
