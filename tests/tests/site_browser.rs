@@ -96,7 +96,9 @@ async fn decision(w: &World, clock: &TestClock, party: &str, n: u32, fine_fen: u
         })
         .await
         .expect("open case")
-        .into_inner();
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
     for k in [K::Filing, K::NoticeOfProposedDecision, K::StatementWaived] {
         w.append(&case.id, k, clock.now()).await;
     }
@@ -117,7 +119,9 @@ async fn decision(w: &World, clock: &TestClock, party: &str, n: u32, fine_fen: u
         })
         .await
         .expect("submit draft")
-        .into_inner();
+        .into_inner()
+        .draft
+        .expect("the answer carries the draft");
     w.issue(&draft.id).await.expect("issue");
     case.id
 }

@@ -32,7 +32,7 @@ type R<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl RegistryService for RegistryApi {
     #[tracing::instrument(skip_all)]
-    async fn create_agency(&self, req: Request<pb::CreateAgencyRequest>) -> R<pb::Agency> {
+    async fn create_agency(&self, req: Request<pb::CreateAgencyRequest>) -> R<pb::CreateAgencyResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -60,16 +60,18 @@ impl RegistryService for RegistryApi {
             upload_window_hours: r.upload_window_hours,
         };
         let a = self.registry.create_agency(input).await.map_err(status)?;
-        Ok(Response::new(agency_to_pb(a).map_err(status)?))
+        Ok(Response::new(pb::CreateAgencyResponse { agency: Some(agency_to_pb(a).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_agency(&self, req: Request<pb::GetAgencyRequest>) -> R<pb::Agency> {
+    async fn get_agency(&self, req: Request<pb::GetAgencyRequest>) -> R<pb::GetAgencyResponse> {
         let who = caller(&req)?;
         let id = req.into_inner().agency_id;
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
-        Ok(Response::new(agency_to_pb(self.registry.agency(&id).await.map_err(status)?).map_err(status)?))
+        Ok(Response::new(pb::GetAgencyResponse {
+            agency: Some(agency_to_pb(self.registry.agency(&id).await.map_err(status)?).map_err(status)?),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -86,7 +88,7 @@ impl RegistryService for RegistryApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn register_officer(&self, req: Request<pb::RegisterOfficerRequest>) -> R<pb::Officer> {
+    async fn register_officer(&self, req: Request<pb::RegisterOfficerRequest>) -> R<pb::RegisterOfficerResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -106,11 +108,11 @@ impl RegistryService for RegistryApi {
             })
             .await
             .map_err(status)?;
-        Ok(Response::new(officer_to_pb(o).map_err(status)?))
+        Ok(Response::new(pb::RegisterOfficerResponse { officer: Some(officer_to_pb(o).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn set_officer_status(&self, req: Request<pb::SetOfficerStatusRequest>) -> R<pb::Officer> {
+    async fn set_officer_status(&self, req: Request<pb::SetOfficerStatusRequest>) -> R<pb::SetOfficerStatusResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -126,20 +128,20 @@ impl RegistryService for RegistryApi {
             .set_officer_status(&r.officer_id, new_status, &r.reason, effective, &who)
             .await
             .map_err(status)?;
-        Ok(Response::new(officer_to_pb(o).map_err(status)?))
+        Ok(Response::new(pb::SetOfficerStatusResponse { officer: Some(officer_to_pb(o).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn set_officer_review_experience(
         &self,
         req: Request<pb::SetOfficerReviewExperienceRequest>,
-    ) -> R<pb::Officer> {
+    ) -> R<pb::SetOfficerReviewExperienceResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
         let o =
             self.registry.set_review_experience(&r.officer_id, r.has_prior_review_experience).await.map_err(status)?;
-        Ok(Response::new(officer_to_pb(o).map_err(status)?))
+        Ok(Response::new(pb::SetOfficerReviewExperienceResponse { officer: Some(officer_to_pb(o).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -155,7 +157,7 @@ impl RegistryService for RegistryApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn create_principal(&self, req: Request<pb::CreatePrincipalRequest>) -> R<pb::Principal> {
+    async fn create_principal(&self, req: Request<pb::CreatePrincipalRequest>) -> R<pb::CreatePrincipalResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -165,7 +167,7 @@ impl RegistryService for RegistryApi {
             .create_principal((&r.request_id, &request_digest(&r)), &r.name, role, &r.agency_id, &r.officer_id)
             .await
             .map_err(status)?;
-        Ok(Response::new(principal_to_pb(p).map_err(status)?))
+        Ok(Response::new(pb::CreatePrincipalResponse { principal: Some(principal_to_pb(p).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -186,47 +188,53 @@ impl RegistryService for RegistryApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> R<pb::Principal> {
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> R<pb::WhoAmIResponse> {
         let who = caller(&req)?;
-        Ok(Response::new(principal_to_pb(self.registry.principal(&who.id).await.map_err(status)?).map_err(status)?))
+        Ok(Response::new(pb::WhoAmIResponse {
+            principal: Some(principal_to_pb(self.registry.principal(&who.id).await.map_err(status)?).map_err(status)?),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn put_catalog(&self, req: Request<pb::PutCatalogRequest>) -> R<pb::Catalog> {
+    async fn put_catalog(&self, req: Request<pb::PutCatalogRequest>) -> R<pb::PutCatalogResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
         self.registry.put_catalog(&r.agency_id, &r.catalog_toml, &who).await.map_err(status)?;
-        self.get(&r.agency_id).await
+        Ok(Response::new(pb::PutCatalogResponse { catalog: Some(self.catalog(&r.agency_id).await?) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_catalog(&self, req: Request<pb::GetCatalogRequest>) -> R<pb::Catalog> {
+    async fn get_catalog(&self, req: Request<pb::GetCatalogRequest>) -> R<pb::GetCatalogResponse> {
         let who = caller(&req)?;
         let id = req.into_inner().agency_id;
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
-        self.get(&id).await
+        Ok(Response::new(pb::GetCatalogResponse { catalog: Some(self.catalog(&id).await?) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn put_calendar_year(&self, req: Request<pb::PutCalendarYearRequest>) -> R<pb::CalendarYear> {
+    async fn put_calendar_year(&self, req: Request<pb::PutCalendarYearRequest>) -> R<pb::PutCalendarYearResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
         let (schedule, replaced) = self.registry.put_calendar_year(&r.schedule_toml, &who).await.map_err(status)?;
-        Ok(Response::new(pb::CalendarYear { year: schedule.year(), schedule_toml: schedule.to_toml(), replaced }))
+        Ok(Response::new(pb::PutCalendarYearResponse {
+            year: schedule.year(),
+            schedule_toml: schedule.to_toml(),
+            replaced,
+        }))
     }
 }
 
 impl RegistryApi {
-    async fn get(&self, agency_id: &str) -> R<pb::Catalog> {
+    async fn catalog(&self, agency_id: &str) -> Result<pb::Catalog, Status> {
         let (catalog, row) = self.registry.catalog(agency_id).await.map_err(status)?;
-        Ok(Response::new(pb::Catalog {
+        Ok(pb::Catalog {
             agency_id: agency_id.to_owned(),
             catalog_json: serde_json::to_string(&catalog).map_err(|e| status(Error::Internal(e.to_string())))?,
             configured: row.is_some(),
             updated_at: row.map(|r| micros(r.updated_at)),
-        }))
+        })
     }
 }

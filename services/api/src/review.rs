@@ -27,21 +27,25 @@ type R<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl ReviewService for ReviewApi {
     #[tracing::instrument(skip_all)]
-    async fn submit_draft(&self, req: Request<pb::SubmitDraftRequest>) -> R<pb::Draft> {
+    async fn submit_draft(&self, req: Request<pb::SubmitDraftRequest>) -> R<pb::SubmitDraftResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let case =
             self.reviews.recorder().authorized_case(&who, Action::WriteRecord, &r.case_id).await.map_err(status)?;
         let d = self.reviews.submit_draft(&who, &case, convert::submit_draft(r)).await.map_err(status)?;
-        Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::SubmitDraftResponse {
+            draft: Some(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_draft(&self, req: Request<pb::GetDraftRequest>) -> R<pb::Draft> {
+    async fn get_draft(&self, req: Request<pb::GetDraftRequest>) -> R<pb::GetDraftResponse> {
         let who = caller(&req)?;
         let (d, _) =
             self.reviews.authorized_draft(&who, Action::ReadRecord, &req.get_ref().draft_id).await.map_err(status)?;
-        Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::GetDraftResponse {
+            draft: Some(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -53,7 +57,7 @@ impl ReviewService for ReviewApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn decide_review(&self, req: Request<pb::DecideReviewRequest>) -> R<pb::Review> {
+    async fn decide_review(&self, req: Request<pb::DecideReviewRequest>) -> R<pb::DecideReviewResponse> {
         let who = caller(&req)?;
         let review =
             self.reviews.decide_review(&who, convert::decide_review(req.into_inner())).await.map_err(status)?;
@@ -61,11 +65,14 @@ impl ReviewService for ReviewApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn record_collective_discussion(&self, req: Request<pb::RecordCollectiveDiscussionRequest>) -> R<pb::Event> {
+    async fn record_collective_discussion(
+        &self,
+        req: Request<pb::RecordCollectiveDiscussionRequest>,
+    ) -> R<pb::RecordCollectiveDiscussionResponse> {
         let who = caller(&req)?;
         let command = convert::record_discussion(req.into_inner()).map_err(status)?;
         let e = self.reviews.record_discussion(&who, command).await.map_err(status)?;
-        Ok(Response::new(event_to_pb(e).map_err(status)?))
+        Ok(Response::new(pb::RecordCollectiveDiscussionResponse { event: Some(event_to_pb(e).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -80,12 +87,12 @@ impl ReviewService for ReviewApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn revise_decision(&self, req: Request<pb::ReviseDecisionRequest>) -> R<pb::Event> {
+    async fn revise_decision(&self, req: Request<pb::ReviseDecisionRequest>) -> R<pb::ReviseDecisionResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let case = self.reviews.recorder().authorized_case(&who, Action::Decide, &r.case_id).await.map_err(status)?;
         let command = convert::revise_decision(r).map_err(status)?;
         let e = self.reviews.revise_decision(&who, &case, command).await.map_err(status)?;
-        Ok(Response::new(event_to_pb(e).map_err(status)?))
+        Ok(Response::new(pb::ReviseDecisionResponse { event: Some(event_to_pb(e).map_err(status)?) }))
     }
 }

@@ -13,3 +13,4 @@ pub mod verify;
 pub mod writer;
 
 pub use record::Recorder;
+pub use upload::StagingTtl;
