@@ -751,8 +751,12 @@ async fn overdue_items_are_seen_by_the_overseeing_supervisor_only(backend: Backe
             (pb::OverdueKind::LateUpload, elsewhere.agency.id.clone(), late_photo.id.clone()),
         ]
     );
-    refused(overdue(&sup_elsewhere, &d).await, Code::PermissionDenied, "Supervise");
-    refused(overdue(&sup_district, &city.agency.id).await, Code::PermissionDenied, "Supervise");
+    refused(overdue(&sup_elsewhere, &d).await, Code::PermissionDenied, "may not see what is overdue (supervision)");
+    refused(
+        overdue(&sup_district, &city.agency.id).await,
+        Code::PermissionDenied,
+        "may not see what is overdue (supervision)",
+    );
     refused(overdue(&district.head, "").await, Code::PermissionDenied, "head");
     refused(overdue(&district.officer, &d).await, Code::PermissionDenied, "officer");
     refused(overdue(&h.client(None), "").await, Code::Unauthenticated, "token");
