@@ -300,7 +300,9 @@ async fn setup_agency(channel: &Channel, admin_token: &str) -> Result<Agency, Er
             ..Default::default()
         })
         .await?
-        .into_inner();
+        .into_inner()
+        .agency
+        .ok_or("the answer carries no agency")?;
     let mut officers = Vec::new();
     for i in 0..2 {
         let o = registry
@@ -314,7 +316,9 @@ async fn setup_agency(channel: &Channel, admin_token: &str) -> Result<Agency, Er
                 ..Default::default()
             })
             .await?
-            .into_inner();
+            .into_inner()
+            .officer
+            .ok_or("the answer carries no officer")?;
         officers.push(o.id);
     }
     let principal = registry
@@ -326,7 +330,9 @@ async fn setup_agency(channel: &Channel, admin_token: &str) -> Result<Agency, Er
             ..Default::default()
         })
         .await?
-        .into_inner();
+        .into_inner()
+        .principal
+        .ok_or("the answer carries no principal")?;
     let token = registry
         .issue_token(pb::IssueTokenRequest { principal_id: principal.id, label: "bench".into() })
         .await?
@@ -354,6 +360,8 @@ impl Agency {
             })
             .await?
             .into_inner()
+            .case
+            .ok_or("the answer carries no case")?
             .id)
     }
 
@@ -499,7 +507,12 @@ async fn append(
     let mut seeded = None;
     if let Some((n, url)) = &seed_into {
         let targets = cases_with_evidence(&agency, &record, 64).await?;
-        let me = registry_client(channel, &agency.token)?.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
+        let me = registry_client(channel, &agency.token)?
+            .who_am_i(pb::WhoAmIRequest {})
+            .await?
+            .into_inner()
+            .principal
+            .ok_or("the answer carries no principal")?;
         let sample = agency.event("", "");
         let template = seed::Template {
             actor: &me.id,
@@ -628,7 +641,12 @@ async fn verify(channel: Channel, admin_token: &str, events: usize, rehash: bool
         started.elapsed().as_secs_f64(),
         tally.errors
     );
-    let sample = r.append_event(agency.event(&case, &evidence.id)).await?.into_inner();
+    let sample = r
+        .append_event(agency.event(&case, &evidence.id))
+        .await?
+        .into_inner()
+        .event
+        .ok_or("the answer carries no event")?;
 
     let mut latencies = Vec::new();
     let mut checked = 0;
@@ -693,7 +711,9 @@ async fn feed(
             ..Default::default()
         })
         .await?
-        .into_inner();
+        .into_inner()
+        .agency
+        .ok_or("the answer carries no agency")?;
     feed::seed(&server.database_url, &agency.id, entries).await?;
     let client = reqwest::Client::new();
     let base = format!("http://{}/v1/disclosures?limit={limit}", server.http_addr);

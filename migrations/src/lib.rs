@@ -14,6 +14,7 @@ mod m0006_hardening;
 mod m0007_upload_sessions;
 mod m0008_log;
 mod m0010_site;
+mod m0011_upload_expiry;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_upload_sessions::Migration),
             Box::new(m0008_log::Migration),
             Box::new(m0010_site::Migration),
+            Box::new(m0011_upload_expiry::Migration),
         ]
     }
 }

@@ -216,6 +216,8 @@ impl Harness {
             .await
             .expect("create agency")
             .into_inner()
+            .agency
+            .expect("the answer carries the agency")
     }
 
     /// Registers an officer with a certificate valid 2020–2035.
@@ -249,6 +251,8 @@ impl Harness {
             .await
             .expect("register officer")
             .into_inner()
+            .officer
+            .expect("the answer carries the officer")
     }
 
     /// Creates a principal and returns a client with a fresh token for it.
@@ -270,7 +274,9 @@ impl Harness {
             })
             .await
             .expect("create principal")
-            .into_inner();
+            .into_inner()
+            .principal
+            .expect("the answer carries the principal");
         reg.issue_token(pb::IssueTokenRequest { principal_id: p.id, label: "test".into() })
             .await
             .expect("issue token")
@@ -329,6 +335,8 @@ impl World {
             .await
             .expect("open case")
             .into_inner()
+            .case
+            .expect("the answer carries the case")
     }
 
     /// An append request for `kind` by both officers, occurring now.
@@ -346,7 +354,15 @@ impl World {
 
     /// Appends `kind` by both officers; panics on refusal.
     pub async fn append(&self, case_id: &str, kind: pb::EventKind, now: Timestamp) -> pb::Event {
-        self.officer.record.clone().append_event(self.event(case_id, kind, now)).await.expect("append").into_inner()
+        self.officer
+            .record
+            .clone()
+            .append_event(self.event(case_id, kind, now))
+            .await
+            .expect("append")
+            .into_inner()
+            .event
+            .expect("the answer carries the event")
     }
 
     /// Submits a draft decision for `case_id` as the officer: one 警告 under the ordinary
@@ -365,7 +381,15 @@ impl World {
         } else {
             r.penalties = vec![pb::PenaltyItem { r#type: "警告".into(), amount_fen: 0 }];
         }
-        self.officer.review.clone().submit_draft(r).await.expect("submit draft").into_inner()
+        self.officer
+            .review
+            .clone()
+            .submit_draft(r)
+            .await
+            .expect("submit draft")
+            .into_inner()
+            .draft
+            .expect("the answer carries the draft")
     }
 
     /// Issues the decision on `draft_id` as the head, by both officers.
@@ -490,7 +514,9 @@ pub async fn setup_agency(admin: &Client, n: u32) -> (pb::Agency, Vec<pb::Office
         })
         .await
         .expect("create agency")
-        .into_inner();
+        .into_inner()
+        .agency
+        .expect("the answer carries the agency");
     let mut officers = Vec::new();
     for i in 0..2 {
         officers.push(
@@ -506,7 +532,9 @@ pub async fn setup_agency(admin: &Client, n: u32) -> (pb::Agency, Vec<pb::Office
                 })
                 .await
                 .expect("register officer")
-                .into_inner(),
+                .into_inner()
+                .officer
+                .expect("the answer carries the officer"),
         );
     }
     let principal = registry
@@ -519,7 +547,9 @@ pub async fn setup_agency(admin: &Client, n: u32) -> (pb::Agency, Vec<pb::Office
         })
         .await
         .expect("create principal")
-        .into_inner();
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
     let token = registry
         .issue_token(pb::IssueTokenRequest { principal_id: principal.id, label: String::new() })
         .await
@@ -549,6 +579,8 @@ pub async fn staff_get(c: &Client, id: &str) -> pb::Disclosure {
         .await
         .expect("get disclosure")
         .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure")
 }
 
 /// A disclosure as the public sees it over gRPC, with no token.
@@ -557,7 +589,7 @@ pub async fn public_get(h: &Harness, id: &str) -> Result<pb::Disclosure, tonic::
         .publicity
         .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id.into() })
         .await
-        .map(tonic::Response::into_inner)
+        .map(|r| r.into_inner().disclosure.expect("the answer carries the disclosure"))
 }
 
 /// The URL of `path` on the server's public HTTP surface.
@@ -624,6 +656,14 @@ impl World {
 
     /// Submits a draft decision as the officer.
     pub async fn submit(&self, r: pb::SubmitDraftRequest) -> pb::Draft {
-        self.officer.review.clone().submit_draft(r).await.expect("submit draft").into_inner()
+        self.officer
+            .review
+            .clone()
+            .submit_draft(r)
+            .await
+            .expect("submit draft")
+            .into_inner()
+            .draft
+            .expect("the answer carries the draft")
     }
 }

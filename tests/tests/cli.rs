@@ -85,7 +85,9 @@ async fn setup(p: &Process, dir: &Path, n: u32) -> Setup {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
     Setup { officers, app_token, case_id: case.id }
 }
 
@@ -358,7 +360,7 @@ async fn help_completions_and_errors_name_what_is_wrong() {
     write_file(&file, 8, 1000);
     let out = upload("01234567-89ab-7def-8123-456789abcdef", &file).output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("NotFound"), "an unknown case is refused: {stderr}");
+    assert!(!out.status.success() && stderr.contains("NOT_FOUND"), "an unknown case is refused: {stderr}");
     let out = run(sanxiang(dir.path(), &p, &s.app_token), &["case", "open", "--agency", "a", "--kind", "fine"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("penalty") && stderr.contains("inspection"), "valid values are named: {stderr}");
@@ -379,7 +381,11 @@ async fn the_administrator_token_rotates_and_a_lost_one_is_recovered() {
         let p = &p;
         async move {
             let c = sanxiang_tests::Client::new(channel(p).await, Some(&token));
-            c.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.map(|r| r.into_inner().role)
+            c.registry
+                .clone()
+                .who_am_i(pb::WhoAmIRequest {})
+                .await
+                .map(|r| r.into_inner().principal.expect("the principal").role)
         }
     };
     assert_eq!(who(second.clone()).await.unwrap(), pb::Role::Admin as i32);
@@ -410,7 +416,7 @@ async fn backup_then_restore_into_an_empty_directory_verifies_every_case() {
         };
         sanxiang_tests::upload(&app, header, sanxiang_tests::pseudo_random(30 + u64::from(n), 3 << 20)).await.unwrap();
         let agency = app.record.clone().get_case(pb::GetCaseRequest { case_id: s.case_id.clone() }).await;
-        cases.push((s.case_id, agency.unwrap().into_inner().agency_id, s.app_token));
+        cases.push((s.case_id, agency.unwrap().into_inner().case.expect("the case").agency_id, s.app_token));
     }
     // While the service runs.
     let archive = dir.path().join("backup.tar");
@@ -446,7 +452,15 @@ async fn backup_then_restore_into_an_empty_directory_verifies_every_case() {
 
     let p = spawn(elsewhere.path()).await;
     let admin = sanxiang_tests::Client::new(channel(&p).await, Some(&admin_token(elsewhere.path())));
-    let me = admin.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    let me = admin
+        .registry
+        .clone()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
     assert_eq!(me.role, pb::Role::Admin as i32, "the recovered token works");
     for (case_id, agency_id, token) in cases {
         // The apps' tokens were backed up with the database: they work on the restored service.
@@ -471,4 +485,176 @@ async fn backup_then_restore_into_an_empty_directory_verifies_every_case() {
         assert_eq!(r.evidence_checked, 1, "the evidence was re-hashed from the restored objects");
     }
     sigterm_and_wait(p).await;
+}
+
+#[tokio::test]
+async fn quiet_output_prints_the_identity_of_what_was_made_and_refusals_read_in_the_docs_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = spawn(dir.path()).await;
+    let token = admin_token(dir.path());
+    let q = async |args: &[&str]| {
+        let mut all = vec!["-q"];
+        all.extend_from_slice(args);
+        run(sanxiang(dir.path(), &p, &token), &all).await
+    };
+    // An agency: its id, the one `agency list -q` prints.
+    let agency = ok(&q(&[
+        "agency",
+        "create",
+        "--name",
+        "巩义市市场监督管理局",
+        "--credit-code",
+        "12410181MB1P12345Q",
+        "--region",
+        "河南省巩义市",
+    ])
+    .await)
+    .trim()
+    .to_owned();
+    assert_eq!(ok(&q(&["agency", "list"]).await).trim(), agency, "one agency, listed by id");
+
+    // A catalog has no id of its own: the SHA-256 of the catalog as stored, which `catalog get`
+    // prints (and `catalog get -q` prints the same line) — never the agency's id.
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(
+        &catalog,
+        "fine_natural_person = { amount = 10000, inclusive = true }\n\
+         fine_organisation = { amount = 100000, inclusive = true }\n\
+         always_major_penalties = [\"责令停产停业\", \"吊销许可证件\"]\n",
+    )
+    .unwrap();
+    let catalog_arg = catalog.display().to_string();
+    let put = ok(&q(&["catalog", "put", "--agency", &agency, "--file", &catalog_arg]).await).trim().to_owned();
+    assert_ne!(put, agency);
+    let stored = ok(&run(sanxiang(dir.path(), &p, &token), &["catalog", "get", "--agency", &agency]).await);
+    assert_eq!(put, hex_digest(stored.trim_end().as_bytes()), "the digest of the stored catalog: {stored}");
+    assert_eq!(ok(&q(&["catalog", "get", "--agency", &agency]).await).trim(), put);
+
+    // An event: its number in the case, as `case events -q` lists them.
+    let s = setup(&p, dir.path(), 9).await;
+    let appended = ok(&run(
+        sanxiang(dir.path(), &p, &s.app_token),
+        &[
+            "-q",
+            "event",
+            "append",
+            "--case",
+            &s.case_id,
+            "--kind",
+            "inspection",
+            "--officer",
+            &s.officers[0],
+            "--officer",
+            &s.officers[1],
+            "--text",
+            "现场检查",
+        ],
+    )
+    .await);
+    assert_eq!(appended, "2\n", "the case_seq of the new event (the case_opened event is 1)");
+    let listed =
+        ok(&run(sanxiang(dir.path(), &p, &s.app_token), &["-q", "case", "events", "--case", &s.case_id]).await);
+    assert_eq!(listed, "1\n2\n");
+    let events: serde_json::Value = serde_json::from_str(&ok(&run(
+        sanxiang(dir.path(), &p, &s.app_token),
+        &["--output", "json", "case", "events", "--case", &s.case_id],
+    )
+    .await))
+    .unwrap();
+    assert_eq!(events[1]["case_seq"], "2");
+    assert_eq!(events[1]["kind"], "EVENT_KIND_INSPECTION");
+
+    // A refusal says what the role may not do as docs/API.md says it, not the policy's names.
+    let refused =
+        run(sanxiang(dir.path(), &p, &s.app_token), &["catalog", "put", "--agency", &agency, "--file", &catalog_arg])
+            .await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains(
+            "PERMISSION_DENIED: permission denied: the officer role may not create or change agencies, officers, \
+             principals and tokens"
+        ),
+        "{stderr}"
+    );
+    for internal in ["AdministerRegistry", "PermissionDenied", "WriteRecord"] {
+        assert!(!stderr.contains(internal), "{internal} in {stderr}");
+    }
+    sigterm_and_wait(p).await;
+}
+
+/// The server expired an upload the client would resume (staging expiry, on the injected
+/// clock): the same command starts the file afresh under a new upload id and says so.
+#[tokio::test]
+async fn an_upload_whose_staging_expired_starts_afresh_and_says_so() {
+    use sanxiang_domain::{SystemClock, TestClock, TimeProvider};
+    const SIZE: usize = 10 << 20;
+    let clock = std::sync::Arc::new(TestClock::new(SystemClock.now()));
+    let h = sanxiang_tests::Harness::start_with(sanxiang_tests::Backend::Sqlite, clock.clone(), |c| {
+        c.upload_staging_ttl_hours = 1;
+    })
+    .await;
+    let w = h.world(1, "").await;
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    let token = h.principal_token(pb::Role::Officer, &w.agency.id, &w.officers[0].id).await;
+    let app = h.client(Some(&token));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("recording.mp4");
+    let digest = write_file(&file, 11, SIZE);
+    let data = bytes::Bytes::from(std::fs::read(&file).unwrap());
+    // An upload abandoned after its first 8 MiB part (a stream short of its declared size keeps
+    // its durable part, as an interrupted one does).
+    let mut header = w.header(&case.id, "video/mp4", h.now());
+    header.size = Some(SIZE as u64 + 1);
+    let abandoned = header.upload_id.clone();
+    sanxiang_tests::refused(sanxiang_tests::upload(&app, header, data).await, tonic::Code::InvalidArgument, "size");
+    let open = app.record.clone().get_upload(pb::GetUploadRequest { upload_id: abandoned.clone() }).await.unwrap();
+    assert_eq!(open.get_ref().durable_offset, 8 << 20);
+    clock.advance_seconds(3601);
+
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir.path())
+        .env("SANXIANG_ENDPOINT", format!("http://{}", h.running.grpc_addr))
+        .env("SANXIANG_TOKEN", &token)
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env_remove("SANXIANG_OUTPUT")
+        .kill_on_drop(true);
+    let file_arg = file.display().to_string();
+    let out = run(
+        cmd,
+        &[
+            "-q",
+            "evidence",
+            "upload",
+            "--case",
+            &case.id,
+            "--file",
+            &file_arg,
+            "--media-type",
+            "video/mp4",
+            "--officer",
+            &w.officers[0].id,
+            "--upload-id",
+            &abandoned,
+        ],
+    )
+    .await;
+    let evidence_id = ok(&out).trim().to_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("upload {abandoned} expired on the server")), "{stderr}");
+    assert!(stderr.contains("starting afresh as upload "), "{stderr}");
+    assert!(!stderr.contains("resuming upload"), "{stderr}");
+    let item = app
+        .record
+        .clone()
+        .get_evidence(pb::GetEvidenceRequest { evidence_id })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence
+        .unwrap();
+    assert_eq!((item.sha256.as_str(), item.size), (digest.as_str(), SIZE as u64), "the whole file, afresh");
+    let old = app.record.clone().get_upload(pb::GetUploadRequest { upload_id: abandoned }).await.unwrap();
+    assert!(old.get_ref().expired && !old.get_ref().completed, "{:?}", old.get_ref());
+    h.running.stop().await.unwrap();
 }

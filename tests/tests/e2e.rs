@@ -70,7 +70,15 @@ async fn zero_configuration_start_token_file_health_and_graceful_shutdown() {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
     let client = sanxiang_tests::Client::new(channel, Some(&token));
-    let me = client.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    let me = client
+        .registry
+        .clone()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
     assert_eq!(me.role, pb::Role::Admin as i32);
     let log = sigterm_and_wait(p).await;
     assert!(log.iter().any(|l| l.contains("stopped")), "{log:#?}");
@@ -235,7 +243,9 @@ async fn four_gib_upload_keeps_server_memory_bounded() {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
 
     // Each 1 MiB message is a shared random block stamped with its index, so the content is
     // unique without generating 4 GiB of randomness.

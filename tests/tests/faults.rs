@@ -161,7 +161,9 @@ async fn database_outage_is_unavailable_and_recovers() {
         async move { rec.append_event(request).await }
     })
     .await
-    .into_inner();
+    .into_inner()
+    .event
+    .expect("the answer carries the event");
     assert_eq!(event.case_seq, 3, "the refused attempt left no event behind");
     let report = rec
         .verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true })
@@ -217,6 +219,8 @@ async fn object_store_outage_is_unavailable_and_recovers() {
         .await
         .unwrap()
         .into_inner()
+        .case
+        .expect("the answer carries the case")
         .event_count;
     let data = pseudo_random(22, 300_000);
     let outage = tokio::time::timeout(Duration::from_secs(60), w.upload(&case.id, "video/mp4", data.clone(), now))
@@ -230,8 +234,14 @@ async fn object_store_outage_is_unavailable_and_recovers() {
     assert_eq!(download.unwrap_err().code(), Code::Unavailable);
     let verify = rec.verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: true }).await;
     assert_eq!(verify.unwrap_err().code(), Code::Unavailable, "an unreachable store is not reported as data loss");
-    let events_during =
-        rec.get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await.unwrap().into_inner().event_count;
+    let events_during = rec
+        .get_case(pb::GetCaseRequest { case_id: case.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .expect("the answer carries the case")
+        .event_count;
     assert_eq!(events_during, events_before, "nothing was recorded for the failed upload or download");
 
     // Start it again with the same script CI uses; the service recovers by itself.
@@ -307,7 +317,9 @@ async fn server_killed_mid_upload_resumes(backend: Backend, s3: Option<String>) 
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .agency
+        .expect("the answer carries the agency");
     let officer = reg
         .register_officer(pb::RegisterOfficerRequest {
             agency_id: agency.id.clone(),
@@ -320,7 +332,9 @@ async fn server_killed_mid_upload_resumes(backend: Backend, s3: Option<String>) 
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .officer
+        .expect("the answer carries the officer");
     let second = reg
         .register_officer(pb::RegisterOfficerRequest {
             agency_id: agency.id.clone(),
@@ -333,7 +347,9 @@ async fn server_killed_mid_upload_resumes(backend: Backend, s3: Option<String>) 
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .officer
+        .expect("the answer carries the officer");
     let principal = reg
         .create_principal(pb::CreatePrincipalRequest {
             name: "bodycam app".into(),
@@ -344,7 +360,9 @@ async fn server_killed_mid_upload_resumes(backend: Backend, s3: Option<String>) 
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
     let token = reg
         .issue_token(pb::IssueTokenRequest { principal_id: principal.id, label: "test".into() })
         .await
@@ -371,7 +389,9 @@ async fn server_killed_mid_upload_resumes(backend: Backend, s3: Option<String>) 
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
 
     let data = pseudo_random(4242, 20 << 20);
     let now = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);

@@ -81,8 +81,13 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         region: "福建省福州市".into(),
         ..Default::default()
     };
-    let a = reg.create_agency(agency.clone()).await.unwrap().into_inner();
-    assert_eq!(reg.create_agency(agency.clone()).await.unwrap().into_inner().id, a.id, "a retry");
+    let a =
+        reg.create_agency(agency.clone()).await.unwrap().into_inner().agency.expect("the answer carries the agency");
+    assert_eq!(
+        reg.create_agency(agency.clone()).await.unwrap().into_inner().agency.expect("the answer carries the agency").id,
+        a.id,
+        "a retry"
+    );
     refused(
         reg.create_agency(pb::CreateAgencyRequest { name: "另一执法局".into(), ..agency }).await,
         Code::FailedPrecondition,
@@ -99,8 +104,23 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         legal_qualification: false,
         has_prior_review_experience: false,
     };
-    let o = reg.register_officer(officer.clone()).await.unwrap().into_inner();
-    assert_eq!(reg.register_officer(officer.clone()).await.unwrap().into_inner().id, o.id);
+    let o = reg
+        .register_officer(officer.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .officer
+        .expect("the answer carries the officer");
+    assert_eq!(
+        reg.register_officer(officer.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .officer
+            .expect("the answer carries the officer")
+            .id,
+        o.id
+    );
     refused(
         reg.register_officer(pb::RegisterOfficerRequest { name: "王五".into(), ..officer }).await,
         Code::FailedPrecondition,
@@ -113,8 +133,23 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         agency_id: a.id.clone(),
         officer_id: o.id.clone(),
     };
-    let p = reg.create_principal(principal.clone()).await.unwrap().into_inner();
-    assert_eq!(reg.create_principal(principal.clone()).await.unwrap().into_inner().id, p.id);
+    let p = reg
+        .create_principal(principal.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
+    assert_eq!(
+        reg.create_principal(principal.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .principal
+            .expect("the answer carries the principal")
+            .id,
+        p.id
+    );
     refused(
         reg.create_principal(pb::CreatePrincipalRequest {
             role: pb::Role::Head as i32,
@@ -144,8 +179,11 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         handling_officer_ids: w.both(),
         opened_at: None,
     };
-    let case = record.open_case(open.clone()).await.unwrap().into_inner();
-    assert_eq!(record.open_case(open.clone()).await.unwrap().into_inner().id, case.id);
+    let case = record.open_case(open.clone()).await.unwrap().into_inner().case.expect("the answer carries the case");
+    assert_eq!(
+        record.open_case(open.clone()).await.unwrap().into_inner().case.expect("the answer carries the case").id,
+        case.id
+    );
     refused(
         record.open_case(pb::OpenCaseRequest { title: "另一案件".into(), ..open }).await,
         Code::FailedPrecondition,
@@ -174,9 +212,12 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         penalties: vec![pb::PenaltyItem { r#type: "警告".into(), amount_fen: 0 }],
         ..Default::default()
     };
-    let d = review.submit_draft(draft.clone()).await.unwrap().into_inner();
+    let d = review.submit_draft(draft.clone()).await.unwrap().into_inner().draft.expect("the answer carries the draft");
     assert!(d.major, "the catalog makes the draft major");
-    assert_eq!(review.submit_draft(draft.clone()).await.unwrap().into_inner().id, d.id);
+    assert_eq!(
+        review.submit_draft(draft.clone()).await.unwrap().into_inner().draft.expect("the answer carries the draft").id,
+        d.id
+    );
     let before = event_count(&w, &case.id).await;
     refused(
         review.submit_draft(pb::SubmitDraftRequest { facts: "另一事实".into(), ..draft }).await,
@@ -203,8 +244,23 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         minutes: "局长办公会：同意".into(),
         occurred_at: None,
     };
-    let e = head.record_collective_discussion(discussion.clone()).await.unwrap().into_inner();
-    assert_eq!(head.record_collective_discussion(discussion.clone()).await.unwrap().into_inner().case_seq, e.case_seq);
+    let e = head
+        .record_collective_discussion(discussion.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .expect("the answer carries the event");
+    assert_eq!(
+        head.record_collective_discussion(discussion.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .event
+            .expect("the answer carries the event")
+            .case_seq,
+        e.case_seq
+    );
     refused(
         head.record_collective_discussion(pb::RecordCollectiveDiscussionRequest {
             minutes: "局长办公会：不同意".into(),
@@ -241,8 +297,18 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         basis: String::new(),
         occurred_at: None,
     };
-    let revised = head.revise_decision(revise.clone()).await.unwrap().into_inner();
-    assert_eq!(head.revise_decision(revise.clone()).await.unwrap().into_inner().case_seq, revised.case_seq);
+    let revised =
+        head.revise_decision(revise.clone()).await.unwrap().into_inner().event.expect("the answer carries the event");
+    assert_eq!(
+        head.revise_decision(revise.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .event
+            .expect("the answer carries the event")
+            .case_seq,
+        revised.case_seq
+    );
     let before = event_count(&w, &case.id).await;
     refused(
         head.revise_decision(pb::ReviseDecisionRequest { reason: "复议决定撤销".into(), ..revise }).await,
@@ -261,8 +327,19 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         body: "正文".into(),
         items: vec![],
     };
-    let n = publicity.put_notice(notice.clone()).await.unwrap().into_inner();
-    assert_eq!(publicity.put_notice(notice.clone()).await.unwrap().into_inner().version, n.version);
+    let n =
+        publicity.put_notice(notice.clone()).await.unwrap().into_inner().notice.expect("the answer carries the notice");
+    assert_eq!(
+        publicity
+            .put_notice(notice.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .notice
+            .expect("the answer carries the notice")
+            .version,
+        n.version
+    );
     refused(
         publicity.put_notice(pb::PutNoticeRequest { body: "另一正文".into(), ..notice }).await,
         Code::FailedPrecondition,
@@ -385,7 +462,16 @@ async fn a_principal_whose_officer_may_not_act_may_do_nothing(backend: Backend) 
     };
     refused(w.officer.review.clone().submit_draft(draft).await, Code::PermissionDenied, rule);
     // It may still learn who it is, and so why it is refused.
-    let me = w.officer.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    let me = w
+        .officer
+        .registry
+        .clone()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
     assert_eq!(me.officer_id, w.officers[0].id);
 
     // Active again: the same principal acts again.
@@ -411,7 +497,16 @@ async fn refusals_record_the_caller_and_implausible_times_are_invalid_before_any
     let h = Harness::start(backend).await;
     let w = h.world(1, "").await;
     let case = w.open_case(pb::CaseKind::Inspection).await;
-    let me = w.officer.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    let me = w
+        .officer
+        .registry
+        .clone()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
     let mut record = w.officer.record.clone();
 
     // Implausible times are malformed requests: no rule is judged, no refusal is counted.
@@ -517,7 +612,16 @@ async fn get_case_and_supervision_agree_on_the_last_day_of_the_decision_limit(ba
     let case = w.open_case(pb::CaseKind::Penalty).await;
     w.append(&case.id, pb::EventKind::Filing, h.now()).await;
     let views = || async {
-        let case = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await.unwrap();
+        let case = w
+            .officer
+            .record
+            .clone()
+            .get_case(pb::GetCaseRequest { case_id: case.id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .case
+            .unwrap();
         let items = supervisor
             .publicity
             .clone()
@@ -526,9 +630,8 @@ async fn get_case_and_supervision_agree_on_the_last_day_of_the_decision_limit(ba
             .unwrap()
             .into_inner()
             .items;
-        let listed =
-            items.iter().find(|i| i.kind == pb::OverdueKind::Decision as i32 && i.case_id == case.get_ref().id);
-        (case.into_inner().decision_overdue, listed.map(|i| i.due_date.clone()))
+        let listed = items.iter().find(|i| i.kind == pb::OverdueKind::Decision as i32 && i.case_id == case.id);
+        (case.decision_overdue, listed.map(|i| i.due_date.clone()))
     };
     // 90 × 24 hours after filing, but still 10 April in Shanghai: in time for both.
     clock.set(at("2026-04-10T15:30:01Z"));
@@ -569,7 +672,9 @@ async fn csv_exports_neutralise_formulas_and_other_outputs_stay_exact(backend: B
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
     let now = h.now();
     for k in [pb::EventKind::Filing, pb::EventKind::NoticeOfProposedDecision, pb::EventKind::StatementWaived] {
         w.append(&case.id, k, now).await;
@@ -591,7 +696,9 @@ async fn csv_exports_neutralise_formulas_and_other_outputs_stay_exact(backend: B
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .draft
+        .expect("the answer carries the draft");
     w.issue(&d.id).await.unwrap();
     // `@` is what an e-mail address leaves behind: the last check before automatic publication
     // holds the decision (fail closed) until a publisher confirms it.
@@ -602,7 +709,9 @@ async fn csv_exports_neutralise_formulas_and_other_outputs_stay_exact(backend: B
         .get_disclosure(pb::GetDisclosureRequest { disclosure_id: case.id.clone() })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert_eq!(held.status, pb::DisclosureStatus::Held as i32);
     w.publisher
         .publicity
@@ -892,7 +1001,13 @@ async fn oversized_fields_and_malformed_ids_are_refused_naming_the_field_and_lim
         .unwrap()
         .into_inner();
     assert!(listed.cases.is_empty(), "nothing was opened");
-    let case = record.open_case(open("案".repeat(200), name)).await.expect("200 characters are allowed").into_inner();
+    let case = record
+        .open_case(open("案".repeat(200), name))
+        .await
+        .expect("200 characters are allowed")
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
 
     // Ids are checked for shape before any lookup, and never echoed whole.
     let huge = "x".repeat(20_000);
@@ -970,7 +1085,16 @@ async fn oversized_fields_and_malformed_ids_are_refused_naming_the_field_and_lim
         Code::InvalidArgument,
         "reason: at most 500 characters",
     );
-    let me = w.officer.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    let me = w
+        .officer
+        .registry
+        .clone()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
     let issue = |principal_id: &str, label: String| pb::IssueTokenRequest { principal_id: principal_id.into(), label };
     refused(
         registry.issue_token(issue(&me.id, "签".repeat(201))).await,
@@ -1084,7 +1208,10 @@ async fn writes_are_rate_limited_per_principal_and_reads_are_not(backend: Backen
 
     // Reads still work, and the refused write wrote nothing.
     let got = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
-    assert_eq!(got.expect("a read is not limited").into_inner().event_count, u64::from(accepted));
+    assert_eq!(
+        got.expect("a read is not limited").into_inner().case.expect("the case").event_count,
+        u64::from(accepted)
+    );
     let events = pb::ListEventsRequest { case_id: case.id.clone(), ..Default::default() };
     let listed = w.officer.record.clone().list_events(events).await.expect("read").into_inner().events;
     assert_eq!(listed.len(), accepted as usize);
@@ -1124,7 +1251,7 @@ async fn a_call_past_the_request_timeout_is_deadline_exceeded_and_writes_nothing
 
     // Nothing was appended, and calls within the timeout work.
     let got = w.officer.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
-    assert_eq!(got.expect("get case").into_inner().event_count, 1);
+    assert_eq!(got.expect("get case").into_inner().case.expect("the case").event_count, 1);
     w.append(&case.id, pb::EventKind::Inspection, h.now()).await;
     h.running.stop().await.unwrap();
 }

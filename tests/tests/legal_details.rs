@@ -57,6 +57,8 @@ async fn policy(c: &Client, agency: &str) -> pb::PublicityPolicy {
         .await
         .expect("get policy")
         .into_inner()
+        .policy
+        .expect("the answer carries the policy")
 }
 
 async fn put_policy(c: &Client, p: pb::PublicityPolicy, regime_defaults: bool) -> pb::PublicityPolicy {
@@ -66,6 +68,8 @@ async fn put_policy(c: &Client, p: pb::PublicityPolicy, regime_defaults: bool) -
         .await
         .expect("put policy")
         .into_inner()
+        .policy
+        .expect("the answer carries the policy")
 }
 
 fn status(d: &pb::Disclosure) -> pb::DisclosureStatus {
@@ -103,6 +107,8 @@ async fn open_person(w: &World, id_number: &str, is_minor: bool) -> pb::Case {
         .await
         .expect("open case")
         .into_inner()
+        .case
+        .expect("the answer carries the case")
 }
 
 // 1. 处罚法 Art. 48, RULES P6.
@@ -189,7 +195,7 @@ fn checklist() -> Vec<pb::CheckResult> {
     (1..=8).map(|i| pb::CheckResult { item: i, passed: true, comment: String::new() }).collect()
 }
 
-async fn approve(reviewer: &Client, draft_id: &str) -> Result<pb::Review, tonic::Status> {
+async fn approve(reviewer: &Client, draft_id: &str) -> Result<pb::DecideReviewResponse, tonic::Status> {
     reviewer
         .review
         .clone()
@@ -222,6 +228,8 @@ async fn register(h: &Harness, agency: &str, name: &str, prior: bool) -> pb::Off
         .await
         .expect("register officer")
         .into_inner()
+        .officer
+        .expect("the answer carries the officer")
 }
 
 // 3. 处罚法 Art. 58 ¶2, RULES G4.
@@ -279,7 +287,7 @@ async fn only_a_first_time_reviewer_needs_the_legal_qualification(backend: Backe
                 has_prior_review_experience: prior,
             })
             .await
-            .map(tonic::Response::into_inner)
+            .map(|r| r.into_inner().officer.expect("the answer carries the officer"))
         }
     };
     refused(set(&w.head, true).await, Code::PermissionDenied, "head");

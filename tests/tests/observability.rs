@@ -54,7 +54,17 @@ async fn metrics_probes_access_log_and_start_up_line() {
     let client = sanxiang_tests::Client::new(channel.clone(), Some(&token));
     let mut me = None;
     for _ in 0..3 {
-        me = Some(client.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner());
+        me = Some(
+            client
+                .registry
+                .clone()
+                .who_am_i(pb::WhoAmIRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .principal
+                .expect("the answer carries the principal"),
+        );
     }
     let me = me.unwrap();
     let anonymous = sanxiang_tests::Client::new(channel, None);
@@ -173,7 +183,15 @@ async fn traces_reach_an_otlp_collector_with_request_id_and_principal() {
     let client = sanxiang_tests::Client::new(channel(&p).await, Some(&token));
     let mut request = tonic::Request::new(pb::WhoAmIRequest {});
     request.metadata_mut().insert("x-request-id", "trace-test-7".parse().unwrap());
-    let me = client.registry.clone().who_am_i(request).await.unwrap().into_inner();
+    let me = client
+        .registry
+        .clone()
+        .who_am_i(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .expect("the answer carries the principal");
 
     let span = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
@@ -244,5 +262,72 @@ async fn reflection_lists_services_over_v1alpha_as_stock_clients_ask() {
             .any(|s| s.name() == "RecordService" && s.method.iter().any(|m| m.name() == "AppendEvent"))),
         "RecordService.AppendEvent described"
     );
+    sigterm_and_wait(p).await;
+}
+
+/// The Python interpreter with grpcio, grpcio-reflection and protobuf: `SANXIANG_TEST_PYTHON`
+/// (CI installs them into a virtual environment of its cache) or `python3`.
+fn python_with_grpc() -> Option<String> {
+    let python = std::env::var("SANXIANG_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import grpc, grpc_reflection, google.protobuf"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+/// A stock client, not tonic: Python's grpcio-reflection (reflection v1alpha, as grpcurl before
+/// 1.9 speaks it) lists the services, describes one, and calls `WhoAmI` with a request built
+/// from the reflected descriptors only (`tests/stock/reflection_client.py`).
+#[tokio::test]
+async fn a_stock_python_client_lists_describes_and_calls_over_reflection_v1alpha() {
+    let Some(python) = python_with_grpc() else {
+        assert!(
+            !sanxiang_tests::in_ci(),
+            "CI=true: Python with grpcio and grpcio-reflection must be installed (.ci/run)"
+        );
+        eprintln!(
+            "SKIPPED: no Python with grpcio, grpcio-reflection and protobuf (pip install grpcio grpcio-reflection \
+             protobuf, or set SANXIANG_TEST_PYTHON)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = spawn(dir.path(), &[]).await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("stock/reflection_client.py");
+    let out =
+        tokio::process::Command::new(&python).arg(&script).arg(&p.addr).arg(token(dir.path())).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the stock client failed: {stderr}");
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // list
+    let services: Vec<&str> = got["services"].as_array().unwrap().iter().filter_map(|s| s.as_str()).collect();
+    for expected in [
+        "sanxiang.v1.RegistryService",
+        "sanxiang.v1.RecordService",
+        "sanxiang.v1.ReviewService",
+        "sanxiang.v1.PublicityService",
+        "sanxiang.v1.LogService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(services.contains(&expected), "{expected} missing from {services:?}");
+    }
+    // describe: every method has its own request and response (buf lint's STANDARD rules).
+    let methods = got["registry_methods"].as_object().unwrap();
+    assert_eq!(
+        methods["WhoAmI"],
+        serde_json::json!(["sanxiang.v1.WhoAmIRequest", "sanxiang.v1.WhoAmIResponse"]),
+        "{methods:?}"
+    );
+    assert_eq!(
+        methods["CreateAgency"],
+        serde_json::json!(["sanxiang.v1.CreateAgencyRequest", "sanxiang.v1.CreateAgencyResponse"])
+    );
+    // a call: the administrator the token belongs to, inside the response's `principal`.
+    let principal = &got["who_am_i"]["principal"];
+    assert_eq!(principal["role"], "ROLE_ADMIN", "{got}");
+    assert!(principal["id"].as_str().is_some_and(|id| !id.is_empty()), "{got}");
+    // and a refusal as a stock client shows it.
+    assert_eq!(got["refused"]["code"], "UNAUTHENTICATED", "{got}");
     sigterm_and_wait(p).await;
 }

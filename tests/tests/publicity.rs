@@ -34,7 +34,16 @@ backend_tests!(
 
 /// Submits `draft` and issues the decision as the head.
 async fn issue(w: &World, draft: pb::SubmitDraftRequest) -> pb::IssueDecisionResponse {
-    let d = w.officer.review.clone().submit_draft(draft).await.expect("submit draft").into_inner();
+    let d = w
+        .officer
+        .review
+        .clone()
+        .submit_draft(draft)
+        .await
+        .expect("submit draft")
+        .into_inner()
+        .draft
+        .expect("the answer carries the draft");
     w.issue(&d.id).await.expect("issue decision")
 }
 
@@ -78,7 +87,9 @@ async fn set_policy(h: &Harness, agency: &str, change: impl FnOnce(&mut pb::Publ
         .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency.into() })
         .await
         .expect("get policy")
-        .into_inner();
+        .into_inner()
+        .policy
+        .expect("the answer carries the policy");
     change(&mut p);
     h.admin
         .publicity
@@ -210,7 +221,9 @@ async fn confirmed_publication_waits_for_the_publisher(backend: Backend) {
     let publish = |c: &Client, request_id: &str| {
         let mut p = c.publicity.clone();
         let r = pb::PublishDisclosureRequest { request_id: request_id.into(), disclosure_id: case.id.clone() };
-        async move { p.publish_disclosure(r).await.map(tonic::Response::into_inner) }
+        async move {
+            p.publish_disclosure(r).await.map(|r| r.into_inner().disclosure.expect("the answer carries the disclosure"))
+        }
     };
     refused(publish(&w.officer, "p1").await, Code::PermissionDenied, "officer");
     let published = publish(&w.publisher, "p1").await.expect("publish");
@@ -285,7 +298,9 @@ async fn exclusions_are_recorded_with_their_reason_and_never_public(backend: Bac
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
     w.ready_for_decision(&minor.id, clock.now()).await;
     issue(&w, penalty_draft(&minor.id, &[("罚款", 20_000)])).await;
     expected.push((minor.id, "minor"));
@@ -354,7 +369,9 @@ async fn no_private_data_reaches_any_public_output(backend: Backend) {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
     w.ready_for_decision(&case.id, clock.now()).await;
     let mut draft = penalty_draft(&case.id, &[("罚款", 300_000)]);
     draft.facts = format!(
@@ -463,7 +480,9 @@ async fn a_revised_decision_is_withdrawn_visibly_everywhere(backend: Backend) {
         .await
         .expect("watch delivers in time")
         .expect("stream")
-        .expect("an item");
+        .expect("an item")
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert_eq!(seen.id, case.id);
     assert_eq!(status(&seen), pb::DisclosureStatus::Withdrawn);
     assert_eq!(seen.withdrawal_reason, "行政复议决定撤销原处罚决定");
@@ -506,7 +525,9 @@ async fn a_revised_decision_is_withdrawn_visibly_everywhere(backend: Backend) {
         })
         .await
         .expect("withdraw")
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert_eq!(status(&done), pb::DisclosureStatus::Withdrawn);
     assert_eq!(done.withdrawal_reason, "原处罚决定已被撤销");
     // Withdrawing a disclosure whose decision stands is refused.
@@ -565,7 +586,9 @@ async fn corrections_are_published_as_new_versions(backend: Backend) {
         })
         .await
         .expect("correct")
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert_eq!(corrected.version, 2);
     assert_eq!(corrected.correction_reason, "补充遮蔽证人姓名");
     let json = http_json(&h, &format!("/v1/disclosures/{}", case.id)).await;
@@ -603,7 +626,7 @@ async fn publication_ends_and_early_stops_follow_the_penalty(backend: Backend) {
                 reason: "当事人已履行处罚决定并申请提前停止公示".into(),
             })
             .await
-            .map(tonic::Response::into_inner)
+            .map(|r| r.into_inner().disclosure.expect("the answer carries the disclosure"))
         }
     };
     refused(end(fine.id.clone()).await, Code::FailedPrecondition, "P7.minimum_period");
@@ -790,7 +813,9 @@ async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
         .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: w.agency.id.clone() })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .policy
+        .expect("the answer carries the policy");
     assert_eq!((stored.penalty_days, stored.auto_publish), (7, true), "defaults: nothing was stored");
     // An officer may not change the policy.
     refused(

@@ -170,7 +170,9 @@ async fn a_suspicious_decision_is_held_off_every_public_output_until_confirmed(b
         .publish_disclosure(pb::PublishDisclosureRequest { request_id: "p1".into(), disclosure_id: case.id.clone() })
         .await
         .expect("publish")
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert_eq!(status(&published), pb::DisclosureStatus::Published);
     assert!(published.held_spans.is_empty());
     for (place, shown) in public_places(&h, &case.id, &number).await {
@@ -215,7 +217,9 @@ async fn a_correction_publishes_a_held_disclosure(backend: Backend) {
         })
         .await
         .expect("correct")
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert_eq!(status(&corrected), pb::DisclosureStatus::Published);
     assert_eq!(corrected.version, 2);
     assert!(!corrected.publication_end.is_empty());
@@ -292,7 +296,9 @@ async fn a_withdrawn_entrys_reason_can_be_corrected(backend: Backend) {
         })
         .await
         .expect("correct withdrawn")
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert_eq!(status(&corrected), pb::DisclosureStatus::Withdrawn);
     assert!(!corrected.withdrawal_reason.contains("东郭大文"), "{}", corrected.withdrawal_reason);
     assert!(corrected.withdrawal_reason.starts_with("复议机关撤销原决定"), "{}", corrected.withdrawal_reason);
@@ -307,7 +313,9 @@ async fn a_withdrawn_entrys_reason_can_be_corrected(backend: Backend) {
         })
         .await
         .expect("correct the reason")
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert_eq!(corrected.version, 3);
     assert_eq!(corrected.withdrawal_reason, "经复议撤销，证人孙某某联系电话139****5678");
     let (_, json) = get_text(&h, &format!("/v1/disclosures/{}", case.id)).await;
@@ -322,7 +330,9 @@ async fn a_withdrawn_entrys_reason_can_be_corrected(backend: Backend) {
         .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: w.agency.id.clone() })
         .await
         .expect("get policy")
-        .into_inner();
+        .into_inner()
+        .policy
+        .expect("the answer carries the policy");
     policy.auto_publish = false;
     h.admin
         .publicity

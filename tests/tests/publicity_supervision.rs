@@ -90,15 +90,18 @@ async fn notices_are_versioned_validated_and_list_a_live_roster(backend: Backend
     // Versions per agency and section: 1, then 2; a retry returns what it stored.
     let mut head = w.head.publicity.clone();
     let first = notice(&agency, pb::NoticeSection::Body, "执法主体 2026", vec![]);
-    let v1 = head.put_notice(first.clone()).await.unwrap().into_inner();
+    let v1 = head.put_notice(first.clone()).await.unwrap().into_inner().notice.expect("the answer carries the notice");
     assert_eq!((v1.version, v1.agency_id.as_str()), (1, agency.as_str()));
     let v2 = head
         .put_notice(notice(&agency, pb::NoticeSection::Body, "执法主体（机构改革后）", vec![]))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .notice
+        .expect("the answer carries the notice");
     assert_eq!(v2.version, 2);
-    let retried = head.put_notice(first.clone()).await.unwrap().into_inner();
+    let retried =
+        head.put_notice(first.clone()).await.unwrap().into_inner().notice.expect("the answer carries the notice");
     assert_eq!((retried.version, retried.title.as_str()), (1, "执法主体 2026"));
     // The publisher may set notices too; the power list carries each item's legal basis.
     let powers = vec![
@@ -112,7 +115,9 @@ async fn notices_are_versioned_validated_and_list_a_live_roster(backend: Backend
         .put_notice(notice(&agency, pb::NoticeSection::Powers, "权责清单", powers.clone()))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .notice
+        .expect("the answer carries the notice");
     assert_eq!((p1.version, p1.items.clone()), (1, powers.clone()));
     // Another agency's versions are its own.
     let o1 = other
@@ -122,7 +127,9 @@ async fn notices_are_versioned_validated_and_list_a_live_roster(backend: Backend
         .put_notice(notice(&other.agency.id, pb::NoticeSection::Body, "另一执法主体", vec![]))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .notice
+        .expect("the answer carries the notice");
     assert_eq!(o1.version, 1);
 
     // Invalid requests are refused naming the field, and store nothing.
@@ -190,7 +197,9 @@ async fn notices_are_versioned_validated_and_list_a_live_roster(backend: Backend
         .put_notice(notice(&agency, pb::NoticeSection::RemedyChannels, "救济渠道", vec![]))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .notice
+        .expect("the answer carries the notice");
     assert_eq!(admin_put.version, 1);
     let listed = list_notices(&public, &agency).await.unwrap();
     assert_eq!(
@@ -209,7 +218,9 @@ async fn notices_are_versioned_validated_and_list_a_live_roster(backend: Backend
     for i in 0..6 {
         let mut c = w.head.publicity.clone();
         let r = notice(&agency, pb::NoticeSection::Procedures, &format!("执法流程 {i}"), vec![]);
-        tasks.push(tokio::spawn(async move { c.put_notice(r).await.map(tonic::Response::into_inner) }));
+        tasks.push(tokio::spawn(async move {
+            c.put_notice(r).await.map(|r| r.into_inner().notice.expect("the answer carries the notice"))
+        }));
     }
     let mut versions = Vec::new();
     for t in tasks {
@@ -285,6 +296,8 @@ async fn penalty_draft(w: &World, case_id: &str, penalties: &[(&str, u64)], conf
         .await
         .expect("submit draft")
         .into_inner()
+        .draft
+        .expect("the answer carries the draft")
 }
 
 /// Issues the decision on `draft_id` as the head, naming `officers`.
@@ -313,13 +326,17 @@ async fn set_auto_publish(w: &World, auto: bool) {
         .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: w.agency.id.clone() })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .policy
+        .expect("the answer carries the policy");
     policy.auto_publish = auto;
     let stored = c
         .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(policy), regime_defaults: false })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .policy
+        .expect("the answer carries the policy");
     assert_eq!(stored.auto_publish, auto);
 }
 
@@ -347,9 +364,11 @@ async fn publish(w: &World, case_id: &str) -> pb::Disclosure {
         .await
         .expect("publish")
         .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure")
 }
 
-async fn annual(c: &Client, agency: &str, year: i32) -> Result<pb::AnnualReport, tonic::Status> {
+async fn annual(c: &Client, agency: &str, year: i32) -> Result<pb::GetAnnualReportResponse, tonic::Status> {
     c.publicity
         .clone()
         .get_annual_report(pb::GetAnnualReportRequest { agency_id: agency.into(), year })
@@ -421,6 +440,8 @@ async fn open_minor_case(w: &World) -> pb::Case {
         .await
         .expect("open case")
         .into_inner()
+        .case
+        .expect("the answer carries the case")
 }
 
 async fn annual_report_counts_the_finished_year_in_the_agency_calendar(backend: Backend) {
@@ -573,6 +594,8 @@ async fn event_count(w: &World, case_id: &str) -> u64 {
         .await
         .unwrap()
         .into_inner()
+        .case
+        .expect("the answer carries the case")
         .event_count
 }
 
@@ -580,7 +603,15 @@ async fn event_count(w: &World, case_id: &str) -> u64 {
 async fn unrecorded_seizure(w: &World, case_id: &str, now: Timestamp) -> pb::Event {
     let mut r = w.event(case_id, K::Seizure, now);
     r.missing_recording_reason = "执法记录仪故障".into();
-    w.officer.record.clone().append_event(r).await.expect("append seizure").into_inner()
+    w.officer
+        .record
+        .clone()
+        .append_event(r)
+        .await
+        .expect("append seizure")
+        .into_inner()
+        .event
+        .expect("the answer carries the event")
 }
 
 async fn overdue_items_are_seen_by_the_overseeing_supervisor_only(backend: Backend) {
@@ -683,7 +714,9 @@ async fn overdue_items_are_seen_by_the_overseeing_supervisor_only(backend: Backe
         .get_disclosure(pb::GetDisclosureRequest { disclosure_id: unpublished.id.clone() })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .expect("the answer carries the disclosure");
     assert!(disclosure_due.overdue);
     let expected = vec![
         (pb::OverdueKind::Disclosure, d.clone(), unpublished.id.clone()),
@@ -718,8 +751,12 @@ async fn overdue_items_are_seen_by_the_overseeing_supervisor_only(backend: Backe
             (pb::OverdueKind::LateUpload, elsewhere.agency.id.clone(), late_photo.id.clone()),
         ]
     );
-    refused(overdue(&sup_elsewhere, &d).await, Code::PermissionDenied, "Supervise");
-    refused(overdue(&sup_district, &city.agency.id).await, Code::PermissionDenied, "Supervise");
+    refused(overdue(&sup_elsewhere, &d).await, Code::PermissionDenied, "may not see what is overdue (supervision)");
+    refused(
+        overdue(&sup_district, &city.agency.id).await,
+        Code::PermissionDenied,
+        "may not see what is overdue (supervision)",
+    );
     refused(overdue(&district.head, "").await, Code::PermissionDenied, "head");
     refused(overdue(&district.officer, &d).await, Code::PermissionDenied, "officer");
     refused(overdue(&h.client(None), "").await, Code::Unauthenticated, "token");

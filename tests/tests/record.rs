@@ -27,6 +27,7 @@ backend_tests!(
     cancelled_uploads_resume_on_s3,
     refused_upload_streams_leave_nothing,
     ids_follow_the_injected_clock,
+    abandoned_uploads_expire_on_the_injected_clock,
 );
 
 /// Everything the record stores, counted.
@@ -95,7 +96,16 @@ async fn whole_flow_is_recorded_verified_and_exported(backend: Backend) {
     assert!(!item.late);
     let mut seizure = w.event(&case.id, K::Seizure, now);
     seizure.evidence_ids = vec![item.id.clone()];
-    let seized = w.officer.record.clone().append_event(seizure).await.unwrap().into_inner();
+    let seized = w
+        .officer
+        .record
+        .clone()
+        .append_event(seizure)
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .expect("the answer carries the event");
     assert_eq!(seized.evidence[0].sha256, item.sha256);
     for kind in [K::Questioning, K::NoticeOfProposedDecision, K::StatementWaived] {
         w.append(&case.id, kind, now).await;
@@ -347,7 +357,9 @@ async fn refusals_name_the_field_or_rule_and_store_nothing(backend: Backend) {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .agency
+        .expect("the answer carries the agency");
     let so1 = h.officer(&strict.id, "赵一", false).await;
     let so2 = h.officer(&strict.id, "钱二", false).await;
     let strict_world = World {
@@ -371,7 +383,7 @@ async fn refusals_name_the_field_or_rule_and_store_nothing(backend: Backend) {
     let case2 = w.open_case(pb::CaseKind::Compulsion).await;
     let mut r = w.event(&case2.id, K::Seizure, now);
     r.missing_recording_reason = "执法记录仪故障".into();
-    let e = rec.append_event(r).await.unwrap().into_inner();
+    let e = rec.append_event(r).await.unwrap().into_inner().event.expect("the answer carries the event");
     assert!(e.payload_json.contains("执法记录仪故障"));
     h.running.stop().await.unwrap();
 }
@@ -394,14 +406,14 @@ async fn retries_are_idempotent(backend: Backend) {
         handling_officer_ids: w.both(),
         opened_at: None,
     };
-    let c1 = rec.open_case(open.clone()).await.unwrap().into_inner();
-    let c2 = rec.open_case(open).await.unwrap().into_inner();
+    let c1 = rec.open_case(open.clone()).await.unwrap().into_inner().case.expect("the answer carries the case");
+    let c2 = rec.open_case(open).await.unwrap().into_inner().case.expect("the answer carries the case");
     assert_eq!(c1.id, c2.id);
 
     let req = w.event(&c1.id, K::Inspection, now);
-    let e1 = rec.append_event(req.clone()).await.unwrap().into_inner();
+    let e1 = rec.append_event(req.clone()).await.unwrap().into_inner().event.expect("the answer carries the event");
     let before = stored(&h).await;
-    let e2 = rec.append_event(req.clone()).await.unwrap().into_inner();
+    let e2 = rec.append_event(req.clone()).await.unwrap().into_inner().event.expect("the answer carries the event");
     assert_eq!((e1.hash.clone(), e1.global_seq, e1.case_seq), (e2.hash, e2.global_seq, e2.case_seq));
     assert_eq!(stored(&h).await, before);
     let mut changed = req;
@@ -432,7 +444,15 @@ async fn concurrent_appenders_build_one_chain(backend: Backend) {
             let mut out = Vec::new();
             for _ in 0..EACH {
                 out.push(
-                    w.officer.record.clone().append_event(w.event(&id, K::Inspection, now)).await.unwrap().into_inner(),
+                    w.officer
+                        .record
+                        .clone()
+                        .append_event(w.event(&id, K::Inspection, now))
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .event
+                        .expect("the answer carries the event"),
                 );
             }
             out
@@ -1020,4 +1040,115 @@ async fn reset_stream(
         stream.send_data(frame(pb::UploadEvidenceRequest { part: Some(Part::Chunk(chunk)) }), false).unwrap();
     }
     RawStream { stream, _connection: connection, _response: response }
+}
+
+/// Whether `upload_id` has a staging file under the server's data directory.
+fn staging_file_exists(h: &Harness, upload_id: &str) -> bool {
+    fn walk(dir: &std::path::Path, name: &str) -> bool {
+        std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+            let path = e.path();
+            if path.is_dir() { walk(&path, name) } else { e.file_name().to_string_lossy() == name }
+        })
+    }
+    walk(h.data_dir.path(), &format!("{upload_id}.staging"))
+}
+
+/// Starts an upload of 10 MiB that keeps one durable 8 MiB part and is then abandoned (a stream
+/// short of its declared size keeps its durable part, as an interrupted one does). Returns the
+/// header a resume would send.
+async fn abandon_upload(w: &World, case_id: &str, now: sanxiang_domain::Timestamp, seed: u64) -> pb::UploadHeader {
+    let data = pseudo_random(seed, 10 << 20);
+    let mut header = w.header(case_id, "video/mp4", now);
+    header.size = Some(data.len() as u64 + 1);
+    refused(sanxiang_tests::upload(&w.officer, header.clone(), data.clone()).await, Code::InvalidArgument, "size");
+    header.size = Some(data.len() as u64);
+    header
+}
+
+async fn get_upload(w: &World, upload_id: &str) -> pb::GetUploadResponse {
+    w.officer
+        .record
+        .clone()
+        .get_upload(pb::GetUploadRequest { upload_id: upload_id.into() })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Staging expiry on the injected clock: an open upload reports when it expires; once that
+/// passes, `GetUpload` says it expired, a resume is refused naming `upload.expired` (and removes
+/// the staging at once), the periodic sweep removes the staging of an upload nobody asks about and
+/// marks its row, and a completed upload never expires.
+async fn abandoned_uploads_expire_on_the_injected_clock(backend: Backend) {
+    use sanxiang_domain::TimeProvider as _;
+    let start = sanxiang_domain::SystemClock.now();
+    let clock = std::sync::Arc::new(sanxiang_domain::TestClock::new(start));
+    let h = Harness::start_with(backend, clock.clone(), |c| {
+        c.upload_staging_ttl_hours = 24;
+        c.upload_sweep_seconds = 1;
+    })
+    .await;
+    let w = h.world(1, "").await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let resumed = abandon_upload(&w, &case.id, h.now(), 31).await;
+    let swept = abandon_upload(&w, &case.id, h.now(), 32).await;
+    for id in [&resumed.upload_id, &swept.upload_id] {
+        let open = get_upload(&w, id).await;
+        assert!(!open.expired && !open.completed, "{open:?}");
+        assert_eq!(open.durable_offset, 8 << 20);
+        let row = upload::Entity::find_by_id(id.clone()).one(&h.running.db).await.unwrap().unwrap();
+        let expires = open.expires_at.expect("an open upload says when it expires");
+        assert_eq!(expires.seconds * 1_000_000 + i64::from(expires.nanos / 1000), row.updated_at + 24 * 3_600_000_000);
+        assert!(staging_file_exists(&h, id), "{id} is staged");
+    }
+
+    // An hour before the expiry: nothing expires, sweeps or not.
+    clock.advance_seconds(23 * 3600);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    for id in [&resumed.upload_id, &swept.upload_id] {
+        assert!(!get_upload(&w, id).await.expired);
+        assert!(staging_file_exists(&h, id), "{id} is still staged");
+    }
+
+    clock.advance_seconds(3600);
+    // Resuming the first is refused by name, and its staging is gone at once.
+    let data = pseudo_random(31, 10 << 20);
+    for offset in [8u64 << 20, 0] {
+        let mut header = resumed.clone();
+        header.offset = offset;
+        refused(
+            sanxiang_tests::upload(&w.officer, header, data.slice(offset as usize..)).await,
+            Code::FailedPrecondition,
+            "upload.expired",
+        );
+    }
+    assert!(!staging_file_exists(&h, &resumed.upload_id), "the refused resume removed the staging");
+    let status = get_upload(&w, &resumed.upload_id).await;
+    assert!(status.expired && !status.completed && status.durable_offset == 0 && status.expires_at.is_none());
+
+    // The second is reported expired, and the sweep removes its staging and marks its row.
+    assert!(get_upload(&w, &swept.upload_id).await.expired);
+    let mut waited = 0;
+    while staging_file_exists(&h, &swept.upload_id) {
+        assert!(waited < 200, "the sweep did not remove the staging of {}", swept.upload_id);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    for id in [&resumed.upload_id, &swept.upload_id] {
+        let row = upload::Entity::find_by_id(id.clone()).one(&h.running.db).await.unwrap().unwrap();
+        assert_eq!(row.expired_at, Some(h.now().micros()), "{id}: {row:?}");
+    }
+
+    // The same content goes up afresh under a new id; a completed upload never expires.
+    let mut fresh = w.header(&case.id, "video/mp4", h.now());
+    fresh.size = Some(data.len() as u64);
+    let item = sanxiang_tests::upload(&w.officer, fresh.clone(), data).await.unwrap().evidence.unwrap();
+    assert_eq!(item.size, 10 << 20);
+    clock.advance_seconds(30 * 24 * 3600);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let kept = get_upload(&w, &fresh.upload_id).await;
+    assert!(kept.completed && !kept.expired && kept.evidence_id == item.id, "{kept:?}");
+    let row = upload::Entity::find_by_id(fresh.upload_id.clone()).one(&h.running.db).await.unwrap().unwrap();
+    assert_eq!(row.expired_at, None, "a completed upload's row is never expired");
+    h.running.stop().await.unwrap();
 }

@@ -84,6 +84,8 @@ async fn two_replicas_share_one_chain_per_case() {
                         .await
                         .unwrap()
                         .into_inner()
+                        .event
+                        .expect("the answer carries the event")
                         .case_seq,
                 );
             }
@@ -100,8 +102,26 @@ async fn two_replicas_share_one_chain_per_case() {
 
     // An idempotent retry lands on the other replica and gets the same event.
     let request = wa.event(&case.id, K::Questioning, now);
-    let first = wa.officer.record.clone().append_event(request.clone()).await.unwrap().into_inner();
-    let retry = wb.officer.record.clone().append_event(request).await.unwrap().into_inner();
+    let first = wa
+        .officer
+        .record
+        .clone()
+        .append_event(request.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .expect("the answer carries the event");
+    let retry = wb
+        .officer
+        .record
+        .clone()
+        .append_event(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .expect("the answer carries the event");
     assert_eq!((first.hash, first.global_seq), (retry.hash, retry.global_seq));
 
     for w in [&wa, &wb] {

@@ -102,6 +102,8 @@ async fn open(w: &World, kind: pb::CaseKind, party: pb::PartyType) -> pb::Case {
         .await
         .expect("open case")
         .into_inner()
+        .case
+        .expect("the answer carries the case")
 }
 
 fn fine(case_id: &str, fen: u64) -> pb::SubmitDraftRequest {
@@ -124,7 +126,15 @@ fn penalty(case_id: &str, types: &[&str]) -> pb::SubmitDraftRequest {
 }
 
 async fn submit(w: &World, r: pb::SubmitDraftRequest) -> pb::Draft {
-    w.officer.review.clone().submit_draft(r).await.expect("submit draft").into_inner()
+    w.officer
+        .review
+        .clone()
+        .submit_draft(r)
+        .await
+        .expect("submit draft")
+        .into_inner()
+        .draft
+        .expect("the answer carries the draft")
 }
 
 /// The rule ids that made a draft major (empty: not major).
@@ -161,7 +171,9 @@ async fn catalog_examples_classify_on_both_sides_of_thresholds(backend: Backend)
         .get_catalog(pb::GetCatalogRequest { agency_id: gongyi.agency.id.clone() })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .catalog
+        .expect("the answer carries the catalog");
     assert!(got.configured);
     assert!(got.catalog_json.contains(r#""fine_natural_person":{"amount_fen":1000000,"inclusive":true}"#));
     refused(
@@ -293,7 +305,7 @@ fn checklist(failing: &[pb::ChecklistItem]) -> Vec<pb::CheckResult> {
         .collect()
 }
 
-async fn decide(reviewer: &Client, draft_id: &str, approve: bool) -> Result<pb::Review, tonic::Status> {
+async fn decide(reviewer: &Client, draft_id: &str, approve: bool) -> Result<pb::DecideReviewResponse, tonic::Status> {
     let (outcome, failing) = if approve {
         (pb::ReviewOutcome::Approve, vec![])
     } else {
@@ -409,7 +421,9 @@ async fn gate_refuses_every_missing_step_and_writes_nothing(backend: Backend) {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .event
+        .expect("the answer carries the event");
     assert!(revised.payload_json.contains("revocation") && revised.payload_json.contains(&issued.document_number));
     let all = events(&w, &case.id).await;
     assert_eq!(
@@ -451,7 +465,7 @@ async fn approval_of_one_version_does_not_cover_another(backend: Backend) {
     refused(w.issue(&v1.id).await, Code::FailedPrecondition, "L3.latest-draft");
     assert_eq!(events(&w, &case.id).await, before);
     let got = w.officer.review.clone().get_draft(pb::GetDraftRequest { draft_id: v1.id.clone() }).await.unwrap();
-    assert_eq!(got.into_inner().review_status, pb::ReviewStatus::Approved as i32);
+    assert_eq!(got.into_inner().draft.expect("the draft").review_status, pb::ReviewStatus::Approved as i32);
     // The same person's second penalty review is not a first one, even with another principal.
     let mut registry = w.officer.registry.clone();
     let listed = registry.list_officers(pb::ListOfficersRequest { agency_id: w.agency.id.clone() }).await.unwrap();
@@ -668,7 +682,7 @@ async fn review_due_dates_follow_the_working_day_calendar(backend: Backend) {
         .into_inner();
     assert_eq!((loaded.year, loaded.replaced), (2027, false));
     let again = w.officer.review.clone().get_draft(pb::GetDraftRequest { draft_id: d4.id.clone() }).await.unwrap();
-    let again = again.into_inner();
+    let again = again.into_inner().draft.expect("the draft");
     assert_eq!((again.review_due_date.as_str(), again.review_due_provisional), ("2027-01-07", false));
 
     // An approved draft leaves the queue.

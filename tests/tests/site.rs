@@ -77,6 +77,8 @@ async fn open(w: &World, party: &str, natural: bool, n: u32) -> pb::Case {
         .await
         .expect("open case")
         .into_inner()
+        .case
+        .expect("the answer carries the case")
 }
 
 /// Issues a penalty decision on `case` (filed, notified, statement waived) with these amounts.
@@ -107,7 +109,9 @@ async fn penalise(w: &World, clock: &TestClock, case: &pb::Case, fine_fen: u64, 
         })
         .await
         .expect("submit draft")
-        .into_inner();
+        .into_inner()
+        .draft
+        .expect("the answer carries the draft");
     w.issue(&draft.id).await.expect("issue").document_number
 }
 
@@ -119,7 +123,9 @@ async fn mask_party_names(h: &Harness, agency: &str) {
         .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency.into() })
         .await
         .expect("get policy")
-        .into_inner();
+        .into_inner()
+        .policy
+        .expect("the answer carries the policy");
     p.mask_party_name = true;
     h.admin
         .publicity

@@ -95,7 +95,9 @@ async fn decision(w: &World, clock: &TestClock, party: &str, n: u32, fine_fen: u
         })
         .await
         .expect("open case")
-        .into_inner();
+        .into_inner()
+        .case
+        .expect("the answer carries the case");
     w.ready_for_decision(&case.id, clock.now()).await;
     let draft = w.submit(penalty_draft(&case.id, &[("罚款", fine_fen)])).await;
     w.issue(&draft.id).await.expect("issue");

@@ -41,7 +41,7 @@ async fn an_unreadable_recording_policy_is_data_loss_not_the_default(backend: Ba
         refused(listed, Code::DataLoss, &what);
     }
     let events = h.admin.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await;
-    assert_eq!(events.expect("get case").into_inner().event_count, 1, "nothing was appended");
+    assert_eq!(events.expect("get case").into_inner().case.expect("the case").event_count, 1, "nothing was appended");
     h.running.stop().await.expect("stop");
 }
 
@@ -141,7 +141,7 @@ async fn unreadable_case_and_event_columns_are_data_loss_not_defaults(backend: B
         refused(list().await, Code::DataLoss, &what);
     }
     corrupt(&h, "cases", "party", &party, &case_row).await;
-    assert_eq!(get().await.expect("a readable party").into_inner().party, case.party);
+    assert_eq!(get().await.expect("a readable party").into_inner().case.expect("the case").party, case.party);
 
     for broken in [r#"{"0":"o1"}"#, r#"["o1",7]"#, "[\"o1\""] {
         corrupt(&h, "cases", "handling_officers", broken, &case_row).await;
@@ -152,7 +152,10 @@ async fn unreadable_case_and_event_columns_are_data_loss_not_defaults(backend: B
     corrupt(&h, "cases", "kind", "no_such_kind", &case_row).await;
     refused(get().await, Code::DataLoss, &format!("cases.kind of case {}", case.id));
     corrupt(&h, "cases", "kind", "penalty", &case_row).await;
-    assert_eq!(get().await.expect("readable again").into_inner().handling_officer_ids, w.both());
+    assert_eq!(
+        get().await.expect("readable again").into_inner().case.expect("the case").handling_officer_ids,
+        w.both()
+    );
 
     // An event's officers, evidence and kind: ListEvents never answers an empty list instead.
     let event_row = format!("case_id = '{}' AND case_seq = {}", case.id, filed.case_seq);
@@ -200,7 +203,9 @@ async fn an_unreadable_checklist_or_rule_list_is_data_loss_not_empty(backend: Ba
         })
         .await
         .expect("submit")
-        .into_inner();
+        .into_inner()
+        .draft
+        .expect("the answer carries the draft");
     assert!(submitted.major && !submitted.matched_rules.is_empty(), "{submitted:?}");
     let draft_row = format!("id = '{}'", submitted.id);
     let get = || {
@@ -221,7 +226,10 @@ async fn an_unreadable_checklist_or_rule_list_is_data_loss_not_empty(backend: Ba
     let rules: Vec<serde_json::Value> =
         submitted.matched_rules.iter().map(|m| serde_json::json!({"reason": m.reason, "rule": m.rule})).collect();
     corrupt(&h, "drafts", "matched_rules", &serde_json::to_string(&rules).expect("json"), &draft_row).await;
-    assert_eq!(get().await.expect("readable again").into_inner().matched_rules, submitted.matched_rules);
+    assert_eq!(
+        get().await.expect("readable again").into_inner().draft.expect("the draft").matched_rules,
+        submitted.matched_rules
+    );
 
     let checklist: Vec<pb::CheckResult> =
         (1..=8).map(|item| pb::CheckResult { item, passed: true, comment: String::new() }).collect();

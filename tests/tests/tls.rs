@@ -85,7 +85,11 @@ async fn whoami(running: &Running, ca_pem: &str, identity: Option<(String, Strin
         req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
         Ok(req)
     });
-    client.who_am_i(pb::WhoAmIRequest {}).await.map(|r| r.into_inner().name).map_err(|s| format!("call: {s:?}"))
+    client
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .map(|r| r.into_inner().principal.unwrap_or_default().name)
+        .map_err(|s| format!("call: {s:?}"))
 }
 
 /// GET of the public disclosure listing over HTTPS trusting only `ca_pem`: the status, or the error.

@@ -588,9 +588,9 @@ pub fn draft_to_pb(v: DraftView) -> pb::Draft {
 }
 
 /// A review opinion as an API message.
-pub fn review_to_pb(v: ReviewView) -> pb::Review {
+pub fn review_to_pb(v: ReviewView) -> pb::DecideReviewResponse {
     let r = v.row;
-    pb::Review {
+    pb::DecideReviewResponse {
         id: r.id,
         draft_id: r.draft_id.into(),
         case_id: r.case_id.into(),
@@ -873,8 +873,8 @@ fn counts_to_pb(c: Vec<Count>) -> Vec<pb::CountByName> {
 }
 
 /// An annual report as an API message.
-pub fn annual_report_to_pb(r: AnnualReport) -> pb::AnnualReport {
-    pb::AnnualReport {
+pub fn annual_report_to_pb(r: AnnualReport) -> pb::GetAnnualReportResponse {
+    pb::GetAnnualReportResponse {
         agency_id: r.agency_id.into(),
         agency_name: r.agency_name,
         year: r.year,

@@ -66,7 +66,7 @@ impl pb::log_service_server::LogService for LogApi {
     async fn get_inclusion_proof(
         &self,
         request: Request<pb::GetInclusionProofRequest>,
-    ) -> Result<Response<pb::InclusionProof>, Status> {
+    ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
         let r = request.into_inner();
         let leaf = match r.leaf {
             Some(pb::get_inclusion_proof_request::Leaf::GlobalSeq(s)) => LeafRef::GlobalSeq(s),
@@ -81,7 +81,7 @@ impl pb::log_service_server::LogService for LogApi {
             }
         };
         let p = self.log.inclusion_proof(leaf, r.tree_size).await.map_err(status)?;
-        Ok(Response::new(pb::InclusionProof {
+        Ok(Response::new(pb::GetInclusionProofResponse {
             leaf_index: p.index,
             tree_size: p.size,
             leaf_data: Bytes::copy_from_slice(&p.leaf_data),
@@ -94,10 +94,10 @@ impl pb::log_service_server::LogService for LogApi {
     async fn get_consistency_proof(
         &self,
         request: Request<pb::GetConsistencyProofRequest>,
-    ) -> Result<Response<pb::ConsistencyProof>, Status> {
+    ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
         let r = request.into_inner();
         let p = self.log.consistency_proof(r.old_size, r.new_size).await.map_err(status)?;
-        Ok(Response::new(pb::ConsistencyProof {
+        Ok(Response::new(pb::GetConsistencyProofResponse {
             old_size: p.old_size,
             new_size: p.new_size,
             hashes: p.hashes.iter().map(|h| Bytes::copy_from_slice(h)).collect(),

@@ -61,14 +61,14 @@ fn maybe_caller<T>(req: &Request<T>) -> Option<Principal> {
 #[tonic::async_trait]
 impl PublicityService for PublicityApi {
     #[tracing::instrument(skip_all)]
-    async fn put_notice(&self, req: Request<pb::PutNoticeRequest>) -> R<pb::Notice> {
+    async fn put_notice(&self, req: Request<pb::PutNoticeRequest>) -> R<pb::PutNoticeResponse> {
         let who = caller(&req)?;
         let command = convert::put_notice(req.into_inner()).map_err(status)?;
         authz::agency(self.publicity.recorder().registry(), &who, Action::ConfigurePublicity, &command.agency_id)
             .await
             .map_err(status)?;
         let n = sanxiang_publicity::notices::put(&self.publicity, &who, command).await.map_err(status)?;
-        Ok(Response::new(convert::notice_to_pb(n)))
+        Ok(Response::new(pb::PutNoticeResponse { notice: Some(convert::notice_to_pb(n)) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -79,7 +79,10 @@ impl PublicityService for PublicityApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn put_publicity_policy(&self, req: Request<pb::PutPublicityPolicyRequest>) -> R<pb::PublicityPolicy> {
+    async fn put_publicity_policy(
+        &self,
+        req: Request<pb::PutPublicityPolicyRequest>,
+    ) -> R<pb::PutPublicityPolicyResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let p = r.policy.ok_or_else(|| Status::invalid_argument("policy: is required"))?;
@@ -88,16 +91,21 @@ impl PublicityService for PublicityApi {
             .await
             .map_err(status)?;
         let policy = self.publicity.put_policy(&who, &form, r.regime_defaults).await.map_err(status)?;
-        Ok(Response::new(convert::policy_to_pb(&policy, &form.agency_id)))
+        Ok(Response::new(pb::PutPublicityPolicyResponse {
+            policy: Some(convert::policy_to_pb(&policy, &form.agency_id)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_publicity_policy(&self, req: Request<pb::GetPublicityPolicyRequest>) -> R<pb::PublicityPolicy> {
+    async fn get_publicity_policy(
+        &self,
+        req: Request<pb::GetPublicityPolicyRequest>,
+    ) -> R<pb::GetPublicityPolicyResponse> {
         let _who = caller(&req)?;
         let agency_id: AgencyId = convert::id("agency_id", req.get_ref().agency_id.clone()).map_err(status)?;
         self.publicity.recorder().registry().agency(&agency_id).await.map_err(status)?;
         let policy = self.publicity.policy(&agency_id).await.map_err(status)?;
-        Ok(Response::new(convert::policy_to_pb(&policy, &agency_id)))
+        Ok(Response::new(pb::GetPublicityPolicyResponse { policy: Some(convert::policy_to_pb(&policy, &agency_id)) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -127,7 +135,7 @@ impl PublicityService for PublicityApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_disclosure(&self, req: Request<pb::GetDisclosureRequest>) -> R<pb::Disclosure> {
+    async fn get_disclosure(&self, req: Request<pb::GetDisclosureRequest>) -> R<pb::GetDisclosureResponse> {
         let who = maybe_caller(&req);
         let id: DisclosureId = convert::id("disclosure_id", req.get_ref().disclosure_id.clone()).map_err(status)?;
         let d = self.publicity.disclosure(&id).await.map_err(status)?;
@@ -136,50 +144,63 @@ impl PublicityService for PublicityApi {
         } else {
             self.publicity.public_view(d).map_err(status)?
         };
-        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::GetDisclosureResponse {
+            disclosure: Some(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn publish_disclosure(&self, req: Request<pb::PublishDisclosureRequest>) -> R<pb::Disclosure> {
+    async fn publish_disclosure(&self, req: Request<pb::PublishDisclosureRequest>) -> R<pb::PublishDisclosureResponse> {
         let who = caller(&req)?;
         let command = convert::publish_disclosure(req.into_inner()).map_err(status)?;
         let d =
             authz::disclosure(&self.publicity, &who, Action::Publish, &command.disclosure_id).await.map_err(status)?;
         let d = self.publicity.publish(&who, d, command).await.map_err(status)?;
-        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::PublishDisclosureResponse {
+            disclosure: Some(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn withdraw_disclosure(&self, req: Request<pb::WithdrawDisclosureRequest>) -> R<pb::Disclosure> {
+    async fn withdraw_disclosure(
+        &self,
+        req: Request<pb::WithdrawDisclosureRequest>,
+    ) -> R<pb::WithdrawDisclosureResponse> {
         let who = caller(&req)?;
         let command = convert::withdraw_disclosure(req.into_inner()).map_err(status)?;
         let d =
             authz::disclosure(&self.publicity, &who, Action::Publish, &command.disclosure_id).await.map_err(status)?;
         let d = self.publicity.withdraw(&who, d, command).await.map_err(status)?;
-        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::WithdrawDisclosureResponse {
+            disclosure: Some(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn correct_disclosure(&self, req: Request<pb::CorrectDisclosureRequest>) -> R<pb::Disclosure> {
+    async fn correct_disclosure(&self, req: Request<pb::CorrectDisclosureRequest>) -> R<pb::CorrectDisclosureResponse> {
         let who = caller(&req)?;
         let command = convert::correct_disclosure(req.into_inner()).map_err(status)?;
         let d =
             authz::disclosure(&self.publicity, &who, Action::Publish, &command.disclosure_id).await.map_err(status)?;
         let d = self.publicity.correct(&who, d, command).await.map_err(status)?;
-        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::CorrectDisclosureResponse {
+            disclosure: Some(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn end_publication(&self, req: Request<pb::EndPublicationRequest>) -> R<pb::Disclosure> {
+    async fn end_publication(&self, req: Request<pb::EndPublicationRequest>) -> R<pb::EndPublicationResponse> {
         let who = caller(&req)?;
         let command = convert::end_publication(req.into_inner()).map_err(status)?;
         let d =
             authz::disclosure(&self.publicity, &who, Action::Publish, &command.disclosure_id).await.map_err(status)?;
         let d = self.publicity.end_publication(&who, d, command).await.map_err(status)?;
-        Ok(Response::new(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::EndPublicationResponse {
+            disclosure: Some(disclosure_to_pb(self.publicity.view(d).await.map_err(status)?)),
+        }))
     }
 
-    type WatchDisclosuresStream = Pin<Box<dyn Stream<Item = Result<pb::Disclosure, Status>> + Send>>;
+    type WatchDisclosuresStream = Pin<Box<dyn Stream<Item = Result<pb::WatchDisclosuresResponse, Status>> + Send>>;
 
     #[tracing::instrument(skip_all)]
     async fn watch_disclosures(&self, req: Request<pb::WatchDisclosuresRequest>) -> R<Self::WatchDisclosuresStream> {
@@ -225,7 +246,10 @@ impl PublicityService for PublicityApi {
                 after = rows.iter().filter_map(|r| r.feed_seq).fold(after, i64::max);
                 // One agency lookup per agency of the batch, not per row.
                 let items = match publicity.views(rows).await {
-                    Ok(items) => items.into_iter().map(|v| Ok(disclosure_to_pb(v))).collect(),
+                    Ok(items) => items
+                        .into_iter()
+                        .map(|v| Ok(pb::WatchDisclosuresResponse { disclosure: Some(disclosure_to_pb(v)) }))
+                        .collect(),
                     Err(e) => vec![Err(status(e))],
                 };
                 for item in items {
@@ -246,7 +270,7 @@ impl PublicityService for PublicityApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_annual_report(&self, req: Request<pb::GetAnnualReportRequest>) -> R<pb::AnnualReport> {
+    async fn get_annual_report(&self, req: Request<pb::GetAnnualReportRequest>) -> R<pb::GetAnnualReportResponse> {
         let r = req.into_inner();
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
         let report = sanxiang_publicity::annual::report(&self.publicity, &agency_id, r.year).await.map_err(status)?;

@@ -35,7 +35,7 @@ type Stream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>>
 #[tonic::async_trait]
 impl RecordService for RecordApi {
     #[tracing::instrument(skip_all)]
-    async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> R<pb::Case> {
+    async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> R<pb::OpenCaseResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id.clone()).map_err(status)?;
@@ -45,16 +45,20 @@ impl RecordService for RecordApi {
         })?;
         let case = self.recorder.open_case(&who, convert::open_case(r).map_err(status)?).await.map_err(status)?;
         let agency = self.recorder.registry().agency(&case.agency_id).await.map_err(status)?;
-        Ok(Response::new(case_to_pb(self.recorder.case_view(case, &agency).map_err(status)?)))
+        Ok(Response::new(pb::OpenCaseResponse {
+            case: Some(case_to_pb(self.recorder.case_view(case, &agency).map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> R<pb::Case> {
+    async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> R<pb::GetCaseResponse> {
         let who = caller(&req)?;
         let id: CaseId = convert::id("case_id", req.get_ref().case_id.clone()).map_err(status)?;
         let known = authz::case_agency(&self.recorder, &who, Action::ReadRecord, &id).await.map_err(status)?;
         let case = self.recorder.case(&id).await.map_err(status)?;
-        Ok(Response::new(case_to_pb(self.recorder.case_view(case, &known.0).map_err(status)?)))
+        Ok(Response::new(pb::GetCaseResponse {
+            case: Some(case_to_pb(self.recorder.case_view(case, &known.0).map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -79,14 +83,14 @@ impl RecordService for RecordApi {
     }
 
     #[tracing::instrument(skip_all, fields(case_id = %req.get_ref().case_id))]
-    async fn append_event(&self, req: Request<pb::AppendEventRequest>) -> R<pb::Event> {
+    async fn append_event(&self, req: Request<pb::AppendEventRequest>) -> R<pb::AppendEventResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let case_id: CaseId = convert::id("case_id", r.case_id.clone()).map_err(status)?;
         let known = authz::case_agency(&self.recorder, &who, Action::WriteRecord, &case_id).await.map_err(status)?;
         let command = convert::append_event(r).map_err(status)?;
         let event = self.recorder.append_event_in(&who, &case_id, &known.0, command).await.map_err(status)?;
-        Ok(Response::new(event_to_pb(event).map_err(status)?))
+        Ok(Response::new(pb::AppendEventResponse { event: Some(event_to_pb(event).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -137,17 +141,19 @@ impl RecordService for RecordApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_upload(&self, req: Request<pb::GetUploadRequest>) -> R<pb::Upload> {
+    async fn get_upload(&self, req: Request<pb::GetUploadRequest>) -> R<pb::GetUploadResponse> {
         let who = caller(&req)?;
         let upload_id = req.get_ref().upload_id.clone();
         let u = self.recorder.upload_status(&upload_id).await.map_err(status)?;
         authz::case(&self.recorder, &who, Action::ReadRecord, &u.case_id).await.map_err(status)?;
-        Ok(Response::new(pb::Upload {
+        Ok(Response::new(pb::GetUploadResponse {
             upload_id,
             case_id: u.case_id.into(),
             durable_offset: u.durable_offset,
             completed: u.evidence.is_some(),
             evidence_id: u.evidence.map(|e| e.id.into()).unwrap_or_default(),
+            expires_at: u.expires_at.map(|t| convert::micros(t.micros())),
+            expired: u.expired,
         }))
     }
 
@@ -169,12 +175,12 @@ impl RecordService for RecordApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_evidence(&self, req: Request<pb::GetEvidenceRequest>) -> R<pb::Evidence> {
+    async fn get_evidence(&self, req: Request<pb::GetEvidenceRequest>) -> R<pb::GetEvidenceResponse> {
         let who = caller(&req)?;
         let id: EvidenceId = convert::id("evidence_id", req.get_ref().evidence_id.clone()).map_err(status)?;
         let item = self.recorder.evidence(&id).await.map_err(status)?;
         authz::case(&self.recorder, &who, Action::ReadRecord, &item.case_id).await.map_err(status)?;
-        Ok(Response::new(evidence_to_pb(item)))
+        Ok(Response::new(pb::GetEvidenceResponse { evidence: Some(evidence_to_pb(item)) }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -33,7 +33,7 @@ type R<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl RegistryService for RegistryApi {
     #[tracing::instrument(skip_all)]
-    async fn create_agency(&self, req: Request<pb::CreateAgencyRequest>) -> R<pb::Agency> {
+    async fn create_agency(&self, req: Request<pb::CreateAgencyRequest>) -> R<pb::CreateAgencyResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -62,16 +62,18 @@ impl RegistryService for RegistryApi {
             upload_window_hours: r.upload_window_hours,
         };
         let a = self.registry.create_agency(input).await.map_err(status)?;
-        Ok(Response::new(agency_to_pb(a).map_err(status)?))
+        Ok(Response::new(pb::CreateAgencyResponse { agency: Some(agency_to_pb(a).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_agency(&self, req: Request<pb::GetAgencyRequest>) -> R<pb::Agency> {
+    async fn get_agency(&self, req: Request<pb::GetAgencyRequest>) -> R<pb::GetAgencyResponse> {
         let who = caller(&req)?;
         let id: AgencyId = convert::id("agency_id", req.into_inner().agency_id).map_err(status)?;
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
-        Ok(Response::new(agency_to_pb(self.registry.agency(&id).await.map_err(status)?).map_err(status)?))
+        Ok(Response::new(pb::GetAgencyResponse {
+            agency: Some(agency_to_pb(self.registry.agency(&id).await.map_err(status)?).map_err(status)?),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -88,7 +90,7 @@ impl RegistryService for RegistryApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn register_officer(&self, req: Request<pb::RegisterOfficerRequest>) -> R<pb::Officer> {
+    async fn register_officer(&self, req: Request<pb::RegisterOfficerRequest>) -> R<pb::RegisterOfficerResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -108,11 +110,11 @@ impl RegistryService for RegistryApi {
             })
             .await
             .map_err(status)?;
-        Ok(Response::new(officer_to_pb(o).map_err(status)?))
+        Ok(Response::new(pb::RegisterOfficerResponse { officer: Some(officer_to_pb(o).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn set_officer_status(&self, req: Request<pb::SetOfficerStatusRequest>) -> R<pb::Officer> {
+    async fn set_officer_status(&self, req: Request<pb::SetOfficerStatusRequest>) -> R<pb::SetOfficerStatusResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -134,14 +136,14 @@ impl RegistryService for RegistryApi {
             )
             .await
             .map_err(status)?;
-        Ok(Response::new(officer_to_pb(o).map_err(status)?))
+        Ok(Response::new(pb::SetOfficerStatusResponse { officer: Some(officer_to_pb(o).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn set_officer_review_experience(
         &self,
         req: Request<pb::SetOfficerReviewExperienceRequest>,
-    ) -> R<pb::Officer> {
+    ) -> R<pb::SetOfficerReviewExperienceResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -150,7 +152,7 @@ impl RegistryService for RegistryApi {
             .set_review_experience(&OfficerId::from(r.officer_id), r.has_prior_review_experience)
             .await
             .map_err(status)?;
-        Ok(Response::new(officer_to_pb(o).map_err(status)?))
+        Ok(Response::new(pb::SetOfficerReviewExperienceResponse { officer: Some(officer_to_pb(o).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -166,7 +168,7 @@ impl RegistryService for RegistryApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn create_principal(&self, req: Request<pb::CreatePrincipalRequest>) -> R<pb::Principal> {
+    async fn create_principal(&self, req: Request<pb::CreatePrincipalRequest>) -> R<pb::CreatePrincipalResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
@@ -183,7 +185,7 @@ impl RegistryService for RegistryApi {
             )
             .await
             .map_err(status)?;
-        Ok(Response::new(principal_to_pb(p).map_err(status)?))
+        Ok(Response::new(pb::CreatePrincipalResponse { principal: Some(principal_to_pb(p).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -205,48 +207,54 @@ impl RegistryService for RegistryApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> R<pb::Principal> {
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> R<pb::WhoAmIResponse> {
         let who = caller(&req)?;
-        Ok(Response::new(principal_to_pb(self.registry.principal(&who.id).await.map_err(status)?).map_err(status)?))
+        Ok(Response::new(pb::WhoAmIResponse {
+            principal: Some(principal_to_pb(self.registry.principal(&who.id).await.map_err(status)?).map_err(status)?),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn put_catalog(&self, req: Request<pb::PutCatalogRequest>) -> R<pb::Catalog> {
+    async fn put_catalog(&self, req: Request<pb::PutCatalogRequest>) -> R<pb::PutCatalogResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
         self.registry.put_catalog(&agency_id, &r.catalog_toml, &who).await.map_err(status)?;
-        self.get(&agency_id).await
+        Ok(Response::new(pb::PutCatalogResponse { catalog: Some(self.catalog(&agency_id).await?) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_catalog(&self, req: Request<pb::GetCatalogRequest>) -> R<pb::Catalog> {
+    async fn get_catalog(&self, req: Request<pb::GetCatalogRequest>) -> R<pb::GetCatalogResponse> {
         let who = caller(&req)?;
         let id: AgencyId = convert::id("agency_id", req.into_inner().agency_id).map_err(status)?;
         let scope = self.registry.scope(&id).await.map_err(status)?;
         authorize(&who, Action::ReadRegistry, Some(&scope)).map_err(status)?;
-        self.get(&id).await
+        Ok(Response::new(pb::GetCatalogResponse { catalog: Some(self.catalog(&id).await?) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn put_calendar_year(&self, req: Request<pb::PutCalendarYearRequest>) -> R<pb::CalendarYear> {
+    async fn put_calendar_year(&self, req: Request<pb::PutCalendarYearRequest>) -> R<pb::PutCalendarYearResponse> {
         let who = caller(&req)?;
         authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
         let r = req.into_inner();
         let (schedule, replaced) = self.registry.put_calendar_year(&r.schedule_toml, &who).await.map_err(status)?;
-        Ok(Response::new(pb::CalendarYear { year: schedule.year(), schedule_toml: schedule.to_toml(), replaced }))
+        Ok(Response::new(pb::PutCalendarYearResponse {
+            year: schedule.year(),
+            schedule_toml: schedule.to_toml(),
+            replaced,
+        }))
     }
 }
 
 impl RegistryApi {
-    async fn get(&self, agency_id: &AgencyId) -> R<pb::Catalog> {
+    async fn catalog(&self, agency_id: &AgencyId) -> Result<pb::Catalog, Status> {
         let (catalog, row) = self.registry.catalog(agency_id).await.map_err(status)?;
-        Ok(Response::new(pb::Catalog {
+        Ok(pb::Catalog {
             agency_id: agency_id.to_string(),
             catalog_json: serde_json::to_string(&catalog).map_err(|e| status(Error::Internal(e.to_string())))?,
             configured: row.is_some(),
             updated_at: row.map(|r| micros(r.updated_at)),
-        }))
+        })
     }
 }

@@ -29,22 +29,26 @@ type R<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl ReviewService for ReviewApi {
     #[tracing::instrument(skip_all)]
-    async fn submit_draft(&self, req: Request<pb::SubmitDraftRequest>) -> R<pb::Draft> {
+    async fn submit_draft(&self, req: Request<pb::SubmitDraftRequest>) -> R<pb::SubmitDraftResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let command = convert::submit_draft(r).map_err(status)?;
         let case =
             authz::case(self.reviews.recorder(), &who, Action::WriteRecord, &command.case_id).await.map_err(status)?;
         let d = self.reviews.submit_draft(&who, &case, command).await.map_err(status)?;
-        Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::SubmitDraftResponse {
+            draft: Some(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_draft(&self, req: Request<pb::GetDraftRequest>) -> R<pb::Draft> {
+    async fn get_draft(&self, req: Request<pb::GetDraftRequest>) -> R<pb::GetDraftResponse> {
         let who = caller(&req)?;
         let id: DraftId = convert::id("draft_id", req.get_ref().draft_id.clone()).map_err(status)?;
         let (d, _) = authz::draft(&self.reviews, &who, Action::ReadRecord, &id).await.map_err(status)?;
-        Ok(Response::new(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)))
+        Ok(Response::new(pb::GetDraftResponse {
+            draft: Some(draft_to_pb(self.reviews.draft_view(d).await.map_err(status)?)),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -60,7 +64,7 @@ impl ReviewService for ReviewApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn decide_review(&self, req: Request<pb::DecideReviewRequest>) -> R<pb::Review> {
+    async fn decide_review(&self, req: Request<pb::DecideReviewRequest>) -> R<pb::DecideReviewResponse> {
         let who = caller(&req)?;
         let command = convert::decide_review(req.into_inner()).map_err(status)?;
         let draft = authz::draft(&self.reviews, &who, Action::ReviewDraft, &command.draft_id).await.map_err(status)?;
@@ -69,12 +73,15 @@ impl ReviewService for ReviewApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn record_collective_discussion(&self, req: Request<pb::RecordCollectiveDiscussionRequest>) -> R<pb::Event> {
+    async fn record_collective_discussion(
+        &self,
+        req: Request<pb::RecordCollectiveDiscussionRequest>,
+    ) -> R<pb::RecordCollectiveDiscussionResponse> {
         let who = caller(&req)?;
         let command = convert::record_discussion(req.into_inner()).map_err(status)?;
         let draft = authz::draft(&self.reviews, &who, Action::Decide, &command.draft_id).await.map_err(status)?;
         let e = self.reviews.record_discussion(&who, draft, command).await.map_err(status)?;
-        Ok(Response::new(event_to_pb(e).map_err(status)?))
+        Ok(Response::new(pb::RecordCollectiveDiscussionResponse { event: Some(event_to_pb(e).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -91,13 +98,13 @@ impl ReviewService for ReviewApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn revise_decision(&self, req: Request<pb::ReviseDecisionRequest>) -> R<pb::Event> {
+    async fn revise_decision(&self, req: Request<pb::ReviseDecisionRequest>) -> R<pb::ReviseDecisionResponse> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let command = convert::revise_decision(r).map_err(status)?;
         let case =
             authz::case(self.reviews.recorder(), &who, Action::Decide, &command.case_id).await.map_err(status)?;
         let e = self.reviews.revise_decision(&who, &case, command).await.map_err(status)?;
-        Ok(Response::new(event_to_pb(e).map_err(status)?))
+        Ok(Response::new(pb::ReviseDecisionResponse { event: Some(event_to_pb(e).map_err(status)?) }))
     }
 }

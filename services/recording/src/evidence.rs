@@ -13,7 +13,7 @@ use sanxiang_domain::{Error, Result, Sha256Digest, Timestamp};
 use sanxiang_registry::auth::Principal;
 use sanxiang_store::entity::{case, evidence, upload};
 use sanxiang_store::{HashingStream, db_error};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::command::UploadHeader;
@@ -46,6 +46,10 @@ pub struct UploadStatus {
     pub durable_offset: u64,
     /// The evidence the upload became, once complete.
     pub evidence: Option<evidence::Model>,
+    /// An open upload: when its staging expires unless it makes progress.
+    pub expires_at: Option<Timestamp>,
+    /// The staging expired (or is past its expiry and about to be swept): never resumed.
+    pub expired: bool,
 }
 
 /// A validated upload header.
@@ -87,14 +91,50 @@ impl Recorder {
             .await
             .map_err(db_error)?;
         match (row, evidence) {
-            (_, Some(e)) => {
-                Ok(UploadStatus { case_id: e.case_id.clone(), durable_offset: e.size as u64, evidence: Some(e) })
-            }
+            (_, Some(e)) => Ok(UploadStatus {
+                case_id: e.case_id.clone(),
+                durable_offset: e.size as u64,
+                evidence: Some(e),
+                expires_at: None,
+                expired: false,
+            }),
             (Some(u), None) => {
-                Ok(UploadStatus { case_id: u.case_id, durable_offset: u.durable_offset as u64, evidence: None })
+                let expired = u.expired_at.is_some() || self.staging_ttl.due(&u, self.clock.now().micros());
+                Ok(UploadStatus {
+                    durable_offset: if expired { 0 } else { u.durable_offset as u64 },
+                    expires_at: (!expired).then(|| Timestamp::from_micros(self.staging_ttl.expires_at(&u))),
+                    expired,
+                    case_id: u.case_id,
+                    evidence: None,
+                })
             }
             (None, None) => Err(Error::not_found("upload", upload_id)),
         }
+    }
+
+    /// Expires the staging of uploads abandoned for longer than the staging expiry: marks each
+    /// row expired and removes its staged parts (local file or part objects). An upload a
+    /// stream of this process is writing is left alone. Returns how many expired; at most
+    /// `limit` are looked at per call.
+    pub async fn expire_uploads(&self, limit: u64) -> Result<u64> {
+        let now = self.clock.now().micros();
+        let rows = upload::Entity::find()
+            .filter(upload::Column::EvidenceId.is_null())
+            .filter(upload::Column::ExpiredAt.is_null())
+            .filter(upload::Column::UpdatedAt.lte(self.staging_ttl.cutoff(now)))
+            .order_by_asc(upload::Column::UpdatedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        let mut expired = 0;
+        for row in rows {
+            let Some(_lock) = self.vault.try_lock_upload(&row.id) else { continue };
+            if crate::upload::expire(&self.db, self.vault.staging().as_ref(), &row, now).await? {
+                expired += 1;
+            }
+        }
+        Ok(expired)
     }
 
     /// Stores an upload: the header has been read and the caller authorised for `case`; `body`
@@ -192,7 +232,7 @@ impl Recorder {
     ) -> Result<Uploaded> {
         let owner =
             Owner { upload_id: request.upload_id.clone(), case_id: case.id.clone(), principal_id: who.id.clone() };
-        let mut session = UploadSession::open(&self.db, &self.clock, &self.vault, owner).await?;
+        let mut session = UploadSession::open(&self.db, &self.clock, &self.vault, self.staging_ttl, owner).await?;
         // Another stream of the same upload may have completed it while this one waited.
         if let Some(done) = self.completed_upload(case, &request).await? {
             same_upload(&done.evidence, &request, &mut body).await?;

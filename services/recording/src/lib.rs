@@ -14,3 +14,4 @@ pub mod verify;
 pub mod writer;
 
 pub use record::Recorder;
+pub use upload::StagingTtl;

@@ -21,6 +21,7 @@ use sanxiang_store::{Db, Vault, db_error};
 use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::command::{AppendEvent, OpenCase};
+use crate::upload::StagingTtl;
 use crate::writer::{NewEvent, Target, Writer};
 
 /// A case as its readers see it: the row with its stored columns read into typed values.
@@ -46,6 +47,7 @@ pub struct Recorder {
     pub(crate) writer: Writer,
     pub(crate) vault: Vault,
     pub(crate) clock: Arc<dyn TimeProvider>,
+    pub(crate) staging_ttl: StagingTtl,
     written_once: Arc<WrittenOnce>,
 }
 
@@ -142,7 +144,19 @@ impl Recorder {
     /// The record over a database and a vault; starts the writer task.
     pub fn new(db: Db, registry: Registry, vault: Vault, clock: Arc<dyn TimeProvider>) -> Self {
         let writer = Writer::start(db.clone(), Arc::clone(&clock));
-        Self { db, registry, writer, vault, clock, written_once: Arc::default() }
+        Self { db, registry, writer, vault, clock, staging_ttl: StagingTtl::DEFAULT, written_once: Arc::default() }
+    }
+
+    /// The same recorder with staging expiry `ttl` for abandoned uploads.
+    #[must_use]
+    pub fn with_staging_ttl(mut self, ttl: StagingTtl) -> Self {
+        self.staging_ttl = ttl;
+        self
+    }
+
+    /// How long an abandoned upload's staging is kept.
+    pub fn staging_ttl(&self) -> StagingTtl {
+        self.staging_ttl
     }
 
     /// The registry.

@@ -55,6 +55,7 @@ impl Parts {
                 evidence_id: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
+                expired_at: Set(None),
             };
             return match row.insert(&self.db).await {
                 Ok(_) => Ok(()),
@@ -68,6 +69,7 @@ impl Parts {
             .col_expr(upload::Column::UpdatedAt, Expr::value(now))
             .filter(upload::Column::Id.eq(&self.owner.upload_id))
             .filter(upload::Column::Parts.eq(index as i64))
+            .filter(upload::Column::ExpiredAt.is_null())
             .exec(&self.db)
             .await
             .map_err(db_error)?;
@@ -100,13 +102,26 @@ pub(crate) struct UploadSession {
 
 impl UploadSession {
     /// Waits until no other stream of this process writes the upload, then reads its durable
-    /// offset. Refuses an upload id owned by another case or principal.
-    pub async fn open(db: &Db, clock: &Arc<dyn TimeProvider>, vault: &Vault, owner: Owner) -> Result<Self> {
+    /// offset. Refuses an upload id owned by another case or principal, and an upload whose
+    /// staging expired (expiring it first if its time has come and no sweep has yet).
+    pub async fn open(
+        db: &Db,
+        clock: &Arc<dyn TimeProvider>,
+        vault: &Vault,
+        ttl: StagingTtl,
+        owner: Owner,
+    ) -> Result<Self> {
         let lock = Arc::new(vault.lock_upload(&owner.upload_id).await);
         let row = upload::Entity::find_by_id(owner.upload_id.clone()).one(db).await.map_err(db_error)?;
         let (offset, stored) = match row {
             Some(u) if u.case_id != owner.case_id || u.principal_id != owner.principal_id => {
                 return Err(Error::invalid("upload_id", "belongs to another upload"));
+            }
+            Some(u) if u.evidence_id.is_none() && (u.expired_at.is_some() || ttl.due(&u, clock.now().micros())) => {
+                if u.expired_at.is_none() {
+                    expire(db, vault.staging().as_ref(), &u, clock.now().micros()).await?;
+                }
+                return Err(expired_error(&owner.upload_id, ttl));
             }
             Some(u) => (u.durable_offset as u64, u.parts as u64),
             None => (0, 0),
@@ -230,4 +245,82 @@ impl UploadSession {
             tracing::warn!(upload_id = %id, error = %e, "could not remove the parts of a refused upload");
         }
     }
+}
+
+/// How long an open upload's staged parts are kept without progress before they expire (the
+/// staging expiry rule, `upload.expired`), counted from the last stored part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StagingTtl {
+    micros: i64,
+}
+
+impl StagingTtl {
+    /// The default: seven days.
+    pub const DEFAULT: Self = Self::hours(7 * 24);
+
+    /// An expiry of `hours` hours (at least one).
+    pub const fn hours(hours: u64) -> Self {
+        let hours = if hours == 0 { 1 } else { hours };
+        Self { micros: (hours as i64).saturating_mul(3_600_000_000) }
+    }
+
+    /// Whole hours.
+    pub fn as_hours(self) -> i64 {
+        self.micros / 3_600_000_000
+    }
+
+    /// When the staging of open upload `row` expires.
+    pub fn expires_at(self, row: &upload::Model) -> i64 {
+        row.updated_at.saturating_add(self.micros)
+    }
+
+    /// Open uploads whose last progress is at or before this have expired at `now`.
+    pub fn cutoff(self, now: i64) -> i64 {
+        now.saturating_sub(self.micros)
+    }
+
+    /// Whether open upload `row`'s staging has expired at `now`.
+    pub fn due(self, row: &upload::Model, now: i64) -> bool {
+        row.evidence_id.is_none() && now >= self.expires_at(row)
+    }
+}
+
+/// The refusal of a resume of an expired upload.
+pub(crate) fn expired_error(upload_id: &str, ttl: StagingTtl) -> Error {
+    Error::precondition(
+        "upload.expired",
+        format!(
+            "upload {} was abandoned for more than {} hours and its staged parts were removed: start a new \
+             upload with a new upload_id",
+            sanxiang_domain::error::clip(upload_id),
+            ttl.as_hours()
+        ),
+    )
+}
+
+/// Expires open upload `row`: marks its row (only if it made no progress since it was read),
+/// then removes its staged parts. Returns whether this call expired it.
+pub(crate) async fn expire(db: &Db, staging: &dyn Staging, row: &upload::Model, now: i64) -> Result<bool> {
+    let done = upload::Entity::update_many()
+        .col_expr(upload::Column::ExpiredAt, Expr::value(now))
+        .col_expr(upload::Column::DurableOffset, Expr::value(0i64))
+        .filter(upload::Column::Id.eq(&row.id))
+        .filter(upload::Column::EvidenceId.is_null())
+        .filter(upload::Column::ExpiredAt.is_null())
+        .filter(upload::Column::Parts.eq(row.parts))
+        .filter(upload::Column::UpdatedAt.eq(row.updated_at))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    if done.rows_affected != 1 {
+        return Ok(false);
+    }
+    metrics::counter!("sanxiang_upload_staging_expired_total").increment(1);
+    tracing::info!(upload_id = %row.id, case_id = %row.case_id, parts = row.parts, "upload staging expired");
+    // The row says expired whatever happens next: a part that cannot be removed now is
+    // garbage (logged), never a resumable upload.
+    if let Err(e) = staging.discard(&row.id, row.parts as u64).await {
+        tracing::warn!(upload_id = %row.id, error = %e, "could not remove the parts of an expired upload");
+    }
+    Ok(true)
 }

@@ -90,6 +90,26 @@ pub enum Action {
     Supervise,
 }
 
+impl Action {
+    /// What the action is, in the words of the API's documentation (docs/API.md, the roles
+    /// table), for refusals: never the Rust name.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::AdministerRegistry => "create or change agencies, officers, principals and tokens",
+            Self::ReadRegistry => "read the registry (agencies and officers)",
+            Self::WriteRecord => "open cases, append events or upload evidence",
+            Self::ReadRecord => "read cases, events and evidence",
+            Self::RetrieveEvidence => "retrieve evidence",
+            Self::ReviewDraft => "give review opinions",
+            Self::ReadReviewQueue => "see the review queue",
+            Self::Decide => "issue or revise decisions or record collective discussions",
+            Self::Publish => "publish, withdraw, correct or end disclosures",
+            Self::ConfigurePublicity => "set notices or the publicity policy",
+            Self::Supervise => "see what is overdue (supervision)",
+        }
+    }
+}
+
 /// The agency a request touches, with the chain of agencies that oversee it (nearest first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -160,8 +180,10 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
         Ok(())
     } else {
         Err(Error::PermissionDenied(match scope {
-            Some(s) => format!("role {} may not {action:?} in agency {}", principal.role.as_str(), s.agency_id),
-            None => format!("role {} may not {action:?}", principal.role.as_str()),
+            Some(s) => {
+                format!("the {} role may not {} in agency {}", principal.role.as_str(), action.words(), s.agency_id)
+            }
+            None => format!("the {} role may not {}", principal.role.as_str(), action.words()),
         }))
     }
 }
@@ -238,6 +260,21 @@ mod tests {
             let refused = authorize(&officer, action, Some(&scope("a", &[]))).unwrap_err();
             assert!(refused.to_string().contains(OFFICER_ABLE), "{refused}");
         }
+    }
+
+    #[test]
+    fn refusals_read_in_the_docs_words() {
+        let refused =
+            authorize(&p(Role::Publisher, Some("a")), Action::WriteRecord, Some(&scope("a", &[]))).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "permission denied: the publisher role may not open cases, append events or upload evidence in agency a"
+        );
+        let refused = authorize(&p(Role::Officer, Some("a")), Action::AdministerRegistry, None).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "permission denied: the officer role may not create or change agencies, officers, principals and tokens"
+        );
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             match e.downcast_ref::<tonic::Status>() {
-                Some(s) => eprintln!("sanxiang: {:?}: {}", s.code(), s.message()),
+                Some(s) => eprintln!("sanxiang: {}: {}", crate::observe::grpc_code_name(s.code()), s.message()),
                 None => eprintln!("sanxiang: {e}"),
             }
             ExitCode::FAILURE

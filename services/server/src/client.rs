@@ -27,7 +27,14 @@ pub struct ClientArgs {
     /// File holding the bearer token.
     #[arg(long, global = true, env = "SANXIANG_TOKEN_FILE", default_value = "./sanxiang-data/admin-token")]
     pub token_file: PathBuf,
-    /// Print only the id of what was created (for scripts).
+    /// For scripts: print one line, the identity of what the command created, changed or
+    /// showed, as other commands take it — an id (agency, officer, principal, case, evidence,
+    /// draft, review, disclosure); an event's number in its case (`case_seq`) for `event
+    /// append`, `review discuss` and `decision revise`; the document number for `decision
+    /// issue`; the token for `token issue`; the year for `calendar put`; the version for `notice
+    /// put`; and for an agency's catalog and publicity policy, which have no id of their own, the
+    /// SHA-256 of the setting as stored (`put` and `get` print the same line while it is
+    /// unchanged). Listings print one id per line.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Output: `human` (readable lines, local times) or `json` (for scripts; `-q` is ignored).
@@ -437,12 +444,17 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<prost_types::Ti
     }
 }
 
-pub(crate) use crate::output::{show, show_list};
+pub(crate) use crate::output::{show, show_ids};
 
 /// The event kinds `event append --kind` takes: every kind but those the server records itself
 /// and the decision (issued with `decision issue`).
 fn event_kinds() -> Vec<&'static str> {
     EventKind::ALL.iter().filter(|k| !k.is_system() && !k.is_gated()).map(|k| k.as_str()).collect()
+}
+
+/// The refusal of an answer that lacks the message it wraps (`GetCaseResponse.case`, …).
+pub(crate) fn missing(field: &str) -> StartError {
+    format!("the server's answer carries no {field}").into()
 }
 
 /// Runs a client subcommand.
@@ -472,7 +484,12 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         ClientCommand::PublicityPolicy(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Policy(c)).await?,
         ClientCommand::Notice(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Notice(c)).await?,
         ClientCommand::Whoami => {
-            let p = registry.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
+            let p = registry
+                .who_am_i(pb::WhoAmIRequest {})
+                .await?
+                .into_inner()
+                .principal
+                .ok_or_else(|| crate::client::missing("principal"))?;
             show(q, &p.id, &p);
         }
         ClientCommand::Agency(AgencyCmd::Create { name, credit_code, region, parent, request_id }) => {
@@ -486,12 +503,14 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     ..Default::default()
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .agency
+                .ok_or_else(|| crate::client::missing("agency"))?;
             show(q, &a.id, &a);
         }
         ClientCommand::Agency(AgencyCmd::List) => {
             let list = registry.list_agencies(pb::ListAgenciesRequest {}).await?.into_inner();
-            show_list(&list.agencies);
+            show_ids(q, &list.agencies, |a| a.id.clone());
         }
         ClientCommand::Officer(OfficerCmd::Register {
             agency,
@@ -516,7 +535,9 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     has_prior_review_experience: prior_review_experience,
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .officer
+                .ok_or_else(|| crate::client::missing("officer"))?;
             show(q, &o.id, &o);
         }
         ClientCommand::Officer(OfficerCmd::Status { officer, status, reason }) => {
@@ -534,7 +555,9 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     effective_at: None,
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .officer
+                .ok_or_else(|| crate::client::missing("officer"))?;
             show(q, &o.id, &o);
         }
         ClientCommand::Officer(OfficerCmd::ReviewExperience { officer, prior }) => {
@@ -544,12 +567,14 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     has_prior_review_experience: prior,
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .officer
+                .ok_or_else(|| crate::client::missing("officer"))?;
             show(q, &o.id, &o);
         }
         ClientCommand::Officer(OfficerCmd::List { agency }) => {
             let list = registry.list_officers(pb::ListOfficersRequest { agency_id: agency }).await?.into_inner();
-            show_list(&list.officers);
+            show_ids(q, &list.officers, |o| o.id.clone());
         }
         ClientCommand::Principal(PrincipalCmd::Create { name, role, agency, officer }) => {
             let role = Role::parse(&role).ok_or_else(|| {
@@ -564,7 +589,9 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     officer_id: officer,
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .principal
+                .ok_or_else(|| crate::client::missing("principal"))?;
             show(q, &p.id, &p);
         }
         ClientCommand::Token(TokenCmd::Issue { principal, label }) => {
@@ -627,8 +654,10 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     ..Default::default()
                 })
                 .await?
-                .into_inner();
-            show(q, &e.hash, &e);
+                .into_inner()
+                .event
+                .ok_or_else(|| crate::client::missing("event"))?;
+            show(q, &e.case_seq.to_string(), &e);
         }
         ClientCommand::Evidence(cmd) => evidence(&mut record, &args.endpoint, q, cmd).await?,
     }
@@ -687,18 +716,25 @@ async fn case(record: &mut RecordServiceClient<Intercepted>, q: bool, cmd: CaseC
                     opened_at: None,
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .case
+                .ok_or_else(|| crate::client::missing("case"))?;
             show(q, &c.id, &c);
         }
         CaseCmd::Get { case_id } => {
-            let c = record.get_case(pb::GetCaseRequest { case_id }).await?.into_inner();
+            let c = record
+                .get_case(pb::GetCaseRequest { case_id })
+                .await?
+                .into_inner()
+                .case
+                .ok_or_else(|| crate::client::missing("case"))?;
             show(q, &c.id, &c);
         }
         CaseCmd::Events { case_id } => {
             let list =
                 record.list_events(pb::ListEventsRequest { case_id, after_seq: 0, limit: 0 }).await?.into_inner();
-            if crate::output::format() == crate::output::OutputFormat::Json {
-                show_list(&list.events);
+            if q || crate::output::format() == crate::output::OutputFormat::Json {
+                show_ids(q, &list.events, |e| e.case_seq.to_string());
                 return Ok(());
             }
             for e in list.events {

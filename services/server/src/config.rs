@@ -85,6 +85,18 @@ pub struct ServeConfig {
     #[arg(long, env = "SANXIANG_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
 
+    /// Staging expiry, in hours: an upload that stores no part for this long is abandoned; its
+    /// staged parts (local file or object-store parts) are removed, `GetUpload` reports it
+    /// expired and resuming it is refused (`upload.expired`). Default 168 (seven days).
+    #[arg(long, env = "SANXIANG_UPLOAD_STAGING_TTL_HOURS", default_value_t = 168,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_staging_ttl_hours: u64,
+
+    /// How often, in seconds, the server looks for abandoned uploads whose staging expired.
+    #[arg(long, env = "SANXIANG_UPLOAD_SWEEP_SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_sweep_seconds: u64,
+
     /// Admin listener: Prometheus metrics on `/metrics`, liveness on `/livez` (the process
     /// answers), readiness on `/readyz` (the database answers). Plain HTTP without authentication:
     /// keep it on loopback or a private network. `off` disables it.
@@ -168,6 +180,8 @@ impl ServeConfig {
             write_rate_burst: 2000,
             write_rate_per_second: 1000,
             request_timeout_ms: 30_000,
+            upload_staging_ttl_hours: 168,
+            upload_sweep_seconds: 600,
             admin_listen: AdminListen(None),
             otlp_endpoint: None,
             log_format: LogFormat::Pretty,

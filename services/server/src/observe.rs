@@ -112,7 +112,13 @@ fn request_id(headers: &http::HeaderMap) -> String {
 /// `grpc-status` as its name (`OK`, `NOT_FOUND`, …).
 fn code_name(status: &HeaderValue) -> &'static str {
     let code = status.to_str().ok().and_then(|s| s.parse::<i32>().ok()).unwrap_or(2);
-    match tonic::Code::from_i32(code) {
+    grpc_code_name(tonic::Code::from_i32(code))
+}
+
+/// A gRPC status code by the name the gRPC specification and docs/API.md give it (`NOT_FOUND`,
+/// `PERMISSION_DENIED`, …), not the Rust variant's.
+pub(crate) fn grpc_code_name(code: tonic::Code) -> &'static str {
+    match code {
         tonic::Code::Ok => "OK",
         tonic::Code::Cancelled => "CANCELLED",
         tonic::Code::Unknown => "UNKNOWN",

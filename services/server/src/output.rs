@@ -67,15 +67,15 @@ shown!(
     Case,
     Event,
     UploadEvidenceResponse,
-    Upload,
+    GetUploadResponse,
     Catalog,
-    CalendarYear,
+    PutCalendarYearResponse,
     Draft,
-    Review,
+    DecideReviewResponse,
     Disclosure,
     PublicityPolicy,
     Notice,
-    AnnualReport,
+    GetAnnualReportResponse,
     ListOverdueResponse,
     IssueDecisionResponse,
     ListNoticesResponse,
@@ -87,13 +87,42 @@ fn json(m: &DynamicMessage) -> serde_json::Value {
     m.serialize_with_options(serde_json::value::Serializer, &options).expect("a message serialises as JSON")
 }
 
-/// Prints one message: its id alone with `-q`, else readable lines or JSON.
+/// The identity of a setting that has no id of its own (an agency's catalog or publicity
+/// policy), as `-q` prints it: the lowercase hex SHA-256 of the setting as stored (the catalog's
+/// `catalog_json`; the policy as JSON), the same for `put` and `get` while it is unchanged.
+pub fn setting_digest(stored: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(stored.as_bytes()).iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The identity `-q` prints for a publicity policy (see [`setting_digest`]).
+pub fn policy_digest(policy: &pb::PublicityPolicy) -> String {
+    setting_digest(&json(&policy.dynamic()).to_string())
+}
+
+/// Prints one message: its identity alone with `-q` (see `QUIET` in the client's help), else
+/// readable lines or JSON.
 pub fn show<T: Shown>(quiet: bool, id: &str, value: &T) {
     let m = value.dynamic();
     match (format(), quiet) {
         (OutputFormat::Json, _) => println!("{}", json(&m)),
         (OutputFormat::Human, true) => println!("{id}"),
         (OutputFormat::Human, false) => print!("{}", human(&m)),
+    }
+}
+
+/// Prints a listing: with `-q` (in human output) the identity of each item, one per line;
+/// else as [`show_list`].
+pub fn show_ids<T: Shown>(quiet: bool, items: &[T], id: impl Fn(&T) -> String) {
+    if quiet && format() == OutputFormat::Human {
+        for item in items {
+            println!("{}", id(item));
+        }
+    } else {
+        show_list(items);
     }
 }
 

@@ -200,7 +200,12 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
             }
         }
         PublicityCmd::Disclosure(DisclosureCmd::Get { id }) => {
-            let d = p.get_disclosure(pb::GetDisclosureRequest { disclosure_id: id }).await?.into_inner();
+            let d = p
+                .get_disclosure(pb::GetDisclosureRequest { disclosure_id: id })
+                .await?
+                .into_inner()
+                .disclosure
+                .ok_or_else(|| crate::client::missing("disclosure"))?;
             show(q, &d.id, &d);
             if !q && !d.held_spans.is_empty() {
                 println!("held for confirmation:{}", held(&d));
@@ -210,14 +215,18 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
             let d = p
                 .publish_disclosure(pb::PublishDisclosureRequest { request_id, disclosure_id: id })
                 .await?
-                .into_inner();
+                .into_inner()
+                .disclosure
+                .ok_or_else(|| crate::client::missing("disclosure"))?;
             println!("{}", if q { d.id.clone() } else { line(&d) });
         }
         PublicityCmd::Disclosure(DisclosureCmd::Withdraw { id, reason, request_id }) => {
             let d = p
                 .withdraw_disclosure(pb::WithdrawDisclosureRequest { request_id, disclosure_id: id, reason })
                 .await?
-                .into_inner();
+                .into_inner()
+                .disclosure
+                .ok_or_else(|| crate::client::missing("disclosure"))?;
             println!("{}", if q { d.id.clone() } else { line(&d) });
         }
         PublicityCmd::Disclosure(DisclosureCmd::Correct { id, reason, mask_names, withdrawal_reason, request_id }) => {
@@ -230,14 +239,18 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
                     withdrawal_reason,
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .disclosure
+                .ok_or_else(|| crate::client::missing("disclosure"))?;
             println!("{}", if q { d.id.clone() } else { line(&d) });
         }
         PublicityCmd::Disclosure(DisclosureCmd::End { id, reason, request_id }) => {
             let d = p
                 .end_publication(pb::EndPublicationRequest { request_id, disclosure_id: id, reason })
                 .await?
-                .into_inner();
+                .into_inner()
+                .disclosure
+                .ok_or_else(|| crate::client::missing("disclosure"))?;
             println!("{}", if q { d.id.clone() } else { line(&d) });
         }
         PublicityCmd::Disclosure(DisclosureCmd::Overdue { agency }) => {
@@ -256,9 +269,13 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
             }
         }
         PublicityCmd::Policy(PolicyCmd::Get { agency }) => {
-            let policy =
-                p.get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency }).await?.into_inner();
-            show(false, "", &policy);
+            let policy = p
+                .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency })
+                .await?
+                .into_inner()
+                .policy
+                .ok_or_else(|| crate::client::missing("policy"))?;
+            show(q, &crate::output::policy_digest(&policy), &policy);
         }
         PublicityCmd::Policy(PolicyCmd::Set {
             agency,
@@ -271,15 +288,21 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
             regime,
             mask_party_name,
         }) => {
-            let mut policy =
-                p.get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency }).await?.into_inner();
+            let mut policy = p
+                .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency })
+                .await?
+                .into_inner()
+                .policy
+                .ok_or_else(|| crate::client::missing("policy"))?;
             if let Some(regime) = regime {
                 // The regime's defaults first, then the other flags on top of them.
                 policy.regime = regime;
                 policy = p
                     .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(policy), regime_defaults: true })
                     .await?
-                    .into_inner();
+                    .into_inner()
+                    .policy
+                    .ok_or_else(|| crate::client::missing("policy"))?;
             }
             let set = |slot: &mut u32, v: Option<u32>| {
                 if let Some(v) = v {
@@ -302,8 +325,10 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
             let stored = p
                 .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(policy), regime_defaults: false })
                 .await?
-                .into_inner();
-            show(q, &stored.agency_id, &stored);
+                .into_inner()
+                .policy
+                .ok_or_else(|| crate::client::missing("policy"))?;
+            show(q, &crate::output::policy_digest(&stored), &stored);
         }
         PublicityCmd::Notice(NoticeCmd::Put { agency, section: name, title, body, request_id }) => {
             let n = p
@@ -316,7 +341,9 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
                     items: Vec::new(),
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .notice
+                .ok_or_else(|| crate::client::missing("notice"))?;
             show(q, &n.version.to_string(), &n);
         }
         PublicityCmd::Notice(NoticeCmd::List { agency }) => {

@@ -223,12 +223,23 @@ pub async fn registry(registry: &mut Registry, q: bool, cmd: RegistryCmd) -> Res
             let c = registry
                 .put_catalog(pb::PutCatalogRequest { agency_id: agency, catalog_toml: read(&file)? })
                 .await?
-                .into_inner();
-            show(q, &c.agency_id, &c);
+                .into_inner()
+                .catalog
+                .ok_or_else(|| crate::client::missing("catalog"))?;
+            show(q, &crate::output::setting_digest(&c.catalog_json), &c);
         }
         RegistryCmd::Catalog(CatalogCmd::Get { agency }) => {
-            let c = registry.get_catalog(pb::GetCatalogRequest { agency_id: agency }).await?.into_inner();
-            println!("{}", c.catalog_json);
+            let c = registry
+                .get_catalog(pb::GetCatalogRequest { agency_id: agency })
+                .await?
+                .into_inner()
+                .catalog
+                .ok_or_else(|| crate::client::missing("catalog"))?;
+            if q {
+                println!("{}", crate::output::setting_digest(&c.catalog_json));
+            } else {
+                println!("{}", c.catalog_json);
+            }
         }
         RegistryCmd::Calendar(CalendarCmd::Put { file }) => {
             let y = registry
@@ -327,7 +338,9 @@ pub async fn review(
                     ..Default::default()
                 })
                 .await?
-                .into_inner();
+                .into_inner()
+                .draft
+                .ok_or_else(|| crate::client::missing("draft"))?;
             if q {
                 println!("{}", d.id);
             } else {
@@ -338,7 +351,12 @@ pub async fn review(
             }
         }
         ReviewSide::Draft(DraftCmd::Get { draft_id }) => {
-            let d = review.get_draft(pb::GetDraftRequest { draft_id }).await?.into_inner();
+            let d = review
+                .get_draft(pb::GetDraftRequest { draft_id })
+                .await?
+                .into_inner()
+                .draft
+                .ok_or_else(|| crate::client::missing("draft"))?;
             show(q, &d.id, &d);
         }
         ReviewSide::Review(ReviewCmd::Queue { agency, overdue }) => {
@@ -386,8 +404,10 @@ pub async fn review(
                     occurred_at: None,
                 })
                 .await?
-                .into_inner();
-            show(q, &e.hash, &e);
+                .into_inner()
+                .event
+                .ok_or_else(|| crate::client::missing("event"))?;
+            show(q, &e.case_seq.to_string(), &e);
         }
         ReviewSide::Decision(DecisionCmd::Issue { draft_id, officers, prefix, request_id }) => {
             let r = review
@@ -427,8 +447,10 @@ pub async fn review(
                     occurred_at: None,
                 })
                 .await?
-                .into_inner();
-            show(q, &e.hash, &e);
+                .into_inner()
+                .event
+                .ok_or_else(|| crate::client::missing("event"))?;
+            show(q, &e.case_seq.to_string(), &e);
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ use sanxiang_proto::v1::review_service_server::ReviewServiceServer;
 use sanxiang_publicity::Publicity;
 use sanxiang_publicity::http::RateLimit;
 use sanxiang_publicity::watch::WatchLimits;
-use sanxiang_recording::Recorder;
+use sanxiang_recording::{Recorder, StagingTtl};
 use sanxiang_registry::Registry;
 use sanxiang_review::Reviews;
 use sanxiang_store::{Db, Vault};
@@ -82,6 +82,27 @@ const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Keeps the gRPC health status in step with the database: a replica that cannot reach it reports
 /// `NOT_SERVING`, so load balancers and readiness probes route around it until it is back.
+/// Uploads whose staging is expired, looked at per sweep.
+const EXPIRE_BATCH: u64 = 100;
+
+/// Expires the staging of abandoned uploads every `every` (the staging expiry rule).
+async fn expire_uploads(recorder: Recorder, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        loop {
+            match recorder.expire_uploads(EXPIRE_BATCH).await {
+                Ok(n) if n == EXPIRE_BATCH => {}
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not expire abandoned uploads");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 async fn follow_database(db: Db, health: tonic_health::server::HealthReporter, gate: sanxiang_log::WriteGate) {
     let mut serving = true;
     let mut tick = tokio::time::interval(HEALTH_INTERVAL);
@@ -225,7 +246,9 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .map_err(|e| format!("the verifiable log: {e}"))?;
     let log_refusal = log.check_at_start().await.err();
     log.start(&config.tlog);
-    let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock);
+    let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock)
+        .with_staging_ttl(StagingTtl::hours(config.upload_staging_ttl_hours));
+    tokio::spawn(expire_uploads(recorder.clone(), Duration::from_secs(config.upload_sweep_seconds.max(1))));
     let publicity = Publicity::new(recorder.clone(), Arc::new(sanxiang_review::records::Records::new(db.clone())));
 
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -167,8 +167,19 @@ pub async fn upload(
     let digest = hash(&mut f, size, &req.file).await?;
     let state = UploadState::for_user();
     let remembered = state.get(&req.endpoint, &req.case_id, &digest);
-    let upload_id = req.upload_id.clone().or(remembered).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let mut upload_id = req.upload_id.clone().or(remembered).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let offset = match record.get_upload(pb::GetUploadRequest { upload_id: upload_id.clone() }).await {
+        // The server removed an abandoned upload's parts (its staging expiry): that id can no
+        // longer be resumed, so the file goes up again under a new one.
+        Ok(u) if u.get_ref().expired => {
+            let fresh = uuid::Uuid::now_v7().to_string();
+            eprintln!(
+                "upload {upload_id} expired on the server (its stored parts were removed after the server's staging \
+                 expiry): starting afresh as upload {fresh}"
+            );
+            upload_id = fresh;
+            0
+        }
         Ok(u) => u.into_inner().durable_offset,
         Err(s) if s.code() == tonic::Code::NotFound => 0,
         Err(s) => return Err(s.into()),

@@ -258,6 +258,21 @@ impl Vault {
         };
         UploadLock { _guard: mutex.lock_owned().await }
     }
+
+    /// The lock of upload `upload_id` if no stream of this process holds it now.
+    pub fn try_lock_upload(&self, upload_id: &str) -> Option<UploadLock> {
+        let mut map = self.uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, m| m.strong_count() > 0);
+        let mutex = match map.get(upload_id).and_then(Weak::upgrade) {
+            Some(m) => m,
+            None => {
+                let m = Arc::new(tokio::sync::Mutex::new(()));
+                map.insert(upload_id.to_owned(), Arc::downgrade(&m));
+                m
+            }
+        };
+        mutex.try_lock_owned().ok().map(|guard| UploadLock { _guard: guard })
+    }
 }
 
 /// Whether `store` holds content with this digest.

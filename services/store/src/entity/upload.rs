@@ -19,7 +19,10 @@ pub struct Model {
     pub parts: i64,
     pub evidence_id: Option<EvidenceId>,
     pub created_at: i64,
+    /// When the last part was stored: the staging expiry counts from here.
     pub updated_at: i64,
+    /// When the staging expired and its parts were removed; such an upload is never resumed.
+    pub expired_at: Option<i64>,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.
