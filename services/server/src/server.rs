@@ -225,7 +225,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .map_err(|e| format!("the verifiable log: {e}"))?;
     let log_refusal = log.check_at_start().await.err();
     log.start(&config.tlog);
-    let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock);
+    let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock).with_log(log.clone());
     let publicity = Publicity::new(recorder.clone());
 
     let (health, health_service) = tonic_health::server::health_reporter();
