@@ -604,6 +604,9 @@ impl Log {
     /// were deleted and whose head was rewritten leaves logged leaves without rows.
     pub async fn check_events(&self, events: &[(u64, [u8; 32])], first: u64) -> Result<EventsCheck> {
         let db = &self.inner.db;
+        // The file first: the sequencer writes it after its checkpoint commits, so the database
+        // read next holds at least the file's checkpoint unless it was rolled back.
+        let last_signed = self.last_signed_size();
         let Some(cp) = tree::checkpoint(db, None).await? else { return Ok(EventsCheck::default()) };
         let mut out = EventsCheck { size: cp.size, ..EventsCheck::default() };
         let log_problem = |message: String| LogProblem { global_seq: None, message };
@@ -614,7 +617,7 @@ impl Log {
             )));
             return Ok(out);
         }
-        if let Some(last) = self.last_signed_size().filter(|&last| last > cp.size) {
+        if let Some(last) = last_signed.filter(|&last| last > cp.size) {
             out.problems.push(log_problem(format!(
                 "this server signed a checkpoint of size {last} but the database's latest has size {}: the database was rolled back",
                 cp.size

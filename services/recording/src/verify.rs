@@ -81,6 +81,8 @@ pub struct Report {
 }
 
 /// A stored event row as read: the row, or where it cannot be decoded.
+// Rows are almost always readable: boxing them would allocate per row for the rare other case.
+#[allow(clippy::large_enum_variant)]
 pub enum Readable {
     Row(event::Model),
     /// The row exists but a column does not decode (e.g. text that is not UTF-8).
@@ -430,7 +432,7 @@ fn check_part(rows: Vec<Readable>) -> Part {
                     (row.case_seq, row.global_seq, check_row(row, &mut buf).map_err(Unusable::Malformed))
                 }
                 Readable::Unreadable { case_seq, global_seq, column } => {
-                    (*case_seq, *global_seq, Err(Unusable::Unreadable(*column)))
+                    (*case_seq, *global_seq, Err(Unusable::Unreadable(column)))
                 }
             })
             .collect(),
@@ -551,6 +553,9 @@ fn check_row(row: &event::Model, buf: &mut String) -> Result<Checked, String> {
     })
 }
 
+/// A readable event's `(global_seq, case_seq, hash)`.
+type Leaf = (u64, u64, [u8; 32]);
+
 /// The rows besides the events that a case's record is shown from.
 pub(crate) struct Shown {
     pub evidence: Vec<evidence::Model>,
@@ -562,11 +567,7 @@ pub(crate) struct Shown {
 /// Every check of a case's record except re-hashing evidence and the log: returns the problems,
 /// the head hash of the chain, the number of events checked, and each readable event's
 /// `(global_seq, case_seq, hash)`.
-fn check_record(
-    case: &case::Model,
-    parts: Vec<Part>,
-    shown: &Shown,
-) -> (Vec<Problem>, String, u64, Vec<(u64, u64, [u8; 32])>) {
+fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Problem>, String, u64, Vec<Leaf>) {
     let items = &shown.evidence;
     let mut problems = Vec::new();
     let mut records = Vec::new();
