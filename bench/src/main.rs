@@ -105,6 +105,20 @@ enum Command {
         #[arg(long)]
         rehash: bool,
     },
+    /// The verifiable log: how long an event takes from its commit to a signed checkpoint that
+    /// includes it (`clients` appending on distinct cases), and GetInclusionProof for random
+    /// events of the tree.
+    Log {
+        /// Concurrent appending clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Events per client.
+        #[arg(long, default_value_t = 100)]
+        events: usize,
+        /// Inclusion proofs asked for.
+        #[arg(long, default_value_t = 2000)]
+        proofs: usize,
+    },
     /// Pages of the public HTTP feed, at the top and `depth` entries deep (needs `--spawn`: the
     /// entries are written straight into the spawned server's database).
     Feed {
@@ -190,6 +204,15 @@ async fn main() -> Result<(), Error> {
         }
         Command::Upload { size, concurrency } => upload(channel, &token, size, concurrency).await?,
         Command::Verify { events, rehash } => verify(channel, &token, events, rehash).await?,
+        Command::Log { clients, events, proofs } => {
+            let rows = log(channel, &token, clients, events, proofs).await?;
+            let rss = server.as_ref().and_then(spawn::Server::peak_rss_kib);
+            print_header(cli.header);
+            for row in &rows {
+                print_row(row, &label, rss);
+            }
+            return Ok(());
+        }
         Command::Feed { entries, depth, pages, limit } => {
             let server =
                 server.as_ref().ok_or("feed needs --spawn: its entries are written into the server's database")?;
@@ -685,6 +708,162 @@ async fn verify(channel: Channel, admin_token: &str, events: usize, rehash: bool
         errors,
         first_error,
     })
+}
+
+/// The log figures. Checkpoint latency: a watcher polls GetCheckpoint every millisecond and
+/// notes when each new size was first seen; an event's latency runs from the moment its append
+/// returned (committed) to the first sighting of a checkpoint at least its `global_seq` in size,
+/// so it includes up to a millisecond of polling. Its baseline is the configured checkpoint
+/// interval (500 ms unless `SANXIANG_LOG_CHECKPOINT_INTERVAL_MS` says otherwise). Proof
+/// generation: GetInclusionProof for random leaves of the tree, one at a time, against
+/// GetCheckpoint (the cheapest read of the same service) as the baseline.
+#[allow(clippy::cast_precision_loss)]
+async fn log(
+    channel: Channel,
+    admin_token: &str,
+    clients: usize,
+    events: usize,
+    proofs: usize,
+) -> Result<Vec<Row>, Error> {
+    use sanxiang_proto::v1::log_service_client::LogServiceClient;
+    use std::sync::{Arc, Mutex};
+    let agency = Arc::new(setup_agency(&channel, admin_token).await?);
+    let record = record_client(channel.clone(), &agency.token)?;
+    let targets = Arc::new(cases_with_evidence(&agency, &record, clients.max(1)).await?);
+    let mut log = LogServiceClient::new(channel.clone());
+    let latest = |r: Result<tonic::Response<pb::GetCheckpointResponse>, tonic::Status>| {
+        r.ok().and_then(|r| r.into_inner().checkpoint).map_or(0, |c| c.size)
+    };
+
+    // The watcher: (when first seen, size).
+    let seen: Arc<Mutex<Vec<(Instant, u64)>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (seen, stop, mut log) = (Arc::clone(&seen), Arc::clone(&stop), log.clone());
+        tokio::spawn(async move {
+            let mut last = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let size = latest(log.get_checkpoint(pb::GetCheckpointRequest::default()).await);
+                if size > last {
+                    last = size;
+                    seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((Instant::now(), size));
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+    let committed: Arc<Mutex<Vec<(Instant, u64)>>> = Arc::new(Mutex::new(Vec::new()));
+    let failed: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..clients {
+        let (mut record, agency, targets, committed, failed) =
+            (record.clone(), Arc::clone(&agency), Arc::clone(&targets), Arc::clone(&committed), Arc::clone(&failed));
+        tasks.spawn(async move {
+            for _ in 0..events {
+                let (case, evidence) = &targets[i % targets.len()];
+                match record.append_event(agency.event(case, evidence)).await.map(|r| r.into_inner().event) {
+                    Ok(Some(e)) => {
+                        let at = Instant::now();
+                        committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((at, e.global_seq));
+                    }
+                    // Counted and reported below: the latency is measured over the appends that
+                    // were committed.
+                    Ok(None) => failed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push("an answer without its event".into()),
+                    Err(s) => failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(format!(
+                        "{:?}: {}",
+                        s.code(),
+                        s.message()
+                    )),
+                }
+                // Paced a little, so events arrive over many checkpoint intervals.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    }
+    while let Some(t) = tasks.join_next().await {
+        t?;
+    }
+    let failed = std::mem::take(&mut *failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    if let Some(first) = failed.first() {
+        eprintln!("log bench: {} of {} appends failed (first: {first})", failed.len(), clients * events);
+    }
+    let committed = std::mem::take(&mut *committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let last = committed.iter().map(|(_, g)| *g).max().unwrap_or(0);
+    let waited = Instant::now();
+    while seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).last().map_or(0, |(_, s)| *s) < last {
+        if waited.elapsed() > Duration::from_secs(60) {
+            return Err("no checkpoint covered the appended events within 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    watcher.await?;
+    let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let latencies: Vec<Duration> = committed
+        .iter()
+        .filter_map(|(at, g)| {
+            let (when, _) = seen.iter().find(|(_, size)| size >= g)?;
+            Some(when.saturating_duration_since(*at))
+        })
+        .collect();
+    let mean = latencies.iter().map(Duration::as_secs_f64).sum::<f64>() / latencies.len().max(1) as f64 * 1e3;
+    let interval: f64 =
+        std::env::var("SANXIANG_LOG_CHECKPOINT_INTERVAL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(500.0);
+    let checkpoint_row = Row {
+        figure: format!(
+            "log: commit → signed checkpoint, {clients} clients × {events} events (mean; baseline: the interval)"
+        ),
+        unit: "ms",
+        value: mean,
+        baseline: interval,
+        errors: clients * events - latencies.len(),
+        first_error: None,
+        latencies,
+    };
+
+    // Proofs of random leaves of the whole tree.
+    let size = latest(log.get_checkpoint(pb::GetCheckpointRequest::default()).await);
+    let mut proof_latencies = Vec::with_capacity(proofs);
+    let (mut errors, mut first_error) = (0, None);
+    let started = Instant::now();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..proofs {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let g = 1 + x % size.max(1);
+        let t = Instant::now();
+        let r = log
+            .get_inclusion_proof(pb::GetInclusionProofRequest {
+                leaf: Some(pb::get_inclusion_proof_request::Leaf::GlobalSeq(g)),
+                tree_size: size,
+            })
+            .await;
+        proof_latencies.push(t.elapsed());
+        if let Err(e) = r {
+            errors += 1;
+            first_error.get_or_insert_with(|| format!("{:?}: {}", e.code(), e.message()));
+        }
+    }
+    let proof_wall = started.elapsed();
+    let started = Instant::now();
+    for _ in 0..proofs {
+        let _ = log.get_checkpoint(pb::GetCheckpointRequest::default()).await;
+    }
+    let base_wall = started.elapsed();
+    let proof_row = Row {
+        figure: format!("log: GetInclusionProof of random leaves, tree of {size} (baseline: GetCheckpoint)"),
+        unit: "proofs/s",
+        value: rate(proofs - errors, proof_wall),
+        baseline: rate(proofs, base_wall),
+        latencies: proof_latencies,
+        errors,
+        first_error,
+    };
+    Ok(vec![checkpoint_row, proof_row])
 }
 
 /// The feed figure: the first page and a page `depth` entries deep, each against a static

@@ -336,6 +336,23 @@ async fn start_up_refuses_writes_after_the_tail_was_deleted(backend: Backend) {
         event::Entity::find().filter(event::Column::CaseId.eq(case.id.clone())).all(&running.db).await.unwrap();
     assert_eq!(after.len(), ours.len() - 2);
     client.record.clone().get_case(pb::GetCaseRequest { case_id: case.id.clone() }).await.expect("reads go on");
+    // VerifyCase finds the deleted events against the checkpoint, by their global_seq.
+    let report = client
+        .record
+        .clone()
+        .verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: false })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!report.ok);
+    let deleted: Vec<String> = ours[ours.len() - 2..].iter().map(|e| e.global_seq.to_string()).collect();
+    let found: Vec<&str> = report
+        .problems
+        .iter()
+        .filter(|p| p.table == "events" && p.message.contains("deleted"))
+        .map(|p| p.row.as_str())
+        .collect();
+    assert_eq!(found, deleted, "{:?}", report.problems);
     running.stop().await.unwrap();
 }
 

@@ -405,8 +405,14 @@ pub fn report_to_pb(r: Report) -> pb::VerifyCaseResponse {
                 case_seq: p.case_seq,
                 evidence_id: p.evidence_id.unwrap_or_default().into(),
                 message: p.message,
+                table: p.table.to_owned(),
+                row: p.row,
+                column: p.column,
+                data_loss: p.data_loss,
             })
             .collect(),
+        checkpoint_size: r.checkpoint_size,
+        events_in_checkpoint: r.events_in_checkpoint,
     }
 }
 

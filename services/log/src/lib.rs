@@ -26,6 +26,8 @@ use tokio::sync::watch;
 
 use crate::keys::{ALG_ED25519, CosignatureVerifier, KeyError, NamedKey};
 pub use crate::tree::SignedCheckpoint;
+// The note and tree crates the log is built on, for verifiers of its output.
+pub use {signed_note, tlog_tiles};
 
 /// Name of the file, inside the data directory, holding the log's private key when none is given.
 pub const KEY_FILE: &str = "log-key";
@@ -149,6 +151,30 @@ pub struct ConsistencyProof {
     pub old_root: [u8; 32],
     pub new_root: [u8; 32],
 }
+
+/// What the log says about a case's events ([`Log::check_events`]).
+#[derive(Debug, Clone, Default)]
+pub struct EventsCheck {
+    /// The size of the latest signed checkpoint (0: none yet).
+    pub size: u64,
+    /// How many of the events it includes.
+    pub included: u64,
+    pub problems: Vec<LogProblem>,
+}
+
+/// A disagreement between the database and the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogProblem {
+    /// The event at fault (`global_seq`), or `None` for the log itself.
+    pub global_seq: Option<u64>,
+    pub message: String,
+}
+
+/// The first line of an export statement ([`Log::sign_export`]).
+pub const EXPORT_STATEMENT: &str = "sanxiang/case-export/v1";
+
+/// Most missing events [`Log::check_events`] names.
+const MAX_MISSING_NAMED: usize = 32;
 
 /// Which checkpoint is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -553,6 +579,101 @@ impl Log {
             old_root: tree::root_at(db, old).await?,
             new_root: tree::root_at(db, new).await?,
         })
+    }
+
+    /// Whether `note` carries a valid signature of this log's key.
+    fn signed_by_this_log(&self, note: &str) -> bool {
+        let Ok(verifier) = signed_note::StandardVerifier::new(&self.vkey()) else { return false };
+        let verifiers = signed_note::VerifierList::new(vec![Box::new(verifier)]);
+        signed_note::Note::from_bytes(note.as_bytes()).is_ok_and(|n| n.verify(&verifiers).is_ok())
+    }
+
+    /// The size of the last checkpoint this server signed, as kept outside the database.
+    fn last_signed_size(&self) -> Option<u64> {
+        let text = std::fs::read_to_string(&self.inner.last_file).ok()?;
+        let body = text.split("\n\n").next().unwrap_or_default();
+        let cp = tlog_tiles::Checkpoint::from_bytes(format!("{body}\n").as_bytes()).ok()?;
+        (cp.origin() == self.origin()).then_some(cp.size())
+    }
+
+    /// Checks a case's events `(global_seq, event hash)` against the latest signed checkpoint:
+    /// the checkpoint is signed by this log's key and not older than the last one this server
+    /// signed; every event it includes is the leaf it holds (its inclusion proof verifies
+    /// against the checkpoint's root); and every `global_seq` after `first` (the case's
+    /// opening) up to the checkpoint's size still has its event row — a case whose last events
+    /// were deleted and whose head was rewritten leaves logged leaves without rows.
+    pub async fn check_events(&self, events: &[(u64, [u8; 32])], first: u64) -> Result<EventsCheck> {
+        let db = &self.inner.db;
+        // The file first: the sequencer writes it after its checkpoint commits, so the database
+        // read next holds at least the file's checkpoint unless it was rolled back.
+        let last_signed = self.last_signed_size();
+        let Some(cp) = tree::checkpoint(db, None).await? else { return Ok(EventsCheck::default()) };
+        let mut out = EventsCheck { size: cp.size, ..EventsCheck::default() };
+        let log_problem = |message: String| LogProblem { global_seq: None, message };
+        if !self.signed_by_this_log(&cp.note) {
+            out.problems.push(log_problem(format!(
+                "the latest stored checkpoint (size {}) is not signed by this log's key",
+                cp.size
+            )));
+            return Ok(out);
+        }
+        if let Some(last) = last_signed.filter(|&last| last > cp.size) {
+            out.problems.push(log_problem(format!(
+                "this server signed a checkpoint of size {last} but the database's latest has size {}: the database was rolled back",
+                cp.size
+            )));
+        }
+        let within: Vec<(u64, [u8; 32])> = events.iter().copied().filter(|(g, _)| *g >= 1 && *g <= cp.size).collect();
+        out.included = within.len() as u64;
+        let indexes: Vec<u64> = within.iter().map(|(g, _)| g - 1).collect();
+        match tree::inclusions(db, &indexes, cp.size).await {
+            Ok(proofs) => {
+                for ((g, hash), proof) in within.iter().zip(proofs) {
+                    let proof: Vec<Vec<u8>> = proof.iter().map(|h| h.to_vec()).collect();
+                    if merkle::verify_inclusion(g - 1, cp.size, &merkle::leaf_hash(hash).0, &cp.root, &proof).is_err() {
+                        out.problems.push(LogProblem {
+                            global_seq: Some(*g),
+                            message: format!(
+                                "the event is not the leaf {} of the log's signed checkpoint of size {}: it was changed after it was logged",
+                                g - 1,
+                                cp.size
+                            ),
+                        });
+                    }
+                }
+            }
+            Err(e) => out.problems.push(log_problem(format!("the log's stored tree cannot prove the events: {e}"))),
+        }
+        if first >= 1 && first < cp.size {
+            for g in tree::missing_events(db, first, cp.size, MAX_MISSING_NAMED).await? {
+                out.problems.push(LogProblem {
+                    global_seq: Some(g),
+                    message: format!(
+                        "the log's signed checkpoint of size {} holds the event with global_seq {g}, logged after this case was opened, but the events table no longer has it: an event was deleted (this case's removed tail, if its head was rewritten, or another case's)",
+                        cp.size
+                    ),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The export statement (docs/CHAIN.md §6.1): a C2SP signed note, signed with the log's
+    /// key, of the body `sanxiang/case-export/v1\n<origin>\n<SHA-256 of manifest.json, hex>\n`.
+    /// Its first line can never be a checkpoint's origin line of this log, so the statement
+    /// cannot be mistaken for a checkpoint.
+    pub fn sign_export(&self, manifest_sha256: &str) -> Result<String> {
+        let body = format!("{EXPORT_STATEMENT}\n{}\n{manifest_sha256}\n", self.origin());
+        let mut note = signed_note::Note::new(body.as_bytes(), &[])
+            .map_err(|e| Error::Internal(format!("export statement: {e}")))?;
+        note.add_sigs(&[&self.inner.key]).map_err(|e| Error::Internal(format!("signing the export: {e}")))?;
+        String::from_utf8(note.to_bytes()).map_err(|e| Error::Internal(format!("export statement: {e}")))
+    }
+
+    /// The inclusion proofs of the events `global_seqs` in the tree of `size`.
+    pub async fn inclusion_proofs(&self, global_seqs: &[u64], size: u64) -> Result<Vec<Vec<[u8; 32]>>> {
+        let indexes: Vec<u64> = global_seqs.iter().map(|g| g.saturating_sub(1)).collect();
+        tree::inclusions(&self.inner.db, &indexes, size).await
     }
 
     /// The tree's size (what tiles are served up to).

@@ -154,6 +154,68 @@ pub async fn inclusion(db: &impl ConnectionTrait, index: u64, size: u64) -> Resu
     Ok(p.into_iter().map(|h| h.0).collect())
 }
 
+/// The inclusion proofs of leaves `indexes` in the tree of `size` leaves, reading every hash
+/// they need at once.
+pub async fn inclusions(db: &impl ConnectionTrait, indexes: &[u64], size: u64) -> Result<Vec<Vec<[u8; 32]>>> {
+    let wanted = Wanted::default();
+    for &index in indexes {
+        tlog_tiles::prove_record(size, index, &wanted)
+            .map_err(|e| Error::InvalidArgument { field: "size".into(), message: e.to_string() })?;
+    }
+    let reader = read_hashes(db, &wanted.0.into_inner()).await?;
+    indexes
+        .iter()
+        .map(|&index| {
+            tlog_tiles::prove_record(size, index, &reader)
+                .map(|p| p.into_iter().map(|h| h.0).collect())
+                .map_err(|e| internal("reading the tree", e))
+        })
+        .collect()
+}
+
+/// The `global_seq`s in `(after, to]` that have no event row, at most `max` of them, in order.
+pub async fn missing_events(db: &impl ConnectionTrait, after: u64, to: u64, max: usize) -> Result<Vec<u64>> {
+    let have = event::Entity::find()
+        .filter(event::Column::GlobalSeq.gt(i(after)))
+        .filter(event::Column::GlobalSeq.lte(i(to)))
+        .count(db)
+        .await
+        .map_err(db_error)?;
+    if have >= to.saturating_sub(after) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    let mut next = after + 1;
+    while next <= to && out.len() < max {
+        let seqs: Vec<i64> = event::Entity::find()
+            .select_only()
+            .column(event::Column::GlobalSeq)
+            .filter(event::Column::GlobalSeq.gte(i(next)))
+            .filter(event::Column::GlobalSeq.lte(i(to)))
+            .order_by_asc(event::Column::GlobalSeq)
+            .limit(10_000)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(db_error)?;
+        let full = seqs.len() == 10_000;
+        for s in seqs {
+            while next < u(s) && out.len() < max {
+                out.push(next);
+                next += 1;
+            }
+            next = u(s) + 1;
+        }
+        if !full {
+            while next <= to && out.len() < max {
+                out.push(next);
+                next += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The consistency proof from the tree of `old` leaves to that of `new` (empty from 0).
 pub async fn consistency(db: &impl ConnectionTrait, old: u64, new: u64) -> Result<Vec<[u8; 32]>> {
     if old == 0 {

@@ -38,6 +38,18 @@ const MAX_REASON: usize = 4096;
 /// Statuses visible to the public (within the publication period).
 pub const PUBLIC_STATUSES: [&str; 2] = [status::PUBLISHED, status::WITHDRAWN];
 
+/// Every stored status but published: what a revision planned on an unpublished disclosure
+/// requires when it commits.
+const NOT_PUBLISHED: [&str; 7] = [
+    status::PENDING,
+    status::HELD,
+    status::EXCLUDED,
+    status::WITHDRAWAL_PENDING,
+    status::WITHDRAWN,
+    status::CANCELLED,
+    status::ENDED,
+];
+
 /// The publicity use cases, over the record.
 #[derive(Debug, Clone)]
 pub struct Publicity {
@@ -502,6 +514,20 @@ impl Publicity {
         let due = withdrawal_due(&calendar, local_date(revised_at, tz));
         let masked = self.masker_for(&d, case, &policy).await?.mask_text(why);
         let auto = policy.disclosure.auto_publish;
+        // What the revision does to a published disclosure is recorded in its event (the
+        // `withdrawal` member), so the chain anchors the public reason and the due date; the
+        // row must still have the status seen here when the event commits.
+        let (from, payload): (&'static [&'static str], _) = if d.status == status::PUBLISHED {
+            let member = Value::object()
+                .with("disclosure_id", d.id.as_str())
+                .with("reason", masked.as_str())
+                .with("due_date", due.date.to_string())
+                .with("due_provisional", due.provisional)
+                .with("at_once", auto);
+            (&[status::PUBLISHED], Some(("withdrawal", member)))
+        } else {
+            (&NOT_PUBLISHED, None)
+        };
         let revision = revision.to_owned();
         let apply: Apply = Arc::new(move |mut row: disclosure::Model, ev: &event::Model| {
             row.revision = Some(revision.clone());
@@ -526,20 +552,12 @@ impl Publicity {
         });
         Ok(Some(Arc::new(Change {
             id: d.id,
-            from: &[
-                status::PENDING,
-                status::HELD,
-                status::PUBLISHED,
-                status::EXCLUDED,
-                status::WITHDRAWAL_PENDING,
-                status::WITHDRAWN,
-                status::CANCELLED,
-                status::ENDED,
-            ],
-            rule: "P6.withdrawal",
-            message: String::new(),
+            from,
+            rule: "concurrent-change",
+            message: "the disclosure changed while the revision was being recorded; try again".into(),
             missing_ok: true,
             apply,
+            payload,
         })))
     }
 
@@ -640,6 +658,7 @@ impl Publicity {
             message: "only a disclosure waiting for confirmation can be published".into(),
             missing_ok: false,
             apply,
+            payload: None,
         };
         self.record(who, &d, EventKind::DisclosurePublished, request_id, payload, change).await
     }
@@ -677,6 +696,7 @@ impl Publicity {
                 .into(),
             missing_ok: false,
             apply,
+            payload: None,
         };
         self.record(who, &d, EventKind::DisclosureWithdrawn, request_id, payload, change).await
     }
@@ -792,6 +812,7 @@ impl Publicity {
             message: "only a published, held or withdrawn disclosure is corrected".into(),
             missing_ok: false,
             apply,
+            payload: None,
         };
         self.record(who, &d, EventKind::DisclosureCorrected, request_id, payload, change).await
     }
@@ -833,6 +854,7 @@ impl Publicity {
             message: "only a published disclosure is ended early".into(),
             missing_ok: false,
             apply,
+            payload: None,
         };
         self.record(who, &d, EventKind::PublicationEnded, request_id, payload, change).await
     }

@@ -29,6 +29,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use sha2::Digest;
 
+use crate::anchor::Anchor;
 use crate::annual::Count;
 use crate::content::{self, Content};
 use crate::disclosure::Publicity;
@@ -107,6 +108,7 @@ pub fn router_with(publicity: Publicity, limit: RateLimit, extra: Router) -> Rou
         .route(crate::site::CSS_PATH, get(stylesheet))
         .route("/v1/disclosures", get(list))
         .route("/v1/disclosures/{id}", get(one))
+        .route("/v1/disclosures/{id}/proof", get(proof))
         .route("/v1/notices/{agency}", get(notices))
         .route("/v1/annual/{agency}/{year}", get(annual))
         .route("/v1/export/cf.csv", get(export_cf))
@@ -263,10 +265,26 @@ fn rfc3339(micros: Option<i64>) -> Json {
     micros.map_or(Json::Null, |m| Json::String(Timestamp::from_micros(m).to_rfc3339()))
 }
 
-/// A public disclosure as JSON: its masked content and its publication state, nothing else.
-pub(crate) fn disclosure_json(d: &disclosure::Model) -> std::result::Result<Json, Error> {
+/// What a reader needs to check a disclosure against the verifiable log: the position of the
+/// event that recorded its content's digest, the digest, and the address of the proof.
+fn anchor_json(anchor: Option<&Anchor>, id: &str) -> Json {
+    anchor.map_or(Json::Null, |a| {
+        json!({
+            "global_seq": a.global_seq,
+            "leaf_index": a.leaf_index(),
+            "content_sha256": a.content_sha256,
+            "proof_url": crate::anchor::proof_path(id),
+            "checkpoint_url": "/checkpoint",
+        })
+    })
+}
+
+/// A public disclosure as JSON: its masked content, its publication state and its anchor in the
+/// verifiable log (`log`, null when it has none), nothing else.
+pub(crate) fn disclosure_json(d: &disclosure::Model, anchor: Option<&Anchor>) -> std::result::Result<Json, Error> {
     let c: Content = content::from_json(&d.content)?;
     Ok(json!({
+        "log": anchor_json(anchor, &d.id),
         "id": d.id,
         "agency_id": d.agency_id,
         "case_kind": d.case_kind,
@@ -302,7 +320,9 @@ struct ListQuery {
 
 async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Result<Response> {
     let page = s.publicity.public_page(agency_filter(&q.agency)?.as_ref(), &q.cursor, q.limit).await?;
-    let items = page.rows.iter().map(disclosure_json).collect::<std::result::Result<Vec<_>, _>>()?;
+    let anchors = s.publicity.anchors(&page.rows).await?;
+    let items =
+        page.rows.iter().map(|d| disclosure_json(d, anchors.get(&d.id))).collect::<std::result::Result<Vec<_>, _>>()?;
     let body = json!({ "disclosures": items, "next_cursor": page.next_cursor });
     Ok(cached(&headers, "application/json", 30, body.to_string()))
 }
@@ -328,7 +348,29 @@ async fn one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<Strin
         }
         return Ok(r);
     }
-    Ok(cached(&headers, "application/json", 60, disclosure_json(&d)?.to_string()))
+    let anchor = s.publicity.anchor(&d).await?;
+    Ok(cached(&headers, "application/json", 60, disclosure_json(&d, anchor.as_ref())?.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+struct ProofQuery {
+    /// The tree size of a checkpoint the reader holds; the public checkpoint's when absent.
+    size: Option<u64>,
+}
+
+/// The inclusion proof of a public disclosure's anchoring event (docs/CHAIN.md §8.7), to be
+/// checked against `/checkpoint`. Only what is public: the content as published, its digest,
+/// the event's hash and position, the proof's hashes and the checkpoint.
+async fn proof(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<ProofQuery>) -> Result<Response> {
+    let d = s.publicity.get(&DisclosureId::parse("disclosure_id", &id)?).await?;
+    if d.status == status::EXPIRED || d.status == status::ENDED {
+        return Err(Error::not_found("disclosure", &id).into());
+    }
+    let body = s.publicity.proof(&d, q.size).await?;
+    let mut r = (StatusCode::OK, body.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
 }
 
 async fn notices(State(s): State<AppState>, headers: HeaderMap, Path(agency): Path<String>) -> Result<Response> {
@@ -436,7 +478,8 @@ async fn atom(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Fee
         .into_iter()
         .map(|d| crate::disclosure::seen_at(d, now))
         .collect();
-    Ok(cached(&headers, "application/atom+xml; charset=utf-8", 60, atom_xml(&rows, &q.agency)?))
+    let anchors = s.publicity.anchors(&rows).await?;
+    Ok(cached(&headers, "application/atom+xml; charset=utf-8", 60, atom_xml(&rows, &q.agency, &anchors)?))
 }
 
 /// An instant as Atom writes it.
@@ -463,7 +506,7 @@ fn atom_agency(agency_id: &AgencyId, agency_name: &str) -> atom::Person {
 /// The Atom entry of a public disclosure: the agency as author, the readable page as its link
 /// (and its JSON as another representation), its text as content. A withdrawn one says so in its
 /// title and content.
-fn atom_entry(d: &disclosure::Model, c: &Content) -> atom::Entry {
+fn atom_entry(d: &disclosure::Model, c: &Content, anchor: Option<&Anchor>) -> atom::Entry {
     let mut e = atom::Entry::default();
     e.set_id(format!("urn:sanxiang:disclosure:{}", d.id));
     let withdrawn = d.status == status::WITHDRAWN;
@@ -471,13 +514,28 @@ fn atom_entry(d: &disclosure::Model, c: &Content) -> atom::Entry {
     e.set_updated(atom_time(d.updated_at));
     e.set_published(Some(atom_time(d.published_at.unwrap_or(d.updated_at))));
     e.set_authors(vec![atom_agency(&d.agency_id, &c.agency_name)]);
-    e.set_links(vec![
+    let mut links = vec![
         atom_link(format!("/decisions/{}", d.id), "alternate", "text/html"),
         atom_link(format!("/v1/disclosures/{}", d.id), "alternate", "application/json"),
-    ]);
+    ];
+    if anchor.is_some() {
+        let mut l = atom_link(crate::anchor::proof_path(&d.id), "related", "application/json");
+        l.set_title(Some("inclusion proof in the verifiable log".to_owned()));
+        links.push(l);
+    }
+    e.set_links(links);
     let mut text = entry_text(c);
     if withdrawn {
         text = format!("撤回公示：{}\n{text}", d.withdrawal_reason.as_deref().unwrap_or_default());
+    }
+    if let Some(a) = anchor {
+        let _ = write!(
+            text,
+            "\n存证：公示内容 SHA-256 {}，记录于可验证日志第 {} 号事件（叶序号 {}）",
+            a.content_sha256,
+            a.global_seq,
+            a.leaf_index()
+        );
     }
     let mut content = atom::Content::default();
     content.set_content_type(Some("text".to_owned()));
@@ -523,7 +581,11 @@ fn atom_text(write: std::result::Result<Vec<u8>, atom::Error>) -> std::result::R
 
 /// The Atom document of `rows` (newest first): live entries with the agency as author, and
 /// withdrawn, ended or expired ones as `at:deleted-entry` tombstones (RFC 6721).
-pub(crate) fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result::Result<String, Error> {
+pub(crate) fn atom_xml(
+    rows: &[disclosure::Model],
+    agency: &str,
+    anchors: &HashMap<DisclosureId, Anchor>,
+) -> std::result::Result<String, Error> {
     let updated = rows.first().map_or(0, |r| r.updated_at);
     let mut feed = atom::Feed::default();
     feed.set_namespaces(
@@ -555,7 +617,7 @@ pub(crate) fn atom_xml(rows: &[disclosure::Model], agency: &str) -> std::result:
         }
         match d.status.as_str() {
             status::WITHDRAWN | status::ENDED | status::EXPIRED => tombstones.push(atom_tombstone(d)),
-            _ => entries.push(atom_entry(d, &c)),
+            _ => entries.push(atom_entry(d, &c, anchors.get(&d.id))),
         }
     }
     feed.set_title(title);
@@ -574,7 +636,8 @@ async fn decision_entry(State(s): State<AppState>, headers: HeaderMap, Path(id):
         return one(State(s), headers, Path(id)).await;
     }
     let c = content::from_json(&d.content)?;
-    let xml = atom_text(atom_entry(&d, &c).write_to(Vec::new()))?;
+    let anchor = s.publicity.anchor(&d).await?;
+    let xml = atom_text(atom_entry(&d, &c, anchor.as_ref()).write_to(Vec::new()))?;
     Ok(cached(&headers, "application/atom+xml;type=entry; charset=utf-8", 60, xml))
 }
 

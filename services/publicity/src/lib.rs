@@ -6,6 +6,7 @@
 //! single append path together with the disclosure row ([`rows`]), so the public feed and the
 //! record never disagree and the feed's order is the order of the global event sequence.
 
+pub mod anchor;
 pub mod annual;
 pub mod content;
 pub mod disclosure;

@@ -6,6 +6,7 @@ use sanxiang_domain::id::DisclosureId;
 use std::fmt;
 use std::sync::Arc;
 
+use sanxiang_domain::canonical::Value;
 use sanxiang_domain::{Error, Result};
 use sanxiang_recording::writer::{Attachment, Committed};
 use sanxiang_store::db_error;
@@ -66,12 +67,7 @@ impl Attachment for NewDisclosure {
     async fn commit(&self, txn: &DatabaseTransaction, committed: Committed<'_>) -> Result<()> {
         let event = committed.event;
         let mut row = self.row.clone();
-        let mut c = content::from_json(&row.content)?;
-        c.document_number = committed
-            .document_number
-            .ok_or_else(|| Error::Internal("a decision's disclosure without its document number".into()))?
-            .to_owned();
-        row.content = content::to_json(&c)?;
+        row.content = self.content_with(committed.document_number)?;
         row.decided_at = event.occurred_at;
         row.updated_at = event.recorded_at;
         if row.status == status::PUBLISHED {
@@ -81,6 +77,29 @@ impl Attachment for NewDisclosure {
         }
         row.into_active_model().insert(txn).await.map_err(db_error)?;
         Ok(())
+    }
+
+    /// The decision's `disclosure` member gets `content_sha256`: the digest of the content as it
+    /// is stored, document number included, whatever the status (docs/CHAIN.md §4).
+    fn complete_payload(&self, payload: Value, document_number: Option<&str>) -> Result<Value> {
+        let digest = content::digest(&self.content_with(document_number)?);
+        let disclosure = payload
+            .get("disclosure")
+            .cloned()
+            .ok_or_else(|| Error::Internal("a decision's payload without its disclosure".into()))?
+            .with("content_sha256", digest);
+        Ok(payload.with("disclosure", disclosure))
+    }
+}
+
+impl NewDisclosure {
+    /// The stored content: the planned content with the drawn document number.
+    fn content_with(&self, document_number: Option<&str>) -> Result<String> {
+        let mut c = content::from_json(&self.row.content)?;
+        c.document_number = document_number
+            .ok_or_else(|| Error::Internal("a decision's disclosure without its document number".into()))?
+            .to_owned();
+        content::to_json(&c)
     }
 }
 
@@ -97,6 +116,9 @@ pub struct Change {
     pub message: String,
     pub missing_ok: bool,
     pub apply: Apply,
+    /// A member the change adds to its event's payload, so the chain records what the change
+    /// writes (e.g. the `withdrawal` a revision causes).
+    pub payload: Option<(&'static str, Value)>,
 }
 
 impl fmt::Debug for Change {
@@ -131,5 +153,12 @@ impl Attachment for Change {
         changed.updated_at = event.recorded_at;
         changed.into_active_model().reset_all().update(txn).await.map_err(db_error)?;
         Ok(())
+    }
+
+    fn complete_payload(&self, payload: Value, _document_number: Option<&str>) -> Result<Value> {
+        Ok(match &self.payload {
+            Some((name, member)) => payload.with(name, member.clone()),
+            None => payload,
+        })
     }
 }

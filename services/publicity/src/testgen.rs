@@ -514,9 +514,9 @@ pub fn outputs(g: &Generated) -> Vec<(&'static str, String)> {
     let http = |r: Result<String, sanxiang_domain::Error>| r.unwrap_or_else(|e| format!("error {e}"));
     vec![
         ("grpc", grpc),
-        ("json", http(crate::http::disclosure_json(&published).map(|j| j.to_string()))),
-        ("json withdrawn", http(crate::http::disclosure_json(&withdrawn).map(|j| j.to_string()))),
-        ("atom", http(crate::http::atom_xml(&both, ""))),
+        ("json", http(crate::http::disclosure_json(&published, None).map(|j| j.to_string()))),
+        ("json withdrawn", http(crate::http::disclosure_json(&withdrawn, None).map(|j| j.to_string()))),
+        ("atom", http(crate::http::atom_xml(&both, "", &std::collections::HashMap::new()))),
         ("cf", http(crate::http::cf_csv(&both))),
         ("xk", http(crate::http::xk_csv(&[licence]))),
         ("html", http(crate::http::index_html(&both))),

@@ -1,10 +1,18 @@
 //! `ExportCase`: a self-contained tar archive of a case, checkable offline (docs/CHAIN.md).
 //!
+//! A case is exported only when [`Recorder::verify_case`] finds nothing: a case whose stored
+//! rows disagree with its chain or the log is refused (`FAILED_PRECONDITION export.verified`,
+//! or `DATA_LOSS` naming an unreadable event).
+//!
 //! Members, in this order:
-//! - `manifest.json`: format, case id, event count, head hash, SHA-256 of `case.json` and
-//!   `events.jsonl`, and every evidence item with its digest, size and path;
+//! - `manifest.json`: format, case id, event count, head hash, SHA-256 of the other members
+//!   but evidence, every evidence item with its digest, size and path, and the log's checkpoint
+//!   size;
+//! - `manifest.sig`: the log's signed statement over the manifest's SHA-256 (with a log);
 //! - `case.json`: the case as stored;
 //! - `events.jsonl`: one line per event, `{"event":<canonical document>,"hash":"<hex>"}`;
+//! - `log/checkpoint`, `log/proofs.jsonl`: the public checkpoint and each event's inclusion
+//!   proof in it (with a log);
 //! - `evidence/<sha256>`: the bytes of each distinct evidence object.
 
 use std::collections::BTreeMap;
@@ -65,8 +73,34 @@ impl Sink {
 impl Recorder {
     /// Starts streaming the archive of `case`; the receiver yields the archive's bytes.
     pub async fn export(&self, case: &case::Model) -> Result<mpsc::Receiver<Result<Bytes>>> {
+        // Only a case whose stored rows agree with its chain and the log is exported.
+        let report = self.verify_case(case, false).await?;
+        if let Some(p) = report.problems.iter().find(|p| p.data_loss) {
+            return Err(Error::DataLoss(format!("event {} of case {}: {}", p.case_seq, case.id, p.message)));
+        }
+        if let Some(p) = report.problems.first() {
+            return Err(Error::precondition(
+                "export.verified",
+                format!(
+                    "the case's stored record disagrees with its chain ({} row {} {}: {}); VerifyCase lists every problem",
+                    p.table,
+                    p.row,
+                    if p.column.is_empty() { "(the row)" } else { p.column.as_str() },
+                    p.message
+                ),
+            ));
+        }
         let rows = self.all_events(&case.id).await?;
         let items = self.case_evidence(&case.id).await?;
+        if rows.len() as u64 != report.events_checked
+            || rows.last().map(|r| r.hash.as_str()) != Some(report.head_hash.as_str())
+        {
+            return Err(Error::precondition(
+                "concurrent-change",
+                "the case changed while it was being exported; try again",
+            ));
+        }
+        let proved = self.log_members(&rows).await?;
         let mut events = String::new();
         for row in &rows {
             let record = record_of(row).map_err(|m| Error::DataLoss(format!("event {}: {m}", row.case_seq)))?;
@@ -98,21 +132,40 @@ impl Recorder {
             })
             .collect();
         let now = self.clock.now();
-        let manifest = Value::object()
+        let mut files = Value::object()
+            .with("case.json", Sha256Digest::of(case_json.as_bytes()).to_hex())
+            .with("events.jsonl", Sha256Digest::of(events.as_bytes()).to_hex());
+        let mut manifest = Value::object()
             .with("format", EXPORT_FORMAT)
             .with("case_id", case.id.as_str())
-            .with("event_count", rows.len() as u64)
-            .with("head_hash", rows.last().map_or_else(|| Sha256Digest::ZERO.to_hex(), |r| r.hash.clone()))
+            // The case row's count and head, which verification found equal to the chain's.
+            .with("event_count", case.event_count)
+            .with("head_hash", case.head_hash.as_str())
             .with("exported_at", now.to_rfc3339())
-            .with(
-                "files",
+            .with("evidence", Value::Array(evidence));
+        let mut members = vec![("case.json", case_json), ("events.jsonl", events)];
+        if let Some(p) = &proved {
+            files = files
+                .with(CHECKPOINT_MEMBER, Sha256Digest::of(p.checkpoint.as_bytes()).to_hex())
+                .with(PROOFS_MEMBER, Sha256Digest::of(p.proofs.as_bytes()).to_hex());
+            manifest = manifest.with(
+                "log",
                 Value::object()
-                    .with("case.json", Sha256Digest::of(case_json.as_bytes()).to_hex())
-                    .with("events.jsonl", Sha256Digest::of(events.as_bytes()).to_hex()),
-            )
-            .with("evidence", Value::Array(evidence))
-            .to_canonical_string()
-            .map_err(|e| Error::Internal(e.to_string()))?;
+                    .with("origin", p.origin.as_str())
+                    .with("checkpoint_size", p.size)
+                    .with("events_proved", p.proved)
+                    .with("witnessed", p.witnessed),
+            );
+            members.push((CHECKPOINT_MEMBER, p.checkpoint.clone()));
+            members.push((PROOFS_MEMBER, p.proofs.clone()));
+        }
+        let manifest =
+            manifest.with("files", files).to_canonical_string().map_err(|e| Error::Internal(e.to_string()))?;
+        if let Some(log) = &self.log {
+            let statement = log.sign_export(&Sha256Digest::of(manifest.as_bytes()).to_hex())?;
+            members.insert(0, (STATEMENT_MEMBER, statement));
+        }
+        members.insert(0, ("manifest.json", manifest));
 
         let mtime = u64::try_from(now.to_parts().0).unwrap_or(0);
         let vault = self.vault.clone();
@@ -120,7 +173,7 @@ impl Recorder {
         tokio::spawn(async move {
             let mut sink = Sink { tx: tx.clone(), buffer: BytesMut::new() };
             let result: Result<()> = async {
-                for (name, body) in [("manifest.json", manifest), ("case.json", case_json), ("events.jsonl", events)] {
+                for (name, body) in members {
                     let size = body.len() as u64;
                     if !(sink.write(&tar_header(name, size, mtime)?).await
                         && sink.write(body.as_bytes()).await
@@ -163,6 +216,77 @@ impl Recorder {
         });
         Ok(rx)
     }
+}
+
+/// The archive member holding the log's checkpoint (docs/CHAIN.md §6).
+pub const CHECKPOINT_MEMBER: &str = "log/checkpoint";
+/// The archive member holding each event's inclusion proof.
+pub const PROOFS_MEMBER: &str = "log/proofs.jsonl";
+/// The archive member holding the log's signed export statement over the manifest.
+pub const STATEMENT_MEMBER: &str = "manifest.sig";
+
+/// How long an export waits for a checkpoint that includes the case's last event.
+const CHECKPOINT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The log's members of an archive.
+struct Proved {
+    origin: String,
+    size: u64,
+    proved: u64,
+    witnessed: bool,
+    checkpoint: String,
+    proofs: String,
+}
+
+impl Recorder {
+    /// The checkpoint the public reads (the latest witnessed one when witnesses are
+    /// configured), waiting up to [`CHECKPOINT_WAIT`] for one that includes the case's last
+    /// event, and the inclusion proof of every event it includes. `None` without a log.
+    async fn log_members(&self, rows: &[sanxiang_store::entity::event::Model]) -> Result<Option<Proved>> {
+        let Some(log) = &self.log else { return Ok(None) };
+        let last = rows.last().map_or(0, |r| r.global_seq as u64);
+        let deadline = tokio::time::Instant::now() + CHECKPOINT_WAIT;
+        let checkpoint = loop {
+            let found = match log.public_checkpoint().await {
+                Ok(c) => Some(c),
+                Err(Error::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            let covers = found.as_ref().is_some_and(|c| c.size >= last);
+            if covers || tokio::time::Instant::now() >= deadline {
+                break found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        let Some(cp) = checkpoint else { return Ok(None) };
+        let included: Vec<&sanxiang_store::entity::event::Model> =
+            rows.iter().filter(|r| r.global_seq >= 1 && r.global_seq as u64 <= cp.size).collect();
+        let seqs: Vec<u64> = included.iter().map(|r| r.global_seq as u64).collect();
+        let proofs = log.inclusion_proofs(&seqs, cp.size).await?;
+        let mut lines = String::new();
+        for (row, proof) in included.iter().zip(proofs) {
+            let line = Value::object()
+                .with("case_seq", row.case_seq)
+                .with("global_seq", row.global_seq)
+                .with("leaf_index", row.global_seq - 1)
+                .with("tree_size", cp.size)
+                .with("hashes", Value::Array(proof.iter().map(|h| Value::from(hex_of(h))).collect()));
+            lines.push_str(&line.to_canonical_string().map_err(|e| Error::Internal(e.to_string()))?);
+            lines.push('\n');
+        }
+        Ok(Some(Proved {
+            origin: log.origin().to_owned(),
+            size: cp.size,
+            proved: included.len() as u64,
+            witnessed: log.is_witnessed(&cp),
+            checkpoint: cp.note,
+            proofs: lines,
+        }))
+    }
+}
+
+fn hex_of(bytes: &[u8; 32]) -> String {
+    Sha256Digest::from_bytes(*bytes).to_hex()
 }
 
 /// A stored JSON column read back; DATA_LOSS naming the column and row (never its content) when

@@ -133,6 +133,26 @@ impl Recorder {
             .collect()
     }
 
+    /// The events of `kinds` in the given cases, in global order: (global_seq, kind, payload).
+    pub async fn events_of_kinds_in(
+        &self,
+        case_ids: &[&CaseId],
+        kinds: &[EventKind],
+    ) -> Result<Vec<(i64, String, String)>> {
+        event::Entity::find()
+            .select_only()
+            .column(event::Column::GlobalSeq)
+            .column(event::Column::Kind)
+            .column(event::Column::Payload)
+            .filter(event::Column::CaseId.is_in(case_ids.iter().map(|c| c.as_str())))
+            .filter(event::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+            .order_by_asc(event::Column::GlobalSeq)
+            .into_tuple()
+            .all(self.db())
+            .await
+            .map_err(db_error)
+    }
+
     /// The agencies' cases filed before `filed_before` (UTC micros) and not decided: what may be
     /// past the decision limit (RULES R10; the caller judges the date in the agency's zone).
     pub async fn undecided_cases_filed_before(

@@ -9,13 +9,15 @@ use sanxiang_domain::canonical::{CanonicalError, Value, check_canonical};
 use sanxiang_domain::chain::{EventRecord, EvidenceLink, LinkFacts, StoredEvent, check_links};
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::{Error, Result, Timestamp};
-use sanxiang_store::db_error;
-use sanxiang_store::entity::{case, event, evidence};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sanxiang_store::entity::{case, disclosure, draft, event, evidence, review};
+use sanxiang_store::{Db, db_error};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+
+mod anchor;
 
 use crate::record::{Recorder, evidence_from_json, officers_from_json};
 
-/// One failed check.
+/// One failed check, located by table, row and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The event at fault, or 0 for the case row.
@@ -23,6 +25,47 @@ pub struct Problem {
     /// The evidence item at fault, if any.
     pub evidence_id: Option<EvidenceId>,
     pub message: String,
+    /// The table holding the value at fault (`events`, `cases`, `evidence`, `drafts`,
+    /// `reviews`, `disclosures`, `log`).
+    pub table: &'static str,
+    /// The row's key: `global_seq` for events, the tree size for the log, `id` otherwise.
+    pub row: String,
+    /// The column at fault; empty for the row as a whole.
+    pub column: String,
+    /// The row cannot be read at all (DATA_LOSS).
+    pub data_loss: bool,
+}
+
+impl Problem {
+    /// A problem of the event at `case_seq` (row `global_seq`, when known) as a whole.
+    pub fn event(case_seq: u64, global_seq: Option<u64>, message: impl Into<String>) -> Self {
+        Self {
+            case_seq,
+            evidence_id: None,
+            message: message.into(),
+            table: "events",
+            row: global_seq.map(|g| g.to_string()).unwrap_or_default(),
+            column: String::new(),
+            data_loss: false,
+        }
+    }
+
+    /// A stored value of `table`'s row `row`, column `column`, disagreeing with the chain.
+    pub fn at(table: &'static str, row: &str, column: &str, case_seq: u64, message: impl Into<String>) -> Self {
+        Self {
+            case_seq,
+            evidence_id: None,
+            message: message.into(),
+            table,
+            row: row.to_owned(),
+            column: column.to_owned(),
+            data_loss: false,
+        }
+    }
+
+    fn evidence(id: &str, case_seq: u64, message: impl Into<String>) -> Self {
+        Self { evidence_id: Some(EvidenceId::from(id)), ..Self::at("evidence", id, "", case_seq, message) }
+    }
 }
 
 /// The outcome of [`Recorder::verify_case`].
@@ -32,6 +75,100 @@ pub struct Report {
     pub evidence_checked: u64,
     pub head_hash: String,
     pub problems: Vec<Problem>,
+    /// The size of the signed checkpoint the events were checked against (0: none).
+    pub checkpoint_size: u64,
+    /// The case's events that checkpoint includes.
+    pub events_in_checkpoint: u64,
+}
+
+/// A stored event row as read: the row, or where it cannot be decoded.
+// Rows are almost always readable: boxing them would allocate per row for the rare other case.
+#[allow(clippy::large_enum_variant)]
+pub enum Readable {
+    Row(event::Model),
+    /// The row exists but a column does not decode (e.g. text that is not UTF-8).
+    Unreadable {
+        case_seq: i64,
+        global_seq: i64,
+        column: &'static str,
+    },
+}
+
+impl Readable {
+    pub fn case_seq(&self) -> i64 {
+        match self {
+            Self::Row(r) => r.case_seq,
+            Self::Unreadable { case_seq, .. } => *case_seq,
+        }
+    }
+
+    /// The row, or DATA_LOSS naming the event of `case_id` that cannot be read.
+    pub fn row(self, case_id: &str) -> Result<event::Model> {
+        match self {
+            Self::Row(r) => Ok(r),
+            Self::Unreadable { case_seq, column, .. } => Err(Error::DataLoss(format!(
+                "event {case_seq} of case {case_id} cannot be read: its {column} column does not decode"
+            ))),
+        }
+    }
+}
+
+/// The text columns of an event row, by name.
+const TEXT_COLUMNS: [(&str, event::Column); 10] = [
+    ("case_id", event::Column::CaseId),
+    ("kind", event::Column::Kind),
+    ("actor", event::Column::Actor),
+    ("request_id", event::Column::RequestId),
+    ("request_digest", event::Column::RequestDigest),
+    ("officers", event::Column::Officers),
+    ("evidence", event::Column::Evidence),
+    ("payload", event::Column::Payload),
+    ("prev_hash", event::Column::PrevHash),
+    ("hash", event::Column::Hash),
+];
+
+/// Reads the event rows `query` selects. A row that does not decode (a text column that is not
+/// valid UTF-8 on SQLite, which stores whatever bytes it is given) fails the whole query; then
+/// the rows are read one at a time and the undecodable ones are returned as
+/// [`Readable::Unreadable`] naming the column, so the rest of the case stays readable.
+pub async fn read_events(db: &Db, query: Select<event::Entity>) -> Result<Vec<Readable>> {
+    let failed = match query.clone().all(db).await {
+        Ok(rows) => return Ok(rows.into_iter().map(Readable::Row).collect()),
+        Err(e) => e,
+    };
+    let keys: Vec<(i64, i64)> = query
+        .select_only()
+        .column(event::Column::CaseSeq)
+        .column(event::Column::GlobalSeq)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let mut out = Vec::with_capacity(keys.len());
+    let mut undecodable = false;
+    for (case_seq, global_seq) in keys {
+        match event::Entity::find_by_id(global_seq).one(db).await {
+            Ok(Some(row)) => out.push(Readable::Row(row)),
+            Ok(None) => {}
+            Err(_) => {
+                let mut column = "row";
+                for (name, col) in TEXT_COLUMNS {
+                    let read: std::result::Result<Option<Option<String>>, _> =
+                        event::Entity::find_by_id(global_seq).select_only().column(col).into_tuple().one(db).await;
+                    if read.is_err() {
+                        column = name;
+                        break;
+                    }
+                }
+                undecodable = true;
+                out.push(Readable::Unreadable { case_seq, global_seq, column });
+            }
+        }
+    }
+    if !undecodable {
+        return Err(db_error(failed));
+    }
+    Ok(out)
 }
 
 /// Rebuilds the hashed record of a stored event row; `Err` says which column is malformed.
@@ -65,14 +202,11 @@ pub fn record_of(row: &event::Model) -> Result<EventRecord, String> {
 }
 
 impl Recorder {
-    /// All events of a case in chain order.
+    /// All events of a case in chain order; a row that cannot be read is DATA_LOSS naming it.
     pub async fn all_events(&self, case_id: &CaseId) -> Result<Vec<event::Model>> {
-        event::Entity::find()
-            .filter(event::Column::CaseId.eq(case_id))
-            .order_by_asc(event::Column::CaseSeq)
-            .all(&self.db)
-            .await
-            .map_err(db_error)
+        let query =
+            event::Entity::find().filter(event::Column::CaseId.eq(case_id)).order_by_asc(event::Column::CaseSeq);
+        read_events(&self.db, query).await?.into_iter().map(|r| r.row(case_id)).collect()
     }
 
     /// All evidence items of a case.
@@ -114,14 +248,10 @@ impl Recorder {
                     if let Some(u) = upper {
                         query = query.filter(event::Column::CaseSeq.lte(u));
                     }
-                    let page = query
-                        .order_by_asc(event::Column::CaseSeq)
-                        .limit(VERIFY_PAGE as u64)
-                        .all(&db)
-                        .await
-                        .map_err(db_error)?;
+                    let page =
+                        read_events(&db, query.order_by_asc(event::Column::CaseSeq).limit(VERIFY_PAGE as u64)).await?;
                     let full = page.len() == VERIFY_PAGE;
-                    after = page.last().map(|r| r.case_seq).or(after);
+                    after = page.last().map(Readable::case_seq).or(after);
                     let checked = tokio::task::spawn_blocking(move || check_part(page))
                         .await
                         .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
@@ -138,11 +268,51 @@ impl Recorder {
             checked.push(task.await.map_err(|e| Error::Internal(format!("verification task failed: {e}")))??);
         }
         let hashed = started.elapsed();
-        let (case_row, evidence_rows) = (case.clone(), items.clone());
-        let (mut problems, head, events_checked) =
-            tokio::task::spawn_blocking(move || check_record(&case_row, checked, &evidence_rows))
+        let shown = Shown {
+            evidence: items.clone(),
+            drafts: draft::Entity::find()
+                .filter(draft::Column::CaseId.eq(&case.id))
+                .order_by_asc(draft::Column::Version)
+                .all(&self.db)
+                .await
+                .map_err(db_error)?,
+            reviews: review::Entity::find()
+                .filter(review::Column::CaseId.eq(&case.id))
+                .order_by_asc(review::Column::Id)
+                .all(&self.db)
+                .await
+                .map_err(db_error)?,
+            disclosures: disclosure::Entity::find()
+                .filter(disclosure::Column::CaseId.eq(&case.id))
+                .order_by_asc(disclosure::Column::Id)
+                .all(&self.db)
+                .await
+                .map_err(db_error)?,
+        };
+        let case_row = case.clone();
+        let (mut problems, head, events_checked, leaves) =
+            tokio::task::spawn_blocking(move || check_record(&case_row, checked, &shown))
                 .await
                 .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
+        // Against the verifiable log: every event the latest signed checkpoint includes must be
+        // the leaf it holds, and no event after the case's opening may be missing (a deleted
+        // tail with a rewritten head leaves leaves without rows).
+        let (mut checkpoint_size, mut events_in_checkpoint) = (0, 0);
+        if let Some(log) = &self.log {
+            let first = leaves.iter().map(|(g, _, _)| *g).min().unwrap_or(0);
+            let parsed: Vec<(u64, [u8; 32])> = leaves.iter().map(|(g, _, h)| (*g, *h)).collect();
+            let found = log.check_events(&parsed, first).await?;
+            checkpoint_size = found.size;
+            events_in_checkpoint = found.included;
+            for p in found.problems {
+                let case_seq = p.global_seq.and_then(|g| leaves.iter().find(|(x, _, _)| *x == g).map(|(_, c, _)| *c));
+                problems.push(Problem {
+                    table: if p.global_seq.is_some() { "events" } else { "log" },
+                    row: p.global_seq.map_or_else(|| found.size.to_string(), |g| g.to_string()),
+                    ..Problem::at("log", "", "", case_seq.unwrap_or(0), p.message)
+                });
+            }
+        }
         tracing::debug!(
             case_id = %case.id,
             events = events_checked,
@@ -157,11 +327,8 @@ impl Recorder {
             for e in &items {
                 evidence_checked += 1;
                 let Ok(digest) = e.sha256.parse::<Sha256Digest>() else {
-                    problems.push(Problem {
-                        case_seq: 0,
-                        evidence_id: Some(e.id.clone()),
-                        message: "malformed digest".into(),
-                    });
+                    problems
+                        .push(Problem { column: "sha256".into(), ..Problem::evidence(&e.id, 0, "malformed digest") });
                     continue;
                 };
                 let actual = match done.get(e.sha256.as_str()) {
@@ -173,29 +340,43 @@ impl Recorder {
                         done.insert(e.sha256.as_str(), (d, size));
                     }
                     Ok((d, size)) => problems.push(Problem {
-                        case_seq: 0,
-                        evidence_id: Some(e.id.clone()),
-                        message: format!(
-                            "the stored object hashes to {d} ({size} bytes), expected {digest} ({} bytes)",
-                            e.size
-                        ),
+                        column: "sha256".into(),
+                        ..Problem::evidence(
+                            &e.id,
+                            0,
+                            format!(
+                                "the stored object hashes to {d} ({size} bytes), expected {digest} ({} bytes)",
+                                e.size
+                            ),
+                        )
                     }),
                     Err(Error::DataLoss(msg)) => {
-                        problems.push(Problem { case_seq: 0, evidence_id: Some(e.id.clone()), message: msg });
+                        problems.push(Problem { data_loss: true, ..Problem::evidence(&e.id, 0, msg) });
                     }
                     Err(other) => return Err(other),
                 }
             }
         }
-        Ok(Report { events_checked, evidence_checked, head_hash: head, problems })
+        Ok(Report {
+            events_checked,
+            evidence_checked,
+            head_hash: head,
+            problems,
+            checkpoint_size,
+            events_in_checkpoint,
+        })
     }
 }
 
 /// What verification keeps of one event after its independent checks.
-struct Checked {
+pub(crate) struct Checked {
     kind: String,
     case_id: CaseId,
     occurred_at: i64,
+    recorded_at: i64,
+    actor: String,
+    request_id: String,
+    officers: Vec<String>,
     case_seq: u64,
     global_seq: u64,
     prev_hash: Sha256Digest,
@@ -204,14 +385,23 @@ struct Checked {
     /// The hash recomputed from the event's columns.
     recomputed: Result<Sha256Digest, CanonicalError>,
     evidence: Vec<EvidenceLink>,
-    /// The payload, parsed only for the kinds whose payload verification reads (the opening, the
-    /// review and decision events of the gate); `Null` otherwise.
+    /// The payload, parsed only for the kinds whose payload verification reads (the opening,
+    /// the gate, and the events the rows shown to users are checked against); `Null` otherwise.
     payload: Value,
 }
 
-/// One range of the chain, checked: per row its case_seq and outcome, and the last row's hash.
+/// Why an event row could not be checked.
+enum Unusable {
+    /// A column is malformed (the message says which and how).
+    Malformed(String),
+    /// The row cannot be read from the database: the named column does not decode.
+    Unreadable(&'static str),
+}
+
+/// One range of the chain, checked: per row its case_seq, global_seq and outcome, and the last
+/// row's hash.
 struct Part {
-    rows: Vec<(i64, Result<Checked, String>)>,
+    rows: Vec<(i64, i64, Result<Checked, Unusable>)>,
     last_hash: Option<String>,
 }
 
@@ -229,17 +419,44 @@ const VERIFY_PAGE: usize = 4096;
 /// Fewest events worth a range of their own.
 const MIN_EVENTS_PER_PART: usize = 4096;
 
-fn check_part(rows: Vec<event::Model>) -> Part {
+fn check_part(rows: Vec<Readable>) -> Part {
     let mut buf = String::with_capacity(1024);
-    let last_hash = rows.last().map(|r| r.hash.clone());
-    Part { rows: rows.iter().map(|row| (row.case_seq, check_row(row, &mut buf))).collect(), last_hash }
+    let last_hash = rows.iter().rev().find_map(|r| match r {
+        Readable::Row(row) => Some(row.hash.clone()),
+        Readable::Unreadable { .. } => None,
+    });
+    Part {
+        rows: rows
+            .iter()
+            .map(|r| match r {
+                Readable::Row(row) => {
+                    (row.case_seq, row.global_seq, check_row(row, &mut buf).map_err(Unusable::Malformed))
+                }
+                Readable::Unreadable { case_seq, global_seq, column } => {
+                    (*case_seq, *global_seq, Err(Unusable::Unreadable(column)))
+                }
+            })
+            .collect(),
+        last_hash,
+    }
 }
 
 /// Whether verification reads the payload of events of this kind.
 fn payload_needed(kind: &str) -> bool {
-    kind == EventKind::CaseOpened.as_str()
-        || kind == EventKind::ReviewDecided.as_str()
-        || kind == EventKind::Decision.as_str()
+    [
+        EventKind::CaseOpened,
+        EventKind::EvidenceUploaded,
+        EventKind::DraftSubmitted,
+        EventKind::ReviewDecided,
+        EventKind::Decision,
+        EventKind::DecisionRevised,
+        EventKind::DisclosurePublished,
+        EventKind::DisclosureWithdrawn,
+        EventKind::DisclosureCorrected,
+        EventKind::PublicationEnded,
+    ]
+    .iter()
+    .any(|k| k.as_str() == kind)
 }
 
 /// An evidence link as the `events.evidence` column stores it.
@@ -263,7 +480,8 @@ fn check_row_fast(row: &event::Model, buf: &mut String) -> Option<Checked> {
     check_canonical(&row.officers).ok()?;
     check_canonical(&row.evidence).ok()?;
     // Canonical, an array, and only strings: exactly what re-encoding the parsed column gives.
-    serde_json::from_str::<Vec<&str>>(&row.officers).ok()?;
+    let officers: Vec<String> =
+        serde_json::from_str::<Vec<&str>>(&row.officers).ok()?.into_iter().map(str::to_owned).collect();
     let links = serde_json::from_str::<Vec<StoredLink<'_>>>(&row.evidence).ok()?;
     let evidence = links
         .into_iter()
@@ -295,6 +513,10 @@ fn check_row_fast(row: &event::Model, buf: &mut String) -> Option<Checked> {
         kind: row.kind.clone(),
         case_id: row.case_id.clone(),
         occurred_at: row.occurred_at,
+        recorded_at: row.recorded_at,
+        actor: row.actor.clone(),
+        request_id: row.request_id.clone(),
+        officers,
         case_seq: stored.case_seq,
         global_seq: stored.global_seq,
         prev_hash: stored.prev_hash,
@@ -318,6 +540,10 @@ fn check_row(row: &event::Model, buf: &mut String) -> Result<Checked, String> {
         kind: row.kind.clone(),
         case_id: row.case_id.clone(),
         occurred_at: row.occurred_at,
+        recorded_at: row.recorded_at,
+        actor: row.actor.clone(),
+        request_id: row.request_id.clone(),
+        officers: record.officers,
         case_seq: record.case_seq,
         global_seq: record.global_seq,
         prev_hash: record.prev_hash,
@@ -328,20 +554,48 @@ fn check_row(row: &event::Model, buf: &mut String) -> Result<Checked, String> {
     })
 }
 
-/// Every check of a case's record except re-hashing evidence: returns the problems, the head
-/// hash of the chain and the number of events checked.
-fn check_record(case: &case::Model, parts: Vec<Part>, items: &[evidence::Model]) -> (Vec<Problem>, String, u64) {
+/// A readable event's `(global_seq, case_seq, hash)`.
+type Leaf = (u64, u64, [u8; 32]);
+
+/// The rows besides the events that a case's record is shown from.
+pub(crate) struct Shown {
+    pub evidence: Vec<evidence::Model>,
+    pub drafts: Vec<draft::Model>,
+    pub reviews: Vec<review::Model>,
+    pub disclosures: Vec<disclosure::Model>,
+}
+
+/// Every check of a case's record except re-hashing evidence and the log: returns the problems,
+/// the head hash of the chain, the number of events checked, and each readable event's
+/// `(global_seq, case_seq, hash)`.
+fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Problem>, String, u64, Vec<Leaf>) {
+    let items = &shown.evidence;
     let mut problems = Vec::new();
     let mut records = Vec::new();
+    let mut leaves = Vec::new();
     let mut count = 0usize;
     let mut last_hash = None;
     for part in parts {
         last_hash = part.last_hash.or(last_hash);
-        for (case_seq, checked) in part.rows {
+        for (case_seq, global_seq, checked) in part.rows {
             count += 1;
             match checked {
-                Ok(c) => records.push(c),
-                Err(message) => problems.push(Problem { case_seq: case_seq as u64, evidence_id: None, message }),
+                Ok(c) => {
+                    leaves.push((c.global_seq, c.case_seq, *c.stored.as_bytes()));
+                    records.push(c);
+                }
+                Err(Unusable::Malformed(message)) => {
+                    problems.push(Problem::event(case_seq as u64, Some(global_seq as u64), message));
+                }
+                Err(Unusable::Unreadable(column)) => problems.push(Problem {
+                    column: column.to_owned(),
+                    data_loss: true,
+                    ..Problem::event(
+                        case_seq as u64,
+                        Some(global_seq as u64),
+                        format!("the stored row cannot be read: its {column} column is not valid text (data loss)"),
+                    )
+                }),
             }
         }
     }
@@ -357,57 +611,67 @@ fn check_record(case: &case::Model, parts: Vec<Part>, items: &[evidence::Model])
                 recomputed: c.recomputed.clone(),
             })
             .collect();
+        let global: HashMap<u64, u64> = records.iter().map(|c| (c.case_seq, c.global_seq)).collect();
         for p in check_links(&case.id, &links) {
-            problems.push(Problem { case_seq: p.case_seq, evidence_id: None, message: p.message });
+            problems.push(Problem::event(p.case_seq, global.get(&p.case_seq).copied(), p.message));
         }
     }
 
     // The case row must agree with the chain: its head, its length, its opening.
     let head = last_hash.unwrap_or_else(|| Sha256Digest::ZERO.to_hex());
     if case.event_count != count as i64 || case.head_hash != head {
-        problems.push(Problem {
-            case_seq: count as u64,
-            evidence_id: None,
-            message: format!(
+        let column = if case.event_count == count as i64 { "head_hash" } else { "event_count" };
+        problems.push(Problem::at(
+            "cases",
+            &case.id,
+            column,
+            count as u64,
+            format!(
                 "the case records {} events ending in {}, the chain has {} ending in {head}: events were removed or added",
-                case.event_count,
-                case.head_hash,
-                count
+                case.event_count, case.head_hash, count
             ),
-        });
+        ));
     }
     // The gate, as the chain shows it: every major decision follows an approval of its draft.
     let gated = records.iter().map(|c| (c.case_seq, c.kind.as_str(), &c.payload));
     for seq in sanxiang_domain::review::unapproved_major_decisions(gated) {
-        problems.push(Problem {
-            case_seq: seq,
-            evidence_id: None,
-            message: "a major decision without an earlier legal-review approval of its draft digest (RULES L1)".into(),
-        });
+        let global = records.iter().find(|c| c.case_seq == seq).map(|c| c.global_seq);
+        problems.push(Problem::event(
+            seq,
+            global,
+            "a major decision without an earlier legal-review approval of its draft digest (RULES L1)",
+        ));
     }
     if let Some(first) = records.first().filter(|c| c.kind == EventKind::CaseOpened.as_str()) {
         let p = &first.payload;
         let party = p.get("party").and_then(|v| v.to_canonical_string().ok());
         let officers = p.get("handling_officer_ids").and_then(|v| v.to_canonical_string().ok());
-        let consistent = p.get("agency_id").and_then(Value::as_str) == Some(case.agency_id.as_str())
-            && p.get("kind").and_then(Value::as_str) == Some(case.kind.as_str())
-            && p.get("title").and_then(Value::as_str) == Some(case.title.as_str())
-            && party.as_deref() == Some(case.party.as_str())
-            && officers.as_deref() == Some(case.handling_officers.as_str())
-            && first.occurred_at == case.opened_at;
-        if !consistent {
-            problems.push(Problem {
-                case_seq: 1,
-                evidence_id: None,
-                message: "the case row differs from what its case_opened event recorded".into(),
-            });
+        let columns = [
+            ("agency_id", p.get("agency_id").and_then(Value::as_str) == Some(case.agency_id.as_str())),
+            ("kind", p.get("kind").and_then(Value::as_str) == Some(case.kind.as_str())),
+            ("title", p.get("title").and_then(Value::as_str) == Some(case.title.as_str())),
+            ("party", party.as_deref() == Some(case.party.as_str())),
+            ("handling_officers", officers.as_deref() == Some(case.handling_officers.as_str())),
+            ("opened_at", first.occurred_at == case.opened_at),
+            ("request_id", first.request_id == case.request_id),
+            ("created_by", case.created_by == first.actor),
+        ];
+        for (column, same) in columns {
+            if !same {
+                problems.push(Problem::at(
+                    "cases",
+                    &case.id,
+                    column,
+                    1,
+                    format!("the case row's {column} differs from what its case_opened event recorded"),
+                ));
+            }
         }
     } else if count > 0 {
-        problems.push(Problem {
-            case_seq: 1,
-            evidence_id: None,
-            message: "the chain does not start with case_opened".into(),
-        });
+        problems.push(Problem::event(1, None, "the chain does not start with case_opened"));
+    }
+    if problems.iter().all(|p| !p.data_loss) {
+        anchor::check_case(case, &records, &mut problems);
     }
 
     // Every evidence reference must match the evidence row it names.
@@ -428,27 +692,39 @@ fn check_record(case: &case::Model, parts: Vec<Part>, items: &[evidence::Model])
                         recorded.insert(e.id.as_str(), true);
                     }
                 }
-                Some(_) => problems.push(Problem {
-                    case_seq: c.case_seq,
-                    evidence_id: Some(link.evidence_id.clone()),
-                    message: "the evidence row differs from the digest, size or media type the event recorded".into(),
-                }),
-                None => problems.push(Problem {
-                    case_seq: c.case_seq,
-                    evidence_id: Some(link.evidence_id.clone()),
-                    message: "the event references evidence that is not in the case".into(),
-                }),
+                Some((e, digest)) => {
+                    let column = if *digest != Some(link.sha256) {
+                        "sha256"
+                    } else if e.size as u64 != link.size {
+                        "size"
+                    } else {
+                        "media_type"
+                    };
+                    problems.push(Problem {
+                        column: column.into(),
+                        ..Problem::evidence(
+                            &link.evidence_id,
+                            c.case_seq,
+                            "the evidence row differs from the digest, size or media type the event recorded",
+                        )
+                    });
+                }
+                None => problems.push(Problem::evidence(
+                    &link.evidence_id,
+                    c.case_seq,
+                    "the event references evidence that is not in the case",
+                )),
             }
         }
     }
-    for (id, seen) in recorded {
-        if !seen {
-            problems.push(Problem {
-                case_seq: 0,
-                evidence_id: Some(EvidenceId::from(id)),
-                message: "the evidence item has no evidence_uploaded event in the chain".into(),
-            });
-        }
+    let mut unrecorded: Vec<&str> = recorded.into_iter().filter(|(_, seen)| !seen).map(|(id, _)| id).collect();
+    unrecorded.sort_unstable();
+    for id in unrecorded {
+        problems.push(Problem::evidence(id, 0, "the evidence item has no evidence_uploaded event in the chain"));
     }
-    (problems, head, count as u64)
+    anchor::check_evidence(&records, items, &mut problems);
+    anchor::check_drafts(case, &records, &shown.drafts, &mut problems);
+    anchor::check_reviews(&records, &shown.reviews, &mut problems);
+    anchor::check_disclosures(case, &records, &shown.disclosures, &mut problems);
+    (problems, head, count as u64, leaves)
 }

@@ -102,6 +102,14 @@ pub trait Attachment: Send + Sync + std::fmt::Debug {
 
     /// Writes the rows, given what the writer decided for their event.
     async fn commit(&self, txn: &DatabaseTransaction, committed: Committed<'_>) -> Result<()>;
+
+    /// Completes the event's payload with what the rows will hold once the writer's decisions
+    /// are known (e.g. the digest of content that carries the drawn document number), so the
+    /// chain anchors them. Called under the append lock, before the event is hashed; the default
+    /// leaves the payload as it is.
+    fn complete_payload(&self, payload: Value, _document_number: Option<&str>) -> Result<Value> {
+        Ok(payload)
+    }
 }
 
 /// The agency's document-number counter to draw from: `sequences` row
@@ -559,6 +567,13 @@ async fn prepare(
         event_payload = event_payload.with("document_number", number.as_str());
         payload = canonical(&event_payload, "payload")?;
         drawn = Some((name, (n, exists), number));
+    }
+    if !ev.attachments.is_empty() {
+        let number = drawn.as_ref().map(|(_, _, number)| number.as_str());
+        for rows in &ev.attachments {
+            event_payload = rows.complete_payload(event_payload, number)?;
+        }
+        payload = canonical(&event_payload, "payload")?;
     }
 
     *global += 1;

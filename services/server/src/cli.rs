@@ -27,6 +27,18 @@ enum Command {
     VerifyExport {
         /// The tar archive.
         file: std::path::PathBuf,
+        /// The log's verifier key (`<origin>+<id>+<key>`, as the server logs it at start), obtained
+        /// independently of the archive: the checkpoint and the export statement must be signed
+        /// by it. Without it the proofs are checked against an unauthenticated checkpoint.
+        #[arg(long)]
+        vkey: Option<String>,
+        /// A witness's verifier key (repeatable): its cosignature of the checkpoint counts
+        /// towards `--quorum`.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// Cosignatures required of the `--witness` keys (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
     },
     /// The administrator token, with access to the database: rotate it, or recover a lost one.
     #[command(subcommand)]
@@ -110,7 +122,9 @@ pub async fn main() -> ExitCode {
             Ok(())
         }
         Command::Serve(config) => serve(config).await,
-        Command::VerifyExport { file } => offline::run(&file),
+        Command::VerifyExport { file, vkey, witnesses, quorum } => {
+            offline::run(&file, &offline::Trust { vkey, witnesses, quorum })
+        }
         Command::Witness(config) => crate::witness::witness(config).await,
         Command::Log(cmd) => crate::witness::log(cmd).await,
         Command::Client(c) => crate::client::run(cli.client, c).await,

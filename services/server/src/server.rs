@@ -247,7 +247,8 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     let log_refusal = log.check_at_start().await.err();
     log.start(&config.tlog);
     let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock)
-        .with_staging_ttl(StagingTtl::hours(config.upload_staging_ttl_hours));
+        .with_staging_ttl(StagingTtl::hours(config.upload_staging_ttl_hours))
+        .with_log(log.clone());
     tokio::spawn(expire_uploads(recorder.clone(), Duration::from_secs(config.upload_sweep_seconds.max(1))));
     let publicity = Publicity::new(recorder.clone(), Arc::new(sanxiang_review::records::Records::new(db.clone())));
 

@@ -21,6 +21,8 @@ use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::publicity::wan_yuan;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_store::entity::disclosure;
+
+use crate::anchor::Anchor;
 use serde::Deserialize;
 
 use crate::content::{self, Content};
@@ -47,11 +49,12 @@ fn kind_name(kind: &str) -> &'static str {
     KINDS.iter().find(|(k, _)| *k == kind).map_or("行政执法决定", |(_, n)| n)
 }
 
-/// The hook for the verifiable log's proof of a disclosure: the address of the page that proves
-/// the disclosure was logged. There is no log yet, so there is no proof and no link; when the log
-/// lands this returns its proof address and the decision page links to it.
-pub fn proof_url(_d: &disclosure::Model) -> Option<String> {
-    None
+/// The address of the inclusion proof of a disclosure's anchoring event in the verifiable log
+/// (`GET /v1/disclosures/{id}/proof`, docs/CHAIN.md §8.7); `None` when the disclosure has no
+/// anchor (its content matches no digest its record carries) or has left the listings.
+pub fn proof_url(d: &disclosure::Model, anchor: Option<&Anchor>) -> Option<String> {
+    let gone = d.status == status::EXPIRED || d.status == status::ENDED;
+    anchor.filter(|_| !gone).map(|_| crate::anchor::proof_path(&d.id))
 }
 
 /// The query of the listing page, as the search form sends it.
@@ -296,6 +299,8 @@ struct DecisionPage {
     json_url: String,
     atom_url: String,
     proof_url: Option<String>,
+    /// The anchor's position and content digest, shown beside the proof's link.
+    anchor: Option<(u64, u64, String)>,
 }
 
 /// The published fields of a decision, labelled as the 公示 of its kind labels them; empty
@@ -370,6 +375,7 @@ fn fields(kind: &str, c: &Content) -> Vec<(&'static str, String)> {
 /// publication ended — nothing else; one never public is `NOT_FOUND`.
 pub async fn decision(p: &Publicity, id: &DisclosureId) -> Result<(StatusCode, String)> {
     let d = p.get(id).await?;
+    let anchor = p.anchor(&d).await?;
     let tz = stored_zone(&p.recorder().registry().agency(&d.agency_id).await?.time_zone)?;
     let c = content::from_json(&d.content)?;
     let kind = kind_name(&d.case_kind);
@@ -409,7 +415,8 @@ pub async fn decision(p: &Publicity, id: &DisclosureId) -> Result<(StatusCode, S
         agency_url: format!("/agencies/{}", d.agency_id),
         json_url: format!("/v1/disclosures/{}", d.id),
         atom_url: format!("/decisions/{}/entry.atom", d.id),
-        proof_url: proof_url(&d),
+        proof_url: proof_url(&d, anchor.as_ref()),
+        anchor: anchor.filter(|_| !gone).map(|a| (a.global_seq, a.leaf_index(), a.content_sha256)),
     };
     Ok((if gone { StatusCode::GONE } else { StatusCode::OK }, render(&page)?))
 }
