@@ -279,7 +279,11 @@ async fn a_decision_page_reads_as_a_notice_and_follows_its_publication(backend: 
         assert!(html.contains(shown), "{shown} not in {html}");
     }
     assert!(!html.contains("已撤回"));
-    assert!(!html.contains("class=\"proof\""), "no proof link before the log exists");
+    // The decision is anchored in the verifiable log: the page links to its inclusion proof.
+    assert!(
+        html.contains(&format!("<a class=\"proof\" href=\"/v1/disclosures/{}/proof\">", case.id)),
+        "the proof link in {html}"
+    );
     assert!(!html.contains("<script") && !html.contains("style="));
     // The JSON it links to is the feed's (amounts in 分), unchanged.
     let json: serde_json::Value =

@@ -7,7 +7,7 @@
 //!   [`query::search`]);
 //! - `/decisions/{id}`: one decision as a citizen reads a 公示: amounts in 元 (and 万元), dates,
 //!   the legal basis, what was decided, withdrawal, end of publication, and links to its JSON and
-//!   Atom entry (and its proof in the verifiable log, [`proof_url`], once that exists);
+//!   Atom entry, and its inclusion proof in the verifiable log ([`proof_url`]);
 //! - `/agencies/{id}`: the agency's notices before enforcement (事前公开) and its roster.
 
 pub mod query;
