@@ -89,9 +89,16 @@ impl NamedKey {
             Ok(text) => Ok((Self::parse(&text, alg)?, false)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate(name, alg)?;
-                write_private(path, &key.private_text())
+                // Replicas starting together on one data directory race here: exactly one key
+                // file is created, and every other replica signs with the one that won.
+                let created = create_private(path, &key.private_text())
                     .map_err(|e| KeyError(format!("cannot write the key file {}: {e}", path.display())))?;
-                Ok((key, true))
+                if created {
+                    return Ok((key, true));
+                }
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| KeyError(format!("cannot read the key file {}: {e}", path.display())))?;
+                Ok((Self::parse(&text, alg)?, false))
             }
             Err(e) => Err(KeyError(format!("cannot read the key file {}: {e}", path.display()))),
         }
@@ -116,6 +123,35 @@ impl NamedKey {
     /// The public key.
     pub fn public(&self) -> VerifyingKey {
         self.key.verifying_key()
+    }
+}
+
+/// Creates `path` with `text` (mode 0600) unless it exists: the file appears whole or not at all
+/// (written and synced under a name of its own, then hard-linked into place, which fails if
+/// another process created `path` first). Returns whether this call created it.
+pub fn create_private(path: &Path, text: &str) -> std::io::Result<bool> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("new.{}.{:016x}", std::process::id(), rand::random::<u64>()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let written = options.open(&tmp).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -237,6 +273,33 @@ impl signed_note::Verifier for CosignatureVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replicas_starting_together_end_up_with_one_key() {
+        for _ in 0..8 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("log-key");
+            let started = std::sync::Barrier::new(8);
+            let keys: Vec<(String, bool)> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            started.wait();
+                            let (key, created) = NamedKey::load_or_create(&path, "example.org/log", 1).unwrap();
+                            (key.vkey(), created)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert_eq!(keys.iter().filter(|(_, created)| *created).count(), 1, "exactly one creates the key");
+            assert!(keys.iter().all(|(vkey, _)| vkey == &keys[0].0), "all sign with one key: {keys:?}");
+            let on_disk = NamedKey::parse(&std::fs::read_to_string(&path).unwrap(), 1).unwrap();
+            assert_eq!(on_disk.vkey(), keys[0].0);
+            // Nothing is left beside the key file.
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
+    }
 
     #[test]
     fn keys_round_trip_and_the_vkey_is_the_one_signed_note_makes() {
