@@ -76,7 +76,11 @@ impl Recorder {
         // Only a case whose stored rows agree with its chain and the log is exported.
         let report = self.verify_case(case, false).await?;
         if let Some(p) = report.problems.iter().find(|p| p.data_loss) {
-            return Err(Error::DataLoss(format!("event {} of case {}: {}", p.case_seq, case.id, p.message)));
+            return Err(Error::DataLoss(if p.table == "cases" {
+                format!("case {}: {}", case.id, p.message)
+            } else {
+                format!("event {} of case {}: {}", p.case_seq, case.id, p.message)
+            }));
         }
         if let Some(p) = report.problems.first() {
             return Err(Error::precondition(

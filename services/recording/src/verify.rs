@@ -657,6 +657,19 @@ fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Pro
             ("created_by", case.created_by == first.actor),
         ];
         for (column, same) in columns {
+            // A JSON column that cannot be read at all is lost data, not a disagreement.
+            let stored = match column {
+                "party" => Some(&case.party),
+                "handling_officers" => Some(&case.handling_officers),
+                _ => None,
+            };
+            if stored.is_some_and(|t| Value::parse(t).is_err()) {
+                problems.push(Problem {
+                    data_loss: true,
+                    ..Problem::at("cases", &case.id, column, 1, format!("cases.{column} of {} cannot be read", case.id))
+                });
+                continue;
+            }
             if !same {
                 problems.push(Problem::at(
                     "cases",
