@@ -20,6 +20,11 @@ MICRO="${BENCH_MICRO:-1}"                         # 0: skip the criterion micro-
 LOG_EVENTS="${BENCH_LOG_EVENTS:-100}"             # per client, 8 clients, for the checkpoint latency
 LOG_PROOFS="${BENCH_LOG_PROOFS:-2000}"            # inclusion proofs asked for
 
+# Every figure's clients act as one principal: lift the per-principal write rate limit
+# (default 2000 in a burst, 1000 a second), or it caps the append figures and counts as errors.
+export SANXIANG_WRITE_RATE_BURST="${SANXIANG_WRITE_RATE_BURST:-100000000}"
+export SANXIANG_WRITE_RATE_PER_SECOND="${SANXIANG_WRITE_RATE_PER_SECOND:-100000000}"
+
 cargo build --release -p sanxiang-server -p sanxiang-bench
 BENCH="$CARGO_TARGET_DIR/release/sanxiang-bench"
 SERVER="$CARGO_TARGET_DIR/release/sanxiang"
