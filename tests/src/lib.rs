@@ -603,6 +603,28 @@ pub fn shanghai_morning(date: &str) -> Timestamp {
 }
 
 impl Harness {
+    /// Changes an agency's publicity policy as the administrator: reads it, applies `change`,
+    /// stores it (without the regime's defaults).
+    pub async fn set_policy(&self, agency: &str, change: impl FnOnce(&mut pb::PublicityPolicy)) {
+        let mut p = self
+            .admin
+            .publicity
+            .clone()
+            .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency.into() })
+            .await
+            .expect("get policy")
+            .into_inner()
+            .policy
+            .expect("the answer carries the policy");
+        change(&mut p);
+        self.admin
+            .publicity
+            .clone()
+            .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(p), regime_defaults: false })
+            .await
+            .expect("put policy");
+    }
+
     /// A server whose clock stands at [`shanghai_morning`] of `date` and moves only when the test
     /// moves it.
     pub async fn start_on(backend: Backend, date: &str) -> (Self, Arc<sanxiang_domain::TestClock>) {

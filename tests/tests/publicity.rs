@@ -79,26 +79,6 @@ async fn public_list(h: &Harness, agency: &str) -> Vec<pb::Disclosure> {
     }
 }
 
-async fn set_policy(h: &Harness, agency: &str, change: impl FnOnce(&mut pb::PublicityPolicy)) {
-    let mut p = h
-        .admin
-        .publicity
-        .clone()
-        .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency.into() })
-        .await
-        .expect("get policy")
-        .into_inner()
-        .policy
-        .expect("the answer carries the policy");
-    change(&mut p);
-    h.admin
-        .publicity
-        .clone()
-        .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(p), regime_defaults: false })
-        .await
-        .expect("put policy");
-}
-
 fn status(d: &pb::Disclosure) -> pb::DisclosureStatus {
     pb::DisclosureStatus::try_from(d.status).unwrap()
 }
@@ -190,7 +170,7 @@ async fn a_decision_gets_a_disclosure_due_in_working_days_across_a_holiday(backe
 async fn confirmed_publication_waits_for_the_publisher(backend: Backend) {
     let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
-    set_policy(&h, &w.agency.id, |p| p.auto_publish = false).await;
+    h.set_policy(&w.agency.id, |p| p.auto_publish = false).await;
     let (case, _) = fined(&w, &clock, 2_000_000).await;
     let d = staff_get(&w.publisher, &case.id).await;
     assert_eq!(status(&d), pb::DisclosureStatus::Pending);
@@ -243,7 +223,7 @@ async fn exclusions_are_recorded_with_their_reason_and_never_public(backend: Bac
     let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
     // Both SAMR Art. 2 exclusions, set on a general-regime agency (neither is on by default).
-    set_policy(&h, &w.agency.id, |p| {
+    h.set_policy(&w.agency.id, |p| {
         p.exclude_summary_procedure = true;
         p.exclude_warning_only = true;
     })
@@ -343,7 +323,7 @@ fn bank_card() -> String {
 async fn no_private_data_reaches_any_public_output(backend: Backend) {
     let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w = h.world(1, "").await;
-    set_policy(&h, &w.agency.id, |p| p.mask_party_name = true).await;
+    h.set_policy(&w.agency.id, |p| p.mask_party_name = true).await;
     let id = id_with_x();
     let card = bank_card();
     let case = w
@@ -500,7 +480,7 @@ async fn a_revised_decision_is_withdrawn_visibly_everywhere(backend: Backend) {
     assert!(!atom.contains("<entry>"), "the withdrawn entry is no longer a live entry: {atom}");
 
     // With confirmed publication, the revision owes a withdrawal within 3 working days.
-    set_policy(&h, &w.agency.id, |p| p.auto_publish = false).await;
+    h.set_policy(&w.agency.id, |p| p.auto_publish = false).await;
     let (second, _) = fined(&w, &clock, 300_000).await;
     w.publisher
         .publicity

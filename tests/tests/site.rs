@@ -115,31 +115,11 @@ async fn penalise(w: &World, clock: &TestClock, case: &pb::Case, fine_fen: u64, 
     w.issue(&draft.id).await.expect("issue").document_number
 }
 
-async fn mask_party_names(h: &Harness, agency: &str) {
-    let mut p = h
-        .admin
-        .publicity
-        .clone()
-        .get_publicity_policy(pb::GetPublicityPolicyRequest { agency_id: agency.into() })
-        .await
-        .expect("get policy")
-        .into_inner()
-        .policy
-        .expect("the answer carries the policy");
-    p.mask_party_name = true;
-    h.admin
-        .publicity
-        .clone()
-        .put_publicity_policy(pb::PutPublicityPolicyRequest { policy: Some(p), regime_defaults: false })
-        .await
-        .expect("put policy");
-}
-
 async fn the_listing_searches_filters_and_pages_without_a_cap(backend: Backend) {
     let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
     let w1 = h.world(1, "").await;
     let w2 = h.world(2, "").await;
-    mask_party_names(&h, &w1.agency.id).await;
+    h.set_policy(&w1.agency.id, |p| p.mask_party_name = true).await;
     // Agency 1, on 2 March: 21 companies of two names and one natural person (published masked).
     let mut all = Vec::new();
     let mut bing = Vec::new();
