@@ -24,6 +24,9 @@ LOG_PROOFS="${BENCH_LOG_PROOFS:-2000}"            # inclusion proofs asked for
 # (default 2000 in a burst, 1000 a second), or it caps the append figures and counts as errors.
 export SANXIANG_WRITE_RATE_BURST="${SANXIANG_WRITE_RATE_BURST:-100000000}"
 export SANXIANG_WRITE_RATE_PER_SECOND="${SANXIANG_WRITE_RATE_PER_SECOND:-100000000}"
+# The same for the public HTTP surface's per-address limit: every feed reader is on 127.0.0.1.
+export SANXIANG_HTTP_RATE_BURST="${SANXIANG_HTTP_RATE_BURST:-100000000}"
+export SANXIANG_HTTP_RATE_PER_SECOND="${SANXIANG_HTTP_RATE_PER_SECOND:-100000000}"
 
 cargo build --release -p sanxiang-server -p sanxiang-bench
 BENCH="$CARGO_TARGET_DIR/release/sanxiang-bench"

@@ -127,6 +127,26 @@ pub async fn pages(client: &reqwest::Client, url: &str, pages: usize) -> Result<
     Ok((latencies, body))
 }
 
+/// `readers` clients at once, each on a connection of its own, each GETting `url` `pages` times
+/// one after another (the public feed under load). Returns every request's latency and the wall
+/// time of the whole run.
+pub async fn concurrent(url: &str, readers: usize, pages_each: usize) -> Result<(Vec<Duration>, Duration), Error> {
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..readers {
+        let url = url.to_owned();
+        tasks.spawn(async move {
+            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
+            pages(&client, &url, pages_each).await.map(|(latencies, _)| latencies)
+        });
+    }
+    let mut all = Vec::with_capacity(readers * pages_each);
+    while let Some(done) = tasks.join_next().await {
+        all.extend(done??);
+    }
+    Ok((all, started.elapsed()))
+}
+
 /// A bare HTTP server answering every GET with `body`: the feed's baseline.
 pub async fn static_server(body: String) -> Result<std::net::SocketAddr, Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

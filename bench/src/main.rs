@@ -134,6 +134,12 @@ enum Command {
         /// Entries per page.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Concurrent readers of the first page for the load figure (0 skips it).
+        #[arg(long, default_value_t = 200)]
+        readers: usize,
+        /// Pages each concurrent reader asks for, one after another.
+        #[arg(long, default_value_t = 20)]
+        reader_pages: usize,
     },
 }
 
@@ -202,7 +208,14 @@ async fn main() -> Result<(), Error> {
             };
             append(channel, &token, clients, cases, events, preload, seed_into).await?
         }
-        Command::Upload { size, concurrency } => upload(channel, &token, size, concurrency).await?,
+        Command::Upload { size, concurrency } => {
+            let (row, to_file) = upload(channel, &token, size, concurrency).await?;
+            let rss = server.as_ref().and_then(spawn::Server::peak_rss_kib);
+            print_header(cli.header);
+            print_row(&row, &label, rss);
+            print_row(&to_file, &label, rss);
+            return Ok(());
+        }
         Command::Verify { events, rehash } => verify(channel, &token, events, rehash).await?,
         Command::Log { clients, events, proofs } => {
             let rows = log(channel, &token, clients, events, proofs).await?;
@@ -213,10 +226,11 @@ async fn main() -> Result<(), Error> {
             }
             return Ok(());
         }
-        Command::Feed { entries, depth, pages, limit } => {
+        Command::Feed { entries, depth, pages, limit, readers, reader_pages } => {
             let server =
                 server.as_ref().ok_or("feed needs --spawn: its entries are written into the server's database")?;
-            let rows = feed(&channel, &token, server, entries, depth, pages, limit).await?;
+            let shape = FeedShape { entries, depth, pages, limit, readers, reader_pages };
+            let rows = feed(&channel, &token, server, &shape).await?;
             let rss = server.peak_rss_kib();
             print_header(cli.header);
             for row in &rows {
@@ -602,7 +616,9 @@ async fn append(
     })
 }
 
-async fn upload(channel: Channel, admin_token: &str, size: usize, concurrency: usize) -> Result<Row, Error> {
+/// The upload figure twice: against the discard baseline, and against the file baseline (the
+/// same streams written to a file with the server's `fsync` policy).
+async fn upload(channel: Channel, admin_token: &str, size: usize, concurrency: usize) -> Result<(Row, Row), Error> {
     let agency = std::sync::Arc::new(setup_agency(&channel, admin_token).await?);
     let record = record_client(channel, &agency.token)?;
     let data = pseudo_random(42, size);
@@ -634,16 +650,34 @@ async fn upload(channel: Channel, admin_token: &str, size: usize, concurrency: u
     let (tally, wall) = run(record, 0).await;
     let base = baseline::start().await?;
     let (base_tally, base_wall) = run(record_client(base.channel.clone(), &agency.token)?, 1_000_000).await;
+    drop(base);
+    // In the system's temporary directory, where a spawned server keeps its data: the same disk.
+    let dir = std::sync::Arc::new(tempfile::tempdir()?);
+    let file_base = baseline::start_with(baseline::Sink::File(dir)).await?;
+    let (file_tally, file_wall) = run(record_client(file_base.channel.clone(), &agency.token)?, 2_000_000).await;
     let mib = |n: usize, d: Duration| rate(n * size, d) / f64::from(1u32 << 20);
-    Ok(Row {
-        figure: format!("upload {concurrency} × {} MiB", size >> 20),
-        unit: "MiB/s",
-        value: mib(concurrency - tally.errors, wall),
-        baseline: mib(concurrency - base_tally.errors, base_wall),
-        latencies: tally.latencies,
-        errors: tally.errors + base_tally.errors,
-        first_error: tally.first_error.or(base_tally.first_error),
-    })
+    let figure = format!("upload {concurrency} × {} MiB", size >> 20);
+    let value = mib(concurrency - tally.errors, wall);
+    Ok((
+        Row {
+            figure: format!("{figure} (baseline: discard)"),
+            unit: "MiB/s",
+            value,
+            baseline: mib(concurrency - base_tally.errors, base_wall),
+            latencies: tally.latencies.clone(),
+            errors: tally.errors + base_tally.errors,
+            first_error: tally.first_error.clone().or(base_tally.first_error),
+        },
+        Row {
+            figure: format!("{figure} (baseline: file, same fsync policy)"),
+            unit: "MiB/s",
+            value,
+            baseline: mib(concurrency - file_tally.errors, file_wall),
+            latencies: tally.latencies,
+            errors: tally.errors + file_tally.errors,
+            first_error: tally.first_error.or(file_tally.first_error),
+        },
+    ))
 }
 
 async fn verify(channel: Channel, admin_token: &str, events: usize, rehash: bool) -> Result<Row, Error> {
@@ -868,15 +902,23 @@ async fn log(
 
 /// The feed figure: the first page and a page `depth` entries deep, each against a static
 /// response of the same bytes.
-async fn feed(
-    channel: &Channel,
-    admin_token: &str,
-    server: &spawn::Server,
+/// The sizes of the `feed` figure.
+struct FeedShape {
     entries: usize,
     depth: usize,
     pages: usize,
     limit: usize,
+    readers: usize,
+    reader_pages: usize,
+}
+
+async fn feed(
+    channel: &Channel,
+    admin_token: &str,
+    server: &spawn::Server,
+    shape: &FeedShape,
 ) -> Result<Vec<Row>, Error> {
+    let FeedShape { entries, depth, pages, limit, readers, reader_pages } = *shape;
     if depth >= entries {
         return Err(format!("--depth {depth} must be less than --entries {entries}").into());
     }
@@ -929,7 +971,22 @@ async fn feed(
         median(&deep).as_secs_f64() / median(&first).as_secs_f64(),
     );
     let base_rate = per_second(&baseline);
-    Ok(vec![
+    let mut rows = Vec::new();
+    if readers > 0 {
+        // The public under load: many readers at once, each on its own connection.
+        let (loaded, wall) = feed::concurrent(&base, readers, reader_pages).await?;
+        let (base_loaded, base_wall) = feed::concurrent(&baseline_url, readers, reader_pages).await?;
+        rows.push(Row {
+            figure: format!("feed first page, {readers} concurrent readers × {reader_pages} pages"),
+            unit: "pages/s",
+            value: rate(loaded.len(), wall),
+            baseline: rate(base_loaded.len(), base_wall),
+            latencies: loaded,
+            errors: 0,
+            first_error: None,
+        });
+    }
+    let mut measured = vec![
         Row {
             figure: format!("feed first page ({limit} of {entries} entries)"),
             unit: "pages/s",
@@ -948,5 +1005,7 @@ async fn feed(
             errors: 0,
             first_error: None,
         },
-    ])
+    ];
+    measured.append(&mut rows);
+    Ok(measured)
 }

@@ -1,6 +1,7 @@
 //! Two `sanxiang serve` processes on one PostgreSQL database and one object store: appends to
 //! one case through both still form one linear chain, the global sequence stays gap-free, and an
-//! idempotent retry may land on either replica.
+//! idempotent retry may land on either replica; a token revoked or an officer suspended through
+//! one replica is refused by the other at once.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -124,6 +125,52 @@ async fn two_replicas_share_one_chain_per_case() {
         .expect("the answer carries the event");
     assert_eq!((first.hash, first.global_seq), (retry.hash, retry.global_seq));
 
+    // Rights taken away through A are gone through B from the next request on, although B has
+    // the token and the officers in memory from the appends above.
+    let me = wa.officer.registry.clone().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner().principal.unwrap();
+    let issued = admin_a
+        .registry
+        .clone()
+        .issue_token(pb::IssueTokenRequest { principal_id: me.id.clone(), label: "second device".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    let second = connect(&b.addr, &issued.token).await;
+    let w2 = world(second.clone());
+    second.record.clone().append_event(w2.event(&case.id, K::Inspection, now)).await.unwrap();
+    admin_a.registry.clone().revoke_token(pb::RevokeTokenRequest { token_id: issued.token_id }).await.unwrap();
+    let refused = second.record.clone().append_event(w2.event(&case.id, K::Inspection, now)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    admin_a
+        .registry
+        .clone()
+        .set_officer_status(pb::SetOfficerStatusRequest {
+            officer_id: officers[1].id.clone(),
+            status: pb::OfficerStatus::Suspended as i32,
+            reason: "暂扣执法证件".into(),
+            effective_at: None,
+        })
+        .await
+        .unwrap();
+    // Acts are judged at their own time: these happen after the change.
+    let later = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);
+    let refused = wb.officer.record.clone().append_event(wb.event(&case.id, K::Inspection, later)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains(&officers[1].id), "{refused:?}");
+    admin_a
+        .registry
+        .clone()
+        .set_officer_status(pb::SetOfficerStatusRequest {
+            officer_id: officers[1].id.clone(),
+            status: pb::OfficerStatus::Active as i32,
+            reason: "恢复".into(),
+            effective_at: None,
+        })
+        .await
+        .unwrap();
+    let later = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);
+    wb.officer.record.clone().append_event(wb.event(&case.id, K::Inspection, later)).await.unwrap();
+
     for w in [&wa, &wb] {
         let report = w
             .officer
@@ -134,7 +181,8 @@ async fn two_replicas_share_one_chain_per_case() {
             .unwrap()
             .into_inner();
         assert!(report.ok, "{:?}", report.problems);
-        assert_eq!(report.events_checked, 1 + 32 * 6 + 1);
+        // The opening, the 32 × 6 appends, the retried one, the second device's and the last.
+        assert_eq!(report.events_checked, 1 + 32 * 6 + 1 + 1 + 1);
     }
     let db = Database::connect(database.as_str()).await.unwrap();
     let all = event::Entity::find().order_by_asc(event::Column::GlobalSeq).all(&db).await.unwrap();

@@ -13,9 +13,9 @@ use sanxiang_domain::limits::{self, MAX_ADDRESS, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
 use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
+use sanxiang_registry::Registry;
 use sanxiang_registry::auth::{Principal, Scope};
 use sanxiang_registry::registry::{Refusal, refusal_kind};
-use sanxiang_registry::{OfficerInfo, Registry};
 use sanxiang_store::entity::{agency, case, event, evidence};
 use sanxiang_store::{Db, Vault, db_error};
 use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
@@ -290,7 +290,7 @@ impl Recorder {
         if r.handling_officer_ids.is_empty() {
             return Err(Error::invalid("handling_officer_ids", "name at least one handling officer"));
         }
-        let certs = self.registry.certificates(&r.handling_officer_ids).await?;
+        let certs = self.registry.certificates_for(who, &r.handling_officer_ids).await?;
         let mut seen = HashSet::new();
         for (i, id) in r.handling_officer_ids.iter().enumerate() {
             if !seen.insert(id) {
@@ -395,7 +395,7 @@ impl Recorder {
         let tz = stored_zone(&agency.time_zone)?;
 
         // The acting officers (G3).
-        let certs = self.registry.certificates(&r.officer_ids).await?;
+        let certs = self.registry.certificates_for(who, &r.officer_ids).await?;
         let needed = match (kind.needs_two_officers(), r.summary_procedure) {
             (false, _) => 0,
             (true, true) => 1,
@@ -403,7 +403,7 @@ impl Recorder {
         };
         if let Err(refused) = check_acting(
             &r.officer_ids,
-            |id| certs.get(id).map(OfficerInfo::named),
+            |id| certs.get(id).map(|o| o.named()),
             &agency.id,
             occurred_at,
             tz,

@@ -231,14 +231,15 @@ impl Recorder {
         // pages checked on a blocking thread as they arrive: reading, decoding and hashing overlap
         // and use every core, and memory holds a page per range, not the whole chain.
         let parts = verify_parts(case.event_count);
+        let index = std::sync::Arc::new(EvidenceIndex::new(&items));
         let bounds: Vec<i64> = (1..parts).map(|i| case.event_count * i as i64 / parts as i64).collect();
         let mut tasks = Vec::with_capacity(parts);
         for i in 0..parts {
             let lower = (i > 0).then(|| bounds[i - 1]);
             let upper = (i + 1 < parts).then(|| bounds[i]);
-            let (db, case_id) = (self.db.clone(), case.id.clone());
+            let (db, case_id, index) = (self.db.clone(), case.id.clone(), std::sync::Arc::clone(&index));
             tasks.push(tokio::spawn(async move {
-                let mut out = Part { rows: Vec::new(), last_hash: None };
+                let mut out = Part::default();
                 let mut after = lower;
                 loop {
                     let mut query = event::Entity::find().filter(event::Column::CaseId.eq(&case_id));
@@ -252,11 +253,11 @@ impl Recorder {
                         read_events(&db, query.order_by_asc(event::Column::CaseSeq).limit(VERIFY_PAGE as u64)).await?;
                     let full = page.len() == VERIFY_PAGE;
                     after = page.last().map(Readable::case_seq).or(after);
-                    let checked = tokio::task::spawn_blocking(move || check_part(page))
+                    let (index, case_id) = (std::sync::Arc::clone(&index), case_id.clone());
+                    let checked = tokio::task::spawn_blocking(move || check_part(page, &case_id, &index))
                         .await
                         .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
-                    out.rows.extend(checked.rows);
-                    out.last_hash = checked.last_hash.or(out.last_hash);
+                    out.append(checked);
                     if !full {
                         return Ok::<_, Error>(out);
                     }
@@ -390,19 +391,109 @@ pub(crate) struct Checked {
     payload: Value,
 }
 
-/// Why an event row could not be checked.
-enum Unusable {
-    /// A column is malformed (the message says which and how).
-    Malformed(String),
-    /// The row cannot be read from the database: the named column does not decode.
-    Unreadable(&'static str),
+/// What the order checks need of every event: its place, its links and (for the case row) its
+/// kind and time. A compact value, so a chain of millions of events fits in little memory; the
+/// full [`Checked`] is kept only for the events whose payload the later checks read.
+pub(crate) struct Link {
+    case_seq: u64,
+    global_seq: u64,
+    /// The case the row names when it is not the verified case (never, unless the row was moved).
+    foreign_case: Option<CaseId>,
+    kind: Option<EventKind>,
+    occurred_at: i64,
+    prev_hash: Sha256Digest,
+    stored: Sha256Digest,
+    recomputed: Result<Sha256Digest, CanonicalError>,
 }
 
-/// One range of the chain, checked: per row its case_seq, global_seq and outcome, and the last
-/// row's hash.
+/// The case's evidence rows by id, for checking each event's references where the event is
+/// checked (on the blocking thread of its page) instead of keeping every event's links.
+struct EvidenceIndex {
+    by_id: HashMap<EvidenceId, (Option<Sha256Digest>, u64, String)>,
+}
+
+impl EvidenceIndex {
+    fn new(items: &[evidence::Model]) -> Self {
+        Self {
+            by_id: items
+                .iter()
+                .map(|e| (e.id.clone(), (e.sha256.parse().ok(), e.size as u64, e.media_type.clone())))
+                .collect(),
+        }
+    }
+
+    /// Every reference of event `c` against the evidence row it names. Returns the problems and
+    /// whether `c` is an `evidence_uploaded` event whose references all match (it records them).
+    fn check(&self, c: &Checked, recorded: &mut Vec<EvidenceId>) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for link in &c.evidence {
+            // Digests compared parsed: the row's text equals `link.sha256.to_hex()` exactly when
+            // it parses (64 lowercase hex digits) to the link's digest.
+            match self.by_id.get(&link.evidence_id) {
+                Some((digest, size, media_type))
+                    if *digest == Some(link.sha256) && *size == link.size && *media_type == link.media_type =>
+                {
+                    if c.kind == EventKind::EvidenceUploaded.as_str() {
+                        recorded.push(link.evidence_id.clone());
+                    }
+                }
+                Some((digest, size, _)) => {
+                    let column = if *digest != Some(link.sha256) {
+                        "sha256"
+                    } else if *size != link.size {
+                        "size"
+                    } else {
+                        "media_type"
+                    };
+                    problems.push(Problem {
+                        column: column.into(),
+                        ..Problem::evidence(
+                            &link.evidence_id,
+                            c.case_seq,
+                            "the evidence row differs from the digest, size or media type the event recorded",
+                        )
+                    });
+                }
+                None => problems.push(Problem::evidence(
+                    &link.evidence_id,
+                    c.case_seq,
+                    "the event references evidence that is not in the case",
+                )),
+            }
+        }
+        problems
+    }
+}
+
+/// One range of the chain, checked, in case_seq order.
+#[derive(Default)]
 struct Part {
-    rows: Vec<(i64, i64, Result<Checked, Unusable>)>,
+    /// Every readable event.
+    links: Vec<Link>,
+    /// The events whose payload later checks read ([`payload_needed`]).
+    full: Vec<Checked>,
+    /// Rows that could not be checked, as problems.
+    unusable: Vec<Problem>,
+    /// Evidence references that differ from their rows.
+    references: Vec<Problem>,
+    /// Evidence ids recorded by a matching `evidence_uploaded` event.
+    recorded: Vec<EvidenceId>,
+    /// Rows read, readable or not.
+    count: usize,
+    /// The hash stored with the last readable row.
     last_hash: Option<String>,
+}
+
+impl Part {
+    fn append(&mut self, next: Part) {
+        self.links.extend(next.links);
+        self.full.extend(next.full);
+        self.unusable.extend(next.unusable);
+        self.references.extend(next.references);
+        self.recorded.extend(next.recorded);
+        self.count += next.count;
+        self.last_hash = next.last_hash.or(self.last_hash.take());
+    }
 }
 
 /// Ranges a chain of `events` is read and checked in: enough to keep every core busy, none
@@ -419,26 +510,46 @@ const VERIFY_PAGE: usize = 4096;
 /// Fewest events worth a range of their own.
 const MIN_EVENTS_PER_PART: usize = 4096;
 
-fn check_part(rows: Vec<Readable>) -> Part {
+fn check_part(rows: Vec<Readable>, case_id: &CaseId, index: &EvidenceIndex) -> Part {
     let mut buf = String::with_capacity(1024);
-    let last_hash = rows.iter().rev().find_map(|r| match r {
-        Readable::Row(row) => Some(row.hash.clone()),
-        Readable::Unreadable { .. } => None,
-    });
-    Part {
-        rows: rows
-            .iter()
-            .map(|r| match r {
-                Readable::Row(row) => {
-                    (row.case_seq, row.global_seq, check_row(row, &mut buf).map_err(Unusable::Malformed))
+    let mut part = Part { count: rows.len(), ..Part::default() };
+    for r in rows {
+        match r {
+            Readable::Row(row) => match check_row(&row, &mut buf) {
+                Ok(c) => {
+                    part.last_hash = Some(row.hash);
+                    part.references.extend(index.check(&c, &mut part.recorded));
+                    part.links.push(Link {
+                        case_seq: c.case_seq,
+                        global_seq: c.global_seq,
+                        foreign_case: (&c.case_id != case_id).then(|| c.case_id.clone()),
+                        kind: EventKind::parse(&c.kind),
+                        occurred_at: c.occurred_at,
+                        prev_hash: c.prev_hash,
+                        stored: c.stored,
+                        recomputed: c.recomputed.clone(),
+                    });
+                    if payload_needed(&c.kind) {
+                        part.full.push(c);
+                    }
                 }
-                Readable::Unreadable { case_seq, global_seq, column } => {
-                    (*case_seq, *global_seq, Err(Unusable::Unreadable(column)))
+                Err(message) => {
+                    part.last_hash = Some(row.hash);
+                    part.unusable.push(Problem::event(row.case_seq as u64, Some(row.global_seq as u64), message));
                 }
-            })
-            .collect(),
-        last_hash,
+            },
+            Readable::Unreadable { case_seq, global_seq, column } => part.unusable.push(Problem {
+                column: column.to_owned(),
+                data_loss: true,
+                ..Problem::event(
+                    case_seq as u64,
+                    Some(global_seq as u64),
+                    format!("the stored row cannot be read: its {column} column is not valid text (data loss)"),
+                )
+            }),
+        }
     }
+    part
 }
 
 /// Whether verification reads the payload of events of this kind.
@@ -570,49 +681,27 @@ pub(crate) struct Shown {
 /// `(global_seq, case_seq, hash)`.
 fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Problem>, String, u64, Vec<Leaf>) {
     let items = &shown.evidence;
-    let mut problems = Vec::new();
-    let mut records = Vec::new();
-    let mut leaves = Vec::new();
-    let mut count = 0usize;
-    let mut last_hash = None;
+    let mut chain = Part::default();
     for part in parts {
-        last_hash = part.last_hash.or(last_hash);
-        for (case_seq, global_seq, checked) in part.rows {
-            count += 1;
-            match checked {
-                Ok(c) => {
-                    leaves.push((c.global_seq, c.case_seq, *c.stored.as_bytes()));
-                    records.push(c);
-                }
-                Err(Unusable::Malformed(message)) => {
-                    problems.push(Problem::event(case_seq as u64, Some(global_seq as u64), message));
-                }
-                Err(Unusable::Unreadable(column)) => problems.push(Problem {
-                    column: column.to_owned(),
-                    data_loss: true,
-                    ..Problem::event(
-                        case_seq as u64,
-                        Some(global_seq as u64),
-                        format!("the stored row cannot be read: its {column} column is not valid text (data loss)"),
-                    )
-                }),
-            }
-        }
+        chain.append(part);
     }
+    let Part { links, full: records, unusable, references, recorded: referenced, count, last_hash } = chain;
+    let mut problems = unusable;
+    let leaves: Vec<Leaf> = links.iter().map(|l| (l.global_seq, l.case_seq, *l.stored.as_bytes())).collect();
     if problems.is_empty() {
-        let links: Vec<LinkFacts<'_>> = records
+        let facts: Vec<LinkFacts<'_>> = links
             .iter()
-            .map(|c| LinkFacts {
-                case_seq: c.case_seq,
-                case_id: &c.case_id,
-                global_seq: c.global_seq,
-                prev_hash: c.prev_hash,
-                stored: c.stored,
-                recomputed: c.recomputed.clone(),
+            .map(|l| LinkFacts {
+                case_seq: l.case_seq,
+                case_id: l.foreign_case.as_deref().unwrap_or(&case.id),
+                global_seq: l.global_seq,
+                prev_hash: l.prev_hash,
+                stored: l.stored,
+                recomputed: l.recomputed.clone(),
             })
             .collect();
-        let global: HashMap<u64, u64> = records.iter().map(|c| (c.case_seq, c.global_seq)).collect();
-        for p in check_links(&case.id, &links) {
+        let global: HashMap<u64, u64> = links.iter().map(|l| (l.case_seq, l.global_seq)).collect();
+        for p in check_links(&case.id, &facts) {
             problems.push(Problem::event(p.case_seq, global.get(&p.case_seq).copied(), p.message));
         }
     }
@@ -642,7 +731,11 @@ fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Pro
             "a major decision without an earlier legal-review approval of its draft digest (RULES L1)",
         ));
     }
-    if let Some(first) = records.first().filter(|c| c.kind == EventKind::CaseOpened.as_str()) {
+    let opening = links
+        .first()
+        .filter(|l| l.kind == Some(EventKind::CaseOpened))
+        .and_then(|l| records.iter().find(|c| c.case_seq == l.case_seq));
+    if let Some(first) = opening {
         let p = &first.payload;
         let party = p.get("party").and_then(|v| v.to_canonical_string().ok());
         let officers = p.get("handling_officer_ids").and_then(|v| v.to_canonical_string().ok());
@@ -684,51 +777,14 @@ fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Pro
         problems.push(Problem::event(1, None, "the chain does not start with case_opened"));
     }
     if problems.iter().all(|p| !p.data_loss) {
-        anchor::check_case(case, &records, &mut problems);
+        anchor::check_case(case, &links, &mut problems);
     }
 
-    // Every evidence reference must match the evidence row it names.
-    // Digests compared parsed: `e.sha256 == link.sha256.to_hex()` exactly when the row's text
-    // parses (64 lowercase hex digits) to the link's digest.
-    let by_id: HashMap<&str, (&evidence::Model, Option<Sha256Digest>)> =
-        items.iter().map(|e| (e.id.as_str(), (e, e.sha256.parse().ok()))).collect();
+    // Every evidence reference must match the evidence row it names (checked with each event).
+    problems.extend(references);
     let mut recorded: HashMap<&str, bool> = items.iter().map(|e| (e.id.as_str(), false)).collect();
-    for c in &records {
-        for link in &c.evidence {
-            match by_id.get(link.evidence_id.as_str()) {
-                Some((e, digest))
-                    if *digest == Some(link.sha256)
-                        && e.size as u64 == link.size
-                        && e.media_type == link.media_type =>
-                {
-                    if c.kind == EventKind::EvidenceUploaded.as_str() {
-                        recorded.insert(e.id.as_str(), true);
-                    }
-                }
-                Some((e, digest)) => {
-                    let column = if *digest != Some(link.sha256) {
-                        "sha256"
-                    } else if e.size as u64 != link.size {
-                        "size"
-                    } else {
-                        "media_type"
-                    };
-                    problems.push(Problem {
-                        column: column.into(),
-                        ..Problem::evidence(
-                            &link.evidence_id,
-                            c.case_seq,
-                            "the evidence row differs from the digest, size or media type the event recorded",
-                        )
-                    });
-                }
-                None => problems.push(Problem::evidence(
-                    &link.evidence_id,
-                    c.case_seq,
-                    "the event references evidence that is not in the case",
-                )),
-            }
-        }
+    for id in &referenced {
+        recorded.insert(id.as_str(), true);
     }
     let mut unrecorded: Vec<&str> = recorded.into_iter().filter(|(_, seen)| !seen).map(|(id, _)| id).collect();
     unrecorded.sort_unstable();

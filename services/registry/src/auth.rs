@@ -58,6 +58,9 @@ pub struct Principal {
     /// (suspended, revoked, certificate not valid: RULES G2); `None` if it may, or if the
     /// principal is bound to no officer. Such a principal is refused every action.
     pub officer_unable: Option<String>,
+    /// The directory's change counter when the request was authenticated: the officers the
+    /// request names are judged as of the same moment (`Registry::certificates_for`).
+    pub directory_version: crate::directory::Version,
 }
 
 /// Rule refusing a principal whose officer may not act now (RULES G2).
@@ -200,6 +203,7 @@ mod tests {
             agency_id: agency.map(Into::into),
             officer_id: None,
             officer_unable: None,
+            directory_version: 0,
         }
     }
 

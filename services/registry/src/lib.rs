@@ -3,6 +3,7 @@
 //! authorisation policy every RPC goes through.
 
 pub mod auth;
+pub mod directory;
 pub mod registry;
 
 pub use auth::{Action, Principal, Role};

@@ -16,13 +16,16 @@ use sanxiang_domain::limits::{self, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{Certificate, OfficerStatus, zone};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_store::entity::{
-    agency, calendar_year, catalog, officer, officer_status_change, principal, refusal, token,
+    agency, calendar_year, catalog, officer, officer_status_change, principal, refusal, sequence, token,
 };
 use sanxiang_store::{Db, db::is_unique_violation, db_error};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
+
+use crate::directory::{self, Directory, Version};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Principal, Role, Scope};
@@ -35,6 +38,8 @@ pub const DEFAULT_UPLOAD_WINDOW_HOURS: u32 = 24;
 pub struct Registry {
     db: Db,
     clock: Arc<dyn TimeProvider>,
+    /// Tokens, officers and agencies answered from memory (see [`crate::directory`]).
+    directory: Arc<Directory>,
 }
 
 /// One item of a power list, as stored.
@@ -157,7 +162,32 @@ pub fn token_hash(token: &str) -> String {
 impl Registry {
     /// A registry over `db`.
     pub fn new(db: Db, clock: Arc<dyn TimeProvider>) -> Self {
-        Self { db, clock }
+        Self { db, clock, directory: Arc::default() }
+    }
+
+    /// The change counter of the directory (0 before the first change): one primary-key read,
+    /// made once per request, so that what is cached is as fresh as the database.
+    pub async fn directory_version(&self) -> Result<Version> {
+        Ok(sequence::Entity::find_by_id(directory::VERSION_ROW.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map_or(0, |row| row.value))
+    }
+
+    /// Counts a change that takes a right away, in the transaction that makes it: every
+    /// replica's next request sees the new value and drops what it cached.
+    async fn bump_directory(txn: &impl ConnectionTrait) -> Result<()> {
+        sequence::Entity::insert(sequence::ActiveModel { name: Set(directory::VERSION_ROW.to_owned()), value: Set(1) })
+            .on_conflict(
+                OnConflict::column(sequence::Column::Name)
+                    .value(sequence::Column::Value, Expr::col((sequence::Entity, sequence::Column::Value)).add(1))
+                    .to_owned(),
+            )
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
+        Ok(())
     }
 
     /// The clock.
@@ -246,6 +276,18 @@ impl Registry {
             .await
             .map_err(db_error)?
             .ok_or_else(|| Error::not_found("agency", id))
+    }
+
+    /// An agency by id, read once per process: for the hot paths that need only what an agency
+    /// is created with (its time zone). What a user is shown reads [`Self::agency`], so a row
+    /// changed behind the service's back is reported, not masked by the cache.
+    async fn agency_once(&self, id: &AgencyId) -> Result<Arc<agency::Model>> {
+        if let Some(a) = self.directory.agency(id) {
+            return Ok(a);
+        }
+        let a = Arc::new(self.agency(id).await?);
+        self.directory.put_agency(Arc::clone(&a));
+        Ok(a)
     }
 
     /// All agencies, oldest first.
@@ -384,12 +426,17 @@ impl Registry {
             recorded_at: Set(now.micros()),
             recorded_by: Set(by.id.clone()),
         };
-        change.insert(&self.db).await.map_err(db_error)?;
-        let certificate = self.certificates(std::slice::from_ref(&current.id)).await?;
-        let in_force = certificate.get(officer_id).map_or(status, |o| o.certificate.status_at(now));
+        let txn = self.db.begin().await.map_err(db_error)?;
+        change.insert(&txn).await.map_err(db_error)?;
+        Self::bump_directory(&txn).await?;
+        let history = Self::load_officers(&txn, std::slice::from_ref(&current.id)).await?;
+        let in_force = history.get(officer_id).map_or(status, |o| o.certificate.status_at(now));
         let mut active: officer::ActiveModel = current.into();
         active.status = Set(in_force.as_str().into());
-        active.update(&self.db).await.map_err(db_error)
+        let updated = active.update(&txn).await.map_err(db_error)?;
+        txn.commit().await.map_err(db_error)?;
+        self.directory.forget();
+        Ok(updated)
     }
 
     /// Records whether an officer has decided 行政处罚 legal reviews before, outside this system
@@ -402,12 +449,47 @@ impl Registry {
         active.update(&self.db).await.map_err(db_error)
     }
 
-    /// Certificates with their status history, for judging acts (RULES G3): one query, the
-    /// officers with their status changes joined.
-    pub async fn certificates(&self, officer_ids: &[OfficerId]) -> Result<HashMap<OfficerId, OfficerInfo>> {
+    /// Certificates with their status history, for judging acts (RULES G3), as current as the
+    /// database: reads the directory's change counter, then what is not cached.
+    pub async fn certificates(&self, officer_ids: &[OfficerId]) -> Result<HashMap<OfficerId, Arc<OfficerInfo>>> {
         if officer_ids.is_empty() {
             return Ok(HashMap::new());
         }
+        let version = self.directory_version().await?;
+        self.certificates_at(version, officer_ids).await
+    }
+
+    /// [`Self::certificates`] for a request of `who`: read at the change counter value the
+    /// request was authenticated at, so no further query is made for officers already cached.
+    pub async fn certificates_for(
+        &self,
+        who: &Principal,
+        officer_ids: &[OfficerId],
+    ) -> Result<HashMap<OfficerId, Arc<OfficerInfo>>> {
+        self.certificates_at(who.directory_version, officer_ids).await
+    }
+
+    async fn certificates_at(
+        &self,
+        version: Version,
+        officer_ids: &[OfficerId],
+    ) -> Result<HashMap<OfficerId, Arc<OfficerInfo>>> {
+        let (mut found, missing) = self.directory.officers(version, officer_ids);
+        if !missing.is_empty() {
+            let loaded: Vec<Arc<OfficerInfo>> =
+                Self::load_officers(&self.db, &missing).await?.into_values().map(Arc::new).collect();
+            self.directory.put_officers(version, loaded.iter().cloned());
+            found.extend(loaded.into_iter().map(|o| (o.id.clone(), o)));
+        }
+        Ok(found)
+    }
+
+    /// Officers with their status history, read from the database: one query, the officers
+    /// with their status changes joined.
+    async fn load_officers(
+        db: &impl ConnectionTrait,
+        officer_ids: &[OfficerId],
+    ) -> Result<HashMap<OfficerId, OfficerInfo>> {
         let officer_of_change = officer_status_change::Entity::belongs_to(officer::Entity)
             .from(officer_status_change::Column::OfficerId)
             .to(officer::Column::Id)
@@ -416,7 +498,7 @@ impl Registry {
             .select_also(officer_status_change::Entity)
             .join_rev(JoinType::LeftJoin, officer_of_change)
             .filter(officer::Column::Id.is_in(officer_ids.iter().cloned()))
-            .all(&self.db)
+            .all(db)
             .await
             .map_err(db_error)?;
         let mut officers: HashMap<OfficerId, (officer::Model, Vec<(Timestamp, OfficerStatus)>)> = HashMap::new();
@@ -573,53 +655,68 @@ impl Registry {
         if t.revoked_at.is_none() {
             let mut active: token::ActiveModel = t.into();
             active.revoked_at = Set(Some(self.clock.now().micros()));
-            active.update(&self.db).await.map_err(db_error)?;
+            let txn = self.db.begin().await.map_err(db_error)?;
+            active.update(&txn).await.map_err(db_error)?;
+            Self::bump_directory(&txn).await?;
+            txn.commit().await.map_err(db_error)?;
+            self.directory.forget();
         }
         Ok(())
     }
 
-    /// The principal behind a bearer token: one query (the token joined with its principal),
-    /// made on every request, so a revoked token is refused from the next request on.
+    /// The principal behind a bearer token, as current as the database: the directory's change
+    /// counter is read on every request, so a revoked token is refused from the next request on;
+    /// the token and its principal are read (one query, joined) only when not cached.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
         let unauthenticated = || Error::Unauthenticated("unknown or revoked token".into());
-        let principal_of_token = token::Entity::belongs_to(principal::Entity)
-            .from(token::Column::PrincipalId)
-            .to(principal::Column::Id)
-            .into();
-        let (t, p) = token::Entity::find()
-            .select_also(principal::Entity)
-            .join(JoinType::LeftJoin, principal_of_token)
-            .filter(token::Column::TokenHash.eq(token_hash(bearer)))
-            .one(&self.db)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(unauthenticated)?;
-        if t.revoked_at.is_some() {
-            return Err(unauthenticated());
-        }
-        let p = p.ok_or_else(unauthenticated)?;
+        let version = self.directory_version().await?;
+        let hash = token_hash(bearer);
+        let p = match self.directory.token(version, &hash) {
+            Some(p) => p,
+            None => {
+                let principal_of_token = token::Entity::belongs_to(principal::Entity)
+                    .from(token::Column::PrincipalId)
+                    .to(principal::Column::Id)
+                    .into();
+                let (t, p) = token::Entity::find()
+                    .select_also(principal::Entity)
+                    .join(JoinType::LeftJoin, principal_of_token)
+                    .filter(token::Column::TokenHash.eq(&hash))
+                    .one(&self.db)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or_else(unauthenticated)?;
+                if t.revoked_at.is_some() {
+                    return Err(unauthenticated());
+                }
+                let p = Arc::new(p.ok_or_else(unauthenticated)?);
+                self.directory.put_token(version, hash, Arc::clone(&p));
+                p
+            }
+        };
         let officer_unable = match &p.officer_id {
-            Some(id) => self.why_officer_unable(id).await?,
+            Some(id) => self.why_officer_unable(version, id).await?,
             None => None,
         };
         Ok(Principal {
             role: Role::parse(&p.role).ok_or_else(|| Error::Internal(format!("stored role {}", p.role)))?,
-            id: p.id,
-            name: p.name,
-            agency_id: p.agency_id,
-            officer_id: p.officer_id,
+            id: p.id.clone(),
+            name: p.name.clone(),
+            agency_id: p.agency_id.clone(),
+            officer_id: p.officer_id.clone(),
             officer_unable,
+            directory_version: version,
         })
     }
 
     /// Why officer `id` may not act now (status and certificate in the agency's zone, RULES G2),
     /// or `None` if they may: what a principal bound to the officer may do depends on it.
-    async fn why_officer_unable(&self, id: &OfficerId) -> Result<Option<String>> {
-        let certs = self.certificates(std::slice::from_ref(id)).await?;
+    async fn why_officer_unable(&self, version: Version, id: &OfficerId) -> Result<Option<String>> {
+        let certs = self.certificates_at(version, std::slice::from_ref(id)).await?;
         let Some(o) = certs.get(id) else {
             return Ok(Some("the officer is not registered".into()));
         };
-        let tz = sanxiang_domain::officer::stored_zone(&self.agency(&o.agency_id).await?.time_zone)?;
+        let tz = sanxiang_domain::officer::stored_zone(&self.agency_once(&o.agency_id).await?.time_zone)?;
         Ok(o.certificate.why_invalid_at(self.clock.now(), tz))
     }
 

@@ -28,7 +28,6 @@ use sanxiang_recording::writer::{DocumentNumber, NewEvent, Target};
 
 use crate::command::{DecideReview, IssueDecision, RecordDiscussion, ReviseDecision, SubmitDraft};
 use crate::rows::{NewDraft, Opinion};
-use sanxiang_registry::OfficerInfo;
 use sanxiang_registry::auth::{Principal, Role};
 use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_store::db_error;
@@ -767,7 +766,7 @@ impl Reviews {
         let needed = if EventKind::Decision.needs_two_officers() { 2 } else { 0 };
         if let Err(refused) = check_acting(
             &r.officer_ids,
-            |id| certs.get(id).map(OfficerInfo::named),
+            |id| certs.get(id).map(|o| o.named()),
             &case.agency_id,
             now,
             tz,

@@ -20,7 +20,7 @@ use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::review::{DraftStatus, draft_digest};
 use sanxiang_store::entity::{case, disclosure, draft, evidence, review};
 
-use super::{Checked, Problem};
+use super::{Checked, Link, Problem};
 
 fn is(c: &Checked, kind: EventKind) -> bool {
     c.kind == kind.as_str()
@@ -78,19 +78,19 @@ fn micros(v: Option<i64>) -> String {
 }
 
 /// The case row's derived columns.
-pub(super) fn check_case(case: &case::Model, records: &[Checked], problems: &mut Vec<Problem>) {
+pub(super) fn check_case(case: &case::Model, links: &[Link], problems: &mut Vec<Problem>) {
     let mut state = CaseState::from_bits(0);
     let (mut filed, mut decided) = (None, None);
     let mut last = 0;
-    for c in records {
-        let Some(kind) = EventKind::parse(&c.kind) else { continue };
+    for l in links {
+        let Some(kind) = l.kind else { continue };
         state = state.after(kind);
-        last = c.case_seq;
+        last = l.case_seq;
         if kind == EventKind::Filing {
-            filed = Some(c.occurred_at);
+            filed = Some(l.occurred_at);
         }
         if kind == EventKind::Decision {
-            decided = Some(c.occurred_at);
+            decided = Some(l.occurred_at);
         }
     }
     let mut cmp = Compare { problems, table: "cases", row: &case.id, case_seq: last };
