@@ -89,6 +89,64 @@ impl Limiter {
 struct AppState {
     publicity: Publicity,
     limiter: Arc<Limiter>,
+    rendered: Arc<Rendered>,
+}
+
+/// The public JSON of listed disclosures, encoded once per state of a row: a page of the listing
+/// is one indexed query and the concatenation of its entries, and only entries not seen in this
+/// state are anchored (a second query) and encoded.
+#[derive(Debug, Default)]
+struct Rendered {
+    entries: Mutex<(HashMap<DisclosureId, (u64, Arc<str>)>, usize)>,
+}
+
+/// Bytes of encoded entries kept before the cache starts afresh (about 20,000 entries).
+const RENDERED_BYTES: usize = 32 << 20;
+
+/// What an entry's public JSON is made of, hashed: every column [`disclosure_json`] reads, and
+/// the case (whose events anchor it). Any change of a row, through the service or behind its
+/// back, is a new fingerprint.
+fn fingerprint(d: &disclosure::Model) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    (&d.id, &d.agency_id, &d.case_id, &d.case_kind, &d.status, d.version, &d.content).hash(&mut h);
+    (d.published_at, &d.publication_end, &d.revision, &d.withdrawal_reason, d.withdrawn_at).hash(&mut h);
+    (&d.correction_reason, d.feed_seq, d.updated_at).hash(&mut h);
+    h.finish()
+}
+
+impl Rendered {
+    /// The encoded entries of `rows`, in order: from the cache, else anchored and encoded.
+    async fn entries(&self, publicity: &Publicity, rows: &[disclosure::Model]) -> Result<Vec<Arc<str>>> {
+        let prints: Vec<u64> = rows.iter().map(fingerprint).collect();
+        let mut out: Vec<Option<Arc<str>>> = {
+            let cache = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            rows.iter()
+                .zip(&prints)
+                .map(|(d, p)| cache.0.get(&d.id).filter(|(q, _)| q == p).map(|(_, json)| Arc::clone(json)))
+                .collect()
+        };
+        let missing: Vec<disclosure::Model> =
+            rows.iter().zip(&out).filter(|(_, e)| e.is_none()).map(|(d, _)| d.clone()).collect();
+        if !missing.is_empty() {
+            let anchors = publicity.anchors(&missing).await?;
+            let mut cache = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (i, d) in rows.iter().enumerate() {
+                if out[i].is_some() {
+                    continue;
+                }
+                let json: Arc<str> = disclosure_json(d, anchors.get(&d.id))?.to_string().into();
+                if cache.1 + json.len() > RENDERED_BYTES {
+                    cache.0.clear();
+                    cache.1 = 0;
+                }
+                cache.1 += json.len();
+                cache.0.insert(d.id.clone(), (prints[i], Arc::clone(&json)));
+                out[i] = Some(json);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
 }
 
 /// The router of the public surface.
@@ -99,7 +157,11 @@ pub fn router(publicity: Publicity, limit: RateLimit) -> Router {
 /// The router of the public surface with `extra` routes of other systems (the log's tiles)
 /// served beside it under the same rate limit and security headers.
 pub fn router_with(publicity: Publicity, limit: RateLimit, extra: Router) -> Router {
-    let state = AppState { publicity, limiter: Arc::new(Limiter { limit, buckets: Mutex::new(HashMap::new()) }) };
+    let state = AppState {
+        publicity,
+        limiter: Arc::new(Limiter { limit, buckets: Mutex::new(HashMap::new()) }),
+        rendered: Arc::default(),
+    };
     Router::new()
         .route("/", get(index))
         .route("/decisions/{id}", get(decision_page))
@@ -320,11 +382,20 @@ struct ListQuery {
 
 async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Result<Response> {
     let page = s.publicity.public_page(agency_filter(&q.agency)?.as_ref(), &q.cursor, q.limit).await?;
-    let anchors = s.publicity.anchors(&page.rows).await?;
-    let items =
-        page.rows.iter().map(|d| disclosure_json(d, anchors.get(&d.id))).collect::<std::result::Result<Vec<_>, _>>()?;
-    let body = json!({ "disclosures": items, "next_cursor": page.next_cursor });
-    Ok(cached(&headers, "application/json", 30, body.to_string()))
+    let entries = s.rendered.entries(&s.publicity, &page.rows).await?;
+    // The same bytes as `json!({ "disclosures": [...], "next_cursor": ... })` (keys in order).
+    let mut body = String::with_capacity(entries.iter().map(|e| e.len() + 1).sum::<usize>() + 64);
+    body.push_str("{\"disclosures\":[");
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(e);
+    }
+    body.push_str("],\"next_cursor\":");
+    body.push_str(&Json::from(page.next_cursor).to_string());
+    body.push('}');
+    Ok(cached(&headers, "application/json", 30, body))
 }
 
 /// One public disclosure; an entry that has left the listings (ended early or past its 公示截止期,
