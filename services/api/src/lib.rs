@@ -2,6 +2,7 @@
 //! use case, encode), the conversions between protobuf messages and domain types, and the one
 //! mapping of use-case errors to gRPC statuses. Nothing below this crate sees a `pb::` type.
 
+pub mod authn;
 pub mod authz;
 pub mod convert;
 pub mod log;

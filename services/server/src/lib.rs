@@ -2,7 +2,6 @@
 //! `main.rs` adds the command line and the client subcommands.
 
 pub mod admin;
-pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;

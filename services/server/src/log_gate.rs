@@ -9,7 +9,7 @@ use sanxiang_log::WriteGate;
 use tonic::Status;
 use tonic::body::Body;
 
-use crate::limits::is_write;
+use sanxiang_api::authn::is_write;
 
 /// The layer.
 #[derive(Debug, Clone)]

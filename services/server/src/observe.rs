@@ -16,6 +16,7 @@ use futures::future::BoxFuture;
 use http::HeaderValue;
 use http_body::{Frame, SizeHint};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sanxiang_api::authn::PrincipalSlot;
 use tonic::body::Body;
 use tracing::Instrument as _;
 
@@ -73,23 +74,6 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
             }
         })
         .as_ref()
-}
-
-/// Where the authentication layer leaves the caller's principal id for the access log.
-#[derive(Debug, Clone, Default)]
-pub struct PrincipalSlot(Arc<OnceLock<String>>);
-
-impl PrincipalSlot {
-    /// Records the authenticated principal (of this request) in the slot and on the request's
-    /// span.
-    pub fn set(&self, principal_id: &str) {
-        let _ = self.0.set(principal_id.to_owned());
-        tracing::Span::current().record("principal", principal_id);
-    }
-
-    fn get(&self) -> &str {
-        self.0.get().map(String::as_str).unwrap_or("-")
-    }
 }
 
 /// The request id header: taken from the client when it sends a sane one, else made here, and

@@ -24,9 +24,9 @@ use tokio::task::JoinHandle;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use crate::auth::AuthLayer;
 use crate::config::ServeConfig;
-use crate::limits::{DeadlineLayer, WriteLimiter, WriteRate};
+use crate::limits::DeadlineLayer;
+use sanxiang_api::authn::{AuthLayer, WriteLimiter, WriteRate};
 use crate::log_gate::LogGateLayer;
 use crate::tls::{Tls, TlsIncoming};
 use sanxiang_api::LogApi;
