@@ -9,6 +9,7 @@ use sanxiang_domain::id::{AgencyId, CaseId, EvidenceId};
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::record_service_server::RecordService;
 use sanxiang_registry::auth::Action;
+use sanxiang_registry::registry::DIRECTORY_CHANGED;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -84,12 +85,25 @@ impl RecordService for RecordApi {
 
     #[tracing::instrument(skip_all, fields(case_id = %req.get_ref().case_id))]
     async fn append_event(&self, req: Request<pb::AppendEventRequest>) -> R<pb::AppendEventResponse> {
-        let who = caller(&req)?;
+        let mut who = caller(&req)?;
         let r = req.into_inner();
         let case_id: CaseId = convert::id("case_id", r.case_id.clone()).map_err(status)?;
-        let known = authz::case_agency(&self.recorder, &who, Action::WriteRecord, &case_id).await.map_err(status)?;
         let command = convert::append_event(r).map_err(status)?;
-        let event = self.recorder.append_event_in(&who, &case_id, &known.0, command).await.map_err(status)?;
+        // The caller was judged from memory (`Registry::authenticate_deferred`); the writer
+        // refuses the event if a token or officer changed since, and then the caller is judged
+        // again from the database and the event sent once more.
+        let mut judged_again = false;
+        let event = loop {
+            let known =
+                authz::case_agency(&self.recorder, &who, Action::WriteRecord, &case_id).await.map_err(status)?;
+            match self.recorder.append_event_in(&who, &case_id, &known.0, command.clone()).await {
+                Err(Error::FailedPrecondition { rule, .. }) if rule == DIRECTORY_CHANGED && !judged_again => {
+                    who = self.recorder.registry().reauthenticate(&who).await.map_err(status)?;
+                    judged_again = true;
+                }
+                answer => break answer.map_err(status)?,
+            }
+        };
         Ok(Response::new(pb::AppendEventResponse { event: Some(event_to_pb(event).map_err(status)?) }))
     }
 

@@ -373,6 +373,7 @@ impl Recorder {
                 new_evidence: Some(row.clone()),
                 attachments: Vec::new(),
                 document_number: None,
+                directory_version: None,
             })
             .await?;
         Ok(row)
@@ -415,6 +416,7 @@ impl Recorder {
                 new_evidence: None,
                 attachments: Vec::new(),
                 document_number: None,
+                directory_version: None,
             })
             .await?;
         let (tx, rx) = mpsc::channel(4);

@@ -13,9 +13,9 @@ use sanxiang_domain::limits::{self, MAX_ADDRESS, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
 use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
-use sanxiang_registry::Registry;
 use sanxiang_registry::auth::{Principal, Scope};
 use sanxiang_registry::registry::{Refusal, refusal_kind};
+use sanxiang_registry::{OfficerInfo, Registry};
 use sanxiang_store::entity::{agency, case, event, evidence};
 use sanxiang_store::{Db, Vault, db_error};
 use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
@@ -344,6 +344,7 @@ impl Recorder {
                 new_evidence: None,
                 attachments: Vec::new(),
                 document_number: None,
+                directory_version: None,
             })
             .await?;
         self.case(&row.case_id).await
@@ -401,15 +402,25 @@ impl Recorder {
             (true, true) => 1,
             (true, false) => 2,
         };
-        if let Err(refused) = check_acting(
-            &r.officer_ids,
-            |id| certs.get(id).map(|o| o.named()),
-            &agency.id,
-            occurred_at,
-            tz,
-            needed,
-            kind.as_str(),
-        ) {
+        let judge = |certs: &HashMap<OfficerId, Arc<OfficerInfo>>| {
+            check_acting(
+                &r.officer_ids,
+                |id| certs.get(id).map(|o| o.named()),
+                &agency.id,
+                occurred_at,
+                tz,
+                needed,
+                kind.as_str(),
+            )
+        };
+        let mut judged = judge(&certs);
+        if judged.is_err() {
+            // Memory may allow an act, only the database refuses one: the officers as of the
+            // change counter now (a reinstatement counted after this request's caller was judged
+            // must not be refused).
+            judged = judge(&self.registry.certificates(&r.officer_ids).await?);
+        }
+        if let Err(refused) = judged {
             if let ActingRefused::Certificate { index, name, why } = &refused {
                 let id = &r.officer_ids[*index];
                 tracing::warn!(officer = %id, case = %case_id, %why, "act named an officer who may not act");
@@ -534,6 +545,8 @@ impl Recorder {
                 new_evidence: None,
                 attachments: Vec::new(),
                 document_number: None,
+                // Re-judged by the writer at commit: see `Registry::authenticate_deferred`.
+                directory_version: Some(who.directory_version),
             })
             .await
     }

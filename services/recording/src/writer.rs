@@ -15,6 +15,8 @@ use sanxiang_domain::chain::{EventRecord, EvidenceLink};
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
 use sanxiang_domain::review::document_number;
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
+use sanxiang_registry::directory;
+pub use sanxiang_registry::registry::DIRECTORY_CHANGED;
 use sanxiang_store::entity::{case, event, evidence, sequence};
 use sanxiang_store::{Db, db_error};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -69,6 +71,10 @@ pub struct NewEvent {
     /// A document number (文书号) to allocate under the append lock and put in the payload as
     /// `document_number` (for `decision`).
     pub document_number: Option<DocumentNumber>,
+    /// The directory's change counter the event's caller and officers were judged at: the
+    /// writer refuses the event ([`DIRECTORY_CHANGED`]) when the counter has moved since, so no
+    /// event is committed on a right revoked before the commit. `None`: judged by the caller.
+    pub directory_version: Option<i64>,
 }
 
 /// What the writer decided for an event, handed to its attachments when they commit.
@@ -169,6 +175,7 @@ impl NewEvent {
             new_evidence: None,
             attachments: Vec::new(),
             document_number: None,
+            directory_version: None,
         }
     }
 
@@ -361,6 +368,19 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
         .ok_or_else(|| Error::Internal("event sequence missing".into()))?
         .value;
 
+    // The directory's counter, for events judged against it (one read per batch, under the lock:
+    // a change committed later waits for this batch, one committed earlier is seen).
+    let directory = if events.iter().any(|e| e.directory_version.is_some()) {
+        Some(
+            sequence::Entity::find_by_id(directory::VERSION_ROW.to_owned())
+                .one(&txn)
+                .await
+                .map_err(db_error)?
+                .map_or(0, |row| row.value),
+        )
+    } else {
+        None
+    };
     let known = Known::load(&txn, events).await?;
     let mut cases: HashMap<CaseId, (case::Model, bool /* new */)> = HashMap::new();
     let mut new_rows: Vec<event::Model> = Vec::new();
@@ -369,6 +389,15 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
     let mut results = Vec::with_capacity(events.len());
 
     for ev in events {
+        if let (Some(judged), Some(current)) = (ev.directory_version, directory)
+            && judged != current
+        {
+            results.push(Err(Error::precondition(
+                DIRECTORY_CHANGED,
+                "a token or an officer changed while the request was checked; send it again",
+            )));
+            continue;
+        }
         results.push(prepare(&txn, now, ev, &known, &mut global, &mut cases, &mut new_rows, &mut extras).await.map(
             |(event, fresh, document_number)| {
                 if fresh && let Some(e) = &ev.new_evidence {

@@ -61,6 +61,21 @@ pub struct Principal {
     /// The directory's change counter when the request was authenticated: the officers the
     /// request names are judged as of the same moment (`Registry::certificates_for`).
     pub directory_version: crate::directory::Version,
+    /// The hash of the bearer token the request presented, to judge the caller again when the
+    /// writer finds the directory changed meanwhile (`Registry::reauthenticate`); `None` for a
+    /// principal not authenticated by a token.
+    pub token: Option<TokenHash>,
+}
+
+/// The SHA-256 of a bearer token, as stored. Its `Debug` form hides it: it identifies a
+/// credential and has no place in a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenHash(pub(crate) String);
+
+impl std::fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenHash(…)")
+    }
 }
 
 /// Rule refusing a principal whose officer may not act now (RULES G2).
@@ -204,6 +219,7 @@ mod tests {
             officer_id: None,
             officer_unable: None,
             directory_version: 0,
+            token: None,
         }
     }
 

@@ -43,7 +43,9 @@ pub(crate) struct Directory {
 
 #[derive(Debug, Default)]
 struct State {
-    version: Version,
+    /// The newest counter value a request has read (the counter only grows); `None` until the
+    /// first request read it.
+    version: Option<Version>,
     /// Principals by the hash of a token that was not revoked at `version`.
     tokens: HashMap<String, Arc<principal::Model>>,
     /// Officers with their certificate and status history at `version`.
@@ -51,12 +53,19 @@ struct State {
 }
 
 impl State {
-    /// Moves to the counter value a request has just read: a different value drops every entry.
-    fn at(&mut self, version: Version) {
-        if self.version != version {
-            self.tokens.clear();
-            self.officers.clear();
-            self.version = version;
+    /// Moves to the counter value a request has just read: a newer value drops every entry.
+    /// Returns whether the entries are current for `version` (an older value, read by a request
+    /// that raced with a newer one, finds nothing and changes nothing).
+    fn at(&mut self, version: Version) -> bool {
+        match self.version {
+            Some(v) if v == version => true,
+            Some(v) if v > version => false,
+            _ => {
+                self.tokens.clear();
+                self.officers.clear();
+                self.version = Some(version);
+                true
+            }
         }
     }
 }
@@ -76,15 +85,23 @@ impl Directory {
     /// The principal of a token hash, if cached at `version`.
     pub(crate) fn token(&self, version: Version, hash: &str) -> Option<Arc<principal::Model>> {
         let mut state = self.state();
-        state.at(version);
+        if !state.at(version) {
+            return None;
+        }
         state.tokens.get(hash).cloned()
+    }
+
+    /// The newest counter value any request has read, if one has: what a request that does not
+    /// read the counter itself is judged against (and re-judged by the writer, which reads it).
+    pub(crate) fn latest(&self) -> Option<Version> {
+        self.state().version
     }
 
     /// Keeps the principal of a live token read at `version` or later. A read that raced with a
     /// newer change (the directory has moved past `version`) is not kept.
     pub(crate) fn put_token(&self, version: Version, hash: String, principal: Arc<principal::Model>) {
         let mut state = self.state();
-        if state.version == version {
+        if state.version == Some(version) {
             bounded(&mut state.tokens, hash, principal);
         }
     }
@@ -96,9 +113,12 @@ impl Directory {
         ids: &[OfficerId],
     ) -> (HashMap<OfficerId, Arc<OfficerInfo>>, Vec<OfficerId>) {
         let mut state = self.state();
-        state.at(version);
+        let current = state.at(version);
         let mut found = HashMap::with_capacity(ids.len());
         let mut missing = Vec::new();
+        if !current {
+            return (found, ids.to_vec());
+        }
         for id in ids {
             match state.officers.get(id) {
                 Some(o) => {
@@ -113,7 +133,7 @@ impl Directory {
     /// Keeps officers read at `version` or later (see [`Self::put_token`]).
     pub(crate) fn put_officers(&self, version: Version, officers: impl IntoIterator<Item = Arc<OfficerInfo>>) {
         let mut state = self.state();
-        if state.version == version {
+        if state.version == Some(version) {
             for o in officers {
                 bounded(&mut state.officers, o.id.clone(), o);
             }
@@ -196,9 +216,23 @@ mod tests {
     }
 
     #[test]
+    fn an_older_counter_value_finds_nothing_and_changes_nothing() {
+        let d = Directory::default();
+        assert_eq!(d.latest(), None);
+        d.token(3, "x");
+        d.put_token(3, "h".into(), principal("p"));
+        assert!(d.token(2, "h").is_none(), "a request that read 2 must not see what 3 cached");
+        assert_eq!(d.latest(), Some(3));
+        assert!(d.token(3, "h").is_some(), "and it must not have dropped it");
+        assert!(d.officers(2, &["o".into()]).0.is_empty());
+    }
+
+    #[test]
     fn forgetting_keeps_agencies() {
         let d = Directory::default();
+        assert!(d.token(0, "h").is_none());
         d.put_token(0, "h".into(), principal("p"));
+        assert!(d.token(0, "h").is_some());
         d.put_agency(Arc::new(agency_model()));
         d.forget();
         assert!(d.token(0, "h").is_none());

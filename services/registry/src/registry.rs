@@ -28,7 +28,7 @@ use sea_orm::{
 use crate::directory::{self, Directory, Version};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Principal, Role, Scope};
+use crate::auth::{Principal, Role, Scope, TokenHash};
 
 /// Default window after capture within which evidence should be uploaded (RULES R6).
 pub const DEFAULT_UPLOAD_WINDOW_HOURS: u32 = 24;
@@ -153,6 +153,30 @@ fn non_empty(field: &str, value: &str) -> Result<String> {
 fn parse_date(field: &str, value: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| Error::invalid(field, "expected a date YYYY-MM-DD"))
 }
+
+/// The principal of a stored row, as a request's caller.
+fn principal_of(
+    p: &principal::Model,
+    officer_unable: Option<String>,
+    version: Version,
+    token: TokenHash,
+) -> Result<Principal> {
+    Ok(Principal {
+        role: Role::parse(&p.role).ok_or_else(|| Error::Internal(format!("stored role {}", p.role)))?,
+        id: p.id.clone(),
+        name: p.name.clone(),
+        agency_id: p.agency_id.clone(),
+        officer_id: p.officer_id.clone(),
+        officer_unable,
+        directory_version: version,
+        token: Some(token),
+    })
+}
+
+/// The rule of the writer's refusal of an event judged against a directory that has changed
+/// since: the request is judged again and retried (`Registry::reauthenticate`), never answered
+/// with it unless the directory keeps changing.
+pub const DIRECTORY_CHANGED: &str = "directory-changed";
 
 /// Hex SHA-256 of a bearer token: what is stored instead of the token.
 pub fn token_hash(token: &str) -> String {
@@ -668,10 +692,56 @@ impl Registry {
     /// counter is read on every request, so a revoked token is refused from the next request on;
     /// the token and its principal are read (one query, joined) only when not cached.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
+        self.authenticate_hash(TokenHash(token_hash(bearer))).await
+    }
+
+    /// The caller of a request whose every write the writer re-judges at commit (AppendEvent):
+    /// from memory, as of the newest counter value this process has read, without reading the
+    /// counter; [`Self::authenticate`] when anything needed is not in memory. The writer compares
+    /// the principal's `directory_version` with the counter under the append lock and refuses
+    /// the event when a change was counted since ([`DIRECTORY_CHANGED`]); the caller is then
+    /// judged again by [`Self::reauthenticate`] and the event retried, so a revoked token or a
+    /// suspended officer never gets an event committed after the change committed.
+    pub async fn authenticate_deferred(&self, bearer: &str) -> Result<Principal> {
+        let hash = TokenHash(token_hash(bearer));
+        if let Some(version) = self.directory.latest()
+            && let Some(p) = self.directory.token(version, &hash.0)
+        {
+            let officer_unable = match &p.officer_id {
+                None => Some(None),
+                Some(id) => match self.directory.officers(version, std::slice::from_ref(id)).0.remove(id) {
+                    Some(o) => match self.directory.agency(&o.agency_id) {
+                        Some(a) => {
+                            let tz = sanxiang_domain::officer::stored_zone(&a.time_zone)?;
+                            Some(o.certificate.why_invalid_at(self.clock.now(), tz))
+                        }
+                        None => None,
+                    },
+                    None => None,
+                },
+            };
+            // Memory may let a caller act; only the database refuses one (an officer reinstated
+            // on another replica is not refused here).
+            if let Some(None) = officer_unable {
+                return principal_of(&p, None, version, hash);
+            }
+        }
+        self.authenticate_hash(hash).await
+    }
+
+    /// The caller of `who`'s request judged again, as current as the database (after the writer
+    /// found the directory changed since `who` was authenticated).
+    pub async fn reauthenticate(&self, who: &Principal) -> Result<Principal> {
+        match &who.token {
+            Some(hash) => self.authenticate_hash(hash.clone()).await,
+            None => Err(Error::Unauthenticated("unknown or revoked token".into())),
+        }
+    }
+
+    async fn authenticate_hash(&self, hash: TokenHash) -> Result<Principal> {
         let unauthenticated = || Error::Unauthenticated("unknown or revoked token".into());
         let version = self.directory_version().await?;
-        let hash = token_hash(bearer);
-        let p = match self.directory.token(version, &hash) {
+        let p = match self.directory.token(version, &hash.0) {
             Some(p) => p,
             None => {
                 let principal_of_token = token::Entity::belongs_to(principal::Entity)
@@ -681,7 +751,7 @@ impl Registry {
                 let (t, p) = token::Entity::find()
                     .select_also(principal::Entity)
                     .join(JoinType::LeftJoin, principal_of_token)
-                    .filter(token::Column::TokenHash.eq(&hash))
+                    .filter(token::Column::TokenHash.eq(&hash.0))
                     .one(&self.db)
                     .await
                     .map_err(db_error)?
@@ -690,7 +760,7 @@ impl Registry {
                     return Err(unauthenticated());
                 }
                 let p = Arc::new(p.ok_or_else(unauthenticated)?);
-                self.directory.put_token(version, hash, Arc::clone(&p));
+                self.directory.put_token(version, hash.0.clone(), Arc::clone(&p));
                 p
             }
         };
@@ -698,15 +768,7 @@ impl Registry {
             Some(id) => self.why_officer_unable(version, id).await?,
             None => None,
         };
-        Ok(Principal {
-            role: Role::parse(&p.role).ok_or_else(|| Error::Internal(format!("stored role {}", p.role)))?,
-            id: p.id.clone(),
-            name: p.name.clone(),
-            agency_id: p.agency_id.clone(),
-            officer_id: p.officer_id.clone(),
-            officer_unable,
-            directory_version: version,
-        })
+        principal_of(&p, officer_unable, version, hash)
     }
 
     /// Why officer `id` may not act now (status and certificate in the agency's zone, RULES G2),

@@ -479,6 +479,7 @@ impl Reviews {
                 new_evidence: None,
                 attachments: vec![Arc::new(NewDraft { row: row.clone() })],
                 document_number: None,
+                directory_version: None,
             })
             .await?;
         Ok(draft::Model { event_case_seq: event.case_seq, ..row })
@@ -657,6 +658,7 @@ impl Reviews {
                 new_evidence: None,
                 attachments: vec![Arc::new(Opinion { row: row.clone(), draft_status: DraftStatus::after(outcome) })],
                 document_number: None,
+                directory_version: None,
             })
             .await?;
         Ok(review::Model { event_case_seq: event.case_seq, ..row })
@@ -828,6 +830,7 @@ impl Reviews {
                 new_evidence: None,
                 attachments: vec![disclosure],
                 document_number: Some(DocumentNumber { agency_id: agency.id.clone(), year: today.year(), prefix }),
+                directory_version: None,
             })
             .await?;
         self.publicity.notify();

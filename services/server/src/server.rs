@@ -26,10 +26,10 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::config::ServeConfig;
 use crate::limits::DeadlineLayer;
-use sanxiang_api::authn::{AuthLayer, WriteLimiter, WriteRate};
 use crate::log_gate::LogGateLayer;
 use crate::tls::{Tls, TlsIncoming};
 use sanxiang_api::LogApi;
+use sanxiang_api::authn::{AuthLayer, WriteLimiter, WriteRate};
 use sanxiang_proto::v1::log_service_server::LogServiceServer;
 
 /// A start-up failure, worded for the operator.
