@@ -72,21 +72,23 @@ impl tonic::server::NamedService for Bare {
 struct Echo;
 
 impl tonic::server::UnaryService<pb::AppendEventRequest> for Echo {
-    type Response = pb::Event;
-    type Future = BoxFuture<tonic::Response<pb::Event>, tonic::Status>;
+    type Response = pb::AppendEventResponse;
+    type Future = BoxFuture<tonic::Response<pb::AppendEventResponse>, tonic::Status>;
 
     fn call(&mut self, request: tonic::Request<pb::AppendEventRequest>) -> Self::Future {
         let r = request.into_inner();
         Box::pin(async move {
-            Ok(tonic::Response::new(pb::Event {
-                case_id: r.case_id,
-                kind: r.kind,
-                occurred_at: r.occurred_at,
-                officer_ids: r.officer_ids,
-                request_id: r.request_id,
-                payload_json: r.text,
-                hash: "0".repeat(64),
-                ..Default::default()
+            Ok(tonic::Response::new(pb::AppendEventResponse {
+                event: Some(pb::Event {
+                    case_id: r.case_id,
+                    kind: r.kind,
+                    occurred_at: r.occurred_at,
+                    officer_ids: r.officer_ids,
+                    request_id: r.request_id,
+                    payload_json: r.text,
+                    hash: "0".repeat(64),
+                    ..Default::default()
+                }),
             }))
         })
     }

@@ -585,8 +585,9 @@ async fn append(
     let (base_tally, base_wall) =
         run_appends(&base_record, clients, events, move |i| a.event(&t[i % t.len()].0, &t[i % t.len()].1)).await?;
     let ok = tally.latencies.len() - tally.errors;
-    let mut errors = tally.errors;
-    let mut first_error = tally.first_error;
+    // A failing baseline is an error of the figure too: its ratio would mean nothing.
+    let mut errors = tally.errors + base_tally.errors;
+    let mut first_error = tally.first_error.or_else(|| base_tally.first_error.clone());
     // The seeded chains must still verify (and this shows what verification does at scale).
     if let Some(case_id) = seeded {
         let t = Instant::now();

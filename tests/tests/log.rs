@@ -22,7 +22,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use tlog_tiles::{Hash, TileReader};
 use tonic::transport::Channel;
 
-backend_tests!(checkpoints_proofs_and_tiles_verify, start_up_refuses_writes_after_the_tail_was_deleted);
+backend_tests!(
+    checkpoints_proofs_and_tiles_verify,
+    start_up_refuses_writes_after_the_tail_was_deleted,
+    verification_finds_exactly_the_events_that_are_not_the_logged_leaves
+);
 
 fn fast_log(c: &mut ServeConfig) {
     c.tlog.checkpoint_interval_ms = 50;
@@ -354,6 +358,45 @@ async fn start_up_refuses_writes_after_the_tail_was_deleted(backend: Backend) {
         .collect();
     assert_eq!(found, deleted, "{:?}", report.problems);
     running.stop().await.unwrap();
+}
+
+/// VerifyCase checks every event of a case against the signed checkpoint as one multi-proof:
+/// an event whose stored hash was changed after it was logged is reported by its global_seq,
+/// and no other event is.
+async fn verification_finds_exactly_the_events_that_are_not_the_logged_leaves(backend: Backend) {
+    let h = Harness::start_with(backend, Arc::new(SystemClock), fast_log).await;
+    let w = h.world(1, "").await;
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    let other = w.open_case(pb::CaseKind::Inspection).await;
+    for i in 0..40 {
+        w.append(if i % 3 == 0 { &other.id } else { &case.id }, K::Note, h.now()).await;
+    }
+    let events = all_events(&h).await;
+    let mut log = log_client(&h).await;
+    checkpoint_covering(&mut log, events.len() as u64).await;
+    let verify = || async {
+        w.officer
+            .record
+            .clone()
+            .verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: false })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let report = verify().await;
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.events_in_checkpoint, events.iter().filter(|e| e.case_id == case.id).count() as u64);
+
+    let ours: Vec<&event::Model> = events.iter().filter(|e| e.case_id == case.id).collect();
+    let changed = ours[ours.len() / 2];
+    let mut row: event::ActiveModel = changed.clone().into();
+    row.hash = sea_orm::ActiveValue::Set("ab".repeat(32));
+    sea_orm::ActiveModelTrait::update(row, &h.running.db).await.unwrap();
+    let report = verify().await;
+    assert!(!report.ok);
+    let not_leaves: Vec<&str> =
+        report.problems.iter().filter(|p| p.message.contains("is not the leaf")).map(|p| p.row.as_str()).collect();
+    assert_eq!(not_leaves, [changed.global_seq.to_string()], "{:?}", report.problems);
 }
 
 /// The URL of the PostgreSQL database `db` is connected to.

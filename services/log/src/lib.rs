@@ -625,21 +625,17 @@ impl Log {
         }
         let within: Vec<(u64, [u8; 32])> = events.iter().copied().filter(|(g, _)| *g >= 1 && *g <= cp.size).collect();
         out.included = within.len() as u64;
-        let indexes: Vec<u64> = within.iter().map(|(g, _)| g - 1).collect();
-        match tree::inclusions(db, &indexes, cp.size).await {
-            Ok(proofs) => {
-                for ((g, hash), proof) in within.iter().zip(proofs) {
-                    let proof: Vec<Vec<u8>> = proof.iter().map(|h| h.to_vec()).collect();
-                    if merkle::verify_inclusion(g - 1, cp.size, &merkle::leaf_hash(hash).0, &cp.root, &proof).is_err() {
-                        out.problems.push(LogProblem {
-                            global_seq: Some(*g),
-                            message: format!(
-                                "the event is not the leaf {} of the log's signed checkpoint of size {}: it was changed after it was logged",
-                                g - 1,
-                                cp.size
-                            ),
-                        });
-                    }
+        let leaves: Vec<(u64, [u8; 32])> = within.iter().map(|(g, hash)| (g - 1, *hash)).collect();
+        match tree::unproven_leaves(db, &leaves, cp.size, cp.root).await {
+            Ok(unproven) => {
+                for index in unproven {
+                    out.problems.push(LogProblem {
+                        global_seq: Some(index + 1),
+                        message: format!(
+                            "the event is not the leaf {index} of the log's signed checkpoint of size {}: it was changed after it was logged",
+                            cp.size
+                        ),
+                    });
                 }
             }
             Err(e) => out.problems.push(log_problem(format!("the log's stored tree cannot prove the events: {e}"))),
