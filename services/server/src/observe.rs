@@ -4,7 +4,7 @@
 //! principal. A tower layer on the gRPC server and a middleware on the public HTTP router.
 
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
