@@ -16,6 +16,7 @@ pub mod officer;
 pub mod party;
 pub mod publicity;
 pub mod review;
+pub mod statistics;
 pub mod time;
 
 pub use digest::Sha256Digest;

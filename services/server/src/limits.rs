@@ -38,6 +38,7 @@ const READ_METHODS: &[&str] = &[
     "WatchDisclosures",
     "GetAnnualReport",
     "ListOverdue",
+    "GetStatistics",
     "GetCheckpoint",
     "GetInclusionProof",
     "GetConsistencyProof",
