@@ -24,6 +24,7 @@ use sanxiang_publicity::statistics::Statistics;
 use sanxiang_publicity::supervision::{OverdueItem, OverdueKind};
 use sanxiang_recording::command;
 use sanxiang_recording::record::{CaseView, evidence_from_json, stored_officers};
+use sanxiang_recording::retention::Tombstone;
 use sanxiang_recording::verify::Report;
 use sanxiang_registry::auth::Role;
 use sanxiang_registry::registry::PowerItem;
@@ -94,6 +95,15 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::DisclosureWithdrawn => P::DisclosureWithdrawn,
         EventKind::DisclosureCorrected => P::DisclosureCorrected,
         EventKind::PublicationEnded => P::PublicationEnded,
+        EventKind::ReconsiderationApplied => P::ReconsiderationApplied,
+        EventKind::ReconsiderationConcluded => P::ReconsiderationConcluded,
+        EventKind::LawsuitFiled => P::LawsuitFiled,
+        EventKind::LawsuitConcluded => P::LawsuitConcluded,
+        EventKind::ComplaintReceived => P::ComplaintReceived,
+        EventKind::ComplaintConcluded => P::ComplaintConcluded,
+        EventKind::FilingReviewOpened => P::FilingReviewOpened,
+        EventKind::FilingReviewConcluded => P::FilingReviewConcluded,
+        EventKind::EvidenceDestroyed => P::EvidenceDestroyed,
     }
 }
 
@@ -334,6 +344,7 @@ pub fn case_to_pb(v: CaseView) -> pb::Case {
         head_hash: c.head_hash,
         filed_at: c.filed_at.map(micros),
         decision_overdue: v.decision_overdue,
+        legal_holds: v.legal_holds.iter().map(|p| p.code().to_owned()).collect(),
         id: c.id.into(),
         agency_id: c.agency_id.into(),
         title: c.title,
@@ -415,7 +426,37 @@ pub fn report_to_pb(r: Report) -> pb::VerifyCaseResponse {
             .collect(),
         checkpoint_size: r.checkpoint_size,
         events_in_checkpoint: r.events_in_checkpoint,
+        destroyed_evidence: r.destroyed.into_iter().map(|(t, shared)| tombstone_to_pb(t, shared)).collect(),
     }
+}
+
+/// A destroyed item's tombstone as an API message.
+pub fn tombstone_to_pb(t: Tombstone, bytes_shared: bool) -> pb::DestroyedEvidence {
+    pb::DestroyedEvidence {
+        evidence_id: t.evidence_id.into(),
+        sha256: t.sha256,
+        size: t.size,
+        media_type: t.media_type,
+        retention_rule: t.rule,
+        case_class: t.case_class,
+        retained_until: t.retained_until,
+        batch_id: t.batch_id,
+        case_seq: t.case_seq,
+        bytes_shared,
+    }
+}
+
+/// A DestroyEvidence request as the record's command.
+pub fn destroy_evidence(r: pb::DestroyEvidenceRequest) -> Result<command::DestroyEvidence> {
+    let request_digest = request_digest(&r);
+    Ok(command::DestroyEvidence {
+        request_id: r.request_id,
+        request_digest,
+        evidence_ids: ids("evidence_ids", r.evidence_ids)?,
+        batch_id: r.batch_id,
+        appraisal: r.appraisal,
+        witnesses: r.witnesses,
+    })
 }
 
 /// A SubmitDraft request as the review's command.

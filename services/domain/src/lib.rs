@@ -15,6 +15,7 @@ pub mod masking;
 pub mod officer;
 pub mod party;
 pub mod publicity;
+pub mod retention;
 pub mod review;
 pub mod statistics;
 pub mod time;

@@ -110,6 +110,25 @@ pub struct ServeConfig {
     #[arg(long, env = "SANXIANG_STATS_COUNT_REVOKED", default_value_t = true, action = clap::ArgAction::Set)]
     pub stats_count_revoked: bool,
 
+    // ---- Retention (RULES K2, K3) ----
+    /// Years a case file of the longer fixed-term class is kept from its closing: general-procedure
+    /// penalties, compulsory measures, licensing (局令第8号 Art. 6: 30).
+    #[arg(long, env = "SANXIANG_RETENTION_LONG_YEARS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_long_years: u32,
+
+    /// Years a case file of the shorter class is kept from its closing: summary-procedure penalties,
+    /// inspections without findings (10: challenges are barred after 5 years).
+    #[arg(long, env = "SANXIANG_RETENTION_SHORT_YEARS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_short_years: u32,
+
+    /// Months footage no act of its case references is kept from its capture; never below 6 (the
+    /// time to sue, 行诉法 Art. 46).
+    #[arg(long, env = "SANXIANG_RETENTION_RECORDING_MONTHS", default_value_t = 6,
+          value_parser = clap::value_parser!(u32).range(6..))]
+    pub retention_recording_months: u32,
+
     /// Admin listener: Prometheus metrics on `/metrics`, liveness on `/livez` (the process
     /// answers), readiness on `/readyz` (the database answers). Plain HTTP without authentication:
     /// keep it on loopback or a private network. `off` disables it.
@@ -202,6 +221,9 @@ impl ServeConfig {
             upload_sweep_seconds: 600,
             stats_amount_unit: AmountUnit::WanYuan,
             stats_count_revoked: true,
+            retention_long_years: 30,
+            retention_short_years: 10,
+            retention_recording_months: 6,
             admin_listen: AdminListen(None),
             otlp_endpoint: None,
             log_format: LogFormat::Pretty,
