@@ -262,6 +262,30 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
     assert!(verify(&w, &other.id).await.ok);
     assert_ne!(loose_data, twin_data);
 
+    // The export lists the destroyed items with the event that records their destruction and
+    // carries no bytes for them; both offline verifiers accept it, and refuse a manifest that
+    // claims a destruction the chain does not record.
+    let archive = export(&w, &case.id).await;
+    let manifest = manifest(&archive);
+    let listed: Vec<(&str, Option<u64>, bool)> = manifest["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["id"].as_str().unwrap(), i["destroyed"].as_u64(), i.get("path").is_some()))
+        .collect();
+    assert!(listed.contains(&(loose.id.as_str(), Some(before + 1), false)), "{listed:?}");
+    assert!(listed.contains(&(used.id.as_str(), None, true)), "{listed:?}");
+    assert!(!member_names(&archive).contains(&format!("evidence/{}", loose.sha256)));
+    let checked = sanxiang_server::offline::check(archive.as_slice()).expect("the archive verifies offline");
+    assert_eq!(checked.evidence_objects, 1);
+    let (ok, out) = python_verify(&archive);
+    assert!(ok, "{out}");
+    let forged = forge_destroyed(&archive, &used.id, before + 1);
+    let refusal = sanxiang_server::offline::check(forged.as_slice()).unwrap_err();
+    assert!(refusal.contains("listed as destroyed"), "{refusal}");
+    let (ok, out) = python_verify(&forged);
+    assert!(!ok && out.contains("listed as destroyed"), "{out}");
+
     // Unlike bytes that are merely missing: remove the referenced item's object behind the
     // service's back, and VerifyCase reports data loss for it.
     std::fs::remove_file(object_file(&h, &used.sha256)).unwrap();
@@ -272,4 +296,81 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
     assert_eq!((p.evidence_id.as_str(), p.table.as_str(), p.data_loss), (used.id.as_str(), "evidence", true));
     assert_eq!(report.destroyed_evidence.len(), 2);
     h.running.stop().await.unwrap();
+}
+
+async fn export(w: &World, case_id: &str) -> Vec<u8> {
+    let mut s = w
+        .officer
+        .record
+        .clone()
+        .export_case(pb::ExportCaseRequest { case_id: case_id.into() })
+        .await
+        .expect("export")
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(m) = s.message().await.expect("export stream") {
+        out.extend_from_slice(&m.chunk);
+    }
+    out
+}
+
+/// The members of a tar archive, by name.
+fn members(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    for entry in tar::Archive::new(archive).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        out.push((name, data));
+    }
+    out
+}
+
+fn member_names(archive: &[u8]) -> Vec<String> {
+    members(archive).into_iter().map(|(n, _)| n).collect()
+}
+
+fn manifest(archive: &[u8]) -> serde_json::Value {
+    let (_, data) = members(archive).into_iter().find(|(n, _)| n == "manifest.json").expect("a manifest");
+    serde_json::from_slice(&data).unwrap()
+}
+
+/// Runs the independent Python verifier (tools/verify-export.py) on `archive`.
+fn python_verify(archive: &[u8]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.tar");
+    std::fs::write(&path, archive).unwrap();
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/verify-export.py");
+    let out = std::process::Command::new("python3").arg(tool).arg(&path).output().expect("python3 runs");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// `archive` with a manifest that claims item `id` was destroyed by event `seq` (and no bytes for
+/// it), the rest unchanged.
+fn forge_destroyed(archive: &[u8], id: &str, seq: u64) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut manifest = manifest(archive);
+    let mut sha = String::new();
+    for item in manifest["evidence"].as_array_mut().unwrap() {
+        if item["id"] == id {
+            sha = item["sha256"].as_str().unwrap().to_owned();
+            let item = item.as_object_mut().unwrap();
+            item.remove("path");
+            item.insert("destroyed".into(), seq.into());
+        }
+    }
+    for (name, data) in members(archive) {
+        let data = if name == "manifest.json" { serde_json::to_vec(&manifest).unwrap() } else { data };
+        if name == format!("evidence/{sha}") {
+            continue;
+        }
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, &name, data.as_slice()).unwrap();
+    }
+    builder.into_inner().unwrap()
 }
