@@ -255,6 +255,10 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
             (twin.id.as_str(), before + 1, "2026-销毁-001", true)
         ]
     );
+    // An act can no longer rely on a destroyed item.
+    let mut late = w.event(&case.id, K::Inspection, h.now());
+    late.evidence_ids = vec![used.id.clone(), loose.id.clone()];
+    refused(w.officer.record.clone().append_event(late).await, Code::FailedPrecondition, "K5.destroyed");
     // A destroyed item is never served again, even where its content is still stored.
     refused(download(&w, &loose.id).await, Code::FailedPrecondition, "K5.destroyed");
     refused(download(&w, &twin.id).await, Code::FailedPrecondition, "K5.destroyed");
