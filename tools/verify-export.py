@@ -225,6 +225,7 @@ def check(path, vkey=None, witnesses=(), quorum=None):
             if hashlib.sha256(read(name)).hexdigest() != digest:
                 raise SystemExit(f"{name} does not match the manifest")
         prev, count, first, linked, leaves = ZERO, 0, None, {}, []
+        destroyed = {}  # evidence id -> (sha256, case_seq of its destruction record)
         try:
             lines = read("events.jsonl").decode("utf-8").split("\n")
         except UnicodeDecodeError:
@@ -254,6 +255,9 @@ def check(path, vkey=None, witnesses=(), quorum=None):
                 raise SystemExit(f"event {i}: broken link")
             for ref in event["evidence"]:
                 linked[ref["id"]] = ref["sha256"]
+            if event["kind"] == "evidence_destroyed":
+                for item in event["payload"]["items"]:
+                    destroyed[item["evidence_id"]] = (item["sha256"], i)
             first = first or event["payload"]
             leaves.append((event["global_seq"], entry["hash"]))
             prev, count = entry["hash"], i
@@ -267,6 +271,12 @@ def check(path, vkey=None, witnesses=(), quorum=None):
             raise SystemExit("case.json opened_at differs from the case_opened event's occurred_at")
         listed = {}
         for item in manifest["evidence"]:
+            if "destroyed" in item:
+                # Destroyed bytes: the chain must record this item's destruction with this digest.
+                if "path" in item or destroyed.get(item["id"]) != (item["sha256"], item["destroyed"]):
+                    raise SystemExit(f"evidence {item['id']}: listed as destroyed, but the chain records no such destruction")
+                listed[item["id"]] = item["sha256"]
+                continue
             if item["path"] != "evidence/" + item["sha256"]:
                 raise SystemExit(f"evidence {item['id']}: path is not evidence/<sha256>")
             data = read(item["path"])

@@ -658,3 +658,67 @@ async fn an_upload_whose_staging_expired_starts_afresh_and_says_so() {
     assert!(old.get_ref().expired && !old.get_ref().completed, "{:?}", old.get_ref());
     h.running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn statistics_print_as_csv_and_a_destruction_reaches_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = spawn(dir.path()).await;
+    let token = admin_token(dir.path());
+    let s = setup(&p, dir.path(), 40).await;
+    // Every agency's tables (the administrator supervises all), then their total.
+    let out = ok(&run(
+        sanxiang(dir.path(), &p, &token),
+        &["disclosure", "statistics", "--from", "2026-01-01", "--to", "2026-12-31"],
+    )
+    .await);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "agency_id,agency_name,from_date,to_date,table,item,heading,count,amount_fen,amount_wan_yuan");
+    assert!(lines.iter().any(|l| l.ends_with(",penalty,total,合计,0,0,0.0000")), "{out}");
+    let file = dir.path().join("stats.csv");
+    ok(&run(
+        sanxiang(dir.path(), &p, &token),
+        &[
+            "-q",
+            "disclosure",
+            "statistics",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--csv",
+            &file.display().to_string(),
+        ],
+    )
+    .await);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), out, "the same CSV, to the file");
+    let bad = run(
+        sanxiang(dir.path(), &p, &token),
+        &["disclosure", "statistics", "--from", "2026-13-01", "--to", "2026-12-31"],
+    )
+    .await;
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("from_date"));
+    // Destruction is the agency head's: the officer's app is refused by the server.
+    let refused = run(
+        sanxiang(dir.path(), &p, &s.app_token),
+        &[
+            "evidence",
+            "destroy",
+            "--case",
+            &s.case_id,
+            "--evidence",
+            "e1",
+            "--batch",
+            "2026-1",
+            "--appraisal",
+            "期满",
+            "--witness",
+            "王五",
+            "--witness",
+            "赵六",
+        ],
+    )
+    .await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("officer role may not"), "{refused:?}");
+    sigterm_and_wait(p).await;
+}

@@ -108,6 +108,15 @@ async fn conformance(vault: Vault) {
     assert!(matches!(vault.open(&missing).await, Err(Error::DataLoss(_))));
     assert!(matches!(vault.rehash(&missing).await, Err(Error::DataLoss(_))));
     assert!(!vault.contains(&missing).await.unwrap());
+
+    // A destruction (RULES K5) removes an object; removing it again, or one never stored,
+    // succeeds, so an interrupted destruction can be repeated.
+    vault.delete(&small_digest).await.unwrap();
+    assert!(!vault.contains(&small_digest).await.unwrap());
+    assert!(matches!(vault.open(&small_digest).await, Err(Error::DataLoss(_))));
+    vault.delete(&small_digest).await.unwrap();
+    vault.delete(&missing).await.unwrap();
+    assert!(vault.contains(&content_digest).await.unwrap(), "other objects stay");
 }
 
 /// Staging files left in a local vault.

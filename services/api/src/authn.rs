@@ -43,6 +43,7 @@ const READ_METHODS: &[&str] = &[
     "WatchDisclosures",
     "GetAnnualReport",
     "ListOverdue",
+    "GetStatistics",
     "GetCheckpoint",
     "GetInclusionProof",
     "GetConsistencyProof",

@@ -10,6 +10,7 @@ use sanxiang_domain::officer::OfficerStatus;
 use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::publicity::{DisclosureStatus, NoticeSection};
 use sanxiang_domain::review::{ChecklistItem, DraftStatus, Outcome, Revision};
+use sanxiang_domain::statistics::{AmountUnit, Tables};
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
 use sanxiang_publicity::annual::{AnnualReport, Count};
@@ -19,9 +20,11 @@ use sanxiang_publicity::disclosure::{
 };
 use sanxiang_publicity::notices::{self, Notice, Notices, PutNotice};
 use sanxiang_publicity::policy::{Policy, PolicyForm};
+use sanxiang_publicity::statistics::Statistics;
 use sanxiang_publicity::supervision::{OverdueItem, OverdueKind};
 use sanxiang_recording::command;
 use sanxiang_recording::record::{CaseView, evidence_from_json, stored_officers};
+use sanxiang_recording::retention::Tombstone;
 use sanxiang_recording::verify::Report;
 use sanxiang_registry::auth::Role;
 use sanxiang_registry::registry::PowerItem;
@@ -92,6 +95,15 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::DisclosureWithdrawn => P::DisclosureWithdrawn,
         EventKind::DisclosureCorrected => P::DisclosureCorrected,
         EventKind::PublicationEnded => P::PublicationEnded,
+        EventKind::ReconsiderationApplied => P::ReconsiderationApplied,
+        EventKind::ReconsiderationConcluded => P::ReconsiderationConcluded,
+        EventKind::LawsuitFiled => P::LawsuitFiled,
+        EventKind::LawsuitConcluded => P::LawsuitConcluded,
+        EventKind::ComplaintReceived => P::ComplaintReceived,
+        EventKind::ComplaintConcluded => P::ComplaintConcluded,
+        EventKind::FilingReviewOpened => P::FilingReviewOpened,
+        EventKind::FilingReviewConcluded => P::FilingReviewConcluded,
+        EventKind::EvidenceDestroyed => P::EvidenceDestroyed,
     }
 }
 
@@ -332,6 +344,7 @@ pub fn case_to_pb(v: CaseView) -> pb::Case {
         head_hash: c.head_hash,
         filed_at: c.filed_at.map(micros),
         decision_overdue: v.decision_overdue,
+        legal_holds: v.legal_holds.iter().map(|p| p.code().to_owned()).collect(),
         id: c.id.into(),
         agency_id: c.agency_id.into(),
         title: c.title,
@@ -413,7 +426,37 @@ pub fn report_to_pb(r: Report) -> pb::VerifyCaseResponse {
             .collect(),
         checkpoint_size: r.checkpoint_size,
         events_in_checkpoint: r.events_in_checkpoint,
+        destroyed_evidence: r.destroyed.into_iter().map(|(t, shared)| tombstone_to_pb(t, shared)).collect(),
     }
+}
+
+/// A destroyed item's tombstone as an API message.
+pub fn tombstone_to_pb(t: Tombstone, bytes_shared: bool) -> pb::DestroyedEvidence {
+    pb::DestroyedEvidence {
+        evidence_id: t.evidence_id.into(),
+        sha256: t.sha256,
+        size: t.size,
+        media_type: t.media_type,
+        retention_rule: t.rule,
+        case_class: t.case_class,
+        retained_until: t.retained_until,
+        batch_id: t.batch_id,
+        case_seq: t.case_seq,
+        bytes_shared,
+    }
+}
+
+/// A DestroyEvidence request as the record's command.
+pub fn destroy_evidence(r: pb::DestroyEvidenceRequest) -> Result<command::DestroyEvidence> {
+    let request_digest = request_digest(&r);
+    Ok(command::DestroyEvidence {
+        request_id: r.request_id,
+        request_digest,
+        evidence_ids: ids("evidence_ids", r.evidence_ids)?,
+        batch_id: r.batch_id,
+        appraisal: r.appraisal,
+        witnesses: r.witnesses,
+    })
 }
 
 /// A SubmitDraft request as the review's command.
@@ -898,6 +941,81 @@ pub fn annual_report_to_pb(r: AnnualReport) -> pb::GetAnnualReportResponse {
         disclosures_published: r.disclosures_published,
         disclosures_overdue: r.disclosures_overdue,
         disclosures_excluded: r.disclosures_excluded,
+        tables: Some(tables_to_pb(&r.tables, r.amount_unit)),
+        amount_unit: r.amount_unit.code().into(),
+    }
+}
+
+/// The statistics tables (RULES N2–N4) as an API message, amounts also shown in `unit`.
+pub fn tables_to_pb(t: &Tables, unit: AmountUnit) -> pb::StatisticsTables {
+    let p = &t.penalty;
+    let l = &t.licensing;
+    let c = &t.compulsion;
+    pb::StatisticsTables {
+        penalty: Some(pb::PenaltyTable {
+            rows: p
+                .rows()
+                .map(|(category, r)| pb::PenaltyRow {
+                    category: category.code().into(),
+                    label: category.label().into(),
+                    decisions: r.decisions,
+                    amount_fen: r.amount_fen,
+                    amount: unit.format(r.amount_fen),
+                })
+                .collect(),
+            decisions: p.decisions(),
+            amount_fen: p.amount_fen(),
+            amount: unit.format(p.amount_fen()),
+            fine_fen: p.fine_fen,
+            confiscation_fen: p.confiscation_fen,
+            no_penalty_decisions: p.no_penalty_decisions,
+        }),
+        licensing: Some(pb::LicensingTable {
+            received: l.received,
+            accepted: l.accepted,
+            granted: l.granted,
+            refused: l.refused,
+            revoked: l.revoked,
+            cancelled: l.cancelled,
+            unclassified: l.unclassified,
+        }),
+        compulsion: Some(pb::CompulsionTable {
+            sealing: c.sealing,
+            seizure: c.seizure,
+            sealing_or_seizure: c.sealing_or_seizure,
+            freezing: c.freezing,
+            other_measures: c.other_measures,
+            late_payment: c.late_payment,
+            transfer: c.transfer,
+            auction: c.auction,
+            restoration: c.restoration,
+            substitute: c.substitute,
+            other_executions: c.other_executions,
+            court_applications: c.court_applications,
+        }),
+    }
+}
+
+/// Statistics of a period as an API message, with their CSV when asked for.
+pub fn statistics_to_pb(s: Statistics, csv: Option<Vec<u8>>) -> pb::GetStatisticsResponse {
+    let unit = s.policy.amount_unit;
+    pb::GetStatisticsResponse {
+        from_date: s.from.to_string(),
+        to_date: s.to.to_string(),
+        amount_unit: unit.code().into(),
+        revoked_counted: s.policy.count_revoked,
+        provisional: s.provisional,
+        total: Some(tables_to_pb(&s.total, unit)),
+        agencies: s
+            .agencies
+            .into_iter()
+            .map(|a| pb::AgencyStatistics {
+                agency_id: a.agency_id.into(),
+                agency_name: a.agency_name,
+                tables: Some(tables_to_pb(&a.tables, unit)),
+            })
+            .collect(),
+        csv: csv.map(bytes::Bytes::from).unwrap_or_default(),
     }
 }
 

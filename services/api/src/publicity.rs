@@ -291,4 +291,20 @@ impl PublicityService for PublicityApi {
             items: items.into_iter().map(convert::overdue_item_to_pb).collect(),
         }))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_statistics(&self, req: Request<pb::GetStatisticsRequest>) -> R<pb::GetStatisticsResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        // Empty: the supervisor's agency and every agency below it.
+        let agency_id: Option<AgencyId> = convert::optional_id("agency_id", r.agency_id).map_err(status)?;
+        let agencies = authz::supervised_agencies(self.publicity.recorder().registry(), &who, agency_id.as_ref())
+            .await
+            .map_err(status)?;
+        let stats = sanxiang_publicity::statistics::statistics(&self.publicity, agencies, &r.from_date, &r.to_date)
+            .await
+            .map_err(status)?;
+        let csv = if r.include_csv { Some(sanxiang_publicity::statistics::csv(&stats).map_err(status)?) } else { None };
+        Ok(Response::new(convert::statistics_to_pb(stats, csv)))
+    }
 }

@@ -220,4 +220,19 @@ impl RecordService for RecordApi {
                 .map(|m: Result<Bytes, Error>| m.map(|chunk| pb::ExportCaseResponse { chunk }).map_err(status)),
         )))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn destroy_evidence(&self, req: Request<pb::DestroyEvidenceRequest>) -> R<pb::DestroyEvidenceResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let case_id: CaseId = convert::id("case_id", r.case_id.clone()).map_err(status)?;
+        let command = convert::destroy_evidence(r).map_err(status)?;
+        // The agency head approves a destruction list (RULES K5): the leadership's action.
+        let case = authz::case(&self.recorder, &who, Action::Decide, &case_id).await.map_err(status)?;
+        let done = self.recorder.destroy_evidence(&who, &case, command).await.map_err(status)?;
+        Ok(Response::new(pb::DestroyEvidenceResponse {
+            event: Some(event_to_pb(done.event).map_err(status)?),
+            destroyed: done.items.into_iter().map(|t| convert::tombstone_to_pb(t, false)).collect(),
+        }))
+    }
 }

@@ -15,7 +15,9 @@ pub mod masking;
 pub mod officer;
 pub mod party;
 pub mod publicity;
+pub mod retention;
 pub mod review;
+pub mod statistics;
 pub mod time;
 
 pub use digest::Sha256Digest;

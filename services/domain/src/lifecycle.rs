@@ -95,6 +95,104 @@ event_kinds! {
     DisclosureWithdrawn => "disclosure_withdrawn",
     DisclosureCorrected => "disclosure_corrected",
     PublicationEnded => "publication_ended",
+    ReconsiderationApplied => "reconsideration_applied",
+    ReconsiderationConcluded => "reconsideration_concluded",
+    LawsuitFiled => "lawsuit_filed",
+    LawsuitConcluded => "lawsuit_concluded",
+    ComplaintReceived => "complaint_received",
+    ComplaintConcluded => "complaint_concluded",
+    FilingReviewOpened => "filing_review_opened",
+    FilingReviewConcluded => "filing_review_concluded",
+    EvidenceDestroyed => "evidence_destroyed",
+}
+
+/// A procedure that holds a case while it is open (RULES K4): nothing in the case may be destroyed
+/// until its end is recorded, whatever its retention, because the agency must produce its
+/// evidence (复议法 Arts. 44, 48; 行诉法 Art. 67).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Procedure {
+    /// 行政复议.
+    Reconsideration,
+    /// 行政诉讼.
+    Lawsuit,
+    /// A complaint against the enforcement conduct (投诉, RULES T).
+    Complaint,
+    /// The supervision office's review of a filed decision (备案审查, RULES F7).
+    FilingReview,
+}
+
+impl Procedure {
+    /// Every procedure.
+    pub const ALL: [Self; 4] = [Self::Reconsideration, Self::Lawsuit, Self::Complaint, Self::FilingReview];
+
+    /// The stable code (API).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Reconsideration => "reconsideration",
+            Self::Lawsuit => "lawsuit",
+            Self::Complaint => "complaint",
+            Self::FilingReview => "filing_review",
+        }
+    }
+
+    /// The name used in refusals.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reconsideration => "reconsideration (行政复议)",
+            Self::Lawsuit => "lawsuit (行政诉讼)",
+            Self::Complaint => "complaint (投诉)",
+            Self::FilingReview => "filing review (备案审查)",
+        }
+    }
+
+    /// The act that opens it.
+    pub fn opened_by(self) -> EventKind {
+        match self {
+            Self::Reconsideration => EventKind::ReconsiderationApplied,
+            Self::Lawsuit => EventKind::LawsuitFiled,
+            Self::Complaint => EventKind::ComplaintReceived,
+            Self::FilingReview => EventKind::FilingReviewOpened,
+        }
+    }
+
+    /// The act that records its end.
+    pub fn concluded_by(self) -> EventKind {
+        match self {
+            Self::Reconsideration => EventKind::ReconsiderationConcluded,
+            Self::Lawsuit => EventKind::LawsuitConcluded,
+            Self::Complaint => EventKind::ComplaintConcluded,
+            Self::FilingReview => EventKind::FilingReviewConcluded,
+        }
+    }
+
+    /// The procedure an event of `kind` opens (`true`) or concludes (`false`), if any.
+    pub fn of(kind: EventKind) -> Option<(Self, bool)> {
+        Self::ALL.into_iter().find_map(|p| {
+            if p.opened_by() == kind {
+                Some((p, true))
+            } else if p.concluded_by() == kind {
+                Some((p, false))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Its bit in [`CaseState`] while open.
+    const fn open_bit(self) -> u32 {
+        match self {
+            Self::Reconsideration => CaseState::RECONSIDERATION_OPEN,
+            Self::Lawsuit => CaseState::LAWSUIT_OPEN,
+            Self::Complaint => CaseState::COMPLAINT_OPEN,
+            Self::FilingReview => CaseState::FILING_REVIEW_OPEN,
+        }
+    }
+
+    /// Whether it challenges the decision itself, so it can only follow a decision and makes the
+    /// case file permanent (RULES K2). A complaint may concern any conduct, decided or not.
+    pub fn challenges_decision(self) -> bool {
+        !matches!(self, Self::Complaint)
+    }
 }
 
 impl EventKind {
@@ -114,6 +212,7 @@ impl EventKind {
                 | Self::DisclosureWithdrawn
                 | Self::DisclosureCorrected
                 | Self::PublicationEnded
+                | Self::EvidenceDestroyed
         )
     }
 
@@ -168,6 +267,12 @@ impl CaseState {
     const SERVED: u32 = 1 << 6;
     const EXECUTED: u32 = 1 << 7;
     const CLOSED: u32 = 1 << 8;
+    const RECONSIDERATION_OPEN: u32 = 1 << 9;
+    const LAWSUIT_OPEN: u32 = 1 << 10;
+    const COMPLAINT_OPEN: u32 = 1 << 11;
+    const FILING_REVIEW_OPEN: u32 = 1 << 12;
+    /// A 复议 or a lawsuit was ever recorded (RULES K2: the file is kept permanently).
+    const CHALLENGED: u32 = 1 << 13;
 
     /// From the stored bit set.
     pub fn from_bits(bits: i64) -> Self {
@@ -203,8 +308,26 @@ impl CaseState {
         self.has(Self::CLOSED)
     }
 
+    /// The procedures holding the case now (RULES K4): opened and their end not recorded.
+    pub fn holds(self) -> Vec<Procedure> {
+        Procedure::ALL.into_iter().filter(|p| self.has(p.open_bit())).collect()
+    }
+
+    /// Whether a 复议 or a lawsuit was ever recorded.
+    pub fn challenged(self) -> bool {
+        self.has(Self::CHALLENGED)
+    }
+
     /// The state after an event of `kind`.
     pub fn after(self, kind: EventKind) -> Self {
+        if let Some((p, opens)) = Procedure::of(kind) {
+            let challenged = if matches!(p, Procedure::Reconsideration | Procedure::Lawsuit) && opens {
+                Self::CHALLENGED
+            } else {
+                0
+            };
+            return if opens { Self(self.0 | p.open_bit() | challenged) } else { Self(self.0 & !p.open_bit()) };
+        }
         let flag = match kind {
             EventKind::Filing => Self::FILED,
             EventKind::NoticeOfProposedDecision => Self::NOTICE_GIVEN,
@@ -228,14 +351,26 @@ impl CaseState {
         let refuse = |rule: &str, message: &str| Err(Error::precondition(rule, message));
         // A decision may be changed, revoked or found illegal or void (复议, 诉讼) long after the
         // case was closed; the record must still receive it (RULES P6).
+        // So may a challenge, a complaint or a filing review and their ends (RULES K4), and the
+        // destruction of what is past its retention (K5), years after the closing.
         if self.closed()
             && !kind.is_publicity()
-            && !matches!(kind, EventKind::EvidenceAccessed | EventKind::Archived | EventKind::DecisionRevised)
+            && Procedure::of(kind).is_none()
+            && !matches!(
+                kind,
+                EventKind::EvidenceAccessed
+                    | EventKind::Archived
+                    | EventKind::DecisionRevised
+                    | EventKind::EvidenceDestroyed
+            )
         {
             return refuse(
                 "R2.case-closed",
-                "the case is closed: only evidence access, archiving, decision revisions and publicity may be recorded",
+                "the case is closed: only evidence access, archiving, decision revisions, publicity, challenges, complaints, filing reviews and destruction may be recorded",
             );
+        }
+        if let Some((p, opens)) = Procedure::of(kind) {
+            return self.check_procedure(p, opens);
         }
         match kind {
             EventKind::CaseOpened => refuse("R2.case-opened", "a case is opened only once, by OpenCase"),
@@ -265,11 +400,48 @@ impl CaseState {
             EventKind::Execution if !self.has(Self::SERVED) => {
                 refuse("R2.execution-after-service", "execution needs the decision to have been served")
             }
+            // Checked again here, under the append lock, so a hold recorded meanwhile still
+            // stops a destruction (RULES K4).
+            EventKind::EvidenceDestroyed if !self.holds().is_empty() => {
+                let names: Vec<&str> = self.holds().iter().map(|p| p.name()).collect();
+                refuse(
+                    "K4.legal-hold",
+                    &format!(
+                        "the case is under legal hold while its {} is open: nothing in it may be destroyed",
+                        names.join(", ")
+                    ),
+                )
+            }
             EventKind::Archived if !self.closed() => {
                 refuse("R2.archive-after-closing", "only a closed case is archived")
             }
             _ => Ok(()),
         }
+    }
+
+    /// A procedure of RULES K4 opens after the decision it challenges (a complaint at any time),
+    /// once at a time, and ends only after it opened.
+    fn check_procedure(self, p: Procedure, opens: bool) -> Result<()> {
+        let open = self.has(p.open_bit());
+        if opens && p.challenges_decision() && !self.decided() {
+            return Err(Error::precondition(
+                "R2.challenge-after-decision",
+                format!("a {} concerns a decision, and the case has none", p.name()),
+            ));
+        }
+        if opens && open {
+            return Err(Error::precondition(
+                "R2.procedure-open",
+                format!("a {} is already open in this case; record its end first", p.name()),
+            ));
+        }
+        if !opens && !open {
+            return Err(Error::precondition(
+                "R2.procedure-end-after-opening",
+                format!("no {} is open in this case", p.name()),
+            ));
+        }
+        Ok(())
     }
 
     fn check_decision(self, case_kind: CaseKind) -> Result<()> {
@@ -386,6 +558,44 @@ mod tests {
         assert!(state(&[Filing, Decision]).check_next(c, DecisionRevised).is_ok());
         for k in [DraftSubmitted, ReviewDecided, CollectiveDiscussion, DecisionRevised] {
             assert!(k.is_system());
+        }
+    }
+
+    #[test]
+    fn procedures_hold_the_case_until_their_end_is_recorded() {
+        use EventKind::*;
+        let c = CaseKind::Penalty;
+        let decided = state(&[Filing, NoticeOfProposedDecision, StatementWaived, Decision]);
+        assert!(decided.holds().is_empty());
+        // A challenge needs a decision; a complaint does not.
+        assert_eq!(rule(state(&[Filing]).check_next(c, ReconsiderationApplied)), "R2.challenge-after-decision");
+        assert_eq!(rule(state(&[Filing]).check_next(c, FilingReviewOpened)), "R2.challenge-after-decision");
+        assert!(state(&[Filing]).check_next(c, ComplaintReceived).is_ok());
+        // Open: held, once at a time; the end only after the opening.
+        assert_eq!(rule(decided.check_next(c, LawsuitConcluded)), "R2.procedure-end-after-opening");
+        let sued = decided.after(LawsuitFiled);
+        assert_eq!(sued.holds(), [Procedure::Lawsuit]);
+        assert!(sued.challenged());
+        assert_eq!(rule(sued.check_next(c, LawsuitFiled)), "R2.procedure-open");
+        let both = sued.after(ComplaintReceived);
+        assert_eq!(both.holds(), [Procedure::Lawsuit, Procedure::Complaint]);
+        let ended = both.after(LawsuitConcluded).after(ComplaintConcluded);
+        assert!(ended.holds().is_empty());
+        // The challenge is remembered (the file stays permanent); a complaint is not a challenge.
+        assert!(ended.challenged());
+        assert!(!state(&[Filing, ComplaintReceived]).challenged());
+        // After the closing: challenges, their ends and destruction may still be recorded.
+        let closed = decided.after(Service).after(Closing);
+        for k in [ReconsiderationApplied, ComplaintReceived, FilingReviewOpened, EvidenceDestroyed] {
+            assert!(closed.check_next(c, k).is_ok(), "{k:?}");
+        }
+        assert!(closed.after(ReconsiderationApplied).check_next(c, ReconsiderationConcluded).is_ok());
+        assert!(EvidenceDestroyed.is_system());
+        assert_eq!(rule(closed.after(ComplaintReceived).check_next(c, EvidenceDestroyed)), "K4.legal-hold");
+        for p in Procedure::ALL {
+            assert_eq!(Procedure::of(p.opened_by()), Some((p, true)));
+            assert_eq!(Procedure::of(p.concluded_by()), Some((p, false)));
+            assert!(!p.opened_by().is_system() && !p.concluded_by().is_system());
         }
     }
 

@@ -1,4 +1,4 @@
-//! Annual statistics (RULES P8): an agency's enforcement data of a finished calendar year, counted
+//! Annual statistics (RULES P8, N1): an agency's enforcement data of a finished calendar year, counted
 //! by the agency's local calendar (RULES D5), available from 1 January of the next year.
 //!
 //! A report costs a fixed handful of queries whatever the agency's size (grouped counts in the
@@ -15,6 +15,7 @@ use sanxiang_domain::id::{AgencyId, DraftId};
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::review::Outcome;
+use sanxiang_domain::statistics::{AmountUnit, Tables};
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_recording::reads::Period;
 use sanxiang_store::db_error;
@@ -73,6 +74,11 @@ pub struct AnnualReport {
     pub disclosures_published: u64,
     pub disclosures_overdue: u64,
     pub disclosures_excluded: u64,
+    /// The year's penalty, licensing and compulsory-measure tables (RULES N2–N4), counted as
+    /// [`crate::statistics`] counts every period.
+    pub tables: Tables,
+    /// The unit the tables' amounts are shown in.
+    pub amount_unit: AmountUnit,
 }
 
 fn dec31(year: i32) -> Result<NaiveDate> {
@@ -102,6 +108,8 @@ pub async fn report(p: &Publicity, agency_id: &AgencyId, year: i32) -> Result<An
     let year_end = dec31(year)?.to_string();
     let period = Period { start, end };
     let recorder = p.recorder();
+    let jan1 = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| Error::invalid("year", "out of range"))?;
+    let tables = crate::statistics::tables(p, &agency, jan1, dec31(year)?).await?;
 
     // Cases opened, by kind.
     let mut cases_by_kind = Counts::default();
@@ -224,6 +232,8 @@ pub async fn report(p: &Publicity, agency_id: &AgencyId, year: i32) -> Result<An
         disclosures_published: published,
         disclosures_overdue: overdue,
         disclosures_excluded: excluded,
+        tables,
+        amount_unit: p.statistics_policy().amount_unit,
     })
 }
 

@@ -14,6 +14,7 @@ use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::publicity::{DisclosureStatus, ExclusionFacts, ResultKind, id_shows_minor, withdrawal_due};
+use sanxiang_domain::statistics::StatisticsPolicy;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_recording::Recorder;
 use sanxiang_recording::writer::{Attachment, NewEvent, Target};
@@ -59,6 +60,8 @@ pub struct Publicity {
     /// Woken after every change this process commits, so watchers see it at once; changes made
     /// by other replicas are found by polling.
     changed: Arc<Notify>,
+    /// How enforcement statistics are counted and shown (RULES N2).
+    statistics: StatisticsPolicy,
 }
 
 /// A page of a listing: rows and the cursor of the next page.
@@ -284,7 +287,18 @@ impl Publicity {
         // The segmenter masking uses loads its dictionary once per process: load it now, beside
         // start-up, rather than inside the first decision's publication.
         std::thread::spawn(sanxiang_domain::masking::names::warm_up);
-        Self { recorder, reviews, changed: Arc::new(Notify::new()) }
+        Self { recorder, reviews, changed: Arc::new(Notify::new()), statistics: StatisticsPolicy::default() }
+    }
+
+    /// The same, counting and showing statistics under `policy`.
+    #[must_use]
+    pub fn with_statistics(self, policy: StatisticsPolicy) -> Self {
+        Self { statistics: policy, ..self }
+    }
+
+    /// How statistics are counted and shown.
+    pub fn statistics_policy(&self) -> StatisticsPolicy {
+        self.statistics
     }
 
     /// The record this works on.

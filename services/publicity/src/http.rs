@@ -173,6 +173,7 @@ pub fn router_with(publicity: Publicity, limit: RateLimit, extra: Router) -> Rou
         .route("/v1/disclosures/{id}/proof", get(proof))
         .route("/v1/notices/{agency}", get(notices))
         .route("/v1/annual/{agency}/{year}", get(annual))
+        .route("/v1/annual/{agency}/{year}/tables.csv", get(annual_csv))
         .route("/v1/export/cf.csv", get(export_cf))
         .route("/v1/export/xk.csv", get(export_xk))
         .route("/feed.atom", get(atom))
@@ -493,8 +494,23 @@ async fn annual(
         "disclosures_published": r.disclosures_published,
         "disclosures_overdue": r.disclosures_overdue,
         "disclosures_excluded": r.disclosures_excluded,
+        "tables": crate::statistics::tables_json(&r.tables, r.amount_unit),
     });
     Ok(cached(&headers, "application/json", 3600, body.to_string()))
+}
+
+/// The year's penalty, licensing and compulsory-measure tables (RULES N2–N4) as CSV: what the
+/// agency publishes by 31 January (N1). Counts and amounts only, nothing personal.
+async fn annual_csv(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((agency, year)): Path<(String, String)>,
+) -> Result<Response> {
+    let year: i32 = year.parse().map_err(|_| Error::invalid("year", "not a year"))?;
+    let r = crate::annual::report(&s.publicity, &AgencyId::parse("agency", &agency)?, year).await?;
+    let body = crate::statistics::year_csv(&r.agency_id, &r.agency_name, r.year, &r.tables, r.amount_unit)?;
+    let text = String::from_utf8(body).map_err(|e| Error::Internal(format!("csv: {e}")))?;
+    Ok(cached(&headers, "text/csv; charset=utf-8", 3600, text))
 }
 
 #[derive(Debug, Deserialize)]
@@ -725,16 +741,16 @@ fn neutralise(value: &str) -> std::borrow::Cow<'_, str> {
 /// The CSV writer of the exports (RFC 4180 with CRLF). `'` is declared its comment character
 /// only so that the `csv` crate quotes every cell holding one: a neutralised cell (`'=…`) is
 /// always written quoted, as the OWASP guidance says; nothing is ever read back with it.
-fn csv_writer() -> csv::Writer<Vec<u8>> {
+pub(crate) fn csv_writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).comment(Some(b'\'')).from_writer(Vec::new())
 }
 
-fn csv_row(w: &mut csv::Writer<Vec<u8>>, fields: &[&str]) -> std::result::Result<(), Error> {
+pub(crate) fn csv_row(w: &mut csv::Writer<Vec<u8>>, fields: &[&str]) -> std::result::Result<(), Error> {
     w.write_record(fields.iter().map(|f| neutralise(f).into_owned())).map_err(|e| Error::Internal(format!("csv: {e}")))
 }
 
 /// What the writer holds so far, taken out of it (it goes on with a fresh writer).
-fn csv_take(w: &mut csv::Writer<Vec<u8>>) -> std::result::Result<String, Error> {
+pub(crate) fn csv_take(w: &mut csv::Writer<Vec<u8>>) -> std::result::Result<String, Error> {
     let bytes = std::mem::replace(w, csv_writer()).into_inner().map_err(|e| Error::Internal(format!("csv: {e}")))?;
     String::from_utf8(bytes).map_err(|e| Error::Internal(format!("csv: {e}")))
 }

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod review_records;
 pub mod rows;
 pub mod site;
+pub mod statistics;
 pub mod supervision;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;

@@ -71,3 +71,18 @@ pub struct UploadHeader {
     pub size: Option<u64>,
     pub offset: u64,
 }
+
+/// Destroying evidence past its retention (DestroyEvidence, RULES K5).
+#[derive(Debug, Clone, Default)]
+pub struct DestroyEvidence {
+    pub request_id: String,
+    /// Digest of the request as received: a retry must repeat it.
+    pub request_digest: String,
+    pub evidence_ids: Vec<EvidenceId>,
+    /// The destruction list (销毁清册) this is part of.
+    pub batch_id: String,
+    /// The appraisal committee's finding.
+    pub appraisal: String,
+    /// The supervising witnesses (监销人).
+    pub witnesses: Vec<String>,
+}

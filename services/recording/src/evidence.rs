@@ -394,6 +394,14 @@ impl Recorder {
         }
         let digest: Sha256Digest =
             item.sha256.parse().map_err(|_| Error::DataLoss(format!("evidence {} has a malformed digest", item.id)))?;
+        // Destroyed bytes are gone for good (RULES K5), even where an item with the same content
+        // keeps them: say so, rather than report a missing object.
+        if let Some(t) = self.destroyed(&item.case_id).await?.into_iter().find(|t| t.evidence_id == item.id) {
+            return Err(Error::precondition(
+                "K5.destroyed",
+                format!("evidence {} was destroyed (batch {}, event {} of its case)", item.id, t.batch_id, t.case_seq),
+            ));
+        }
         // Open before recording the access, so a missing object is reported, not logged as read.
         let mut content = self.vault.open(&digest).await?;
         let now = self.clock.now();

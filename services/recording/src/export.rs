@@ -6,7 +6,8 @@
 //!
 //! Members, in this order:
 //! - `manifest.json`: format, case id, event count, head hash, SHA-256 of the other members
-//!   but evidence, every evidence item with its digest, size and path, and the log's checkpoint
+//!   but evidence, every evidence item with its digest, size and path (an item whose bytes were
+//!   destroyed: `destroyed`, the case_seq of the event recording it, and no path), and the log's checkpoint
 //!   size;
 //! - `manifest.sig`: the log's signed statement over the manifest's SHA-256 (with a log);
 //! - `case.json`: the case as stored;
@@ -15,11 +16,12 @@
 //!   proof in it (with a log);
 //! - `evidence/<sha256>`: the bytes of each distinct evidence object.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use sanxiang_domain::canonical::Value;
+use sanxiang_domain::id::EvidenceId;
 use sanxiang_domain::{Error, Result, Sha256Digest, Timestamp};
 use sanxiang_store::entity::case;
 use tokio::sync::mpsc;
@@ -122,17 +124,24 @@ impl Recorder {
             .with("opened_at", Timestamp::from_micros(case.opened_at).to_rfc3339())
             .to_canonical_string()
             .map_err(|e| Error::Internal(e.to_string()))?;
+        // An item whose bytes were destroyed (RULES K5) is listed with the event recording it,
+        // and without bytes: the archive checks as the chain does, against the tombstone.
+        let destroyed: HashMap<EvidenceId, u64> =
+            self.destroyed(&case.id).await?.into_iter().map(|t| (t.evidence_id, t.case_seq)).collect();
         let mut objects: BTreeMap<String, u64> = BTreeMap::new();
         let evidence: Vec<Value> = items
             .iter()
             .map(|e| {
-                objects.insert(e.sha256.clone(), e.size as u64);
-                Value::object()
+                let item = Value::object()
                     .with("id", e.id.as_str())
                     .with("sha256", e.sha256.as_str())
                     .with("size", e.size)
-                    .with("media_type", e.media_type.as_str())
-                    .with("path", format!("evidence/{}", e.sha256))
+                    .with("media_type", e.media_type.as_str());
+                if let Some(seq) = destroyed.get(&e.id) {
+                    return item.with("destroyed", *seq);
+                }
+                objects.insert(e.sha256.clone(), e.size as u64);
+                item.with("path", format!("evidence/{}", e.sha256))
             })
             .collect();
         let now = self.clock.now();

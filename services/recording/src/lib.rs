@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod export;
 pub mod reads;
 pub mod record;
+pub mod retention;
 mod upload;
 pub mod verify;
 pub mod writer;

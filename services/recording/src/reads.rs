@@ -31,6 +31,15 @@ pub struct DecisionEvent {
     pub payload: Value,
 }
 
+/// An event of a period, with its case's kind and its payload.
+#[derive(Debug, Clone)]
+pub struct PeriodEvent {
+    pub case_id: CaseId,
+    pub case_kind: CaseKind,
+    pub kind: EventKind,
+    pub payload: Value,
+}
+
 /// The ids of an agency's cases, as a subquery for another system's aggregate over its own
 /// table (e.g. the reviews given in an agency's cases).
 pub fn case_ids_of_agency(agency_id: &AgencyId) -> SelectStatement {
@@ -129,6 +138,54 @@ impl Recorder {
             .map(|(case_id, seq, payload)| {
                 Value::parse(&payload)
                     .map_err(|_| Error::DataLoss(format!("events.payload of event {case_id}#{seq} cannot be read")))
+            })
+            .collect()
+    }
+
+    /// An agency's events of `kinds` that occurred in `period`, each with its case's kind and
+    /// its parsed payload (statistics: filings, measures, executions, revisions).
+    pub async fn events_in(
+        &self,
+        agency_id: &AgencyId,
+        kinds: &[EventKind],
+        period: Period,
+    ) -> Result<Vec<PeriodEvent>> {
+        let query = || {
+            event::Entity::find()
+                .filter(event::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+                .filter(event::Column::OccurredAt.gte(period.start))
+                .filter(event::Column::OccurredAt.lt(period.end))
+                .filter(event::Column::CaseId.in_subquery(case_ids_of_agency(agency_id)))
+        };
+        let rows: Vec<(CaseId, i64, String, String)> = query()
+            .select_only()
+            .columns([event::Column::CaseId, event::Column::CaseSeq, event::Column::Kind, event::Column::Payload])
+            .order_by_asc(event::Column::GlobalSeq)
+            .into_tuple()
+            .all(self.db())
+            .await
+            .map_err(db_error)?;
+        let case_kinds: HashMap<CaseId, String> = case::Entity::find()
+            .select_only()
+            .columns([case::Column::Id, case::Column::Kind])
+            .filter(case::Column::Id.in_subquery(query().select_only().column(event::Column::CaseId).into_query()))
+            .into_tuple::<(CaseId, String)>()
+            .all(self.db())
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect();
+        rows.into_iter()
+            .map(|(case_id, seq, kind, payload)| {
+                let unreadable =
+                    |column: &str| Error::DataLoss(format!("events.{column} of event {case_id}#{seq} cannot be read"));
+                let kind = EventKind::parse(&kind).ok_or_else(|| unreadable("kind"))?;
+                let payload = Value::parse(&payload).map_err(|_| unreadable("payload"))?;
+                let case_kind = case_kinds
+                    .get(&case_id)
+                    .and_then(|k| CaseKind::parse(k))
+                    .ok_or_else(|| Error::DataLoss(format!("cases.kind of case {case_id} cannot be read")))?;
+                Ok(PeriodEvent { case_id, case_kind, kind, payload })
             })
             .collect()
     }

@@ -34,6 +34,8 @@ pub struct CaseView {
     pub closed: bool,
     /// Filed, not decided, and past the 90-day limit (RULES R10) at the time of reading.
     pub decision_overdue: bool,
+    /// The procedures holding the case (RULES K4).
+    pub legal_holds: Vec<sanxiang_domain::lifecycle::Procedure>,
 }
 
 /// Clock skew tolerated between a device and the server for "when it happened".
@@ -52,6 +54,8 @@ pub struct Recorder {
     /// The verifiable log, when the server runs one: verification and exports check the
     /// events against its signed checkpoints.
     pub(crate) log: Option<sanxiang_log::Log>,
+    /// How long case files and recordings are kept (RULES K2, K3).
+    pub(crate) retention: sanxiang_domain::retention::RetentionPolicy,
 }
 
 /// Rows the append path reads on every request that are never changed once written: which
@@ -156,7 +160,15 @@ impl Recorder {
             staging_ttl: StagingTtl::DEFAULT,
             written_once: Arc::default(),
             log: None,
+            retention: sanxiang_domain::retention::RetentionPolicy::default(),
         }
+    }
+
+    /// The same recorder keeping case files and recordings as `policy` says.
+    #[must_use]
+    pub fn with_retention(mut self, policy: sanxiang_domain::retention::RetentionPolicy) -> Self {
+        self.retention = policy;
+        self
     }
 
     /// The same recorder with staging expiry `ttl` for abandoned uploads.
@@ -254,7 +266,15 @@ impl Recorder {
         let party = Party::from_stored(&c.party, &c.id)?;
         let handling_officer_ids =
             stored_officers(&c.handling_officers, || format!("cases.handling_officers of case {}", c.id))?;
-        Ok(CaseView { kind, party, handling_officer_ids, closed: state.closed(), decision_overdue, row: c })
+        Ok(CaseView {
+            kind,
+            party,
+            handling_officer_ids,
+            closed: state.closed(),
+            decision_overdue,
+            legal_holds: state.holds(),
+            row: c,
+        })
     }
 
     fn check_not_future(&self, field: &str, at: Timestamp) -> Result<()> {
@@ -482,6 +502,19 @@ impl Recorder {
                 size: e.size as u64,
                 media_type: e.media_type.clone(),
             });
+        }
+
+        // An item whose bytes were destroyed (RULES K5) can no longer be what an act relies on.
+        if !links.is_empty() {
+            let gone = self.destroyed(case_id).await?;
+            if let Some((i, _)) =
+                links.iter().enumerate().find(|(_, l)| gone.iter().any(|t| t.evidence_id == l.evidence_id))
+            {
+                return Err(Error::precondition(
+                    "K5.destroyed",
+                    format!("evidence_ids[{i}]: evidence {} was destroyed", links[i].evidence_id),
+                ));
+            }
         }
 
         // Mandatory audio-video (R3).

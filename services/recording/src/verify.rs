@@ -16,6 +16,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Se
 mod anchor;
 
 use crate::record::{Recorder, evidence_from_json, officers_from_json};
+use crate::retention::Tombstone;
 
 /// One failed check, located by table, row and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,9 @@ pub struct Report {
     pub checkpoint_size: u64,
     /// The case's events that checkpoint includes.
     pub events_in_checkpoint: u64,
+    /// Items whose bytes the chain records as destroyed (RULES K5), each with whether its
+    /// content is still stored for another item (known when evidence is re-hashed).
+    pub destroyed: Vec<(Tombstone, bool)>,
 }
 
 /// A stored event row as read: the row, or where it cannot be decoded.
@@ -322,10 +326,51 @@ impl Recorder {
             "verified the chain"
         );
 
+        // Items the chain records as destroyed (RULES K5) are not re-hashed: their bytes are gone
+        // on purpose, and the report lists them; their tombstones must name their digests.
+        let destroyed = match self.destroyed(&case.id).await {
+            Ok(t) => t,
+            // The event's own check above reports an unreadable destruction record.
+            Err(Error::DataLoss(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        for t in &destroyed {
+            match items.iter().find(|e| e.id == t.evidence_id) {
+                Some(e) if e.sha256 == t.sha256 && u64::try_from(e.size).ok() == Some(t.size) => {}
+                Some(e) => problems.push(Problem {
+                    column: "sha256".into(),
+                    ..Problem::evidence(
+                        &e.id,
+                        t.case_seq,
+                        format!(
+                            "the destruction record names {} ({} bytes), the evidence row {} ({} bytes)",
+                            t.sha256, t.size, e.sha256, e.size
+                        ),
+                    )
+                }),
+                None => problems.push(Problem::event(
+                    t.case_seq,
+                    None,
+                    format!(
+                        "the destruction record names evidence {}, which is not an item of this case",
+                        t.evidence_id
+                    ),
+                )),
+            }
+        }
+        let shared = if rehash_evidence && !destroyed.is_empty() {
+            self.shared_content(&destroyed).await?
+        } else {
+            std::collections::HashSet::new()
+        };
+
         let mut evidence_checked = 0;
         if rehash_evidence {
             let mut done: HashMap<&str, (Sha256Digest, u64)> = HashMap::new();
             for e in &items {
+                if destroyed.iter().any(|t| t.evidence_id == e.id) {
+                    continue;
+                }
                 evidence_checked += 1;
                 let Ok(digest) = e.sha256.parse::<Sha256Digest>() else {
                     problems
@@ -365,6 +410,13 @@ impl Recorder {
             problems,
             checkpoint_size,
             events_in_checkpoint,
+            destroyed: destroyed
+                .into_iter()
+                .map(|t| {
+                    let kept = shared.contains(&t.sha256);
+                    (t, kept)
+                })
+                .collect(),
         })
     }
 }

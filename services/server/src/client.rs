@@ -30,7 +30,7 @@ pub struct ClientArgs {
     /// For scripts: print one line, the identity of what the command created, changed or
     /// showed, as other commands take it — an id (agency, officer, principal, case, evidence,
     /// draft, review, disclosure); an event's number in its case (`case_seq`) for `event
-    /// append`, `review discuss` and `decision revise`; the document number for `decision
+    /// append`, `review discuss`, `decision revise` and `evidence destroy`; the document number for `decision
     /// issue`; the token for `token issue`; the year for `calendar put`; the version for `notice
     /// put`; and for an agency's catalog and publicity policy, which have no id of their own, the
     /// SHA-256 of the setting as stored (`put` and `get` print the same line while it is
@@ -402,6 +402,26 @@ pub enum EvidenceCmd {
         /// Send at most this many bytes per second (a shared link); default unlimited.
         #[arg(long)]
         limit_rate: Option<u64>,
+    },
+    /// Destroy evidence past its retention, as the agency head (RULES K5): recorded in the case,
+    /// which keeps each item's digest. Refused while a procedure holds the case (K4).
+    Destroy {
+        #[arg(long = "case")]
+        case_id: String,
+        /// An item to destroy; repeatable.
+        #[arg(long = "evidence", required = true)]
+        evidence_ids: Vec<String>,
+        /// The destruction list (销毁清册) the items are on.
+        #[arg(long)]
+        batch: String,
+        /// The appraisal committee's finding.
+        #[arg(long)]
+        appraisal: String,
+        /// A supervising witness (监销人); at least two distinct ones.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        #[arg(long, default_value_t = uuid::Uuid::now_v7().to_string())]
+        request_id: String,
     },
     /// Download evidence; the access is recorded in the case.
     Download {
@@ -801,6 +821,21 @@ async fn evidence(
             let r = crate::transfer::upload(record, request).await?;
             let id = r.evidence.as_ref().map(|e| e.id.clone()).unwrap_or_default();
             show(q, &id, &r);
+        }
+        EvidenceCmd::Destroy { case_id, evidence_ids, batch, appraisal, witnesses, request_id } => {
+            let r = record
+                .destroy_evidence(pb::DestroyEvidenceRequest {
+                    request_id,
+                    case_id,
+                    evidence_ids,
+                    batch_id: batch,
+                    appraisal,
+                    witnesses,
+                })
+                .await?
+                .into_inner();
+            let seq = r.event.as_ref().map(|e| e.case_seq.to_string()).unwrap_or_default();
+            show(q, &seq, &r);
         }
         EvidenceCmd::Download { evidence_id, reason, out } => {
             let n = crate::transfer::download(record, evidence_id, reason, &out).await?;

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use sanxiang_domain::statistics::AmountUnit;
+
 use crate::telemetry::LogFormat;
 
 /// Options of `sanxiang serve`.
@@ -97,6 +99,36 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub upload_sweep_seconds: u64,
 
+    // ---- Enforcement statistics (RULES N2) ----
+    /// Unit of the amounts (罚没金额) in the statistics tables: `wan_yuan` (万元, at least four
+    /// decimals, so whole yuan survive) or `yuan` (元, two decimals). Amounts are also given in fen.
+    #[arg(long, env = "SANXIANG_STATS_AMOUNT_UNIT", default_value = "wan_yuan", value_parser = parse_amount_unit)]
+    pub stats_amount_unit: AmountUnit,
+
+    /// Whether a decision later revoked or found void still counts in the statistics of its
+    /// period (`true`: a past period's figures never change; `false`: they drop it).
+    #[arg(long, env = "SANXIANG_STATS_COUNT_REVOKED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub stats_count_revoked: bool,
+
+    // ---- Retention (RULES K2, K3) ----
+    /// Years a case file of the longer fixed-term class is kept from its closing: general-procedure
+    /// penalties, compulsory measures, licensing (局令第8号 Art. 6: 30).
+    #[arg(long, env = "SANXIANG_RETENTION_LONG_YEARS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_long_years: u32,
+
+    /// Years a case file of the shorter class is kept from its closing: summary-procedure penalties,
+    /// inspections without findings (10: challenges are barred after 5 years).
+    #[arg(long, env = "SANXIANG_RETENTION_SHORT_YEARS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_short_years: u32,
+
+    /// Months footage no act of its case references is kept from its capture; never below 6 (the
+    /// time to sue, 行诉法 Art. 46).
+    #[arg(long, env = "SANXIANG_RETENTION_RECORDING_MONTHS", default_value_t = 6,
+          value_parser = clap::value_parser!(u32).range(6..))]
+    pub retention_recording_months: u32,
+
     /// Admin listener: Prometheus metrics on `/metrics`, liveness on `/livez` (the process
     /// answers), readiness on `/readyz` (the database answers). Plain HTTP without authentication:
     /// keep it on loopback or a private network. `off` disables it.
@@ -146,6 +178,11 @@ pub struct ServeConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdminListen(pub Option<SocketAddr>);
 
+/// `yuan` or `wan_yuan`.
+fn parse_amount_unit(s: &str) -> Result<AmountUnit, String> {
+    AmountUnit::parse(s).ok_or_else(|| format!("{s:?} is neither `wan_yuan` (万元) nor `yuan` (元)"))
+}
+
 /// `off` or a socket address.
 fn parse_admin_listen(s: &str) -> Result<AdminListen, String> {
     if s.eq_ignore_ascii_case("off") {
@@ -182,6 +219,11 @@ impl ServeConfig {
             request_timeout_ms: 30_000,
             upload_staging_ttl_hours: 168,
             upload_sweep_seconds: 600,
+            stats_amount_unit: AmountUnit::WanYuan,
+            stats_count_revoked: true,
+            retention_long_years: 30,
+            retention_short_years: 10,
+            retention_recording_months: 6,
             admin_listen: AdminListen(None),
             otlp_endpoint: None,
             log_format: LogFormat::Pretty,

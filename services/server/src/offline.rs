@@ -127,6 +127,8 @@ pub fn check_with(reader: impl Read, trust: &Trust) -> Result<Checked, String> {
     let mut first_payload = None;
     let mut opened_at = None;
     let mut linked: HashMap<String, String> = HashMap::new();
+    // Items the chain records as destroyed (RULES K5): id → (digest, case_seq of the record).
+    let mut tombstones: HashMap<String, (String, u64)> = HashMap::new();
     let mut leaves: Vec<(u64, Sha256Digest)> = Vec::new();
     let events = std::str::from_utf8(read("events.jsonl")?).map_err(|e| e.to_string())?;
     let mut last_global = 0i64;
@@ -168,6 +170,15 @@ pub fn check_with(reader: impl Read, trust: &Trust) -> Result<Checked, String> {
                 linked.insert(text_field(item, "id")?.to_owned(), text_field(item, "sha256")?.to_owned());
             }
         }
+        if event.get("kind").and_then(Value::as_str) == Some("evidence_destroyed") {
+            let Some(Value::Array(items)) = event.get("payload").and_then(|p| p.get("items")) else {
+                return Err(format!("event {seq}: a destruction without items"));
+            };
+            for item in items {
+                tombstones
+                    .insert(text_field(item, "evidence_id")?.to_owned(), (text_field(item, "sha256")?.to_owned(), seq));
+            }
+        }
         if seq == 1 {
             first_payload = event.get("payload").cloned();
             opened_at = event.get("occurred_at").cloned();
@@ -207,6 +218,14 @@ pub fn check_with(reader: impl Read, trust: &Trust) -> Result<Checked, String> {
         let id = text_field(item, "id")?;
         let sha = text_field(item, "sha256")?;
         let size = item.get("size").and_then(Value::as_int).unwrap_or(-1);
+        // Destroyed: no bytes; the chain's record of the destruction must name this digest.
+        if let Some(seq) = item.get("destroyed") {
+            let recorded = tombstones.get(id).map(|(s, n)| (s.as_str(), *n as i64));
+            if recorded != Some((sha, seq.as_int().unwrap_or(-1))) || item.get("path").is_some() {
+                return Err(format!("evidence {id}: listed as destroyed, but the chain records no such destruction"));
+            }
+            continue;
+        }
         if item.get("path").and_then(Value::as_str) != Some(format!("evidence/{sha}").as_str()) {
             return Err(format!("evidence {id}: path is not evidence/{sha}"));
         }
@@ -220,7 +239,7 @@ pub fn check_with(reader: impl Read, trust: &Trust) -> Result<Checked, String> {
         }
     }
     for (id, sha) in &linked {
-        if !objects.contains_key(sha) {
+        if !objects.contains_key(sha) && tombstones.get(id).is_none_or(|(s, _)| s != sha) {
             return Err(format!("evidence {id} referenced by the chain is not in the archive"));
         }
     }

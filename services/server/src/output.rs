@@ -77,6 +77,7 @@ shown!(
     Notice,
     GetAnnualReportResponse,
     ListOverdueResponse,
+    DestroyEvidenceResponse,
     IssueDecisionResponse,
     ListNoticesResponse,
     VerifyCaseResponse,

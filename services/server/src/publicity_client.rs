@@ -72,6 +72,21 @@ pub enum DisclosureCmd {
         #[arg(long, default_value = "")]
         agency: String,
     },
+    /// The penalty, licensing and compulsory-measure tables (RULES N2–N4) of a period, for one
+    /// agency or (without --agency) every agency the caller supervises, and their total; as CSV.
+    Statistics {
+        #[arg(long, default_value = "")]
+        agency: String,
+        /// First day of the period (YYYY-MM-DD, in each agency's zone).
+        #[arg(long)]
+        from: String,
+        /// Last day of the period, included.
+        #[arg(long)]
+        to: String,
+        /// Write the CSV to this file instead of printing it.
+        #[arg(long)]
+        csv: Option<std::path::PathBuf>,
+    },
 }
 
 /// `publicity-policy …`
@@ -266,6 +281,26 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
                     i.due_date,
                     i.detail
                 );
+            }
+        }
+        PublicityCmd::Disclosure(DisclosureCmd::Statistics { agency, from, to, csv }) => {
+            let r = p
+                .get_statistics(pb::GetStatisticsRequest {
+                    agency_id: agency,
+                    from_date: from,
+                    to_date: to,
+                    include_csv: true,
+                })
+                .await?
+                .into_inner();
+            match csv {
+                Some(path) => {
+                    std::fs::write(&path, &r.csv).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    if !q {
+                        println!("wrote {} ({} bytes)", path.display(), r.csv.len());
+                    }
+                }
+                None => print!("{}", String::from_utf8_lossy(&r.csv)),
             }
         }
         PublicityCmd::Policy(PolicyCmd::Get { agency }) => {

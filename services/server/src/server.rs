@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use sanxiang_api::{PublicityApi, RecordApi, RegistryApi, ReviewApi};
 use sanxiang_domain::TimeProvider;
+use sanxiang_domain::retention::RetentionPolicy;
+use sanxiang_domain::statistics::StatisticsPolicy;
 use sanxiang_proto::v1::publicity_service_server::PublicityServiceServer;
 use sanxiang_proto::v1::record_service_server::RecordServiceServer;
 use sanxiang_proto::v1::registry_service_server::RegistryServiceServer;
@@ -248,9 +250,20 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     log.start(&config.tlog);
     let recorder = Recorder::new(db.clone(), registry.clone(), vault.clone(), clock)
         .with_staging_ttl(StagingTtl::hours(config.upload_staging_ttl_hours))
-        .with_log(log.clone());
+        .with_log(log.clone())
+        .with_retention(
+            RetentionPolicy::new(
+                config.retention_long_years,
+                config.retention_short_years,
+                config.retention_recording_months,
+            )
+            .map_err(|e| format!("retention: {e}"))?,
+        );
     tokio::spawn(expire_uploads(recorder.clone(), Duration::from_secs(config.upload_sweep_seconds.max(1))));
-    let publicity = Publicity::new(recorder.clone(), Arc::new(sanxiang_review::records::Records::new(db.clone())));
+    let publicity =
+        Publicity::new(recorder.clone(), Arc::new(sanxiang_review::records::Records::new(db.clone()))).with_statistics(
+            StatisticsPolicy { amount_unit: config.stats_amount_unit, count_revoked: config.stats_count_revoked },
+        );
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RegistryServiceServer<RegistryApi>>().await;

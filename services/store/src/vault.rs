@@ -234,6 +234,15 @@ impl Vault {
         Ok(got.into_stream().map_err(store_error).boxed())
     }
 
+    /// Removes the content stored under `digest` (a destruction, RULES K5). Removing content that
+    /// is already gone succeeds, so a destruction interrupted after its record can be repeated.
+    pub async fn delete(&self, digest: &Sha256Digest) -> Result<(), Error> {
+        match self.store.delete(&Self::object_path(digest)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
     /// Re-reads the content stored under `digest` and returns its actual digest and size, through
     /// the same [`HashingStream`] an upload is hashed with.
     pub async fn rehash(&self, digest: &Sha256Digest) -> Result<(Sha256Digest, u64), Error> {
