@@ -97,7 +97,14 @@ struct AppState {
 /// state are anchored (a second query) and encoded.
 #[derive(Debug, Default)]
 struct Rendered {
-    entries: Mutex<(HashMap<DisclosureId, (u64, Arc<str>)>, usize)>,
+    entries: Mutex<Entries>,
+}
+
+/// Encoded entries by disclosure id with the fingerprint they were encoded for, and their bytes.
+#[derive(Debug, Default)]
+struct Entries {
+    by_id: HashMap<DisclosureId, (u64, Arc<str>)>,
+    bytes: usize,
 }
 
 /// Bytes of encoded entries kept before the cache starts afresh (about 20,000 entries).
@@ -123,7 +130,7 @@ impl Rendered {
             let cache = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             rows.iter()
                 .zip(&prints)
-                .map(|(d, p)| cache.0.get(&d.id).filter(|(q, _)| q == p).map(|(_, json)| Arc::clone(json)))
+                .map(|(d, p)| cache.by_id.get(&d.id).filter(|(q, _)| q == p).map(|(_, json)| Arc::clone(json)))
                 .collect()
         };
         let missing: Vec<disclosure::Model> =
@@ -136,12 +143,12 @@ impl Rendered {
                     continue;
                 }
                 let json: Arc<str> = disclosure_json(d, anchors.get(&d.id))?.to_string().into();
-                if cache.1 + json.len() > RENDERED_BYTES {
-                    cache.0.clear();
-                    cache.1 = 0;
+                if cache.bytes + json.len() > RENDERED_BYTES {
+                    cache.by_id.clear();
+                    cache.bytes = 0;
                 }
-                cache.1 += json.len();
-                cache.0.insert(d.id.clone(), (prints[i], Arc::clone(&json)));
+                cache.bytes += json.len();
+                cache.by_id.insert(d.id.clone(), (prints[i], Arc::clone(&json)));
                 out[i] = Some(json);
             }
         }

@@ -248,7 +248,9 @@ pub(crate) fn plausible_birth_date(digits: &str) -> bool {
 
 /// Whether a 15-digit old ID number has a plausible birth date (YYMMDD at positions 7–12).
 pub(crate) fn plausible_id15(digits: &str) -> bool {
-    plausible_birth_date(&format!("19{}", &digits[6..12]))
+    // Read in either century: 000229 is no date in 1900 but is one in 2000, and a number that may
+    // be an identity number is masked rather than published.
+    plausible_birth_date(&format!("19{}", &digits[6..12])) || plausible_birth_date(&format!("20{}", &digits[6..12]))
 }
 
 /// Whether a digit string passes the Luhn check used by bank cards.
@@ -419,6 +421,8 @@ mod tests {
         assert_eq!(plain().mask_text("证件35010219900101123X。"), "证件350102************。");
         assert_eq!(plain().mask_text("证件35010219900101123x。"), "证件350102************。");
         assert_eq!(plain().mask_text("旧证350102900101123号"), "旧证350102*********号");
+        // A birth date that is one only in 2000 (the property test's find after a full-width comma).
+        assert_eq!(plain().mask_text("，100000000229000"), "，100000*********");
     }
 
     #[test]
