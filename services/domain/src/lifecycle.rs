@@ -273,6 +273,9 @@ impl CaseState {
     const FILING_REVIEW_OPEN: u32 = 1 << 12;
     /// A 复议 or a lawsuit was ever recorded (RULES K2: the file is kept permanently).
     const CHALLENGED: u32 = 1 << 13;
+    /// Bytes of an evidence item of the case were destroyed (RULES K5): acts that reference
+    /// evidence are checked against the destruction records.
+    const EVIDENCE_DESTROYED: u32 = 1 << 14;
 
     /// From the stored bit set.
     pub fn from_bits(bits: i64) -> Self {
@@ -318,6 +321,11 @@ impl CaseState {
         self.has(Self::CHALLENGED)
     }
 
+    /// Whether the bytes of any evidence item of the case were destroyed.
+    pub fn evidence_destroyed(self) -> bool {
+        self.has(Self::EVIDENCE_DESTROYED)
+    }
+
     /// The state after an event of `kind`.
     pub fn after(self, kind: EventKind) -> Self {
         if let Some((p, opens)) = Procedure::of(kind) {
@@ -340,6 +348,7 @@ impl CaseState {
             EventKind::Service => Self::SERVED,
             EventKind::Execution => Self::EXECUTED,
             EventKind::Closing => Self::CLOSED,
+            EventKind::EvidenceDestroyed => Self::EVIDENCE_DESTROYED,
             _ => 0,
         };
         Self(self.0 | flag)

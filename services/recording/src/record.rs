@@ -504,18 +504,8 @@ impl Recorder {
             });
         }
 
-        // An item whose bytes were destroyed (RULES K5) can no longer be what an act relies on.
-        if !links.is_empty() {
-            let gone = self.destroyed(case_id).await?;
-            if let Some((i, _)) =
-                links.iter().enumerate().find(|(_, l)| gone.iter().any(|t| t.evidence_id == l.evidence_id))
-            {
-                return Err(Error::precondition(
-                    "K5.destroyed",
-                    format!("evidence_ids[{i}]: evidence {} was destroyed", links[i].evidence_id),
-                ));
-            }
-        }
+        // An item whose bytes were destroyed (RULES K5) can no longer be what an act relies on:
+        // checked by the writer under the append lock, only in a case that has a destruction.
 
         // Mandatory audio-video (R3).
         let policy = sanxiang_registry::registry::recording_policy(agency)?;

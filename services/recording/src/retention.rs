@@ -128,18 +128,7 @@ impl Recorder {
 
     /// The items of a case whose bytes were destroyed, in the order of their destruction.
     pub async fn destroyed(&self, case_id: &CaseId) -> Result<Vec<Tombstone>> {
-        let rows = event::Entity::find()
-            .filter(event::Column::CaseId.eq(case_id))
-            .filter(event::Column::Kind.eq(EventKind::EvidenceDestroyed.as_str()))
-            .order_by_asc(event::Column::CaseSeq)
-            .all(&self.db)
-            .await
-            .map_err(db_error)?;
-        let mut out = Vec::new();
-        for row in &rows {
-            out.extend(tombstones(row)?);
-        }
-        Ok(out)
+        destroyed_in(&self.db, case_id).await
     }
 
     /// Destroys the bytes of evidence items of `case` past their retention, in a case no
@@ -392,4 +381,28 @@ impl Recorder {
             destroyed,
         })
     }
+}
+
+/// The destruction records of a case, in chain order (RULES K5).
+async fn destroyed_in(db: &impl sea_orm::ConnectionTrait, case_id: &CaseId) -> Result<Vec<Tombstone>> {
+    let rows = event::Entity::find()
+        .filter(event::Column::CaseId.eq(case_id))
+        .filter(event::Column::Kind.eq(EventKind::EvidenceDestroyed.as_str()))
+        .order_by_asc(event::Column::CaseSeq)
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let mut out = Vec::new();
+    for row in &rows {
+        out.extend(tombstones(row)?);
+    }
+    Ok(out)
+}
+
+/// The ids of a case's destroyed evidence items, read in the writer's transaction.
+pub(crate) async fn destroyed_ids(
+    txn: &impl sea_orm::ConnectionTrait,
+    case_id: &CaseId,
+) -> Result<std::collections::HashSet<EvidenceId>> {
+    Ok(destroyed_in(txn, case_id).await?.into_iter().map(|t| t.evidence_id).collect())
 }

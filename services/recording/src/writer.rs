@@ -586,6 +586,17 @@ async fn prepare(
         return Err(Error::precondition("R2.case-opened", "the case is already open"));
     }
 
+    // An item whose bytes were destroyed (RULES K5) can no longer be what an act relies on. The
+    // case's state says whether it has a destruction at all, so other cases pay nothing.
+    if state.evidence_destroyed() && !ev.evidence.is_empty() {
+        let gone = crate::retention::destroyed_ids(txn, &case_id).await?;
+        if let Some((i, link)) = ev.evidence.iter().enumerate().find(|(_, l)| gone.contains(&l.evidence_id)) {
+            return Err(Error::precondition(
+                "K5.destroyed",
+                format!("evidence_ids[{i}]: evidence {} was destroyed", link.evidence_id),
+            ));
+        }
+    }
     check_attached(txn, &ev.attachments, extras).await?;
     let mut event_payload = ev.payload.clone();
     let mut drawn = None;
