@@ -444,6 +444,18 @@ async fn backup_then_restore_into_an_empty_directory_verifies_every_case() {
         .unwrap();
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("not empty"));
     assert!(!restored.join("admin-token").exists(), "the token is not in the backup");
+    // The log's key is: the restored service is the same log, whose checkpoints the database holds.
+    assert_eq!(
+        std::fs::read(restored.join(sanxiang_log::KEY_FILE)).unwrap(),
+        std::fs::read(data.join(sanxiang_log::KEY_FILE)).unwrap(),
+        "the log key is restored"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(restored.join(sanxiang_log::KEY_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the restored key is for the service's user only");
+    }
     ok(&Command::new(BIN)
         .args(["admin", "recover", "--data-dir", &restored.display().to_string()])
         .output()

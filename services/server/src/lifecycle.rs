@@ -198,6 +198,14 @@ pub async fn backup(args: BackupArgs) -> Result<(), StartError> {
     let out = std::fs::File::create(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let mut tar = tar::Builder::new(std::io::BufWriter::new(out));
     tar.append_path_with_name(&snapshot, DB_ENTRY)?;
+    // The verifiable log's key, when it lives in the data directory: the restored service must be
+    // the same log (its stored checkpoints are signed with this key; witnesses and verifiers know
+    // its verifier key). A key given by --log-key-file or SANXIANG_LOG_KEY is the operator's to
+    // keep.
+    let key = args.data_dir.join(sanxiang_log::KEY_FILE);
+    if key.is_file() {
+        tar.append_path_with_name(&key, sanxiang_log::KEY_FILE)?;
+    }
     let objects = args.data_dir.join(OBJECTS);
     let mut count = 0u64;
     if objects.is_dir() {
@@ -257,7 +265,8 @@ pub async fn restore(args: RestoreArgs) -> Result<(), StartError> {
         let name = entry.path()?.into_owned();
         // Only the two names a backup has, and no way out of the directory.
         let safe = name.components().all(|c| matches!(c, std::path::Component::Normal(_)));
-        let known = name == Path::new(DB_ENTRY) || name.starts_with(format!("{OBJECTS}/sha256"));
+        let key = name == Path::new(sanxiang_log::KEY_FILE);
+        let known = name == Path::new(DB_ENTRY) || key || name.starts_with(format!("{OBJECTS}/sha256"));
         if !safe || !known {
             return Err(format!(
                 "{} is not a sanxiang backup: unexpected entry {}",
@@ -277,6 +286,8 @@ pub async fn restore(args: RestoreArgs) -> Result<(), StartError> {
         if name == Path::new(DB_ENTRY) {
             set_mode(&target, 0o600)?;
             database = true;
+        } else if key {
+            set_mode(&target, 0o600)?;
         } else {
             set_mode(&target, 0o400)?;
             objects += 1;
