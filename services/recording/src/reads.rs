@@ -84,41 +84,12 @@ impl Recorder {
     /// The decisions made in an agency's cases in `period` (by their occurrence), each with its
     /// case's kind and its parsed payload.
     pub async fn decisions_in(&self, agency_id: &AgencyId, period: Period) -> Result<Vec<DecisionEvent>> {
-        let decisions = || {
-            event::Entity::find()
-                .filter(event::Column::Kind.eq(EventKind::Decision.as_str()))
-                .filter(event::Column::OccurredAt.gte(period.start))
-                .filter(event::Column::OccurredAt.lt(period.end))
-                .filter(event::Column::CaseId.in_subquery(case_ids_of_agency(agency_id)))
-        };
-        let rows: Vec<(CaseId, i64, String)> = decisions()
-            .select_only()
-            .columns([event::Column::CaseId, event::Column::CaseSeq, event::Column::Payload])
-            .into_tuple()
-            .all(self.db())
-            .await
-            .map_err(db_error)?;
-        let kinds: HashMap<CaseId, String> = case::Entity::find()
-            .select_only()
-            .columns([case::Column::Id, case::Column::Kind])
-            .filter(case::Column::Id.in_subquery(decisions().select_only().column(event::Column::CaseId).into_query()))
-            .into_tuple::<(CaseId, String)>()
-            .all(self.db())
-            .await
-            .map_err(db_error)?
+        Ok(self
+            .events_in(agency_id, &[EventKind::Decision], period)
+            .await?
             .into_iter()
-            .collect();
-        rows.into_iter()
-            .map(|(case_id, seq, payload)| {
-                let payload = Value::parse(&payload)
-                    .map_err(|_| Error::DataLoss(format!("events.payload of event {case_id}#{seq} cannot be read")))?;
-                let case_kind = kinds
-                    .get(&case_id)
-                    .and_then(|k| CaseKind::parse(k))
-                    .ok_or_else(|| Error::DataLoss(format!("cases.kind of case {case_id} cannot be read")))?;
-                Ok(DecisionEvent { case_id, case_kind, payload })
-            })
-            .collect()
+            .map(|e| DecisionEvent { case_id: e.case_id, case_kind: e.case_kind, payload: e.payload })
+            .collect())
     }
 
     /// The parsed payloads of an agency's events of `kind` that occurred in `period`.
