@@ -352,6 +352,18 @@ impl World {
         }
     }
 
+    /// VerifyCase of `case_id` by the officer's app (re-hashing the evidence when `rehash`);
+    /// panics if the call fails.
+    pub async fn verify(&self, case_id: &str, rehash: bool) -> pb::VerifyCaseResponse {
+        self.officer
+            .record
+            .clone()
+            .verify_case(pb::VerifyCaseRequest { case_id: case_id.into(), rehash_evidence: rehash })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// Appends `kind` by both officers; panics on refusal.
     pub async fn append(&self, case_id: &str, kind: pb::EventKind, now: Timestamp) -> pb::Event {
         self.officer

@@ -33,13 +33,7 @@ fn fast_log(c: &mut ServeConfig) {
 }
 
 async fn verify(w: &World, case_id: &str) -> pb::VerifyCaseResponse {
-    w.officer
-        .record
-        .clone()
-        .verify_case(pb::VerifyCaseRequest { case_id: case_id.into(), rehash_evidence: false })
-        .await
-        .unwrap()
-        .into_inner()
+    w.verify(case_id, false).await
 }
 
 async fn export(w: &World, case_id: &str) -> Result<Vec<u8>, tonic::Status> {

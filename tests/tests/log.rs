@@ -374,16 +374,7 @@ async fn verification_finds_exactly_the_events_that_are_not_the_logged_leaves(ba
     let events = all_events(&h).await;
     let mut log = log_client(&h).await;
     checkpoint_covering(&mut log, events.len() as u64).await;
-    let verify = || async {
-        w.officer
-            .record
-            .clone()
-            .verify_case(pb::VerifyCaseRequest { case_id: case.id.clone(), rehash_evidence: false })
-            .await
-            .unwrap()
-            .into_inner()
-    };
-    let report = verify().await;
+    let report = w.verify(&case.id, false).await;
     assert!(report.ok, "{:?}", report.problems);
     assert_eq!(report.events_in_checkpoint, events.iter().filter(|e| e.case_id == case.id).count() as u64);
 
@@ -392,7 +383,7 @@ async fn verification_finds_exactly_the_events_that_are_not_the_logged_leaves(ba
     let mut row: event::ActiveModel = changed.clone().into();
     row.hash = sea_orm::ActiveValue::Set("ab".repeat(32));
     sea_orm::ActiveModelTrait::update(row, &h.running.db).await.unwrap();
-    let report = verify().await;
+    let report = w.verify(&case.id, false).await;
     assert!(!report.ok);
     let not_leaves: Vec<&str> =
         report.problems.iter().filter(|p| p.message.contains("is not the leaf")).map(|p| p.row.as_str()).collect();

@@ -49,13 +49,7 @@ async fn get_case(w: &World, case_id: &str) -> pb::Case {
 }
 
 async fn verify(w: &World, case_id: &str) -> pb::VerifyCaseResponse {
-    w.officer
-        .record
-        .clone()
-        .verify_case(pb::VerifyCaseRequest { case_id: case_id.into(), rehash_evidence: true })
-        .await
-        .unwrap()
-        .into_inner()
+    w.verify(case_id, true).await
 }
 
 async fn download(w: &World, evidence_id: &str) -> Result<Vec<u8>, tonic::Status> {
