@@ -247,6 +247,7 @@ impl Harness {
                 valid_until: until.into(),
                 legal_qualification,
                 has_prior_review_experience: false,
+                ..Default::default()
             })
             .await
             .expect("register officer")

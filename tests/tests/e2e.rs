@@ -189,11 +189,29 @@ async fn readme_review_walkthrough_works_as_written() {
 }
 
 #[tokio::test]
+async fn readme_certificate_walkthrough_works_as_written() {
+    let Walkthrough { stdout, stderr, dir } = run_readme_section(
+        "<!-- certificate-walkthrough:begin -->",
+        "<!-- certificate-walkthrough:end -->",
+        "sanxiang --token \"$APP\" case events --case \"$CASE\" > events.txt\n",
+    )
+    .await;
+    assert!(stderr.contains("C4.annual-review-overdue"), "the lapsed review's refusal is shown: {stderr}");
+    assert!(stderr.contains("C4.training"), "a review without training is refused: {stderr}");
+    assert!(stdout.contains("REVIEW_OVERDUE") || stdout.contains("review_overdue"), "the list shows it: {stdout}");
+    assert!(stdout.contains("周九"), "the overdue certificate is listed: {stdout}");
+    assert!(stdout.lines().any(|l| l == "active"), "the review restores the certificate: {stdout}");
+    let events = std::fs::read_to_string(dir.path().join("events.txt")).unwrap();
+    assert_eq!(events.matches(" inspection ").count(), 1, "only the act after the review is stored: {events}");
+}
+
+#[tokio::test]
 async fn readme_walkthroughs_run_one_after_the_other_in_one_shell() {
     let Walkthrough { stdout, stderr, dir } = run_readme_sections(
         &[
             ("<!-- walkthrough:begin", "<!-- walkthrough:end -->"),
             ("<!-- review-walkthrough:begin -->", "<!-- review-walkthrough:end -->"),
+            ("<!-- certificate-walkthrough:begin -->", "<!-- certificate-walkthrough:end -->"),
         ],
         "",
     )
@@ -202,6 +220,7 @@ async fn readme_walkthroughs_run_one_after_the_other_in_one_shell() {
     assert!(stderr.contains("L1.review-required"), "{stderr}");
     assert!(stdout.contains("巩义市市场监督管理局罚决字〔"), "the decision has its number: {stdout}");
     assert!(stdout.contains("ok: 7 events"), "the review case verifies: {stdout}");
+    assert!(stderr.contains("C4.annual-review-overdue"), "{stderr}");
     // The walk-throughs leave nothing in the directory they run from but the service's data.
     let mut left: Vec<String> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();

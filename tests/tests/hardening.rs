@@ -103,6 +103,7 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         valid_until: "2035-12-31".into(),
         legal_qualification: false,
         has_prior_review_experience: false,
+        ..Default::default()
     };
     let o = reg
         .register_officer(officer.clone())

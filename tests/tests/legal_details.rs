@@ -224,6 +224,7 @@ async fn register(h: &Harness, agency: &str, name: &str, prior: bool) -> pb::Off
             valid_until: "2035-12-31".into(),
             legal_qualification: false,
             has_prior_review_experience: prior,
+            ..Default::default()
         })
         .await
         .expect("register officer")

@@ -1,7 +1,7 @@
 //! Two `sanxiang serve` processes on one PostgreSQL database and one object store: appends to
 //! one case through both still form one linear chain, the global sequence stays gap-free, and an
-//! idempotent retry may land on either replica; a token revoked or an officer suspended through
-//! one replica is refused by the other at once.
+//! idempotent retry may land on either replica; a token revoked, an officer or a certificate
+//! suspended through one replica is refused by the other at once.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -170,6 +170,32 @@ async fn two_replicas_share_one_chain_per_case() {
         .unwrap();
     let later = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);
     wb.officer.record.clone().append_event(wb.event(&case.id, K::Inspection, later)).await.unwrap();
+    // So is a certificate's suspension (RULES C5) and its end.
+    let certificate_event = |kind: pb::CertificateEventKind| pb::RecordCertificateEventRequest {
+        officer_id: officers[1].id.clone(),
+        kind: kind as i32,
+        effective_on: String::new(),
+        training_hours: 0,
+        reason: "暂扣执法证件".into(),
+    };
+    admin_a
+        .registry
+        .clone()
+        .record_certificate_event(certificate_event(pb::CertificateEventKind::Suspended))
+        .await
+        .unwrap();
+    let later = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);
+    let refused = wb.officer.record.clone().append_event(wb.event(&case.id, K::Inspection, later)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains("C5.certificate-status"), "{refused:?}");
+    admin_a
+        .registry
+        .clone()
+        .record_certificate_event(certificate_event(pb::CertificateEventKind::Reinstated))
+        .await
+        .unwrap();
+    let later = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);
+    wb.officer.record.clone().append_event(wb.event(&case.id, K::Inspection, later)).await.unwrap();
 
     for w in [&wa, &wb] {
         let report = w
@@ -181,8 +207,8 @@ async fn two_replicas_share_one_chain_per_case() {
             .unwrap()
             .into_inner();
         assert!(report.ok, "{:?}", report.problems);
-        // The opening, the 32 × 6 appends, the retried one, the second device's and the last.
-        assert_eq!(report.events_checked, 1 + 32 * 6 + 1 + 1 + 1);
+        // The opening, the 32 × 6 appends, the retried one, the second device's and the last two.
+        assert_eq!(report.events_checked, 1 + 32 * 6 + 1 + 1 + 1 + 1);
     }
     let db = Database::connect(database.as_str()).await.unwrap();
     let all = event::Entity::find().order_by_asc(event::Column::GlobalSeq).all(&db).await.unwrap();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use sanxiang_domain::lifecycle::{CaseKind, EventKind, ServiceMethod};
 use sanxiang_domain::limits;
-use sanxiang_domain::officer::OfficerStatus;
+use sanxiang_domain::officer::{CertificateEventKind, CertificateKind, CertificateState, OfficerStatus};
 use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::publicity::{DisclosureStatus, NoticeSection};
 use sanxiang_domain::review::{ChecklistItem, DraftStatus, Outcome, Revision};
@@ -27,7 +27,7 @@ use sanxiang_recording::record::{CaseView, evidence_from_json, stored_officers};
 use sanxiang_recording::retention::Tombstone;
 use sanxiang_recording::verify::Report;
 use sanxiang_registry::auth::Role;
-use sanxiang_registry::registry::PowerItem;
+use sanxiang_registry::registry::{CertificateView, PowerItem};
 use sanxiang_review::command as review_command;
 use sanxiang_review::review::{DraftView, ReviewView};
 use sanxiang_store::entity::{agency, event, evidence, officer, principal};
@@ -169,6 +169,8 @@ pub fn officer_to_pb(o: officer::Model) -> Result<pb::Officer> {
         Some(OfficerStatus::Revoked) => pb::OfficerStatus::Revoked,
         None => return Err(Error::DataLoss(format!("officers.status of officer {} cannot be read", o.id))),
     };
+    let kind = CertificateKind::parse(&o.certificate_kind)
+        .ok_or_else(|| Error::DataLoss(format!("officers.certificate_kind of officer {} cannot be read", o.id)))?;
     Ok(pb::Officer {
         id: o.id.into(),
         agency_id: o.agency_id.into(),
@@ -181,6 +183,67 @@ pub fn officer_to_pb(o: officer::Model) -> Result<pb::Officer> {
         legal_qualification: o.legal_qualification,
         has_prior_review_experience: o.has_prior_review_experience,
         created_at: Some(timestamp(Timestamp::from_micros(o.created_at))),
+        certificate_kind: certificate_kind_to_pb(kind) as i32,
+        issuer: o.issuer,
+        auxiliary: o.auxiliary,
+        eligibility_pending: o.eligibility_pending,
+        reviewed_on: o.reviewed_on,
+    })
+}
+
+/// A certificate kind as an API value.
+pub fn certificate_kind_to_pb(k: CertificateKind) -> pb::CertificateKind {
+    match k {
+        CertificateKind::Enforcement => pb::CertificateKind::Enforcement,
+        CertificateKind::Supervision => pb::CertificateKind::Supervision,
+        CertificateKind::Sector => pb::CertificateKind::Sector,
+    }
+}
+
+/// A certificate kind of a request; unspecified is the enforcement certificate (RULES C1).
+pub fn certificate_kind_from_pb(v: i32) -> Result<CertificateKind> {
+    match pb::CertificateKind::try_from(v) {
+        Ok(pb::CertificateKind::Unspecified | pb::CertificateKind::Enforcement) => Ok(CertificateKind::Enforcement),
+        Ok(pb::CertificateKind::Supervision) => Ok(CertificateKind::Supervision),
+        Ok(pb::CertificateKind::Sector) => Ok(CertificateKind::Sector),
+        Err(_) => Err(Error::invalid("certificate_kind", "unknown certificate kind")),
+    }
+}
+
+/// A certificate event kind of a request (RULES C3–C5).
+pub fn certificate_event_kind_from_pb(v: i32) -> Result<CertificateEventKind> {
+    use pb::CertificateEventKind as P;
+    Ok(match P::try_from(v) {
+        Ok(P::EligibilityConfirmed) => CertificateEventKind::EligibilityConfirmed,
+        Ok(P::Training) => CertificateEventKind::Training,
+        Ok(P::ReviewPassed) => CertificateEventKind::ReviewPassed,
+        Ok(P::ReviewFailed) => CertificateEventKind::ReviewFailed,
+        Ok(P::Suspended) => CertificateEventKind::Suspended,
+        Ok(P::Reinstated) => CertificateEventKind::Reinstated,
+        Ok(P::Withdrawn) => CertificateEventKind::Withdrawn,
+        Ok(P::Cancelled) => CertificateEventKind::Cancelled,
+        Ok(P::LostReported) => CertificateEventKind::LostReported,
+        Ok(P::Unspecified) | Err(_) => return Err(Error::invalid("kind", "a certificate event kind is required")),
+    })
+}
+
+/// A certificate as supervisors see it, as an API message.
+pub fn certificate_to_pb(v: CertificateView) -> Result<pb::Certificate> {
+    let state = match v.state {
+        CertificateState::Active => pb::CertificateState::Active,
+        CertificateState::PendingEligibility => pb::CertificateState::PendingEligibility,
+        CertificateState::NotValid => pb::CertificateState::NotValid,
+        CertificateState::Suspended => pb::CertificateState::Suspended,
+        CertificateState::ReviewOverdue => pb::CertificateState::ReviewOverdue,
+        CertificateState::ReviewFailed => pb::CertificateState::ReviewFailed,
+        CertificateState::Ended => pb::CertificateState::Ended,
+    };
+    Ok(pb::Certificate {
+        state: state as i32,
+        review_due: v.review_due.to_string(),
+        expiring: v.expiring,
+        training_hours: v.training_hours,
+        officer: Some(officer_to_pb(v.officer)?),
     })
 }
 

@@ -13,7 +13,7 @@ use crate::convert::{
 };
 use crate::status::{caller, status};
 use sanxiang_registry::auth::{Action, authorize};
-use sanxiang_registry::registry::{NewAgency, NewOfficer, PowerItem, Registry};
+use sanxiang_registry::registry::{CertificateFilter, NewAgency, NewCertificateEvent, NewOfficer, PowerItem, Registry};
 
 /// The gRPC face of the [`Registry`].
 #[derive(Debug, Clone)]
@@ -107,6 +107,11 @@ impl RegistryService for RegistryApi {
                 valid_until: r.valid_until,
                 legal_qualification: r.legal_qualification,
                 has_prior_review_experience: r.has_prior_review_experience,
+                certificate_kind: convert::certificate_kind_from_pb(r.certificate_kind).map_err(status)?,
+                issuer: r.issuer,
+                auxiliary: r.auxiliary,
+                eligibility_pending: r.eligibility_pending,
+                reviewed_on: r.reviewed_on,
             })
             .await
             .map_err(status)?;
@@ -164,6 +169,62 @@ impl RegistryService for RegistryApi {
         let officers = self.registry.officers(&id).await.map_err(status)?;
         Ok(Response::new(pb::ListOfficersResponse {
             officers: officers.into_iter().map(officer_to_pb).collect::<Result<_, _>>().map_err(status)?,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_certificate_event(
+        &self,
+        req: Request<pb::RecordCertificateEventRequest>,
+    ) -> R<pb::RecordCertificateEventResponse> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let (_, view) = self
+            .registry
+            .record_certificate_event(
+                NewCertificateEvent {
+                    officer_id: convert::id("officer_id", r.officer_id).map_err(status)?,
+                    kind: convert::certificate_event_kind_from_pb(r.kind).map_err(status)?,
+                    effective_on: r.effective_on,
+                    training_hours: r.training_hours,
+                    reason: r.reason,
+                },
+                &who,
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::RecordCertificateEventResponse {
+            certificate: Some(convert::certificate_to_pb(view).map_err(status)?),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_certificates(&self, req: Request<pb::ListCertificatesRequest>) -> R<pb::ListCertificatesResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let agency_id: Option<AgencyId> = match r.agency_id.as_str() {
+            "" => None,
+            _ => Some(convert::id("agency_id", r.agency_id).map_err(status)?),
+        };
+        let filter = match pb::CertificateFilter::try_from(r.filter) {
+            Ok(pb::CertificateFilter::Unspecified) => CertificateFilter::All,
+            Ok(pb::CertificateFilter::ReviewDue) => CertificateFilter::ReviewDue,
+            Ok(pb::CertificateFilter::ReviewOverdue) => CertificateFilter::ReviewOverdue,
+            Ok(pb::CertificateFilter::Suspended) => CertificateFilter::Suspended,
+            Ok(pb::CertificateFilter::Expiring) => CertificateFilter::Expiring,
+            Err(_) => return Err(status(Error::invalid("filter", "unknown filter"))),
+        };
+        let agencies =
+            crate::authz::supervised_agencies(&self.registry, &who, agency_id.as_ref()).await.map_err(status)?;
+        let ids: Vec<AgencyId> = agencies.into_iter().map(|a| a.id).collect();
+        let views = self.registry.list_certificates(&ids, filter).await.map_err(status)?;
+        Ok(Response::new(pb::ListCertificatesResponse {
+            certificates: views
+                .into_iter()
+                .map(convert::certificate_to_pb)
+                .collect::<Result<_, _>>()
+                .map_err(status)?,
         }))
     }
 

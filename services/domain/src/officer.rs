@@ -31,6 +31,181 @@ impl OfficerStatus {
     }
 }
 
+/// The kind of an enforcement certificate (RULES C1): the 《行政执法证》 for enforcement staff, the
+/// 《行政执法监督证》 for supervision staff, or a certificate a law prescribes for its sector
+/// (e.g. 人民警察证), which counts for enforcement acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CertificateKind {
+    #[default]
+    Enforcement,
+    Supervision,
+    Sector,
+}
+
+impl CertificateKind {
+    /// All kinds.
+    pub const ALL: [Self; 3] = [Self::Enforcement, Self::Supervision, Self::Sector];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enforcement => "enforcement",
+            Self::Supervision => "supervision",
+            Self::Sector => "sector",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether the certificate lets its holder take part in an enforcement act (C1, C8).
+    pub fn enforces(self) -> bool {
+        matches!(self, Self::Enforcement | Self::Sector)
+    }
+}
+
+/// What was recorded of a certificate after it was issued (RULES C3–C5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertificateEventKind {
+    /// The qualification review and the examinations were passed (C3): a certificate registered
+    /// as pending becomes usable.
+    EligibilityConfirmed,
+    /// A training attended, with its hours (C4).
+    Training,
+    /// The annual review (年审) was passed (C4): the next one is due a review period later.
+    ReviewPassed,
+    /// The annual review was failed (C4): the certificate is suspended until a review passes.
+    ReviewFailed,
+    /// Suspended (暂扣) with its reason (C5), until reinstated.
+    Suspended,
+    /// A suspension ended (C5).
+    Reinstated,
+    /// Taken back (收回), e.g. on transfer (C5). Terminal.
+    Withdrawn,
+    /// Cancelled (注销): left enforcement work, punished, dismissed, ineligible (C5). Terminal.
+    Cancelled,
+    /// Reported lost and declared invalid (C5). Terminal: a new certificate is issued instead.
+    LostReported,
+}
+
+impl CertificateEventKind {
+    /// All kinds.
+    pub const ALL: [Self; 9] = [
+        Self::EligibilityConfirmed,
+        Self::Training,
+        Self::ReviewPassed,
+        Self::ReviewFailed,
+        Self::Suspended,
+        Self::Reinstated,
+        Self::Withdrawn,
+        Self::Cancelled,
+        Self::LostReported,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EligibilityConfirmed => "eligibility_confirmed",
+            Self::Training => "training",
+            Self::ReviewPassed => "review_passed",
+            Self::ReviewFailed => "review_failed",
+            Self::Suspended => "suspended",
+            Self::Reinstated => "reinstated",
+            Self::Withdrawn => "withdrawn",
+            Self::Cancelled => "cancelled",
+            Self::LostReported => "lost_reported",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether the certificate ends with it (C5: withdrawn, cancelled and lost are terminal).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Withdrawn | Self::Cancelled | Self::LostReported)
+    }
+}
+
+/// One recorded fact of a certificate, effective from the start of `on` in the agency's zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificateEvent {
+    pub kind: CertificateEventKind,
+    pub on: NaiveDate,
+    /// Hours of a [`CertificateEventKind::Training`]; 0 otherwise.
+    pub training_hours: u32,
+}
+
+/// The annual-review policy (RULES C4, C6; every figure a [default], set by the server's flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewPolicy {
+    /// A review is due this many months after issue or the last passed review (default 12).
+    pub months: u32,
+    /// Hours of training a review period must hold, in at least one training, for the review to
+    /// pass (default 0: one training of any length).
+    pub min_training_hours: u32,
+    /// Days before the end of validity from which a certificate is listed as expiring (C6,
+    /// default 90).
+    pub warning_days: u32,
+}
+
+impl Default for ReviewPolicy {
+    fn default() -> Self {
+        Self { months: 12, min_training_hours: 0, warning_days: 90 }
+    }
+}
+
+/// Why an officer may not act: the rule and the reason in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unable {
+    /// The rule id (`G3.certificate-valid`, `C3.eligibility`, `C4.annual-review-overdue`, ...).
+    pub rule: &'static str,
+    pub why: String,
+}
+
+impl std::fmt::Display for Unable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.why, self.rule)
+    }
+}
+
+/// The state of a certificate on a day, as supervisors list it (RULES C4–C6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateState {
+    /// Usable.
+    Active,
+    /// Registered before its qualification review and examinations passed (C3).
+    PendingEligibility,
+    /// Outside its validity dates (C6).
+    NotValid,
+    /// Suspended, or its holder's officer status is not active (C5, G2).
+    Suspended,
+    /// The annual review is past due (C4).
+    ReviewOverdue,
+    /// The last annual review was failed (C4).
+    ReviewFailed,
+    /// Withdrawn, cancelled or reported lost (C5).
+    Ended,
+}
+
+impl CertificateState {
+    /// The name in listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::PendingEligibility => "pending_eligibility",
+            Self::NotValid => "not_valid",
+            Self::Suspended => "suspended",
+            Self::ReviewOverdue => "review_overdue",
+            Self::ReviewFailed => "review_failed",
+            Self::Ended => "ended",
+        }
+    }
+}
+
 /// What the rules need to know of an officer's certificate.
 #[derive(Debug, Clone)]
 pub struct Certificate {
@@ -41,9 +216,37 @@ pub struct Certificate {
     /// Status changes as (effective from, status), in any order. Before the first, the officer is
     /// active.
     pub status_changes: Vec<(Timestamp, OfficerStatus)>,
+    pub kind: CertificateKind,
+    /// Auxiliary staff (辅助人员): never an acting officer (C3 [default]).
+    pub auxiliary: bool,
+    /// Registered before the qualification review and examinations passed (C3): usable from an
+    /// [`CertificateEventKind::EligibilityConfirmed`] on.
+    pub eligibility_pending: bool,
+    /// The last annual review known when the certificate was registered (or the day it was
+    /// registered, when none was given): the review clock starts here (C4).
+    pub reviewed_on: NaiveDate,
+    /// What was recorded since, in the order it was recorded.
+    pub events: Vec<CertificateEvent>,
+    pub policy: ReviewPolicy,
 }
 
 impl Certificate {
+    /// A certificate of the enforcement kind, valid between the two days, reviewed on
+    /// `valid_from`, with nothing recorded since.
+    pub fn enforcement(valid_from: NaiveDate, valid_until: NaiveDate) -> Self {
+        Self {
+            valid_from,
+            valid_until,
+            status_changes: Vec::new(),
+            kind: CertificateKind::Enforcement,
+            auxiliary: false,
+            eligibility_pending: false,
+            reviewed_on: valid_from,
+            events: Vec::new(),
+            policy: ReviewPolicy::default(),
+        }
+    }
+
     /// The status in force at `at`.
     pub fn status_at(&self, at: Timestamp) -> OfficerStatus {
         self.status_changes
@@ -53,18 +256,157 @@ impl Certificate {
             .map_or(OfficerStatus::Active, |(_, s)| *s)
     }
 
-    /// Why the officer may not act at `at`, or `None` if they may.
-    pub fn why_invalid_at(&self, at: Timestamp, zone: Tz) -> Option<String> {
+    /// The events effective on or before `day`, in the order they took effect (those of one day
+    /// in the order they were recorded: `events` is kept in that order).
+    fn events_until(&self, day: NaiveDate) -> impl Iterator<Item = &CertificateEvent> {
+        let mut v: Vec<&CertificateEvent> = self.events.iter().filter(|e| e.on <= day).collect();
+        v.sort_by_key(|e| e.on);
+        v.into_iter()
+    }
+
+    /// The day of the last passed annual review on or before `day` (C4).
+    pub fn last_review(&self, day: NaiveDate) -> NaiveDate {
+        self.events_until(day)
+            .filter(|e| e.kind == CertificateEventKind::ReviewPassed)
+            .map(|e| e.on)
+            .fold(self.reviewed_on, NaiveDate::max)
+    }
+
+    /// The last day the next annual review may be held, as of `day` (C4): a review period
+    /// after the last passed one. An act on the day after is refused.
+    pub fn review_due(&self, day: NaiveDate) -> NaiveDate {
+        let last = self.last_review(day);
+        last.checked_add_months(chrono::Months::new(self.policy.months)).unwrap_or(NaiveDate::MAX)
+    }
+
+    /// Training hours recorded after the last passed review, up to and including `day`, and
+    /// how many trainings they came from.
+    pub fn training_since_review(&self, day: NaiveDate) -> (u32, usize) {
+        let last = self.last_review(day);
+        self.events_until(day)
+            .filter(|e| e.kind == CertificateEventKind::Training && e.on > last)
+            .fold((0, 0), |(h, n), e| (h.saturating_add(e.training_hours), n + 1))
+    }
+
+    /// Why a review passed on `day` may not be recorded (C4: at least one training in the
+    /// period, with at least the policy's hours), or `None`.
+    pub fn review_refused(&self, day: NaiveDate) -> Option<String> {
+        let (hours, count) = self.training_since_review(day);
+        if count == 0 {
+            return Some(format!("no training recorded since the last review on {}", self.last_review(day)));
+        }
+        (hours < self.policy.min_training_hours).then(|| {
+            format!("{hours} training hours since the last review, at least {} needed", self.policy.min_training_hours)
+        })
+    }
+
+    /// The terminal event or the suspension in force on `day` (C5), if any.
+    fn suspension_on(&self, day: NaiveDate) -> Option<CertificateEvent> {
+        let mut current = None;
+        for e in self.events_until(day) {
+            match e.kind {
+                k if k.is_terminal() => return Some(*e),
+                CertificateEventKind::Suspended => current = Some(*e),
+                CertificateEventKind::Reinstated => current = None,
+                _ => {}
+            }
+        }
+        current
+    }
+
+    /// Whether the qualification review and examinations had passed by `day` (C3).
+    fn eligible_on(&self, day: NaiveDate) -> bool {
+        !self.eligibility_pending
+            || self.events_until(day).any(|e| e.kind == CertificateEventKind::EligibilityConfirmed)
+    }
+
+    /// The failed review in force on `day`: one not followed by a passed one (C4).
+    fn failed_review_on(&self, day: NaiveDate) -> Option<NaiveDate> {
+        self.events_until(day).fold(None, |failed, e| match e.kind {
+            CertificateEventKind::ReviewFailed => Some(e.on),
+            CertificateEventKind::ReviewPassed => None,
+            _ => failed,
+        })
+    }
+
+    /// Why the certificate's holder may not act at `at` (RULES G2, G3, C3–C6, judged in the
+    /// agency's `zone`), or `None` if they may. The kind of certificate an act needs is judged by
+    /// [`check_acting`].
+    pub fn why_invalid_at(&self, at: Timestamp, zone: Tz) -> Option<Unable> {
         let day = at.to_datetime().with_timezone(&zone).date_naive();
+        let unable = |rule, why: String| Some(Unable { rule, why });
         if day < self.valid_from {
-            return Some(format!("certificate valid only from {}", self.valid_from));
+            return unable("G3.certificate-valid", format!("certificate valid only from {}", self.valid_from));
         }
         if day > self.valid_until {
-            return Some(format!("certificate expired on {}", self.valid_until));
+            return unable("G3.certificate-valid", format!("certificate expired on {}", self.valid_until));
         }
-        match self.status_at(at) {
-            OfficerStatus::Active => None,
-            other => Some(format!("officer is {} at {at}", other.as_str())),
+        let status = self.status_at(at);
+        if status != OfficerStatus::Active {
+            return unable("G3.certificate-valid", format!("officer is {} at {at}", status.as_str()));
+        }
+        if let Some(e) = self.suspension_on(day) {
+            return unable("C5.certificate-status", format!("certificate {} on {}", e.kind.as_str(), e.on));
+        }
+        if !self.eligible_on(day) {
+            return unable("C3.eligibility", "qualification review and examinations not passed".into());
+        }
+        if let Some(on) = self.failed_review_on(day) {
+            return unable("C4.annual-review-failed", format!("annual review failed on {on}"));
+        }
+        let due = self.review_due(day);
+        if day > due {
+            return unable("C4.annual-review-overdue", format!("annual review was due by {due}"));
+        }
+        None
+    }
+
+    /// The state on `day`, for listings (C4–C6).
+    pub fn state_on(&self, at: Timestamp, zone: Tz) -> CertificateState {
+        let day = at.to_datetime().with_timezone(&zone).date_naive();
+        match self.why_invalid_at(at, zone) {
+            None => CertificateState::Active,
+            Some(u) => match u.rule {
+                "C3.eligibility" => CertificateState::PendingEligibility,
+                "C4.annual-review-failed" => CertificateState::ReviewFailed,
+                "C4.annual-review-overdue" => CertificateState::ReviewOverdue,
+                "C5.certificate-status" => match self.suspension_on(day) {
+                    Some(e) if e.kind.is_terminal() => CertificateState::Ended,
+                    _ => CertificateState::Suspended,
+                },
+                _ if day < self.valid_from || day > self.valid_until => CertificateState::NotValid,
+                _ => CertificateState::Suspended,
+            },
+        }
+    }
+
+    /// Whether the end of validity is within the policy's warning period of `day` (C6).
+    pub fn expiring(&self, day: NaiveDate) -> bool {
+        day <= self.valid_until && (self.valid_until - day).num_days() < i64::from(self.policy.warning_days)
+    }
+
+    /// Why `kind` may not be recorded on `day` (C3–C5), as (rule, reason), or `None`.
+    pub fn event_refused(&self, kind: CertificateEventKind, day: NaiveDate) -> Option<(&'static str, String)> {
+        if let Some(e) = self.events.iter().find(|e| e.kind.is_terminal()) {
+            return Some(("C5.terminal", format!("the certificate was {} on {}", e.kind.as_str(), e.on)));
+        }
+        if self.events.iter().any(|e| e.on > day && e.kind != CertificateEventKind::Training) {
+            return Some(("C5.order", "a later event is already recorded for this certificate".into()));
+        }
+        match kind {
+            CertificateEventKind::EligibilityConfirmed if self.eligible_on(day) => {
+                Some(("C3.eligibility", "the certificate is not pending eligibility".into()))
+            }
+            CertificateEventKind::ReviewPassed => self.review_refused(day).map(|why| ("C4.training", why)),
+            CertificateEventKind::Reinstated
+                if !self.suspension_on(day).is_some_and(|e| e.kind == CertificateEventKind::Suspended) =>
+            {
+                Some((
+                    "C5.not-suspended",
+                    "the certificate is not suspended (a failed review ends only by a passed one)".into(),
+                ))
+            }
+            _ => None,
         }
     }
 }
@@ -82,9 +424,10 @@ pub struct Named<'a> {
 pub enum ActingRefused {
     /// A malformed list (an officer named twice, or not of the agency): `INVALID_ARGUMENT`.
     Invalid(Error),
-    /// Officer `officer_ids[index]` may not act at the time of the act (G2, G3): `FAILED_PRECONDITION
-    /// G3.certificate-valid`, and the attempt is counted for supervisors (S1).
-    Certificate { index: usize, name: String, why: String },
+    /// Officer `officer_ids[index]` may not act at the time of the act (G2, G3, C1, C3–C6):
+    /// `FAILED_PRECONDITION` naming the rule (`G3.certificate-valid`, `C4.annual-review-overdue`,
+    /// ...), and the attempt is counted for supervisors (S1).
+    Certificate { index: usize, name: String, rule: &'static str, why: String },
     /// Too few officers for the act (G3): `FAILED_PRECONDITION G3.two-officers`.
     TooFew(Error),
 }
@@ -94,17 +437,18 @@ impl ActingRefused {
     pub fn error(&self, officer_ids: &[OfficerId]) -> Error {
         match self {
             Self::Invalid(e) | Self::TooFew(e) => e.clone(),
-            Self::Certificate { index, name, why } => Error::precondition(
-                "G3.certificate-valid",
+            Self::Certificate { index, name, rule, why } => Error::precondition(
+                *rule,
                 format!("officer {name} ({}): {why}", officer_ids.get(*index).map_or("", OfficerId::as_str)),
             ),
         }
     }
 }
 
-/// The one check of an act's acting officers (RULES G2, G3), used by every act that names
+/// The one check of an act's acting officers (RULES G2, G3, C8), used by every act that names
 /// officers (`AppendEvent`, `IssueDecision`): each named once and of `agency_id`, then each
-/// with a valid certificate and active at `at` in `zone`, then at least `needed` of them.
+/// not auxiliary staff, holding a certificate of a kind for enforcement, valid, active, eligible
+/// and reviewed at `at` in `zone`, then at least `needed` of them.
 /// `lookup` finds a registered officer by id.
 pub fn check_acting<'a>(
     officer_ids: &[OfficerId],
@@ -127,8 +471,22 @@ pub fn check_acting<'a>(
         named.push(officer);
     }
     for (index, officer) in named.iter().enumerate() {
-        if let Some(why) = officer.certificate.why_invalid_at(at, zone) {
-            return Err(ActingRefused::Certificate { index, name: officer.name.to_owned(), why });
+        let cert = officer.certificate;
+        let unable = if cert.auxiliary {
+            Some(Unable {
+                rule: "C3.auxiliary",
+                why: "auxiliary staff (辅助人员) never act as enforcement officers".into(),
+            })
+        } else if !cert.kind.enforces() {
+            Some(Unable {
+                rule: "C1.certificate-kind",
+                why: format!("a {} certificate does not allow enforcement acts", cert.kind.as_str()),
+            })
+        } else {
+            cert.why_invalid_at(at, zone)
+        };
+        if let Some(Unable { rule, why }) = unable {
+            return Err(ActingRefused::Certificate { index, name: officer.name.to_owned(), rule, why });
         }
     }
     if named.len() < needed {
@@ -159,32 +517,163 @@ mod tests {
         Timestamp::parse_rfc3339(s).unwrap()
     }
 
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// Noon in Shanghai on the day.
+    fn noon(y: i32, m: u32, d: u32) -> Timestamp {
+        at(&format!("{y:04}-{m:02}-{d:02}T04:00:00Z"))
+    }
+
+    fn event(kind: CertificateEventKind, on: NaiveDate) -> CertificateEvent {
+        CertificateEvent { kind, on, training_hours: if kind == CertificateEventKind::Training { 8 } else { 0 } }
+    }
+
+    fn rule(c: &Certificate, at: Timestamp) -> Option<&'static str> {
+        c.why_invalid_at(at, zone("").unwrap()).map(|u| u.rule)
+    }
+
+    #[test]
+    fn the_annual_review_is_due_a_period_after_the_last_passed_one_and_acts_stop_the_day_after() {
+        use CertificateEventKind::*;
+        let mut c = Certificate {
+            reviewed_on: day(2025, 3, 10),
+            ..Certificate::enforcement(day(2020, 1, 1), day(2030, 12, 31))
+        };
+        assert_eq!(c.review_due(day(2025, 6, 1)), day(2026, 3, 10));
+        // The due day itself may still be used; the next day is refused.
+        assert_eq!(rule(&c, noon(2026, 3, 10)), None);
+        assert_eq!(rule(&c, noon(2026, 3, 11)), Some("C4.annual-review-overdue"));
+        // A review passed late restores the certificate from its day and restarts the clock.
+        c.events.push(event(Training, day(2025, 9, 1)));
+        c.events.push(event(ReviewPassed, day(2026, 3, 20)));
+        assert_eq!(rule(&c, noon(2026, 3, 19)), Some("C4.annual-review-overdue"));
+        assert_eq!(rule(&c, noon(2026, 3, 20)), None);
+        assert_eq!(c.review_due(day(2026, 3, 20)), day(2027, 3, 20));
+        // A policy of another length moves the due day.
+        c.policy.months = 36;
+        assert_eq!(c.review_due(day(2026, 3, 20)), day(2029, 3, 20));
+    }
+
+    #[test]
+    fn a_failed_review_suspends_until_a_review_passes_and_reinstatement_does_not_cure_it() {
+        use CertificateEventKind::*;
+        let mut c = Certificate {
+            reviewed_on: day(2025, 3, 10),
+            ..Certificate::enforcement(day(2020, 1, 1), day(2030, 12, 31))
+        };
+        c.events.push(event(ReviewFailed, day(2025, 12, 1)));
+        assert_eq!(rule(&c, noon(2025, 11, 30)), None);
+        assert_eq!(rule(&c, noon(2025, 12, 1)), Some("C4.annual-review-failed"));
+        assert!(c.event_refused(Reinstated, day(2025, 12, 2)).is_some_and(|(r, _)| r == "C5.not-suspended"));
+        // No training since the last review: the review cannot be recorded as passed.
+        assert!(c.event_refused(ReviewPassed, day(2025, 12, 5)).is_some_and(|(r, _)| r == "C4.training"));
+        c.events.push(event(Training, day(2025, 12, 3)));
+        assert_eq!(c.event_refused(ReviewPassed, day(2025, 12, 5)), None);
+        c.events.push(event(ReviewPassed, day(2025, 12, 5)));
+        assert_eq!(rule(&c, noon(2025, 12, 5)), None);
+        // Hours below the policy's minimum are refused, at or above accepted.
+        c.policy.min_training_hours = 9;
+        c.events.push(event(Training, day(2026, 1, 5)));
+        assert!(c.event_refused(ReviewPassed, day(2026, 2, 1)).is_some_and(|(r, _)| r == "C4.training"));
+        c.policy.min_training_hours = 8;
+        assert_eq!(c.event_refused(ReviewPassed, day(2026, 2, 1)), None);
+    }
+
+    #[test]
+    fn suspension_reinstatement_and_terminal_events() {
+        use CertificateEventKind::*;
+        let mut c = Certificate {
+            reviewed_on: day(2026, 1, 1),
+            ..Certificate::enforcement(day(2020, 1, 1), day(2030, 12, 31))
+        };
+        assert!(c.event_refused(Reinstated, day(2026, 2, 1)).is_some());
+        c.events.push(event(Suspended, day(2026, 2, 1)));
+        assert_eq!(rule(&c, noon(2026, 2, 1)), Some("C5.certificate-status"));
+        assert_eq!(c.state_on(noon(2026, 2, 1), zone("").unwrap()), CertificateState::Suspended);
+        assert_eq!(c.event_refused(Reinstated, day(2026, 2, 10)), None);
+        c.events.push(event(Reinstated, day(2026, 2, 10)));
+        assert_eq!(rule(&c, noon(2026, 2, 10)), None);
+        // Nothing is recorded before what is already recorded.
+        assert!(c.event_refused(Suspended, day(2026, 2, 5)).is_some_and(|(r, _)| r == "C5.order"));
+        c.events.push(event(Cancelled, day(2026, 3, 1)));
+        assert_eq!(rule(&c, noon(2026, 3, 1)), Some("C5.certificate-status"));
+        assert_eq!(c.state_on(noon(2026, 3, 1), zone("").unwrap()), CertificateState::Ended);
+        for kind in CertificateEventKind::ALL {
+            assert!(c.event_refused(kind, day(2026, 4, 1)).is_some_and(|(r, _)| r == "C5.terminal"), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn eligibility_kind_auxiliary_and_expiry_warning() {
+        use CertificateEventKind::*;
+        let base = Certificate {
+            reviewed_on: day(2026, 1, 1),
+            ..Certificate::enforcement(day(2020, 1, 1), day(2026, 12, 31))
+        };
+        let mut pending = Certificate { eligibility_pending: true, ..base.clone() };
+        assert_eq!(rule(&pending, noon(2026, 2, 1)), Some("C3.eligibility"));
+        assert_eq!(pending.state_on(noon(2026, 2, 1), zone("").unwrap()), CertificateState::PendingEligibility);
+        assert!(base.event_refused(EligibilityConfirmed, day(2026, 2, 1)).is_some());
+        pending.events.push(event(EligibilityConfirmed, day(2026, 2, 2)));
+        assert_eq!(rule(&pending, noon(2026, 2, 2)), None);
+
+        // The warning period: 90 days before the last valid day, not after it.
+        assert!(!base.expiring(day(2026, 10, 2)));
+        assert!(base.expiring(day(2026, 10, 3)));
+        assert!(base.expiring(day(2026, 12, 31)));
+        assert!(!base.expiring(day(2027, 1, 1)));
+
+        let a = AgencyId::from("a");
+        let supervision = Certificate { kind: CertificateKind::Supervision, ..base.clone() };
+        let sector = Certificate { kind: CertificateKind::Sector, ..base.clone() };
+        let auxiliary = Certificate { auxiliary: true, ..base.clone() };
+        let lookup = |id: &OfficerId| {
+            let (name, certificate) = match id.as_str() {
+                "e" => ("e", &base),
+                "s" => ("s", &supervision),
+                "p" => ("p", &sector),
+                "x" => ("x", &auxiliary),
+                _ => return None,
+            };
+            Some(Named { agency_id: &a, name, certificate })
+        };
+        let check = |v: [&str; 2]| {
+            let ids = v.map(OfficerId::from);
+            check_acting(&ids, lookup, &a, noon(2026, 3, 1), zone("").unwrap(), 2, "inspection")
+        };
+        assert_eq!(check(["e", "p"]), Ok(()));
+        let refused =
+            |v, want: &str| matches!(check(v), Err(ActingRefused::Certificate { index: 1, rule, .. }) if rule == want);
+        assert!(refused(["e", "s"], "C1.certificate-kind"));
+        assert!(refused(["e", "x"], "C3.auxiliary"));
+    }
+
     #[test]
     fn validity_is_judged_in_the_agency_zone_at_the_moment_of_the_act() {
         let cert = Certificate {
-            valid_from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            valid_until: NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
             status_changes: vec![
                 (at("2026-03-01T00:00:00Z"), OfficerStatus::Suspended),
                 (at("2026-04-01T00:00:00Z"), OfficerStatus::Active),
             ],
+            ..Certificate::enforcement(day(2026, 1, 1), day(2026, 6, 30))
         };
         let sh = zone("").unwrap();
         // 2025-12-31T16:30Z is already 2026-01-01 in Shanghai.
         assert!(cert.why_invalid_at(at("2025-12-31T16:30:00Z"), sh).is_none());
         assert!(cert.why_invalid_at(at("2025-12-31T15:30:00Z"), sh).is_some());
-        assert!(cert.why_invalid_at(at("2026-03-15T00:00:00Z"), sh).unwrap().contains("suspended"));
+        assert!(cert.why_invalid_at(at("2026-03-15T00:00:00Z"), sh).unwrap().why.contains("suspended"));
         assert!(cert.why_invalid_at(at("2026-04-15T00:00:00Z"), sh).is_none());
         assert!(cert.why_invalid_at(at("2026-06-30T15:59:59Z"), sh).is_none());
-        assert!(cert.why_invalid_at(at("2026-06-30T16:00:00Z"), sh).unwrap().contains("expired"));
+        assert!(cert.why_invalid_at(at("2026-06-30T16:00:00Z"), sh).unwrap().why.contains("expired"));
     }
 
     #[test]
     fn acting_officers_are_named_once_of_the_agency_valid_and_enough() {
         let valid = Certificate {
-            valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-            valid_until: NaiveDate::from_ymd_opt(2035, 12, 31).unwrap(),
-            status_changes: vec![],
+            reviewed_on: day(2026, 1, 1),
+            ..Certificate::enforcement(day(2020, 1, 1), day(2035, 12, 31))
         };
         let suspended = Certificate {
             status_changes: vec![(at("2026-01-01T00:00:00Z"), OfficerStatus::Suspended)],

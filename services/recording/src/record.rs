@@ -441,7 +441,7 @@ impl Recorder {
             judged = judge(&self.registry.certificates(&r.officer_ids).await?);
         }
         if let Err(refused) = judged {
-            if let ActingRefused::Certificate { index, name, why } = &refused {
+            if let ActingRefused::Certificate { index, name, why, .. } = &refused {
                 let id = &r.officer_ids[*index];
                 tracing::warn!(officer = %id, case = %case_id, %why, "act named an officer who may not act");
                 // The act is refused and not stored; the attempt is counted (RULES S1).

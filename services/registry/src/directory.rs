@@ -172,7 +172,7 @@ mod tests {
             id: id.into(),
             agency_id: "a".into(),
             name: "n".into(),
-            certificate: Certificate { valid_from: day, valid_until: day, status_changes: Vec::new() },
+            certificate: Certificate::enforcement(day, day),
         })
     }
 

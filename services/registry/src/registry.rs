@@ -13,10 +13,14 @@ use sanxiang_domain::error::same_request;
 use sanxiang_domain::id::new_id;
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::limits::{self, MAX_CODE, MAX_NAME};
-use sanxiang_domain::officer::{Certificate, OfficerStatus, zone};
+use sanxiang_domain::officer::{
+    Certificate, CertificateEvent, CertificateEventKind, CertificateKind, CertificateState, OfficerStatus,
+    ReviewPolicy, zone,
+};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_store::entity::{
-    agency, calendar_year, catalog, officer, officer_status_change, principal, refusal, sequence, token,
+    agency, calendar_year, catalog, certificate_event, officer, officer_status_change, principal, refusal, sequence,
+    token,
 };
 use sanxiang_store::{Db, db::is_unique_violation, db_error};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -40,6 +44,8 @@ pub struct Registry {
     clock: Arc<dyn TimeProvider>,
     /// Tokens, officers and agencies answered from memory (see [`crate::directory`]).
     directory: Arc<Directory>,
+    /// The annual-review policy certificates are judged by (RULES C4, C6).
+    review_policy: ReviewPolicy,
 }
 
 /// One item of a power list, as stored.
@@ -121,6 +127,55 @@ pub struct NewOfficer {
     pub legal_qualification: bool,
     /// Has decided 行政处罚 legal reviews before, outside this system (RULES G4).
     pub has_prior_review_experience: bool,
+    /// The certificate's kind (RULES C1).
+    pub certificate_kind: CertificateKind,
+    /// Who issued it (C2); may be empty.
+    pub issuer: String,
+    /// Auxiliary staff (辅助人员, C3).
+    pub auxiliary: bool,
+    /// The qualification review or an examination has not passed yet (C3).
+    pub eligibility_pending: bool,
+    /// YYYY-MM-DD of the last annual review (C4); empty: the day of registration.
+    pub reviewed_on: String,
+}
+
+/// Input of [`Registry::record_certificate_event`].
+#[derive(Debug, Clone)]
+pub struct NewCertificateEvent {
+    pub officer_id: OfficerId,
+    pub kind: CertificateEventKind,
+    /// YYYY-MM-DD in the agency's zone; empty: today.
+    pub effective_on: String,
+    /// Hours of a training.
+    pub training_hours: u32,
+    pub reason: String,
+}
+
+/// A certificate as supervisors list it (RULES C4–C6, C8).
+#[derive(Debug, Clone)]
+pub struct CertificateView {
+    pub officer: officer::Model,
+    pub state: CertificateState,
+    /// The last day the next annual review may be held.
+    pub review_due: NaiveDate,
+    /// Within the warning period before the end of validity (C6).
+    pub expiring: bool,
+    /// Training hours recorded since the last passed review.
+    pub training_hours: u32,
+}
+
+/// Which certificates a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateFilter {
+    All,
+    /// The annual review falls due within the warning period, or is past due.
+    ReviewDue,
+    /// The annual review is past due or failed.
+    ReviewOverdue,
+    /// Suspended, ended, or pending eligibility: not usable for another reason than dates.
+    Suspended,
+    /// Validity ends within the warning period.
+    Expiring,
 }
 
 /// The administrator principal created at first start (`bootstrap_admin`).
@@ -186,7 +241,18 @@ pub fn token_hash(token: &str) -> String {
 impl Registry {
     /// A registry over `db`.
     pub fn new(db: Db, clock: Arc<dyn TimeProvider>) -> Self {
-        Self { db, clock, directory: Arc::default() }
+        Self { db, clock, directory: Arc::default(), review_policy: ReviewPolicy::default() }
+    }
+
+    /// The registry judging certificates by `policy` (RULES C4, C6) instead of the default.
+    pub fn with_review_policy(mut self, policy: ReviewPolicy) -> Self {
+        self.review_policy = policy;
+        self
+    }
+
+    /// The annual-review policy in force.
+    pub fn review_policy(&self) -> ReviewPolicy {
+        self.review_policy
     }
 
     /// The change counter of the directory (0 before the first change): one primary-key read,
@@ -359,7 +425,9 @@ impl Registry {
         limits::chars("category", &input.category, MAX_CODE)?;
         limits::chars("valid_from", &input.valid_from, MAX_CODE)?;
         limits::chars("valid_until", &input.valid_until, MAX_CODE)?;
-        self.agency(&input.agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
+        limits::chars("issuer", &input.issuer, MAX_NAME)?;
+        limits::chars("reviewed_on", &input.reviewed_on, MAX_CODE)?;
+        let agency = self.agency(&input.agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
         let name = non_empty("name", &input.name)?;
         let cert = non_empty("certificate_number", &input.certificate_number)?;
         let category = non_empty("category", &input.category)?;
@@ -368,6 +436,22 @@ impl Registry {
         if until < from {
             return Err(Error::invalid("valid_until", "is before valid_from"));
         }
+        let today = self
+            .clock
+            .now()
+            .to_datetime()
+            .with_timezone(&sanxiang_domain::officer::stored_zone(&agency.time_zone)?)
+            .date_naive();
+        let reviewed_on = match input.reviewed_on.trim() {
+            "" => today,
+            d => {
+                let d = parse_date("reviewed_on", d)?;
+                if d > today {
+                    return Err(Error::invalid("reviewed_on", "is in the future"));
+                }
+                d
+            }
+        };
         let model = officer::ActiveModel {
             id: Set(OfficerId::new(self.clock.as_ref())),
             agency_id: Set(input.agency_id.clone()),
@@ -379,6 +463,11 @@ impl Registry {
             status: Set(OfficerStatus::Active.as_str().into()),
             legal_qualification: Set(input.legal_qualification),
             has_prior_review_experience: Set(input.has_prior_review_experience),
+            certificate_kind: Set(input.certificate_kind.as_str().into()),
+            issuer: Set(input.issuer.trim().to_owned()),
+            auxiliary: Set(input.auxiliary),
+            eligibility_pending: Set(input.eligibility_pending),
+            reviewed_on: Set(reviewed_on.to_string()),
             request_id: Set((!input.request_id.is_empty()).then(|| input.request_id.clone())),
             request_digest: Set((!input.request_id.is_empty()).then(|| input.request_digest.clone())),
             created_at: Set(self.clock.now().micros()),
@@ -453,7 +542,7 @@ impl Registry {
         let txn = self.db.begin().await.map_err(db_error)?;
         change.insert(&txn).await.map_err(db_error)?;
         Self::bump_directory(&txn).await?;
-        let history = Self::load_officers(&txn, std::slice::from_ref(&current.id)).await?;
+        let history = Self::load_officers(&txn, std::slice::from_ref(&current.id), self.review_policy).await?;
         let in_force = history.get(officer_id).map_or(status, |o| o.certificate.status_at(now));
         let mut active: officer::ActiveModel = current.into();
         active.status = Set(in_force.as_str().into());
@@ -500,19 +589,25 @@ impl Registry {
     ) -> Result<HashMap<OfficerId, Arc<OfficerInfo>>> {
         let (mut found, missing) = self.directory.officers(version, officer_ids);
         if !missing.is_empty() {
-            let loaded: Vec<Arc<OfficerInfo>> =
-                Self::load_officers(&self.db, &missing).await?.into_values().map(Arc::new).collect();
+            let loaded: Vec<Arc<OfficerInfo>> = Self::load_officers(&self.db, &missing, self.review_policy)
+                .await?
+                .into_values()
+                .map(Arc::new)
+                .collect();
             self.directory.put_officers(version, loaded.iter().cloned());
             found.extend(loaded.into_iter().map(|o| (o.id.clone(), o)));
         }
         Ok(found)
     }
 
-    /// Officers with their status history, read from the database: one query, the officers
-    /// with their status changes joined.
+    /// Officers with their status history and certificate events, read from the database: two
+    /// queries (the officers with their status changes joined, then the certificate events).
+    /// A stored value that cannot be read is DATA_LOSS: a skipped suspension would let an
+    /// officer act who may not.
     async fn load_officers(
         db: &impl ConnectionTrait,
         officer_ids: &[OfficerId],
+        policy: ReviewPolicy,
     ) -> Result<HashMap<OfficerId, OfficerInfo>> {
         let officer_of_change = officer_status_change::Entity::belongs_to(officer::Entity)
             .from(officer_status_change::Column::OfficerId)
@@ -525,23 +620,179 @@ impl Registry {
             .all(db)
             .await
             .map_err(db_error)?;
+        let unreadable =
+            |table: &str, column: &str, id: &str| Error::DataLoss(format!("{table}.{column} of {id} cannot be read"));
         let mut officers: HashMap<OfficerId, (officer::Model, Vec<(Timestamp, OfficerStatus)>)> = HashMap::new();
         for (o, change) in rows {
             let entry = officers.entry(o.id.clone()).or_insert_with(|| (o, Vec::new()));
-            if let Some(c) = change
-                && let Some(status) = OfficerStatus::parse(&c.status)
-            {
+            if let Some(c) = change {
+                let status = OfficerStatus::parse(&c.status)
+                    .ok_or_else(|| unreadable("officer_status_changes", "status", &c.id))?;
                 entry.1.push((Timestamp::from_micros(c.effective_at), status));
+            }
+        }
+        let mut events: HashMap<OfficerId, Vec<CertificateEvent>> = HashMap::new();
+        if !officers.is_empty() {
+            for e in certificate_event::Entity::find()
+                .filter(certificate_event::Column::OfficerId.is_in(officers.keys().cloned()))
+                .order_by_asc(certificate_event::Column::RecordedAt)
+                .order_by_asc(certificate_event::Column::Id)
+                .all(db)
+                .await
+                .map_err(db_error)?
+            {
+                let event = CertificateEvent {
+                    kind: CertificateEventKind::parse(&e.kind)
+                        .ok_or_else(|| unreadable("certificate_events", "kind", &e.id))?,
+                    on: NaiveDate::parse_from_str(&e.effective_on, "%Y-%m-%d")
+                        .map_err(|_| unreadable("certificate_events", "effective_on", &e.id))?,
+                    training_hours: u32::try_from(e.training_hours)
+                        .map_err(|_| unreadable("certificate_events", "training_hours", &e.id))?,
+                };
+                events.entry(e.officer_id).or_default().push(event);
             }
         }
         let mut out = HashMap::new();
         for (id, (o, status_changes)) in officers {
+            let date = |column: &str, value: &str| {
+                NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| unreadable("officers", column, o.id.as_str()))
+            };
+            let reviewed_on = match o.reviewed_on.as_str() {
+                // Registered before certificates were tracked: reviewed when registered (in the
+                // default zone, D5).
+                "" => Timestamp::from_micros(o.created_at)
+                    .to_datetime()
+                    .with_timezone(&chrono_tz::Asia::Shanghai)
+                    .date_naive(),
+                d => date("reviewed_on", d)?,
+            };
             let certificate = Certificate {
-                valid_from: parse_date("valid_from", &o.valid_from)?,
-                valid_until: parse_date("valid_until", &o.valid_until)?,
+                valid_from: date("valid_from", &o.valid_from)?,
+                valid_until: date("valid_until", &o.valid_until)?,
                 status_changes,
+                kind: CertificateKind::parse(&o.certificate_kind)
+                    .ok_or_else(|| unreadable("officers", "certificate_kind", o.id.as_str()))?,
+                auxiliary: o.auxiliary,
+                eligibility_pending: o.eligibility_pending,
+                reviewed_on,
+                events: events.remove(&id).unwrap_or_default(),
+                policy,
             };
             out.insert(id, OfficerInfo { id: o.id, agency_id: o.agency_id, name: o.name, certificate });
+        }
+        Ok(out)
+    }
+
+    /// Records what happened to an officer's certificate (RULES C3–C5): a training, an annual
+    /// review passed or failed, a suspension and its end, withdrawal, cancellation, loss. Refused
+    /// with the rule when it contradicts what is recorded (nothing after a terminal event, a
+    /// review passed without the training the period needs, a reinstatement of what is not
+    /// suspended). Counted as a directory change: acts are judged by it at once, on every replica.
+    pub async fn record_certificate_event(
+        &self,
+        input: NewCertificateEvent,
+        by: &Principal,
+    ) -> Result<(certificate_event::Model, CertificateView)> {
+        limits::id("officer_id", &input.officer_id)?;
+        limits::chars("reason", &input.reason, limits::MAX_ADDRESS)?;
+        limits::chars("effective_on", &input.effective_on, MAX_CODE)?;
+        let reason = non_empty("reason", &input.reason)?;
+        let current =
+            self.officer(&input.officer_id).await.map_err(|_| Error::invalid("officer_id", "no such officer"))?;
+        let tz = sanxiang_domain::officer::stored_zone(&self.agency(&current.agency_id).await?.time_zone)?;
+        let now = self.clock.now();
+        let today = now.to_datetime().with_timezone(&tz).date_naive();
+        let on = match input.effective_on.trim() {
+            "" => today,
+            d => parse_date("effective_on", d)?,
+        };
+        if on > today {
+            return Err(Error::invalid("effective_on", "is in the future"));
+        }
+        let training = input.kind == CertificateEventKind::Training;
+        if training && input.training_hours == 0 {
+            return Err(Error::invalid("training_hours", "a training needs its hours"));
+        }
+        if !training && input.training_hours != 0 {
+            return Err(Error::invalid("training_hours", "only a training has hours"));
+        }
+        let txn = self.db.begin().await.map_err(db_error)?;
+        let mut loaded = Self::load_officers(&txn, std::slice::from_ref(&input.officer_id), self.review_policy).await?;
+        let info = loaded.remove(&input.officer_id).ok_or_else(|| Error::invalid("officer_id", "no such officer"))?;
+        if let Some((rule, why)) = info.certificate.event_refused(input.kind, on) {
+            return Err(Error::precondition(rule, why));
+        }
+        let row = certificate_event::ActiveModel {
+            id: Set(new_id(self.clock.as_ref())),
+            officer_id: Set(input.officer_id.clone()),
+            kind: Set(input.kind.as_str().into()),
+            effective_on: Set(on.to_string()),
+            training_hours: Set(i64::from(input.training_hours)),
+            reason: Set(reason),
+            recorded_at: Set(now.micros()),
+            recorded_by: Set(by.id.clone()),
+        }
+        .insert(&txn)
+        .await
+        .map_err(db_error)?;
+        Self::bump_directory(&txn).await?;
+        txn.commit().await.map_err(db_error)?;
+        self.directory.forget();
+        let mut certificate = info.certificate;
+        certificate.events.push(CertificateEvent { kind: input.kind, on, training_hours: input.training_hours });
+        Ok((row, Self::view(current, &certificate, now, tz)))
+    }
+
+    /// The certificate of `officer` as supervisors see it at `now`.
+    fn view(officer: officer::Model, c: &Certificate, now: Timestamp, tz: chrono_tz::Tz) -> CertificateView {
+        let day = now.to_datetime().with_timezone(&tz).date_naive();
+        CertificateView {
+            state: c.state_on(now, tz),
+            review_due: c.review_due(day),
+            expiring: c.expiring(day),
+            training_hours: c.training_since_review(day).0,
+            officer,
+        }
+    }
+
+    /// The certificates of the officers of the agencies, as of now, that `filter` selects,
+    /// ordered by agency and registration (RULES C4–C6: due, overdue, suspended, expiring).
+    pub async fn list_certificates(
+        &self,
+        agency_ids: &[AgencyId],
+        filter: CertificateFilter,
+    ) -> Result<Vec<CertificateView>> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for agency_id in agency_ids {
+            let tz = sanxiang_domain::officer::stored_zone(&self.agency(agency_id).await?.time_zone)?;
+            let day = now.to_datetime().with_timezone(&tz).date_naive();
+            let officers = self.officers(agency_id).await?;
+            let ids: Vec<OfficerId> = officers.iter().map(|o| o.id.clone()).collect();
+            let mut loaded = Self::load_officers(&self.db, &ids, self.review_policy).await?;
+            for o in officers {
+                let Some(info) = loaded.remove(&o.id) else { continue };
+                let v = Self::view(o, &info.certificate, now, tz);
+                let warn_from = v.review_due - chrono::Days::new(u64::from(self.review_policy.warning_days));
+                let keep = match filter {
+                    CertificateFilter::All => true,
+                    CertificateFilter::ReviewDue => {
+                        v.state == CertificateState::Active && day >= warn_from
+                            || matches!(v.state, CertificateState::ReviewOverdue | CertificateState::ReviewFailed)
+                    }
+                    CertificateFilter::ReviewOverdue => {
+                        matches!(v.state, CertificateState::ReviewOverdue | CertificateState::ReviewFailed)
+                    }
+                    CertificateFilter::Suspended => matches!(
+                        v.state,
+                        CertificateState::Suspended | CertificateState::Ended | CertificateState::PendingEligibility
+                    ),
+                    CertificateFilter::Expiring => v.expiring,
+                };
+                if keep {
+                    out.push(v);
+                }
+            }
         }
         Ok(out)
     }
@@ -713,7 +964,7 @@ impl Registry {
                     Some(o) => match self.directory.agency(&o.agency_id) {
                         Some(a) => {
                             let tz = sanxiang_domain::officer::stored_zone(&a.time_zone)?;
-                            Some(o.certificate.why_invalid_at(self.clock.now(), tz))
+                            Some(o.certificate.why_invalid_at(self.clock.now(), tz).map(|u| u.to_string()))
                         }
                         None => None,
                     },
@@ -779,7 +1030,7 @@ impl Registry {
             return Ok(Some("the officer is not registered".into()));
         };
         let tz = sanxiang_domain::officer::stored_zone(&self.agency_once(&o.agency_id).await?.time_zone)?;
-        Ok(o.certificate.why_invalid_at(self.clock.now(), tz))
+        Ok(o.certificate.why_invalid_at(self.clock.now(), tz).map(|u| u.to_string()))
     }
 
     /// On first start, creates the administrator principal and a token for it. Returns the

@@ -775,7 +775,7 @@ impl Reviews {
             needed,
             "a decision",
         ) {
-            if let ActingRefused::Certificate { index, name, why } = &refused {
+            if let ActingRefused::Certificate { index, name, why, .. } = &refused {
                 // The decision is refused and not stored; the attempt is counted (RULES S1).
                 self.recorder
                     .registry()

@@ -101,6 +101,9 @@ pub enum ClientCommand {
     /// Officers (执法人员).
     #[command(subcommand)]
     Officer(OfficerCmd),
+    /// Enforcement certificates (行政执法证件): trainings, annual reviews, suspension, cancellation.
+    #[command(subcommand)]
+    Certificate(CertificateCmd),
     /// Principals: who calls the API, with which role.
     #[command(subcommand)]
     Principal(PrincipalCmd),
@@ -198,6 +201,21 @@ pub enum OfficerCmd {
         /// Has decided 行政处罚 legal reviews before, outside this system (RULES G4).
         #[arg(long)]
         prior_review_experience: bool,
+        /// The certificate's kind (RULES C1): a supervision certificate does not allow enforcement acts.
+        #[arg(long, default_value = "enforcement", value_parser = ["enforcement", "supervision", "sector"])]
+        certificate_kind: String,
+        /// Who issued the certificate (C2).
+        #[arg(long, default_value = "")]
+        issuer: String,
+        /// YYYY-MM-DD of the last annual review (年审, C4); default: today.
+        #[arg(long, default_value = "")]
+        reviewed_on: String,
+        /// Auxiliary staff (辅助人员): never an acting officer (C3).
+        #[arg(long)]
+        auxiliary: bool,
+        /// The qualification review or an examination has not passed yet (C3).
+        #[arg(long)]
+        eligibility_pending: bool,
     },
     /// Record whether an officer has decided 行政处罚 legal reviews before, outside this system.
     ReviewExperience {
@@ -227,6 +245,59 @@ pub enum OfficerCmd {
         agency: String,
     },
 }
+
+/// A certificate state as `-q` prints it: `active`, `review_overdue`, ...
+fn certificate_state_name(state: i32) -> String {
+    pb::CertificateState::try_from(state)
+        .map(|s| s.as_str_name().trim_start_matches("CERTIFICATE_STATE_").to_lowercase())
+        .unwrap_or_else(|_| state.to_string())
+}
+
+/// `certificate …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CertificateCmd {
+    /// Record what happened to an officer's certificate (RULES C3–C5). Admin.
+    Record {
+        /// The officer's id.
+        #[arg(long)]
+        officer: String,
+        /// What happened.
+        #[arg(long, value_parser = CERTIFICATE_EVENTS.map(|(name, _)| name))]
+        event: String,
+        /// YYYY-MM-DD, not in the future; default: today.
+        #[arg(long, default_value = "")]
+        on: String,
+        /// Hours of a training.
+        #[arg(long, default_value_t = 0)]
+        hours: u32,
+        /// Why, or what (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Certificates of the agencies you oversee (or of one), with their state today and the
+    /// annual review's due date. Supervisor, admin.
+    List {
+        /// One agency's id; default: every agency you oversee.
+        #[arg(long, default_value = "")]
+        agency: String,
+        /// Which: all, review-due, review-overdue, suspended, expiring.
+        #[arg(long, default_value = "all", value_parser = ["all", "review-due", "review-overdue", "suspended", "expiring"])]
+        filter: String,
+    },
+}
+
+/// The names of `certificate record --event`.
+const CERTIFICATE_EVENTS: [(&str, pb::CertificateEventKind); 9] = [
+    ("eligibility-confirmed", pb::CertificateEventKind::EligibilityConfirmed),
+    ("training", pb::CertificateEventKind::Training),
+    ("review-passed", pb::CertificateEventKind::ReviewPassed),
+    ("review-failed", pb::CertificateEventKind::ReviewFailed),
+    ("suspended", pb::CertificateEventKind::Suspended),
+    ("reinstated", pb::CertificateEventKind::Reinstated),
+    ("withdrawn", pb::CertificateEventKind::Withdrawn),
+    ("cancelled", pb::CertificateEventKind::Cancelled),
+    ("lost-reported", pb::CertificateEventKind::LostReported),
+];
 
 /// `principal …`
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -541,7 +612,17 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             valid_until,
             legal_qualification,
             prior_review_experience,
+            certificate_kind,
+            issuer,
+            reviewed_on,
+            auxiliary,
+            eligibility_pending,
         }) => {
+            let certificate_kind = match certificate_kind.as_str() {
+                "supervision" => pb::CertificateKind::Supervision,
+                "sector" => pb::CertificateKind::Sector,
+                _ => pb::CertificateKind::Enforcement,
+            };
             let o = registry
                 .register_officer(pb::RegisterOfficerRequest {
                     request_id: String::new(),
@@ -553,6 +634,11 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     valid_until,
                     legal_qualification,
                     has_prior_review_experience: prior_review_experience,
+                    certificate_kind: certificate_kind as i32,
+                    issuer,
+                    reviewed_on,
+                    auxiliary,
+                    eligibility_pending,
                 })
                 .await?
                 .into_inner()
@@ -595,6 +681,40 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         ClientCommand::Officer(OfficerCmd::List { agency }) => {
             let list = registry.list_officers(pb::ListOfficersRequest { agency_id: agency }).await?.into_inner();
             show_ids(q, &list.officers, |o| o.id.clone());
+        }
+        ClientCommand::Certificate(CertificateCmd::Record { officer, event, on, hours, reason }) => {
+            let kind = CERTIFICATE_EVENTS
+                .iter()
+                .find(|(name, _)| *name == event)
+                .map(|(_, k)| *k)
+                .ok_or_else(|| format!("unknown certificate event {event}"))?;
+            let c = registry
+                .record_certificate_event(pb::RecordCertificateEventRequest {
+                    officer_id: officer,
+                    kind: kind as i32,
+                    effective_on: on,
+                    training_hours: hours,
+                    reason,
+                })
+                .await?
+                .into_inner()
+                .certificate
+                .ok_or_else(|| crate::client::missing("certificate"))?;
+            show(q, &certificate_state_name(c.state), &c);
+        }
+        ClientCommand::Certificate(CertificateCmd::List { agency, filter }) => {
+            let filter = match filter.as_str() {
+                "review-due" => pb::CertificateFilter::ReviewDue,
+                "review-overdue" => pb::CertificateFilter::ReviewOverdue,
+                "suspended" => pb::CertificateFilter::Suspended,
+                "expiring" => pb::CertificateFilter::Expiring,
+                _ => pb::CertificateFilter::Unspecified,
+            };
+            let list = registry
+                .list_certificates(pb::ListCertificatesRequest { agency_id: agency, filter: filter as i32 })
+                .await?
+                .into_inner();
+            show_ids(q, &list.certificates, |c| c.officer.as_ref().map(|o| o.id.clone()).unwrap_or_default());
         }
         ClientCommand::Principal(PrincipalCmd::Create { name, role, agency, officer }) => {
             let role = Role::parse(&role).ok_or_else(|| {

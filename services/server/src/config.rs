@@ -129,6 +129,23 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u32).range(6..))]
     pub retention_recording_months: u32,
 
+    /// Months after issue or the last passed annual review (年审) by which the next review is due;
+    /// acts are refused from the day after (RULES C4 [default] 12).
+    #[arg(long, env = "SANXIANG_CERTIFICATE_REVIEW_MONTHS", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub certificate_review_months: u32,
+
+    /// Training hours a review period must hold for the annual review to pass; at least one
+    /// training is always needed (RULES C4 [default] 0).
+    #[arg(long, env = "SANXIANG_CERTIFICATE_MIN_TRAINING_HOURS", default_value_t = 0)]
+    pub certificate_min_training_hours: u32,
+
+    /// Days before the end of a certificate's validity, and before its review is due, from which
+    /// supervisors see it listed (RULES C6 [default] 90).
+    #[arg(long, env = "SANXIANG_CERTIFICATE_WARNING_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub certificate_warning_days: u32,
+
     /// Admin listener: Prometheus metrics on `/metrics`, liveness on `/livez` (the process
     /// answers), readiness on `/readyz` (the database answers). Plain HTTP without authentication:
     /// keep it on loopback or a private network. `off` disables it.
@@ -224,6 +241,9 @@ impl ServeConfig {
             retention_long_years: 30,
             retention_short_years: 10,
             retention_recording_months: 6,
+            certificate_review_months: 12,
+            certificate_min_training_hours: 0,
+            certificate_warning_days: 90,
             admin_listen: AdminListen(None),
             otlp_endpoint: None,
             log_format: LogFormat::Pretty,

@@ -63,6 +63,7 @@ macro_rules! shown {
 shown!(
     Agency,
     Officer,
+    Certificate,
     Principal,
     Case,
     Event,

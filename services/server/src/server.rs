@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sanxiang_api::{PublicityApi, RecordApi, RegistryApi, ReviewApi};
 use sanxiang_domain::TimeProvider;
+use sanxiang_domain::officer::ReviewPolicy;
 use sanxiang_domain::retention::RetentionPolicy;
 use sanxiang_domain::statistics::StatisticsPolicy;
 use sanxiang_proto::v1::publicity_service_server::PublicityServiceServer;
@@ -238,7 +239,11 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let vault = open_vault(config)?;
-    let registry = Registry::new(db.clone(), Arc::clone(&clock));
+    let registry = Registry::new(db.clone(), Arc::clone(&clock)).with_review_policy(ReviewPolicy {
+        months: config.certificate_review_months,
+        min_training_hours: config.certificate_min_training_hours,
+        warning_days: config.certificate_warning_days,
+    });
     let admin_token = registry.bootstrap_admin().await.map_err(|e| format!("cannot create the administrator: {e}"))?;
     if let Some(token) = &admin_token {
         let path = write_admin_token(&config.data_dir, token)?;

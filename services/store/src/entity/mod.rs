@@ -4,6 +4,7 @@ pub mod agency;
 pub mod calendar_year;
 pub mod case;
 pub mod catalog;
+pub mod certificate_event;
 pub mod disclosure;
 pub mod draft;
 pub mod event;

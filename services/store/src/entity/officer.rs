@@ -22,6 +22,17 @@ pub struct Model {
     pub legal_qualification: bool,
     /// Has decided 行政处罚 legal reviews before, outside this system (RULES G4; migration m0005).
     pub has_prior_review_experience: bool,
+    /// The certificate's kind (RULES C1; migration m0014), a `CertificateKind`.
+    pub certificate_kind: String,
+    /// Who issued the certificate (C2).
+    pub issuer: String,
+    /// Auxiliary staff (辅助人员): never an acting officer (C3).
+    pub auxiliary: bool,
+    /// Registered before the qualification review and examinations passed (C3).
+    pub eligibility_pending: bool,
+    /// YYYY-MM-DD of the last annual review known at registration; empty: the day of
+    /// registration (C4).
+    pub reviewed_on: String,
     pub request_id: Option<String>,
     /// Hex SHA-256 of the request as first received: a retry with another request is refused.
     pub request_digest: Option<String>,

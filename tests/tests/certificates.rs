@@ -1,0 +1,309 @@
+//! Enforcement certificates (RULES C1–C8) over gRPC, on every database backend: a certificate
+//! whose annual review (年审) lapses is refused from the next day with the rule's id, and counted
+//! for supervisors; a review passes only with the period's training and restores it; a failed
+//! review, a suspension and a cancellation each stop acts, and only what may end them does;
+//! certificates of the wrong kind, of auxiliary staff and pending eligibility never act;
+//! supervisors list certificates due, overdue, suspended and expiring.
+
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::EventKind as K;
+use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, refused, shanghai_morning};
+use tonic::Code;
+
+backend_tests!(
+    a_lapsed_annual_review_refuses_acts_from_the_next_day,
+    a_failed_review_a_suspension_and_a_cancellation_stop_acts,
+    kind_auxiliary_and_eligibility_are_checked_at_every_act,
+    certificate_events_are_checked_and_only_administrators_record_them,
+);
+
+/// Registers an officer of `agency` with `change` applied to the request.
+async fn register(
+    h: &Harness,
+    agency: &str,
+    name: &str,
+    change: impl FnOnce(&mut pb::RegisterOfficerRequest),
+) -> pb::Officer {
+    let mut r = pb::RegisterOfficerRequest {
+        agency_id: agency.into(),
+        name: name.into(),
+        certificate_number: format!("CERT-{}", uuid::Uuid::now_v7().simple()),
+        category: "市场监管".into(),
+        valid_from: "2020-01-01".into(),
+        valid_until: "2035-12-31".into(),
+        issuer: "河南省人民政府".into(),
+        ..Default::default()
+    };
+    change(&mut r);
+    h.admin.registry.clone().register_officer(r).await.expect("register officer").into_inner().officer.expect("officer")
+}
+
+async fn record(
+    c: &Client,
+    officer: &str,
+    kind: pb::CertificateEventKind,
+    on: &str,
+    hours: u32,
+) -> Result<pb::Certificate, tonic::Status> {
+    c.registry
+        .clone()
+        .record_certificate_event(pb::RecordCertificateEventRequest {
+            officer_id: officer.into(),
+            kind: kind as i32,
+            effective_on: on.into(),
+            training_hours: hours,
+            reason: "执法监督机构决定".into(),
+        })
+        .await
+        .map(|r| r.into_inner().certificate.expect("the answer carries the certificate"))
+}
+
+async fn list(c: &Client, agency: &str, filter: pb::CertificateFilter) -> Result<Vec<pb::Certificate>, tonic::Status> {
+    c.registry
+        .clone()
+        .list_certificates(pb::ListCertificatesRequest { agency_id: agency.into(), filter: filter as i32 })
+        .await
+        .map(|r| r.into_inner().certificates)
+}
+
+/// An inspection of `case_id` now by the first officer of `w` and `other`.
+async fn inspect_with(
+    w: &World,
+    case_id: &str,
+    other: &str,
+    clock: &sanxiang_domain::TestClock,
+) -> Result<pb::Event, tonic::Status> {
+    let mut r = w.event(case_id, K::Inspection, sanxiang_domain::TimeProvider::now(clock));
+    r.officer_ids = vec![w.officers[0].id.clone(), other.into()];
+    w.officer.record.clone().append_event(r).await.map(|r| r.into_inner().event.expect("event"))
+}
+
+async fn event_count(w: &World, case_id: &str) -> usize {
+    w.officer
+        .record
+        .clone()
+        .list_events(pb::ListEventsRequest { case_id: case_id.into(), after_seq: 0, limit: 0 })
+        .await
+        .expect("list events")
+        .into_inner()
+        .events
+        .len()
+}
+
+fn ids(certs: &[pb::Certificate]) -> Vec<String> {
+    certs.iter().map(|c| c.officer.as_ref().expect("officer").id.clone()).collect()
+}
+
+async fn a_lapsed_annual_review_refuses_acts_from_the_next_day(backend: Backend) {
+    let (h, clock) = Harness::start_on(backend, "2026-03-09").await;
+    let parent = h.agency(1, "").await;
+    let w = h.world(2, &parent.id).await;
+    let supervisor = h.principal(pb::Role::Supervisor, &parent.id, "").await;
+    let lapsing = register(&h, &w.agency.id, "王五", |r| r.reviewed_on = "2025-03-10".into()).await;
+    assert_eq!(lapsing.reviewed_on, "2025-03-10");
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+
+    // Due by 2026-03-10: listed as due (within the warning period), still usable on the day.
+    let due = list(&supervisor, "", pb::CertificateFilter::ReviewDue).await.unwrap();
+    assert_eq!(ids(&due), vec![lapsing.id.clone()], "only the lapsing certificate is due");
+    assert_eq!(due[0].review_due, "2026-03-10");
+    assert_eq!(due[0].state, pb::CertificateState::Active as i32);
+    clock.set(shanghai_morning("2026-03-10"));
+    inspect_with(&w, &case.id, &lapsing.id, &clock).await.expect("the due day itself may be used");
+    let before = event_count(&w, &case.id).await;
+
+    // From the next day every act naming the officer is refused by name, and nothing is stored.
+    clock.set(shanghai_morning("2026-03-11"));
+    refused(
+        inspect_with(&w, &case.id, &lapsing.id, &clock).await,
+        Code::FailedPrecondition,
+        "C4.annual-review-overdue",
+    );
+    assert_eq!(event_count(&w, &case.id).await, before, "the refused act is not stored");
+    let overdue = list(&supervisor, &w.agency.id, pb::CertificateFilter::ReviewOverdue).await.unwrap();
+    assert_eq!(ids(&overdue), vec![lapsing.id.clone()]);
+    assert_eq!(overdue[0].state, pb::CertificateState::ReviewOverdue as i32);
+    // The refused act is counted for supervisors (C8, S1).
+    let items = supervisor
+        .publicity
+        .clone()
+        .list_overdue(pb::ListOverdueRequest { agency_id: w.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert!(
+        items.iter().any(|i| i.kind == pb::OverdueKind::InvalidCertificate as i32
+            && i.subject_id == lapsing.id
+            && i.detail.contains("annual review was due by 2026-03-10")),
+        "the refusal is on the supervisor's list: {items:?}"
+    );
+
+    // A review passes only with training in the period; then acts resume the same day and the next
+    // review is due a year later.
+    refused(
+        record(&h.admin, &lapsing.id, pb::CertificateEventKind::ReviewPassed, "2026-03-11", 0).await,
+        Code::FailedPrecondition,
+        "C4.training",
+    );
+    let trained = record(&h.admin, &lapsing.id, pb::CertificateEventKind::Training, "2025-11-20", 16).await.unwrap();
+    assert_eq!(trained.training_hours, 16);
+    assert_eq!(trained.state, pb::CertificateState::ReviewOverdue as i32, "training alone does not restore it");
+    let reviewed =
+        record(&h.admin, &lapsing.id, pb::CertificateEventKind::ReviewPassed, "2026-03-11", 0).await.unwrap();
+    assert_eq!(reviewed.state, pb::CertificateState::Active as i32);
+    assert_eq!(reviewed.review_due, "2027-03-11");
+    assert_eq!(reviewed.training_hours, 0, "the new period has no training yet");
+    inspect_with(&w, &case.id, &lapsing.id, &clock).await.expect("reviewed: acts resume");
+    assert!(list(&supervisor, &w.agency.id, pb::CertificateFilter::ReviewOverdue).await.unwrap().is_empty());
+}
+
+async fn a_failed_review_a_suspension_and_a_cancellation_stop_acts(backend: Backend) {
+    let (h, clock) = Harness::start_on(backend, "2026-05-06").await;
+    let parent = h.agency(1, "").await;
+    let w = h.world(2, &parent.id).await;
+    let supervisor = h.principal(pb::Role::Supervisor, &parent.id, "").await;
+    let failing = register(&h, &w.agency.id, "王五", |_| {}).await;
+    let suspended = register(&h, &w.agency.id, "赵六", |_| {}).await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+
+    // A failed review: refused until a review passes; a reinstatement does not cure it.
+    let c = record(&h.admin, &failing.id, pb::CertificateEventKind::ReviewFailed, "", 0).await.unwrap();
+    assert_eq!(c.state, pb::CertificateState::ReviewFailed as i32);
+    refused(inspect_with(&w, &case.id, &failing.id, &clock).await, Code::FailedPrecondition, "C4.annual-review-failed");
+    refused(
+        record(&h.admin, &failing.id, pb::CertificateEventKind::Reinstated, "", 0).await,
+        Code::FailedPrecondition,
+        "C5.not-suspended",
+    );
+    // The period's training must follow the last passed review (here: the registration today).
+    clock.set(shanghai_morning("2026-05-07"));
+    record(&h.admin, &failing.id, pb::CertificateEventKind::Training, "", 4).await.unwrap();
+    record(&h.admin, &failing.id, pb::CertificateEventKind::ReviewPassed, "", 0).await.unwrap();
+    inspect_with(&w, &case.id, &failing.id, &clock).await.expect("a passed review cures a failed one");
+
+    // A suspension (暂扣) stops acts until reinstated.
+    record(&h.admin, &suspended.id, pb::CertificateEventKind::Suspended, "", 0).await.unwrap();
+    refused(inspect_with(&w, &case.id, &suspended.id, &clock).await, Code::FailedPrecondition, "C5.certificate-status");
+    let listed = list(&supervisor, &w.agency.id, pb::CertificateFilter::Suspended).await.unwrap();
+    assert_eq!(ids(&listed), vec![suspended.id.clone()]);
+    assert_eq!(listed[0].state, pb::CertificateState::Suspended as i32);
+    clock.set(shanghai_morning("2026-05-08"));
+    record(&h.admin, &suspended.id, pb::CertificateEventKind::Reinstated, "", 0).await.unwrap();
+    inspect_with(&w, &case.id, &suspended.id, &clock).await.expect("reinstated");
+
+    // A cancellation (注销) is terminal: refused for ever, and nothing more may be recorded.
+    record(&h.admin, &suspended.id, pb::CertificateEventKind::Cancelled, "", 0).await.unwrap();
+    refused(inspect_with(&w, &case.id, &suspended.id, &clock).await, Code::FailedPrecondition, "C5.certificate-status");
+    refused(
+        record(&h.admin, &suspended.id, pb::CertificateEventKind::Reinstated, "", 0).await,
+        Code::FailedPrecondition,
+        "C5.terminal",
+    );
+    let listed = list(&supervisor, &w.agency.id, pb::CertificateFilter::Suspended).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state, pb::CertificateState::Ended as i32);
+    // Nothing is recorded before what is already recorded.
+    refused(
+        record(&h.admin, &failing.id, pb::CertificateEventKind::Suspended, "2026-05-01", 0).await,
+        Code::FailedPrecondition,
+        "C5.order",
+    );
+}
+
+async fn kind_auxiliary_and_eligibility_are_checked_at_every_act(backend: Backend) {
+    let (h, clock) = Harness::start_on(backend, "2026-05-06").await;
+    let parent = h.agency(1, "").await;
+    let w = h.world(2, &parent.id).await;
+    let supervisor = h.principal(pb::Role::Supervisor, &parent.id, "").await;
+    let monitor = register(&h, &w.agency.id, "监督员", |r| {
+        r.certificate_kind = pb::CertificateKind::Supervision as i32;
+    })
+    .await;
+    assert_eq!(monitor.certificate_kind, pb::CertificateKind::Supervision as i32);
+    let police = register(&h, &w.agency.id, "民警", |r| r.certificate_kind = pb::CertificateKind::Sector as i32).await;
+    let auxiliary = register(&h, &w.agency.id, "协管员", |r| r.auxiliary = true).await;
+    let pending = register(&h, &w.agency.id, "新人", |r| r.eligibility_pending = true).await;
+    let expiring = register(&h, &w.agency.id, "老人", |r| r.valid_until = "2026-07-31".into()).await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+
+    refused(inspect_with(&w, &case.id, &monitor.id, &clock).await, Code::FailedPrecondition, "C1.certificate-kind");
+    inspect_with(&w, &case.id, &police.id, &clock).await.expect("a sector certificate enforces");
+    refused(inspect_with(&w, &case.id, &auxiliary.id, &clock).await, Code::FailedPrecondition, "C3.auxiliary");
+    refused(inspect_with(&w, &case.id, &pending.id, &clock).await, Code::FailedPrecondition, "C3.eligibility");
+    let listed = list(&supervisor, &w.agency.id, pb::CertificateFilter::Suspended).await.unwrap();
+    assert_eq!(ids(&listed), vec![pending.id.clone()]);
+    assert_eq!(listed[0].state, pb::CertificateState::PendingEligibility as i32);
+    record(&h.admin, &pending.id, pb::CertificateEventKind::EligibilityConfirmed, "", 0).await.unwrap();
+    inspect_with(&w, &case.id, &pending.id, &clock).await.expect("eligible now");
+    refused(
+        record(&h.admin, &pending.id, pb::CertificateEventKind::EligibilityConfirmed, "", 0).await,
+        Code::FailedPrecondition,
+        "C3.eligibility",
+    );
+
+    // The warning period before the end of validity (default 90 days, C6).
+    let listed = list(&supervisor, &w.agency.id, pb::CertificateFilter::Expiring).await.unwrap();
+    assert_eq!(ids(&listed), vec![expiring.id.clone()]);
+    assert!(listed[0].expiring);
+    let all = list(&supervisor, &w.agency.id, pb::CertificateFilter::Unspecified).await.unwrap();
+    assert_eq!(all.len(), 7, "both officers of the world and the five registered here");
+}
+
+async fn certificate_events_are_checked_and_only_administrators_record_them(backend: Backend) {
+    let (h, _clock) = Harness::start_on(backend, "2026-05-06").await;
+    let parent = h.agency(1, "").await;
+    let w = h.world(2, &parent.id).await;
+    let other = h.world(3, "").await;
+    let o = &w.officers[1].id;
+    refused(
+        record(&h.admin, o, pb::CertificateEventKind::Training, "", 0).await,
+        Code::InvalidArgument,
+        "training_hours",
+    );
+    refused(
+        record(&h.admin, o, pb::CertificateEventKind::Suspended, "", 3).await,
+        Code::InvalidArgument,
+        "training_hours",
+    );
+    refused(record(&h.admin, o, pb::CertificateEventKind::Unspecified, "", 0).await, Code::InvalidArgument, "kind");
+    refused(
+        record(&h.admin, o, pb::CertificateEventKind::Suspended, "2026-05-07", 0).await,
+        Code::InvalidArgument,
+        "effective_on",
+    );
+    refused(
+        record(&h.admin, o, pb::CertificateEventKind::Suspended, "7 May", 0).await,
+        Code::InvalidArgument,
+        "effective_on",
+    );
+    refused(
+        record(&h.admin, "no-such-officer", pb::CertificateEventKind::Suspended, "", 0).await,
+        Code::InvalidArgument,
+        "officer_id",
+    );
+    refused(record(&w.head, o, pb::CertificateEventKind::Suspended, "", 0).await, Code::PermissionDenied, "");
+    refused(record(&w.officer, o, pb::CertificateEventKind::Suspended, "", 0).await, Code::PermissionDenied, "");
+    // Nothing of the refused requests was stored: the officer still acts.
+    let all = list(&h.admin, &w.agency.id, pb::CertificateFilter::Unspecified).await.unwrap();
+    assert!(all.iter().all(|c| c.state == pb::CertificateState::Active as i32 && c.training_hours == 0), "{all:?}");
+    let mut bad = pb::RegisterOfficerRequest {
+        agency_id: w.agency.id.clone(),
+        name: "未来".into(),
+        certificate_number: "CERT-FUTURE".into(),
+        category: "市场监管".into(),
+        valid_from: "2020-01-01".into(),
+        valid_until: "2035-12-31".into(),
+        reviewed_on: "2026-05-07".into(),
+        ..Default::default()
+    };
+    refused(h.admin.registry.clone().register_officer(bad.clone()).await, Code::InvalidArgument, "reviewed_on");
+    bad.reviewed_on = String::new();
+    bad.certificate_kind = 9;
+    refused(h.admin.registry.clone().register_officer(bad).await, Code::InvalidArgument, "certificate_kind");
+    // A supervisor sees the agencies it oversees, not others.
+    let supervisor = h.principal(pb::Role::Supervisor, &parent.id, "").await;
+    assert_eq!(list(&supervisor, "", pb::CertificateFilter::Unspecified).await.unwrap().len(), 2);
+    refused(list(&supervisor, &other.agency.id, pb::CertificateFilter::Unspecified).await, Code::PermissionDenied, "");
+    refused(list(&w.officer, &w.agency.id, pb::CertificateFilter::Unspecified).await, Code::PermissionDenied, "");
+}
