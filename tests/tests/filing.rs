@@ -239,7 +239,7 @@ async fn a_filing_is_owed_made_and_reviewed_with_each_outcome(backend: Backend) 
     let owed = get(&w.head, &case.id).await.unwrap();
     assert_eq!(status(&owed), pb::FilingStatus::Owed);
     assert_eq!((owed.due_date.as_str(), owed.decided_on.as_str()), ("2026-03-17", "2026-03-02"));
-    assert_eq!(owed.recipient_ids, [s.gov.id.clone()]);
+    assert_eq!(owed.recipient_ids, std::slice::from_ref(&s.gov.id));
     let evidence = w
         .upload(&case.id, "image/jpeg", bytes::Bytes::from_static(b"photo of the expired goods"), s.h.now())
         .await
