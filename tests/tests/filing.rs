@@ -351,7 +351,19 @@ async fn a_filing_is_owed_made_and_reviewed_with_each_outcome(backend: Backend) 
     // Recorded; transfer required (7 days); terminated by a dispute on the decision.
     let (recorded, _) = s.decided(&[("责令停产停业", 0)]).await;
     assert_eq!(get(&w.head, &recorded.id).await.unwrap().reasons, ["F1.suspend_production"]);
-    submit(&w.head, &recorded.id, REPORT).await.unwrap();
+    // Filed once: a retry of the same request answers the filing again and writes nothing; the
+    // same request id with another request is refused.
+    let once = pb::SubmitFilingRequest { request_id: rid(), case_id: recorded.id.clone(), report: REPORT.into() };
+    let first = w.head.filing.clone().submit_filing(once.clone()).await.unwrap().into_inner().filing.unwrap();
+    let written = s.events(&recorded.id).await;
+    let again = w.head.filing.clone().submit_filing(once.clone()).await.unwrap().into_inner().filing.unwrap();
+    assert_eq!((first.submissions, again.submissions), (1, 1));
+    assert_eq!(s.events(&recorded.id).await, written);
+    refused(
+        w.head.filing.clone().submit_filing(pb::SubmitFilingRequest { report: "另一份报告".into(), ..once }).await,
+        Code::FailedPrecondition,
+        "idempotency",
+    );
     open(&s.supervisor, &recorded.id).await.unwrap();
     let r = decide(&s.supervisor, &recorded.id, pb::FilingOutcome::Recorded, "予以备案").await.unwrap();
     assert_eq!((status(&r), r.response_due_date.as_str()), (pb::FilingStatus::Closed, ""));
