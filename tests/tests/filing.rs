@@ -544,7 +544,7 @@ async fn a_working_day_policy_counts_from_service_and_an_incomplete_package_is_r
         "head",
     );
     let working = pb::FilingPolicy {
-        filing_day_type: pb::DayType::Working as i32,
+        filing_day_type: pb::FilingDayType::Working as i32,
         filing_start: pb::FilingStart::Service as i32,
         ..policy.clone()
     };

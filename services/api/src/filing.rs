@@ -33,17 +33,17 @@ impl FilingApi {
 type R<T> = Result<Response<T>, Status>;
 
 fn day_type_from_pb(field: &str, v: i32) -> Result<DayType> {
-    match pb::DayType::try_from(v) {
-        Ok(pb::DayType::Calendar) => Ok(DayType::Calendar),
-        Ok(pb::DayType::Working) => Ok(DayType::Working),
+    match pb::FilingDayType::try_from(v) {
+        Ok(pb::FilingDayType::Calendar) => Ok(DayType::Calendar),
+        Ok(pb::FilingDayType::Working) => Ok(DayType::Working),
         _ => Err(Error::invalid(field, "calendar or working")),
     }
 }
 
 fn day_type_to_pb(d: DayType) -> i32 {
     match d {
-        DayType::Calendar => pb::DayType::Calendar as i32,
-        DayType::Working => pb::DayType::Working as i32,
+        DayType::Calendar => pb::FilingDayType::Calendar as i32,
+        DayType::Working => pb::FilingDayType::Working as i32,
     }
 }
 
