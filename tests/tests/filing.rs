@@ -9,9 +9,12 @@
 use std::sync::Arc;
 
 use sanxiang_domain::TestClock;
+use sanxiang_domain::id::CaseId;
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
+use sanxiang_store::entity::filing;
 use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, penalty_draft, refused, shanghai_morning};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use tonic::Code;
 
 backend_tests!(
@@ -347,6 +350,21 @@ async fn a_filing_is_owed_made_and_reviewed_with_each_outcome(backend: Backend) 
     );
     let report = w.verify(&case.id, true).await;
     assert!(report.ok, "{report:?}");
+    // The row is checked against the chain: a status or outcome changed behind the service's
+    // back is reported at its column; restored, the case verifies again.
+    let db = &s.h.running.db;
+    let row = filing::Entity::find_by_id(CaseId::from(case.id.clone())).one(db).await.unwrap().expect("the row");
+    for (column, tampered) in [
+        ("status", filing::ActiveModel { status: Set("owed".into()), ..row.clone().into_active_model() }),
+        ("outcome", filing::ActiveModel { outcome: Set(Some("recorded".into())), ..row.clone().into_active_model() }),
+    ] {
+        tampered.update(db).await.unwrap();
+        let report = w.verify(&case.id, false).await;
+        assert!(!report.ok, "{column}");
+        assert!(report.problems.iter().any(|p| p.table == "filings" && p.column == column), "{column}: {report:?}");
+        row.clone().into_active_model().reset_all().update(db).await.unwrap();
+        assert!(w.verify(&case.id, false).await.ok, "{column} restored");
+    }
 
     // Recorded; transfer required (7 days); terminated by a dispute on the decision.
     let (recorded, _) = s.decided(&[("责令停产停业", 0)]).await;
