@@ -206,12 +206,28 @@ async fn readme_certificate_walkthrough_works_as_written() {
 }
 
 #[tokio::test]
+async fn readme_filing_walkthrough_works_as_written() {
+    let Walkthrough { stdout, stderr, .. } =
+        run_readme_section("<!-- filing-walkthrough:begin -->", "<!-- filing-walkthrough:end -->", "").await;
+    // Owed at the threshold, filed, reviewed with a correction, answered (RULES F1, F5, F7).
+    assert!(stdout.contains(" OWED due ") && stdout.contains("F1.fine"), "{stdout}\n{stderr}");
+    assert!(stdout.contains(" SUBMITTED due "), "{stdout}");
+    assert!(stdout.contains("proposed_penalty_notice") && stdout.contains("review_opinion"), "the package: {stdout}");
+    assert!(stdout.contains(" UNDER_REVIEW due "), "{stdout}");
+    assert!(stdout.contains(" AWAITING_RESPONSE due ") && stdout.contains(" CORRECTION_RECOMMENDED"), "{stdout}");
+    assert!(stdout.contains(" CLOSED due "), "{stdout}");
+    assert!(!stdout.contains("FILING_MISSING") && !stdout.contains("FILING_LATE"), "nothing late: {stdout}");
+    assert!(stdout.contains("ok: 11 events"), "the filing's steps are in the chain: {stdout}");
+}
+
+#[tokio::test]
 async fn readme_walkthroughs_run_one_after_the_other_in_one_shell() {
     let Walkthrough { stdout, stderr, dir } = run_readme_sections(
         &[
             ("<!-- walkthrough:begin", "<!-- walkthrough:end -->"),
             ("<!-- review-walkthrough:begin -->", "<!-- review-walkthrough:end -->"),
             ("<!-- certificate-walkthrough:begin -->", "<!-- certificate-walkthrough:end -->"),
+            ("<!-- filing-walkthrough:begin -->", "<!-- filing-walkthrough:end -->"),
         ],
         "",
     )

@@ -243,6 +243,7 @@ async fn reflection_lists_services_over_v1alpha_as_stock_clients_ask() {
         "sanxiang.v1.RecordService",
         "sanxiang.v1.ReviewService",
         "sanxiang.v1.PublicityService",
+        "sanxiang.v1.FilingService",
         "grpc.health.v1.Health",
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
@@ -308,6 +309,7 @@ async fn a_stock_python_client_lists_describes_and_calls_over_reflection_v1alpha
         "sanxiang.v1.ReviewService",
         "sanxiang.v1.PublicityService",
         "sanxiang.v1.LogService",
+        "sanxiang.v1.FilingService",
         "grpc.health.v1.Health",
     ] {
         assert!(services.contains(&expected), "{expected} missing from {services:?}");

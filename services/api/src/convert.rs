@@ -104,6 +104,8 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::FilingReviewOpened => P::FilingReviewOpened,
         EventKind::FilingReviewConcluded => P::FilingReviewConcluded,
         EventKind::EvidenceDestroyed => P::EvidenceDestroyed,
+        EventKind::FilingSubmitted => P::FilingSubmitted,
+        EventKind::FilingResponse => P::FilingResponse,
     }
 }
 
@@ -1093,6 +1095,10 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::InvalidCertificate => pb::OverdueKind::InvalidCertificate,
         OverdueKind::LateUpload => pb::OverdueKind::LateUpload,
         OverdueKind::HeldDisclosure => pb::OverdueKind::HeldDisclosure,
+        OverdueKind::FilingMissing => pb::OverdueKind::FilingMissing,
+        OverdueKind::FilingLate => pb::OverdueKind::FilingLate,
+        OverdueKind::FilingReview => pb::OverdueKind::FilingReview,
+        OverdueKind::FilingResponse => pb::OverdueKind::FilingResponse,
     };
     pb::OverdueItem {
         kind: kind as i32,

@@ -5,6 +5,7 @@
 pub mod authn;
 pub mod authz;
 pub mod convert;
+pub mod filing;
 pub mod log;
 pub mod publicity;
 pub mod record;
@@ -12,6 +13,7 @@ pub mod registry;
 pub mod review;
 pub mod status;
 
+pub use filing::FilingApi;
 pub use log::LogApi;
 pub use publicity::{PUBLIC_METHODS, PublicityApi};
 pub use record::RecordApi;

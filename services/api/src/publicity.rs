@@ -286,7 +286,12 @@ impl PublicityService for PublicityApi {
         let agencies = authz::supervised_agencies(self.publicity.recorder().registry(), &who, agency_id.as_ref())
             .await
             .map_err(status)?;
-        let items = sanxiang_publicity::supervision::overdue(&self.publicity, agencies).await.map_err(status)?;
+        // Late and missing filings, reviews and responses (RULES F8) join the same list.
+        let filings = sanxiang_filing::Filings::new(self.publicity.recorder().clone());
+        let filing_items = sanxiang_filing::supervision::overdue(&filings, &agencies).await.map_err(status)?;
+        let mut items = sanxiang_publicity::supervision::overdue(&self.publicity, agencies).await.map_err(status)?;
+        items.extend(filing_items);
+        items.sort_by_key(|i| (i.kind, i.occurred_at.micros()));
         Ok(Response::new(pb::ListOverdueResponse {
             items: items.into_iter().map(convert::overdue_item_to_pb).collect(),
         }))

@@ -8,6 +8,7 @@ pub mod chain;
 pub mod credit_code;
 pub mod digest;
 pub mod error;
+pub mod filing;
 pub mod id;
 pub mod lifecycle;
 pub mod limits;

@@ -104,6 +104,8 @@ event_kinds! {
     FilingReviewOpened => "filing_review_opened",
     FilingReviewConcluded => "filing_review_concluded",
     EvidenceDestroyed => "evidence_destroyed",
+    FilingSubmitted => "filing_submitted",
+    FilingResponse => "filing_response",
 }
 
 /// A procedure that holds a case while it is open (RULES K4): nothing in the case may be destroyed
@@ -213,6 +215,10 @@ impl EventKind {
                 | Self::DisclosureCorrected
                 | Self::PublicationEnded
                 | Self::EvidenceDestroyed
+                | Self::FilingSubmitted
+                | Self::FilingReviewOpened
+                | Self::FilingReviewConcluded
+                | Self::FilingResponse
         )
     }
 
@@ -371,11 +377,13 @@ impl CaseState {
                     | EventKind::Archived
                     | EventKind::DecisionRevised
                     | EventKind::EvidenceDestroyed
+                    | EventKind::FilingSubmitted
+                    | EventKind::FilingResponse
             )
         {
             return refuse(
                 "R2.case-closed",
-                "the case is closed: only evidence access, archiving, decision revisions, publicity, challenges, complaints, filing reviews and destruction may be recorded",
+                "the case is closed: only evidence access, archiving, decision revisions, publicity, challenges, complaints, filings, filing reviews and destruction may be recorded",
             );
         }
         if let Some((p, opens)) = Procedure::of(kind) {
@@ -420,6 +428,10 @@ impl CaseState {
                         names.join(", ")
                     ),
                 )
+            }
+            // Filing is after-the-fact supervision of a decision (RULES F4), by FilingService.
+            EventKind::FilingSubmitted | EventKind::FilingResponse if !self.decided() => {
+                refuse("R2.filing-after-decision", "only a decision that was made is filed")
             }
             EventKind::Archived if !self.closed() => {
                 refuse("R2.archive-after-closing", "only a closed case is archived")
@@ -604,7 +616,10 @@ mod tests {
         for p in Procedure::ALL {
             assert_eq!(Procedure::of(p.opened_by()), Some((p, true)));
             assert_eq!(Procedure::of(p.concluded_by()), Some((p, false)));
-            assert!(!p.opened_by().is_system() && !p.concluded_by().is_system());
+            // Filing reviews are recorded by FilingService only, with their rows (RULES F7).
+            let system = p == Procedure::FilingReview;
+            assert_eq!(p.opened_by().is_system(), system, "{p:?}");
+            assert_eq!(p.concluded_by().is_system(), system, "{p:?}");
         }
     }
 

@@ -45,6 +45,14 @@ pub enum OverdueKind {
     LateUpload,
     /// Automatic publication held for a publisher's confirmation.
     HeldDisclosure,
+    /// A decision owing a filing not filed by its due date (RULES F8; listed by `sanxiang-filing`).
+    FilingMissing,
+    /// A decision filed after its due date (F8).
+    FilingLate,
+    /// A filing not reviewed within the review period (F7).
+    FilingReview,
+    /// No response to a correction or transfer recommendation within its period (F7).
+    FilingResponse,
 }
 
 /// One thing overdue, missing or refused.

@@ -10,7 +10,7 @@ use sanxiang_domain::id::{AgencyId, CaseId};
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::{Error, Result};
 use sanxiang_store::db_error;
-use sanxiang_store::entity::{case, event};
+use sanxiang_store::entity::{case, event, evidence};
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 
@@ -222,5 +222,50 @@ impl Recorder {
             .into_iter()
             .collect();
         Ok((events, case_agency))
+    }
+
+    /// A case's events of `kinds`, in chain order (the filing package, RULES F5).
+    pub async fn events_of_kinds(&self, case_id: &CaseId, kinds: &[EventKind]) -> Result<Vec<event::Model>> {
+        event::Entity::find()
+            .filter(event::Column::CaseId.eq(case_id))
+            .filter(event::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+            .order_by_asc(event::Column::CaseSeq)
+            .all(self.db())
+            .await
+            .map_err(db_error)
+    }
+
+    /// The first event of `kind` in each of `case_ids` (e.g. when each decision was served).
+    pub async fn first_events_of_kind(
+        &self,
+        case_ids: &[CaseId],
+        kind: EventKind,
+    ) -> Result<HashMap<CaseId, event::Model>> {
+        let mut first: HashMap<CaseId, event::Model> = HashMap::new();
+        for chunk in case_ids.chunks(256) {
+            let rows = event::Entity::find()
+                .filter(event::Column::CaseId.is_in(chunk.iter().cloned()))
+                .filter(event::Column::Kind.eq(kind.as_str()))
+                .order_by_asc(event::Column::CaseSeq)
+                .all(self.db())
+                .await
+                .map_err(db_error)?;
+            for e in rows {
+                first.entry(e.case_id.clone()).or_insert(e);
+            }
+        }
+        Ok(first)
+    }
+
+    /// A case's evidence items in upload order, with their digests (the filing package's
+    /// evidence list, RULES F5).
+    pub async fn evidence_of_case(&self, case_id: &CaseId) -> Result<Vec<evidence::Model>> {
+        evidence::Entity::find()
+            .filter(evidence::Column::CaseId.eq(case_id))
+            .order_by_asc(evidence::Column::UploadedAt)
+            .order_by_asc(evidence::Column::Id)
+            .all(self.db())
+            .await
+            .map_err(db_error)
     }
 }

@@ -9,7 +9,7 @@ use sanxiang_domain::canonical::{CanonicalError, Value, check_canonical};
 use sanxiang_domain::chain::{EventRecord, EvidenceLink, LinkFacts, StoredEvent, check_links};
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::{Error, Result, Timestamp};
-use sanxiang_store::entity::{case, disclosure, draft, event, evidence, review};
+use sanxiang_store::entity::{case, disclosure, draft, event, evidence, filing, review};
 use sanxiang_store::{Db, db_error};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
@@ -290,6 +290,11 @@ impl Recorder {
             disclosures: disclosure::Entity::find()
                 .filter(disclosure::Column::CaseId.eq(&case.id))
                 .order_by_asc(disclosure::Column::Id)
+                .all(&self.db)
+                .await
+                .map_err(db_error)?,
+            filings: filing::Entity::find()
+                .filter(filing::Column::CaseId.eq(&case.id))
                 .all(&self.db)
                 .await
                 .map_err(db_error)?,
@@ -617,6 +622,10 @@ fn payload_needed(kind: &str) -> bool {
         EventKind::DisclosureWithdrawn,
         EventKind::DisclosureCorrected,
         EventKind::PublicationEnded,
+        EventKind::FilingSubmitted,
+        EventKind::FilingReviewOpened,
+        EventKind::FilingReviewConcluded,
+        EventKind::FilingResponse,
     ]
     .iter()
     .any(|k| k.as_str() == kind)
@@ -726,6 +735,7 @@ pub(crate) struct Shown {
     pub drafts: Vec<draft::Model>,
     pub reviews: Vec<review::Model>,
     pub disclosures: Vec<disclosure::Model>,
+    pub filings: Vec<filing::Model>,
 }
 
 /// Every check of a case's record except re-hashing evidence and the log: returns the problems,
@@ -847,5 +857,6 @@ fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Pro
     anchor::check_drafts(case, &records, &shown.drafts, &mut problems);
     anchor::check_reviews(&records, &shown.reviews, &mut problems);
     anchor::check_disclosures(case, &records, &shown.disclosures, &mut problems);
+    anchor::check_filings(case, &records, &shown.filings, &mut problems);
     (problems, head, count as u64, leaves)
 }

@@ -106,6 +106,12 @@ pub enum Action {
     ConfigurePublicity,
     /// See what is overdue, missing or refused in an agency (执法监督, RULES S1).
     Supervise,
+    /// File the agency's decisions with the supervision office and respond to its review
+    /// (备案, RULES F3, F7): the agency's leadership or its legal office.
+    FileDecision,
+    /// Review filings made with an agency above the filing one (备案审查, RULES F6, F7): the
+    /// receiving body's legal office or supervision office.
+    ReviewFiling,
 }
 
 impl Action {
@@ -124,6 +130,8 @@ impl Action {
             Self::Publish => "publish, withdraw, correct or end disclosures",
             Self::ConfigurePublicity => "set notices or the publicity policy",
             Self::Supervise => "see what is overdue (supervision)",
+            Self::FileDecision => "file decisions or respond to filing reviews",
+            Self::ReviewFiling => "review filings",
         }
     }
 }
@@ -141,7 +149,11 @@ impl Scope {
     }
 
     fn is_agency_or_overseer(&self, agency: Option<&str>) -> bool {
-        self.is_agency(agency) || agency.is_some_and(|a| self.overseers.iter().any(|o| o == a))
+        self.is_agency(agency) || self.is_overseer(agency)
+    }
+
+    fn is_overseer(&self, agency: Option<&str>) -> bool {
+        agency.is_some_and(|a| self.overseers.iter().any(|o| o == a))
     }
 }
 
@@ -193,6 +205,13 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
         (Role::Supervisor, Action::Supervise) => scope.is_some_and(|s| s.is_agency_or_overseer(agency)),
         (Role::Admin, Action::Supervise) => true,
         (Role::Officer | Role::Reviewer | Role::Head | Role::Publisher, Action::Supervise) => false,
+        // The deciding agency files, through its leadership or legal office (RULES F3).
+        (Role::Head | Role::Reviewer, Action::FileDecision) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Admin | Role::Officer | Role::Publisher | Role::Supervisor, Action::FileDecision) => false,
+        // A filing is reviewed above the agency that filed it, never by that agency itself; the
+        // handler also checks that the caller's agency is one the filing was routed to.
+        (Role::Reviewer | Role::Supervisor, Action::ReviewFiling) => scope.is_some_and(|s| s.is_overseer(agency)),
+        (Role::Admin | Role::Officer | Role::Head | Role::Publisher, Action::ReviewFiling) => false,
     };
     if allowed {
         Ok(())
@@ -295,6 +314,25 @@ mod tests {
             refused.to_string(),
             "permission denied: the officer role may not create or change agencies, officers, principals and tokens"
         );
+    }
+
+    #[test]
+    fn the_agency_files_and_the_level_above_reviews() {
+        let s = scope("a", &["county"]);
+        for role in [Role::Head, Role::Reviewer] {
+            assert!(authorize(&p(role, Some("a")), Action::FileDecision, Some(&s)).is_ok());
+            assert!(authorize(&p(role, Some("b")), Action::FileDecision, Some(&s)).is_err());
+            assert!(authorize(&p(role, Some("county")), Action::FileDecision, Some(&s)).is_err());
+        }
+        assert!(authorize(&p(Role::Officer, Some("a")), Action::FileDecision, Some(&s)).is_err());
+        for role in [Role::Reviewer, Role::Supervisor] {
+            assert!(authorize(&p(role, Some("county")), Action::ReviewFiling, Some(&s)).is_ok());
+            // Not the filing agency itself, nor an agency elsewhere.
+            assert!(authorize(&p(role, Some("a")), Action::ReviewFiling, Some(&s)).is_err());
+            assert!(authorize(&p(role, Some("b")), Action::ReviewFiling, Some(&s)).is_err());
+        }
+        assert!(authorize(&p(Role::Head, Some("county")), Action::ReviewFiling, Some(&s)).is_err());
+        assert!(authorize(&p(Role::Admin, None), Action::ReviewFiling, Some(&s)).is_err());
     }
 
     #[test]

@@ -814,6 +814,26 @@ impl Reviews {
         // Every decision gets its disclosure in the same transaction (RULES P3, P4).
         let (disclosure, publication) = self.publicity.plan_decision(&agency, tz, &case, &d).await?;
         payload = payload.with("disclosure", publication);
+        // Whether the decision must be filed with the supervision office, and the row that says
+        // so, in the same transaction (RULES F1, F3, F4).
+        let (penalties, confiscation_fen) = stored_penalties(&d.id, &content)?;
+        let (filing, filing_row) = sanxiang_filing::plan_decision(
+            &self.recorder,
+            &agency,
+            tz,
+            &case,
+            kind,
+            party_type(&case)?,
+            &penalties,
+            confiscation_fen,
+            now,
+        )
+        .await?;
+        if kind == CaseKind::Penalty {
+            payload = payload.with("filing", filing);
+        }
+        let mut attachments = vec![disclosure];
+        attachments.extend(filing_row);
         let appended = self
             .recorder
             .writer()
@@ -828,7 +848,7 @@ impl Reviews {
                 evidence: Vec::new(),
                 payload,
                 new_evidence: None,
-                attachments: vec![disclosure],
+                attachments,
                 document_number: Some(DocumentNumber { agency_id: agency.id.clone(), year: today.year(), prefix }),
                 directory_version: None,
             })

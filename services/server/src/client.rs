@@ -145,6 +145,9 @@ pub enum ClientCommand {
     /// Notices before enforcement (事前公开).
     #[command(subcommand)]
     Notice(crate::publicity_client::NoticeCmd),
+    /// Filing of major penalties with the supervision office (重大行政处罚备案审查).
+    #[command(subcommand)]
+    Filing(crate::filing_client::FilingCmd),
 }
 
 /// `agency …`
@@ -574,6 +577,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         ClientCommand::Disclosure(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Disclosure(c)).await?,
         ClientCommand::PublicityPolicy(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Policy(c)).await?,
         ClientCommand::Notice(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Notice(c)).await?,
+        ClientCommand::Filing(c) => crate::filing_client::run(channel, bearer, q, c).await?,
         ClientCommand::Whoami => {
             let p = registry
                 .who_am_i(pb::WhoAmIRequest {})

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod filing_client;
 pub mod lifecycle;
 pub mod limits;
 pub mod log_gate;

@@ -31,8 +31,11 @@ use crate::config::ServeConfig;
 use crate::limits::DeadlineLayer;
 use crate::log_gate::LogGateLayer;
 use crate::tls::{Tls, TlsIncoming};
+use sanxiang_api::FilingApi;
 use sanxiang_api::LogApi;
 use sanxiang_api::authn::{AuthLayer, WriteLimiter, WriteRate};
+use sanxiang_filing::Filings;
+use sanxiang_proto::v1::filing_service_server::FilingServiceServer;
 use sanxiang_proto::v1::log_service_server::LogServiceServer;
 
 /// A start-up failure, worded for the operator.
@@ -276,6 +279,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
     health.set_serving::<PublicityServiceServer<PublicityApi>>().await;
     health.set_serving::<LogServiceServer<LogApi>>().await;
+    health.set_serving::<FilingServiceServer<FilingApi>>().await;
     if log_refusal.is_some() {
         // Writers: the database disagrees with the log (logged by the check); reads go on.
         for service in [
@@ -283,6 +287,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             "sanxiang.v1.RecordService",
             "sanxiang.v1.ReviewService",
             "sanxiang.v1.PublicityService",
+            "sanxiang.v1.FilingService",
         ] {
             health.set_service_status(service, tonic_health::ServingStatus::NotServing).await;
         }
@@ -320,8 +325,9 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             PublicityApi::new(publicity.clone())
                 .with_watch_limits(WatchLimits { per_address: config.watch_per_address, total: config.watch_total }),
         ))
-        .add_service(RecordServiceServer::new(RecordApi::new(recorder)))
-        .add_service(LogServiceServer::new(LogApi::new(log.clone())));
+        .add_service(RecordServiceServer::new(RecordApi::new(recorder.clone())))
+        .add_service(LogServiceServer::new(LogApi::new(log.clone())))
+        .add_service(FilingServiceServer::new(FilingApi::new(Filings::new(recorder))));
     let grpc_stop = async {
         let _ = signal.await;
     };

@@ -9,7 +9,9 @@
 //!   event's `draft_digest`, the status as the later drafts and opinions leave it;
 //! - `reviews`: every column against its `review_decided` event;
 //! - `disclosures`: the content against the last `content_sha256` the chain recorded for it,
-//!   the dates, version, reasons and status as the decision and the publicity events leave them.
+//!   the dates, version, reasons and status as the decision and the publicity events leave them;
+//! - `filings`: what the decision's `filing` member recorded, and the status, submissions,
+//!   dates, reviewer, outcome and response as the filing events leave them (RULES F1–F9).
 
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -18,7 +20,7 @@ use sanxiang_domain::Timestamp;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
 use sanxiang_domain::review::{DraftStatus, draft_digest};
-use sanxiang_store::entity::{case, disclosure, draft, evidence, review};
+use sanxiang_store::entity::{case, disclosure, draft, evidence, filing, review};
 
 use super::{Checked, Link, Problem};
 
@@ -407,6 +409,133 @@ pub(super) fn check_disclosures(
     for (id, seq) in planned {
         if !rows.iter().any(|d| d.id == id) {
             problems.push(Problem::at("disclosures", id, "", seq, "the disclosure the decision recorded has no row"));
+        }
+    }
+}
+
+/// What the chain says a case's filing row holds.
+#[derive(Default)]
+struct FilingExpected<'a> {
+    case_seq: u64,
+    reasons: Option<&'a Value>,
+    recipients: Option<&'a Value>,
+    decided_at: i64,
+    due_date: Option<&'a str>,
+    status: &'static str,
+    submissions: i64,
+    submitted_at: Option<i64>,
+    submitted_late: Option<bool>,
+    review_due_date: Option<&'a str>,
+    reviewer: Option<&'a str>,
+    outcome: Option<&'a str>,
+    concluded_at: Option<i64>,
+    response_due_date: Option<&'a str>,
+    responded_on: Option<&'a str>,
+}
+
+/// A JSON array column as canonical values, for comparing with the chain's.
+fn stored_array(text: &str) -> Option<Value> {
+    Value::parse(text).ok()
+}
+
+/// The case's filing row against its decision's `filing` member and the filing events.
+pub(super) fn check_filings(
+    case: &case::Model,
+    records: &[Checked],
+    rows: &[filing::Model],
+    problems: &mut Vec<Problem>,
+) {
+    use sanxiang_domain::filing::{FilingStatus, Outcome};
+    let mut x: Option<FilingExpected<'_>> = None;
+    for c in records {
+        let kind = EventKind::parse(&c.kind);
+        if kind == Some(EventKind::Decision) {
+            let Some(f) = c.payload.get("filing") else { continue };
+            if f.get("required").and_then(Value::as_bool) != Some(true) {
+                continue;
+            }
+            x = Some(FilingExpected {
+                case_seq: c.case_seq,
+                reasons: f.get("reasons"),
+                recipients: f.get("recipients"),
+                decided_at: c.occurred_at,
+                due_date: text(f, "due_date"),
+                status: FilingStatus::Owed.as_str(),
+                ..FilingExpected::default()
+            });
+            continue;
+        }
+        let Some(x) = x.as_mut() else { continue };
+        match kind {
+            Some(EventKind::FilingSubmitted) => {
+                x.case_seq = c.case_seq;
+                x.status = FilingStatus::Submitted.as_str();
+                x.submissions += 1;
+                if x.submitted_at.is_none() {
+                    x.submitted_at = Some(c.occurred_at);
+                    x.submitted_late = c.payload.get("late").and_then(Value::as_bool);
+                }
+                x.review_due_date = text(&c.payload, "review_due_date");
+                if x.due_date.is_none() {
+                    x.due_date = text(&c.payload, "due_date");
+                }
+            }
+            Some(EventKind::FilingReviewOpened) => {
+                x.case_seq = c.case_seq;
+                x.status = FilingStatus::UnderReview.as_str();
+                x.reviewer = text(&c.payload, "reviewer_agency_id");
+            }
+            Some(EventKind::FilingReviewConcluded) => {
+                x.case_seq = c.case_seq;
+                x.outcome = text(&c.payload, "outcome");
+                x.status = x.outcome.and_then(Outcome::parse).map_or("unknown", |o| FilingStatus::after(o).as_str());
+                x.concluded_at = Some(c.occurred_at);
+                x.response_due_date = text(&c.payload, "response_due_date");
+                x.responded_on = None;
+            }
+            Some(EventKind::FilingResponse) => {
+                x.case_seq = c.case_seq;
+                x.status = FilingStatus::Closed.as_str();
+                x.responded_on = text(&c.payload, "response_date");
+            }
+            _ => {}
+        }
+    }
+    match (x, rows.first()) {
+        (None, None) => {}
+        (None, Some(r)) => {
+            problems.push(Problem::at("filings", &r.case_id, "", 0, "the filing has no decision owing it in the chain"))
+        }
+        (Some(x), None) => problems.push(Problem::at(
+            "filings",
+            &case.id,
+            "",
+            x.case_seq,
+            "the filing the decision recorded as owed has no row",
+        )),
+        (Some(x), Some(r)) => {
+            let mut cmp = Compare { problems: &mut *problems, table: "filings", row: &r.case_id, case_seq: x.case_seq };
+            cmp.eq("status", r.status.as_str(), x.status);
+            cmp.eq("submissions", r.submissions, x.submissions);
+            cmp.eq("decided_at", micros(Some(r.decided_at)), micros(Some(x.decided_at)));
+            cmp.eq("submitted_at", micros(r.submitted_at), micros(x.submitted_at));
+            cmp.eq("submitted_late", opt(r.submitted_late), opt(x.submitted_late));
+            if r.due_date.is_some() || x.due_date.is_some() {
+                cmp.eq("due_date", opt(r.due_date.as_deref()), opt(x.due_date));
+            }
+            cmp.eq("review_due_date", opt(r.review_due_date.as_deref()), opt(x.review_due_date));
+            cmp.eq("reviewer_agency_id", opt(r.reviewer_agency_id.as_deref()), opt(x.reviewer));
+            cmp.eq("outcome", opt(r.outcome.as_deref()), opt(x.outcome));
+            cmp.eq("concluded_at", micros(r.concluded_at), micros(x.concluded_at));
+            cmp.eq("response_due_date", opt(r.response_due_date.as_deref()), opt(x.response_due_date));
+            cmp.eq("responded_on", opt(r.responded_on.as_deref()), opt(x.responded_on));
+            if stored_array(&r.reasons).as_ref() != x.reasons {
+                cmp.same_text("reasons", &r.reasons, None);
+            }
+            if stored_array(&r.recipients).as_ref() != x.recipients {
+                cmp.same_text("recipients", &r.recipients, None);
+            }
+            cmp.same_text("agency_id", &r.agency_id, Some(&case.agency_id));
         }
     }
 }

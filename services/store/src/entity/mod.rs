@@ -9,6 +9,8 @@ pub mod disclosure;
 pub mod draft;
 pub mod event;
 pub mod evidence;
+pub mod filing;
+pub mod filing_policy;
 pub mod notice;
 pub mod officer;
 pub mod officer_status_change;

@@ -1,0 +1,631 @@
+//! Filing of major penalties with the supervision office (重大行政处罚备案审查, RULES F1–F9): what
+//! must be filed (F1), with whom (F3), by when (F4), the review's outcomes and their deadlines
+//! (F7). Every number, day type and routing choice the rules tag [default] or [comparable] is a
+//! field of [`FilingPolicy`], per agency, with the Henan values (or the stated defaults) as its
+//! default.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{Deadline, WorkCalendar, add_calendar_days};
+use crate::catalog::{PartyType, PenaltyItem, PenaltyType};
+use crate::error::{Error, Result};
+use crate::id::AgencyId;
+
+/// 10,000 yuan (168号 Art. 3: a fine or confiscation on a citizen of "一万元以上"), in fen.
+pub const HENAN_CITIZEN_FEN: u64 = 1_000_000;
+/// 100,000 yuan (168号 Art. 3: on a legal person or other organisation, "十万元以上"), in fen.
+pub const HENAN_ORGANISATION_FEN: u64 = 10_000_000;
+/// The most days any period of the policy may have: a year, so a typo cannot make a deadline
+/// that never comes.
+pub const MAX_PERIOD_DAYS: u32 = 366;
+
+/// How the days of a period are counted (RULES D1, D2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayType {
+    /// Calendar days (the F4 default: no text says working days).
+    Calendar,
+    /// Working days of the shipped calendars (D4).
+    Working,
+}
+
+impl DayType {
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Calendar => "calendar",
+            Self::Working => "working",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Calendar, Self::Working].into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// The act the filing period counts from (RULES F4: 山西/运城 count from the decision, a 河北 city
+/// from service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartEvent {
+    /// The date of the decision (the default).
+    Decision,
+    /// The date the decision was first served (the case's first `service` event); until then
+    /// nothing is due.
+    Service,
+}
+
+impl StartEvent {
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Decision => "decision",
+            Self::Service => "service",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Decision, Self::Service].into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// A period: so many days of a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub days: u32,
+    pub day_type: DayType,
+}
+
+impl Period {
+    /// Calendar days.
+    pub const fn calendar(days: u32) -> Self {
+        Self { days, day_type: DayType::Calendar }
+    }
+
+    /// The period's last day, starting (not counted, RULES D3) on `start`.
+    pub fn due(self, start: NaiveDate, calendar: &WorkCalendar) -> Deadline {
+        match self.day_type {
+            DayType::Calendar => Deadline { date: add_calendar_days(start, self.days), provisional: false },
+            DayType::Working => calendar.add_working_days(start, self.days),
+        }
+    }
+
+    fn validate(self, field: &str) -> Result<()> {
+        if self.days == 0 || self.days > MAX_PERIOD_DAYS {
+            return Err(Error::invalid(format!("policy.{field}"), format!("between 1 and {MAX_PERIOD_DAYS} days")));
+        }
+        Ok(())
+    }
+}
+
+/// The filing policy of an agency (RULES F1, F3, F4, F7): set per agency by an administrator,
+/// the defaults otherwise. Thresholds are in fen; `None` never triggers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilingPolicy {
+    /// F1: a fine on a citizen at or above this (inclusive, "以上").
+    pub fine_citizen_fen: Option<u64>,
+    /// F1: a fine on a legal person or other organisation at or above this.
+    pub fine_organisation_fen: Option<u64>,
+    /// F1: confiscation (illegal gains and property, together) from a citizen at or above this;
+    /// tested separately from the fine, never summed with it.
+    pub confiscation_citizen_fen: Option<u64>,
+    /// F1: confiscation from an organisation at or above this.
+    pub confiscation_organisation_fen: Option<u64>,
+    /// F1: 责令停产停业 is filed whatever the amounts.
+    pub suspend_production: bool,
+    /// F1: 吊销许可证件 (licence or business licence revoked) is filed whatever the amounts.
+    pub revoke_licence: bool,
+    /// F4: the filing period.
+    pub filing: Period,
+    /// F4: the act it counts from.
+    pub start: StartEvent,
+    /// F7: the review period, from the (latest) submission.
+    pub review: Period,
+    /// F7: the period for the agency's response to a correction recommendation (监督建议书).
+    pub response: Period,
+    /// F7 (b): the period for transferring a case to the judicial organs.
+    pub transfer: Period,
+    /// F3: how many levels up the agency tree receive the filing: 1 = the parent (a department
+    /// files with its own government's supervision office); 2 adds the level above (an
+    /// authorised organisation files with its department and its government).
+    pub recipient_levels: u32,
+    /// F3: further recipients (a vertically managed body's own government).
+    pub extra_recipients: Vec<AgencyId>,
+}
+
+impl Default for FilingPolicy {
+    fn default() -> Self {
+        Self {
+            fine_citizen_fen: Some(HENAN_CITIZEN_FEN),
+            fine_organisation_fen: Some(HENAN_ORGANISATION_FEN),
+            confiscation_citizen_fen: Some(HENAN_CITIZEN_FEN),
+            confiscation_organisation_fen: Some(HENAN_ORGANISATION_FEN),
+            suspend_production: true,
+            revoke_licence: true,
+            filing: Period::calendar(15),
+            start: StartEvent::Decision,
+            review: Period::calendar(15),
+            response: Period::calendar(15),
+            transfer: Period::calendar(7),
+            recipient_levels: 1,
+            extra_recipients: Vec::new(),
+        }
+    }
+}
+
+impl FilingPolicy {
+    /// Checks the policy (`INVALID_ARGUMENT policy.<field>`).
+    pub fn validate(&self) -> Result<()> {
+        self.filing.validate("filing_days")?;
+        self.review.validate("review_days")?;
+        self.response.validate("response_days")?;
+        self.transfer.validate("transfer_days")?;
+        if self.recipient_levels > 3 {
+            return Err(Error::invalid("policy.recipient_levels", "at most 3 levels up the agency tree"));
+        }
+        if self.recipient_levels == 0 && self.extra_recipients.is_empty() {
+            return Err(Error::invalid(
+                "policy.recipient_levels",
+                "with no extra recipient at least the parent (1) must receive filings (RULES F3)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// F3: the recipients of a filing by an agency whose overseers (nearest first) are
+    /// `overseers`: the first [`Self::recipient_levels`] of them, then the extra recipients, each
+    /// once.
+    pub fn recipients(&self, overseers: &[AgencyId]) -> Vec<AgencyId> {
+        let levels = usize::try_from(self.recipient_levels).unwrap_or(usize::MAX);
+        let mut out: Vec<AgencyId> = overseers.iter().take(levels).cloned().collect();
+        for extra in &self.extra_recipients {
+            if !out.contains(extra) {
+                out.push(extra.clone());
+            }
+        }
+        out
+    }
+
+    /// F1: why a penalty decision on a party of `party` must be filed (empty: it need not).
+    pub fn assess(&self, party: PartyType, penalties: &[PenaltyItem], confiscation_fen: u64) -> Vec<Reason> {
+        let (fine_min, confiscation_min) = match party {
+            PartyType::NaturalPerson => (self.fine_citizen_fen, self.confiscation_citizen_fen),
+            PartyType::Organisation => (self.fine_organisation_fen, self.confiscation_organisation_fen),
+        };
+        let mut reasons = Vec::new();
+        let fine: u64 =
+            penalties.iter().filter(|p| p.kind == PenaltyType::Fine).map(|p| p.amount_fen).fold(0, u64::saturating_add);
+        if let Some(min) = fine_min
+            && fine > 0
+            && fine >= min
+        {
+            reasons.push(Reason::Fine { amount_fen: fine, threshold_fen: min });
+        }
+        if let Some(min) = confiscation_min
+            && confiscation_fen > 0
+            && confiscation_fen >= min
+        {
+            reasons.push(Reason::Confiscation { amount_fen: confiscation_fen, threshold_fen: min });
+        }
+        if self.suspend_production && penalties.iter().any(|p| p.kind == PenaltyType::SuspendProduction) {
+            reasons.push(Reason::SuspendProduction);
+        }
+        if self.revoke_licence && penalties.iter().any(|p| p.kind == PenaltyType::RevokeLicence) {
+            reasons.push(Reason::RevokeLicence);
+        }
+        reasons
+    }
+}
+
+/// Why a decision must be filed (RULES F1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A fine at or above the threshold for the party's kind.
+    Fine { amount_fen: u64, threshold_fen: u64 },
+    /// Confiscation worth at or above the threshold.
+    Confiscation { amount_fen: u64, threshold_fen: u64 },
+    /// 责令停产停业.
+    SuspendProduction,
+    /// 吊销许可证件.
+    RevokeLicence,
+}
+
+impl Reason {
+    /// The stable code, recorded in the decision's payload and shown by the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Fine { .. } => "F1.fine",
+            Self::Confiscation { .. } => "F1.confiscation",
+            Self::SuspendProduction => "F1.suspend_production",
+            Self::RevokeLicence => "F1.revoke_licence",
+        }
+    }
+
+    /// In words.
+    pub fn words(&self) -> String {
+        let yuan = |fen: &u64| format!("{}.{:02}", fen / 100, fen % 100);
+        match self {
+            Self::Fine { amount_fen, threshold_fen } => {
+                format!("a fine of {} yuan, at or above {} yuan", yuan(amount_fen), yuan(threshold_fen))
+            }
+            Self::Confiscation { amount_fen, threshold_fen } => {
+                format!("confiscation worth {} yuan, at or above {} yuan", yuan(amount_fen), yuan(threshold_fen))
+            }
+            Self::SuspendProduction => "an order to suspend production or business (责令停产停业)".into(),
+            Self::RevokeLicence => "a licence revoked (吊销许可证件)".into(),
+        }
+    }
+}
+
+/// The outcome of a filing review (RULES F7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// (a) Registered and archived: no problem found.
+    Recorded,
+    /// The package is incomplete: the agency files again with what is missing.
+    SupplementRequired,
+    /// (c) Defects found: a recommendation to revoke, change or redo the decision, to which the
+    /// agency responds within [`FilingPolicy::response`].
+    CorrectionRecommended,
+    /// (b) A crime is suspected: the agency transfers the case to the judicial organs within
+    /// [`FilingPolicy::transfer`], and records that it did.
+    TransferRequired,
+    /// A 复议 or lawsuit on the same decision ends the review.
+    TerminatedByDispute,
+}
+
+impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Self; 5] = [
+        Self::Recorded,
+        Self::SupplementRequired,
+        Self::CorrectionRecommended,
+        Self::TransferRequired,
+        Self::TerminatedByDispute,
+    ];
+
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Recorded => "recorded",
+            Self::SupplementRequired => "supplement_required",
+            Self::CorrectionRecommended => "correction_recommended",
+            Self::TransferRequired => "transfer_required",
+            Self::TerminatedByDispute => "terminated_by_dispute",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The period for the agency's response, if the outcome asks for one.
+    pub fn response_period(self, policy: &FilingPolicy) -> Option<Period> {
+        match self {
+            Self::CorrectionRecommended => Some(policy.response),
+            Self::TransferRequired => Some(policy.transfer),
+            Self::Recorded | Self::SupplementRequired | Self::TerminatedByDispute => None,
+        }
+    }
+}
+
+/// Where a filing stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilingStatus {
+    /// The decision must be filed and has not been.
+    Owed,
+    /// Filed; the filing body has not opened its review.
+    Submitted,
+    /// The filing body is reviewing it (the case is under legal hold, RULES K4).
+    UnderReview,
+    /// The filing body asked for more: the agency files again.
+    SupplementRequired,
+    /// The review asked for a correction or a transfer: the agency's response is awaited.
+    AwaitingResponse,
+    /// Nothing more is expected.
+    Closed,
+}
+
+impl FilingStatus {
+    /// Every status.
+    pub const ALL: [Self; 6] = [
+        Self::Owed,
+        Self::Submitted,
+        Self::UnderReview,
+        Self::SupplementRequired,
+        Self::AwaitingResponse,
+        Self::Closed,
+    ];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Owed => "owed",
+            Self::Submitted => "submitted",
+            Self::UnderReview => "under_review",
+            Self::SupplementRequired => "supplement_required",
+            Self::AwaitingResponse => "awaiting_response",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The status after a review concluded with `outcome`.
+    pub fn after(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Recorded | Outcome::TerminatedByDispute => Self::Closed,
+            Outcome::SupplementRequired => Self::SupplementRequired,
+            Outcome::CorrectionRecommended | Outcome::TransferRequired => Self::AwaitingResponse,
+        }
+    }
+
+    /// Checks that `step` may happen now; the refusal names the rule.
+    pub fn check(self, step: Step) -> Result<()> {
+        let ok = match step {
+            Step::Submit => matches!(self, Self::Owed | Self::SupplementRequired),
+            Step::OpenReview => self == Self::Submitted,
+            Step::DecideReview => self == Self::UnderReview,
+            Step::Respond => self == Self::AwaitingResponse,
+        };
+        if ok {
+            return Ok(());
+        }
+        let (rule, what) = match step {
+            Step::Submit => {
+                ("F5.submit-when-owed", "a filing is submitted when owed or when a supplement was required")
+            }
+            Step::OpenReview => ("F7.review-after-submission", "a review is opened on a submitted filing"),
+            Step::DecideReview => ("F7.decide-open-review", "a review is decided once it was opened"),
+            Step::Respond => {
+                ("F7.response-to-recommendation", "a response answers a correction or transfer recommendation")
+            }
+        };
+        Err(Error::precondition(rule, format!("{what}; this filing is {}", self.as_str())))
+    }
+}
+
+/// A step of the filing procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Submit,
+    OpenReview,
+    DecideReview,
+    Respond,
+}
+
+/// A document of the filing package (RULES F5), referenced by its event in the case chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PackageItem {
+    /// 处罚决定书 (the `decision` event). Mandatory.
+    Decision,
+    /// 法制审核意见 (the approving `review_decided` event, L5). Mandatory.
+    ReviewOpinion,
+    /// 集体讨论记录 (L6), if any.
+    CollectiveDiscussion,
+    /// 行政处罚告知书 (`notice_of_proposed_decision`). Mandatory for a penalty.
+    ProposedPenaltyNotice,
+    /// 听证申请, if any.
+    HearingRequest,
+    /// 听证笔录, if any (mandatory when a hearing was requested).
+    HearingRecord,
+    /// 结案报告 (`closing`), when it exists.
+    ClosingReport,
+}
+
+impl PackageItem {
+    /// Every item, in the order of the package.
+    pub const ALL: [Self; 7] = [
+        Self::Decision,
+        Self::ReviewOpinion,
+        Self::CollectiveDiscussion,
+        Self::ProposedPenaltyNotice,
+        Self::HearingRequest,
+        Self::HearingRecord,
+        Self::ClosingReport,
+    ];
+
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Decision => "decision",
+            Self::ReviewOpinion => "review_opinion",
+            Self::CollectiveDiscussion => "collective_discussion",
+            Self::ProposedPenaltyNotice => "proposed_penalty_notice",
+            Self::HearingRequest => "hearing_request",
+            Self::HearingRecord => "hearing_record",
+            Self::ClosingReport => "closing_report",
+        }
+    }
+
+    /// Whether a package without it is refused, given whether a hearing was requested.
+    pub fn mandatory(self, hearing_requested: bool) -> bool {
+        match self {
+            Self::Decision | Self::ReviewOpinion | Self::ProposedPenaltyNotice => true,
+            Self::HearingRecord => hearing_requested,
+            Self::CollectiveDiscussion | Self::HearingRequest | Self::ClosingReport => false,
+        }
+    }
+
+    /// What it is, for refusals.
+    pub const fn words(self) -> &'static str {
+        match self {
+            Self::Decision => "the decision (处罚决定书)",
+            Self::ReviewOpinion => "the approving legal-review opinion (法制审核意见, RULES F2, L5)",
+            Self::CollectiveDiscussion => "the collective-discussion record (集体讨论记录)",
+            Self::ProposedPenaltyNotice => "the notice of the proposed penalty (行政处罚告知书)",
+            Self::HearingRequest => "the hearing request (听证申请)",
+            Self::HearingRecord => "the hearing record (听证笔录)",
+            Self::ClosingReport => "the case-closing report (结案报告)",
+        }
+    }
+}
+
+/// Checks a package: every mandatory item present (`FAILED_PRECONDITION F5.package-incomplete`
+/// naming the first missing one).
+pub fn check_package(present: &[PackageItem]) -> Result<()> {
+    let hearing_requested = present.contains(&PackageItem::HearingRequest);
+    let missing: Vec<&str> = PackageItem::ALL
+        .into_iter()
+        .filter(|i| i.mandatory(hearing_requested) && !present.contains(i))
+        .map(PackageItem::words)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::precondition(
+        "F5.package-incomplete",
+        format!("the filing package lacks {}: it cannot be assembled from the case record", missing.join(", ")),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fine(fen: u64) -> Vec<PenaltyItem> {
+        vec![PenaltyItem { kind: PenaltyType::Fine, amount_fen: fen }]
+    }
+
+    fn codes(r: &[Reason]) -> Vec<&'static str> {
+        r.iter().map(Reason::code).collect()
+    }
+
+    #[test]
+    fn fines_are_filed_from_the_threshold_inclusive_by_party_kind() {
+        let p = FilingPolicy::default();
+        for (party, min) in
+            [(PartyType::NaturalPerson, HENAN_CITIZEN_FEN), (PartyType::Organisation, HENAN_ORGANISATION_FEN)]
+        {
+            assert!(p.assess(party, &fine(min - 1), 0).is_empty(), "{party:?} below");
+            assert_eq!(codes(&p.assess(party, &fine(min), 0)), ["F1.fine"], "{party:?} at");
+            assert_eq!(codes(&p.assess(party, &fine(min + 1), 0)), ["F1.fine"], "{party:?} above");
+        }
+        // Two fines count together: they are one decision's fine.
+        let two = [PenaltyItem { kind: PenaltyType::Fine, amount_fen: 500_000 }; 2];
+        assert_eq!(codes(&p.assess(PartyType::NaturalPerson, &two, 0)), ["F1.fine"]);
+    }
+
+    #[test]
+    fn confiscation_is_tested_separately_and_never_summed_with_the_fine() {
+        let p = FilingPolicy::default();
+        for (party, min) in
+            [(PartyType::NaturalPerson, HENAN_CITIZEN_FEN), (PartyType::Organisation, HENAN_ORGANISATION_FEN)]
+        {
+            assert!(p.assess(party, &[], min - 1).is_empty());
+            assert_eq!(codes(&p.assess(party, &[], min)), ["F1.confiscation"]);
+            assert_eq!(codes(&p.assess(party, &[], min + 1)), ["F1.confiscation"]);
+            // Each below its threshold: not filed, though together they would pass it.
+            assert!(p.assess(party, &fine(min - 1), min - 1).is_empty());
+            assert_eq!(codes(&p.assess(party, &fine(min), min)), ["F1.fine", "F1.confiscation"]);
+        }
+    }
+
+    #[test]
+    fn suspension_and_revocation_are_filed_whatever_the_amount_unless_configured_off() {
+        let mut p = FilingPolicy::default();
+        let suspend = [PenaltyItem { kind: PenaltyType::SuspendProduction, amount_fen: 0 }];
+        let revoke = [PenaltyItem { kind: PenaltyType::RevokeLicence, amount_fen: 0 }];
+        let warn = [PenaltyItem { kind: PenaltyType::Warning, amount_fen: 0 }];
+        assert_eq!(codes(&p.assess(PartyType::NaturalPerson, &suspend, 0)), ["F1.suspend_production"]);
+        assert_eq!(codes(&p.assess(PartyType::Organisation, &revoke, 0)), ["F1.revoke_licence"]);
+        assert!(p.assess(PartyType::Organisation, &warn, 0).is_empty());
+        p.suspend_production = false;
+        p.revoke_licence = false;
+        assert!(p.assess(PartyType::NaturalPerson, &suspend, 0).is_empty());
+        assert!(p.assess(PartyType::Organisation, &revoke, 0).is_empty());
+    }
+
+    #[test]
+    fn thresholds_are_per_province_configuration() {
+        // 安徽: 1,000 / 10,000 yuan.
+        let anhui = FilingPolicy {
+            fine_citizen_fen: Some(100_000),
+            fine_organisation_fen: Some(1_000_000),
+            ..FilingPolicy::default()
+        };
+        assert!(anhui.assess(PartyType::NaturalPerson, &fine(99_999), 0).is_empty());
+        assert_eq!(codes(&anhui.assess(PartyType::NaturalPerson, &fine(100_000), 0)), ["F1.fine"]);
+        assert!(anhui.assess(PartyType::Organisation, &fine(999_999), 0).is_empty());
+        assert_eq!(codes(&anhui.assess(PartyType::Organisation, &fine(1_000_000), 0)), ["F1.fine"]);
+        let off = FilingPolicy { fine_citizen_fen: None, ..FilingPolicy::default() };
+        assert!(off.assess(PartyType::NaturalPerson, &fine(u64::MAX), 0).is_empty());
+    }
+
+    #[test]
+    fn deadlines_count_calendar_or_working_days_from_the_day_after_the_start() {
+        let cal = WorkCalendar::builtin();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let p = FilingPolicy::default();
+        // 15 calendar days from 2 March: 17 March (the start day is not counted, D3).
+        assert_eq!(p.filing.due(d("2026-03-02"), &cal).date, d("2026-03-17"));
+        // 15 working days from Monday 2 March 2026: three weeks later.
+        let working = Period { days: 15, day_type: DayType::Working };
+        let due = working.due(d("2026-03-02"), &cal);
+        assert_eq!(due.date, d("2026-03-23"));
+        assert!(!due.provisional);
+        // Across the 2026 Labour Day rest days (1-5 May): later than by weekends only.
+        assert!(working.due(d("2026-04-27"), &cal).date > d("2026-05-18"));
+    }
+
+    #[test]
+    fn recipients_follow_the_tree_and_extras_without_repeats() {
+        let tree: Vec<AgencyId> = vec!["county-gov".into(), "city-gov".into()];
+        let p = FilingPolicy::default();
+        assert_eq!(p.recipients(&tree), ["county-gov"]);
+        let two = FilingPolicy {
+            recipient_levels: 2,
+            extra_recipients: vec!["city-gov".into(), "vertical".into()],
+            ..FilingPolicy::default()
+        };
+        assert_eq!(two.recipients(&tree), ["county-gov", "city-gov", "vertical"]);
+        assert!(p.recipients(&[]).is_empty());
+        assert!(FilingPolicy { recipient_levels: 0, ..FilingPolicy::default() }.validate().is_err());
+        assert!(FilingPolicy { filing: Period::calendar(0), ..FilingPolicy::default() }.validate().is_err());
+        assert!(FilingPolicy::default().validate().is_ok());
+    }
+
+    #[test]
+    fn the_procedure_moves_only_forward_and_names_its_rule() {
+        use FilingStatus as S;
+        assert!(S::Owed.check(Step::Submit).is_ok());
+        assert!(S::SupplementRequired.check(Step::Submit).is_ok());
+        let rule = |r: Result<()>| match r {
+            Err(Error::FailedPrecondition { rule, .. }) => rule,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(rule(S::Submitted.check(Step::Submit)), "F5.submit-when-owed");
+        assert_eq!(rule(S::Owed.check(Step::OpenReview)), "F7.review-after-submission");
+        assert_eq!(rule(S::Submitted.check(Step::DecideReview)), "F7.decide-open-review");
+        assert_eq!(rule(S::Closed.check(Step::Respond)), "F7.response-to-recommendation");
+        assert_eq!(S::after(Outcome::Recorded), S::Closed);
+        assert_eq!(S::after(Outcome::CorrectionRecommended), S::AwaitingResponse);
+        assert_eq!(S::after(Outcome::SupplementRequired), S::SupplementRequired);
+        for s in S::ALL {
+            assert_eq!(S::parse(s.as_str()), Some(s));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+    }
+
+    #[test]
+    fn a_package_needs_the_decision_the_opinion_and_the_notice_and_a_requested_hearings_record() {
+        use PackageItem::*;
+        assert!(check_package(&[Decision, ReviewOpinion, ProposedPenaltyNotice]).is_ok());
+        let err = check_package(&[Decision, ProposedPenaltyNotice]).unwrap_err().to_string();
+        assert!(err.contains("F5.package-incomplete") && err.contains("法制审核意见"), "{err}");
+        let err = check_package(&[Decision, ReviewOpinion, ProposedPenaltyNotice, HearingRequest]).unwrap_err();
+        assert!(err.to_string().contains("听证笔录"));
+        assert!(
+            check_package(&[Decision, ReviewOpinion, ProposedPenaltyNotice, HearingRequest, HearingRecord]).is_ok()
+        );
+    }
+}
