@@ -15,6 +15,7 @@ mod m0007_upload_sessions;
 mod m0008_log;
 mod m0010_site;
 mod m0011_upload_expiry;
+mod m0013_complaints;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_log::Migration),
             Box::new(m0010_site::Migration),
             Box::new(m0011_upload_expiry::Migration),
+            Box::new(m0013_complaints::Migration),
         ]
     }
 }

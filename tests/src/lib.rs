@@ -12,6 +12,7 @@ pub mod process;
 use sanxiang_domain::credit_code::check_character;
 use sanxiang_domain::{SystemClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::complaint_service_client::ComplaintServiceClient;
 use sanxiang_proto::v1::publicity_service_client::PublicityServiceClient;
 use sanxiang_proto::v1::record_service_client::RecordServiceClient;
 use sanxiang_proto::v1::registry_service_client::RegistryServiceClient;
@@ -129,6 +130,7 @@ pub struct Client {
     pub record: RecordServiceClient<Intercepted>,
     pub review: ReviewServiceClient<Intercepted>,
     pub publicity: PublicityServiceClient<Intercepted>,
+    pub complaints: ComplaintServiceClient<Intercepted>,
 }
 
 impl Client {
@@ -139,6 +141,7 @@ impl Client {
             registry: RegistryServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             review: ReviewServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             publicity: PublicityServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            complaints: ComplaintServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             record: RecordServiceClient::with_interceptor(channel, bearer)
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20),

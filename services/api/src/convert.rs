@@ -104,6 +104,7 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::FilingReviewOpened => P::FilingReviewOpened,
         EventKind::FilingReviewConcluded => P::FilingReviewConcluded,
         EventKind::EvidenceDestroyed => P::EvidenceDestroyed,
+        EventKind::ReportLinked => P::ReportLinked,
     }
 }
 
@@ -1030,6 +1031,10 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::InvalidCertificate => pb::OverdueKind::InvalidCertificate,
         OverdueKind::LateUpload => pb::OverdueKind::LateUpload,
         OverdueKind::HeldDisclosure => pb::OverdueKind::HeldDisclosure,
+        OverdueKind::ComplaintAcceptance => pb::OverdueKind::ComplaintAcceptance,
+        OverdueKind::ComplaintHandling => pb::OverdueKind::ComplaintHandling,
+        OverdueKind::ComplaintNotification => pb::OverdueKind::ComplaintNotification,
+        OverdueKind::ReportFiling => pb::OverdueKind::ReportFiling,
     };
     pb::OverdueItem {
         kind: kind as i32,

@@ -4,6 +4,7 @@
 
 pub mod authn;
 pub mod authz;
+pub mod complaints;
 pub mod convert;
 pub mod log;
 pub mod publicity;
@@ -12,6 +13,7 @@ pub mod registry;
 pub mod review;
 pub mod status;
 
+pub use complaints::ComplaintApi;
 pub use log::LogApi;
 pub use publicity::{PUBLIC_METHODS, PublicityApi};
 pub use record::RecordApi;

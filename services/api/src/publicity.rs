@@ -36,12 +36,20 @@ pub const PUBLIC_METHODS: &[&str] = &[
 pub struct PublicityApi {
     publicity: Publicity,
     watchers: Watchers,
+    /// Overdue complaint steps join the supervisor's overdue list (RULES T3, T4, T6).
+    complaints: Option<sanxiang_complaints::Complaints>,
 }
 
 impl PublicityApi {
     /// Serves `publicity`, with the default caps on anonymous watchers.
     pub fn new(publicity: Publicity) -> Self {
-        Self { publicity, watchers: Watchers::new(WatchLimits::default()) }
+        Self { publicity, watchers: Watchers::new(WatchLimits::default()), complaints: None }
+    }
+
+    /// The same with the complaints whose overdue steps `ListOverdue` lists.
+    #[must_use]
+    pub fn with_complaints(self, complaints: sanxiang_complaints::Complaints) -> Self {
+        Self { complaints: Some(complaints), ..self }
     }
 
     /// The same with other caps on anonymous `WatchDisclosures` streams.
@@ -286,7 +294,12 @@ impl PublicityService for PublicityApi {
         let agencies = authz::supervised_agencies(self.publicity.recorder().registry(), &who, agency_id.as_ref())
             .await
             .map_err(status)?;
-        let items = sanxiang_publicity::supervision::overdue(&self.publicity, agencies).await.map_err(status)?;
+        let mut items = match &self.complaints {
+            Some(c) => c.overdue(&agencies).await.map_err(status)?,
+            None => Vec::new(),
+        };
+        items.extend(sanxiang_publicity::supervision::overdue(&self.publicity, agencies).await.map_err(status)?);
+        items.sort_by_key(|i| (i.kind, i.occurred_at.micros()));
         Ok(Response::new(pb::ListOverdueResponse {
             items: items.into_iter().map(convert::overdue_item_to_pb).collect(),
         }))

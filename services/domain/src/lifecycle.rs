@@ -104,6 +104,7 @@ event_kinds! {
     FilingReviewOpened => "filing_review_opened",
     FilingReviewConcluded => "filing_review_concluded",
     EvidenceDestroyed => "evidence_destroyed",
+    ReportLinked => "report_linked",
 }
 
 /// A procedure that holds a case while it is open (RULES K4): nothing in the case may be destroyed
@@ -213,6 +214,7 @@ impl EventKind {
                 | Self::DisclosureCorrected
                 | Self::PublicationEnded
                 | Self::EvidenceDestroyed
+                | Self::ReportLinked
         )
     }
 

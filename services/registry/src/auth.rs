@@ -106,6 +106,15 @@ pub enum Action {
     ConfigurePublicity,
     /// See what is overdue, missing or refused in an agency (执法监督, RULES S1).
     Supervise,
+    /// Record a complaint or report received by staff (投诉举报, RULES T2).
+    RecordComplaint,
+    /// Handle complaints: record their steps and see reporters' identities, each access logged
+    /// (the legal office and the supervision office, RULES T1, T5).
+    HandleComplaints,
+    /// Read complaints with the reporter masked (RULES T5).
+    ReadComplaints,
+    /// Set an agency's complaint periods (RULES T3, T4, T6).
+    ConfigureComplaints,
 }
 
 impl Action {
@@ -124,6 +133,10 @@ impl Action {
             Self::Publish => "publish, withdraw, correct or end disclosures",
             Self::ConfigurePublicity => "set notices or the publicity policy",
             Self::Supervise => "see what is overdue (supervision)",
+            Self::RecordComplaint => "record complaints",
+            Self::HandleComplaints => "handle complaints or see reporters",
+            Self::ReadComplaints => "read complaints",
+            Self::ConfigureComplaints => "set the complaint periods",
         }
     }
 }
@@ -193,6 +206,25 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
         (Role::Supervisor, Action::Supervise) => scope.is_some_and(|s| s.is_agency_or_overseer(agency)),
         (Role::Admin, Action::Supervise) => true,
         (Role::Officer | Role::Reviewer | Role::Head | Role::Publisher, Action::Supervise) => false,
+        // Whoever receives a complaint in the agency writes it down (RULES T2).
+        (Role::Officer | Role::Head, Action::RecordComplaint) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Reviewer | Role::Supervisor, Action::RecordComplaint) => {
+            scope.is_some_and(|s| s.is_agency_or_overseer(agency))
+        }
+        (Role::Admin | Role::Publisher, Action::RecordComplaint) => false,
+        // Complaints are handled by the legal office and the supervision office (RULES T1): not
+        // by enforcement staff, who may be the reported party (T5).
+        (Role::Reviewer | Role::Supervisor, Action::HandleComplaints | Action::ReadComplaints) => {
+            scope.is_some_and(|s| s.is_agency_or_overseer(agency))
+        }
+        (Role::Admin | Role::Officer | Role::Head | Role::Publisher, Action::HandleComplaints) => false,
+        // The agency's leadership follows its complaints, the reporter masked.
+        (Role::Head, Action::ReadComplaints) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Admin, Action::ReadComplaints) => true,
+        (Role::Officer | Role::Publisher, Action::ReadComplaints) => false,
+        (Role::Admin, Action::ConfigureComplaints) => true,
+        (Role::Head, Action::ConfigureComplaints) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor, Action::ConfigureComplaints) => false,
     };
     if allowed {
         Ok(())
@@ -295,6 +327,21 @@ mod tests {
             refused.to_string(),
             "permission denied: the officer role may not create or change agencies, officers, principals and tokens"
         );
+    }
+
+    #[test]
+    fn complaints_are_handled_by_the_legal_and_supervision_offices_only() {
+        let a = scope("a", &["city"]);
+        for role in [Role::Reviewer, Role::Supervisor] {
+            assert!(authorize(&p(role, Some("city")), Action::HandleComplaints, Some(&a)).is_ok());
+        }
+        for role in [Role::Officer, Role::Head, Role::Publisher, Role::Admin] {
+            assert!(authorize(&p(role, Some("a")), Action::HandleComplaints, Some(&a)).is_err());
+        }
+        assert!(authorize(&p(Role::Officer, Some("a")), Action::RecordComplaint, Some(&a)).is_ok());
+        assert!(authorize(&p(Role::Officer, Some("a")), Action::ReadComplaints, Some(&a)).is_err());
+        assert!(authorize(&p(Role::Head, Some("a")), Action::ReadComplaints, Some(&a)).is_ok());
+        assert!(authorize(&p(Role::Head, Some("b")), Action::ReadComplaints, Some(&a)).is_err());
     }
 
     #[test]

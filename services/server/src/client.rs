@@ -142,6 +142,9 @@ pub enum ClientCommand {
     /// Notices before enforcement (事前公开).
     #[command(subcommand)]
     Notice(crate::publicity_client::NoticeCmd),
+    /// Complaints and reports (投诉举报).
+    #[command(subcommand)]
+    Complaint(crate::complaints_client::ComplaintCmd),
 }
 
 /// `agency …`
@@ -503,6 +506,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         ClientCommand::Disclosure(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Disclosure(c)).await?,
         ClientCommand::PublicityPolicy(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Policy(c)).await?,
         ClientCommand::Notice(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Notice(c)).await?,
+        ClientCommand::Complaint(c) => crate::complaints_client::run(channel, bearer, q, c).await?,
         ClientCommand::Whoami => {
             let p = registry
                 .who_am_i(pb::WhoAmIRequest {})
