@@ -186,7 +186,7 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
 
     // Out of order: refused by rule, nothing written.
     refused(
-        step(&s.reviewer, step_req(&id, S::Extended, day("2026-03-06"))).await,
+        step(&s.reviewer, step_req(&id, S::Concluded, day("2026-03-06"))).await,
         Code::FailedPrecondition,
         "T3.accepted-first",
     );
