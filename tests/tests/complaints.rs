@@ -563,6 +563,9 @@ async fn the_reporter_is_absent_from_every_public_output(backend: Backend) {
     scan(&s, &case.id, "after an access").await;
 }
 
+/// A change to a valid intake request that makes it invalid.
+type Change = Box<dyn Fn(&mut pb::RecordComplaintRequest)>;
+
 async fn bad_input_is_refused_by_name_and_nothing_is_written(backend: Backend) {
     let s = setup(backend, "2026-03-02").await;
     let (h, w) = (&s.h, &s.w);
@@ -578,7 +581,7 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written(backend: Backend) {
         case_id: String::new(),
         officer_ids: vec![],
     };
-    let bad: Vec<(Box<dyn Fn(&mut pb::RecordComplaintRequest)>, Code, &str)> = vec![
+    let bad: Vec<(Change, Code, &str)> = vec![
         (Box::new(|r| r.types.clear()), Code::InvalidArgument, "types"),
         (Box::new(|r| r.types = vec![99]), Code::InvalidArgument, "types"),
         (

@@ -120,8 +120,8 @@ impl Complaints {
             }
         }
         f.counts = counts.into_iter().map(|((dimension, key), count)| Count { dimension, key, count }).collect();
-        if f.concluded_conduct > 0 {
-            f.upheld_per_mille = u32::try_from(f.upheld_conduct * 1000 / f.concluded_conduct).unwrap_or(1000);
+        if let Some(rate) = (f.upheld_conduct * 1000).checked_div(f.concluded_conduct) {
+            f.upheld_per_mille = u32::try_from(rate).unwrap_or(1000);
         }
         let types: Vec<String> = by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
         f.notice = format!(
