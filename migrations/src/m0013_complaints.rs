@@ -27,8 +27,13 @@ const UP: &[&str] = &[
         outcome TEXT,
         step_count BIGINT NOT NULL,
         head_hash TEXT NOT NULL,
-        updated_at BIGINT NOT NULL
+        updated_at BIGINT NOT NULL,
+        request_id TEXT,
+        request_digest TEXT
     )",
+    // A retried intake (same request id) answers the records it made; a split submission makes one
+    // per type under the same request id.
+    "CREATE UNIQUE INDEX complaints_by_request ON complaints (agency_id, request_id, complaint_type)",
     "CREATE INDEX complaints_by_agency ON complaints (agency_id, received_at)",
     "CREATE INDEX complaints_open ON complaints (is_open, agency_id)",
     "CREATE INDEX complaints_by_case ON complaints (case_id)",
@@ -42,8 +47,11 @@ const UP: &[&str] = &[
         payload TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL,
+        request_id TEXT,
+        request_digest TEXT,
         PRIMARY KEY (complaint_id, seq)
     )",
+    "CREATE UNIQUE INDEX complaint_steps_by_request ON complaint_steps (complaint_id, request_id)",
     "CREATE TABLE complaint_reporters (
         complaint_id TEXT PRIMARY KEY REFERENCES complaints (id),
         name TEXT NOT NULL,

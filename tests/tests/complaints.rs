@@ -163,6 +163,7 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
             reporter: Some(reporter()),
             case_id: case.id.clone(),
             officer_ids: vec![w.officers[0].id.clone()],
+            ..Default::default()
         },
     )
     .await
@@ -490,6 +491,7 @@ async fn the_reporter_is_absent_from_every_public_output(backend: Backend) {
             reporter: Some(reporter()),
             case_id: case.id.clone(),
             officer_ids: vec![w.officers[1].id.clone()],
+            ..Default::default()
         },
     )
     .await
@@ -580,6 +582,7 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written(backend: Backend) {
         reporter: Some(reporter()),
         case_id: String::new(),
         officer_ids: vec![],
+        request_id: String::new(),
     };
     let bad: Vec<(Change, Code, &str)> = vec![
         (Box::new(|r| r.types.clear()), Code::InvalidArgument, "types"),
@@ -652,6 +655,7 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written(backend: Backend) {
     assert!(complaint_step::Entity::find().all(&h.running.db).await.unwrap().is_empty());
 
     // Steps: unknown kind, intake as a step, a future time, a rejection without its ground.
+    let base = good.clone();
     let id = intake(&w.officer, good).await.unwrap().remove(0).id;
     refused(step(&s.reviewer, step_req(&id, S::Unspecified, day("2026-03-02"))).await, Code::InvalidArgument, "kind");
     refused(step(&s.reviewer, step_req(&id, S::Received, day("2026-03-02"))).await, Code::InvalidArgument, "kind");
@@ -670,8 +674,40 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written(backend: Backend) {
     // A rejection with its ground closes the complaint.
     let mut reject = step_req(&id, S::Rejected, day("2026-03-02"));
     reject.text = "不属于本机关管辖（第十五条第一款第（五）项）".into();
-    let c = step(&s.reviewer, reject).await.unwrap();
+    let c = step(&s.reviewer, reject.clone()).await.unwrap();
     assert_eq!((c.open, c.outcome), (false, O::Rejected as i32));
+    // A retried step with its request id answers the complaint as it is; another request with
+    // the same id is refused, and nothing is added.
+    let mut first = step_req(&id, S::Rejected, day("2026-03-02"));
+    first.text = reject.text.clone();
+    let id2 = intake(&w.officer, pb::RecordComplaintRequest { request_id: "intake-7".into(), ..base.clone() })
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    let again =
+        intake(&w.officer, pb::RecordComplaintRequest { request_id: "intake-7".into(), ..base.clone() }).await.unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![id2.clone()],
+        "a retried intake is one record"
+    );
+    refused(
+        intake(
+            &w.officer,
+            pb::RecordComplaintRequest { request_id: "intake-7".into(), content: "另一件事".into(), ..base },
+        )
+        .await,
+        Code::FailedPrecondition,
+        "idempotency",
+    );
+    first.complaint_id = id2.clone();
+    first.request_id = "reject-1".into();
+    let once = step(&s.reviewer, first.clone()).await.unwrap();
+    let twice = step(&s.reviewer, first.clone()).await.unwrap();
+    assert_eq!((once.steps.len(), twice.steps.len()), (2, 2), "a retried step is recorded once");
+    first.text = "另一理由".into();
+    refused(step(&s.reviewer, first).await, Code::FailedPrecondition, "idempotency");
 }
 
 async fn only_the_handling_offices_handle_and_see_reporters(backend: Backend) {

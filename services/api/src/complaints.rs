@@ -220,7 +220,16 @@ fn policy_from_pb(p: &pb::ComplaintPolicy) -> ComplaintPolicy {
     }
 }
 
+/// A request's optional idempotency key with the digest of the request as received.
+fn request_key(request_id: &str, request: &impl sanxiang_proto::Message) -> Result<Option<(String, String)>> {
+    if request_id.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((sanxiang_domain::error::request_id(request_id)?, convert::request_digest(request))))
+}
+
 fn new_complaint(r: pb::RecordComplaintRequest) -> Result<NewComplaint> {
+    let request = request_key(&r.request_id, &r)?;
     let reporter = r.reporter.unwrap_or_default();
     Ok(NewComplaint {
         agency_id: convert::id("agency_id", r.agency_id)?,
@@ -241,10 +250,12 @@ fn new_complaint(r: pb::RecordComplaintRequest) -> Result<NewComplaint> {
             .enumerate()
             .map(|(i, o)| convert::id(&format!("officer_ids[{i}]"), o))
             .collect::<Result<_>>()?,
+        request,
     })
 }
 
 fn new_step(r: pb::RecordComplaintStepRequest) -> Result<NewStep> {
+    let request = request_key(&r.request_id, &r)?;
     Ok(NewStep {
         kind: step_from_pb(r.kind),
         occurred_at: from_timestamp("occurred_at", r.occurred_at.as_ref())?,
@@ -254,6 +265,7 @@ fn new_step(r: pb::RecordComplaintStepRequest) -> Result<NewStep> {
         case_filed: r.case_filed,
         case_id: convert::optional_id("case_id", r.case_id)?,
         outcome: outcome_from_pb(r.outcome),
+        request,
     })
 }
 

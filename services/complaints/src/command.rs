@@ -39,6 +39,8 @@ pub struct NewComplaint {
     pub reporter: NewReporter,
     pub case_id: Option<CaseId>,
     pub officer_ids: Vec<OfficerId>,
+    /// Makes a staff intake idempotent: `(request_id, digest of the request)`.
+    pub request: Option<(String, String)>,
 }
 
 /// The next step of a complaint.
@@ -54,6 +56,8 @@ pub struct NewStep {
     pub case_filed: bool,
     pub case_id: Option<CaseId>,
     pub outcome: Option<Outcome>,
+    /// Makes the step idempotent: `(request_id, digest of the request)`.
+    pub request: Option<(String, String)>,
 }
 
 /// Whether a view shows the reporter's identity.

@@ -64,6 +64,7 @@ impl Submission {
             },
             case_id: None,
             officer_ids: Vec::new(),
+            request: None,
         })
     }
 }

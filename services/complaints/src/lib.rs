@@ -29,6 +29,7 @@ use sanxiang_domain::complaints::{
     Channel, ComplaintPolicy, ComplaintType, Obligation, Outcome, Progress, Step, StepKind, check_next, check_types,
     obligations,
 };
+use sanxiang_domain::error::same_request;
 use sanxiang_domain::id::{AgencyId, CaseId, ComplaintId, OfficerId};
 use sanxiang_domain::lifecycle::{CaseState, EventKind, Procedure};
 use sanxiang_domain::officer::stored_zone;
@@ -228,6 +229,23 @@ impl Complaints {
     /// (SAMR-C Art. 7). Nothing is written unless every field is valid.
     pub async fn record(&self, who: Option<&Principal>, r: NewComplaint) -> Result<Vec<ComplaintView>> {
         let now = self.now();
+        if let Some((request_id, digest)) = &r.request {
+            let stored = complaint::Entity::find()
+                .filter(complaint::Column::AgencyId.eq(r.agency_id.clone()))
+                .filter(complaint::Column::RequestId.eq(request_id.clone()))
+                .order_by_asc(complaint::Column::Id)
+                .all(self.recorder.db())
+                .await
+                .map_err(db_error)?;
+            if let Some(first) = stored.first() {
+                same_request(request_id, first.request_digest.as_deref(), digest)?;
+                let mut out = Vec::with_capacity(stored.len());
+                for c in stored {
+                    out.push(self.view(c, Reveal::Masked).await?);
+                }
+                return Ok(out);
+            }
+        }
         let types: Vec<ComplaintType> = r
             .types
             .iter()
@@ -295,6 +313,9 @@ impl Complaints {
                 Some(c)
             }
         };
+        if r.officer_ids.len() > sanxiang_domain::limits::MAX_IDS {
+            return Err(Error::invalid("officer_ids", format!("at most {} entries", sanxiang_domain::limits::MAX_IDS)));
+        }
         for (i, id) in r.officer_ids.iter().enumerate() {
             let field = format!("officer_ids[{i}]");
             let o = self.registry().officer(id).await.map_err(|e| match e {
@@ -361,6 +382,8 @@ impl Complaints {
                     step_count: 1,
                     head_hash: hash.clone(),
                     updated_at: now.micros(),
+                    request_id: r.request.as_ref().map(|(id, _)| id.clone()),
+                    request_digest: r.request.as_ref().map(|(_, d)| d.clone()),
                 },
                 complaint_reporter::Model {
                     complaint_id: id.clone(),
@@ -380,6 +403,8 @@ impl Complaints {
                 payload: text,
                 prev_hash: String::new(),
                 hash,
+                request_id: None,
+                request_digest: None,
             });
         }
 
@@ -445,6 +470,18 @@ impl Complaints {
     /// Records the next step of complaint `c` (the caller is a handling office of its agency).
     pub async fn step(&self, who: &Principal, c: complaint::Model, r: NewStep) -> Result<ComplaintView> {
         let now = self.now();
+        if let Some((request_id, digest)) = &r.request {
+            let stored = complaint_step::Entity::find()
+                .filter(complaint_step::Column::ComplaintId.eq(c.id.clone()))
+                .filter(complaint_step::Column::RequestId.eq(request_id.clone()))
+                .one(self.recorder.db())
+                .await
+                .map_err(db_error)?;
+            if let Some(s) = stored {
+                same_request(request_id, s.request_digest.as_deref(), digest)?;
+                return self.view(c, Reveal::Masked).await;
+            }
+        }
         let kind = r.kind.ok_or_else(|| Error::invalid("kind", "name a known step"))?;
         if kind == StepKind::Received {
             return Err(Error::invalid("kind", "the receipt is recorded by RecordComplaint"));
@@ -565,6 +602,8 @@ impl Complaints {
             payload: doc,
             prev_hash: c.head_hash.clone(),
             hash,
+            request_id: r.request.as_ref().map(|(id, _)| id.clone()),
+            request_digest: r.request.as_ref().map(|(_, d)| d.clone()),
         });
         rows.head = Some((c.step_count, head));
 

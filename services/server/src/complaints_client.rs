@@ -154,6 +154,7 @@ pub async fn run(
                     reporter: Some(pb::Reporter { name, contact, anonymous, secrecy_requested, masked: false }),
                     case_id,
                     officer_ids: officers,
+                    request_id: String::new(),
                 })
                 .await?
                 .into_inner()
@@ -188,6 +189,7 @@ pub async fn run(
                     case_filed,
                     case_id,
                     outcome,
+                    request_id: String::new(),
                 })
                 .await?
                 .into_inner()

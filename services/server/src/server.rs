@@ -273,6 +273,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     health.set_serving::<ReviewServiceServer<ReviewApi>>().await;
     health.set_serving::<PublicityServiceServer<PublicityApi>>().await;
     health.set_serving::<LogServiceServer<LogApi>>().await;
+    health.set_serving::<sanxiang_proto::v1::complaint_service_server::ComplaintServiceServer<sanxiang_api::ComplaintApi>>().await;
     if log_refusal.is_some() {
         // Writers: the database disagrees with the log (logged by the check); reads go on.
         for service in [
@@ -280,6 +281,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             "sanxiang.v1.RecordService",
             "sanxiang.v1.ReviewService",
             "sanxiang.v1.PublicityService",
+            "sanxiang.v1.ComplaintService",
         ] {
             health.set_service_status(service, tonic_health::ServingStatus::NotServing).await;
         }

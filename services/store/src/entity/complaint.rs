@@ -31,6 +31,10 @@ pub struct Model {
     pub step_count: i64,
     pub head_hash: String,
     pub updated_at: i64,
+    /// The staff intake's request id (retries answer the stored records).
+    pub request_id: Option<String>,
+    /// Digest of that request as first received.
+    pub request_digest: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.

@@ -20,6 +20,10 @@ pub struct Model {
     pub payload: String,
     pub prev_hash: String,
     pub hash: String,
+    /// The step request's id (a retry answers the complaint as it is).
+    pub request_id: Option<String>,
+    /// Digest of that request as first received.
+    pub request_digest: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.
