@@ -51,6 +51,10 @@ async fn setup(backend: Backend, date: &str) -> Setup {
     Setup { h, clock, w, city, reviewer, supervisor }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn day(date: &str) -> Timestamp {
     shanghai_morning(date)
 }
@@ -250,6 +254,28 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
         assert_eq!(pair[1].prev_hash, pair[0].hash, "each step chains onto the one before");
     }
     refused(step(&s.supervisor, end).await, Code::FailedPrecondition, "T2.closed");
+    // The complaint's own chain, as stored: each hash is the SHA-256 of its canonical document,
+    // which names the hash before it; no document names the reporter.
+    let mut prev = String::new();
+    let mut stored: Vec<complaint_step::Model> = complaint_step::Entity::find()
+        .all(&s.h.running.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|st| st.complaint_id == id)
+        .collect();
+    stored.sort_by_key(|st| st.seq);
+    assert_eq!(stored.len(), 4);
+    for st in &stored {
+        use sha2::Digest as _;
+        assert_eq!(st.hash, hex(&sha2::Sha256::digest(st.payload.as_bytes())), "step {} hashes its document", st.seq);
+        let doc: serde_json::Value = serde_json::from_str(&st.payload).unwrap();
+        assert_eq!(doc["prev_hash"].as_str(), Some(prev.as_str()), "step {} names the hash before it", st.seq);
+        assert_eq!((st.prev_hash.as_str(), doc["seq"].as_i64()), (prev.as_str(), Some(st.seq)));
+        assert!(!st.payload.contains(NAME) && !st.payload.contains(PHONE));
+        prev = st.hash.clone();
+    }
+    assert_eq!(c.steps.last().unwrap().hash, prev);
     assert!(holds(w, &case.id).await.is_empty());
     let concluded = events(w, &case.id).await.into_iter().last().unwrap();
     assert_eq!(concluded.kind, K::ComplaintConcluded as i32);
