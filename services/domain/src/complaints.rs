@@ -780,6 +780,30 @@ mod tests {
     }
 
     #[test]
+    fn an_agreement_closes_the_complaint_once_a_verification_under_way_is_concluded() {
+        let policy = ComplaintPolicy::default();
+        let t = ComplaintType::SamrComplaint;
+        let p = progress(&[
+            Step::plain(StepKind::Received, d("2026-03-02")),
+            Step::plain(StepKind::Accepted, d("2026-03-03")),
+            Step::plain(StepKind::ViolationFound, d("2026-03-04")),
+        ]);
+        let agreed = Step::plain(StepKind::MediationAgreed, d("2026-03-05"));
+        check_next(t, true, &p, &agreed, &policy).unwrap();
+        let p = p.after(&agreed, &cal());
+        assert_eq!(p.outcome(t, true), None, "the verification is still owed");
+        let owed = obligations(t, true, &p, &policy, &cal());
+        assert_eq!(owed.iter().map(|o| o.step).collect::<Vec<_>>(), [StepKind::VerificationConcluded]);
+        assert_eq!(
+            rule(check_next(t, true, &p, &Step::plain(StepKind::MediationTerminated, d("2026-03-06")), &policy)),
+            "T3.mediation-ended"
+        );
+        let p = p.after(&Step::plain(StepKind::VerificationConcluded, d("2026-03-06")), &cal());
+        assert_eq!(p.outcome(t, true), Some(Outcome::MediationAgreed));
+        assert!(obligations(t, true, &p, &policy, &cal()).is_empty());
+    }
+
+    #[test]
     fn report_filing_deadline_is_configurable_and_only_real_name_reporters_are_told() {
         let t = ComplaintType::SamrReport;
         let received = Step::plain(StepKind::Received, d("2026-03-02"));
