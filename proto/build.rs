@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sanxiang/v1/publicity.proto",
         "sanxiang/v1/log.proto",
         "sanxiang/v1/filing.proto",
+        "sanxiang/v1/complaints.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -16,6 +16,7 @@ mod m0008_log;
 mod m0010_site;
 mod m0011_upload_expiry;
 mod m0012_filing;
+mod m0013_complaints;
 mod m0014_certificates;
 
 /// All migrations in order.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_site::Migration),
             Box::new(m0011_upload_expiry::Migration),
             Box::new(m0012_filing::Migration),
+            Box::new(m0013_complaints::Migration),
             Box::new(m0014_certificates::Migration),
         ]
     }

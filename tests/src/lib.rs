@@ -12,6 +12,7 @@ pub mod process;
 use sanxiang_domain::credit_code::check_character;
 use sanxiang_domain::{SystemClock, TimeProvider, Timestamp};
 use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::complaint_service_client::ComplaintServiceClient;
 use sanxiang_proto::v1::filing_service_client::FilingServiceClient;
 use sanxiang_proto::v1::publicity_service_client::PublicityServiceClient;
 use sanxiang_proto::v1::record_service_client::RecordServiceClient;
@@ -131,6 +132,7 @@ pub struct Client {
     pub review: ReviewServiceClient<Intercepted>,
     pub publicity: PublicityServiceClient<Intercepted>,
     pub filing: FilingServiceClient<Intercepted>,
+    pub complaints: ComplaintServiceClient<Intercepted>,
 }
 
 impl Client {
@@ -142,6 +144,7 @@ impl Client {
             review: ReviewServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             publicity: PublicityServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             filing: FilingServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+            complaints: ComplaintServiceClient::with_interceptor(channel.clone(), bearer.clone()),
             record: RecordServiceClient::with_interceptor(channel, bearer)
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20),

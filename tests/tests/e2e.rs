@@ -221,6 +221,20 @@ async fn readme_filing_walkthrough_works_as_written() {
 }
 
 #[tokio::test]
+async fn readme_complaints_walkthrough_works_as_written() {
+    let Walkthrough { stdout, stderr, .. } =
+        run_readme_section("<!-- complaints-walkthrough:begin -->", "<!-- complaints-walkthrough:end -->", "").await;
+    // The case learns only the report's number.
+    assert!(stdout.contains("report_linked"), "{stdout}");
+    assert!(stdout.contains("source: report #") || stdout.contains("report #"), "{stdout}");
+    // Masked until the legal office asks with a reason; then shown once, and the access logged.
+    assert_eq!(stdout.matches("王小明").count(), 1, "the name appears only in the revealed view: {stdout}");
+    assert!(stdout.contains("告知举报人立案结果"), "the access is listed with its reason: {stdout}");
+    assert!(stdout.contains("情况通报"), "the figures carry the notice: {stdout}");
+    assert!(!stderr.contains("王小明") && !stderr.contains("13912345678"), "{stderr}");
+}
+
+#[tokio::test]
 async fn readme_walkthroughs_run_one_after_the_other_in_one_shell() {
     let Walkthrough { stdout, stderr, dir } = run_readme_sections(
         &[
@@ -228,6 +242,7 @@ async fn readme_walkthroughs_run_one_after_the_other_in_one_shell() {
             ("<!-- review-walkthrough:begin -->", "<!-- review-walkthrough:end -->"),
             ("<!-- certificate-walkthrough:begin -->", "<!-- certificate-walkthrough:end -->"),
             ("<!-- filing-walkthrough:begin -->", "<!-- filing-walkthrough:end -->"),
+            ("<!-- complaints-walkthrough:begin -->", "<!-- complaints-walkthrough:end -->"),
         ],
         "",
     )

@@ -106,6 +106,7 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::EvidenceDestroyed => P::EvidenceDestroyed,
         EventKind::FilingSubmitted => P::FilingSubmitted,
         EventKind::FilingResponse => P::FilingResponse,
+        EventKind::ReportLinked => P::ReportLinked,
     }
 }
 
@@ -1099,6 +1100,10 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::FilingLate => pb::OverdueKind::FilingLate,
         OverdueKind::FilingReview => pb::OverdueKind::FilingReview,
         OverdueKind::FilingResponse => pb::OverdueKind::FilingResponse,
+        OverdueKind::ComplaintAcceptance => pb::OverdueKind::ComplaintAcceptance,
+        OverdueKind::ComplaintHandling => pb::OverdueKind::ComplaintHandling,
+        OverdueKind::ComplaintNotification => pb::OverdueKind::ComplaintNotification,
+        OverdueKind::ReportFiling => pb::OverdueKind::ReportFiling,
     };
     pb::OverdueItem {
         kind: kind as i32,

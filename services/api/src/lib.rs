@@ -4,6 +4,7 @@
 
 pub mod authn;
 pub mod authz;
+pub mod complaints;
 pub mod convert;
 pub mod filing;
 pub mod log;
@@ -13,6 +14,7 @@ pub mod registry;
 pub mod review;
 pub mod status;
 
+pub use complaints::ComplaintApi;
 pub use filing::FilingApi;
 pub use log::LogApi;
 pub use publicity::{PUBLIC_METHODS, PublicityApi};

@@ -36,12 +36,20 @@ pub const PUBLIC_METHODS: &[&str] = &[
 pub struct PublicityApi {
     publicity: Publicity,
     watchers: Watchers,
+    /// Overdue complaint steps join the supervisor's overdue list (RULES T3, T4, T6).
+    complaints: Option<sanxiang_complaints::Complaints>,
 }
 
 impl PublicityApi {
     /// Serves `publicity`, with the default caps on anonymous watchers.
     pub fn new(publicity: Publicity) -> Self {
-        Self { publicity, watchers: Watchers::new(WatchLimits::default()) }
+        Self { publicity, watchers: Watchers::new(WatchLimits::default()), complaints: None }
+    }
+
+    /// The same with the complaints whose overdue steps `ListOverdue` lists.
+    #[must_use]
+    pub fn with_complaints(self, complaints: sanxiang_complaints::Complaints) -> Self {
+        Self { complaints: Some(complaints), ..self }
     }
 
     /// The same with other caps on anonymous `WatchDisclosures` streams.
@@ -289,7 +297,11 @@ impl PublicityService for PublicityApi {
         // Late and missing filings, reviews and responses (RULES F8) join the same list.
         let filings = sanxiang_filing::Filings::new(self.publicity.recorder().clone());
         let filing_items = sanxiang_filing::supervision::overdue(&filings, &agencies).await.map_err(status)?;
-        let mut items = sanxiang_publicity::supervision::overdue(&self.publicity, agencies).await.map_err(status)?;
+        let mut items = match &self.complaints {
+            Some(c) => c.overdue(&agencies).await.map_err(status)?,
+            None => Vec::new(),
+        };
+        items.extend(sanxiang_publicity::supervision::overdue(&self.publicity, agencies).await.map_err(status)?);
         items.extend(filing_items);
         items.sort_by_key(|i| (i.kind, i.occurred_at.micros()));
         Ok(Response::new(pb::ListOverdueResponse {

@@ -195,6 +195,8 @@ typed_id! {
     DraftId;
     /// A disclosure (`disclosures.id`; a decision's disclosure has its case's id).
     DisclosureId;
+    /// A complaint or report (`complaints.id`; its receipt number, RULES T1).
+    ComplaintId;
 }
 
 impl DisclosureId {

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod canonical;
 pub mod catalog;
 pub mod chain;
+pub mod complaints;
 pub mod credit_code;
 pub mod digest;
 pub mod error;

@@ -106,6 +106,7 @@ event_kinds! {
     EvidenceDestroyed => "evidence_destroyed",
     FilingSubmitted => "filing_submitted",
     FilingResponse => "filing_response",
+    ReportLinked => "report_linked",
 }
 
 /// A procedure that holds a case while it is open (RULES K4): nothing in the case may be destroyed
@@ -219,6 +220,7 @@ impl EventKind {
                 | Self::FilingReviewOpened
                 | Self::FilingReviewConcluded
                 | Self::FilingResponse
+                | Self::ReportLinked
         )
     }
 

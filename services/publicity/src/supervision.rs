@@ -53,6 +53,14 @@ pub enum OverdueKind {
     FilingReview,
     /// No response to a correction or transfer recommendation within its period (F7).
     FilingResponse,
+    /// A complaint not accepted or rejected in time (RULES T3, T6; listed by `sanxiang-complaints`).
+    ComplaintAcceptance,
+    /// Mediation, verification or a conduct complaint past its period (T3, T6).
+    ComplaintHandling,
+    /// Parties or a real-name reporter not told in time (T3, T4).
+    ComplaintNotification,
+    /// No 立案 decision on a report within its period (T4).
+    ReportFiling,
 }
 
 /// One thing overdue, missing or refused.

@@ -112,6 +112,15 @@ pub enum Action {
     /// Review filings made with an agency above the filing one (备案审查, RULES F6, F7): the
     /// receiving body's legal office or supervision office.
     ReviewFiling,
+    /// Record a complaint or report received by staff (投诉举报, RULES T2).
+    RecordComplaint,
+    /// Handle complaints: record their steps and see reporters' identities, each access logged
+    /// (the legal office and the supervision office, RULES T1, T5).
+    HandleComplaints,
+    /// Read complaints with the reporter masked (RULES T5).
+    ReadComplaints,
+    /// Set an agency's complaint periods (RULES T3, T4, T6).
+    ConfigureComplaints,
 }
 
 impl Action {
@@ -132,6 +141,10 @@ impl Action {
             Self::Supervise => "see what is overdue (supervision)",
             Self::FileDecision => "file decisions or respond to filing reviews",
             Self::ReviewFiling => "review filings",
+            Self::RecordComplaint => "record complaints",
+            Self::HandleComplaints => "handle complaints or see reporters",
+            Self::ReadComplaints => "read complaints",
+            Self::ConfigureComplaints => "set the complaint periods",
         }
     }
 }
@@ -212,6 +225,25 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
         // handler also checks that the caller's agency is one the filing was routed to.
         (Role::Reviewer | Role::Supervisor, Action::ReviewFiling) => scope.is_some_and(|s| s.is_overseer(agency)),
         (Role::Admin | Role::Officer | Role::Head | Role::Publisher, Action::ReviewFiling) => false,
+        // Whoever receives a complaint in the agency writes it down (RULES T2).
+        (Role::Officer | Role::Head, Action::RecordComplaint) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Reviewer | Role::Supervisor, Action::RecordComplaint) => {
+            scope.is_some_and(|s| s.is_agency_or_overseer(agency))
+        }
+        (Role::Admin | Role::Publisher, Action::RecordComplaint) => false,
+        // Complaints are handled by the legal office and the supervision office (RULES T1): not
+        // by enforcement staff, who may be the reported party (T5).
+        (Role::Reviewer | Role::Supervisor, Action::HandleComplaints | Action::ReadComplaints) => {
+            scope.is_some_and(|s| s.is_agency_or_overseer(agency))
+        }
+        (Role::Admin | Role::Officer | Role::Head | Role::Publisher, Action::HandleComplaints) => false,
+        // The agency's leadership follows its complaints, the reporter masked.
+        (Role::Head, Action::ReadComplaints) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Admin, Action::ReadComplaints) => true,
+        (Role::Officer | Role::Publisher, Action::ReadComplaints) => false,
+        (Role::Admin, Action::ConfigureComplaints) => true,
+        (Role::Head, Action::ConfigureComplaints) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor, Action::ConfigureComplaints) => false,
     };
     if allowed {
         Ok(())
@@ -333,6 +365,21 @@ mod tests {
         }
         assert!(authorize(&p(Role::Head, Some("county")), Action::ReviewFiling, Some(&s)).is_err());
         assert!(authorize(&p(Role::Admin, None), Action::ReviewFiling, Some(&s)).is_err());
+    }
+
+    #[test]
+    fn complaints_are_handled_by_the_legal_and_supervision_offices_only() {
+        let a = scope("a", &["city"]);
+        for role in [Role::Reviewer, Role::Supervisor] {
+            assert!(authorize(&p(role, Some("city")), Action::HandleComplaints, Some(&a)).is_ok());
+        }
+        for role in [Role::Officer, Role::Head, Role::Publisher, Role::Admin] {
+            assert!(authorize(&p(role, Some("a")), Action::HandleComplaints, Some(&a)).is_err());
+        }
+        assert!(authorize(&p(Role::Officer, Some("a")), Action::RecordComplaint, Some(&a)).is_ok());
+        assert!(authorize(&p(Role::Officer, Some("a")), Action::ReadComplaints, Some(&a)).is_err());
+        assert!(authorize(&p(Role::Head, Some("a")), Action::ReadComplaints, Some(&a)).is_ok());
+        assert!(authorize(&p(Role::Head, Some("b")), Action::ReadComplaints, Some(&a)).is_err());
     }
 
     #[test]

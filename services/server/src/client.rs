@@ -148,6 +148,9 @@ pub enum ClientCommand {
     /// Filing of major penalties with the supervision office (重大行政处罚备案审查).
     #[command(subcommand)]
     Filing(crate::filing_client::FilingCmd),
+    /// Complaints and reports (投诉举报).
+    #[command(subcommand)]
+    Complaint(crate::complaints_client::ComplaintCmd),
 }
 
 /// `agency …`
@@ -578,6 +581,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
         ClientCommand::PublicityPolicy(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Policy(c)).await?,
         ClientCommand::Notice(c) => publicity_cmd(channel, bearer, q, PublicityCmd::Notice(c)).await?,
         ClientCommand::Filing(c) => crate::filing_client::run(channel, bearer, q, c).await?,
+        ClientCommand::Complaint(c) => crate::complaints_client::run(channel, bearer, q, c).await?,
         ClientCommand::Whoami => {
             let p = registry
                 .who_am_i(pb::WhoAmIRequest {})

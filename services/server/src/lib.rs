@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cli;
 pub mod client;
+pub mod complaints_client;
 pub mod config;
 pub mod filing_client;
 pub mod lifecycle;

@@ -85,6 +85,9 @@ shown!(
     IssueDecisionResponse,
     ListNoticesResponse,
     VerifyCaseResponse,
+    Complaint,
+    ListReporterAccessResponse,
+    GetComplaintStatisticsResponse,
 );
 
 fn json(m: &DynamicMessage) -> serde_json::Value {

@@ -273,6 +273,8 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             StatisticsPolicy { amount_unit: config.stats_amount_unit, count_revoked: config.stats_count_revoked },
         );
 
+    let complaints = sanxiang_complaints::Complaints::new(recorder.clone());
+
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RegistryServiceServer<RegistryApi>>().await;
     health.set_serving::<RecordServiceServer<RecordApi>>().await;
@@ -280,6 +282,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     health.set_serving::<PublicityServiceServer<PublicityApi>>().await;
     health.set_serving::<LogServiceServer<LogApi>>().await;
     health.set_serving::<FilingServiceServer<FilingApi>>().await;
+    health.set_serving::<sanxiang_proto::v1::complaint_service_server::ComplaintServiceServer<sanxiang_api::ComplaintApi>>().await;
     if log_refusal.is_some() {
         // Writers: the database disagrees with the log (logged by the check); reads go on.
         for service in [
@@ -288,6 +291,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             "sanxiang.v1.ReviewService",
             "sanxiang.v1.PublicityService",
             "sanxiang.v1.FilingService",
+            "sanxiang.v1.ComplaintService",
         ] {
             health.set_service_status(service, tonic_health::ServingStatus::NotServing).await;
         }
@@ -323,7 +327,11 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone(), publicity.clone()))))
         .add_service(PublicityServiceServer::new(
             PublicityApi::new(publicity.clone())
-                .with_watch_limits(WatchLimits { per_address: config.watch_per_address, total: config.watch_total }),
+                .with_watch_limits(WatchLimits { per_address: config.watch_per_address, total: config.watch_total })
+                .with_complaints(complaints.clone()),
+        ))
+        .add_service(sanxiang_proto::v1::complaint_service_server::ComplaintServiceServer::new(
+            sanxiang_api::ComplaintApi::new(complaints.clone()),
         ))
         .add_service(RecordServiceServer::new(RecordApi::new(recorder.clone())))
         .add_service(LogServiceServer::new(LogApi::new(log.clone())))
@@ -352,8 +360,12 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     };
     // The public router with the observing middleware on every route (`Router::layer`, so it
     // sees the matched route template).
-    let app = sanxiang_publicity::http::router_with(publicity, limit, sanxiang_log::http::router(log.clone()))
-        .layer(axum::middleware::from_fn(crate::observe::http));
+    let app = sanxiang_publicity::http::router_with(
+        publicity,
+        limit,
+        sanxiang_log::http::router(log.clone()).merge(sanxiang_complaints::http::router(complaints)),
+    )
+    .layer(axum::middleware::from_fn(crate::observe::http));
     let http_task = match &tls {
         Some(tls) => tokio::spawn(serve_http(TlsIncoming::new(http_listener, tls.http.clone())?, app, http_stop)),
         None => tokio::spawn(serve_http(http_listener, app, http_stop)),

@@ -1,0 +1,237 @@
+//! Client subcommands of complaints and reports (投诉举报, RULES T1–T7).
+
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::complaint_service_client::ComplaintServiceClient;
+use tonic::transport::Channel;
+
+use crate::output::{show, show_ids};
+use crate::server::StartError;
+
+/// `complaint …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ComplaintCmd {
+    /// Record a complaint or report received by staff; prints the receipt number(s).
+    Record {
+        #[arg(long)]
+        agency: String,
+        /// conduct_complaint, samr_complaint or samr_report; both SAMR types for a complaint with
+        /// a report in it (two records).
+        #[arg(long = "type", required = true)]
+        types: Vec<String>,
+        /// internet, phone, fax, post, counter, platform_12315, hotline_12315, hotline_12345,
+        /// letter or visit.
+        #[arg(long)]
+        channel: String,
+        /// When it was received (RFC 3339); required for oral intake.
+        #[arg(long)]
+        received_at: Option<String>,
+        #[arg(long)]
+        content: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, default_value = "")]
+        contact: String,
+        #[arg(long)]
+        anonymous: bool,
+        #[arg(long)]
+        secrecy_requested: bool,
+        #[arg(long = "case", default_value = "")]
+        case_id: String,
+        #[arg(long = "officer")]
+        officers: Vec<String>,
+    },
+    /// Record the next step of a complaint (e.g. `accepted`, `extended`, `concluded`,
+    /// `filing_decided`); prints the complaint with what it still owes.
+    Step {
+        #[arg(long)]
+        complaint: String,
+        #[arg(long)]
+        kind: String,
+        /// When it happened (RFC 3339); default now.
+        #[arg(long)]
+        occurred_at: Option<String>,
+        #[arg(long, default_value = "")]
+        text: String,
+        #[arg(long, default_value_t = 0)]
+        extension_days: u32,
+        #[arg(long, default_value = "")]
+        approved_by: String,
+        #[arg(long)]
+        case_filed: bool,
+        #[arg(long = "case", default_value = "")]
+        case_id: String,
+        /// not_upheld, correction_ordered, revoke_or_change_recommended, referred_for_accountability.
+        #[arg(long, default_value = "")]
+        outcome: String,
+    },
+    /// One complaint; `--reveal` shows the reporter (handling offices, logged with `--reason`).
+    Get {
+        #[arg(long)]
+        complaint: String,
+        #[arg(long)]
+        reveal: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// An agency's complaints, reporter masked.
+    List {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        open: bool,
+    },
+    /// Who saw a complaint's reporter.
+    Accesses {
+        #[arg(long)]
+        complaint: String,
+    },
+    /// The figures and 情况通报 of a period (supervisors).
+    Stats {
+        #[arg(long, default_value = "")]
+        agency: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+fn enum_value(flag: &str, prefix: &str, value: &str, parse: impl Fn(&str) -> Option<i32>) -> Result<i32, StartError> {
+    if value.is_empty() {
+        return Ok(0);
+    }
+    parse(&format!("{prefix}{}", value.to_ascii_uppercase()))
+        .ok_or_else(|| format!("{flag} {value}: not a known value").into())
+}
+
+fn time(flag: &str, value: Option<&str>) -> Result<Option<prost_types::Timestamp>, StartError> {
+    value
+        .map(|v| {
+            sanxiang_domain::Timestamp::parse_rfc3339(v)
+                .map(sanxiang_api::convert::timestamp)
+                .ok_or_else(|| StartError::from(format!("{flag} {v}: not an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+/// Runs a `complaint` subcommand.
+pub async fn run(
+    channel: Channel,
+    bearer: crate::client::Bearer,
+    q: bool,
+    cmd: ComplaintCmd,
+) -> Result<(), StartError> {
+    let mut c = ComplaintServiceClient::with_interceptor(channel, bearer);
+    let complaint_type = |t: &str| pb::ComplaintType::from_str_name(t).map(|v| v as i32);
+    match cmd {
+        ComplaintCmd::Record {
+            agency,
+            types,
+            channel,
+            received_at,
+            content,
+            name,
+            contact,
+            anonymous,
+            secrecy_requested,
+            case_id,
+            officers,
+        } => {
+            let types = types
+                .iter()
+                .map(|t| enum_value("--type", "COMPLAINT_TYPE_", t, complaint_type))
+                .collect::<Result<Vec<_>, _>>()?;
+            let channel = enum_value("--channel", "COMPLAINT_CHANNEL_", &channel, |v| {
+                pb::ComplaintChannel::from_str_name(v).map(|c| c as i32)
+            })?;
+            let got = c
+                .record_complaint(pb::RecordComplaintRequest {
+                    agency_id: agency,
+                    types,
+                    channel,
+                    received_at: time("--received-at", received_at.as_deref())?,
+                    content,
+                    reporter: Some(pb::Reporter { name, contact, anonymous, secrecy_requested, masked: false }),
+                    case_id,
+                    officer_ids: officers,
+                    request_id: String::new(),
+                })
+                .await?
+                .into_inner()
+                .complaints;
+            show_ids(q, &got, |c| c.id.clone());
+        }
+        ComplaintCmd::Step {
+            complaint,
+            kind,
+            occurred_at,
+            text,
+            extension_days,
+            approved_by,
+            case_filed,
+            case_id,
+            outcome,
+        } => {
+            let kind = enum_value("--kind", "COMPLAINT_STEP_KIND_", &kind, |v| {
+                pb::ComplaintStepKind::from_str_name(v).map(|k| k as i32)
+            })?;
+            let outcome = enum_value("--outcome", "COMPLAINT_OUTCOME_", &outcome, |v| {
+                pb::ComplaintOutcome::from_str_name(v).map(|o| o as i32)
+            })?;
+            let got = c
+                .record_complaint_step(pb::RecordComplaintStepRequest {
+                    complaint_id: complaint,
+                    kind,
+                    occurred_at: time("--occurred-at", occurred_at.as_deref())?,
+                    text,
+                    extension_days,
+                    approved_by,
+                    case_filed,
+                    case_id,
+                    outcome,
+                    request_id: String::new(),
+                })
+                .await?
+                .into_inner()
+                .complaint
+                .ok_or_else(|| crate::client::missing("complaint"))?;
+            show(q, &got.id, &got);
+        }
+        ComplaintCmd::Get { complaint, reveal, reason } => {
+            let got = c
+                .get_complaint(pb::GetComplaintRequest {
+                    complaint_id: complaint,
+                    reveal_reporter: reveal,
+                    access_reason: reason,
+                })
+                .await?
+                .into_inner()
+                .complaint
+                .ok_or_else(|| crate::client::missing("complaint"))?;
+            show(q, &got.id, &got);
+        }
+        ComplaintCmd::List { agency, open } => {
+            let got = c
+                .list_complaints(pb::ListComplaintsRequest { agency_id: agency, open_only: open })
+                .await?
+                .into_inner()
+                .complaints;
+            show_ids(q, &got, |c| c.id.clone());
+        }
+        ComplaintCmd::Accesses { complaint } => {
+            let got = c
+                .list_reporter_access(pb::ListReporterAccessRequest { complaint_id: complaint.clone() })
+                .await?
+                .into_inner();
+            show(q, &complaint, &got);
+        }
+        ComplaintCmd::Stats { agency, from, to } => {
+            let got = c
+                .get_complaint_statistics(pb::GetComplaintStatisticsRequest { agency_id: agency, from, to })
+                .await?
+                .into_inner();
+            show(q, &got.received.to_string(), &got);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,871 @@
+//! Complaints and reports (投诉举报, RULES T1–T7) through real gRPC and the real public HTTP
+//! surface, on every database backend: a conduct complaint through every step of its clock with
+//! an extension, the case held while it is open; a SAMR complaint whose mediation pauses for
+//! testing; a report (submitted by the public with a complaint in it, so split in two) on which a
+//! case is filed, the case showing only "source: report #id"; the reporter absent from every
+//! public output, the case's events and export, the figures and the supervisors' list (scanned);
+//! bad input refused by field or rule with nothing written; who may do what.
+
+use std::sync::Arc;
+
+use sanxiang_domain::{TestClock, Timestamp};
+use sanxiang_proto::v1 as pb;
+use sanxiang_proto::v1::ComplaintOutcome as O;
+use sanxiang_proto::v1::ComplaintStepKind as S;
+use sanxiang_proto::v1::EventKind as K;
+use sanxiang_store::entity::{complaint, complaint_step, event};
+use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, http, refused, shanghai_morning, ts};
+use sea_orm::EntityTrait;
+use tonic::Code;
+
+backend_tests!(
+    a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case,
+    a_samr_complaint_pauses_for_testing_and_a_report_becomes_a_case,
+    the_reporter_is_absent_from_every_public_output,
+    bad_input_is_refused_by_name_and_nothing_is_written,
+    only_the_handling_offices_handle_and_see_reporters,
+    public_intake_is_rate_limited,
+);
+
+const NAME: &str = "王小明";
+const PHONE: &str = "13912345678";
+
+struct Setup {
+    h: Harness,
+    clock: Arc<TestClock>,
+    w: World,
+    city: pb::Agency,
+    /// The agency's legal office (法制机构): handles its complaints.
+    reviewer: Client,
+    /// The city's supervision office: handles and supervises.
+    supervisor: Client,
+}
+
+async fn setup(backend: Backend, date: &str) -> Setup {
+    let (h, clock) = Harness::start_on(backend, date).await;
+    let city = h.agency(100, "").await;
+    let w = h.world(1, &city.id).await;
+    let o = h.officer(&w.agency.id, "法制员", true).await;
+    let reviewer = h.principal(pb::Role::Reviewer, &w.agency.id, &o.id).await;
+    let supervisor = h.principal(pb::Role::Supervisor, &city.id, "").await;
+    Setup { h, clock, w, city, reviewer, supervisor }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn day(date: &str) -> Timestamp {
+    shanghai_morning(date)
+}
+
+fn reporter() -> pb::Reporter {
+    pb::Reporter { name: NAME.into(), contact: PHONE.into(), ..Default::default() }
+}
+
+async fn intake(c: &Client, r: pb::RecordComplaintRequest) -> Result<Vec<pb::Complaint>, tonic::Status> {
+    c.complaints.clone().record_complaint(r).await.map(|r| r.into_inner().complaints)
+}
+
+async fn step(c: &Client, r: pb::RecordComplaintStepRequest) -> Result<pb::Complaint, tonic::Status> {
+    c.complaints.clone().record_complaint_step(r).await.map(|r| r.into_inner().complaint.expect("complaint"))
+}
+
+fn step_req(id: &str, kind: S, at: Timestamp) -> pb::RecordComplaintStepRequest {
+    pb::RecordComplaintStepRequest {
+        complaint_id: id.into(),
+        kind: kind as i32,
+        occurred_at: Some(ts(at)),
+        ..Default::default()
+    }
+}
+
+fn due(c: &pb::Complaint, owed: &str) -> String {
+    c.obligations.iter().find(|o| o.owed == owed).map(|o| o.due_date.clone()).unwrap_or_default()
+}
+
+async fn overdue(c: &Client) -> Vec<pb::OverdueItem> {
+    c.publicity.clone().list_overdue(pb::ListOverdueRequest::default()).await.unwrap().into_inner().items
+}
+
+async fn events(w: &World, case_id: &str) -> Vec<pb::Event> {
+    w.officer
+        .record
+        .clone()
+        .list_events(pb::ListEventsRequest { case_id: case_id.into(), after_seq: 0, limit: 0 })
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+}
+
+async fn holds(w: &World, case_id: &str) -> Vec<String> {
+    w.officer
+        .record
+        .clone()
+        .get_case(pb::GetCaseRequest { case_id: case_id.into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap()
+        .legal_holds
+}
+
+async fn export(w: &World, case_id: &str) -> Vec<u8> {
+    let mut s = w
+        .officer
+        .record
+        .clone()
+        .export_case(pb::ExportCaseRequest { case_id: case_id.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(m) = s.message().await.unwrap() {
+        out.extend_from_slice(&m.chunk);
+    }
+    out
+}
+
+async fn stats(c: &Client, from: &str, to: &str) -> pb::GetComplaintStatisticsResponse {
+    c.complaints
+        .clone()
+        .get_complaint_statistics(pb::GetComplaintStatisticsRequest {
+            agency_id: String::new(),
+            from: from.into(),
+            to: to.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn post_json(h: &Harness, body: &serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(http(h, "/v1/complaints"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case(backend: Backend) {
+    // Received on Friday 2026-03-06 at a visit.
+    let s = setup(backend, "2026-03-06").await;
+    let (w, clock) = (&s.w, &s.clock);
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let got = intake(
+        &w.officer,
+        pb::RecordComplaintRequest {
+            agency_id: w.agency.id.clone(),
+            types: vec![pb::ComplaintType::ConductComplaint as i32],
+            channel: pb::ComplaintChannel::Visit as i32,
+            received_at: Some(ts(day("2026-03-06"))),
+            content: "执法人员检查时未出示执法证件".into(),
+            reporter: Some(reporter()),
+            case_id: case.id.clone(),
+            officer_ids: vec![w.officers[0].id.clone()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.len(), 1);
+    let c = &got[0];
+    let id = c.id.clone();
+    assert!(c.open);
+    assert_eq!(c.intake_officer_id, w.officers[0].id, "the intake officer is recorded");
+    let r = c.reporter.as_ref().unwrap();
+    assert!(r.masked && r.name.is_empty() && r.contact.is_empty(), "the intake's answer masks the reporter");
+    // T6: accept within 5 working days: Friday + 5 = Friday 2026-03-13.
+    assert_eq!(due(c, "acceptance"), "2026-03-13");
+    assert_eq!(c.steps.len(), 1);
+    assert_eq!(c.steps[0].prev_hash, "");
+    // The case is held while the complaint is open (K4), and learns only the complaint's number.
+    assert_eq!(holds(w, &case.id).await, vec!["complaint".to_owned()]);
+    let received = events(w, &case.id).await.into_iter().last().unwrap();
+    assert_eq!(received.kind, K::ComplaintReceived as i32);
+    assert_eq!(received.payload_json, format!("{{\"source\":\"complaint #{id}\"}}"));
+
+    // Out of order: refused by rule, nothing written.
+    refused(
+        step(&s.reviewer, step_req(&id, S::Concluded, day("2026-03-06"))).await,
+        Code::FailedPrecondition,
+        "T3.accepted-first",
+    );
+    refused(
+        step(&s.reviewer, step_req(&id, S::Accepted, day("2026-03-05"))).await,
+        Code::FailedPrecondition,
+        "T2.after-receipt",
+    );
+    refused(
+        step(&s.reviewer, step_req(&id, S::MediationPaused, day("2026-03-06"))).await,
+        Code::FailedPrecondition,
+        "T1.type",
+    );
+
+    // Monday 2026-03-16: the acceptance is late and the supervisor sees it.
+    clock.set(day("2026-03-16"));
+    let late = overdue(&s.supervisor).await;
+    let item = late.iter().find(|i| i.subject_id == id).expect("the late acceptance is listed");
+    assert_eq!((item.kind, item.due_date.as_str()), (pb::OverdueKind::ComplaintAcceptance as i32, "2026-03-13"));
+    let c = step(&s.reviewer, step_req(&id, S::Accepted, day("2026-03-16"))).await.unwrap();
+    assert!(!overdue(&s.supervisor).await.iter().any(|i| i.subject_id == id));
+    // Concluded within 30 days of acceptance.
+    assert_eq!(due(&c, "handling"), "2026-04-15");
+
+    // One extension, approved and at most 30 days.
+    let mut ext = step_req(&id, S::Extended, day("2026-04-10"));
+    ext.extension_days = 20;
+    clock.set(day("2026-04-10"));
+    refused(step(&s.reviewer, ext.clone()).await, Code::InvalidArgument, "approved_by");
+    ext.approved_by = w.officers[1].id.clone();
+    ext.extension_days = 31;
+    refused(step(&s.reviewer, ext.clone()).await, Code::FailedPrecondition, "T6.extension-max");
+    ext.extension_days = 20;
+    let c = step(&s.reviewer, ext.clone()).await.unwrap();
+    assert_eq!(due(&c, "handling"), "2026-05-05");
+    assert_eq!(
+        (c.steps.last().unwrap().extension_days, c.steps.last().unwrap().approved_by.as_str()),
+        (20, w.officers[1].id.as_str())
+    );
+    refused(step(&s.reviewer, ext).await, Code::FailedPrecondition, "T6.one-extension");
+
+    // 2026-05-06: past the extended period.
+    clock.set(day("2026-05-06"));
+    let late = overdue(&s.supervisor).await;
+    let item = late.iter().find(|i| i.subject_id == id).expect("the late conclusion is listed");
+    assert_eq!((item.kind, item.due_date.as_str()), (pb::OverdueKind::ComplaintHandling as i32, "2026-05-05"));
+
+    // Concluded upheld: the complaint closes, the case's hold ends.
+    let mut end = step_req(&id, S::Concluded, day("2026-05-06"));
+    end.outcome = O::Rejected as i32;
+    refused(step(&s.supervisor, end.clone()).await, Code::FailedPrecondition, "T6.outcome");
+    end.outcome = O::CorrectionOrdered as i32;
+    end.text = "责令改正并重新作出检查记录".into();
+    let c = step(&s.supervisor, end.clone()).await.unwrap();
+    assert!(!c.open);
+    assert_eq!(c.outcome, O::CorrectionOrdered as i32);
+    assert!(c.obligations.is_empty());
+    assert_eq!(c.steps.len(), 4);
+    for pair in c.steps.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "each step chains onto the one before");
+    }
+    refused(step(&s.supervisor, end).await, Code::FailedPrecondition, "T2.closed");
+    // The complaint's own chain, as stored: each hash is the SHA-256 of its canonical document,
+    // which names the hash before it; no document names the reporter.
+    let mut prev = String::new();
+    let mut stored: Vec<complaint_step::Model> = complaint_step::Entity::find()
+        .all(&s.h.running.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|st| st.complaint_id == id)
+        .collect();
+    stored.sort_by_key(|st| st.seq);
+    assert_eq!(stored.len(), 4);
+    for st in &stored {
+        use sha2::Digest as _;
+        assert_eq!(st.hash, hex(&sha2::Sha256::digest(st.payload.as_bytes())), "step {} hashes its document", st.seq);
+        let doc: serde_json::Value = serde_json::from_str(&st.payload).unwrap();
+        assert_eq!(doc["prev_hash"].as_str(), Some(prev.as_str()), "step {} names the hash before it", st.seq);
+        assert_eq!((st.prev_hash.as_str(), doc["seq"].as_i64()), (prev.as_str(), Some(st.seq)));
+        assert!(!st.payload.contains(NAME) && !st.payload.contains(PHONE));
+        prev = st.hash.clone();
+    }
+    assert_eq!(c.steps.last().unwrap().hash, prev);
+    assert!(holds(w, &case.id).await.is_empty());
+    let concluded = events(w, &case.id).await.into_iter().last().unwrap();
+    assert_eq!(concluded.kind, K::ComplaintConcluded as i32);
+    assert!(concluded.payload_json.contains(&format!("complaint #{id}")));
+    assert!(!overdue(&s.supervisor).await.iter().any(|i| i.subject_id == id));
+    // The case's chain still verifies with the complaint's events in it.
+    assert!(w.verify(&case.id, false).await.ok);
+
+    // The figures of the period (T7).
+    let f = stats(&s.supervisor, "2026-03-01", "2026-05-31").await;
+    assert_eq!((f.received, f.open, f.overdue), (1, 0, 0));
+    assert_eq!((f.concluded_conduct, f.upheld_conduct, f.upheld_per_mille), (1, 1, 1000));
+    let count = |d: &str, k: &str| f.counts.iter().find(|c| c.dimension == d && c.key == k).map_or(0, |c| c.count);
+    assert_eq!(count("channel", "visit"), 1);
+    assert_eq!(count("type", "conduct_complaint"), 1);
+    assert_eq!(count("agency", &w.agency.id), 1);
+    assert_eq!(count("outcome", "correction_ordered"), 1);
+    assert_eq!(count("officer", &w.officers[0].id), 1);
+    assert!(f.notice.contains("成立率 100.0%"), "{}", f.notice);
+    // Another period has none of it.
+    assert_eq!(stats(&s.supervisor, "2026-06-01", "2026-06-30").await.received, 0);
+    let _ = &s.city;
+}
+
+async fn a_samr_complaint_pauses_for_testing_and_a_report_becomes_a_case(backend: Backend) {
+    // Monday 2026-03-02: the public submits a complaint with a report in it.
+    let s = setup(backend, "2026-03-02").await;
+    let (h, w, clock) = (&s.h, &s.w, &s.clock);
+    let r = post_json(
+        h,
+        &serde_json::json!({
+            "agency_id": w.agency.id,
+            "types": ["samr_complaint", "samr_report"],
+            "content": "在某超市购买的牛奶已过保质期，要求退货赔偿，并举报该超市销售过期食品",
+            "name": NAME,
+            "contact": PHONE,
+            "secrecy_requested": true,
+        }),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    let receipts: Vec<String> =
+        body["receipts"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(receipts.len(), 2, "a complaint with a report in it is two records: {body}");
+    assert_eq!(body.as_object().unwrap().len(), 1, "the answer is the receipt numbers only: {body}");
+    let get = |id: &str| {
+        let c = s.reviewer.complaints.clone();
+        let id = id.to_owned();
+        async move {
+            c.clone()
+                .get_complaint(pb::GetComplaintRequest { complaint_id: id, ..Default::default() })
+                .await
+                .unwrap()
+                .into_inner()
+                .complaint
+                .unwrap()
+        }
+    };
+    let a = get(&receipts[0]).await;
+    let b = get(&receipts[1]).await;
+    let (complaint_rec, report) = if a.r#type == pb::ComplaintType::SamrComplaint as i32 { (a, b) } else { (b, a) };
+    assert_eq!(report.r#type, pb::ComplaintType::SamrReport as i32);
+    assert_eq!(
+        (complaint_rec.sibling_id.as_str(), report.sibling_id.as_str()),
+        (report.id.as_str(), complaint_rec.id.as_str())
+    );
+    assert_eq!(complaint_rec.channel, pb::ComplaintChannel::Internet as i32);
+    assert_eq!(complaint_rec.received_at, Some(ts(day("2026-03-02"))), "received now, by the server's clock");
+    assert!(complaint_rec.reporter.as_ref().unwrap().secrecy_requested);
+    assert_eq!(due(&complaint_rec, "acceptance"), "2026-03-11", "7 working days (T3)");
+    assert_eq!(due(&report, "report_filing"), "2026-03-23", "15 working days by default (T4)");
+    let cid = complaint_rec.id.clone();
+
+    // Accepted on Wednesday 2026-03-04: mediation runs 45 working days.
+    clock.set(day("2026-03-04"));
+    let c = step(&s.reviewer, step_req(&cid, S::Accepted, day("2026-03-04"))).await.unwrap();
+    assert_eq!(due(&c, "handling"), "2026-05-11");
+    // Testing from Monday 03-09 to Monday 03-16: five working days do not count.
+    clock.set(day("2026-03-09"));
+    let c = step(&s.reviewer, step_req(&cid, S::MediationPaused, day("2026-03-09"))).await.unwrap();
+    let handling = c.obligations.iter().find(|o| o.owed == "handling").unwrap();
+    assert_eq!(handling.due_date, "", "no due date while testing is under way");
+    refused(
+        step(&s.reviewer, step_req(&cid, S::MediationTerminated, day("2026-03-09"))).await,
+        Code::FailedPrecondition,
+        "T3.paused",
+    );
+    clock.set(day("2026-03-16"));
+    let c = step(&s.reviewer, step_req(&cid, S::MediationResumed, day("2026-03-16"))).await.unwrap();
+    assert_eq!(due(&c, "handling"), "2026-05-18");
+    // A violation found during mediation: verified within 15 working days, +15 once.
+    let c = step(&s.reviewer, step_req(&cid, S::ViolationFound, day("2026-03-16"))).await.unwrap();
+    let verification = |c: &pb::Complaint| {
+        c.obligations.iter().find(|o| o.step == S::VerificationConcluded as i32).map(|o| o.due_date.clone()).unwrap()
+    };
+    assert_eq!(verification(&c), "2026-04-07");
+    let c = step(&s.reviewer, step_req(&cid, S::VerificationExtended, day("2026-03-16"))).await.unwrap();
+    assert_eq!(verification(&c), "2026-04-28");
+    let c = step(&s.reviewer, step_req(&cid, S::VerificationConcluded, day("2026-03-16"))).await.unwrap();
+    assert!(c.obligations.iter().all(|o| o.step != S::VerificationConcluded as i32));
+    // Mediation ends without agreement; both sides are told within 7 working days.
+    clock.set(day("2026-05-19"));
+    let c = step(&s.reviewer, step_req(&cid, S::MediationTerminated, day("2026-05-19"))).await.unwrap();
+    assert_eq!(due(&c, "notification"), "2026-05-28");
+    clock.set(day("2026-05-29"));
+    let late = overdue(&s.supervisor).await;
+    let item = late.iter().find(|i| i.subject_id == cid).expect("the late notification is listed");
+    assert_eq!(item.kind, pb::OverdueKind::ComplaintNotification as i32);
+    let c = step(&s.reviewer, step_req(&cid, S::PartiesNotified, day("2026-05-29"))).await.unwrap();
+    assert!(!c.open);
+    assert_eq!(c.outcome, O::MediationTerminated as i32);
+
+    // The report: past its 15 working days without a 立案 decision, it is listed.
+    let late = overdue(&s.supervisor).await;
+    let item = late.iter().find(|i| i.subject_id == report.id).expect("the report's filing is late");
+    assert_eq!((item.kind, item.due_date.as_str()), (pb::OverdueKind::ReportFiling as i32, "2026-03-23"));
+    // A case is filed on it.
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let mut decided = step_req(&report.id, S::FilingDecided, day("2026-05-29"));
+    decided.case_filed = true;
+    refused(step(&s.reviewer, decided.clone()).await, Code::InvalidArgument, "case_id");
+    decided.case_id = case.id.clone();
+    refused(step(&s.reviewer, decided.clone()).await, Code::FailedPrecondition, "T7.case-filed");
+    w.append(&case.id, K::Filing, day("2026-05-29")).await;
+    let r = step(&s.reviewer, decided).await.unwrap();
+    assert_eq!(r.case_id, case.id);
+    assert!(r.open, "the real-name reporter is still to be told");
+    assert_eq!(due(&r, "notification"), "2026-06-05", "5 working days after the decision (T4)");
+    let linked = events(w, &case.id).await.into_iter().last().unwrap();
+    assert_eq!(linked.kind, K::ReportLinked as i32);
+    assert_eq!(linked.payload_json, format!("{{\"source\":\"report #{}\"}}", report.id));
+    let r = step(&s.reviewer, step_req(&report.id, S::ReporterNotified, day("2026-05-29"))).await.unwrap();
+    assert!(!r.open);
+    assert_eq!(r.outcome, O::CaseFiled as i32);
+    assert!(w.verify(&case.id, false).await.ok);
+    assert!(!overdue(&s.supervisor).await.iter().any(|i| i.subject_id == report.id || i.subject_id == cid));
+}
+
+/// Every place the public, the case's officers or the figures can read.
+async fn scan(s: &Setup, case_id: &str, what: &str) {
+    let (h, w) = (&s.h, &s.w);
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    for path in [
+        "/".to_owned(),
+        "/feed.atom".to_owned(),
+        "/v1/disclosures".to_owned(),
+        format!("/v1/disclosures/{case_id}"),
+        "/v1/export/cf.csv".to_owned(),
+        "/v1/export/xk.csv".to_owned(),
+        format!("/agencies/{}", w.agency.id),
+        format!("/decisions/{case_id}"),
+        format!("/v1/notices/{}", w.agency.id),
+        format!("/v1/annual/{}/2026", w.agency.id),
+        "/complaints/new".to_owned(),
+    ] {
+        let body = reqwest::get(http(h, &path)).await.unwrap().text().await.unwrap();
+        outputs.push((path, body));
+    }
+    outputs.push(("ListEvents".into(), format!("{:?}", events(w, case_id).await)));
+    outputs.push(("ExportCase".into(), String::from_utf8_lossy(&export(w, case_id).await).into_owned()));
+    outputs.push((
+        "GetComplaintStatistics".into(),
+        format!("{:?}", stats(&s.supervisor, "2026-01-01", "2026-12-31").await),
+    ));
+    outputs.push(("ListOverdue".into(), format!("{:?}", overdue(&s.supervisor).await)));
+    let masked =
+        s.w.head
+            .complaints
+            .clone()
+            .list_complaints(pb::ListComplaintsRequest { agency_id: w.agency.id.clone(), open_only: false })
+            .await
+            .unwrap()
+            .into_inner();
+    outputs.push(("ListComplaints (head)".into(), format!("{masked:?}")));
+    // Every step of every complaint's own chain, and every case event, as stored.
+    for st in complaint_step::Entity::find().all(&h.running.db).await.unwrap() {
+        outputs.push((format!("complaint_steps {}#{}", st.complaint_id, st.seq), st.payload));
+    }
+    for e in event::Entity::find().all(&h.running.db).await.unwrap() {
+        outputs.push((format!("events {}#{}", e.case_id, e.case_seq), e.payload));
+    }
+    for (where_, text) in &outputs {
+        assert!(!text.contains(NAME), "{what}: the reporter's name is in {where_}");
+        assert!(!text.contains(PHONE), "{what}: the reporter's phone is in {where_}");
+    }
+}
+
+async fn the_reporter_is_absent_from_every_public_output(backend: Backend) {
+    let s = setup(backend, "2026-03-02").await;
+    let (h, w, clock) = (&s.h, &s.w, &s.clock);
+    // A decided, published case that a report and a conduct complaint concern.
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    w.ready_for_decision(&case.id, day("2026-03-02")).await;
+    w.decide(&case.id, false).await.unwrap();
+    // By the public form …
+    let form = reqwest::Client::new()
+        .post(http(h, "/complaints"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("agency_id", &w.agency.id)
+                .append_pair("type", "samr_report")
+                .append_pair("content", "该公司仍在销售过期食品")
+                .append_pair("name", NAME)
+                .append_pair("contact", PHONE)
+                .append_pair("secrecy_requested", "1")
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 201);
+    let page = form.text().await.unwrap();
+    assert!(!page.contains(NAME) && !page.contains(PHONE), "the receipt page echoes nothing: {page}");
+    let report_id = {
+        let list = s
+            .reviewer
+            .complaints
+            .clone()
+            .list_complaints(pb::ListComplaintsRequest { agency_id: w.agency.id.clone(), open_only: true })
+            .await
+            .unwrap()
+            .into_inner()
+            .complaints;
+        assert_eq!(list.len(), 1);
+        assert!(page.contains(&list[0].id), "the receipt page gives the receipt number");
+        list[0].id.clone()
+    };
+    // … and by staff on the phone, about the case.
+    intake(
+        &w.officer,
+        pb::RecordComplaintRequest {
+            agency_id: w.agency.id.clone(),
+            types: vec![pb::ComplaintType::ConductComplaint as i32],
+            channel: pb::ComplaintChannel::Hotline12345 as i32,
+            received_at: Some(ts(day("2026-03-02"))),
+            content: "对处罚决定有异议，认为执法人员态度粗暴".into(),
+            reporter: Some(reporter()),
+            case_id: case.id.clone(),
+            officer_ids: vec![w.officers[1].id.clone()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // The report leads to 立案 of the case; overdue items exist later.
+    let mut decided = step_req(&report_id, S::FilingDecided, day("2026-03-02"));
+    decided.case_filed = true;
+    decided.case_id = case.id.clone();
+    step(&s.reviewer, decided).await.unwrap();
+    clock.set(day("2026-04-01"));
+    assert!(!overdue(&s.supervisor).await.is_empty());
+    scan(&s, &case.id, "before any access").await;
+
+    // A handling office sees the identity only on asking, with a reason, and is logged.
+    let mut get = pb::GetComplaintRequest {
+        complaint_id: report_id.clone(),
+        reveal_reporter: true,
+        access_reason: String::new(),
+    };
+    refused(s.reviewer.complaints.clone().get_complaint(get.clone()).await, Code::InvalidArgument, "access_reason");
+    get.access_reason = "告知立案结果".into();
+    let seen = s.reviewer.complaints.clone().get_complaint(get.clone()).await.unwrap().into_inner().complaint.unwrap();
+    let r = seen.reporter.unwrap();
+    assert_eq!((r.name.as_str(), r.contact.as_str(), r.masked), (NAME, PHONE, false));
+    let log = s
+        .reviewer
+        .complaints
+        .clone()
+        .list_reporter_access(pb::ListReporterAccessRequest { complaint_id: report_id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .accesses;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].reason, "告知立案结果");
+    // The head reads complaints masked and may not reveal; the case's officers read nothing.
+    refused(w.head.complaints.clone().get_complaint(get.clone()).await, Code::PermissionDenied, "handle complaints");
+    let masked = w
+        .head
+        .complaints
+        .clone()
+        .get_complaint(pb::GetComplaintRequest { complaint_id: report_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap();
+    assert!(masked.reporter.unwrap().masked);
+    refused(
+        w.officer
+            .complaints
+            .clone()
+            .get_complaint(pb::GetComplaintRequest { complaint_id: report_id.clone(), ..Default::default() })
+            .await,
+        Code::PermissionDenied,
+        "read complaints",
+    );
+    assert_eq!(
+        s.reviewer
+            .complaints
+            .clone()
+            .list_reporter_access(pb::ListReporterAccessRequest { complaint_id: report_id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .accesses
+            .len(),
+        1,
+        "refused attempts reveal nothing and are not accesses"
+    );
+    scan(&s, &case.id, "after an access").await;
+}
+
+/// A change to a valid intake request that makes it invalid.
+type Change = Box<dyn Fn(&mut pb::RecordComplaintRequest)>;
+
+async fn bad_input_is_refused_by_name_and_nothing_is_written(backend: Backend) {
+    let s = setup(backend, "2026-03-02").await;
+    let (h, w) = (&s.h, &s.w);
+    let other = h.world(2, "").await;
+    let other_case = other.open_case(pb::CaseKind::Penalty).await;
+    let good = pb::RecordComplaintRequest {
+        agency_id: w.agency.id.clone(),
+        types: vec![pb::ComplaintType::SamrComplaint as i32],
+        channel: pb::ComplaintChannel::Letter as i32,
+        received_at: None,
+        content: "商家拒绝退货".into(),
+        reporter: Some(reporter()),
+        case_id: String::new(),
+        officer_ids: vec![],
+        request_id: String::new(),
+    };
+    let bad: Vec<(Change, Code, &str)> = vec![
+        (Box::new(|r| r.types.clear()), Code::InvalidArgument, "types"),
+        (Box::new(|r| r.types = vec![99]), Code::InvalidArgument, "types"),
+        (
+            Box::new(|r| {
+                r.types = vec![pb::ComplaintType::ConductComplaint as i32, pb::ComplaintType::SamrReport as i32]
+            }),
+            Code::InvalidArgument,
+            "types",
+        ),
+        (Box::new(|r| r.channel = 0), Code::InvalidArgument, "channel"),
+        (Box::new(|r| r.channel = pb::ComplaintChannel::Phone as i32), Code::InvalidArgument, "received_at"),
+        (Box::new(|r| r.received_at = Some(ts(day("2026-03-03")))), Code::InvalidArgument, "received_at"),
+        (Box::new(|r| r.content = "  ".into()), Code::InvalidArgument, "content"),
+        (Box::new(|r| r.content = "长".repeat(10_001)), Code::InvalidArgument, "content"),
+        (Box::new(|r| r.reporter = None), Code::InvalidArgument, "reporter.name"),
+        (Box::new(|r| r.reporter.as_mut().unwrap().contact.clear()), Code::InvalidArgument, "reporter.contact"),
+        (
+            Box::new(|r| r.reporter = Some(pb::Reporter { anonymous: true, ..Default::default() })),
+            Code::InvalidArgument,
+            "reporter.anonymous",
+        ),
+        (Box::new(|r| r.agency_id = "not an id".into()), Code::InvalidArgument, "agency_id"),
+        (Box::new(move |r| r.case_id = other_case.id.clone()), Code::InvalidArgument, "case_id"),
+        (
+            Box::new(move |r| r.officer_ids = vec![other.officers[0].id.clone()]),
+            Code::InvalidArgument,
+            "officer_ids[0]",
+        ),
+    ];
+    for (change, code, what) in bad {
+        let mut r = good.clone();
+        change(&mut r);
+        refused(intake(&w.officer, r).await, code, what);
+    }
+    // Over HTTP: refused by field, as JSON.
+    for (body, what) in [
+        (
+            serde_json::json!({"agency_id": w.agency.id, "types": ["samr_report"], "content": "", "anonymous": true}),
+            "content",
+        ),
+        (
+            serde_json::json!({"agency_id": "no-such", "types": ["samr_report"], "content": "x", "anonymous": true}),
+            "agency_id",
+        ),
+        (
+            serde_json::json!({"agency_id": w.agency.id, "types": ["nonsense"], "content": "x", "anonymous": true}),
+            "types",
+        ),
+        (
+            serde_json::json!({"agency_id": w.agency.id, "types": ["samr_complaint"], "content": "x", "name": NAME}),
+            "reporter.contact",
+        ),
+        (
+            serde_json::json!({"agency_id": w.agency.id, "types": ["samr_report"], "content": "x", "case_id": "c"}),
+            "case_id",
+        ),
+    ] {
+        let r = post_json(h, &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        let e: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+        let msg = e["error"].as_str().unwrap();
+        assert!(msg.contains(what), "{msg} does not name {what}");
+        assert!(!msg.contains(NAME), "an error never echoes the reporter: {msg}");
+    }
+    let r = reqwest::Client::new().post(http(h, "/v1/complaints")).body("{not json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(complaint::Entity::find().all(&h.running.db).await.unwrap().is_empty(), "nothing was written");
+    assert!(complaint_step::Entity::find().all(&h.running.db).await.unwrap().is_empty());
+
+    // Steps: unknown kind, intake as a step, a future time, a rejection without its ground.
+    let base = good.clone();
+    let id = intake(&w.officer, good).await.unwrap().remove(0).id;
+    refused(step(&s.reviewer, step_req(&id, S::Unspecified, day("2026-03-02"))).await, Code::InvalidArgument, "kind");
+    refused(step(&s.reviewer, step_req(&id, S::Received, day("2026-03-02"))).await, Code::InvalidArgument, "kind");
+    refused(
+        step(&s.reviewer, step_req(&id, S::Accepted, day("2026-03-03"))).await,
+        Code::InvalidArgument,
+        "occurred_at",
+    );
+    refused(step(&s.reviewer, step_req(&id, S::Rejected, day("2026-03-02"))).await, Code::InvalidArgument, "text");
+    refused(
+        step(&s.reviewer, step_req("not an id", S::Accepted, day("2026-03-02"))).await,
+        Code::InvalidArgument,
+        "complaint_id",
+    );
+    assert_eq!(complaint_step::Entity::find().all(&h.running.db).await.unwrap().len(), 1, "only the receipt");
+    // A rejection with its ground closes the complaint.
+    let mut reject = step_req(&id, S::Rejected, day("2026-03-02"));
+    reject.text = "不属于本机关管辖（第十五条第一款第（五）项）".into();
+    let c = step(&s.reviewer, reject.clone()).await.unwrap();
+    assert_eq!((c.open, c.outcome), (false, O::Rejected as i32));
+    // A retried step with its request id answers the complaint as it is; another request with
+    // the same id is refused, and nothing is added.
+    let mut first = step_req(&id, S::Rejected, day("2026-03-02"));
+    first.text = reject.text.clone();
+    let id2 = intake(&w.officer, pb::RecordComplaintRequest { request_id: "intake-7".into(), ..base.clone() })
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    let again =
+        intake(&w.officer, pb::RecordComplaintRequest { request_id: "intake-7".into(), ..base.clone() }).await.unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![id2.clone()],
+        "a retried intake is one record"
+    );
+    refused(
+        intake(
+            &w.officer,
+            pb::RecordComplaintRequest { request_id: "intake-7".into(), content: "另一件事".into(), ..base },
+        )
+        .await,
+        Code::FailedPrecondition,
+        "idempotency",
+    );
+    first.complaint_id = id2.clone();
+    first.request_id = "reject-1".into();
+    let once = step(&s.reviewer, first.clone()).await.unwrap();
+    let twice = step(&s.reviewer, first.clone()).await.unwrap();
+    assert_eq!((once.steps.len(), twice.steps.len()), (2, 2), "a retried step is recorded once");
+    first.text = "另一理由".into();
+    refused(step(&s.reviewer, first).await, Code::FailedPrecondition, "idempotency");
+}
+
+async fn only_the_handling_offices_handle_and_see_reporters(backend: Backend) {
+    let s = setup(backend, "2026-03-02").await;
+    let (h, w) = (&s.h, &s.w);
+    let publisher = &w.publisher;
+    let r = pb::RecordComplaintRequest {
+        agency_id: w.agency.id.clone(),
+        types: vec![pb::ComplaintType::SamrReport as i32],
+        channel: pb::ComplaintChannel::Post as i32,
+        content: "举报无照经营".into(),
+        reporter: Some(pb::Reporter { anonymous: true, ..Default::default() }),
+        ..Default::default()
+    };
+    refused(intake(publisher, r.clone()).await, Code::PermissionDenied, "record complaints");
+    refused(intake(&h.admin, r.clone()).await, Code::PermissionDenied, "record complaints");
+    refused(intake(&h.client(None), r.clone()).await, Code::Unauthenticated, "bearer");
+    // Another agency's officer may not record for this one.
+    let other = h.world(2, "").await;
+    refused(intake(&other.officer, r.clone()).await, Code::PermissionDenied, "record complaints");
+    let c = intake(&w.officer, r).await.unwrap().remove(0);
+    assert!(c.reporter.as_ref().unwrap().anonymous);
+    // The officer and the head may not handle it; the legal office and the supervision office may.
+    for who in [&w.officer, &w.head, publisher, &other.officer] {
+        refused(
+            step(who, step_req(&c.id, S::FilingDecided, day("2026-03-02"))).await,
+            Code::PermissionDenied,
+            "handle complaints",
+        );
+    }
+    for who in [&w.officer, publisher] {
+        refused(
+            who.complaints
+                .clone()
+                .list_complaints(pb::ListComplaintsRequest { agency_id: w.agency.id.clone(), open_only: false })
+                .await,
+            Code::PermissionDenied,
+            "read complaints",
+        );
+    }
+    // The figures are the supervisors'.
+    refused(
+        w.head
+            .complaints
+            .clone()
+            .get_complaint_statistics(pb::GetComplaintStatisticsRequest {
+                from: "2026-01-01".into(),
+                to: "2026-12-31".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "supervision",
+    );
+    // An anonymous reporter is never told anything (T4), so the report closes on its decision.
+    let mut decided = step_req(&c.id, S::FilingDecided, day("2026-03-02"));
+    decided.case_filed = false;
+    let done = step(&s.supervisor, decided).await.unwrap();
+    assert_eq!((done.open, done.outcome), (false, O::NotFiled as i32));
+
+    // The 立案 period is configuration (T4): 10 working days for this agency.
+    let mut policy = s
+        .reviewer
+        .complaints
+        .clone()
+        .get_complaint_policy(pb::GetComplaintPolicyRequest { agency_id: w.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(policy.report_filing_working_days, 15);
+    policy.report_filing_working_days = 10;
+    refused(
+        s.reviewer
+            .complaints
+            .clone()
+            .put_complaint_policy(pb::PutComplaintPolicyRequest { policy: Some(policy.clone()) })
+            .await,
+        Code::PermissionDenied,
+        "complaint periods",
+    );
+    policy.mediation_working_days = 0;
+    refused(
+        h.admin
+            .complaints
+            .clone()
+            .put_complaint_policy(pb::PutComplaintPolicyRequest { policy: Some(policy.clone()) })
+            .await,
+        Code::InvalidArgument,
+        "policy.mediation_working_days",
+    );
+    policy.mediation_working_days = 45;
+    h.admin
+        .complaints
+        .clone()
+        .put_complaint_policy(pb::PutComplaintPolicyRequest { policy: Some(policy) })
+        .await
+        .unwrap();
+    let c = intake(
+        &w.officer,
+        pb::RecordComplaintRequest {
+            agency_id: w.agency.id.clone(),
+            types: vec![pb::ComplaintType::SamrReport as i32],
+            channel: pb::ComplaintChannel::Fax as i32,
+            content: "举报虚假宣传".into(),
+            reporter: Some(pb::Reporter { anonymous: true, ..Default::default() }),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    assert_eq!(due(&c, "report_filing"), "2026-03-16");
+    let _ = &s.city;
+}
+
+async fn public_intake_is_rate_limited(backend: Backend) {
+    let clock = Arc::new(TestClock::new(day("2026-03-02")));
+    let h = Harness::start_with(backend, clock, |config| {
+        config.http_rate_burst = 2;
+        config.http_rate_per_second = 1;
+    })
+    .await;
+    let a = h.agency(1, "").await;
+    let body = serde_json::json!({"agency_id": a.id, "types": ["samr_report"], "content": "举报", "anonymous": true});
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        codes.push(post_json(&h, &body).await.status().as_u16());
+    }
+    assert_eq!(&codes[..2], &[201, 201]);
+    assert!(codes[2..].contains(&429), "{codes:?}");
+    let stored = complaint::Entity::find().all(&h.running.db).await.unwrap().len();
+    assert_eq!(stored, codes.iter().filter(|c| **c == 201).count(), "a refused submission writes nothing");
+}
