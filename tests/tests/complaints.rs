@@ -248,6 +248,32 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
     let c = step(&s.supervisor, end.clone()).await.unwrap();
     assert!(!c.open);
     assert_eq!(c.outcome, O::CorrectionOrdered as i32);
+    // The upheld complaint is an item of the officer's next annual review (RULES T6, C4), and of
+    // that officer's only; a review passed afterwards starts a new period.
+    let upheld = |certs: Vec<pb::Certificate>| -> Vec<(String, u32)> {
+        certs.into_iter().map(|c| (c.officer.unwrap().id, c.upheld_complaints)).collect()
+    };
+    let list = pb::ListCertificatesRequest { agency_id: w.agency.id.clone(), filter: 0 };
+    let certs = s.supervisor.registry.clone().list_certificates(list.clone()).await.unwrap().into_inner().certificates;
+    let counts = upheld(certs);
+    assert!(counts.contains(&(w.officers[0].id.clone(), 1)), "{counts:?}");
+    assert!(counts.contains(&(w.officers[1].id.clone(), 0)), "{counts:?}");
+    for (kind, hours) in [(pb::CertificateEventKind::Training, 8), (pb::CertificateEventKind::ReviewPassed, 0)] {
+        s.h.admin
+            .registry
+            .clone()
+            .record_certificate_event(pb::RecordCertificateEventRequest {
+                officer_id: w.officers[0].id.clone(),
+                kind: kind as i32,
+                effective_on: if hours > 0 { "2026-04-01".into() } else { String::new() },
+                training_hours: hours,
+                reason: "年审".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let certs = s.supervisor.registry.clone().list_certificates(list).await.unwrap().into_inner().certificates;
+    assert!(upheld(certs).contains(&(w.officers[0].id.clone(), 0)), "counted until the next passed review");
     assert!(c.obligations.is_empty());
     assert_eq!(c.steps.len(), 4);
     for pair in c.steps.windows(2) {

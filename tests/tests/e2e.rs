@@ -235,11 +235,44 @@ async fn readme_complaints_walkthrough_works_as_written() {
 }
 
 #[tokio::test]
+async fn readme_statistics_walkthrough_works_after_the_review_walkthrough() {
+    let Walkthrough { stdout, stderr, .. } = run_readme_sections(
+        &[
+            ("<!-- review-walkthrough:begin -->", "<!-- review-walkthrough:end -->"),
+            ("<!-- statistics-walkthrough:begin -->", "<!-- statistics-walkthrough:end -->"),
+        ],
+        "",
+    )
+    .await;
+    // The 120 000-yuan fine of the review walk-through: one decision under 罚款, in 万元.
+    assert!(stdout.contains(",penalty,fine,罚款,1,12000000,12.0000"), "{stdout}\n{stderr}");
+}
+
+#[tokio::test]
+async fn readme_retention_walkthrough_works_after_the_first_walkthrough() {
+    let Walkthrough { stdout, stderr, .. } = run_readme_sections(
+        &[
+            ("<!-- walkthrough:begin", "<!-- walkthrough:end -->"),
+            ("<!-- retention-walkthrough:begin -->", "<!-- retention-walkthrough:end -->"),
+        ],
+        "",
+    )
+    .await;
+    assert!(stderr.contains("K4.legal-hold"), "the hold stops the destruction: {stderr}");
+    assert!(stderr.contains("K2.case-open"), "the referenced recording follows the open case: {stderr}");
+    assert!(stdout.contains("complaint"), "the case shows its hold: {stdout}");
+    // opened, filing, upload, seizure, access (the first walk-through's), the complaint's two.
+    assert!(stdout.contains("ok: 7 events, 1 evidence objects re-hashed"), "{stdout}");
+}
+
+#[tokio::test]
 async fn readme_walkthroughs_run_one_after_the_other_in_one_shell() {
     let Walkthrough { stdout, stderr, dir } = run_readme_sections(
         &[
             ("<!-- walkthrough:begin", "<!-- walkthrough:end -->"),
+            ("<!-- retention-walkthrough:begin -->", "<!-- retention-walkthrough:end -->"),
             ("<!-- review-walkthrough:begin -->", "<!-- review-walkthrough:end -->"),
+            ("<!-- statistics-walkthrough:begin -->", "<!-- statistics-walkthrough:end -->"),
             ("<!-- certificate-walkthrough:begin -->", "<!-- certificate-walkthrough:end -->"),
             ("<!-- filing-walkthrough:begin -->", "<!-- filing-walkthrough:end -->"),
             ("<!-- complaints-walkthrough:begin -->", "<!-- complaints-walkthrough:end -->"),
@@ -252,6 +285,8 @@ async fn readme_walkthroughs_run_one_after_the_other_in_one_shell() {
     assert!(stdout.contains("巩义市市场监督管理局罚决字〔"), "the decision has its number: {stdout}");
     assert!(stdout.contains("ok: 7 events"), "the review case verifies: {stdout}");
     assert!(stderr.contains("C4.annual-review-overdue"), "{stderr}");
+    assert!(stderr.contains("K4.legal-hold") && stderr.contains("K2.case-open"), "{stderr}");
+    assert!(stdout.contains(",penalty,fine,罚款,1,12000000,12.0000"), "{stdout}");
     // The walk-throughs leave nothing in the directory they run from but the service's data.
     let mut left: Vec<String> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();

@@ -246,6 +246,8 @@ pub fn certificate_to_pb(v: CertificateView) -> Result<pb::Certificate> {
         review_due: v.review_due.to_string(),
         expiring: v.expiring,
         training_hours: v.training_hours,
+        upheld_complaints: 0,
+        last_review: v.last_review.to_string(),
         officer: Some(officer_to_pb(v.officer)?),
     })
 }

@@ -19,12 +19,19 @@ use sanxiang_registry::registry::{CertificateFilter, NewAgency, NewCertificateEv
 #[derive(Debug, Clone)]
 pub struct RegistryApi {
     registry: Registry,
+    /// Where `ListCertificates` finds the upheld complaints against officers (RULES T6, C4).
+    complaints: Option<sanxiang_complaints::Complaints>,
 }
 
 impl RegistryApi {
     /// Serves `registry`.
     pub fn new(registry: Registry) -> Self {
-        Self { registry }
+        Self { registry, complaints: None }
+    }
+
+    /// The same, counting upheld complaints in `ListCertificates` from `complaints`.
+    pub fn with_complaints(self, complaints: sanxiang_complaints::Complaints) -> Self {
+        Self { complaints: Some(complaints), ..self }
     }
 }
 
@@ -217,15 +224,35 @@ impl RegistryService for RegistryApi {
         };
         let agencies =
             crate::authz::supervised_agencies(&self.registry, &who, agency_id.as_ref()).await.map_err(status)?;
+        let mut zones = std::collections::HashMap::new();
+        for a in &agencies {
+            zones.insert(a.id.clone(), sanxiang_domain::officer::stored_zone(&a.time_zone).map_err(status)?);
+        }
         let ids: Vec<AgencyId> = agencies.into_iter().map(|a| a.id).collect();
         let views = self.registry.list_certificates(&ids, filter).await.map_err(status)?;
-        Ok(Response::new(pb::ListCertificatesResponse {
-            certificates: views
-                .into_iter()
-                .map(convert::certificate_to_pb)
-                .collect::<Result<_, _>>()
-                .map_err(status)?,
-        }))
+        // Upheld complaints against each officer since the last passed review: an item of the
+        // next review (RULES T6, C4).
+        let upheld = match &self.complaints {
+            Some(c) => {
+                let officers: Vec<OfficerId> = views.iter().map(|v| v.officer.id.clone()).collect();
+                c.upheld_concerning(&ids, &officers).await.map_err(status)?
+            }
+            None => Default::default(),
+        };
+        let mut certificates = Vec::with_capacity(views.len());
+        for v in views {
+            let since = v.last_review;
+            let count = match zones.get(&v.officer.agency_id) {
+                Some(tz) => upheld.get(&v.officer.id).map_or(0, |at| {
+                    at.iter().filter(|t| t.to_datetime().with_timezone(tz).date_naive() > since).count()
+                }),
+                None => 0,
+            };
+            let mut c = convert::certificate_to_pb(v).map_err(status)?;
+            c.upheld_complaints = u32::try_from(count).unwrap_or(u32::MAX);
+            certificates.push(c);
+        }
+        Ok(Response::new(pb::ListCertificatesResponse { certificates }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -19,6 +19,7 @@ pub mod figures;
 pub mod http;
 mod rows;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -727,6 +728,34 @@ impl Complaints {
         let mut out = Vec::with_capacity(rows.len());
         for c in rows {
             out.push(self.view(c, Reveal::Masked).await?);
+        }
+        Ok(out)
+    }
+
+    /// When upheld conduct complaints concerning each of `officer_ids` in the agencies were
+    /// concluded (RULES T6: an upheld complaint against an officer feeds the annual review, C4).
+    pub async fn upheld_concerning(
+        &self,
+        agency_ids: &[AgencyId],
+        officer_ids: &[OfficerId],
+    ) -> Result<HashMap<OfficerId, Vec<Timestamp>>> {
+        let upheld: Vec<&str> = Outcome::ALL.iter().filter(|o| o.upheld()).map(|o| o.as_str()).collect();
+        let rows = complaint::Entity::find()
+            .filter(complaint::Column::AgencyId.is_in(agency_ids.iter().cloned()))
+            .filter(complaint::Column::IsOpen.eq(false))
+            .filter(complaint::Column::Outcome.is_in(upheld))
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let mut out: HashMap<OfficerId, Vec<Timestamp>> = HashMap::new();
+        for c in rows {
+            // A closed complaint's last step is its conclusion.
+            let concluded = Timestamp::from_micros(c.updated_at);
+            for o in stored_officers(&c)? {
+                if officer_ids.contains(&o) {
+                    out.entry(o).or_default().push(concluded);
+                }
+            }
         }
         Ok(out)
     }

@@ -64,9 +64,6 @@ impl Rows {
             c.clone().into_active_model().reset_all().insert(txn).await.map_err(db_error)?;
             r.clone().into_active_model().reset_all().insert(txn).await.map_err(db_error)?;
         }
-        for s in &self.steps {
-            s.clone().into_active_model().reset_all().insert(txn).await.map_err(db_error)?;
-        }
         if let Some((count, head)) = &self.head {
             // Guarded by the count read, so two concurrent steps never both extend one chain.
             let updated = complaint::Entity::update_many()
@@ -83,13 +80,20 @@ impl Rows {
                 ));
             }
         }
+        // After the guarded head: a concurrent step is refused by name, not as a duplicate key.
+        for s in &self.steps {
+            s.clone().into_active_model().reset_all().insert(txn).await.map_err(db_error)?;
+        }
         Ok(())
     }
 
-    /// Commits the rows in a transaction of their own.
+    /// Commits the rows in a transaction of their own. The transaction writes before it reads:
+    /// on SQLite a transaction that has read cannot wait for the write lock (it fails at once
+    /// with SQLITE_BUSY when another connection wrote meanwhile), while a first write waits the
+    /// busy timeout. The head's update is guarded by the step count it was read at, which is the
+    /// check against a concurrent step.
     pub(crate) async fn write_alone(self, db: &DatabaseConnection) -> Result<()> {
         let txn = db.begin().await.map_err(db_error)?;
-        self.check_head(&txn).await?;
         self.write(&txn).await?;
         txn.commit().await.map_err(db_error)
     }

@@ -156,6 +156,8 @@ pub struct NewCertificateEvent {
 pub struct CertificateView {
     pub officer: officer::Model,
     pub state: CertificateState,
+    /// The day of the last passed annual review (or of registration, C4).
+    pub last_review: NaiveDate,
     /// The last day the next annual review may be held.
     pub review_due: NaiveDate,
     /// Within the warning period before the end of validity (C6).
@@ -717,6 +719,9 @@ impl Registry {
             return Err(Error::invalid("training_hours", "only a training has hours"));
         }
         let txn = self.db.begin().await.map_err(db_error)?;
+        // The change is counted first: a transaction that writes before it reads waits for the
+        // write lock on SQLite, and the history read below cannot change before the commit.
+        Self::bump_directory(&txn).await?;
         let mut loaded = Self::load_officers(&txn, std::slice::from_ref(&input.officer_id), self.review_policy).await?;
         let info = loaded.remove(&input.officer_id).ok_or_else(|| Error::invalid("officer_id", "no such officer"))?;
         if let Some((rule, why)) = info.certificate.event_refused(input.kind, on) {
@@ -735,7 +740,6 @@ impl Registry {
         .insert(&txn)
         .await
         .map_err(db_error)?;
-        Self::bump_directory(&txn).await?;
         txn.commit().await.map_err(db_error)?;
         self.directory.forget();
         let mut certificate = info.certificate;
@@ -748,6 +752,7 @@ impl Registry {
         let day = now.to_datetime().with_timezone(&tz).date_naive();
         CertificateView {
             state: c.state_on(now, tz),
+            last_review: c.last_review(day),
             review_due: c.review_due(day),
             expiring: c.expiring(day),
             training_hours: c.training_since_review(day).0,

@@ -323,7 +323,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
-        .add_service(RegistryServiceServer::new(RegistryApi::new(registry)))
+        .add_service(RegistryServiceServer::new(RegistryApi::new(registry).with_complaints(complaints.clone())))
         .add_service(ReviewServiceServer::new(ReviewApi::new(Reviews::new(recorder.clone(), publicity.clone()))))
         .add_service(PublicityServiceServer::new(
             PublicityApi::new(publicity.clone())
