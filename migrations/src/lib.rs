@@ -19,6 +19,15 @@ mod m0012_filing;
 mod m0013_complaints;
 mod m0014_certificates;
 
+/// Runs `statements` in order, each as one unprepared statement.
+async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
+
 /// All migrations in order.
 #[derive(Debug)]
 pub struct Migrator;
