@@ -2,7 +2,8 @@
 //! last annual review known when it was registered, on `officers`; what was recorded of it
 //! since (trainings, reviews, suspensions, withdrawal, cancellation, loss) in
 //! `certificate_events`. Officers registered before keep working: an enforcement certificate,
-//! eligible, last reviewed when it was registered (`reviewed_on` empty).
+//! eligible, and deemed reviewed on the day of the upgrade (UTC), so that the first annual review
+//! falls due a review period after it rather than at once.
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ const UP: &[&str] = &[
     "ALTER TABLE officers ADD COLUMN auxiliary BOOLEAN NOT NULL DEFAULT FALSE",
     "ALTER TABLE officers ADD COLUMN eligibility_pending BOOLEAN NOT NULL DEFAULT FALSE",
     "ALTER TABLE officers ADD COLUMN reviewed_on TEXT NOT NULL DEFAULT ''",
+    "UPDATE officers SET reviewed_on = CAST(CURRENT_DATE AS TEXT)",
     "CREATE TABLE certificate_events (
         id TEXT PRIMARY KEY,
         officer_id TEXT NOT NULL REFERENCES officers(id),

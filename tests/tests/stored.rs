@@ -15,6 +15,7 @@ backend_tests!(
     an_unreadable_decision_payload_is_data_loss_not_null,
     unreadable_case_and_event_columns_are_data_loss_not_defaults,
     an_unreadable_checklist_or_rule_list_is_data_loss_not_empty,
+    officers_from_before_certificates_were_tracked_are_reviewed_on_the_upgrade_day,
 );
 
 async fn corrupt(h: &Harness, table: &str, column: &str, value: &str, filter: &str) {
@@ -307,4 +308,47 @@ async fn files_at_rest_are_private() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("sanxiang.db")), 0o600);
     again.stop().await.expect("stop");
+}
+
+/// An upgrade must not stop every officer registered more than a review period ago: migration
+/// m0014 deems the certificates of officers registered before it reviewed on the day it runs.
+async fn officers_from_before_certificates_were_tracked_are_reviewed_on_the_upgrade_day(backend: Backend) {
+    use sanxiang_migration::{Migrator, MigratorTrait};
+    let dir = tempfile::tempdir().unwrap();
+    let url = backend.database_url(dir.path()).await;
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let before = names.iter().position(|n| n.contains("m0014_certificates")).expect("m0014 is a migration");
+    Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO agencies (id, name, credit_code, region, powers, time_zone, recording_policy, \
+         upload_window_hours, created_at) VALUES ('a1', '测试局', '12350100003672834A', '福建省', '[]', '', \
+         '{\"additional_required_kinds\":[]}', 24, 0)",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO officers (id, agency_id, name, certificate_number, category, valid_from, valid_until, \
+         status, legal_qualification, created_at) VALUES ('o1', 'a1', '张三', 'C-1', '市场监管', '2015-01-01', \
+         '2035-12-31', 'active', FALSE, 0)",
+    )
+    .await
+    .unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT reviewed_on, certificate_kind FROM officers WHERE id = 'o1'",
+        ))
+        .await
+        .unwrap()
+        .expect("the officer is still there");
+    let reviewed_on: String = row.try_get("", "reviewed_on").unwrap();
+    let kind: String = row.try_get("", "certificate_kind").unwrap();
+    // The database's own UTC date of the migration; a run across midnight may see the day before.
+    let now = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock).to_datetime().date_naive();
+    let today = now.to_string();
+    let yesterday = (now - chrono::Days::new(1)).to_string();
+    assert!(reviewed_on == today || reviewed_on == yesterday, "reviewed_on {reviewed_on:?}, today {today}");
+    assert_eq!(kind, "enforcement");
 }

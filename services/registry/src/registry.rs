@@ -659,15 +659,8 @@ impl Registry {
             let date = |column: &str, value: &str| {
                 NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| unreadable("officers", column, o.id.as_str()))
             };
-            let reviewed_on = match o.reviewed_on.as_str() {
-                // Registered before certificates were tracked: reviewed when registered (in the
-                // default zone, D5).
-                "" => Timestamp::from_micros(o.created_at)
-                    .to_datetime()
-                    .with_timezone(&chrono_tz::Asia::Shanghai)
-                    .date_naive(),
-                d => date("reviewed_on", d)?,
-            };
+            // Set at registration, and by migration m0014 for officers registered before.
+            let reviewed_on = date("reviewed_on", &o.reviewed_on)?;
             let certificate = Certificate {
                 valid_from: date("valid_from", &o.valid_from)?,
                 valid_until: date("valid_until", &o.valid_until)?,
