@@ -371,6 +371,36 @@ impl World {
             .into_inner()
     }
 
+    /// Every event of `case_id`, as the officer's app lists them; panics if the call fails.
+    pub async fn events(&self, case_id: &str) -> Vec<pb::Event> {
+        self.officer
+            .record
+            .clone()
+            .list_events(pb::ListEventsRequest { case_id: case_id.into(), after_seq: 0, limit: 0 })
+            .await
+            .expect("list events")
+            .into_inner()
+            .events
+    }
+
+    /// The export archive of `case_id` (the tar bytes), through the officer's app; panics if the
+    /// call fails.
+    pub async fn export(&self, case_id: &str) -> Vec<u8> {
+        let mut s = self
+            .officer
+            .record
+            .clone()
+            .export_case(pb::ExportCaseRequest { case_id: case_id.into() })
+            .await
+            .expect("export case")
+            .into_inner();
+        let mut out = Vec::new();
+        while let Some(m) = s.message().await.expect("export stream") {
+            out.extend_from_slice(&m.chunk);
+        }
+        out
+    }
+
     /// Appends `kind` by both officers; panics on refusal.
     pub async fn append(&self, case_id: &str, kind: pb::EventKind, now: Timestamp) -> pb::Event {
         self.officer

@@ -88,17 +88,6 @@ async fn overdue(c: &Client) -> Vec<pb::OverdueItem> {
     c.publicity.clone().list_overdue(pb::ListOverdueRequest::default()).await.unwrap().into_inner().items
 }
 
-async fn events(w: &World, case_id: &str) -> Vec<pb::Event> {
-    w.officer
-        .record
-        .clone()
-        .list_events(pb::ListEventsRequest { case_id: case_id.into(), after_seq: 0, limit: 0 })
-        .await
-        .unwrap()
-        .into_inner()
-        .events
-}
-
 async fn holds(w: &World, case_id: &str) -> Vec<String> {
     w.officer
         .record
@@ -110,22 +99,6 @@ async fn holds(w: &World, case_id: &str) -> Vec<String> {
         .case
         .unwrap()
         .legal_holds
-}
-
-async fn export(w: &World, case_id: &str) -> Vec<u8> {
-    let mut s = w
-        .officer
-        .record
-        .clone()
-        .export_case(pb::ExportCaseRequest { case_id: case_id.into() })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(m) = s.message().await.unwrap() {
-        out.extend_from_slice(&m.chunk);
-    }
-    out
 }
 
 async fn stats(c: &Client, from: &str, to: &str) -> pb::GetComplaintStatisticsResponse {
@@ -185,7 +158,7 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
     assert_eq!(c.steps[0].prev_hash, "");
     // The case is held while the complaint is open (K4), and learns only the complaint's number.
     assert_eq!(holds(w, &case.id).await, vec!["complaint".to_owned()]);
-    let received = events(w, &case.id).await.into_iter().last().unwrap();
+    let received = w.events(&case.id).await.into_iter().last().unwrap();
     assert_eq!(received.kind, K::ComplaintReceived as i32);
     assert_eq!(received.payload_json, format!("{{\"source\":\"complaint #{id}\"}}"));
 
@@ -303,7 +276,7 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
     }
     assert_eq!(c.steps.last().unwrap().hash, prev);
     assert!(holds(w, &case.id).await.is_empty());
-    let concluded = events(w, &case.id).await.into_iter().last().unwrap();
+    let concluded = w.events(&case.id).await.into_iter().last().unwrap();
     assert_eq!(concluded.kind, K::ComplaintConcluded as i32);
     assert!(concluded.payload_json.contains(&format!("complaint #{id}")));
     assert!(!overdue(&s.supervisor).await.iter().any(|i| i.subject_id == id));
@@ -431,7 +404,7 @@ async fn a_samr_complaint_pauses_for_testing_and_a_report_becomes_a_case(backend
     assert_eq!(r.case_id, case.id);
     assert!(r.open, "the real-name reporter is still to be told");
     assert_eq!(due(&r, "notification"), "2026-06-05", "5 working days after the decision (T4)");
-    let linked = events(w, &case.id).await.into_iter().last().unwrap();
+    let linked = w.events(&case.id).await.into_iter().last().unwrap();
     assert_eq!(linked.kind, K::ReportLinked as i32);
     assert_eq!(linked.payload_json, format!("{{\"source\":\"report #{}\"}}", report.id));
     let r = step(&s.reviewer, step_req(&report.id, S::ReporterNotified, day("2026-05-29"))).await.unwrap();
@@ -461,8 +434,8 @@ async fn scan(s: &Setup, case_id: &str, what: &str) {
         let body = reqwest::get(http(h, &path)).await.unwrap().text().await.unwrap();
         outputs.push((path, body));
     }
-    outputs.push(("ListEvents".into(), format!("{:?}", events(w, case_id).await)));
-    outputs.push(("ExportCase".into(), String::from_utf8_lossy(&export(w, case_id).await).into_owned()));
+    outputs.push(("ListEvents".into(), format!("{:?}", w.events(case_id).await)));
+    outputs.push(("ExportCase".into(), String::from_utf8_lossy(&w.export(case_id).await).into_owned()));
     outputs.push((
         "GetComplaintStatistics".into(),
         format!("{:?}", stats(&s.supervisor, "2026-01-01", "2026-12-31").await),

@@ -3,9 +3,7 @@
 //! implausible times, duplicate officers, the 90-day limit, bounds, and the public HTTP surface.
 
 use sanxiang_proto::v1 as pb;
-use sanxiang_tests::{
-    Backend, Client, Harness, World, backend_tests, credit_code, http, pseudo_random, refused, ts, upload,
-};
+use sanxiang_tests::{Backend, Client, Harness, backend_tests, credit_code, http, pseudo_random, refused, ts, upload};
 use std::sync::Arc;
 
 use sanxiang_domain::{TestClock, Timestamp};
@@ -39,18 +37,6 @@ async fn put_catalog(h: &Harness, agency: &str, toml: &str) {
         .put_catalog(pb::PutCatalogRequest { agency_id: agency.into(), catalog_toml: toml.into() })
         .await
         .expect("put catalog");
-}
-
-async fn event_count(w: &World, case_id: &str) -> usize {
-    w.officer
-        .record
-        .clone()
-        .list_events(pb::ListEventsRequest { case_id: case_id.into(), ..Default::default() })
-        .await
-        .expect("list events")
-        .into_inner()
-        .events
-        .len()
 }
 
 /// A reviewer principal bound to a new, legally qualified officer of `agency`.
@@ -219,13 +205,13 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         review.submit_draft(draft.clone()).await.unwrap().into_inner().draft.expect("the answer carries the draft").id,
         d.id
     );
-    let before = event_count(&w, &case.id).await;
+    let before = w.events(&case.id).await.len();
     refused(
         review.submit_draft(pb::SubmitDraftRequest { facts: "另一事实".into(), ..draft }).await,
         Code::FailedPrecondition,
         "idempotency",
     );
-    assert_eq!(event_count(&w, &case.id).await, before);
+    assert_eq!(w.events(&case.id).await.len(), before);
 
     // DecideReview.
     let mut rev = reviewer(&h, &w.agency.id).await.review;
@@ -310,13 +296,13 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
             .case_seq,
         revised.case_seq
     );
-    let before = event_count(&w, &case.id).await;
+    let before = w.events(&case.id).await.len();
     refused(
         head.revise_decision(pb::ReviseDecisionRequest { reason: "复议决定撤销".into(), ..revise }).await,
         Code::FailedPrecondition,
         "idempotency",
     );
-    assert_eq!(event_count(&w, &case.id).await, before, "nothing is written on refusal");
+    assert_eq!(w.events(&case.id).await.len(), before, "nothing is written on refusal");
 
     // PutNotice.
     let mut publicity = w.head.publicity.clone();
@@ -363,7 +349,7 @@ async fn a_completed_upload_id_with_other_content_is_refused(backend: Backend) {
     assert_eq!(again.evidence.unwrap().id, done.id);
 
     // Other content, or the same content under another header, is not that upload.
-    let before = event_count(&w, &case.id).await;
+    let before = w.events(&case.id).await.len();
     refused(
         upload(&w.officer, header.clone(), pseudo_random(2, 300_000)).await,
         Code::FailedPrecondition,
@@ -387,7 +373,7 @@ async fn a_completed_upload_id_with_other_content_is_refused(backend: Backend) {
         Code::FailedPrecondition,
         "upload.completed",
     );
-    assert_eq!(event_count(&w, &case.id).await, before, "nothing is recorded on refusal");
+    assert_eq!(w.events(&case.id).await.len(), before, "nothing is recorded on refusal");
     h.running.stop().await.unwrap();
 }
 

@@ -83,17 +83,6 @@ fn status(d: &pb::Disclosure) -> pb::DisclosureStatus {
     pb::DisclosureStatus::try_from(d.status).unwrap()
 }
 
-async fn events(w: &World, case_id: &str) -> Vec<pb::Event> {
-    w.officer
-        .record
-        .clone()
-        .list_events(pb::ListEventsRequest { case_id: case_id.into(), after_seq: 0, limit: 0 })
-        .await
-        .unwrap()
-        .into_inner()
-        .events
-}
-
 async fn a_decision_gets_a_disclosure_due_in_working_days_across_a_holiday(backend: Backend) {
     // Tue 29 Sep 2026 + 7 working days: Wed 30, 国庆 1–7 Oct, Thu 8, Fri 9, Sat 10 (调休), Mon 12 … Wed 14.
     let (h, clock) = Harness::start_on(backend, "2026-09-29").await;
@@ -215,7 +204,7 @@ async fn confirmed_publication_waits_for_the_publisher(backend: Backend) {
     assert_eq!(publish(&w.publisher, "p1").await.expect("retry").feed_seq, published.feed_seq);
     refused(publish(&w.publisher, "p2").await, Code::FailedPrecondition, "P3.publish-pending");
     assert!(public_get(&h, &case.id).await.is_ok());
-    let kinds: Vec<K> = events(&w, &case.id).await.iter().map(|e| K::try_from(e.kind).unwrap()).collect();
+    let kinds: Vec<K> = w.events(&case.id).await.iter().map(|e| K::try_from(e.kind).unwrap()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == K::DisclosurePublished).count(), 1);
 }
 
@@ -528,7 +517,7 @@ async fn a_revised_decision_is_withdrawn_visibly_everywhere(backend: Backend) {
     // A revision of a decision not yet published cancels it: nothing was ever public.
     revise(third.id.clone(), "r3").await;
     assert_eq!(status(&staff_get(&w.publisher, &third.id).await), pb::DisclosureStatus::Cancelled);
-    let kinds: Vec<K> = events(&w, &second.id).await.iter().map(|e| K::try_from(e.kind).unwrap()).collect();
+    let kinds: Vec<K> = w.events(&second.id).await.iter().map(|e| K::try_from(e.kind).unwrap()).collect();
     assert!(kinds.ends_with(&[K::DisclosurePublished, K::DecisionRevised, K::DisclosureWithdrawn]), "{kinds:?}");
 }
 
@@ -577,7 +566,7 @@ async fn corrections_are_published_as_new_versions(backend: Backend) {
     assert!(!text.contains("东郭大文") && text.contains("东某某某"), "{text}");
     let atom = http_text(&h, "/feed.atom").await;
     assert!(!atom.contains("东郭大文"), "{atom}");
-    let kinds: Vec<K> = events(&w, &case.id).await.iter().map(|e| K::try_from(e.kind).unwrap()).collect();
+    let kinds: Vec<K> = w.events(&case.id).await.iter().map(|e| K::try_from(e.kind).unwrap()).collect();
     assert_eq!(kinds.last(), Some(&K::DisclosureCorrected));
 }
 
@@ -808,7 +797,7 @@ async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
         "officer",
     );
     let (case, _) = fined(&w, &clock, 100_000).await;
-    let before = events(&w, &case.id).await.len();
+    let before = w.events(&case.id).await.len();
     refused(
         w.publisher
             .publicity
@@ -846,7 +835,7 @@ async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
         Code::InvalidArgument,
         "limit",
     );
-    assert_eq!(events(&w, &case.id).await.len(), before, "refused requests record nothing");
+    assert_eq!(w.events(&case.id).await.len(), before, "refused requests record nothing");
     // A draft's dates must be dates.
     let c2 = w.open_case(pb::CaseKind::Penalty).await;
     let mut d = penalty_draft(&c2.id, &[("罚款", 1)]);

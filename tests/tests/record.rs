@@ -64,22 +64,6 @@ async fn verify(w: &World, case_id: &str, rehash: bool) -> pb::VerifyCaseRespons
         .into_inner()
 }
 
-async fn export(w: &World, case_id: &str) -> Vec<u8> {
-    let mut s = w
-        .officer
-        .record
-        .clone()
-        .export_case(pb::ExportCaseRequest { case_id: case_id.into() })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(m) = s.message().await.unwrap() {
-        out.extend_from_slice(&m.chunk);
-    }
-    out
-}
-
 async fn whole_flow_is_recorded_verified_and_exported(backend: Backend) {
     let h = Harness::start(backend).await;
     let w = h.world(1, "").await;
@@ -181,7 +165,7 @@ async fn whole_flow_is_recorded_verified_and_exported(backend: Backend) {
     assert_eq!(report.evidence_checked, 1);
     assert_eq!(report.head_hash, events.last().unwrap().hash);
 
-    let archive = export(&w, &case.id).await;
+    let archive = w.export(&case.id).await;
     let checked = sanxiang_server::offline::check(archive.as_slice()).expect("the archive verifies offline");
     assert_eq!(checked.events, 14);
     assert_eq!(checked.evidence_objects, 1);

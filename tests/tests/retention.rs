@@ -263,7 +263,7 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
     // The export lists the destroyed items with the event that records their destruction and
     // carries no bytes for them; both offline verifiers accept it, and refuse a manifest that
     // claims a destruction the chain does not record.
-    let archive = export(&w, &case.id).await;
+    let archive = w.export(&case.id).await;
     let manifest = manifest(&archive);
     let listed: Vec<(&str, Option<u64>, bool)> = manifest["evidence"]
         .as_array()
@@ -294,22 +294,6 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
     assert_eq!((p.evidence_id.as_str(), p.table.as_str(), p.data_loss), (used.id.as_str(), "evidence", true));
     assert_eq!(report.destroyed_evidence.len(), 2);
     h.running.stop().await.unwrap();
-}
-
-async fn export(w: &World, case_id: &str) -> Vec<u8> {
-    let mut s = w
-        .officer
-        .record
-        .clone()
-        .export_case(pb::ExportCaseRequest { case_id: case_id.into() })
-        .await
-        .expect("export")
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(m) = s.message().await.expect("export stream") {
-        out.extend_from_slice(&m.chunk);
-    }
-    out
 }
 
 /// The members of a tar archive, by name.

@@ -63,17 +63,6 @@ async fn put_catalog(h: &Harness, agency: &str, toml: &str) {
         .expect("put catalog");
 }
 
-async fn events(w: &World, case_id: &str) -> Vec<pb::Event> {
-    w.officer
-        .record
-        .clone()
-        .list_events(pb::ListEventsRequest { case_id: case_id.into(), after_seq: 0, limit: 0 })
-        .await
-        .unwrap()
-        .into_inner()
-        .events
-}
-
 fn kinds(events: &[pb::Event]) -> Vec<K> {
     events.iter().map(|e| K::try_from(e.kind).unwrap()).collect()
 }
@@ -267,7 +256,7 @@ async fn catalog_examples_classify_on_both_sides_of_thresholds(backend: Backend)
     assert!(rules(&ningxia, summary).await.is_empty());
 
     // Malformed drafts name the field and store nothing.
-    let before = events(&ningxia, &np.id).await.len();
+    let before = ningxia.events(&np.id).await.len();
     let mut r = fine(&np.id, 0);
     refused(
         ningxia.officer.review.clone().submit_draft(r.clone()).await,
@@ -281,7 +270,7 @@ async fn catalog_examples_classify_on_both_sides_of_thresholds(backend: Backend)
         Code::PermissionDenied,
         "publisher",
     );
-    assert_eq!(events(&ningxia, &np.id).await.len(), before);
+    assert_eq!(ningxia.events(&np.id).await.len(), before);
     h.running.stop().await.unwrap();
 }
 
@@ -338,12 +327,12 @@ async fn gate_refuses_every_missing_step_and_writes_nothing(backend: Backend) {
 
     // Each refusal names the missing step and leaves the chain as it was.
     let check = async |expected: &str| {
-        let before = events(&w, &case.id).await;
+        let before = w.events(&case.id).await;
         refused(w.issue(&draft.id).await, Code::FailedPrecondition, expected);
-        assert_eq!(events(&w, &case.id).await, before, "{expected}: the chain changed");
+        assert_eq!(w.events(&case.id).await, before, "{expected}: the chain changed");
     };
     check("L1.review-required").await;
-    let before = events(&w, &case.id).await;
+    let before = w.events(&case.id).await;
     // Only the head issues decisions; a plain append cannot make one.
     refused(
         w.officer
@@ -363,7 +352,7 @@ async fn gate_refuses_every_missing_step_and_writes_nothing(backend: Backend) {
         Code::InvalidArgument,
         "kind",
     );
-    assert_eq!(events(&w, &case.id).await, before);
+    assert_eq!(w.events(&case.id).await, before);
 
     decide(&rev, &draft.id, true).await.unwrap();
     check("L6.collective-discussion").await;
@@ -425,7 +414,7 @@ async fn gate_refuses_every_missing_step_and_writes_nothing(backend: Backend) {
         .event
         .expect("the answer carries the event");
     assert!(revised.payload_json.contains("revocation") && revised.payload_json.contains(&issued.document_number));
-    let all = events(&w, &case.id).await;
+    let all = w.events(&case.id).await;
     assert_eq!(
         kinds(&all)[2..],
         [
@@ -460,10 +449,10 @@ async fn approval_of_one_version_does_not_cover_another(backend: Backend) {
     let v2 = submit(&w, fine(&case.id, 30_000_000)).await;
     assert_eq!((v1.version, v2.version), (1, 2));
     assert_ne!(v1.digest, v2.digest);
-    let before = events(&w, &case.id).await;
+    let before = w.events(&case.id).await;
     refused(w.issue(&v2.id).await, Code::FailedPrecondition, "L1.review-required");
     refused(w.issue(&v1.id).await, Code::FailedPrecondition, "L3.latest-draft");
-    assert_eq!(events(&w, &case.id).await, before);
+    assert_eq!(w.events(&case.id).await, before);
     let got = w.officer.review.clone().get_draft(pb::GetDraftRequest { draft_id: v1.id.clone() }).await.unwrap();
     assert_eq!(got.into_inner().draft.expect("the draft").review_status, pb::ReviewStatus::Approved as i32);
     // The same person's second penalty review is not a first one, even with another principal.
@@ -474,7 +463,7 @@ async fn approval_of_one_version_does_not_cover_another(backend: Backend) {
     let second = decide(&same_person, &v2.id, true).await.unwrap();
     assert!(!second.first_penalty_review);
     // Retries return what was stored, and record nothing more.
-    let before = events(&w, &case.id).await;
+    let before = w.events(&case.id).await;
     let mut again = fine(&case.id, 30_000_000);
     again.request_id = "submit-twice".into();
     let v3 = submit(&w, again.clone()).await;
@@ -488,7 +477,7 @@ async fn approval_of_one_version_does_not_cover_another(backend: Backend) {
     };
     let first_answer = same_person.review.clone().decide_review(opinion.clone()).await.unwrap().into_inner();
     assert_eq!(same_person.review.clone().decide_review(opinion).await.unwrap().into_inner(), first_answer);
-    assert_eq!(events(&w, &case.id).await.len(), before.len() + 2);
+    assert_eq!(w.events(&case.id).await.len(), before.len() + 2);
     let v2 = v3;
     let issued = w.issue(&v2.id).await.unwrap();
     assert!(issued.event.unwrap().payload_json.contains(&v2.digest));
@@ -503,7 +492,7 @@ async fn reviewers_who_handle_the_case_or_lack_the_qualification_are_refused(bac
     put_catalog(&h, &w.agency.id, GONGYI).await;
     let case = w.open_case(pb::CaseKind::Penalty).await;
     let draft = submit(&w, fine(&case.id, 20_000_000)).await;
-    let before = events(&w, &case.id).await;
+    let before = w.events(&case.id).await;
 
     // A reviewer bound to a handling officer of the case (L6).
     let handling = h.principal(pb::Role::Reviewer, &w.agency.id, &w.officers[0].id).await;
@@ -535,7 +524,7 @@ async fn reviewers_who_handle_the_case_or_lack_the_qualification_are_refused(bac
         Code::InvalidArgument,
         "checklist.lawful_procedure.comment",
     );
-    assert_eq!(events(&w, &case.id).await, before, "a refused review was recorded");
+    assert_eq!(w.events(&case.id).await, before, "a refused review was recorded");
 
     // A qualified reviewer of the overseeing agency may review.
     let review = decide(&qualified, &draft.id, true).await.unwrap();
@@ -568,7 +557,7 @@ async fn problems_found_new_version_approval_decision_are_in_the_chain(backend: 
     decide(&rev, &v2.id, true).await.unwrap();
     let issued = w.issue(&v2.id).await.unwrap();
 
-    let all = events(&w, &case.id).await;
+    let all = w.events(&case.id).await;
     assert_eq!(
         kinds(&all),
         [
