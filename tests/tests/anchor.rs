@@ -79,6 +79,35 @@ fn located<'a>(r: &'a pb::VerifyCaseResponse, table: &str, column: &str) -> Vec<
     r.problems.iter().filter(|p| p.table == table && p.column == column).collect()
 }
 
+/// Changes each `(table, column, row)` to its forged value in turn: VerifyCase must report it at
+/// that table, row and column; restored to the original, the case verifies again.
+async fn tamper(
+    h: &Harness,
+    w: &World,
+    case_id: &str,
+    cases: Vec<(&str, &str, String, sea_orm::Value, sea_orm::Value)>,
+) {
+    let db = &h.running.db;
+    for (table, column, row, forged, original) in cases {
+        assert_ne!(forged, original, "{table}.{column}: the forged value must differ");
+        let set = |v: sea_orm::Value| {
+            let sql = match backend_of(h) {
+                sea_orm::DatabaseBackend::Postgres => format!("UPDATE {table} SET {column} = $1 WHERE id = $2"),
+                _ => format!("UPDATE {table} SET {column} = ? WHERE id = ?"),
+            };
+            db.execute_raw(sea_orm::Statement::from_sql_and_values(backend_of(h), sql, vec![v, row.clone().into()]))
+        };
+        set(forged).await.unwrap();
+        let report = verify(w, case_id).await;
+        let at = located(&report, table, column);
+        assert!(!report.ok && !at.is_empty(), "changing {table}.{column} went unnoticed: {:?}", report.problems);
+        assert_eq!(at[0].row, row, "{table}.{column}: {:?}", at);
+        set(original).await.unwrap();
+        let report = verify(w, case_id).await;
+        assert!(report.ok, "{table}.{column} restored: {:?}", report.problems);
+    }
+}
+
 async fn every_shown_value_is_checked_against_the_chain(backend: Backend) {
     let h = Harness::start_with(backend, Arc::new(SystemClock), fast_log).await;
     let w = h.world(1, "").await;
@@ -127,25 +156,53 @@ async fn every_shown_value_is_checked_against_the_chain(backend: Backend) {
             d.publication_end.clone().into(),
         ),
         ("disclosures", "status", d.id.to_string(), "withdrawn".into(), d.status.clone().into()),
+        // What decides whether and where the public listing and feed show the entry.
+        ("disclosures", "listed_seq", d.id.to_string(), Option::<i64>::None.into(), d.listed_seq.into()),
+        ("disclosures", "feed_seq", d.id.to_string(), Some(1i64).into(), d.feed_seq.into()),
+        ("disclosures", "updated_at", d.id.to_string(), 1i64.into(), d.updated_at.into()),
+        ("disclosures", "publication_end_at", d.id.to_string(), Some(1i64).into(), d.publication_end_at.into()),
+        (
+            "disclosures",
+            "exclusion_reason",
+            d.id.to_string(),
+            Some("涉及国家秘密".to_owned()).into(),
+            d.exclusion_reason.clone().into(),
+        ),
     ];
-    for (table, column, row, forged, original) in cases {
-        assert_ne!(forged, original, "{table}.{column}: the forged value must differ");
-        let set = |v: sea_orm::Value| {
-            let sql = match backend_of(&h) {
-                sea_orm::DatabaseBackend::Postgres => format!("UPDATE {table} SET {column} = $1 WHERE id = $2"),
-                _ => format!("UPDATE {table} SET {column} = ? WHERE id = ?"),
-            };
-            db.execute_raw(sea_orm::Statement::from_sql_and_values(backend_of(&h), sql, vec![v, row.clone().into()]))
-        };
-        set(forged).await.unwrap();
-        let report = verify(&w, &case.id).await;
-        let at = located(&report, table, column);
-        assert!(!report.ok && !at.is_empty(), "changing {table}.{column} went unnoticed: {:?}", report.problems);
-        assert_eq!(at[0].row, row, "{table}.{column}: {:?}", at);
-        set(original).await.unwrap();
-        let report = verify(&w, &case.id).await;
-        assert!(report.ok, "{table}.{column} restored: {:?}", report.problems);
-    }
+    tamper(&h, &w, &case.id, cases).await;
+
+    // A revised decision: the withdrawal's columns, and the revision itself.
+    w.head
+        .review
+        .clone()
+        .revise_decision(pb::ReviseDecisionRequest {
+            request_id: "revise-1".into(),
+            case_id: case.id.clone(),
+            revision: pb::Revision::Revocation as i32,
+            reason: "复议决定撤销".into(),
+            basis: String::new(),
+            occurred_at: None,
+        })
+        .await
+        .expect("revise");
+    let d = disclosure::Entity::find_by_id(case.id.clone()).one(db).await.unwrap().expect("the disclosure");
+    assert_eq!(d.status, "withdrawn", "published automatically, withdrawn at once");
+    let revised: Vec<(&str, &str, String, sea_orm::Value, sea_orm::Value)> = vec![
+        ("disclosures", "revision", d.id.to_string(), Some("change".to_owned()).into(), d.revision.clone().into()),
+        ("disclosures", "revised_at", d.id.to_string(), Some(1i64).into(), d.revised_at.into()),
+        (
+            "disclosures",
+            "withdrawal_due_provisional",
+            d.id.to_string(),
+            (!d.withdrawal_due_provisional).into(),
+            d.withdrawal_due_provisional.into(),
+        ),
+        ("disclosures", "withdrawn_at", d.id.to_string(), Option::<i64>::None.into(), d.withdrawn_at.into()),
+        // The withdrawal moved the entry up the feed: moved back, it would stay unseen.
+        ("disclosures", "feed_seq", d.id.to_string(), d.listed_seq.into(), d.feed_seq.into()),
+        ("disclosures", "updated_at", d.id.to_string(), d.published_at.unwrap_or_default().into(), d.updated_at.into()),
+    ];
+    tamper(&h, &w, &case.id, revised).await;
 
     // The case row's filed_at, decided_at and state.
     let stored = case::Entity::find_by_id(case.id.clone()).one(db).await.unwrap().unwrap();

@@ -29,6 +29,18 @@ pub fn local_date(at: Timestamp, zone: Tz) -> NaiveDate {
     at.to_datetime().with_timezone(&zone).date_naive()
 }
 
+/// The first instant after `end` (a local date in `zone`), in UTC micros: the end of a period
+/// that lasts through `end` (a publication, RULES P7; a reporting period). Saturates at
+/// `i64::MAX`; where a zone skips the local midnight, the period ends an hour later.
+pub fn end_instant(end: NaiveDate, zone: Tz) -> i64 {
+    let Some(next) = end.checked_add_days(Days::new(1)) else { return i64::MAX };
+    let midnight = next.and_time(NaiveTime::MIN);
+    zone.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| zone.from_local_datetime(&(midnight + chrono::TimeDelta::hours(1))).earliest())
+        .map_or(i64::MAX, |t| t.timestamp_micros())
+}
+
 /// The date `days` calendar days after `start`, for the periods of RULES D2 (90-day case limit,
 /// 15-day payment period, 30-day seizure period). The start day is not counted (D3), so a 15-day
 /// period starting on 1 March ends at the end of 16 March. Saturates at [`NaiveDate::MAX`].
@@ -354,6 +366,19 @@ impl WorkCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_ends_at_the_first_local_midnight_after_its_last_day() {
+        let at = |s: &str| Timestamp::parse_rfc3339(s).unwrap().micros();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // Through 31 March in Shanghai: until 1 April 00:00 local, 31 March 16:00 UTC.
+        assert_eq!(end_instant(day(2026, 3, 31), chrono_tz::Asia::Shanghai), at("2026-03-31T16:00:00Z"));
+        assert_eq!(end_instant(day(2026, 3, 31), chrono_tz::UTC), at("2026-04-01T00:00:00Z"));
+        // Santiago skipped 8 September 2024 00:00 (clocks went to 01:00, UTC-3): the period
+        // ends at that first instant of the day, not never.
+        assert_eq!(end_instant(day(2024, 9, 7), chrono_tz::America::Santiago), at("2024-09-08T04:00:00Z"));
+        assert_eq!(end_instant(NaiveDate::MAX, chrono_tz::Asia::Shanghai), i64::MAX);
+    }
 
     #[test]
     fn the_decision_limit_is_ninety_local_calendar_days_after_the_filing_day() {

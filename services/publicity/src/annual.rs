@@ -24,8 +24,8 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::Publicity;
 use crate::content;
-use crate::disclosure::end_instant;
 use crate::rows::status;
+use sanxiang_domain::calendar::end_instant;
 
 /// Earliest year a report is asked for (the three systems date from 2018; older records may
 /// be migrated in).

@@ -6,9 +6,9 @@ use sanxiang_domain::id::{AgencyId, CaseId, DisclosureId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{Days, NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
-use sanxiang_domain::calendar::local_date;
+use sanxiang_domain::calendar::{end_instant, local_date};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::error::request_id;
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
@@ -89,14 +89,6 @@ pub fn result_kind(kind: CaseKind) -> ResultKind {
         CaseKind::Licensing => ResultKind::Licensing,
         CaseKind::Compulsion | CaseKind::Inspection | CaseKind::Other => ResultKind::Other,
     }
-}
-
-/// The first instant after `end` (a local date in `tz`), in UTC micros: from then on the entry
-/// is out of the public listings.
-pub fn end_instant(end: NaiveDate, tz: Tz) -> i64 {
-    let next = end.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
-    let midnight = next.and_hms_opt(0, 0, 0).unwrap_or(NaiveDate::MAX.and_hms_opt(0, 0, 0).unwrap_or_default());
-    tz.from_local_datetime(&midnight).earliest().map_or(i64::MAX, |t| t.timestamp_micros())
 }
 
 fn parse_date(s: &str) -> Option<NaiveDate> {

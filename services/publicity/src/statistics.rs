@@ -36,8 +36,8 @@ use serde_json::{Value as Json, json};
 use crate::Publicity;
 use crate::annual::{MAX_YEAR, MIN_YEAR};
 use crate::content::{self, DraftContent};
-use crate::disclosure::end_instant;
 use crate::http::{csv_row, csv_take, csv_writer};
+use sanxiang_domain::calendar::end_instant;
 
 /// The tables of one agency.
 #[derive(Debug, Clone, PartialEq, Eq)]

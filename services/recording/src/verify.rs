@@ -298,6 +298,7 @@ impl Recorder {
                 .all(&self.db)
                 .await
                 .map_err(db_error)?,
+            zone: sanxiang_domain::officer::zone(&self.registry().agency(&case.agency_id).await?.time_zone),
         };
         let case_row = case.clone();
         let (mut problems, head, events_checked, leaves) =
@@ -736,6 +737,8 @@ pub(crate) struct Shown {
     pub reviews: Vec<review::Model>,
     pub disclosures: Vec<disclosure::Model>,
     pub filings: Vec<filing::Model>,
+    /// The agency's time zone (`None` when its stored name cannot be read).
+    pub zone: Option<chrono_tz::Tz>,
 }
 
 /// Every check of a case's record except re-hashing evidence and the log: returns the problems,
@@ -856,7 +859,13 @@ fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Pro
     anchor::check_evidence(&records, items, &mut problems);
     anchor::check_drafts(case, &records, &shown.drafts, &mut problems);
     anchor::check_reviews(&records, &shown.reviews, &mut problems);
-    anchor::check_disclosures(case, &records, &shown.disclosures, &mut problems);
+    if shown.zone.is_none() && !shown.disclosures.is_empty() {
+        problems.push(Problem {
+            data_loss: true,
+            ..Problem::at("agencies", case.agency_id.as_str(), "time_zone", 0, "the agency's time zone cannot be read")
+        });
+    }
+    anchor::check_disclosures(case, &records, &shown.disclosures, shown.zone, &mut problems);
     anchor::check_filings(case, &records, &shown.filings, &mut problems);
     (problems, head, count as u64, leaves)
 }

@@ -9,16 +9,22 @@
 //!   event's `draft_digest`, the status as the later drafts and opinions leave it;
 //! - `reviews`: every column against its `review_decided` event;
 //! - `disclosures`: the content against the last `content_sha256` the chain recorded for it,
-//!   the dates, version, reasons and status as the decision and the publicity events leave them;
+//!   the dates, version, reasons and status as the decision and the publicity events leave them,
+//!   and the columns that decide what the public listing and feed show and in which order
+//!   (`listed_seq`, `feed_seq`, `updated_at`, `publication_end_at`) as those events set them;
 //! - `filings`: what the decision's `filing` member recorded, and the status, submissions,
 //!   dates, reviewer, outcome and response as the filing events leave them (RULES F1–F9).
 
 use std::collections::HashMap;
 use std::fmt::Display;
 
+use chrono::NaiveDate;
+use chrono_tz::Tz;
 use sanxiang_domain::Timestamp;
+use sanxiang_domain::calendar::end_instant;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
+use sanxiang_domain::publicity::ExclusionReason;
 use sanxiang_domain::review::{DraftStatus, draft_digest};
 use sanxiang_store::entity::{case, disclosure, draft, evidence, filing, review};
 
@@ -267,7 +273,16 @@ struct Expected<'a> {
     ended_at: Option<i64>,
     withdrawal_reason: Option<&'a str>,
     withdrawal_due_date: Option<&'a str>,
+    withdrawal_due_provisional: bool,
     correction_reason: Option<&'a str>,
+    revision: Option<&'a str>,
+    revised_at: Option<i64>,
+    /// The `global_seq` of the event that put the entry in the public listing.
+    listed_seq: Option<u64>,
+    /// The `global_seq` of the last event that changed what the public feed shows of it.
+    feed_seq: Option<u64>,
+    /// The `recorded_at` of the last event that changed the row.
+    updated_at: i64,
 }
 
 fn expected<'a>(id: &str, records: &'a [Checked]) -> Option<Expected<'a>> {
@@ -278,6 +293,7 @@ fn expected<'a>(id: &str, records: &'a [Checked]) -> Option<Expected<'a>> {
         if is(c, EventKind::Decision) {
             let Some(d) = p.get("disclosure").filter(|d| text(d, "id") == Some(id)) else { continue };
             let status = text(d, "status").unwrap_or("none");
+            let published = status == "published";
             e = Some(Expected {
                 case_seq: c.case_seq,
                 status: vec![status],
@@ -288,23 +304,30 @@ fn expected<'a>(id: &str, records: &'a [Checked]) -> Option<Expected<'a>> {
                 publication_end: text(d, "publication_end"),
                 exclusion: text(d, "exclusion"),
                 decided_at: c.occurred_at,
-                published_at: (status == "published").then_some(c.recorded_at),
+                published_at: published.then_some(c.recorded_at),
+                listed_seq: published.then_some(c.global_seq),
+                feed_seq: published.then_some(c.global_seq),
+                updated_at: c.recorded_at,
                 ..Expected::default()
             });
             continue;
         }
         let Some(x) = e.as_mut() else { continue };
-        if is(c, EventKind::DisclosurePublished) && mine(p) {
-            x.case_seq = c.case_seq;
+        // Each of these events changes the row when it commits (its `updated_at`); a revision
+        // changes it whatever its status (`revision`, `revised_at`).
+        let touches = |kind| is(c, kind) && mine(p);
+        if touches(EventKind::DisclosurePublished) {
             x.status = vec!["published"];
             x.content_sha256 = text(p, "content_sha256");
             x.publication_end = text(p, "publication_end");
             x.published_at = Some(c.recorded_at);
-        } else if is(c, EventKind::DisclosureCorrected) && mine(p) {
-            x.case_seq = c.case_seq;
+            x.listed_seq = Some(c.global_seq);
+            x.feed_seq = Some(c.global_seq);
+        } else if touches(EventKind::DisclosureCorrected) {
             x.version = p.get("version").and_then(Value::as_int).unwrap_or(-1);
             x.content_sha256 = text(p, "content_sha256");
             x.correction_reason = text(p, "reason");
+            x.feed_seq = Some(c.global_seq);
             if let Some(w) = text(p, "withdrawal_reason") {
                 x.withdrawal_reason = Some(w);
             }
@@ -312,45 +335,54 @@ fn expected<'a>(id: &str, records: &'a [Checked]) -> Option<Expected<'a>> {
                 x.status = vec!["published"];
                 x.publication_end = Some(end);
                 x.published_at = Some(c.recorded_at);
+                x.listed_seq = Some(c.global_seq);
             }
-        } else if is(c, EventKind::DisclosureWithdrawn) && mine(p) {
-            x.case_seq = c.case_seq;
+        } else if touches(EventKind::DisclosureWithdrawn) {
             x.status = vec!["withdrawn"];
             x.withdrawal_reason = text(p, "reason");
             x.withdrawn_at = Some(c.recorded_at);
-        } else if is(c, EventKind::PublicationEnded) && mine(p) {
-            x.case_seq = c.case_seq;
+            x.feed_seq = Some(c.global_seq);
+        } else if touches(EventKind::PublicationEnded) {
             x.status = vec!["ended"];
             x.ended_at = Some(c.recorded_at);
+            x.feed_seq = Some(c.global_seq);
         } else if is(c, EventKind::DecisionRevised) {
+            x.revision = text(p, "revision");
+            x.revised_at = Some(c.occurred_at);
             match p.get("withdrawal").filter(|w| mine(w)) {
                 Some(w) => {
-                    x.case_seq = c.case_seq;
                     x.withdrawal_reason = text(w, "reason");
                     x.withdrawal_due_date = text(w, "due_date");
+                    x.withdrawal_due_provisional = w.get("due_provisional").and_then(Value::as_bool) == Some(true);
                     if w.get("at_once").and_then(Value::as_bool) == Some(true) {
                         x.status = vec!["withdrawn"];
                         x.withdrawn_at = Some(c.recorded_at);
+                        x.feed_seq = Some(c.global_seq);
                     } else {
                         x.status = vec!["withdrawal_pending"];
                     }
                 }
-                None if x.status == ["pending"] || x.status == ["held"] => {
-                    x.case_seq = c.case_seq;
-                    x.status = vec!["cancelled"];
-                }
+                None if x.status == ["pending"] || x.status == ["held"] => x.status = vec!["cancelled"],
                 None => {}
             }
+        } else {
+            continue;
         }
+        x.case_seq = c.case_seq;
+        x.updated_at = c.recorded_at;
     }
     e
 }
 
 /// Every disclosure row against its decision and the publicity events.
+///
+/// `zone` is the agency's time zone, in which a publication ends (`publication_end_at`); an
+/// unreadable zone is reported once, with the columns that need it unchecked.
 pub(super) fn check_disclosures(
     case: &case::Model,
     records: &[Checked],
     rows: &[disclosure::Model],
+    zone: Option<Tz>,
     problems: &mut Vec<Problem>,
 ) {
     for d in rows {
@@ -376,7 +408,16 @@ pub(super) fn check_disclosures(
         cmp.eq("due_date", d.due_date.as_str(), x.due_date.unwrap_or("none"));
         cmp.eq("due_provisional", d.due_provisional.to_string(), opt(x.due_provisional));
         cmp.eq("publication_end", opt(d.publication_end.as_deref()), opt(x.publication_end));
+        if let Some(zone) = zone {
+            let end_at = x
+                .publication_end
+                .map(|end| NaiveDate::parse_from_str(end, "%Y-%m-%d").map_or(i64::MIN, |end| end_instant(end, zone)));
+            cmp.eq("publication_end_at", micros(d.publication_end_at), micros(end_at));
+        }
         cmp.eq("exclusion_code", opt(d.exclusion_code.as_deref()), opt(x.exclusion));
+        let label =
+            x.exclusion.map(|code| ExclusionReason::ALL.iter().find(|r| r.code() == code).map_or("?", |r| r.label()));
+        cmp.eq("exclusion_reason", opt(d.exclusion_reason.as_deref()), opt(label));
         cmp.eq("decided_at", micros(Some(d.decided_at)), micros(Some(x.decided_at)));
         cmp.eq("published_at", micros(d.published_at), micros(x.published_at));
         cmp.eq("withdrawn_at", micros(d.withdrawn_at), micros(x.withdrawn_at));
@@ -389,6 +430,12 @@ pub(super) fn check_disclosures(
             );
         }
         cmp.eq("withdrawal_due_date", opt(d.withdrawal_due_date.as_deref()), opt(x.withdrawal_due_date));
+        cmp.eq("withdrawal_due_provisional", d.withdrawal_due_provisional, x.withdrawal_due_provisional);
+        cmp.eq("revision", opt(d.revision.as_deref()), opt(x.revision));
+        cmp.eq("revised_at", micros(d.revised_at), micros(x.revised_at));
+        cmp.eq("listed_seq", opt(d.listed_seq), opt(x.listed_seq.map(|s| s as i64)));
+        cmp.eq("feed_seq", opt(d.feed_seq), opt(x.feed_seq.map(|s| s as i64)));
+        cmp.eq("updated_at", micros(Some(d.updated_at)), micros(Some(x.updated_at)));
         if d.correction_reason.as_deref() != x.correction_reason {
             cmp.same_text(
                 "correction_reason",
