@@ -206,7 +206,33 @@ async fn main() -> Result<(), Error> {
                 (n, Some(s)) => Some((n, s.database_url.clone())),
                 (_, None) => return Err("--seed needs --spawn (it writes into the spawned server's database)".into()),
             };
-            append(channel, &token, clients, cases, events, preload, seed_into).await?
+            let cpu = || server.as_ref().and_then(spawn::Server::cpu_time);
+            let (row, cpu_used) =
+                append(channel, &token, AppendShape { clients, cases, events, preload, seed_into }, &cpu).await?;
+            let rss = server.as_ref().and_then(spawn::Server::peak_rss_kib);
+            print_header(cli.header);
+            print_row(&row, &label, rss);
+            // The server's CPU per appended event over the measured appends: less disturbed by
+            // other load on the machine than the rate, so it shows what a change costs.
+            if let Some(used) = cpu_used {
+                let ok = row.latencies.len().saturating_sub(row.errors).max(1);
+                #[allow(clippy::cast_precision_loss)]
+                let per_event = used.as_secs_f64() * 1e6 / ok as f64;
+                let cpu_row = Row {
+                    figure: format!("{}, server CPU", row.figure),
+                    unit: "µs/event",
+                    value: per_event,
+                    baseline: 0.0,
+                    latencies: Vec::new(),
+                    errors: 0,
+                    first_error: None,
+                };
+                print_row(&cpu_row, &label, rss);
+            }
+            if let Some(e) = &row.first_error {
+                eprintln!("{}: {} errors, first: {e}", row.figure, row.errors);
+            }
+            return Ok(());
         }
         Command::Upload { size, concurrency } => {
             let (row, to_file) = upload(channel, &token, size, concurrency).await?;
@@ -276,12 +302,16 @@ fn print_row(row: &Row, label: &str, rss_kib: Option<u64>) {
         format!("{:.2} ms", l[i].as_secs_f64() * 1000.0)
     };
     let rss = rss_kib.map_or_else(|| "n/a".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+    // A figure without a baseline (the server's CPU per event) shows none and no ratio.
+    let (baseline, ratio) = if row.baseline > 0.0 {
+        (format!("{:.0} {}", row.baseline, row.unit), format!("{:.3}", row.value / row.baseline))
+    } else {
+        ("–".to_owned(), "–".to_owned())
+    };
     println!(
-        "| {} | {label} | {:.0} {u} | {:.0} {u} | {:.3} | {} | {} | {} | {} | {rss} |",
+        "| {} | {label} | {:.0} {u} | {baseline} | {ratio} | {} | {} | {} | {} | {rss} |",
         row.figure,
         row.value,
-        row.baseline,
-        if row.baseline > 0.0 { row.value / row.baseline } else { 0.0 },
         pct(0.50),
         pct(0.99),
         pct(0.999),
@@ -530,15 +560,24 @@ async fn cases_with_evidence(agency: &Agency, record: &Record, cases: usize) -> 
     Ok(out)
 }
 
-async fn append(
-    channel: Channel,
-    admin_token: &str,
+/// The shape of the append figure: `clients` appending `events` each over `cases` cases, after
+/// `preload` events through the service and `seed_into` events written into the database.
+struct AppendShape {
     clients: usize,
     cases: usize,
     events: usize,
     preload: usize,
     seed_into: Option<(usize, String)>,
-) -> Result<Row, Error> {
+}
+
+/// The append figure, and the server's CPU time over its measured appends (`server_cpu`).
+async fn append(
+    channel: Channel,
+    admin_token: &str,
+    shape: AppendShape,
+    server_cpu: &dyn Fn() -> Option<Duration>,
+) -> Result<(Row, Option<Duration>), Error> {
+    let AppendShape { clients, cases, events, preload, seed_into } = shape;
     let agency = std::sync::Arc::new(setup_agency(&channel, admin_token).await?);
     let record = record_client(channel.clone(), &agency.token)?;
     let mut seeded = None;
@@ -575,8 +614,10 @@ async fn append(
     }
     let targets = std::sync::Arc::new(cases_with_evidence(&agency, &record, cases.max(1)).await?);
     let (a, t) = (std::sync::Arc::clone(&agency), std::sync::Arc::clone(&targets));
+    let cpu_before = server_cpu();
     let (tally, wall) =
         run_appends(&record, clients, events, move |i| a.event(&t[i % t.len()].0, &t[i % t.len()].1)).await?;
+    let cpu_used = server_cpu().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
 
     // Baseline: the same requests, clients and concurrency against a bare tonic service.
     let base = baseline::start().await?;
@@ -606,7 +647,7 @@ async fn append(
     }
     let stored = preload + seed_into.as_ref().map_or(0, |(n, _)| *n);
     let suffix = if stored > 0 { format!(", {stored} stored before") } else { String::new() };
-    Ok(Row {
+    let row = Row {
         figure: format!("append {clients} clients / {cases} cases × {events} events{suffix}"),
         unit: "events/s",
         value: rate(ok, wall),
@@ -614,7 +655,8 @@ async fn append(
         latencies: tally.latencies,
         errors,
         first_error,
-    })
+    };
+    Ok((row, cpu_used))
 }
 
 /// The upload figure twice: against the discard baseline, and against the file baseline (the

@@ -88,6 +88,17 @@ impl Server {
         Ok(Self { addr, http_addr, token, database_url, child, _dir: dir })
     }
 
+    /// The CPU time the server has used so far, user and system, all threads (`/proc/<pid>/stat`
+    /// `utime` + `stime`, in the kernel's fixed 100 ticks a second).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(11);
+        let utime: u64 = fields.next()?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        Some(Duration::from_millis((utime + stime) * 10))
+    }
+
     /// The server's peak resident set (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;

@@ -7,7 +7,9 @@
 
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, refused, shanghai_morning};
+use sanxiang_tests::{
+    Backend, Client, Harness, World, backend_tests, http_get, http_json, http_text, refused, shanghai_morning,
+};
 use tonic::Code;
 
 backend_tests!(
@@ -15,6 +17,7 @@ backend_tests!(
     a_failed_review_a_suspension_and_a_cancellation_stop_acts,
     kind_auxiliary_and_eligibility_are_checked_at_every_act,
     certificate_events_are_checked_and_only_administrators_record_them,
+    a_lost_card_is_replaced_and_the_public_verifies_both_numbers,
 );
 
 /// Registers an officer of `agency` with `change` applied to the request.
@@ -53,6 +56,7 @@ async fn record(
             effective_on: on.into(),
             training_hours: hours,
             reason: "执法监督机构决定".into(),
+            ..Default::default()
         })
         .await
         .map(|r| r.into_inner().certificate.expect("the answer carries the certificate"))
@@ -294,4 +298,146 @@ async fn certificate_events_are_checked_and_only_administrators_record_them(back
     assert_eq!(list(&supervisor, "", pb::CertificateFilter::Unspecified).await.unwrap().len(), 2);
     refused(list(&supervisor, &other.agency.id, pb::CertificateFilter::Unspecified).await, Code::PermissionDenied, "");
     refused(list(&w.officer, &w.agency.id, pb::CertificateFilter::Unspecified).await, Code::PermissionDenied, "");
+}
+
+/// A replacement (补发) after a loss, asked for with the new card's particulars.
+async fn replace(
+    c: &Client,
+    officer: &str,
+    number: &str,
+    from: &str,
+    until: &str,
+) -> Result<pb::Certificate, tonic::Status> {
+    c.registry
+        .clone()
+        .record_certificate_event(pb::RecordCertificateEventRequest {
+            officer_id: officer.into(),
+            kind: pb::CertificateEventKind::Replaced as i32,
+            reason: "遗失补发".into(),
+            certificate_number: number.into(),
+            valid_from: from.into(),
+            valid_until: until.into(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().certificate.expect("the answer carries the certificate"))
+}
+
+async fn a_lost_card_is_replaced_and_the_public_verifies_both_numbers(backend: Backend) {
+    let (h, clock) = Harness::start_on(backend, "2026-05-06").await;
+    let w = h.world(2, "").await;
+    let old = format!("豫A-{}", uuid::Uuid::now_v7().simple());
+    let holder = register(&h, &w.agency.id, "王五", |r| {
+        r.certificate_number = old.clone();
+        r.valid_until = "2026-12-31".into();
+    })
+    .await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let page = |n: &str| format!("/certificates/{}", url_path(n));
+
+    // The card's QR code leads to its page: whose, which agency, valid today.
+    let card = http_json(&h, &format!("/v1{}", page(&old))).await;
+    assert_eq!(card["holder"], "王五");
+    assert_eq!(card["agency_id"], w.agency.id.as_str());
+    assert_eq!((card["state"].as_str(), card["usable"].as_bool()), (Some("active"), Some(true)), "{card}");
+    assert_eq!(card["valid_until"], "2026-12-31");
+    let html = http_text(&h, &page(&old)).await;
+    assert!(html.contains("证件有效，可以从事行政执法") && html.contains("王五"), "{html}");
+    assert!(
+        http_text(&h, &format!("/agencies/{}", w.agency.id)).await.contains(&format!("href=\"{}\"", page(&old))),
+        "the roster links each number to its page"
+    );
+    assert_eq!(http_get(&h, &format!("/v1{}", page("豫A-NO-SUCH-CARD"))).await.status(), 404);
+
+    // Reported lost: the card ends at once, and only its replacement may follow.
+    record(&h.admin, &holder.id, pb::CertificateEventKind::LostReported, "", 0).await.unwrap();
+    refused(inspect_with(&w, &case.id, &holder.id, &clock).await, Code::FailedPrecondition, "C5.certificate-status");
+    let card = http_json(&h, &format!("/v1{}", page(&old))).await;
+    assert_eq!((card["state"].as_str(), card["usable"].as_bool()), (Some("ended"), Some(false)), "{card}");
+    refused(
+        record(&h.admin, &holder.id, pb::CertificateEventKind::Training, "", 4).await,
+        Code::FailedPrecondition,
+        "C5.terminal",
+    );
+
+    // The new card's particulars are checked, and nothing is stored when they are wrong.
+    let new = format!("豫A-{}", uuid::Uuid::now_v7().simple());
+    refused(
+        replace(&h.admin, &holder.id, "", "2026-05-07", "2031-05-06").await,
+        Code::InvalidArgument,
+        "certificate_number",
+    );
+    refused(
+        replace(&h.admin, &holder.id, &old, "2026-05-07", "2031-05-06").await,
+        Code::InvalidArgument,
+        "certificate_number",
+    );
+    refused(
+        replace(&h.admin, &holder.id, &w.officers[1].certificate_number, "2026-05-07", "2031-05-06").await,
+        Code::InvalidArgument,
+        "certificate_number",
+    );
+    refused(
+        replace(&h.admin, &holder.id, &new, "2026-05-07", "2026-05-01").await,
+        Code::InvalidArgument,
+        "valid_until",
+    );
+    refused(
+        h.admin
+            .registry
+            .clone()
+            .record_certificate_event(pb::RecordCertificateEventRequest {
+                officer_id: holder.id.clone(),
+                kind: pb::CertificateEventKind::Suspended as i32,
+                reason: "暂扣".into(),
+                certificate_number: new.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "certificate_number",
+    );
+
+    // Replaced the next day: the same officer acts again under the new card.
+    clock.set(shanghai_morning("2026-05-07"));
+    let c = replace(&h.admin, &holder.id, &new, "2026-05-07", "2031-05-06").await.unwrap();
+    assert_eq!(c.state, pb::CertificateState::Active as i32);
+    let officer = c.officer.expect("officer");
+    assert_eq!((officer.id.as_str(), officer.certificate_number.as_str()), (holder.id.as_str(), new.as_str()));
+    assert_eq!(officer.valid_until, "2031-05-06");
+    inspect_with(&w, &case.id, &holder.id, &clock).await.expect("the replacement restores the officer");
+
+    // The old number now says it was replaced, and by which card; the new one is valid.
+    let card = http_json(&h, &format!("/v1{}", page(&old))).await;
+    assert_eq!(card["state"], "replaced", "{card}");
+    assert_eq!(card["usable"], false);
+    assert_eq!((card["replaced_on"].as_str(), card["replaced_by"].as_str()), (Some("2026-05-07"), Some(new.as_str())));
+    assert_eq!(card["valid_until"], "2026-12-31", "the old card's own dates");
+    assert!(http_text(&h, &page(&old)).await.contains("本证已换发新证"));
+    let card = http_json(&h, &format!("/v1{}", page(&new))).await;
+    assert_eq!((card["state"].as_str(), card["usable"].as_bool()), (Some("active"), Some(true)), "{card}");
+
+    // No other card may take either number.
+    let taken = h
+        .admin
+        .registry
+        .clone()
+        .register_officer(pb::RegisterOfficerRequest {
+            agency_id: w.agency.id.clone(),
+            name: "李四".into(),
+            certificate_number: old.clone(),
+            category: "市场监管".into(),
+            valid_from: "2026-01-01".into(),
+            valid_until: "2030-12-31".into(),
+            ..Default::default()
+        })
+        .await;
+    refused(taken, Code::AlreadyExists, "replaced");
+}
+
+/// `s` as one percent-encoded path segment.
+fn url_path(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -241,6 +241,7 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
                 effective_on: if hours > 0 { "2026-04-01".into() } else { String::new() },
                 training_hours: hours,
                 reason: "年审".into(),
+                ..Default::default()
             })
             .await
             .unwrap();

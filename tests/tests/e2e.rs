@@ -201,8 +201,12 @@ async fn readme_certificate_walkthrough_works_as_written() {
     assert!(stdout.contains("REVIEW_OVERDUE") || stdout.contains("review_overdue"), "the list shows it: {stdout}");
     assert!(stdout.contains("周九"), "the overdue certificate is listed: {stdout}");
     assert!(stdout.lines().any(|l| l == "active"), "the review restores the certificate: {stdout}");
+    assert!(stderr.contains("C5.certificate-status"), "the lost card's refusal is shown: {stderr}");
+    assert!(stdout.contains(r#""state":"replaced""#) && stdout.contains("41010203"), "the old number: {stdout}");
     let events = std::fs::read_to_string(dir.path().join("events.txt")).unwrap();
-    assert_eq!(events.matches(" inspection ").count(), 1, "only the act after the review is stored: {events}");
+    assert_eq!(events.matches(" inspection ").count(), 2, "the acts after the review and the replacement: {events}");
+    assert!(events.contains(r#"{"text":"复查"}"#), "the act with the new card is stored: {events}");
+    assert_eq!(events.matches("复查").count(), 1, "the act with the lost card is not stored: {events}");
 }
 
 #[tokio::test]

@@ -177,6 +177,7 @@ async fn two_replicas_share_one_chain_per_case() {
         effective_on: String::new(),
         training_hours: 0,
         reason: "暂扣执法证件".into(),
+        ..Default::default()
     };
     admin_a
         .registry

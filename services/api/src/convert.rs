@@ -226,6 +226,7 @@ pub fn certificate_event_kind_from_pb(v: i32) -> Result<CertificateEventKind> {
         Ok(P::Withdrawn) => CertificateEventKind::Withdrawn,
         Ok(P::Cancelled) => CertificateEventKind::Cancelled,
         Ok(P::LostReported) => CertificateEventKind::LostReported,
+        Ok(P::Replaced) => CertificateEventKind::Replaced,
         Ok(P::Unspecified) | Err(_) => return Err(Error::invalid("kind", "a certificate event kind is required")),
     })
 }

@@ -196,6 +196,9 @@ impl RegistryService for RegistryApi {
                     effective_on: r.effective_on,
                     training_hours: r.training_hours,
                     reason: r.reason,
+                    certificate_number: r.certificate_number,
+                    valid_from: r.valid_from,
+                    valid_until: r.valid_until,
                 },
                 &who,
             )

@@ -86,13 +86,17 @@ pub enum CertificateEventKind {
     Withdrawn,
     /// Cancelled (注销): left enforcement work, punished, dismissed, ineligible (C5). Terminal.
     Cancelled,
-    /// Reported lost and declared invalid (C5). Terminal: a new certificate is issued instead.
+    /// Reported lost and declared invalid (C5). Ends the card: only its replacement may follow.
     LostReported,
+    /// A new card replaced the old one (补发/换发, C5): after a loss, damage or changed
+    /// particulars, with its own number and validity dates (C6). The holder stays the same
+    /// officer; a suspension, a failed review and the review clock carry over to the new card.
+    Replaced,
 }
 
 impl CertificateEventKind {
     /// All kinds.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::EligibilityConfirmed,
         Self::Training,
         Self::ReviewPassed,
@@ -102,6 +106,7 @@ impl CertificateEventKind {
         Self::Withdrawn,
         Self::Cancelled,
         Self::LostReported,
+        Self::Replaced,
     ];
 
     /// The stored name.
@@ -116,6 +121,7 @@ impl CertificateEventKind {
             Self::Withdrawn => "withdrawn",
             Self::Cancelled => "cancelled",
             Self::LostReported => "lost_reported",
+            Self::Replaced => "replaced",
         }
     }
 
@@ -124,9 +130,15 @@ impl CertificateEventKind {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
-    /// Whether the certificate ends with it (C5: withdrawn, cancelled and lost are terminal).
+    /// Whether the card ends with it (C5: withdrawn, cancelled and lost are terminal).
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Withdrawn | Self::Cancelled | Self::LostReported)
+    }
+
+    /// Whether the holder's certificate ends for good, with no replacement (withdrawn,
+    /// cancelled); a lost card is replaced.
+    pub fn ends_holder(self) -> bool {
+        matches!(self, Self::Withdrawn | Self::Cancelled)
     }
 }
 
@@ -137,6 +149,16 @@ pub struct CertificateEvent {
     pub on: NaiveDate,
     /// Hours of a [`CertificateEventKind::Training`]; 0 otherwise.
     pub training_hours: u32,
+    /// The validity dates of the card a [`CertificateEventKind::Replaced`] replaced: acts
+    /// before `on` are judged by them; `None` otherwise.
+    pub replaced: Option<Validity>,
+}
+
+/// The validity dates printed on a card (C6), both days inclusive, in the agency's zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    pub from: NaiveDate,
+    pub until: NaiveDate,
 }
 
 /// The annual-review policy (RULES C4, C6; every figure a [default], set by the server's flags).
@@ -209,9 +231,9 @@ impl CertificateState {
 /// What the rules need to know of an officer's certificate.
 #[derive(Debug, Clone)]
 pub struct Certificate {
-    /// First day of validity, inclusive, in the agency's zone.
+    /// First day of validity of the current card, inclusive, in the agency's zone.
     pub valid_from: NaiveDate,
-    /// Last day of validity, inclusive.
+    /// Last day of validity of the current card, inclusive.
     pub valid_until: NaiveDate,
     /// Status changes as (effective from, status), in any order. Before the first, the officer is
     /// active.
@@ -300,18 +322,33 @@ impl Certificate {
         })
     }
 
-    /// The terminal event or the suspension in force on `day` (C5), if any.
+    /// The validity of the card in force on `day` (C6): the card a later replacement replaced,
+    /// or the current one.
+    pub fn validity_on(&self, day: NaiveDate) -> Validity {
+        self.events
+            .iter()
+            .filter(|e| e.on > day)
+            .filter_map(|e| e.replaced.map(|v| (e.on, v)))
+            .min_by_key(|(on, _)| *on)
+            .map_or(Validity { from: self.valid_from, until: self.valid_until }, |(_, v)| v)
+    }
+
+    /// The terminal event or the suspension in force on `day` (C5), if any: a withdrawal or a
+    /// cancellation ends everything after it; a loss ends the card until its replacement; a
+    /// suspension lasts until reinstated, across a replacement.
     fn suspension_on(&self, day: NaiveDate) -> Option<CertificateEvent> {
-        let mut current = None;
+        let (mut suspended, mut lost) = (None, None);
         for e in self.events_until(day) {
             match e.kind {
-                k if k.is_terminal() => return Some(*e),
-                CertificateEventKind::Suspended => current = Some(*e),
-                CertificateEventKind::Reinstated => current = None,
+                k if k.ends_holder() => return Some(*e),
+                CertificateEventKind::LostReported => lost = Some(*e),
+                CertificateEventKind::Replaced => lost = None,
+                CertificateEventKind::Suspended => suspended = Some(*e),
+                CertificateEventKind::Reinstated => suspended = None,
                 _ => {}
             }
         }
-        current
+        lost.or(suspended)
     }
 
     /// Whether the qualification review and examinations had passed by `day` (C3).
@@ -335,11 +372,12 @@ impl Certificate {
     pub fn why_invalid_at(&self, at: Timestamp, zone: Tz) -> Option<Unable> {
         let day = at.to_datetime().with_timezone(&zone).date_naive();
         let unable = |rule, why: String| Some(Unable { rule, why });
-        if day < self.valid_from {
-            return unable("G3.certificate-valid", format!("certificate valid only from {}", self.valid_from));
+        let card = self.validity_on(day);
+        if day < card.from {
+            return unable("G3.certificate-valid", format!("certificate valid only from {}", card.from));
         }
-        if day > self.valid_until {
-            return unable("G3.certificate-valid", format!("certificate expired on {}", self.valid_until));
+        if day > card.until {
+            return unable("G3.certificate-valid", format!("certificate expired on {}", card.until));
         }
         let status = self.status_at(at);
         if status != OfficerStatus::Active {
@@ -364,6 +402,7 @@ impl Certificate {
     /// The state on `day`, for listings (C4–C6).
     pub fn state_on(&self, at: Timestamp, zone: Tz) -> CertificateState {
         let day = at.to_datetime().with_timezone(&zone).date_naive();
+        let card = self.validity_on(day);
         match self.why_invalid_at(at, zone) {
             None => CertificateState::Active,
             Some(u) => match u.rule {
@@ -374,7 +413,7 @@ impl Certificate {
                     Some(e) if e.kind.is_terminal() => CertificateState::Ended,
                     _ => CertificateState::Suspended,
                 },
-                _ if day < self.valid_from || day > self.valid_until => CertificateState::NotValid,
+                _ if !(card.from..=card.until).contains(&day) => CertificateState::NotValid,
                 _ => CertificateState::Suspended,
             },
         }
@@ -387,8 +426,23 @@ impl Certificate {
 
     /// Why `kind` may not be recorded on `day` (C3–C5), as (rule, reason), or `None`.
     pub fn event_refused(&self, kind: CertificateEventKind, day: NaiveDate) -> Option<(&'static str, String)> {
-        if let Some(e) = self.events.iter().find(|e| e.kind.is_terminal()) {
+        if let Some(e) = self.events.iter().find(|e| e.kind.ends_holder()) {
             return Some(("C5.terminal", format!("the certificate was {} on {}", e.kind.as_str(), e.on)));
+        }
+        // A lost card is followed by its replacement only; a replacement follows nothing else
+        // in particular (a damaged card, changed particulars, a renewal).
+        let lost = self.events.iter().fold(None, |lost, e| match e.kind {
+            CertificateEventKind::LostReported => Some(e.on),
+            CertificateEventKind::Replaced => None,
+            _ => lost,
+        });
+        if let Some(on) = lost
+            && kind != CertificateEventKind::Replaced
+        {
+            return Some((
+                "C5.terminal",
+                format!("the certificate was reported lost on {on}: only its replacement may be recorded"),
+            ));
         }
         if self.events.iter().any(|e| e.on > day && e.kind != CertificateEventKind::Training) {
             return Some(("C5.order", "a later event is already recorded for this certificate".into()));
@@ -527,7 +581,12 @@ mod tests {
     }
 
     fn event(kind: CertificateEventKind, on: NaiveDate) -> CertificateEvent {
-        CertificateEvent { kind, on, training_hours: if kind == CertificateEventKind::Training { 8 } else { 0 } }
+        CertificateEvent {
+            kind,
+            on,
+            training_hours: if kind == CertificateEventKind::Training { 8 } else { 0 },
+            replaced: None,
+        }
     }
 
     fn rule(c: &Certificate, at: Timestamp) -> Option<&'static str> {
@@ -579,6 +638,43 @@ mod tests {
         assert!(c.event_refused(ReviewPassed, day(2026, 2, 1)).is_some_and(|(r, _)| r == "C4.training"));
         c.policy.min_training_hours = 8;
         assert_eq!(c.event_refused(ReviewPassed, day(2026, 2, 1)), None);
+    }
+
+    #[test]
+    fn a_lost_card_is_replaced_and_the_holder_acts_again_under_the_new_cards_dates() {
+        use CertificateEventKind::*;
+        let sh = zone("").unwrap();
+        let old = Validity { from: day(2020, 1, 1), until: day(2026, 6, 30) };
+        let mut c = Certificate { reviewed_on: day(2026, 1, 1), ..Certificate::enforcement(old.from, old.until) };
+        c.events.push(event(LostReported, day(2026, 2, 1)));
+        assert_eq!(c.state_on(noon(2026, 2, 1), sh), CertificateState::Ended);
+        // Only the replacement may follow a loss.
+        for kind in CertificateEventKind::ALL.into_iter().filter(|k| *k != Replaced) {
+            assert!(c.event_refused(kind, day(2026, 2, 3)).is_some_and(|(r, _)| r == "C5.terminal"), "{kind:?}");
+        }
+        assert_eq!(c.event_refused(Replaced, day(2026, 2, 3)), None);
+        // The new card: valid from its issue day for five years; the officer row holds it now.
+        c.valid_from = day(2026, 2, 3);
+        c.valid_until = day(2031, 2, 2);
+        c.events.push(CertificateEvent { replaced: Some(old), ..event(Replaced, day(2026, 2, 3)) });
+        assert_eq!(rule(&c, noon(2026, 2, 3)), None, "usable again from the replacement on");
+        assert_eq!(c.state_on(noon(2026, 2, 3), sh), CertificateState::Active);
+        assert_eq!(rule(&c, noon(2026, 2, 2)), Some("C5.certificate-status"), "still lost the day before");
+        // Acts before the loss are judged by the old card's dates, later ones by the new card's.
+        assert_eq!(c.validity_on(day(2026, 1, 15)), old);
+        assert_eq!(rule(&c, noon(2026, 1, 15)), None);
+        assert_eq!(c.validity_on(day(2026, 7, 1)), Validity { from: day(2026, 2, 3), until: day(2031, 2, 2) });
+        assert_eq!(rule(&c, noon(2026, 7, 1)), None, "the old card would have expired on 30 June");
+        // A suspension carries over to a new card: replacing a card does not lift it.
+        c.events.push(event(Suspended, day(2026, 8, 1)));
+        c.events.push(CertificateEvent {
+            replaced: Some(Validity { from: day(2026, 2, 3), until: day(2031, 2, 2) }),
+            ..event(Replaced, day(2026, 8, 2))
+        });
+        assert_eq!(rule(&c, noon(2026, 8, 3)), Some("C5.certificate-status"));
+        // A cancelled certificate is never replaced.
+        c.events.push(event(Cancelled, day(2026, 9, 1)));
+        assert!(c.event_refused(Replaced, day(2026, 9, 2)).is_some_and(|(r, _)| r == "C5.terminal"));
     }
 
     #[test]

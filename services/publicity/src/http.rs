@@ -174,6 +174,8 @@ pub fn router_with(publicity: Publicity, limit: RateLimit, extra: Router) -> Rou
         .route("/decisions/{id}", get(decision_page))
         .route("/decisions/{id}/entry.atom", get(decision_entry))
         .route("/agencies/{id}", get(agency_page))
+        .route("/certificates/{number}", get(certificate_page))
+        .route("/v1/certificates/{number}", get(certificate_json))
         .route(crate::site::CSS_PATH, get(stylesheet))
         .route("/v1/disclosures", get(list))
         .route("/v1/disclosures/{id}", get(one))
@@ -1003,6 +1005,52 @@ async fn decision_page(State(s): State<AppState>, headers: HeaderMap, Path(id): 
 async fn agency_page(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
     let html = crate::site::agency(&s.publicity, &AgencyId::parse("agency", &id)?).await?;
     Ok(page(&headers, StatusCode::OK, 300, html))
+}
+
+/// A certificate card as the public verifies it (RULES C2), or 404.
+async fn card(s: &AppState, number: &str) -> Result<sanxiang_registry::registry::CardCheck> {
+    Ok(s.publicity
+        .recorder()
+        .registry()
+        .check_card(number)
+        .await?
+        .ok_or_else(|| Error::not_found("certificate", number))?)
+}
+
+/// The page a certificate card's QR code leads to.
+async fn certificate_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Result<Response> {
+    let html = crate::site::certificate(&card(&s, &number).await?)?;
+    Ok(page(&headers, StatusCode::OK, 60, html))
+}
+
+/// A certificate card as JSON.
+async fn certificate_json(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Result<Response> {
+    let c = card(&s, &number).await?;
+    let body = json!({
+        "number": c.number,
+        "holder": c.holder,
+        "agency_id": c.agency_id,
+        "agency_name": c.agency_name,
+        "kind": c.kind.as_str(),
+        "category": c.category,
+        "issuer": c.issuer,
+        "valid_from": c.valid_from.to_string(),
+        "valid_until": c.valid_until.to_string(),
+        "state": if c.replaced.is_some() { "replaced" } else { c.state.as_str() },
+        "usable": c.replaced.is_none() && c.state == sanxiang_domain::officer::CertificateState::Active,
+        "verdict": crate::site::card_verdict(&c),
+        "replaced_on": c.replaced.as_ref().map(|(on, _)| on.to_string()),
+        "replaced_by": c.replaced.as_ref().map(|(_, n)| n.clone()),
+    });
+    Ok(cached(&headers, "application/json", 60, body.to_string()))
 }
 
 /// The site's stylesheet.

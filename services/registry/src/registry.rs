@@ -15,7 +15,7 @@ use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::limits::{self, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{
     Certificate, CertificateEvent, CertificateEventKind, CertificateKind, CertificateState, OfficerStatus,
-    ReviewPolicy, zone,
+    ReviewPolicy, Validity, zone,
 };
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_store::entity::{
@@ -149,6 +149,11 @@ pub struct NewCertificateEvent {
     /// Hours of a training.
     pub training_hours: u32,
     pub reason: String,
+    /// The new card of a replacement (C5, C6): its number and validity dates (YYYY-MM-DD);
+    /// empty for every other kind.
+    pub certificate_number: String,
+    pub valid_from: String,
+    pub valid_until: String,
 }
 
 /// A certificate as supervisors list it (RULES C4–C6, C8).
@@ -164,6 +169,28 @@ pub struct CertificateView {
     pub expiring: bool,
     /// Training hours recorded since the last passed review.
     pub training_hours: u32,
+}
+
+/// A certificate card as the public verifies it by its number (RULES C2: the QR code on the card
+/// leads here): whose it is, which agency, its validity, and whether it may be used today. Only
+/// what the roster publishes anyway (RULES P1) and the card's own particulars.
+#[derive(Debug, Clone)]
+pub struct CardCheck {
+    pub number: String,
+    pub holder: String,
+    pub agency_id: AgencyId,
+    pub agency_name: String,
+    pub kind: CertificateKind,
+    pub category: String,
+    pub issuer: String,
+    /// The card's own validity dates (a replaced card's, for its number).
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    /// The state of the holder's certificate today; `Ended` for a replaced card's number.
+    pub state: CertificateState,
+    /// For the number of a replaced card: the day of the replacement and the current card's
+    /// number.
+    pub replaced: Option<(NaiveDate, String)>,
 }
 
 /// Which certificates a listing shows.
@@ -454,6 +481,9 @@ impl Registry {
                 d
             }
         };
+        if Self::replaced_card(&self.db, &cert).await?.is_some() {
+            return Err(Error::AlreadyExists(format!("certificate number {cert} was a replaced card's")));
+        }
         let model = officer::ActiveModel {
             id: Set(OfficerId::new(self.clock.as_ref())),
             agency_id: Set(input.agency_id.clone()),
@@ -643,13 +673,26 @@ impl Registry {
                 .await
                 .map_err(db_error)?
             {
+                let kind = CertificateEventKind::parse(&e.kind)
+                    .ok_or_else(|| unreadable("certificate_events", "kind", &e.id))?;
+                let date = |column: &str, value: Option<&str>| {
+                    value
+                        .and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+                        .ok_or_else(|| unreadable("certificate_events", column, &e.id))
+                };
+                let replaced = match kind {
+                    CertificateEventKind::Replaced => Some(Validity {
+                        from: date("valid_from", e.valid_from.as_deref())?,
+                        until: date("valid_until", e.valid_until.as_deref())?,
+                    }),
+                    _ => None,
+                };
                 let event = CertificateEvent {
-                    kind: CertificateEventKind::parse(&e.kind)
-                        .ok_or_else(|| unreadable("certificate_events", "kind", &e.id))?,
-                    on: NaiveDate::parse_from_str(&e.effective_on, "%Y-%m-%d")
-                        .map_err(|_| unreadable("certificate_events", "effective_on", &e.id))?,
+                    kind,
+                    on: date("effective_on", Some(&e.effective_on))?,
                     training_hours: u32::try_from(e.training_hours)
                         .map_err(|_| unreadable("certificate_events", "training_hours", &e.id))?,
+                    replaced,
                 };
                 events.entry(e.officer_id).or_default().push(event);
             }
@@ -711,6 +754,7 @@ impl Registry {
         if !training && input.training_hours != 0 {
             return Err(Error::invalid("training_hours", "only a training has hours"));
         }
+        let new_card = Self::new_card(&input, &current)?;
         let txn = self.db.begin().await.map_err(db_error)?;
         // The change is counted first: a transaction that writes before it reads waits for the
         // write lock on SQLite, and the history read below cannot change before the commit.
@@ -720,6 +764,26 @@ impl Registry {
         if let Some((rule, why)) = info.certificate.event_refused(input.kind, on) {
             return Err(Error::precondition(rule, why));
         }
+        let (old_number, old_card) = (current.certificate_number.clone(), info.certificate.validity_on(on));
+        let mut current = current;
+        if let Some((number, card)) = &new_card {
+            let taken = officer::Entity::find()
+                .filter(officer::Column::CertificateNumber.eq(number.as_str()))
+                .one(&txn)
+                .await
+                .map_err(db_error)?
+                .is_some()
+                || Self::replaced_card(&txn, number).await?.is_some();
+            if taken {
+                return Err(Error::invalid("certificate_number", "already names a certificate, current or replaced"));
+            }
+            let mut row = sea_orm::IntoActiveModel::into_active_model(current.clone());
+            row.certificate_number = Set(number.clone());
+            row.valid_from = Set(card.from.to_string());
+            row.valid_until = Set(card.until.to_string());
+            current = row.update(&txn).await.map_err(db_error)?;
+        }
+        let replaced = new_card.as_ref().map(|_| (old_number, old_card));
         let row = certificate_event::ActiveModel {
             id: Set(new_id(self.clock.as_ref())),
             officer_id: Set(input.officer_id.clone()),
@@ -729,6 +793,9 @@ impl Registry {
             reason: Set(reason),
             recorded_at: Set(now.micros()),
             recorded_by: Set(by.id.clone()),
+            number: Set(replaced.as_ref().map(|(n, _)| n.clone())),
+            valid_from: Set(replaced.as_ref().map(|(_, v)| v.from.to_string())),
+            valid_until: Set(replaced.as_ref().map(|(_, v)| v.until.to_string())),
         }
         .insert(&txn)
         .await
@@ -736,8 +803,114 @@ impl Registry {
         txn.commit().await.map_err(db_error)?;
         self.directory.forget();
         let mut certificate = info.certificate;
-        certificate.events.push(CertificateEvent { kind: input.kind, on, training_hours: input.training_hours });
+        if let Some((_, card)) = &new_card {
+            certificate.valid_from = card.from;
+            certificate.valid_until = card.until;
+        }
+        certificate.events.push(CertificateEvent {
+            kind: input.kind,
+            on,
+            training_hours: input.training_hours,
+            replaced: replaced.map(|(_, v)| v),
+        });
         Ok((row, Self::view(current, &certificate, now, tz)))
+    }
+
+    /// The new card a replacement names (number and validity), checked; `None` for the other
+    /// kinds, which must name none.
+    fn new_card(input: &NewCertificateEvent, current: &officer::Model) -> Result<Option<(String, Validity)>> {
+        limits::chars("certificate_number", &input.certificate_number, MAX_CODE)?;
+        limits::chars("valid_from", &input.valid_from, MAX_CODE)?;
+        limits::chars("valid_until", &input.valid_until, MAX_CODE)?;
+        if input.kind != CertificateEventKind::Replaced {
+            for (field, v) in [
+                ("certificate_number", &input.certificate_number),
+                ("valid_from", &input.valid_from),
+                ("valid_until", &input.valid_until),
+            ] {
+                if !v.trim().is_empty() {
+                    return Err(Error::invalid(field, "only a replacement names a new card"));
+                }
+            }
+            return Ok(None);
+        }
+        let number = non_empty("certificate_number", &input.certificate_number)?;
+        if number == current.certificate_number {
+            return Err(Error::invalid("certificate_number", "is the number of the card it replaces"));
+        }
+        let from = parse_date("valid_from", &input.valid_from)?;
+        let until = parse_date("valid_until", &input.valid_until)?;
+        if until < from {
+            return Err(Error::invalid("valid_until", "is before valid_from"));
+        }
+        Ok(Some((number, Validity { from, until })))
+    }
+
+    /// The card numbered `number`, current or replaced, as the public verifies it (RULES C2), or
+    /// `None` when no card has that number.
+    pub async fn check_card(&self, number: &str) -> Result<Option<CardCheck>> {
+        limits::chars("number", number, MAX_CODE)?;
+        let number = number.trim();
+        let current = officer::Entity::find()
+            .filter(officer::Column::CertificateNumber.eq(number))
+            .one(&self.db)
+            .await
+            .map_err(db_error)?;
+        let replaced = match current {
+            Some(_) => None,
+            None => match Self::replaced_card(&self.db, number).await? {
+                Some(e) => Some(e),
+                None => return Ok(None),
+            },
+        };
+        let officer = match (current, &replaced) {
+            (Some(o), _) => o,
+            (None, Some(e)) => self.officer(&e.officer_id).await?,
+            (None, None) => return Ok(None),
+        };
+        let agency = self.agency(&officer.agency_id).await?;
+        let tz = sanxiang_domain::officer::stored_zone(&agency.time_zone)?;
+        let mut loaded = Self::load_officers(&self.db, std::slice::from_ref(&officer.id), self.review_policy).await?;
+        let info = loaded.remove(&officer.id).ok_or_else(|| Error::not_found("officer", &officer.id))?;
+        let now = self.clock.now();
+        let unreadable =
+            |column: &str, id: &str| Error::DataLoss(format!("certificate_events.{column} of {id} cannot be read"));
+        let date = |v: Option<&str>, column: &str, id: &str| {
+            v.and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()).ok_or_else(|| unreadable(column, id))
+        };
+        let (valid_from, valid_until, state, replaced) = match replaced {
+            None => {
+                (info.certificate.valid_from, info.certificate.valid_until, info.certificate.state_on(now, tz), None)
+            }
+            Some(e) => (
+                date(e.valid_from.as_deref(), "valid_from", &e.id)?,
+                date(e.valid_until.as_deref(), "valid_until", &e.id)?,
+                CertificateState::Ended,
+                Some((date(Some(&e.effective_on), "effective_on", &e.id)?, officer.certificate_number.clone())),
+            ),
+        };
+        Ok(Some(CardCheck {
+            number: number.to_owned(),
+            holder: officer.name,
+            agency_id: agency.id,
+            agency_name: agency.name,
+            kind: info.certificate.kind,
+            category: officer.category,
+            issuer: officer.issuer,
+            valid_from,
+            valid_until,
+            state,
+            replaced,
+        }))
+    }
+
+    /// The `replaced` event that retired the card numbered `number`, if any.
+    async fn replaced_card(db: &impl ConnectionTrait, number: &str) -> Result<Option<certificate_event::Model>> {
+        certificate_event::Entity::find()
+            .filter(certificate_event::Column::Number.eq(number))
+            .one(db)
+            .await
+            .map_err(db_error)
     }
 
     /// The certificate of `officer` as supervisors see it at `now`.

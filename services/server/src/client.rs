@@ -279,6 +279,15 @@ pub enum CertificateCmd {
         /// Why, or what (recorded).
         #[arg(long)]
         reason: String,
+        /// The new card's number (`--event replaced` only).
+        #[arg(long, default_value = "")]
+        number: String,
+        /// The new card's first day of validity, YYYY-MM-DD (`--event replaced` only).
+        #[arg(long, default_value = "")]
+        valid_from: String,
+        /// The new card's last day of validity, YYYY-MM-DD (`--event replaced` only).
+        #[arg(long, default_value = "")]
+        valid_until: String,
     },
     /// Certificates of the agencies you oversee (or of one), with their state today and the
     /// annual review's due date. Supervisor, admin.
@@ -293,7 +302,7 @@ pub enum CertificateCmd {
 }
 
 /// The names of `certificate record --event`.
-const CERTIFICATE_EVENTS: [(&str, pb::CertificateEventKind); 9] = [
+const CERTIFICATE_EVENTS: [(&str, pb::CertificateEventKind); 10] = [
     ("eligibility-confirmed", pb::CertificateEventKind::EligibilityConfirmed),
     ("training", pb::CertificateEventKind::Training),
     ("review-passed", pb::CertificateEventKind::ReviewPassed),
@@ -303,6 +312,7 @@ const CERTIFICATE_EVENTS: [(&str, pb::CertificateEventKind); 9] = [
     ("withdrawn", pb::CertificateEventKind::Withdrawn),
     ("cancelled", pb::CertificateEventKind::Cancelled),
     ("lost-reported", pb::CertificateEventKind::LostReported),
+    ("replaced", pb::CertificateEventKind::Replaced),
 ];
 
 /// `principal …`
@@ -690,7 +700,16 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             let list = registry.list_officers(pb::ListOfficersRequest { agency_id: agency }).await?.into_inner();
             show_ids(q, &list.officers, |o| o.id.clone());
         }
-        ClientCommand::Certificate(CertificateCmd::Record { officer, event, on, hours, reason }) => {
+        ClientCommand::Certificate(CertificateCmd::Record {
+            officer,
+            event,
+            on,
+            hours,
+            reason,
+            number,
+            valid_from,
+            valid_until,
+        }) => {
             let kind = CERTIFICATE_EVENTS
                 .iter()
                 .find(|(name, _)| *name == event)
@@ -703,6 +722,9 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     effective_on: on,
                     training_hours: hours,
                     reason,
+                    certificate_number: number,
+                    valid_from,
+                    valid_until,
                 })
                 .await?
                 .into_inner()

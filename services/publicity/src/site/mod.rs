@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sanxiang_domain::id::{AgencyId, DisclosureId};
-use sanxiang_domain::officer::stored_zone;
+use sanxiang_domain::officer::{CertificateKind, CertificateState, stored_zone};
 use sanxiang_domain::publicity::wan_yuan;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_store::entity::disclosure;
@@ -439,7 +439,8 @@ struct AgencyPage {
     feed_url: String,
     json_url: String,
     notices: Vec<NoticeView>,
-    roster: Vec<(String, String, String)>,
+    /// Name, certificate number, category, and the certificate's page.
+    roster: Vec<(String, String, String, String)>,
 }
 
 /// The agency's page: its notices before enforcement (事前公开, RULES P1) and the roster of its
@@ -468,8 +469,81 @@ pub async fn agency(p: &Publicity, id: &AgencyId) -> Result<String> {
         ),
         json_url: format!("/v1/notices/{}", r.agency_id),
         notices,
-        roster: r.roster.into_iter().map(|o| (o.name, o.certificate_number, o.category)).collect(),
+        roster: r
+            .roster
+            .into_iter()
+            .map(|o| {
+                let url = certificate_url(&o.certificate_number);
+                (o.name, o.certificate_number, o.category, url)
+            })
+            .collect(),
     })
+}
+
+#[derive(Template)]
+#[template(path = "certificate.html")]
+struct CertificatePage {
+    number: String,
+    verdict: &'static str,
+    usable: bool,
+    holder: String,
+    agency_name: String,
+    agency_url: String,
+    kind: &'static str,
+    category: String,
+    issuer: String,
+    valid_from: String,
+    valid_until: String,
+    /// For a replaced card: the day, the new card's number and its page.
+    replaced: Option<(String, String, String)>,
+    json_url: String,
+}
+
+/// The page of a certificate card, where its QR code leads (RULES C2): whose card it is and
+/// whether it may be used for enforcement today.
+pub fn certificate(card: &sanxiang_registry::registry::CardCheck) -> Result<String> {
+    let replaced =
+        card.replaced.as_ref().map(|(on, new)| (chinese_date(&on.to_string()), new.clone(), certificate_url(new)));
+    render(&CertificatePage {
+        number: card.number.clone(),
+        verdict: card_verdict(card),
+        usable: card.state == CertificateState::Active,
+        holder: card.holder.clone(),
+        agency_name: card.agency_name.clone(),
+        agency_url: format!("/agencies/{}", card.agency_id),
+        kind: match card.kind {
+            CertificateKind::Enforcement => "行政执法证",
+            CertificateKind::Supervision => "行政执法监督证",
+            CertificateKind::Sector => "行业执法证件",
+        },
+        category: card.category.clone(),
+        issuer: card.issuer.clone(),
+        valid_from: chinese_date(&card.valid_from.to_string()),
+        valid_until: chinese_date(&card.valid_until.to_string()),
+        replaced,
+        json_url: format!("/v1{}", certificate_url(&card.number)),
+    })
+}
+
+/// The path of a certificate card's page.
+pub fn certificate_url(number: &str) -> String {
+    format!("/certificates/{}", url::form_urlencoded::byte_serialize(number.as_bytes()).collect::<String>())
+}
+
+/// Whether the card may be used today, in words.
+pub fn card_verdict(card: &sanxiang_registry::registry::CardCheck) -> &'static str {
+    if card.replaced.is_some() {
+        return "本证已换发新证，原证件作废";
+    }
+    match card.state {
+        CertificateState::Active => "证件有效，可以从事行政执法",
+        CertificateState::PendingEligibility => "持证人尚未通过资格审查，不得从事行政执法",
+        CertificateState::NotValid => "证件不在有效期内，不得从事行政执法",
+        CertificateState::Suspended => "证件已暂扣或暂停使用，不得从事行政执法",
+        CertificateState::ReviewOverdue => "证件逾期未年审，暂停使用",
+        CertificateState::ReviewFailed => "证件年审未通过，暂停使用",
+        CertificateState::Ended => "证件已收回、注销或遗失作废",
+    }
 }
 
 #[cfg(test)]

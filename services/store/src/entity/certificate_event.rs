@@ -19,6 +19,11 @@ pub struct Model {
     pub reason: String,
     pub recorded_at: i64,
     pub recorded_by: PrincipalId,
+    /// Of a `replaced` event: the number of the card it replaced (unique: a number names one
+    /// card, current or replaced) and that card's validity dates (YYYY-MM-DD, inclusive).
+    pub number: Option<String>,
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.
