@@ -18,6 +18,7 @@ backend_tests!(
     kind_auxiliary_and_eligibility_are_checked_at_every_act,
     certificate_events_are_checked_and_only_administrators_record_them,
     a_lost_card_is_replaced_and_the_public_verifies_both_numbers,
+    acts_record_the_certificates_shown_and_those_without_are_listed,
 );
 
 /// Registers an officer of `agency` with `change` applied to the request.
@@ -440,4 +441,74 @@ fn url_path(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
+}
+
+async fn acts_record_the_certificates_shown_and_those_without_are_listed(backend: Backend) {
+    let (h, clock) = Harness::start_on(backend, "2026-05-06").await;
+    let parent = h.agency(1, "").await;
+    let w = h.world(2, &parent.id).await;
+    let supervisor = h.principal(pb::Role::Supervisor, &parent.id, "").await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let now = || sanxiang_domain::TimeProvider::now(clock.as_ref());
+    let append = |r: pb::AppendEventRequest| {
+        let mut record = w.officer.record.clone();
+        async move { record.append_event(r).await.map(|r| r.into_inner().event.expect("event")) }
+    };
+    let not_shown = || async {
+        let items = supervisor
+            .publicity
+            .clone()
+            .list_overdue(pb::ListOverdueRequest { agency_id: w.agency.id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .items;
+        items
+            .into_iter()
+            .filter(|i| i.kind == pb::OverdueKind::CertificateNotShown as i32)
+            .map(|i| i.subject_id)
+            .collect::<Vec<_>>()
+    };
+
+    // Shown at the act: the event records the numbers of the cards shown.
+    let shown = append(pb::AppendEventRequest { certificates_shown: true, ..w.event(&case.id, K::Inspection, now()) })
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = w.officers.iter().map(|o| o.certificate_number.as_str()).collect();
+    let payload: serde_json::Value = serde_json::from_str(&shown.payload_json).unwrap();
+    assert_eq!(payload["certificates_shown"], serde_json::json!(numbers), "{payload}");
+    assert!(not_shown().await.is_empty());
+
+    // Not recorded: the act is stored, and listed for the supervisor (RULES P2, C7).
+    clock.advance_seconds(60);
+    let bare = append(w.event(&case.id, K::Questioning, now())).await.unwrap();
+    assert_eq!(not_shown().await, vec![format!("{}:{}", case.id, bare.case_seq)]);
+
+    // A certificate_shown act of both officers earlier that day covers the acts after it.
+    clock.advance_seconds(60);
+    append(w.event(&case.id, K::CertificateShown, now())).await.unwrap();
+    clock.advance_seconds(60);
+    append(w.event(&case.id, K::EvidenceCollection, now())).await.unwrap();
+    assert_eq!(not_shown().await.len(), 1, "only the questioning before the showing is listed");
+    // The next day it does not.
+    clock.set(shanghai_morning("2026-05-07"));
+    let next_day = append(w.event(&case.id, K::Inspection, now())).await.unwrap();
+    assert_eq!(
+        not_shown().await,
+        vec![format!("{}:{}", case.id, bare.case_seq), format!("{}:{}", case.id, next_day.case_seq)]
+    );
+
+    // An act without officers shows no certificate, and nothing is stored.
+    let before = w.events(&case.id).await.len();
+    refused(
+        append(pb::AppendEventRequest {
+            certificates_shown: true,
+            officer_ids: vec![],
+            ..w.event(&case.id, K::Note, now())
+        })
+        .await,
+        Code::InvalidArgument,
+        "certificates_shown",
+    );
+    assert_eq!(w.events(&case.id).await.len(), before);
 }

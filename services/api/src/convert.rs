@@ -366,6 +366,7 @@ pub fn append_event(r: pb::AppendEventRequest) -> Result<command::AppendEvent> {
         missing_recording_reason: r.missing_recording_reason,
         service_method: service_method_from_pb(r.service_method),
         details: r.details.into_iter().collect::<BTreeMap<_, _>>(),
+        certificates_shown: r.certificates_shown,
     })
 }
 
@@ -1107,6 +1108,7 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::ComplaintHandling => pb::OverdueKind::ComplaintHandling,
         OverdueKind::ComplaintNotification => pb::OverdueKind::ComplaintNotification,
         OverdueKind::ReportFiling => pb::OverdueKind::ReportFiling,
+        OverdueKind::CertificateNotShown => pb::OverdueKind::CertificateNotShown,
     };
     pb::OverdueItem {
         kind: kind as i32,

@@ -61,6 +61,9 @@ pub enum OverdueKind {
     ComplaintNotification,
     /// No 立案 decision on a report within its period (T4).
     ReportFiling,
+    /// An investigative act whose officers are not recorded as having shown their certificates
+    /// (RULES P2, C7).
+    CertificateNotShown,
 }
 
 /// One thing overdue, missing or refused.
@@ -231,7 +234,9 @@ pub async fn overdue(p: &Publicity, agencies: Vec<agency::Model>) -> Result<Vec<
     // the stated reason is in the payload. The LIKE narrows the scan; the parse decides.
     let (unrecorded, case_agency) = recorder.events_mentioning(&ids, "\"missing_recording_reason\":").await?;
     for e in unrecorded {
-        let Ok(payload) = Value::parse(&e.payload) else { continue };
+        let payload = Value::parse(&e.payload).map_err(|_| {
+            Error::DataLoss(format!("events.payload of event {}#{} cannot be read", e.case_id, e.case_seq))
+        })?;
         let Some(reason) = payload.get("missing_recording_reason").and_then(Value::as_str) else { continue };
         let agency_id = case_agency.get(&e.case_id).ok_or_else(|| Error::DataLoss(format!("case {}", e.case_id)))?;
         items.push(item(
@@ -248,7 +253,9 @@ pub async fn overdue(p: &Publicity, agencies: Vec<agency::Model>) -> Result<Vec<
     // Evidence uploaded later than the agency's upload window (RULES S1, R5).
     let (late, case_agency) = recorder.events_mentioning(&ids, "\"late\":true").await?;
     for e in late {
-        let Ok(payload) = Value::parse(&e.payload) else { continue };
+        let payload = Value::parse(&e.payload).map_err(|_| {
+            Error::DataLoss(format!("events.payload of event {}#{} cannot be read", e.case_id, e.case_seq))
+        })?;
         if e.kind != EventKind::EvidenceUploaded.as_str() || payload.get("late").and_then(Value::as_bool) != Some(true)
         {
             continue;
@@ -265,6 +272,48 @@ pub async fn overdue(p: &Publicity, agencies: Vec<agency::Model>) -> Result<Vec<
             None,
             format!("evidence {evidence_id} uploaded after the agency's upload window"),
             e.recorded_at,
+        ));
+    }
+
+    // Investigative acts whose officers are not recorded as having shown their certificates
+    // (RULES P2, C7): neither the act records the numbers shown, nor did a certificate_shown
+    // event of the case name every acting officer earlier the same local day.
+    let mut kinds: Vec<EventKind> = EventKind::ALL.iter().copied().filter(|k| k.needs_two_officers()).collect();
+    kinds.push(EventKind::CertificateShown);
+    let (acts, case_agency) = recorder.events_of_kinds_of_agencies(&ids, &kinds).await?;
+    let unreadable = |e: &sanxiang_store::entity::event::Model, column: &str| {
+        Error::DataLoss(format!("events.{column} of event {}#{} cannot be read", e.case_id, e.case_seq))
+    };
+    let mut read = Vec::with_capacity(acts.len());
+    for e in &acts {
+        let agency_id = case_agency.get(&e.case_id).ok_or_else(|| Error::DataLoss(format!("case {}", e.case_id)))?;
+        let officers: Vec<String> = serde_json::from_str(&e.officers).map_err(|_| unreadable(e, "officers"))?;
+        let local = local_date(Timestamp::from_micros(e.occurred_at), day(agency_id)?.0);
+        read.push((e, agency_id, officers, local));
+    }
+    let showings: Vec<_> = read.iter().filter(|(e, ..)| e.kind == EventKind::CertificateShown.as_str()).collect();
+    for (e, agency_id, officers, local) in read.iter().filter(|(e, ..)| e.kind != EventKind::CertificateShown.as_str())
+    {
+        let payload = Value::parse(&e.payload).map_err(|_| unreadable(e, "payload"))?;
+        if payload.get("certificates_shown").is_some() {
+            continue;
+        }
+        let shown_before = |officer: &String| {
+            showings.iter().any(|(s, _, shown, on)| {
+                s.case_id == e.case_id && on == local && s.occurred_at <= e.occurred_at && shown.contains(officer)
+            })
+        };
+        if officers.iter().all(shown_before) {
+            continue;
+        }
+        items.push(item(
+            OverdueKind::CertificateNotShown,
+            agency_id,
+            Some(&e.case_id),
+            format!("{}:{}", e.case_id, e.case_seq),
+            None,
+            format!("{} recorded without the officers' certificates shown to the party", e.kind),
+            e.occurred_at,
         ));
     }
 

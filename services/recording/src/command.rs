@@ -54,6 +54,8 @@ pub struct AppendEvent {
     pub missing_recording_reason: String,
     pub service_method: Option<ServiceMethod>,
     pub details: BTreeMap<String, String>,
+    /// The acting officers showed their certificates (RULES P2, C7).
+    pub certificates_shown: bool,
 }
 
 /// The first message of an upload (UploadEvidence).

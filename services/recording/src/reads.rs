@@ -12,7 +12,7 @@ use sanxiang_domain::{Error, Result};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{case, event, evidence};
 use sea_orm::sea_query::SelectStatement;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 
 use crate::Recorder;
 
@@ -205,10 +205,30 @@ impl Recorder {
         agency_ids: &[AgencyId],
         needle: &str,
     ) -> Result<(Vec<event::Model>, HashMap<CaseId, AgencyId>)> {
+        self.events_of_agencies_where(agency_ids, Condition::all().add(event::Column::Payload.contains(needle))).await
+    }
+
+    /// The events of `kinds` in the agencies' cases, in global order, with each case's agency.
+    pub async fn events_of_kinds_of_agencies(
+        &self,
+        agency_ids: &[AgencyId],
+        kinds: &[EventKind],
+    ) -> Result<(Vec<event::Model>, HashMap<CaseId, AgencyId>)> {
+        let kinds = kinds.iter().map(|k| k.as_str());
+        self.events_of_agencies_where(agency_ids, Condition::all().add(event::Column::Kind.is_in(kinds))).await
+    }
+
+    /// The events of the agencies' cases that meet `condition`, in global order, with each
+    /// case's agency.
+    async fn events_of_agencies_where(
+        &self,
+        agency_ids: &[AgencyId],
+        condition: Condition,
+    ) -> Result<(Vec<event::Model>, HashMap<CaseId, AgencyId>)> {
         let query = || {
             event::Entity::find()
                 .filter(event::Column::CaseId.in_subquery(case_ids_of_agencies(agency_ids)))
-                .filter(event::Column::Payload.contains(needle))
+                .filter(condition.clone())
         };
         let events = query().order_by_asc(event::Column::GlobalSeq).all(self.db()).await.map_err(db_error)?;
         let case_agency = case::Entity::find()

@@ -416,7 +416,7 @@ impl Recorder {
         let tz = stored_zone(&agency.time_zone)?;
 
         // The acting officers (G3).
-        let certs = self.registry.certificates_for(who, &r.officer_ids).await?;
+        let mut certs = self.registry.certificates_for(who, &r.officer_ids).await?;
         let needed = match (kind.needs_two_officers(), r.summary_procedure) {
             (false, _) => 0,
             (true, true) => 1,
@@ -438,7 +438,8 @@ impl Recorder {
             // Memory may allow an act, only the database refuses one: the officers as of the
             // change counter now (a reinstatement counted after this request's caller was judged
             // must not be refused).
-            judged = judge(&self.registry.certificates(&r.officer_ids).await?);
+            certs = self.registry.certificates(&r.officer_ids).await?;
+            judged = judge(&certs);
         }
         if let Err(refused) = judged {
             if let ActingRefused::Certificate { index, name, why, .. } = &refused {
@@ -551,6 +552,23 @@ impl Recorder {
         if !r.details.is_empty() {
             let details = r.details.iter().fold(Value::object(), |acc, (k, v)| acc.with(k, v.as_str()));
             put("details", details);
+        }
+        if r.certificates_shown {
+            if r.officer_ids.is_empty() {
+                return Err(Error::invalid(
+                    "certificates_shown",
+                    "an act without acting officers shows no certificate",
+                ));
+            }
+            // The numbers of the cards the officers hold at the act (RULES C7): the event records
+            // which certificates were shown, not only that some were.
+            let numbers = r
+                .officer_ids
+                .iter()
+                .map(|id| certs.get(id).map(|o| Value::from(o.certificate_number.as_str())))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::Internal("an acting officer judged without a certificate".into()))?;
+            put("certificates_shown", Value::Array(numbers));
         }
         self.writer
             .append(NewEvent {

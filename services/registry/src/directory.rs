@@ -172,6 +172,7 @@ mod tests {
             id: id.into(),
             agency_id: "a".into(),
             name: "n".into(),
+            certificate_number: format!("cert-{id}"),
             certificate: Certificate::enforcement(day, day),
         })
     }

@@ -219,6 +219,8 @@ pub struct OfficerInfo {
     pub id: OfficerId,
     pub agency_id: AgencyId,
     pub name: String,
+    /// The number of the card the officer holds now.
+    pub certificate_number: String,
     pub certificate: Certificate,
 }
 
@@ -716,7 +718,16 @@ impl Registry {
                 events: events.remove(&id).unwrap_or_default(),
                 policy,
             };
-            out.insert(id, OfficerInfo { id: o.id, agency_id: o.agency_id, name: o.name, certificate });
+            out.insert(
+                id,
+                OfficerInfo {
+                    id: o.id,
+                    agency_id: o.agency_id,
+                    name: o.name,
+                    certificate_number: o.certificate_number,
+                    certificate,
+                },
+            );
         }
         Ok(out)
     }

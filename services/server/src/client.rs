@@ -449,6 +449,9 @@ pub enum EventCmd {
         /// Why a required recording is missing.
         #[arg(long, default_value = "")]
         missing_recording_reason: String,
+        /// The officers showed their certificates to the party (亮证, RULES P2, C7).
+        #[arg(long)]
+        certificates_shown: bool,
         /// How a document was served (kind service).
         #[arg(long, default_value = "", value_parser = ["", "direct", "leaving", "mail", "electronic", "public_notice", "entrusted"], hide_possible_values = false)]
         service_method: String,
@@ -787,6 +790,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             location,
             occurred_at,
             missing_recording_reason,
+            certificates_shown,
             service_method,
             request_id,
         }) => {
@@ -821,6 +825,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     location,
                     missing_recording_reason,
                     service_method: method as i32,
+                    certificates_shown,
                     ..Default::default()
                 })
                 .await?

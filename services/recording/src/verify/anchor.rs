@@ -24,7 +24,7 @@ use sanxiang_domain::Timestamp;
 use sanxiang_domain::calendar::end_instant;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::lifecycle::{CaseState, EventKind};
-use sanxiang_domain::publicity::ExclusionReason;
+use sanxiang_domain::publicity::{DisclosureStatus as S, ExclusionReason};
 use sanxiang_domain::review::{DraftStatus, draft_digest};
 use sanxiang_store::entity::{case, disclosure, draft, evidence, filing, review};
 
@@ -293,7 +293,7 @@ fn expected<'a>(id: &str, records: &'a [Checked]) -> Option<Expected<'a>> {
         if is(c, EventKind::Decision) {
             let Some(d) = p.get("disclosure").filter(|d| text(d, "id") == Some(id)) else { continue };
             let status = text(d, "status").unwrap_or("none");
-            let published = status == "published";
+            let published = status == S::Published.as_str();
             e = Some(Expected {
                 case_seq: c.case_seq,
                 status: vec![status],
@@ -317,7 +317,7 @@ fn expected<'a>(id: &str, records: &'a [Checked]) -> Option<Expected<'a>> {
         // changes it whatever its status (`revision`, `revised_at`).
         let touches = |kind| is(c, kind) && mine(p);
         if touches(EventKind::DisclosurePublished) {
-            x.status = vec!["published"];
+            x.status = vec![S::Published.as_str()];
             x.content_sha256 = text(p, "content_sha256");
             x.publication_end = text(p, "publication_end");
             x.published_at = Some(c.recorded_at);
@@ -332,18 +332,18 @@ fn expected<'a>(id: &str, records: &'a [Checked]) -> Option<Expected<'a>> {
                 x.withdrawal_reason = Some(w);
             }
             if let Some(end) = text(p, "publication_end") {
-                x.status = vec!["published"];
+                x.status = vec![S::Published.as_str()];
                 x.publication_end = Some(end);
                 x.published_at = Some(c.recorded_at);
                 x.listed_seq = Some(c.global_seq);
             }
         } else if touches(EventKind::DisclosureWithdrawn) {
-            x.status = vec!["withdrawn"];
+            x.status = vec![S::Withdrawn.as_str()];
             x.withdrawal_reason = text(p, "reason");
             x.withdrawn_at = Some(c.recorded_at);
             x.feed_seq = Some(c.global_seq);
         } else if touches(EventKind::PublicationEnded) {
-            x.status = vec!["ended"];
+            x.status = vec![S::Ended.as_str()];
             x.ended_at = Some(c.recorded_at);
             x.feed_seq = Some(c.global_seq);
         } else if is(c, EventKind::DecisionRevised) {
@@ -355,14 +355,16 @@ fn expected<'a>(id: &str, records: &'a [Checked]) -> Option<Expected<'a>> {
                     x.withdrawal_due_date = text(w, "due_date");
                     x.withdrawal_due_provisional = w.get("due_provisional").and_then(Value::as_bool) == Some(true);
                     if w.get("at_once").and_then(Value::as_bool) == Some(true) {
-                        x.status = vec!["withdrawn"];
+                        x.status = vec![S::Withdrawn.as_str()];
                         x.withdrawn_at = Some(c.recorded_at);
                         x.feed_seq = Some(c.global_seq);
                     } else {
-                        x.status = vec!["withdrawal_pending"];
+                        x.status = vec![S::WithdrawalPending.as_str()];
                     }
                 }
-                None if x.status == ["pending"] || x.status == ["held"] => x.status = vec!["cancelled"],
+                None if x.status == [S::Pending.as_str()] || x.status == [S::Held.as_str()] => {
+                    x.status = vec![S::Cancelled.as_str()]
+                }
                 None => {}
             }
         } else {
