@@ -8,7 +8,8 @@
 use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::EventKind as K;
 use sanxiang_tests::{
-    Backend, Client, Harness, World, backend_tests, http_get, http_json, http_text, refused, shanghai_morning,
+    Backend, Client, Harness, World, backend_tests, credit_code, http_get, http_json, http_text, refused,
+    shanghai_morning,
 };
 use tonic::Code;
 
@@ -19,6 +20,7 @@ backend_tests!(
     certificate_events_are_checked_and_only_administrators_record_them,
     a_lost_card_is_replaced_and_the_public_verifies_both_numbers,
     acts_record_the_certificates_shown_and_those_without_are_listed,
+    a_certificate_covers_its_field_and_area_only,
 );
 
 /// Registers an officer of `agency` with `change` applied to the request.
@@ -511,4 +513,62 @@ async fn acts_record_the_certificates_shown_and_those_without_are_listed(backend
         "certificates_shown",
     );
     assert_eq!(w.events(&case.id).await.len(), before);
+}
+
+async fn a_certificate_covers_its_field_and_area_only(backend: Backend) {
+    let (h, clock) = Harness::start_on(backend, "2026-05-06").await;
+    let power = |name: &str, category: &str| pb::Power {
+        name: name.into(),
+        category: category.into(),
+        legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
+    };
+    let agency = h
+        .admin
+        .registry
+        .clone()
+        .create_agency(pb::CreateAgencyRequest {
+            name: "郑州市金水区综合执法局".into(),
+            credit_code: credit_code(8801),
+            region: "河南省郑州市金水区".into(),
+            powers: vec![power("对生产经营超过保质期食品的处罚", "市场监管"), power("对占道经营的处罚", "城市管理")],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .agency
+        .unwrap();
+    // Two market-supervision officers; the second's certificate covers one district only.
+    let o1 = register(&h, &agency.id, "王五", |_| {}).await;
+    let o2 = register(&h, &agency.id, "赵六", |r| r.area = "郑州市金水区".into()).await;
+    assert_eq!(o2.area, "郑州市金水区");
+    let w = World {
+        officer: h.principal(pb::Role::Officer, &agency.id, &o1.id).await,
+        head: h.principal(pb::Role::Head, &agency.id, "").await,
+        publisher: h.principal(pb::Role::Publisher, &agency.id, "").await,
+        agency,
+        officers: vec![o1, o2],
+    };
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let act = |power: &str, location: &str| {
+        let r = pb::AppendEventRequest {
+            power: power.into(),
+            location: location.into(),
+            ..w.event(&case.id, K::Inspection, sanxiang_domain::TimeProvider::now(clock.as_ref()))
+        };
+        let mut record = w.officer.record.clone();
+        async move { record.append_event(r).await.map(|r| r.into_inner().event.expect("event")) }
+    };
+
+    // A power of their field, in the district: recorded, with the power in the payload.
+    let e = act("对生产经营超过保质期食品的处罚", "郑州市金水区花园路 8 号").await.unwrap();
+    assert!(e.payload_json.contains(r#""power":"对生产经营超过保质期食品的处罚""#), "{}", e.payload_json);
+    // Another field's power: refused by name for the first officer, nothing stored.
+    let before = w.events(&case.id).await.len();
+    refused(act("对占道经营的处罚", "").await, Code::FailedPrecondition, "C8.field");
+    // Outside the second officer's district.
+    refused(act("", "郑州市二七区大学路 2 号").await, Code::FailedPrecondition, "C8.area");
+    // A power the agency does not have.
+    refused(act("对无证驾驶的处罚", "").await, Code::InvalidArgument, "power");
+    assert_eq!(w.events(&case.id).await.len(), before, "nothing refused is stored");
 }

@@ -27,7 +27,7 @@ use sanxiang_recording::record::{CaseView, evidence_from_json, stored_officers};
 use sanxiang_recording::retention::Tombstone;
 use sanxiang_recording::verify::Report;
 use sanxiang_registry::auth::Role;
-use sanxiang_registry::registry::{CertificateView, PowerItem};
+use sanxiang_registry::registry::CertificateView;
 use sanxiang_review::command as review_command;
 use sanxiang_review::review::{DraftView, ReviewView};
 use sanxiang_store::entity::{agency, event, evidence, officer, principal};
@@ -137,8 +137,7 @@ pub fn role_from_pb(value: i32) -> Option<Role> {
 /// An agency row as an API message; a stored column that cannot be read is DATA_LOSS, never a
 /// default (a default recording policy would silently drop required recordings, R3).
 pub fn agency_to_pb(a: agency::Model) -> Result<pb::Agency> {
-    let powers: Vec<PowerItem> = serde_json::from_str(&a.powers)
-        .map_err(|_| sanxiang_domain::Error::DataLoss(format!("agencies.powers of agency {} cannot be read", a.id)))?;
+    let powers = sanxiang_registry::registry::powers(&a)?;
     let policy = sanxiang_registry::registry::recording_policy(&a)?;
     Ok(pb::Agency {
         id: a.id.into(),
@@ -191,6 +190,7 @@ pub fn officer_to_pb(o: officer::Model) -> Result<pb::Officer> {
         auxiliary: o.auxiliary,
         eligibility_pending: o.eligibility_pending,
         reviewed_on: o.reviewed_on,
+        area: o.area,
     })
 }
 
@@ -367,6 +367,7 @@ pub fn append_event(r: pb::AppendEventRequest) -> Result<command::AppendEvent> {
         service_method: service_method_from_pb(r.service_method),
         details: r.details.into_iter().collect::<BTreeMap<_, _>>(),
         certificates_shown: r.certificates_shown,
+        power: r.power,
     })
 }
 

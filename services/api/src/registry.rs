@@ -119,6 +119,7 @@ impl RegistryService for RegistryApi {
                 auxiliary: r.auxiliary,
                 eligibility_pending: r.eligibility_pending,
                 reviewed_on: r.reviewed_on,
+                area: r.area,
             })
             .await
             .map_err(status)?;

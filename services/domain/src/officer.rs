@@ -470,7 +470,27 @@ impl Certificate {
 pub struct Named<'a> {
     pub agency_id: &'a AgencyId,
     pub name: &'a str,
+    /// The enforcement field (执法类别) the certificate covers (C2, C8).
+    pub category: &'a str,
+    /// The area (执法区域) the certificate covers; empty: the agency's whole area (C2, C8).
+    pub area: &'a str,
     pub certificate: &'a Certificate,
+}
+
+/// An act whose acting officers are judged (RULES G3, C8).
+#[derive(Debug, Clone, Copy)]
+pub struct Act<'a> {
+    /// What the act is, for messages ("inspection", "a decision").
+    pub name: &'a str,
+    pub at: Timestamp,
+    /// The agency's zone, in which the day of the act is judged.
+    pub zone: Tz,
+    /// How many officers it needs at least (G3).
+    pub needed: usize,
+    /// The category of the power (权力清单 item) the act uses, when it names one (C8).
+    pub field: Option<&'a str>,
+    /// Where it took place, when recorded (C8).
+    pub place: &'a str,
 }
 
 /// Why the acting officers of an act are refused.
@@ -502,16 +522,14 @@ impl ActingRefused {
 /// The one check of an act's acting officers (RULES G2, G3, C8), used by every act that names
 /// officers (`AppendEvent`, `IssueDecision`): each named once and of `agency_id`, then each
 /// not auxiliary staff, holding a certificate of a kind for enforcement, valid, active, eligible
-/// and reviewed at `at` in `zone`, then at least `needed` of them.
+/// and reviewed at the act's time in its zone, whose field covers the power the act uses and whose
+/// area covers its place (C8), then at least `act.needed` of them.
 /// `lookup` finds a registered officer by id.
 pub fn check_acting<'a>(
     officer_ids: &[OfficerId],
     lookup: impl Fn(&OfficerId) -> Option<Named<'a>>,
     agency_id: &AgencyId,
-    at: Timestamp,
-    zone: Tz,
-    needed: usize,
-    act: &str,
+    act: &Act<'_>,
 ) -> Result<(), ActingRefused> {
     let mut named = Vec::with_capacity(officer_ids.len());
     for (i, id) in officer_ids.iter().enumerate() {
@@ -536,17 +554,34 @@ pub fn check_acting<'a>(
                 rule: "C1.certificate-kind",
                 why: format!("a {} certificate does not allow enforcement acts", cert.kind.as_str()),
             })
+        } else if let Some(field) = act.field.filter(|f| f.trim() != officer.category.trim()) {
+            Some(Unable {
+                rule: "C8.field",
+                why: format!("a certificate for {} does not cover a power of {field}", officer.category),
+            })
+        } else if !officer.area.trim().is_empty()
+            && !act.place.trim().is_empty()
+            && !act.place.contains(officer.area.trim())
+        {
+            Some(Unable {
+                rule: "C8.area",
+                why: format!(
+                    "a certificate for {} does not cover the place ({})",
+                    officer.area.trim(),
+                    act.place.trim()
+                ),
+            })
         } else {
-            cert.why_invalid_at(at, zone)
+            cert.why_invalid_at(act.at, act.zone)
         };
         if let Some(Unable { rule, why }) = unable {
             return Err(ActingRefused::Certificate { index, name: officer.name.to_owned(), rule, why });
         }
     }
-    if named.len() < needed {
+    if named.len() < act.needed {
         return Err(ActingRefused::TooFew(Error::precondition(
             "G3.two-officers",
-            format!("{act} needs at least {needed} officers with valid certificates (处罚法 Art. 42, 55)"),
+            format!("{} needs at least {} officers with valid certificates (处罚法 Art. 42, 55)", act.name, act.needed),
         )));
     }
     Ok(())
@@ -587,6 +622,42 @@ mod tests {
             training_hours: if kind == CertificateEventKind::Training { 8 } else { 0 },
             replaced: None,
         }
+    }
+
+    /// An inspection at `at` in Shanghai needing `needed` officers, naming no power or place.
+    fn act(at: Timestamp, needed: usize) -> Act<'static> {
+        Act { name: "inspection", at, zone: zone("").unwrap(), needed, field: None, place: "" }
+    }
+
+    #[test]
+    fn the_certificates_field_covers_the_power_and_its_area_the_place() {
+        let cert = Certificate {
+            reviewed_on: day(2026, 1, 1),
+            ..Certificate::enforcement(day(2020, 1, 1), day(2035, 12, 31))
+        };
+        let a = AgencyId::from("a");
+        let lookup = |id: &OfficerId| match id.as_str() {
+            "m" => Some(Named { agency_id: &a, name: "m", category: "市场监管", area: "", certificate: &cert }),
+            "z" => {
+                Some(Named {
+                    agency_id: &a, name: "z", category: "市场监管", area: "郑州市金水区", certificate: &cert
+                })
+            }
+            _ => None,
+        };
+        let ids = [OfficerId::from("m"), OfficerId::from("z")];
+        let base = act(noon(2026, 3, 1), 2);
+        let rule_of = |act: Act<'_>| match check_acting(&ids, lookup, &a, &act) {
+            Ok(()) => None,
+            Err(ActingRefused::Certificate { rule, index, .. }) => Some((rule, index)),
+            Err(other) => panic!("{other:?}"),
+        };
+        assert_eq!(rule_of(base), None, "no power and no place named: nothing to cover");
+        assert_eq!(rule_of(Act { field: Some("市场监管"), ..base }), None);
+        assert_eq!(rule_of(Act { field: Some("城市管理"), ..base }), Some(("C8.field", 0)));
+        assert_eq!(rule_of(Act { place: "郑州市金水区花园路 1 号", ..base }), None);
+        // The officer without an area covers every place; the other only theirs.
+        assert_eq!(rule_of(Act { place: "郑州市二七区大学路 2 号", ..base }), Some(("C8.area", 1)));
     }
 
     fn rule(c: &Certificate, at: Timestamp) -> Option<&'static str> {
@@ -733,11 +804,11 @@ mod tests {
                 "x" => ("x", &auxiliary),
                 _ => return None,
             };
-            Some(Named { agency_id: &a, name, certificate })
+            Some(Named { agency_id: &a, name, category: "市场监管", area: "", certificate })
         };
         let check = |v: [&str; 2]| {
             let ids = v.map(OfficerId::from);
-            check_acting(&ids, lookup, &a, noon(2026, 3, 1), zone("").unwrap(), 2, "inspection")
+            check_acting(&ids, lookup, &a, &act(noon(2026, 3, 1), 2))
         };
         assert_eq!(check(["e", "p"]), Ok(()));
         let refused =
@@ -776,16 +847,16 @@ mod tests {
             ..valid.clone()
         };
         let (a, b) = (AgencyId::from("a"), AgencyId::from("b"));
+        let named =
+            |agency_id, name, certificate| Named { agency_id, name, category: "市场监管", area: "", certificate };
         let lookup = |id: &OfficerId| match id.as_str() {
-            "o1" | "o2" => Some(Named { agency_id: &a, name: "valid", certificate: &valid }),
-            "x" => Some(Named { agency_id: &b, name: "elsewhere", certificate: &valid }),
-            "s" => Some(Named { agency_id: &a, name: "suspended", certificate: &suspended }),
+            "o1" | "o2" => Some(named(&a, "valid", &valid)),
+            "x" => Some(named(&b, "elsewhere", &valid)),
+            "s" => Some(named(&a, "suspended", &suspended)),
             _ => None,
         };
         let ids = |v: &[&str]| v.iter().map(|s| OfficerId::from(*s)).collect::<Vec<_>>();
-        let check = |v: &[&str], needed| {
-            check_acting(&ids(v), lookup, &a, at("2026-03-01T00:00:00Z"), zone("").unwrap(), needed, "inspection")
-        };
+        let check = |v: &[&str], needed| check_acting(&ids(v), lookup, &a, &act(at("2026-03-01T00:00:00Z"), needed));
         assert_eq!(check(&["o1", "o2"], 2), Ok(()));
         assert!(
             matches!(check(&["o1", "o1"], 2), Err(ActingRefused::Invalid(Error::InvalidArgument { field, .. })) if field == "officer_ids[1]")

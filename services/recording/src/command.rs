@@ -56,6 +56,8 @@ pub struct AppendEvent {
     pub details: BTreeMap<String, String>,
     /// The acting officers showed their certificates (RULES P2, C7).
     pub certificates_shown: bool,
+    /// The name of the power of the agency's power list the act uses (C8); empty: none named.
+    pub power: String,
 }
 
 /// The first message of an upload (UploadEvidence).

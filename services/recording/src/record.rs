@@ -10,7 +10,7 @@ use sanxiang_domain::chain::EvidenceLink;
 use sanxiang_domain::credit_code::CreditCode;
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, is_audio_video};
 use sanxiang_domain::limits::{self, MAX_ADDRESS, MAX_CODE, MAX_NAME};
-use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
+use sanxiang_domain::officer::{Act, ActingRefused, check_acting, stored_zone};
 use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_registry::auth::{Principal, Scope};
@@ -422,16 +422,26 @@ impl Recorder {
             (true, true) => 1,
             (true, false) => 2,
         };
+        // The power the act uses, from the agency's power list (C8).
+        let power = match r.power.trim() {
+            "" => None,
+            name => Some(
+                sanxiang_registry::registry::powers(agency)?
+                    .into_iter()
+                    .find(|p| p.name == name)
+                    .ok_or_else(|| Error::invalid("power", "not a power of the agency's power list"))?,
+            ),
+        };
+        let act = Act {
+            name: kind.as_str(),
+            at: occurred_at,
+            zone: tz,
+            needed,
+            field: power.as_ref().map(|p| p.category.as_str()),
+            place: &r.location,
+        };
         let judge = |certs: &HashMap<OfficerId, Arc<OfficerInfo>>| {
-            check_acting(
-                &r.officer_ids,
-                |id| certs.get(id).map(|o| o.named()),
-                &agency.id,
-                occurred_at,
-                tz,
-                needed,
-                kind.as_str(),
-            )
+            check_acting(&r.officer_ids, |id| certs.get(id).map(|o| o.named()), &agency.id, &act)
         };
         let mut judged = judge(&certs);
         if judged.is_err() {
@@ -552,6 +562,9 @@ impl Recorder {
         if !r.details.is_empty() {
             let details = r.details.iter().fold(Value::object(), |acc, (k, v)| acc.with(k, v.as_str()));
             put("details", details);
+        }
+        if let Some(p) = &power {
+            put("power", p.name.as_str().into());
         }
         if r.certificates_shown {
             if r.officer_ids.is_empty() {

@@ -173,6 +173,8 @@ mod tests {
             agency_id: "a".into(),
             name: "n".into(),
             certificate_number: format!("cert-{id}"),
+            category: "市场监管".into(),
+            area: String::new(),
             certificate: Certificate::enforcement(day, day),
         })
     }

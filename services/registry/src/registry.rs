@@ -75,6 +75,12 @@ pub fn recording_policy(a: &agency::Model) -> Result<RecordingPolicy> {
     Ok(policy)
 }
 
+/// The agency's power list (权力清单, RULES G1) as stored; unreadable: DATA_LOSS.
+pub fn powers(a: &agency::Model) -> Result<Vec<PowerItem>> {
+    serde_json::from_str(&a.powers)
+        .map_err(|_| Error::DataLoss(format!("agencies.powers of agency {} cannot be read", a.id)))
+}
+
 /// Input of [`Registry::create_agency`].
 #[derive(Debug, Clone, Default)]
 pub struct NewAgency {
@@ -137,6 +143,8 @@ pub struct NewOfficer {
     pub eligibility_pending: bool,
     /// YYYY-MM-DD of the last annual review (C4); empty: the day of registration.
     pub reviewed_on: String,
+    /// The area (执法区域) the certificate covers (C2, C8); empty: the agency's whole area.
+    pub area: String,
 }
 
 /// Input of [`Registry::record_certificate_event`].
@@ -221,13 +229,22 @@ pub struct OfficerInfo {
     pub name: String,
     /// The number of the card the officer holds now.
     pub certificate_number: String,
+    /// The enforcement field (执法类别) and area (执法区域) the certificate covers (C8).
+    pub category: String,
+    pub area: String,
     pub certificate: Certificate,
 }
 
 impl OfficerInfo {
     /// The officer as the acting-officer check sees them (`officer::check_acting`).
     pub fn named(&self) -> sanxiang_domain::officer::Named<'_> {
-        sanxiang_domain::officer::Named { agency_id: &self.agency_id, name: &self.name, certificate: &self.certificate }
+        sanxiang_domain::officer::Named {
+            agency_id: &self.agency_id,
+            name: &self.name,
+            category: &self.category,
+            area: &self.area,
+            certificate: &self.certificate,
+        }
     }
 }
 
@@ -458,6 +475,7 @@ impl Registry {
         limits::chars("valid_until", &input.valid_until, MAX_CODE)?;
         limits::chars("issuer", &input.issuer, MAX_NAME)?;
         limits::chars("reviewed_on", &input.reviewed_on, MAX_CODE)?;
+        limits::chars("area", &input.area, MAX_NAME)?;
         let agency = self.agency(&input.agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
         let name = non_empty("name", &input.name)?;
         let cert = non_empty("certificate_number", &input.certificate_number)?;
@@ -492,6 +510,7 @@ impl Registry {
             name: Set(name),
             certificate_number: Set(cert.clone()),
             category: Set(category),
+            area: Set(input.area.trim().to_owned()),
             valid_from: Set(from.to_string()),
             valid_until: Set(until.to_string()),
             status: Set(OfficerStatus::Active.as_str().into()),
@@ -725,6 +744,8 @@ impl Registry {
                     agency_id: o.agency_id,
                     name: o.name,
                     certificate_number: o.certificate_number,
+                    category: o.category,
+                    area: o.area,
                     certificate,
                 },
             );

@@ -13,7 +13,7 @@ use sanxiang_domain::catalog::{DraftFacts, LicensingAction, PartyType, PenaltyIt
 use sanxiang_domain::error::{request_id, same_request};
 use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind};
 use sanxiang_domain::limits;
-use sanxiang_domain::officer::{ActingRefused, check_acting, stored_zone};
+use sanxiang_domain::officer::{Act, ActingRefused, check_acting, stored_zone};
 use sanxiang_domain::party::{Party, PartyKind};
 use sanxiang_domain::review::{
     CheckResult, ChecklistItem, DraftStatus, GateInput, Outcome, ReviewerRecord, checklist_value,
@@ -766,15 +766,9 @@ impl Reviews {
         let now = self.now();
         let certs = self.recorder.registry().certificates(&r.officer_ids).await?;
         let needed = if EventKind::Decision.needs_two_officers() { 2 } else { 0 };
-        if let Err(refused) = check_acting(
-            &r.officer_ids,
-            |id| certs.get(id).map(|o| o.named()),
-            &case.agency_id,
-            now,
-            tz,
-            needed,
-            "a decision",
-        ) {
+        let act = Act { name: "a decision", at: now, zone: tz, needed, field: None, place: "" };
+        if let Err(refused) = check_acting(&r.officer_ids, |id| certs.get(id).map(|o| o.named()), &case.agency_id, &act)
+        {
             if let ActingRefused::Certificate { index, name, why, .. } = &refused {
                 // The decision is refused and not stored; the attempt is counted (RULES S1).
                 self.recorder

@@ -216,6 +216,9 @@ pub enum OfficerCmd {
         /// YYYY-MM-DD of the last annual review (年审, C4); default: today.
         #[arg(long, default_value = "")]
         reviewed_on: String,
+        /// The area (执法区域) the certificate covers (C8); default: the agency's whole area.
+        #[arg(long, default_value = "")]
+        area: String,
         /// Auxiliary staff (辅助人员): never an acting officer (C3).
         #[arg(long)]
         auxiliary: bool,
@@ -636,6 +639,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             certificate_kind,
             issuer,
             reviewed_on,
+            area,
             auxiliary,
             eligibility_pending,
         }) => {
@@ -660,6 +664,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     reviewed_on,
                     auxiliary,
                     eligibility_pending,
+                    area,
                 })
                 .await?
                 .into_inner()

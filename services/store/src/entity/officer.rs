@@ -13,6 +13,9 @@ pub struct Model {
     pub name: String,
     pub certificate_number: String,
     pub category: String,
+    /// The area (执法区域) the certificate covers; empty: the agency's whole area (RULES C2, C8;
+    /// migration m0017).
+    pub area: String,
     /// YYYY-MM-DD, inclusive.
     pub valid_from: String,
     /// YYYY-MM-DD, inclusive.
