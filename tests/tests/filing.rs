@@ -21,6 +21,7 @@ backend_tests!(
     a_filing_is_owed_made_and_reviewed_with_each_outcome,
     late_and_missing_filings_reviews_and_responses_are_on_the_supervisors_list,
     a_working_day_policy_counts_from_service_and_an_incomplete_package_is_refused,
+    a_supplement_is_due_in_working_days_and_listings_carry_the_package,
 );
 
 /// The catalog of 巩义市 (河南): F1's fines, suspension and revocation are major (RULES F2).
@@ -140,6 +141,7 @@ impl Setup {
                     pb::OverdueKind::FilingLate,
                     pb::OverdueKind::FilingReview,
                     pb::OverdueKind::FilingResponse,
+                    pb::OverdueKind::FilingSupplement,
                 ]
                 .contains(k)
             })
@@ -312,6 +314,8 @@ async fn a_filing_is_owed_made_and_reviewed_with_each_outcome(backend: Backend) 
     let sup =
         decide(&s.supervisor, &case.id, pb::FilingOutcome::SupplementRequired, "缺少听证告知送达回证").await.unwrap();
     assert_eq!(status(&sup), pb::FilingStatus::SupplementRequired);
+    // Due in 5 working days (RULES F7 [default]): Monday 2 March + 5 = Monday 9 March.
+    assert_eq!(sup.response_due_date, "2026-03-09");
     assert!(legal_holds(w, &case.id).await.is_empty());
     let again = submit(&w.head, &case.id, "补充材料后重新报送").await.unwrap();
     assert_eq!((status(&again), again.submissions), (pb::FilingStatus::Submitted, 2));
@@ -455,6 +459,7 @@ async fn a_filing_is_owed_made_and_reviewed_with_each_outcome(backend: Backend) 
         .list_filings(pb::ListFilingsRequest {
             agency_id: String::new(),
             status: pb::FilingStatus::AwaitingResponse as i32,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -596,5 +601,110 @@ async fn a_working_day_policy_counts_from_service_and_an_incomplete_package_is_r
     refused(submit(&sib.head, &unreviewed.id, REPORT).await, Code::FailedPrecondition, "F5.package-incomplete");
     assert_eq!(s.events(&unreviewed.id).await, before);
     assert_eq!(status(&get(&sib.head, &unreviewed.id).await.unwrap()), pb::FilingStatus::Owed);
+    s.h.running.stop().await.unwrap();
+}
+
+async fn list(c: &Client, include_package: bool) -> Vec<pb::Filing> {
+    c.filing
+        .clone()
+        .list_filings(pb::ListFilingsRequest { include_package, ..Default::default() })
+        .await
+        .expect("list filings")
+        .into_inner()
+        .filings
+}
+
+async fn a_supplement_is_due_in_working_days_and_listings_carry_the_package(backend: Backend) {
+    // Thursday 2 April 2026: the supplement's 5 working days skip the weekend and the Qingming
+    // rest (4-6 April), so they end on Friday 10 April.
+    let s = setup(backend, "2026-04-02").await;
+    let w = &s.bureau;
+    let mut admin = s.h.admin.filing.clone();
+    let policy = admin
+        .get_filing_policy(pb::GetFilingPolicyRequest { agency_id: w.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(
+        (policy.supplement_days, policy.supplement_day_type),
+        (5, pb::FilingDayType::Working as i32),
+        "the default: 5 working days"
+    );
+    // A period given needs its day type; none given (0) is the default.
+    refused(
+        admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy { supplement_days: 3, supplement_day_type: 0, ..policy.clone() }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "policy.supplement_day_type",
+    );
+    refused(
+        admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy {
+                    supplement_days: 400,
+                    supplement_day_type: pb::FilingDayType::Calendar as i32,
+                    ..policy.clone()
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "policy.supplement_days",
+    );
+    let stored = admin
+        .put_filing_policy(pb::PutFilingPolicyRequest {
+            policy: Some(pb::FilingPolicy { supplement_days: 0, supplement_day_type: 0, ..policy.clone() }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!((stored.supplement_days, stored.supplement_day_type), (5, pb::FilingDayType::Working as i32));
+
+    let (case, _) = s.decided(&[("罚款", THRESHOLD)]).await;
+    submit(&w.head, &case.id, REPORT).await.unwrap();
+    open(&s.supervisor, &case.id).await.unwrap();
+    let sup = decide(&s.supervisor, &case.id, pb::FilingOutcome::SupplementRequired, "缺少集体讨论记录").await.unwrap();
+    assert_eq!((status(&sup), sup.response_due_date.as_str()), (pb::FilingStatus::SupplementRequired, "2026-04-10"));
+    let concluded = s.events(&case.id).await.pop().unwrap();
+    assert!(concluded.payload_json.contains("\"response_due_date\":\"2026-04-10\""), "{}", concluded.payload_json);
+
+    // On the last day nothing is overdue; the next working day the missing supplement is on
+    // the government's list, and only there.
+    s.clock.set(shanghai_morning("2026-04-10"));
+    assert!(s.filing_overdue().await.is_empty());
+    s.clock.set(shanghai_morning("2026-04-13"));
+    assert_eq!(
+        s.filing_overdue().await,
+        [(pb::OverdueKind::FilingSupplement, case.id.clone(), "2026-04-10".to_owned())]
+    );
+    assert!(!s.overdue(&s.sibling_supervisor).await.iter().any(|i| i.case_id == case.id));
+
+    // The listing carries each filing's package when asked, as GetFiling shows it.
+    let full = get(&w.head, &case.id).await.unwrap();
+    assert!(full.documents.iter().any(|d| d.item == "decision"), "{:?}", full.documents);
+    let listed = list(&s.supervisor, true).await;
+    let item = listed.iter().find(|f| f.case_id == case.id).expect("listed");
+    assert_eq!(
+        (&item.documents, &item.evidence, &item.event_seqs),
+        (&full.documents, &full.evidence, &full.event_seqs)
+    );
+    assert_eq!(item.response_due_date, "2026-04-10");
+    let bare = list(&s.supervisor, false).await;
+    let item = bare.iter().find(|f| f.case_id == case.id).expect("listed");
+    assert!(item.documents.is_empty() && item.event_seqs.is_empty(), "without the flag, the rows only");
+    assert_eq!(item.status, pb::FilingStatus::SupplementRequired as i32);
+
+    // Filed again (late, but never blocked): the supplement is no longer owed.
+    let again = submit(&w.head, &case.id, "补充集体讨论记录后重新报送").await.unwrap();
+    assert_eq!((status(&again), again.submissions), (pb::FilingStatus::Submitted, 2));
+    assert!(s.filing_overdue().await.is_empty());
+    let report = w.verify(&case.id, true).await;
+    assert!(report.ok, "{report:?}");
     s.h.running.stop().await.unwrap();
 }

@@ -1106,6 +1106,8 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::ComplaintHandling => pb::OverdueKind::ComplaintHandling,
         OverdueKind::ComplaintNotification => pb::OverdueKind::ComplaintNotification,
         OverdueKind::ReportFiling => pb::OverdueKind::ReportFiling,
+        OverdueKind::FilingSupplement => pb::OverdueKind::FilingSupplement,
+        OverdueKind::ComplaintRecommendation => pb::OverdueKind::ComplaintRecommendation,
     };
     pb::OverdueItem {
         kind: kind as i32,

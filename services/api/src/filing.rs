@@ -83,6 +83,11 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
             days: p.transfer_days,
             day_type: day_type_from_pb("policy.transfer_day_type", p.transfer_day_type)?,
         },
+        // Not given (0): the default, so a client that predates the field keeps working.
+        supplement: match p.supplement_days {
+            0 => sanxiang_domain::filing::default_supplement(),
+            days => Period { days, day_type: day_type_from_pb("policy.supplement_day_type", p.supplement_day_type)? },
+        },
         recipient_levels: p.recipient_levels,
         extra_recipients: p.extra_recipient_ids.into_iter().map(AgencyId::from).collect(),
     };
@@ -111,6 +116,8 @@ fn policy_to_pb(agency_id: &AgencyId, p: FilingPolicy) -> pb::FilingPolicy {
         response_day_type: day_type_to_pb(p.response.day_type),
         transfer_days: p.transfer.days,
         transfer_day_type: day_type_to_pb(p.transfer.day_type),
+        supplement_days: p.supplement.days,
+        supplement_day_type: day_type_to_pb(p.supplement.day_type),
         recipient_levels: p.recipient_levels,
         extra_recipient_ids: p.extra_recipients.into_iter().map(Into::into).collect(),
     }
@@ -361,11 +368,15 @@ impl FilingService for FilingApi {
         let mut dues = self.filings.due_dates(&rows, &zones, &calendar).await.map_err(status)?;
         let mut filings = Vec::with_capacity(rows.len());
         for row in &rows {
-            let tz = zones
-                .get(&row.agency_id)
-                .copied()
-                .ok_or_else(|| status(Error::Internal("agency zone not loaded".into())))?;
-            let v = self.filings.view(row, dues.remove(&row.case_id), tz).map_err(status)?;
+            let v = if r.include_package {
+                self.filings.full_view(row).await.map_err(status)?
+            } else {
+                let tz = zones
+                    .get(&row.agency_id)
+                    .copied()
+                    .ok_or_else(|| status(Error::Internal("agency zone not loaded".into())))?;
+                self.filings.view(row, dues.remove(&row.case_id), tz).map_err(status)?
+            };
             filings.push(filing_to_pb(v));
         }
         Ok(Response::new(pb::ListFilingsResponse { filings }))

@@ -200,7 +200,9 @@ impl Procedure {
 
 impl EventKind {
     /// Kinds the server records itself; a client cannot append them with `AppendEvent`. The
-    /// review kinds are recorded by `ReviewService` only, so a client cannot forge an approval.
+    /// review kinds are recorded by `ReviewService` only, so a client cannot forge an approval;
+    /// the complaint kinds by `ComplaintService` only, with the complaint they come from (a
+    /// hold opened or ended by hand would name no complaint, RULES K4, T7).
     pub fn is_system(self) -> bool {
         matches!(
             self,
@@ -220,6 +222,8 @@ impl EventKind {
                 | Self::FilingReviewOpened
                 | Self::FilingReviewConcluded
                 | Self::FilingResponse
+                | Self::ComplaintReceived
+                | Self::ComplaintConcluded
                 | Self::ReportLinked
         )
     }
@@ -618,8 +622,9 @@ mod tests {
         for p in Procedure::ALL {
             assert_eq!(Procedure::of(p.opened_by()), Some((p, true)));
             assert_eq!(Procedure::of(p.concluded_by()), Some((p, false)));
-            // Filing reviews are recorded by FilingService only, with their rows (RULES F7).
-            let system = p == Procedure::FilingReview;
+            // Filing reviews are recorded by FilingService only, with their rows (RULES F7), and
+            // complaints by ComplaintService only, with the complaint (K4, T7).
+            let system = matches!(p, Procedure::FilingReview | Procedure::Complaint);
             assert_eq!(p.opened_by().is_system(), system, "{p:?}");
             assert_eq!(p.concluded_by().is_system(), system, "{p:?}");
         }

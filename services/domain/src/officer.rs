@@ -411,6 +411,42 @@ impl Certificate {
     }
 }
 
+/// What an act asks of the certificates of those who take part in it (RULES C1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateUse {
+    /// An enforcement act: an enforcement or sector certificate (G3, C8).
+    Enforcement,
+    /// Supervision of enforcement, such as investigating a conduct complaint (T6): a supervision
+    /// certificate (《行政执法监督证》).
+    Supervision,
+}
+
+impl Certificate {
+    /// Why the holder may not take part in an act of `usage` at `at` (in the agency's `zone`), or
+    /// `None` if they may: auxiliary staff never do (C3), a certificate of another kind does not
+    /// allow it (C1), and then [`Self::why_invalid_at`]. The one certificate check of every act.
+    pub fn why_unable(&self, usage: CertificateUse, at: Timestamp, zone: Tz) -> Option<Unable> {
+        if self.auxiliary {
+            let why = match usage {
+                CertificateUse::Enforcement => "auxiliary staff (辅助人员) never act as enforcement officers",
+                CertificateUse::Supervision => "auxiliary staff (辅助人员) never supervise enforcement",
+            };
+            return Some(Unable { rule: "C3.auxiliary", why: why.into() });
+        }
+        let (fits, act) = match usage {
+            CertificateUse::Enforcement => (self.kind.enforces(), "enforcement acts"),
+            CertificateUse::Supervision => (self.kind == CertificateKind::Supervision, "supervision of enforcement"),
+        };
+        if !fits {
+            return Some(Unable {
+                rule: "C1.certificate-kind",
+                why: format!("a {} certificate does not allow {act}", self.kind.as_str()),
+            });
+        }
+        self.why_invalid_at(at, zone)
+    }
+}
+
 /// An officer named as acting in an act, as the rules need to know them.
 #[derive(Debug, Clone, Copy)]
 pub struct Named<'a> {
@@ -471,21 +507,7 @@ pub fn check_acting<'a>(
         named.push(officer);
     }
     for (index, officer) in named.iter().enumerate() {
-        let cert = officer.certificate;
-        let unable = if cert.auxiliary {
-            Some(Unable {
-                rule: "C3.auxiliary",
-                why: "auxiliary staff (辅助人员) never act as enforcement officers".into(),
-            })
-        } else if !cert.kind.enforces() {
-            Some(Unable {
-                rule: "C1.certificate-kind",
-                why: format!("a {} certificate does not allow enforcement acts", cert.kind.as_str()),
-            })
-        } else {
-            cert.why_invalid_at(at, zone)
-        };
-        if let Some(Unable { rule, why }) = unable {
+        if let Some(Unable { rule, why }) = officer.certificate.why_unable(CertificateUse::Enforcement, at, zone) {
             return Err(ActingRefused::Certificate { index, name: officer.name.to_owned(), rule, why });
         }
     }

@@ -97,8 +97,11 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: FilingCmd) -> R
     let f = match cmd {
         FilingCmd::Get { case_id } => c.get_filing(pb::GetFilingRequest { case_id }).await?.into_inner().filing,
         FilingCmd::List { agency } => {
-            let list =
-                c.list_filings(pb::ListFilingsRequest { agency_id: agency, status: 0 }).await?.into_inner().filings;
+            let list = c
+                .list_filings(pb::ListFilingsRequest { agency_id: agency, ..Default::default() })
+                .await?
+                .into_inner()
+                .filings;
             for f in &list {
                 println!("{}", if q { f.case_id.clone() } else { line(f) });
             }
