@@ -101,6 +101,8 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::LawsuitConcluded => P::LawsuitConcluded,
         EventKind::ComplaintReceived => P::ComplaintReceived,
         EventKind::ComplaintConcluded => P::ComplaintConcluded,
+        EventKind::FilingFileRequested => P::FilingFileRequested,
+        EventKind::FilingFileProvided => P::FilingFileProvided,
         EventKind::FilingReviewOpened => P::FilingReviewOpened,
         EventKind::FilingReviewConcluded => P::FilingReviewConcluded,
         EventKind::EvidenceDestroyed => P::EvidenceDestroyed,

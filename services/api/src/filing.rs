@@ -4,7 +4,7 @@
 use sanxiang_domain::filing::{DayType, FilingPolicy, FilingStatus, Outcome, Period, StartEvent};
 use sanxiang_domain::id::{AgencyId, CaseId};
 use sanxiang_domain::{Error, Result};
-use sanxiang_filing::procedure::{DecideReview, OpenReview, RecordResponse, SubmitFiling};
+use sanxiang_filing::procedure::{DecideReview, OpenReview, ProvideFile, RecordResponse, RequestFile, SubmitFiling};
 use sanxiang_filing::supervision::ReportRow;
 use sanxiang_filing::{FilingView, Filings};
 use sanxiang_proto::v1 as pb;
@@ -181,6 +181,31 @@ fn filing_to_pb(v: FilingView) -> pb::Filing {
         responded_on: v.responded_on.unwrap_or_default(),
         response: v.response,
         event_seqs: v.event_seqs,
+        revisions: v
+            .revisions
+            .into_iter()
+            .map(|r| pb::FilingRevision {
+                case_seq: r.case_seq,
+                revision: r.revision,
+                reason: r.reason,
+                revised_on: r.revised_on,
+            })
+            .collect(),
+        file_requests: v
+            .file_requests
+            .into_iter()
+            .map(|f| {
+                let (provided_seq, provided_on) = f.provided.unwrap_or_default();
+                pb::FileRequest {
+                    requested_seq: f.requested_seq,
+                    requested_on: f.requested_on,
+                    reviewer_agency_id: f.reviewer_agency_id,
+                    reason: f.reason,
+                    provided_seq,
+                    provided_on,
+                }
+            })
+            .collect(),
     }
 }
 
@@ -327,6 +352,33 @@ impl FilingService for FilingApi {
         };
         let v = self.filings.respond(&who, &case, command).await.map_err(status)?;
         Ok(Response::new(pb::RecordFilingResponseResponse { filing: Some(filing_to_pb(v)) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn request_case_file(&self, req: Request<pb::RequestCaseFileRequest>) -> R<pb::RequestCaseFileResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let request_digest = convert::request_digest(&r);
+        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
+        let case = authz::case(self.filings.recorder(), &who, Action::ReviewFiling, &case_id).await.map_err(status)?;
+        let row = self.filings.row(&case_id).await.map_err(status)?;
+        let recipients = sanxiang_filing::recipients_of(&row).map_err(status)?;
+        let reviewer = reviewing_agency(&who, &recipients, row.reviewer_agency_id.as_ref()).map_err(status)?;
+        let command = RequestFile { request_id: r.request_id, request_digest, reason: r.reason };
+        let v = self.filings.request_file(&who, &case, &reviewer, command).await.map_err(status)?;
+        Ok(Response::new(pb::RequestCaseFileResponse { filing: Some(filing_to_pb(v)) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn provide_case_file(&self, req: Request<pb::ProvideCaseFileRequest>) -> R<pb::ProvideCaseFileResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let request_digest = convert::request_digest(&r);
+        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
+        let case = authz::case(self.filings.recorder(), &who, Action::FileDecision, &case_id).await.map_err(status)?;
+        let command = ProvideFile { request_id: r.request_id, request_digest, note: r.note };
+        let v = self.filings.provide_file(&who, &case, command).await.map_err(status)?;
+        Ok(Response::new(pb::ProvideCaseFileResponse { filing: Some(filing_to_pb(v)) }))
     }
 
     #[tracing::instrument(skip_all)]

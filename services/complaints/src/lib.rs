@@ -905,10 +905,21 @@ impl Complaints {
             .all(self.recorder.db())
             .await
             .map_err(db_error)?;
+        // When each was concluded: its `concluded` step (a `decision_kept` may follow it).
+        let concluded_at: HashMap<ComplaintId, i64> = complaint_step::Entity::find()
+            .filter(complaint_step::Column::ComplaintId.is_in(rows.iter().map(|c| c.id.clone())))
+            .filter(complaint_step::Column::Kind.eq(StepKind::Concluded.as_str()))
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|s| (s.complaint_id, s.recorded_at))
+            .collect();
         let mut out: HashMap<OfficerId, Vec<Timestamp>> = HashMap::new();
         for c in rows {
-            // A closed complaint's last step is its conclusion.
-            let concluded = Timestamp::from_micros(c.updated_at);
+            let concluded = Timestamp::from_micros(
+                *concluded_at.get(&c.id).ok_or_else(|| data_loss("complaint_steps", "kind", &c.id))?,
+            );
             for o in stored_officers(&c)? {
                 if officer_ids.contains(&o) {
                     out.entry(o).or_default().push(concluded);

@@ -107,6 +107,8 @@ event_kinds! {
     FilingSubmitted => "filing_submitted",
     FilingResponse => "filing_response",
     ReportLinked => "report_linked",
+    FilingFileRequested => "filing_file_requested",
+    FilingFileProvided => "filing_file_provided",
 }
 
 /// A procedure that holds a case while it is open (RULES K4): nothing in the case may be destroyed
@@ -225,6 +227,8 @@ impl EventKind {
                 | Self::ComplaintReceived
                 | Self::ComplaintConcluded
                 | Self::ReportLinked
+                | Self::FilingFileRequested
+                | Self::FilingFileProvided
         )
     }
 
@@ -385,6 +389,8 @@ impl CaseState {
                     | EventKind::EvidenceDestroyed
                     | EventKind::FilingSubmitted
                     | EventKind::FilingResponse
+                    | EventKind::FilingFileRequested
+                    | EventKind::FilingFileProvided
             )
         {
             return refuse(
@@ -436,7 +442,12 @@ impl CaseState {
                 )
             }
             // Filing is after-the-fact supervision of a decision (RULES F4), by FilingService.
-            EventKind::FilingSubmitted | EventKind::FilingResponse if !self.decided() => {
+            EventKind::FilingSubmitted
+            | EventKind::FilingResponse
+            | EventKind::FilingFileRequested
+            | EventKind::FilingFileProvided
+                if !self.decided() =>
+            {
                 refuse("R2.filing-after-decision", "only a decision that was made is filed")
             }
             EventKind::Archived if !self.closed() => {
