@@ -1093,6 +1093,7 @@ async fn a_recommendation_to_revoke_or_change_a_decision_is_owed_until_revised_o
     assert!(
         get_complaint(&s.reviewer, &kept).await.obligations.iter().any(|o| o.owed == "decision_response" && o.overdue)
     );
+    assert_eq!(stats(&s.supervisor, "2026-03-01", "2026-03-31").await.overdue, 2, "the figures count them too");
 
     // The decision revised (P6: the same act withdraws its publication): the obligation is gone.
     w.head

@@ -620,7 +620,8 @@ impl Complaints {
                 "the decision was already revised as recommended: nothing stands to be kept",
             ));
         }
-        let closes = progress.outcome(ty, c.real_name).is_none();
+        // A step after the conclusion (the answer to a recommendation) does not close it again.
+        let was_open = progress.outcome(ty, c.real_name).is_none();
         let after = progress.after(&step, &calendar);
         let outcome = after.outcome(ty, c.real_name);
 
@@ -689,7 +690,7 @@ impl Complaints {
                 EventKind::ReportLinked,
                 Value::object().with("source", format!("report #{}", c.id)),
             ))
-        } else if ty == ComplaintType::ConductComplaint && closes && outcome.is_some() {
+        } else if ty == ComplaintType::ConductComplaint && was_open && outcome.is_some() {
             match &c.case_id {
                 Some(case_id) if self.releases_hold(case_id, &c.id).await? => Some((
                     case_id.clone(),
