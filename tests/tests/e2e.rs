@@ -217,10 +217,7 @@ async fn readme_filing_walkthrough_works_as_written() {
     assert!(stdout.contains(" AWAITING_RESPONSE due ") && stdout.contains(" CORRECTION_RECOMMENDED"), "{stdout}");
     assert!(stdout.contains(" CLOSED due "), "{stdout}");
     assert!(!stdout.contains("FILING_MISSING") && !stdout.contains("FILING_LATE"), "nothing late: {stdout}");
-    assert!(
-        stdout.contains("ok: 13 events"),
-        "the filing's steps, F6 included, are in the chain: {stdout}"
-    );
+    assert!(stdout.contains("ok: 13 events"), "the filing's steps, F6 included, are in the chain: {stdout}");
 }
 
 #[tokio::test]
