@@ -25,7 +25,12 @@ backend_tests!(
     bad_input_is_refused_by_name_and_nothing_is_written,
     only_the_handling_offices_handle_and_see_reporters,
     public_intake_is_rate_limited,
+    a_recommendation_to_revoke_or_change_a_decision_is_owed_until_revised_or_answered,
+    complaints_are_listed_a_page_at_a_time,
+    the_reporter_never_reaches_the_log_at_any_level,
 );
+
+const BIN: &str = env!("CARGO_BIN_EXE_sanxiang-under-test");
 
 const NAME: &str = "王小明";
 const PHONE: &str = "13912345678";
@@ -39,6 +44,31 @@ struct Setup {
     reviewer: Client,
     /// The city's supervision office: handles and supervises.
     supervisor: Client,
+    /// Officers holding supervision certificates (行政执法监督证): one of the agency's legal office,
+    /// one of the city's supervision office (RULES T6's investigators).
+    investigators: Vec<String>,
+}
+
+/// Registers an officer of `agency` holding a supervision certificate valid 2020–2035.
+async fn supervision_officer(h: &Harness, agency: &str, name: &str) -> pb::Officer {
+    h.admin
+        .registry
+        .clone()
+        .register_officer(pb::RegisterOfficerRequest {
+            agency_id: agency.into(),
+            name: name.into(),
+            certificate_number: format!("JD-{}", uuid::Uuid::now_v7().simple()),
+            category: "执法监督".into(),
+            valid_from: "2020-01-01".into(),
+            valid_until: "2035-12-31".into(),
+            certificate_kind: pb::CertificateKind::Supervision as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("register a supervision officer")
+        .into_inner()
+        .officer
+        .expect("the answer carries the officer")
 }
 
 async fn setup(backend: Backend, date: &str) -> Setup {
@@ -48,7 +78,21 @@ async fn setup(backend: Backend, date: &str) -> Setup {
     let o = h.officer(&w.agency.id, "法制员", true).await;
     let reviewer = h.principal(pb::Role::Reviewer, &w.agency.id, &o.id).await;
     let supervisor = h.principal(pb::Role::Supervisor, &city.id, "").await;
-    Setup { h, clock, w, city, reviewer, supervisor }
+    let investigators = vec![
+        supervision_officer(&h, &w.agency.id, "监督员甲").await.id,
+        supervision_officer(&h, &city.id, "监督员乙").await.id,
+    ];
+    Setup { h, clock, w, city, reviewer, supervisor, investigators }
+}
+
+/// A conduct complaint's conclusion with `outcome`, investigated by the two supervision officers.
+fn conclusion(s: &Setup, id: &str, outcome: O, at: Timestamp) -> pb::RecordComplaintStepRequest {
+    pb::RecordComplaintStepRequest {
+        outcome: outcome as i32,
+        text: "经调查核实".into(),
+        investigator_ids: s.investigators.clone(),
+        ..step_req(id, S::Concluded, at)
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -114,6 +158,21 @@ async fn stats(c: &Client, from: &str, to: &str) -> pb::GetComplaintStatisticsRe
         .into_inner()
 }
 
+/// How many steps complaint `id` has.
+async fn step_count(s: &Setup, id: &str) -> usize {
+    s.reviewer
+        .complaints
+        .clone()
+        .get_complaint(pb::GetComplaintRequest { complaint_id: id.into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap()
+        .steps
+        .len()
+}
+
 async fn post_json(h: &Harness, body: &serde_json::Value) -> reqwest::Response {
     reqwest::Client::new()
         .post(http(h, "/v1/complaints"))
@@ -161,6 +220,17 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
     let received = w.events(&case.id).await.into_iter().last().unwrap();
     assert_eq!(received.kind, K::ComplaintReceived as i32);
     assert_eq!(received.payload_json, format!("{{\"source\":\"complaint #{id}\"}}"));
+    // The complaint kinds are the service's own: no client opens or ends a complaint's hold,
+    // nor links a report, by AppendEvent, and a refusal writes nothing.
+    let before = w.events(&case.id).await;
+    for kind in [K::ComplaintReceived, K::ComplaintConcluded, K::ReportLinked] {
+        refused(
+            w.officer.record.clone().append_event(w.event(&case.id, kind, s.h.now())).await,
+            Code::InvalidArgument,
+            "kind",
+        );
+    }
+    assert_eq!(w.events(&case.id).await, before);
 
     // Out of order: refused by rule, nothing written.
     refused(
@@ -218,7 +288,54 @@ async fn a_conduct_complaint_runs_its_clock_with_an_extension_and_holds_its_case
     refused(step(&s.supervisor, end.clone()).await, Code::FailedPrecondition, "T6.outcome");
     end.outcome = O::CorrectionOrdered as i32;
     end.text = "责令改正并重新作出检查记录".into();
+    // RULES T6: investigated by at least two persons holding supervision certificates; each
+    // refusal names the rule and writes nothing.
+    let steps_before = step_count(&s, &id).await;
+    refused(step(&s.supervisor, end.clone()).await, Code::FailedPrecondition, "T6.two-investigators");
+    end.investigator_ids = vec![s.investigators[0].clone()];
+    refused(step(&s.supervisor, end.clone()).await, Code::FailedPrecondition, "T6.two-investigators");
+    // An enforcement certificate is not a supervision one.
+    end.investigator_ids = vec![s.investigators[0].clone(), w.officers[1].id.clone()];
+    let err = step(&s.supervisor, end.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("T6.two-investigators") && err.message().contains("C1.certificate-kind"),
+        "{}",
+        err.message()
+    );
+    // A supervision certificate suspended on the day does not count.
+    let suspended = supervision_officer(&s.h, &w.agency.id, "监督员丙").await;
+    s.h.admin
+        .registry
+        .clone()
+        .record_certificate_event(pb::RecordCertificateEventRequest {
+            officer_id: suspended.id.clone(),
+            kind: pb::CertificateEventKind::Suspended as i32,
+            effective_on: String::new(),
+            training_hours: 0,
+            reason: "暂扣".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    end.investigator_ids = vec![s.investigators[0].clone(), suspended.id.clone()];
+    refused(step(&s.supervisor, end.clone()).await, Code::FailedPrecondition, "C5.certificate-status");
+    // Listed twice, or an officer of an agency that neither is nor oversees the complaint's.
+    let elsewhere = s.h.agency(300, "").await;
+    let stranger = supervision_officer(&s.h, &elsewhere.id, "外单位监督员").await;
+    end.investigator_ids = vec![s.investigators[0].clone(), s.investigators[0].clone()];
+    refused(step(&s.supervisor, end.clone()).await, Code::InvalidArgument, "investigator_ids[1]");
+    end.investigator_ids = vec![s.investigators[0].clone(), stranger.id.clone()];
+    refused(step(&s.supervisor, end.clone()).await, Code::InvalidArgument, "investigator_ids[1]");
+    assert_eq!(step_count(&s, &id).await, steps_before);
+    // Only the conclusion names investigators.
+    let mut ext_again = step_req(&id, S::Accepted, day("2026-05-06"));
+    ext_again.investigator_ids = s.investigators.clone();
+    refused(step(&s.supervisor, ext_again).await, Code::InvalidArgument, "investigator_ids");
+    // The legal office's and the supervision office's officers together.
+    end.investigator_ids = s.investigators.clone();
     let c = step(&s.supervisor, end.clone()).await.unwrap();
+    assert_eq!(c.steps.last().unwrap().investigator_ids, s.investigators);
     assert!(!c.open);
     assert_eq!(c.outcome, O::CorrectionOrdered as i32);
     // The upheld complaint is an item of the officer's next annual review (RULES T6, C4), and of
@@ -446,7 +563,11 @@ async fn scan(s: &Setup, case_id: &str, what: &str) {
         s.w.head
             .complaints
             .clone()
-            .list_complaints(pb::ListComplaintsRequest { agency_id: w.agency.id.clone(), open_only: false })
+            .list_complaints(pb::ListComplaintsRequest {
+                agency_id: w.agency.id.clone(),
+                open_only: false,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
@@ -496,7 +617,11 @@ async fn the_reporter_is_absent_from_every_public_output(backend: Backend) {
             .reviewer
             .complaints
             .clone()
-            .list_complaints(pb::ListComplaintsRequest { agency_id: w.agency.id.clone(), open_only: true })
+            .list_complaints(pb::ListComplaintsRequest {
+                agency_id: w.agency.id.clone(),
+                open_only: true,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner()
@@ -768,7 +893,11 @@ async fn only_the_handling_offices_handle_and_see_reporters(backend: Backend) {
         refused(
             who.complaints
                 .clone()
-                .list_complaints(pb::ListComplaintsRequest { agency_id: w.agency.id.clone(), open_only: false })
+                .list_complaints(pb::ListComplaintsRequest {
+                    agency_id: w.agency.id.clone(),
+                    open_only: false,
+                    ..Default::default()
+                })
                 .await,
             Code::PermissionDenied,
             "read complaints",
@@ -868,4 +997,458 @@ async fn public_intake_is_rate_limited(backend: Backend) {
     assert!(codes[2..].contains(&429), "{codes:?}");
     let stored = complaint::Entity::find().all(&h.running.db).await.unwrap().len();
     assert_eq!(stored, codes.iter().filter(|c| **c == 201).count(), "a refused submission writes nothing");
+}
+
+/// A conduct complaint about `case_id`, received and accepted on `date`.
+async fn accepted_conduct_complaint(s: &Setup, case_id: &str, date: &str) -> String {
+    let got = intake(
+        &s.w.officer,
+        pb::RecordComplaintRequest {
+            agency_id: s.w.agency.id.clone(),
+            types: vec![pb::ComplaintType::ConductComplaint as i32],
+            channel: pb::ComplaintChannel::Letter as i32,
+            content: "处罚决定认定事实不清，要求撤销".into(),
+            reporter: Some(reporter()),
+            case_id: case_id.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = got[0].id.clone();
+    step(&s.reviewer, step_req(&id, S::Accepted, day(date))).await.unwrap();
+    id
+}
+
+async fn get_complaint(c: &Client, id: &str) -> pb::Complaint {
+    c.complaints
+        .clone()
+        .get_complaint(pb::GetComplaintRequest { complaint_id: id.into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap()
+}
+
+/// The supervisor's items of kind `ComplaintRecommendation`, as (complaint, case, due date).
+async fn recommendations(s: &Setup) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = overdue(&s.supervisor)
+        .await
+        .into_iter()
+        .filter(|i| i.kind == pb::OverdueKind::ComplaintRecommendation as i32)
+        .map(|i| (i.subject_id, i.case_id, i.due_date))
+        .collect();
+    out.sort();
+    out
+}
+
+async fn a_recommendation_to_revoke_or_change_a_decision_is_owed_until_revised_or_answered(backend: Backend) {
+    // Monday 2 March 2026.
+    let s = setup(backend, "2026-03-02").await;
+    let (w, clock) = (&s.w, &s.clock);
+    let now = s.h.now();
+    // Two decided cases (one to be revised, one whose decision stands) and one undecided.
+    let mut decided = Vec::new();
+    for _ in 0..2 {
+        let case = w.open_case(pb::CaseKind::Penalty).await;
+        w.ready_for_decision(&case.id, now).await;
+        w.decide(&case.id, false).await.unwrap();
+        decided.push(case.id);
+    }
+    let undecided = w.open_case(pb::CaseKind::Penalty).await;
+    let revised = accepted_conduct_complaint(&s, &decided[0], "2026-03-02").await;
+    let kept = accepted_conduct_complaint(&s, &decided[1], "2026-03-02").await;
+    let no_decision = accepted_conduct_complaint(&s, &undecided.id, "2026-03-02").await;
+
+    // The recommendation concerns a decision: refused by rule where the case has none.
+    clock.set(day("2026-03-03"));
+    refused(
+        step(&s.supervisor, conclusion(&s, &no_decision, O::RevokeOrChangeRecommended, day("2026-03-03"))).await,
+        Code::FailedPrecondition,
+        "T6.decision-required",
+    );
+    assert_eq!(step_count(&s, &no_decision).await, 2);
+
+    // Concluded on Tuesday 3 March: the agency owes the revision, or the reasons its decision
+    // stands, within 15 days (RULES T6 [default]), shown with the complaint at once.
+    for id in [&revised, &kept] {
+        let c = step(&s.supervisor, conclusion(&s, id, O::RevokeOrChangeRecommended, day("2026-03-03"))).await.unwrap();
+        assert!(!c.open);
+        assert_eq!(c.outcome, O::RevokeOrChangeRecommended as i32);
+        assert_eq!(due(&c, "decision_response"), "2026-03-18");
+        let owed = c.obligations.iter().find(|o| o.owed == "decision_response").unwrap();
+        assert_eq!((owed.step, owed.overdue), (S::DecisionKept as i32, false));
+    }
+    // Not overdue on its last day; the next day on the supervisor's list, naming the case.
+    clock.set(day("2026-03-18"));
+    assert!(recommendations(&s).await.is_empty());
+    clock.set(day("2026-03-19"));
+    assert_eq!(recommendations(&s).await, {
+        let mut want = vec![
+            (revised.clone(), decided[0].clone(), "2026-03-18".to_owned()),
+            (kept.clone(), decided[1].clone(), "2026-03-18".to_owned()),
+        ];
+        want.sort();
+        want
+    });
+    assert!(
+        get_complaint(&s.reviewer, &kept).await.obligations.iter().any(|o| o.owed == "decision_response" && o.overdue)
+    );
+    assert_eq!(stats(&s.supervisor, "2026-03-01", "2026-03-31").await.overdue, 2, "the figures count them too");
+
+    // The decision revised (P6: the same act withdraws its publication): the obligation is gone.
+    w.head
+        .review
+        .clone()
+        .revise_decision(pb::ReviseDecisionRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            case_id: decided[0].clone(),
+            revision: pb::Revision::Revocation as i32,
+            reason: "根据投诉调查结论撤销原处罚决定".into(),
+            basis: format!("投诉 #{revised}"),
+            occurred_at: Some(ts(day("2026-03-19"))),
+        })
+        .await
+        .unwrap();
+    assert!(get_complaint(&s.reviewer, &revised).await.obligations.is_empty());
+    assert_eq!(recommendations(&s).await, [(kept.clone(), decided[1].clone(), "2026-03-18".to_owned())]);
+    // Nothing stands to be kept once revised.
+    let mut keep = step_req(&revised, S::DecisionKept, day("2026-03-19"));
+    keep.text = "原决定正确".into();
+    refused(step(&s.reviewer, keep).await, Code::FailedPrecondition, "T6.decision-revised");
+
+    // The other agency records why its decision stands: reasons required, recorded once, and
+    // the obligation is gone; the complaint's chain holds the answer.
+    let mut keep = step_req(&kept, S::DecisionKept, day("2026-03-19"));
+    refused(step(&s.reviewer, keep.clone()).await, Code::InvalidArgument, "text");
+    keep.text = "经复核，原处罚决定认定事实清楚，维持原决定".into();
+    let c = step(&s.reviewer, keep.clone()).await.unwrap();
+    assert!(c.obligations.is_empty() && !c.open);
+    assert_eq!(c.outcome, O::RevokeOrChangeRecommended as i32, "the outcome stays the recommendation");
+    let last = c.steps.last().unwrap();
+    assert_eq!(
+        (last.kind, last.prev_hash.as_str()),
+        (S::DecisionKept as i32, c.steps[c.steps.len() - 2].hash.as_str())
+    );
+    refused(step(&s.reviewer, keep).await, Code::FailedPrecondition, "T6.answered-once");
+    assert!(recommendations(&s).await.is_empty());
+    // The case learned of the conclusion once, not of the answer.
+    let concluded: Vec<_> =
+        w.events(&decided[1]).await.into_iter().filter(|e| e.kind == K::ComplaintConcluded as i32).collect();
+    assert_eq!(concluded.len(), 1);
+
+    // Any other conclusion takes no answer.
+    let other = accepted_conduct_complaint(&s, &undecided.id, "2026-03-19").await;
+    step(&s.supervisor, conclusion(&s, &other, O::CorrectionOrdered, day("2026-03-19"))).await.unwrap();
+    let mut keep = step_req(&other, S::DecisionKept, day("2026-03-19"));
+    keep.text = "维持".into();
+    refused(step(&s.reviewer, keep).await, Code::FailedPrecondition, "T6.recommendation");
+
+    // The period is the agency's policy.
+    let mut policy =
+        s.h.admin
+            .complaints
+            .clone()
+            .get_complaint_policy(pb::GetComplaintPolicyRequest { agency_id: w.agency.id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .policy
+            .unwrap();
+    assert_eq!(policy.decision_response_days, 15);
+    policy.decision_response_days = 367;
+    refused(
+        s.h.admin
+            .complaints
+            .clone()
+            .put_complaint_policy(pb::PutComplaintPolicyRequest { policy: Some(policy.clone()) })
+            .await,
+        Code::InvalidArgument,
+        "policy.decision_response_days",
+    );
+    policy.decision_response_days = 30;
+    s.h.admin
+        .complaints
+        .clone()
+        .put_complaint_policy(pb::PutComplaintPolicyRequest { policy: Some(policy) })
+        .await
+        .unwrap();
+    let third = accepted_conduct_complaint(&s, &decided[1], "2026-03-19").await;
+    clock.set(day("2026-03-20"));
+    let c = step(&s.supervisor, conclusion(&s, &third, O::RevokeOrChangeRecommended, day("2026-03-20"))).await.unwrap();
+    assert_eq!(due(&c, "decision_response"), "2026-04-19");
+    for case in &decided {
+        assert!(w.verify(case, false).await.ok);
+    }
+    s.h.running.stop().await.unwrap();
+}
+
+async fn complaints_are_listed_a_page_at_a_time(backend: Backend) {
+    let s = setup(backend, "2026-03-02").await;
+    let w = &s.w;
+    // Five complaints, two received at the same instant: the page order is by receipt, then id.
+    let mut ids = Vec::new();
+    for (i, at) in ["2026-02-20", "2026-02-23", "2026-02-23", "2026-02-25", "2026-03-02"].iter().enumerate() {
+        let got = intake(
+            &w.officer,
+            pb::RecordComplaintRequest {
+                agency_id: w.agency.id.clone(),
+                types: vec![pb::ComplaintType::SamrComplaint as i32],
+                channel: pb::ComplaintChannel::Phone as i32,
+                received_at: Some(ts(day(at))),
+                content: format!("投诉 {i}"),
+                reporter: Some(reporter()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        ids.push((day(at).micros(), got[0].id.clone()));
+    }
+    // One of them closed, for `open_only`.
+    let mut reject = step_req(&ids[3].1, S::Rejected, day("2026-03-02"));
+    reject.text = "不属于本机关管辖".into();
+    step(&s.reviewer, reject).await.unwrap();
+    ids.sort();
+    ids.reverse();
+    let newest_first: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
+
+    let list = |open_only: bool, cursor: String, limit: u32| {
+        let mut c = s.reviewer.complaints.clone();
+        let agency_id = w.agency.id.clone();
+        async move {
+            c.list_complaints(pb::ListComplaintsRequest { agency_id, open_only, cursor, limit })
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let page = list(false, cursor.clone(), 2).await.unwrap();
+        assert!(page.complaints.len() <= 2);
+        seen.extend(page.complaints.iter().map(|c| c.id.clone()));
+        pages += 1;
+        if page.next_cursor.is_empty() {
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    assert_eq!((seen.clone(), pages), (newest_first.clone(), 3), "every complaint once, newest first");
+    // A complaint recorded meanwhile never shifts a later page (keyset, not offset).
+    let first = list(false, String::new(), 2).await.unwrap();
+    intake(
+        &w.officer,
+        pb::RecordComplaintRequest {
+            agency_id: w.agency.id.clone(),
+            types: vec![pb::ComplaintType::SamrComplaint as i32],
+            channel: pb::ComplaintChannel::Phone as i32,
+            received_at: Some(ts(day("2026-03-02"))),
+            content: "新投诉".into(),
+            reporter: Some(reporter()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let second = list(false, first.next_cursor, 2).await.unwrap();
+    assert_eq!(second.complaints.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), newest_first[2..4]);
+    // The default page holds them all; open_only pages the open ones.
+    assert_eq!(list(false, String::new(), 0).await.unwrap().complaints.len(), 6);
+    let open = list(true, String::new(), 500).await.unwrap();
+    assert_eq!(open.complaints.len(), 5);
+    assert!(open.next_cursor.is_empty() && open.complaints.iter().all(|c| c.open));
+    // Bad sizes and cursors are refused by field name.
+    refused(list(false, String::new(), 501).await, Code::InvalidArgument, "limit");
+    for bad in ["x", "r", "r12", "rabc.def", "r-1.abc", "r1.", "r1.a b", "l5"] {
+        refused(list(false, bad.into(), 2).await, Code::InvalidArgument, "cursor");
+    }
+    s.h.running.stop().await.unwrap();
+}
+
+async fn the_reporter_never_reaches_the_log_at_any_level(backend: Backend) {
+    use sanxiang_tests::process::{sigterm_and_wait, spawn};
+    // The real binary, logging everything (every target at TRACE), on the backend under test.
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = backend.database_url(dir.path()).await;
+    let p = spawn(
+        BIN,
+        dir.path(),
+        &["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"],
+        &[("SANXIANG_LOG", "trace"), ("SANXIANG_DATABASE_URL", &database_url)],
+    )
+    .await;
+    let token = std::fs::read_to_string(dir.path().join("sanxiang-data/admin-token")).unwrap();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", p.addr)).unwrap().connect().await.unwrap();
+    let admin = Client::new(channel.clone(), Some(token.trim()));
+    let (agency, officers, officer_token) = sanxiang_tests::setup_agency(&admin, 7).await;
+    let officer = Client::new(channel.clone(), Some(&officer_token));
+    let mut registry = admin.registry.clone();
+    let mut investigators = Vec::new();
+    for name in ["监督员甲", "监督员乙"] {
+        let o = registry
+            .register_officer(pb::RegisterOfficerRequest {
+                agency_id: agency.id.clone(),
+                name: name.into(),
+                certificate_number: format!("JD-{}", uuid::Uuid::now_v7().simple()),
+                category: "执法监督".into(),
+                valid_from: "2020-01-01".into(),
+                valid_until: "2035-12-31".into(),
+                certificate_kind: pb::CertificateKind::Supervision as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .officer
+            .unwrap();
+        investigators.push(o.id);
+    }
+    let legal = registry
+        .create_principal(pb::CreatePrincipalRequest {
+            name: "法制科".into(),
+            role: pb::Role::Reviewer as i32,
+            agency_id: agency.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .unwrap();
+    let legal_token =
+        registry.issue_token(pb::IssueTokenRequest { principal_id: legal.id, label: String::new() }).await.unwrap();
+    let legal = Client::new(channel, Some(&legal_token.into_inner().token));
+    let case = officer
+        .record
+        .clone()
+        .open_case(pb::OpenCaseRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            agency_id: agency.id.clone(),
+            kind: pb::CaseKind::Penalty as i32,
+            title: "未按规定公示年度报告案".into(),
+            party: Some(pb::Party {
+                r#type: pb::PartyType::LegalPerson as i32,
+                name: "福州某某贸易有限公司".into(),
+                credit_code: sanxiang_tests::credit_code(999),
+                ..Default::default()
+            }),
+            handling_officer_ids: officers.iter().map(|o| o.id.clone()).collect(),
+            opened_at: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+
+    // Intake by staff, about the case (its hold is recorded in the case's chain).
+    let staff_reporter =
+        pb::Reporter { name: NAME.into(), contact: PHONE.into(), secrecy_requested: true, ..Default::default() };
+    let intake_request = pb::RecordComplaintRequest {
+        agency_id: agency.id.clone(),
+        types: vec![pb::ComplaintType::ConductComplaint as i32],
+        channel: pb::ComplaintChannel::Letter as i32,
+        content: "执法人员检查时未出示执法证件".into(),
+        reporter: Some(staff_reporter.clone()),
+        case_id: case.id.clone(),
+        request_id: uuid::Uuid::now_v7().to_string(),
+        ..Default::default()
+    };
+    let id = intake(&officer, intake_request.clone()).await.unwrap()[0].id.clone();
+    // A retry, and refusals whose requests carry the identity.
+    intake(&officer, intake_request.clone()).await.unwrap();
+    let anonymous_with_name = pb::Reporter { anonymous: true, ..staff_reporter.clone() };
+    refused(
+        intake(
+            &officer,
+            pb::RecordComplaintRequest {
+                reporter: Some(anonymous_with_name),
+                request_id: String::new(),
+                ..intake_request.clone()
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "reporter.anonymous",
+    );
+    // Intake by the public, as JSON.
+    const PUBLIC_NAME: &str = "李大华";
+    const PUBLIC_PHONE: &str = "13700001111";
+    let public = reqwest::Client::new()
+        .post(format!("http://{}/v1/complaints", p.http_addr))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({
+                "agency_id": agency.id,
+                "types": ["samr_complaint"],
+                "content": "购买的商品与宣传不符",
+                "name": PUBLIC_NAME,
+                "contact": PUBLIC_PHONE,
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(public.status().is_success(), "{}", public.status());
+
+    // Reveal (logged as an access, without the identity), acceptance and conclusion.
+    let shown = legal
+        .complaints
+        .clone()
+        .get_complaint(pb::GetComplaintRequest {
+            complaint_id: id.clone(),
+            reveal_reporter: true,
+            access_reason: "核实投诉人身份".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap();
+    assert_eq!(shown.reporter.unwrap().name, NAME, "the identity did pass through the server");
+    let list = legal
+        .complaints
+        .clone()
+        .list_complaints(pb::ListComplaintsRequest { agency_id: agency.id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(list.complaints.len(), 2);
+    let mut accept = step_req(&id, S::Accepted, Timestamp::from_micros(0));
+    accept.occurred_at = None;
+    step(&legal, accept).await.unwrap();
+    let conclude = pb::RecordComplaintStepRequest {
+        complaint_id: id.clone(),
+        kind: S::Concluded as i32,
+        outcome: O::CorrectionOrdered as i32,
+        text: "责令改正".into(),
+        investigator_ids: investigators.clone(),
+        ..Default::default()
+    };
+    refused(
+        step(
+            &legal,
+            pb::RecordComplaintStepRequest { investigator_ids: vec![investigators[0].clone()], ..conclude.clone() },
+        )
+        .await,
+        Code::FailedPrecondition,
+        "T6.two-investigators",
+    );
+    let done = step(&legal, conclude).await.unwrap();
+    assert!(!done.open);
+
+    let log = sigterm_and_wait(p).await;
+    let all = log.join("\n");
+    assert!(log.iter().any(|l| l.contains("TRACE")), "the log was captured at every level");
+    assert!(log.iter().any(|l| l.contains("reporter identity accessed")), "the access is logged: {all}");
+    assert!(log.iter().any(|l| l.contains("RecordComplaint")), "the intake was logged: {all}");
+    for secret in [NAME, PHONE, PUBLIC_NAME, PUBLIC_PHONE] {
+        let found: Vec<&String> = log.iter().filter(|l| l.contains(secret)).collect();
+        assert!(found.is_empty(), "{secret} reached the log: {found:#?}");
+    }
 }

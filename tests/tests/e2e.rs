@@ -221,7 +221,7 @@ async fn readme_filing_walkthrough_works_as_written() {
     assert!(stdout.contains(" AWAITING_RESPONSE due ") && stdout.contains(" CORRECTION_RECOMMENDED"), "{stdout}");
     assert!(stdout.contains(" CLOSED due "), "{stdout}");
     assert!(!stdout.contains("FILING_MISSING") && !stdout.contains("FILING_LATE"), "nothing late: {stdout}");
-    assert!(stdout.contains("ok: 11 events"), "the filing's steps are in the chain: {stdout}");
+    assert!(stdout.contains("ok: 13 events"), "the filing's steps, F6 included, are in the chain: {stdout}");
 }
 
 #[tokio::test]
@@ -236,6 +236,10 @@ async fn readme_complaints_walkthrough_works_as_written() {
     assert!(stdout.contains("告知举报人立案结果"), "the access is listed with its reason: {stdout}");
     assert!(stdout.contains("情况通报"), "the figures carry the notice: {stdout}");
     assert!(!stderr.contains("王小明") && !stderr.contains("13912345678"), "{stderr}");
+    // The conduct complaint's investigators (T6), and the listing a page at a time.
+    assert!(stderr.contains("T6.two-investigators") && stderr.contains("C1.certificate-kind"), "{stderr}");
+    assert!(stderr.contains("next page: --cursor r"), "{stderr}");
+    assert!(!stdout.contains("赵女士") && !stderr.contains("赵女士"), "the complainant stays masked");
 }
 
 #[tokio::test]

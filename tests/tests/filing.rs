@@ -21,6 +21,8 @@ backend_tests!(
     a_filing_is_owed_made_and_reviewed_with_each_outcome,
     late_and_missing_filings_reviews_and_responses_are_on_the_supervisors_list,
     a_working_day_policy_counts_from_service_and_an_incomplete_package_is_refused,
+    a_supplement_is_due_in_working_days_and_listings_carry_the_package,
+    the_reviewer_calls_for_the_case_file_and_the_agency_provides_it,
 );
 
 /// The catalog of 巩义市 (河南): F1's fines, suspension and revocation are major (RULES F2).
@@ -140,6 +142,7 @@ impl Setup {
                     pb::OverdueKind::FilingLate,
                     pb::OverdueKind::FilingReview,
                     pb::OverdueKind::FilingResponse,
+                    pb::OverdueKind::FilingSupplement,
                 ]
                 .contains(k)
             })
@@ -312,6 +315,8 @@ async fn a_filing_is_owed_made_and_reviewed_with_each_outcome(backend: Backend) 
     let sup =
         decide(&s.supervisor, &case.id, pb::FilingOutcome::SupplementRequired, "缺少听证告知送达回证").await.unwrap();
     assert_eq!(status(&sup), pb::FilingStatus::SupplementRequired);
+    // Due in 5 working days (RULES F7 [default]): Monday 2 March + 5 = Monday 9 March.
+    assert_eq!(sup.response_due_date, "2026-03-09");
     assert!(legal_holds(w, &case.id).await.is_empty());
     let again = submit(&w.head, &case.id, "补充材料后重新报送").await.unwrap();
     assert_eq!((status(&again), again.submissions), (pb::FilingStatus::Submitted, 2));
@@ -455,6 +460,7 @@ async fn a_filing_is_owed_made_and_reviewed_with_each_outcome(backend: Backend) 
         .list_filings(pb::ListFilingsRequest {
             agency_id: String::new(),
             status: pb::FilingStatus::AwaitingResponse as i32,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -505,6 +511,37 @@ async fn late_and_missing_filings_reviews_and_responses_are_on_the_supervisors_l
             (pb::OverdueKind::FilingResponse, case.id.clone(), "2026-04-18".to_owned()),
         ]
     );
+    // The agency revokes the decision as recommended: the filing shows the revision.
+    assert!(get(&w.head, &case.id).await.unwrap().revisions.is_empty());
+    let revised = w
+        .head
+        .review
+        .clone()
+        .revise_decision(pb::ReviseDecisionRequest {
+            request_id: rid(),
+            case_id: case.id.clone(),
+            revision: pb::Revision::Revocation as i32,
+            reason: "根据备案审查意见撤销".into(),
+            basis: String::new(),
+            occurred_at: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .unwrap();
+    let shown = get(&w.head, &case.id).await.unwrap();
+    assert_eq!(
+        shown.revisions,
+        [pb::FilingRevision {
+            case_seq: revised.case_seq,
+            revision: "revocation".into(),
+            reason: "根据备案审查意见撤销".into(),
+            revised_on: "2026-04-19".into(),
+        }]
+    );
+    let listed = list(&s.supervisor, true).await;
+    assert_eq!(listed.iter().find(|f| f.case_id == case.id).unwrap().revisions, shown.revisions);
     respond(&w.head, &case.id, "2026-04-19").await.unwrap();
     assert_eq!(s.filing_overdue().await.len(), 1);
 
@@ -596,5 +633,194 @@ async fn a_working_day_policy_counts_from_service_and_an_incomplete_package_is_r
     refused(submit(&sib.head, &unreviewed.id, REPORT).await, Code::FailedPrecondition, "F5.package-incomplete");
     assert_eq!(s.events(&unreviewed.id).await, before);
     assert_eq!(status(&get(&sib.head, &unreviewed.id).await.unwrap()), pb::FilingStatus::Owed);
+    s.h.running.stop().await.unwrap();
+}
+
+async fn list(c: &Client, include_package: bool) -> Vec<pb::Filing> {
+    c.filing
+        .clone()
+        .list_filings(pb::ListFilingsRequest { include_package, ..Default::default() })
+        .await
+        .expect("list filings")
+        .into_inner()
+        .filings
+}
+
+async fn a_supplement_is_due_in_working_days_and_listings_carry_the_package(backend: Backend) {
+    // Thursday 2 April 2026: the supplement's 5 working days skip the weekend and the Qingming
+    // rest (4-6 April), so they end on Friday 10 April.
+    let s = setup(backend, "2026-04-02").await;
+    let w = &s.bureau;
+    let mut admin = s.h.admin.filing.clone();
+    let policy = admin
+        .get_filing_policy(pb::GetFilingPolicyRequest { agency_id: w.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(
+        (policy.supplement_days, policy.supplement_day_type),
+        (5, pb::FilingDayType::Working as i32),
+        "the default: 5 working days"
+    );
+    // A period given needs its day type; none given (0) is the default.
+    refused(
+        admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy { supplement_days: 3, supplement_day_type: 0, ..policy.clone() }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "policy.supplement_day_type",
+    );
+    refused(
+        admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy {
+                    supplement_days: 400,
+                    supplement_day_type: pb::FilingDayType::Calendar as i32,
+                    ..policy.clone()
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "policy.supplement_days",
+    );
+    let stored = admin
+        .put_filing_policy(pb::PutFilingPolicyRequest {
+            policy: Some(pb::FilingPolicy { supplement_days: 0, supplement_day_type: 0, ..policy.clone() }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!((stored.supplement_days, stored.supplement_day_type), (5, pb::FilingDayType::Working as i32));
+
+    let (case, _) = s.decided(&[("罚款", THRESHOLD)]).await;
+    submit(&w.head, &case.id, REPORT).await.unwrap();
+    open(&s.supervisor, &case.id).await.unwrap();
+    let sup = decide(&s.supervisor, &case.id, pb::FilingOutcome::SupplementRequired, "缺少集体讨论记录").await.unwrap();
+    assert_eq!((status(&sup), sup.response_due_date.as_str()), (pb::FilingStatus::SupplementRequired, "2026-04-10"));
+    let concluded = s.events(&case.id).await.pop().unwrap();
+    assert!(concluded.payload_json.contains("\"response_due_date\":\"2026-04-10\""), "{}", concluded.payload_json);
+
+    // On the last day nothing is overdue; the next working day the missing supplement is on
+    // the government's list, and only there.
+    s.clock.set(shanghai_morning("2026-04-10"));
+    assert!(s.filing_overdue().await.is_empty());
+    s.clock.set(shanghai_morning("2026-04-13"));
+    assert_eq!(
+        s.filing_overdue().await,
+        [(pb::OverdueKind::FilingSupplement, case.id.clone(), "2026-04-10".to_owned())]
+    );
+    assert!(!s.overdue(&s.sibling_supervisor).await.iter().any(|i| i.case_id == case.id));
+
+    // The listing carries each filing's package when asked, as GetFiling shows it.
+    let full = get(&w.head, &case.id).await.unwrap();
+    assert!(full.documents.iter().any(|d| d.item == "decision"), "{:?}", full.documents);
+    let listed = list(&s.supervisor, true).await;
+    let item = listed.iter().find(|f| f.case_id == case.id).expect("listed");
+    assert_eq!(
+        (&item.documents, &item.evidence, &item.event_seqs),
+        (&full.documents, &full.evidence, &full.event_seqs)
+    );
+    assert_eq!(item.response_due_date, "2026-04-10");
+    let bare = list(&s.supervisor, false).await;
+    let item = bare.iter().find(|f| f.case_id == case.id).expect("listed");
+    assert!(item.documents.is_empty() && item.event_seqs.is_empty(), "without the flag, the rows only");
+    assert_eq!(item.status, pb::FilingStatus::SupplementRequired as i32);
+
+    // Filed again (late, but never blocked): the supplement is no longer owed.
+    let again = submit(&w.head, &case.id, "补充集体讨论记录后重新报送").await.unwrap();
+    assert_eq!((status(&again), again.submissions), (pb::FilingStatus::Submitted, 2));
+    assert!(s.filing_overdue().await.is_empty());
+    let report = w.verify(&case.id, true).await;
+    assert!(report.ok, "{report:?}");
+    s.h.running.stop().await.unwrap();
+}
+
+async fn request_file(c: &Client, case_id: &str, reason: &str) -> Result<pb::Filing, tonic::Status> {
+    c.filing
+        .clone()
+        .request_case_file(pb::RequestCaseFileRequest {
+            request_id: rid(),
+            case_id: case_id.into(),
+            reason: reason.into(),
+        })
+        .await
+        .map(|r| r.into_inner().filing.expect("the answer carries the filing"))
+}
+
+async fn provide_file(c: &Client, case_id: &str) -> Result<pb::Filing, tonic::Status> {
+    c.filing
+        .clone()
+        .provide_case_file(pb::ProvideCaseFileRequest {
+            request_id: rid(),
+            case_id: case_id.into(),
+            note: "全部案卷材料".into(),
+        })
+        .await
+        .map(|r| r.into_inner().filing.expect("the answer carries the filing"))
+}
+
+async fn the_reviewer_calls_for_the_case_file_and_the_agency_provides_it(backend: Backend) {
+    let s = setup(backend, "2026-03-02").await;
+    let w = &s.bureau;
+    let (case, _) = s.decided(&[("罚款", THRESHOLD)]).await;
+    submit(&w.head, &case.id, REPORT).await.unwrap();
+    // RULES F6: during the review only, by the reviewing agency, with a reason.
+    refused(request_file(&s.supervisor, &case.id, "事实需核实").await, Code::FailedPrecondition, "F6.under-review");
+    open(&s.supervisor, &case.id).await.unwrap();
+    refused(request_file(&s.sibling_supervisor, &case.id, "事实需核实").await, Code::PermissionDenied, "");
+    refused(request_file(&w.head, &case.id, "事实需核实").await, Code::PermissionDenied, "");
+    refused(request_file(&s.supervisor, &case.id, " ").await, Code::InvalidArgument, "reason");
+    refused(provide_file(&w.head, &case.id).await, Code::FailedPrecondition, "F6.no-request");
+    let before = s.events(&case.id).await;
+    let asked = request_file(&s.supervisor, &case.id, "罚款数额裁量依据需查阅全部案卷").await.unwrap();
+    let requested = s.events(&case.id).await.pop().unwrap();
+    assert_eq!(before.len() + 1, requested.case_seq as usize);
+    assert_eq!(requested.kind, K::FilingFileRequested as i32);
+    assert_eq!(
+        asked.file_requests,
+        [pb::FileRequest {
+            requested_seq: requested.case_seq,
+            requested_on: "2026-03-02".into(),
+            reviewer_agency_id: s.gov.id.clone(),
+            reason: "罚款数额裁量依据需查阅全部案卷".into(),
+            provided_seq: 0,
+            provided_on: String::new(),
+        }]
+    );
+    assert!(asked.event_seqs.contains(&requested.case_seq));
+    refused(request_file(&s.supervisor, &case.id, "再次调阅").await, Code::FailedPrecondition, "F6.request-open");
+    // Provided by the deciding agency: the event names the request and the evidence by digest.
+    refused(provide_file(&w.officer, &case.id).await, Code::PermissionDenied, "");
+    let provided = provide_file(&w.head, &case.id).await.unwrap();
+    let event = s.events(&case.id).await.pop().unwrap();
+    assert_eq!(event.kind, K::FilingFileProvided as i32);
+    let payload: serde_json::Value = serde_json::from_str(&event.payload_json).unwrap();
+    assert_eq!(payload["requested_seq"], requested.case_seq);
+    assert!(payload["evidence"].is_array());
+    assert_eq!(payload["note"], "全部案卷材料");
+    assert_eq!(
+        (provided.file_requests[0].provided_seq, provided.file_requests[0].provided_on.as_str()),
+        (event.case_seq, "2026-03-02")
+    );
+    refused(provide_file(&w.head, &case.id).await, Code::FailedPrecondition, "F6.no-request");
+    // The server's own kinds: no client appends them.
+    for kind in [K::FilingFileRequested, K::FilingFileProvided] {
+        refused(
+            w.officer.record.clone().append_event(w.event(&case.id, kind, s.h.now())).await,
+            Code::InvalidArgument,
+            "kind",
+        );
+    }
+    // The review goes on and concludes; the chain verifies.
+    let done = decide(&s.supervisor, &case.id, pb::FilingOutcome::Recorded, "予以备案").await.unwrap();
+    assert_eq!(done.file_requests, provided.file_requests);
+    let report = w.verify(&case.id, true).await;
+    assert!(report.ok, "{report:?}");
     s.h.running.stop().await.unwrap();
 }

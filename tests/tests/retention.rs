@@ -117,8 +117,28 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
     let report = verify(&w, &case.id).await;
     assert!(report.ok, "{report:?}");
     assert!(report.destroyed_evidence.is_empty());
-    // A complaint as well: both must end before the hold does.
-    w.append(&case.id, K::ComplaintReceived, h.now()).await;
+    // A complaint as well (recorded by ComplaintService, which holds the case): both must end
+    // before the hold does.
+    let complaint = w
+        .officer
+        .complaints
+        .clone()
+        .record_complaint(pb::RecordComplaintRequest {
+            agency_id: w.agency.id.clone(),
+            types: vec![pb::ComplaintType::ConductComplaint as i32],
+            channel: pb::ComplaintChannel::Letter as i32,
+            content: "执法人员未出示证件".into(),
+            reporter: Some(pb::Reporter {
+                name: "王小明".into(), contact: "13912345678".into(), ..Default::default()
+            }),
+            case_id: case.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("record the complaint")
+        .into_inner()
+        .complaints
+        .remove(0);
     w.append(&case.id, K::LawsuitConcluded, h.now()).await;
     assert_eq!(get_case(&w, &case.id).await.legal_holds, ["complaint"]);
     refused(
@@ -126,7 +146,19 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
         Code::FailedPrecondition,
         "K4.legal-hold",
     );
-    w.append(&case.id, K::ComplaintConcluded, h.now()).await;
+    let o = h.officer(&w.agency.id, "法制员", true).await;
+    let legal = h.principal(pb::Role::Reviewer, &w.agency.id, &o.id).await;
+    legal
+        .complaints
+        .clone()
+        .record_complaint_step(pb::RecordComplaintStepRequest {
+            complaint_id: complaint.id,
+            kind: pb::ComplaintStepKind::Rejected as i32,
+            text: "投诉事项已在诉讼中".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("reject the complaint");
     assert!(get_case(&w, &case.id).await.legal_holds.is_empty());
     // The hold has ended: the footage past its retention may go now.
     let done = destroy(&w.head, destroy_request(&case.id, &[&footage.id], &WITNESSES)).await.unwrap();

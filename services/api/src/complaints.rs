@@ -83,6 +83,7 @@ fn step_to_pb(k: StepKind) -> pb::ComplaintStepKind {
         StepKind::ReporterNotified => P::ReporterNotified,
         StepKind::Extended => P::Extended,
         StepKind::Concluded => P::Concluded,
+        StepKind::DecisionKept => P::DecisionKept,
     }
 }
 
@@ -146,6 +147,17 @@ fn view_to_pb(v: ComplaintView) -> Result<pb::Complaint> {
                 .map_or(0, |o| outcome_to_pb(o) as i32),
             prev_hash: s.prev_hash.clone(),
             hash: s.hash.clone(),
+            investigator_ids: match payload.get("investigator_ids") {
+                Some(sanxiang_domain::canonical::Value::Array(ids)) => {
+                    ids.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>().ok_or_else(|| {
+                        Error::DataLoss(format!(
+                            "complaint_steps.payload of {}#{} cannot be read",
+                            s.complaint_id, s.seq
+                        ))
+                    })?
+                }
+                _ => Vec::new(),
+            },
         });
     }
     let masked = v.reporter.name.is_none();
@@ -202,6 +214,7 @@ fn policy_to_pb(p: &ComplaintPolicy, agency_id: &AgencyId) -> pb::ComplaintPolic
         conduct_accept_working_days: p.conduct_accept_working_days,
         conduct_conclude_days: p.conduct_conclude_days,
         conduct_extension_max_days: p.conduct_extension_max_days,
+        decision_response_days: p.decision_response_days,
     }
 }
 
@@ -217,6 +230,11 @@ fn policy_from_pb(p: &pb::ComplaintPolicy) -> ComplaintPolicy {
         conduct_accept_working_days: p.conduct_accept_working_days,
         conduct_conclude_days: p.conduct_conclude_days,
         conduct_extension_max_days: p.conduct_extension_max_days,
+        // Not given (0): the default, so a client that predates the field keeps working.
+        decision_response_days: match p.decision_response_days {
+            0 => ComplaintPolicy::default().decision_response_days,
+            days => days,
+        },
     }
 }
 
@@ -265,6 +283,12 @@ fn new_step(r: pb::RecordComplaintStepRequest) -> Result<NewStep> {
         case_filed: r.case_filed,
         case_id: convert::optional_id("case_id", r.case_id)?,
         outcome: outcome_from_pb(r.outcome),
+        investigator_ids: r
+            .investigator_ids
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| convert::id(&format!("investigator_ids[{i}]"), o))
+            .collect::<Result<_>>()?,
         request,
     })
 }
@@ -319,8 +343,11 @@ impl ComplaintService for ComplaintApi {
         let r = req.into_inner();
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
         authz::agency(self.complaints.registry(), &who, Action::ReadComplaints, &agency_id).await.map_err(status)?;
-        let views = self.complaints.list(&agency_id, r.open_only).await.map_err(status)?;
-        Ok(Response::new(pb::ListComplaintsResponse { complaints: views_to_pb(views).map_err(status)? }))
+        let page = self.complaints.list(&agency_id, r.open_only, &r.cursor, r.limit).await.map_err(status)?;
+        Ok(Response::new(pb::ListComplaintsResponse {
+            complaints: views_to_pb(page.complaints).map_err(status)?,
+            next_cursor: page.next_cursor.unwrap_or_default(),
+        }))
     }
 
     #[tracing::instrument(skip_all)]

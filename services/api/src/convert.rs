@@ -101,6 +101,8 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::LawsuitConcluded => P::LawsuitConcluded,
         EventKind::ComplaintReceived => P::ComplaintReceived,
         EventKind::ComplaintConcluded => P::ComplaintConcluded,
+        EventKind::FilingFileRequested => P::FilingFileRequested,
+        EventKind::FilingFileProvided => P::FilingFileProvided,
         EventKind::FilingReviewOpened => P::FilingReviewOpened,
         EventKind::FilingReviewConcluded => P::FilingReviewConcluded,
         EventKind::EvidenceDestroyed => P::EvidenceDestroyed,
@@ -1109,6 +1111,8 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::ComplaintHandling => pb::OverdueKind::ComplaintHandling,
         OverdueKind::ComplaintNotification => pb::OverdueKind::ComplaintNotification,
         OverdueKind::ReportFiling => pb::OverdueKind::ReportFiling,
+        OverdueKind::FilingSupplement => pb::OverdueKind::FilingSupplement,
+        OverdueKind::ComplaintRecommendation => pb::OverdueKind::ComplaintRecommendation,
         OverdueKind::CertificateNotShown => pb::OverdueKind::CertificateNotShown,
     };
     pb::OverdueItem {

@@ -4,7 +4,7 @@
 use sanxiang_domain::filing::{DayType, FilingPolicy, FilingStatus, Outcome, Period, StartEvent};
 use sanxiang_domain::id::{AgencyId, CaseId};
 use sanxiang_domain::{Error, Result};
-use sanxiang_filing::procedure::{DecideReview, OpenReview, RecordResponse, SubmitFiling};
+use sanxiang_filing::procedure::{DecideReview, OpenReview, ProvideFile, RecordResponse, RequestFile, SubmitFiling};
 use sanxiang_filing::supervision::ReportRow;
 use sanxiang_filing::{FilingView, Filings};
 use sanxiang_proto::v1 as pb;
@@ -83,6 +83,11 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
             days: p.transfer_days,
             day_type: day_type_from_pb("policy.transfer_day_type", p.transfer_day_type)?,
         },
+        // Not given (0): the default, so a client that predates the field keeps working.
+        supplement: match p.supplement_days {
+            0 => sanxiang_domain::filing::default_supplement(),
+            days => Period { days, day_type: day_type_from_pb("policy.supplement_day_type", p.supplement_day_type)? },
+        },
         recipient_levels: p.recipient_levels,
         extra_recipients: p.extra_recipient_ids.into_iter().map(AgencyId::from).collect(),
     };
@@ -111,6 +116,8 @@ fn policy_to_pb(agency_id: &AgencyId, p: FilingPolicy) -> pb::FilingPolicy {
         response_day_type: day_type_to_pb(p.response.day_type),
         transfer_days: p.transfer.days,
         transfer_day_type: day_type_to_pb(p.transfer.day_type),
+        supplement_days: p.supplement.days,
+        supplement_day_type: day_type_to_pb(p.supplement.day_type),
         recipient_levels: p.recipient_levels,
         extra_recipient_ids: p.extra_recipients.into_iter().map(Into::into).collect(),
     }
@@ -174,6 +181,31 @@ fn filing_to_pb(v: FilingView) -> pb::Filing {
         responded_on: v.responded_on.unwrap_or_default(),
         response: v.response,
         event_seqs: v.event_seqs,
+        revisions: v
+            .revisions
+            .into_iter()
+            .map(|r| pb::FilingRevision {
+                case_seq: r.case_seq,
+                revision: r.revision,
+                reason: r.reason,
+                revised_on: r.revised_on,
+            })
+            .collect(),
+        file_requests: v
+            .file_requests
+            .into_iter()
+            .map(|f| {
+                let (provided_seq, provided_on) = f.provided.unwrap_or_default();
+                pb::FileRequest {
+                    requested_seq: f.requested_seq,
+                    requested_on: f.requested_on,
+                    reviewer_agency_id: f.reviewer_agency_id,
+                    reason: f.reason,
+                    provided_seq,
+                    provided_on,
+                }
+            })
+            .collect(),
     }
 }
 
@@ -323,6 +355,33 @@ impl FilingService for FilingApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn request_case_file(&self, req: Request<pb::RequestCaseFileRequest>) -> R<pb::RequestCaseFileResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let request_digest = convert::request_digest(&r);
+        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
+        let case = authz::case(self.filings.recorder(), &who, Action::ReviewFiling, &case_id).await.map_err(status)?;
+        let row = self.filings.row(&case_id).await.map_err(status)?;
+        let recipients = sanxiang_filing::recipients_of(&row).map_err(status)?;
+        let reviewer = reviewing_agency(&who, &recipients, row.reviewer_agency_id.as_ref()).map_err(status)?;
+        let command = RequestFile { request_id: r.request_id, request_digest, reason: r.reason };
+        let v = self.filings.request_file(&who, &case, &reviewer, command).await.map_err(status)?;
+        Ok(Response::new(pb::RequestCaseFileResponse { filing: Some(filing_to_pb(v)) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn provide_case_file(&self, req: Request<pb::ProvideCaseFileRequest>) -> R<pb::ProvideCaseFileResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let request_digest = convert::request_digest(&r);
+        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
+        let case = authz::case(self.filings.recorder(), &who, Action::FileDecision, &case_id).await.map_err(status)?;
+        let command = ProvideFile { request_id: r.request_id, request_digest, note: r.note };
+        let v = self.filings.provide_file(&who, &case, command).await.map_err(status)?;
+        Ok(Response::new(pb::ProvideCaseFileResponse { filing: Some(filing_to_pb(v)) }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn get_filing(&self, req: Request<pb::GetFilingRequest>) -> R<pb::GetFilingResponse> {
         let who = caller(&req)?;
         let case_id: CaseId = convert::id("case_id", req.into_inner().case_id).map_err(status)?;
@@ -361,11 +420,15 @@ impl FilingService for FilingApi {
         let mut dues = self.filings.due_dates(&rows, &zones, &calendar).await.map_err(status)?;
         let mut filings = Vec::with_capacity(rows.len());
         for row in &rows {
-            let tz = zones
-                .get(&row.agency_id)
-                .copied()
-                .ok_or_else(|| status(Error::Internal("agency zone not loaded".into())))?;
-            let v = self.filings.view(row, dues.remove(&row.case_id), tz).map_err(status)?;
+            let v = if r.include_package {
+                self.filings.full_view(row).await.map_err(status)?
+            } else {
+                let tz = zones
+                    .get(&row.agency_id)
+                    .copied()
+                    .ok_or_else(|| status(Error::Internal("agency zone not loaded".into())))?;
+                self.filings.view(row, dues.remove(&row.case_id), tz).map_err(status)?
+            };
             filings.push(filing_to_pb(v));
         }
         Ok(Response::new(pb::ListFilingsResponse { filings }))

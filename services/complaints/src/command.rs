@@ -56,6 +56,8 @@ pub struct NewStep {
     pub case_filed: bool,
     pub case_id: Option<CaseId>,
     pub outcome: Option<Outcome>,
+    /// `Concluded` (conduct complaint): who investigated (RULES T6).
+    pub investigator_ids: Vec<OfficerId>,
     /// Makes the step idempotent: `(request_id, digest of the request)`.
     pub request: Option<(String, String)>,
 }

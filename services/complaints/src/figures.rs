@@ -13,7 +13,7 @@ use sanxiang_store::db_error;
 use sanxiang_store::entity::{agency, complaint, complaint_step};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::{Complaints, owing_of, stored_outcome, stored_type};
+use crate::{Complaints, stored_outcome, stored_type};
 
 /// One count.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +107,10 @@ impl Complaints {
             }
             if c.is_open {
                 f.open += 1;
+            }
+            // What is owed: an open complaint's steps, and the answer a revoke-or-change
+            // recommendation still awaits (T6).
+            if c.is_open || outcome == Some(Outcome::RevokeOrChangeRecommended) {
                 let steps = complaint_step::Entity::find()
                     .filter(complaint_step::Column::ComplaintId.eq(c.id.clone()))
                     .order_by_asc(complaint_step::Column::Seq)
@@ -114,9 +118,9 @@ impl Complaints {
                     .await
                     .map_err(db_error)?;
                 let policy = self.policy(&c.agency_id).await?;
-                let today = local_date(self.recorder().clock().now(), tz);
                 f.overdue +=
-                    owing_of(&c, &steps, tz, &calendar, &policy, today)?.iter().filter(|o| o.overdue).count() as u64;
+                    self.owing_now(&c, &steps, tz, &calendar, &policy).await?.iter().filter(|o| o.overdue).count()
+                        as u64;
             }
         }
         f.counts = counts.into_iter().map(|((dimension, key), count)| Count { dimension, key, count }).collect();

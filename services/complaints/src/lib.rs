@@ -27,8 +27,8 @@ use chrono_tz::Tz;
 use sanxiang_domain::calendar::{WorkCalendar, local_date};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::complaints::{
-    Channel, ComplaintPolicy, ComplaintType, Obligation, Outcome, Progress, Step, StepKind, check_next, check_types,
-    obligations,
+    Channel, ComplaintPolicy, ComplaintType, Obligation, Outcome, Progress, Step, StepKind, check_investigators,
+    check_next, check_types, obligations, recommendation_obligation,
 };
 use sanxiang_domain::error::same_request;
 use sanxiang_domain::id::{AgencyId, CaseId, ComplaintId, OfficerId};
@@ -37,12 +37,12 @@ use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Sha256Digest, Timestamp};
 use sanxiang_recording::Recorder;
 use sanxiang_recording::writer::{NewEvent, Target};
-use sanxiang_registry::{Principal, Registry};
+use sanxiang_registry::{OfficerInfo, Principal, Registry};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{
     agency, complaint, complaint_policy, complaint_reporter, complaint_reporter_access, complaint_step,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::command::{NewComplaint, NewStep, Reveal};
 use crate::rows::Rows;
@@ -96,6 +96,43 @@ pub struct ComplaintView {
     pub reporter: ReporterView,
     pub steps: Vec<complaint_step::Model>,
     pub owing: Vec<Owing>,
+}
+
+/// A page of an agency's complaints.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub complaints: Vec<ComplaintView>,
+    /// The cursor of the next (older) page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// Default and largest page of `ListComplaints` (as `ListDisclosures`).
+pub const DEFAULT_PAGE: u32 = 50;
+/// See [`DEFAULT_PAGE`].
+pub const MAX_PAGE: u32 = 500;
+
+/// A listing position: the last complaint shown, by `(received_at, id)`, newest first.
+fn parse_cursor(cursor: &str) -> Result<Option<(i64, ComplaintId)>> {
+    let bad = || Error::invalid("cursor", "not a cursor returned by a previous page");
+    let cursor = cursor.trim();
+    if cursor.is_empty() {
+        return Ok(None);
+    }
+    let (at, id) = cursor.strip_prefix('r').and_then(|c| c.split_once('.')).ok_or_else(bad)?;
+    if at.is_empty() || !at.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let at: i64 = at.parse().map_err(|_| bad())?;
+    sanxiang_domain::limits::id("cursor", id).map_err(|_| bad())?;
+    Ok(Some((at, ComplaintId::from(id))))
+}
+
+fn page_size(limit: u32) -> Result<u32> {
+    match limit {
+        0 => Ok(DEFAULT_PAGE),
+        n if n > MAX_PAGE => Err(Error::invalid("limit", format!("at most {MAX_PAGE}"))),
+        n => Ok(n),
+    }
 }
 
 /// Complaints and reports: intake, steps, views, figures.
@@ -511,6 +548,15 @@ impl Complaints {
                 return Err(Error::invalid("approved_by", "not an officer of the complaint's agency"));
             }
         }
+        if !r.investigator_ids.is_empty() && kind != StepKind::Concluded {
+            return Err(Error::invalid(
+                "investigator_ids",
+                "only a conduct complaint's conclusion names its investigators",
+            ));
+        }
+        if kind == StepKind::DecisionKept && text.is_empty() {
+            return Err(Error::invalid("text", "state why the decision stands (T6)"));
+        }
         let ty = stored_type(&c)?;
         let filed_case = if kind == StepKind::FilingDecided && r.case_filed {
             let Some(case_id) = &r.case_id else {
@@ -553,6 +599,29 @@ impl Complaints {
             return Err(Error::precondition("T2.after-receipt", "a step cannot precede the receipt"));
         }
         check_next(ty, c.real_name, &progress, &step, &policy)?;
+        if kind == StepKind::Concluded {
+            self.check_investigators(who, &c, &r.investigator_ids, at, tz).await?;
+            if r.outcome == Some(Outcome::RevokeOrChangeRecommended) {
+                let decided = match &c.case_id {
+                    Some(id) => CaseState::from_bits(self.recorder.case(id).await?.state_bits).decided(),
+                    None => false,
+                };
+                if !decided {
+                    return Err(Error::precondition(
+                        "T6.decision-required",
+                        "revoke_or_change_recommended concerns a decision: the complaint names no case with a decision",
+                    ));
+                }
+            }
+        }
+        if kind == StepKind::DecisionKept && self.revised_since_conclusion(&c, &stored).await? {
+            return Err(Error::precondition(
+                "T6.decision-revised",
+                "the decision was already revised as recommended: nothing stands to be kept",
+            ));
+        }
+        // A step after the conclusion (the answer to a recommendation) does not close it again.
+        let was_open = progress.outcome(ty, c.real_name).is_none();
         let after = progress.after(&step, &calendar);
         let outcome = after.outcome(ty, c.real_name);
 
@@ -581,6 +650,12 @@ impl Complaints {
         }
         if let Some(o) = r.outcome.filter(|_| kind == StepKind::Concluded) {
             payload = payload.with("outcome", o.as_str());
+        }
+        if kind == StepKind::Concluded {
+            payload = payload.with(
+                "investigator_ids",
+                Value::Array(r.investigator_ids.iter().map(|o| Value::from(o.as_str())).collect()),
+            );
         }
         let (doc, hash) = chained(payload, &c.head_hash)?;
         let mut head = c.clone();
@@ -615,7 +690,7 @@ impl Complaints {
                 EventKind::ReportLinked,
                 Value::object().with("source", format!("report #{}", c.id)),
             ))
-        } else if ty == ComplaintType::ConductComplaint && outcome.is_some() {
+        } else if ty == ComplaintType::ConductComplaint && was_open && outcome.is_some() {
             match &c.case_id {
                 Some(case_id) if self.releases_hold(case_id, &c.id).await? => Some((
                     case_id.clone(),
@@ -637,6 +712,72 @@ impl Complaints {
         }
         let c = self.complaint(&c.id).await?;
         self.view(c, Reveal::Masked).await
+    }
+
+    /// RULES T6: the conclusion's investigators, judged at `at` in the agency's zone `tz` by the
+    /// certificates as of the caller's request, then as of now if those refuse (a reinstatement
+    /// counted after the caller was authenticated must not be refused).
+    async fn check_investigators(
+        &self,
+        who: &Principal,
+        c: &complaint::Model,
+        ids: &[OfficerId],
+        at: Timestamp,
+        tz: Tz,
+    ) -> Result<()> {
+        if ids.len() > sanxiang_domain::limits::MAX_IDS {
+            return Err(Error::invalid(
+                "investigator_ids",
+                format!("at most {} entries", sanxiang_domain::limits::MAX_IDS),
+            ));
+        }
+        let agency = self.registry().agency(&c.agency_id).await?;
+        let mut agencies = vec![agency.id.clone()];
+        agencies.extend(self.registry().scope_of(&agency).await?.overseers);
+        let judge = |certs: &HashMap<OfficerId, Arc<OfficerInfo>>| {
+            check_investigators(ids, |id| certs.get(id).map(|o| o.named()), &agencies, at, tz)
+        };
+        if judge(&self.registry().certificates_for(who, ids).await?).is_ok() {
+            return Ok(());
+        }
+        judge(&self.registry().certificates(ids).await?)
+    }
+
+    /// When conduct complaint `c` (with `steps`) was concluded `revoke_or_change_recommended`,
+    /// whether its case's decision was revised since (`decision_revised` on or after the
+    /// conclusion: the recommendation is carried out, and the revision withdrew the decision's
+    /// publication, P6).
+    async fn revised_since_conclusion(&self, c: &complaint::Model, steps: &[complaint_step::Model]) -> Result<bool> {
+        let (Some(case_id), Some(concluded)) =
+            (&c.case_id, steps.iter().rev().find(|s| s.kind == StepKind::Concluded.as_str()))
+        else {
+            return Ok(false);
+        };
+        let revisions = self.recorder.events_of_kinds(case_id, &[EventKind::DecisionRevised]).await?;
+        Ok(revisions.iter().any(|e| e.occurred_at >= concluded.occurred_at))
+    }
+
+    /// What complaint `c` still owes today: its steps (`owing_of`), and after a
+    /// `revoke_or_change_recommended` conclusion the decision's revision or the agency's answer.
+    async fn owing_now(
+        &self,
+        c: &complaint::Model,
+        steps: &[complaint_step::Model],
+        tz: Tz,
+        calendar: &WorkCalendar,
+        policy: &ComplaintPolicy,
+    ) -> Result<Vec<Owing>> {
+        let today = local_date(self.now(), tz);
+        let mut out = owing_of(c, steps, tz, calendar, policy, today)?;
+        if c.outcome.as_deref() == Some(Outcome::RevokeOrChangeRecommended.as_str()) {
+            let domain: Vec<Step> = steps.iter().map(|s| stored_step(s, tz)).collect::<Result<_>>()?;
+            let progress = Progress::of(&domain, calendar);
+            let revised = self.revised_since_conclusion(c, steps).await?;
+            if let Some(o) = recommendation_obligation(&progress, policy, revised) {
+                out.push(Owing { overdue: o.overdue(today), obligation: o });
+            }
+        }
+        Ok(out)
     }
 
     /// Whether closing complaint `closing` ends the case's complaint hold: the case is held by a
@@ -661,7 +802,7 @@ impl Complaints {
     async fn owing(&self, c: &complaint::Model, steps: &[complaint_step::Model]) -> Result<Vec<Owing>> {
         let (tz, calendar) = self.zone_and_calendar(&c.agency_id).await?;
         let policy = self.policy(&c.agency_id).await?;
-        owing_of(c, steps, tz, &calendar, &policy, local_date(self.now(), tz))
+        self.owing_now(c, steps, tz, &calendar, &policy).await
     }
 
     /// Complaint `c` with its steps and what it owes; the reporter masked, or revealed to a
@@ -718,18 +859,36 @@ impl Complaints {
         })
     }
 
-    /// An agency's complaints, newest first, reporter masked.
-    pub async fn list(&self, agency_id: &AgencyId, open_only: bool) -> Result<Vec<ComplaintView>> {
+    /// A page of an agency's complaints, newest first (by receipt, then id), reporter masked:
+    /// `limit` 1–[`MAX_PAGE`] (0: [`DEFAULT_PAGE`]) after `cursor` (empty: from the newest). A
+    /// keyset cursor: complaints recorded meanwhile never shift a page.
+    pub async fn list(&self, agency_id: &AgencyId, open_only: bool, cursor: &str, limit: u32) -> Result<Page> {
+        let limit = page_size(limit)?;
+        let after = parse_cursor(cursor)?;
         let mut q = complaint::Entity::find().filter(complaint::Column::AgencyId.eq(agency_id.clone()));
         if open_only {
             q = q.filter(complaint::Column::IsOpen.eq(true));
         }
-        let rows = q.order_by_desc(complaint::Column::ReceivedAt).all(self.recorder.db()).await.map_err(db_error)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for c in rows {
-            out.push(self.view(c, Reveal::Masked).await?);
+        if let Some((at, id)) = after {
+            q = q.filter(sea_orm::Condition::any().add(complaint::Column::ReceivedAt.lt(at)).add(
+                sea_orm::Condition::all().add(complaint::Column::ReceivedAt.eq(at)).add(complaint::Column::Id.lt(id)),
+            ));
         }
-        Ok(out)
+        let mut rows = q
+            .order_by_desc(complaint::Column::ReceivedAt)
+            .order_by_desc(complaint::Column::Id)
+            .limit(u64::from(limit) + 1)
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(|c| format!("r{}.{}", c.received_at, c.id)) } else { None };
+        let mut complaints = Vec::with_capacity(rows.len());
+        for c in rows {
+            complaints.push(self.view(c, Reveal::Masked).await?);
+        }
+        Ok(Page { complaints, next_cursor })
     }
 
     /// When upheld conduct complaints concerning each of `officer_ids` in the agencies were
@@ -747,10 +906,21 @@ impl Complaints {
             .all(self.recorder.db())
             .await
             .map_err(db_error)?;
+        // When each was concluded: its `concluded` step (a `decision_kept` may follow it).
+        let concluded_at: HashMap<ComplaintId, i64> = complaint_step::Entity::find()
+            .filter(complaint_step::Column::ComplaintId.is_in(rows.iter().map(|c| c.id.clone())))
+            .filter(complaint_step::Column::Kind.eq(StepKind::Concluded.as_str()))
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|s| (s.complaint_id, s.recorded_at))
+            .collect();
         let mut out: HashMap<OfficerId, Vec<Timestamp>> = HashMap::new();
         for c in rows {
-            // A closed complaint's last step is its conclusion.
-            let concluded = Timestamp::from_micros(c.updated_at);
+            let concluded = Timestamp::from_micros(
+                *concluded_at.get(&c.id).ok_or_else(|| data_loss("complaint_steps", "kind", &c.id))?,
+            );
             for o in stored_officers(&c)? {
                 if officer_ids.contains(&o) {
                     out.entry(o).or_default().push(concluded);
@@ -787,6 +957,25 @@ impl Complaints {
         Ok(out)
     }
 
+    /// Closed conduct complaints of `ids` concluded `revoke_or_change_recommended`, with their
+    /// steps: the agency may still owe the answer (RULES T6).
+    async fn awaiting_answer(&self, ids: &[AgencyId]) -> Result<Vec<(complaint::Model, Vec<complaint_step::Model>)>> {
+        let rows = complaint::Entity::find()
+            .filter(complaint::Column::AgencyId.is_in(ids.iter().cloned()))
+            .filter(complaint::Column::IsOpen.eq(false))
+            .filter(complaint::Column::Outcome.eq(Outcome::RevokeOrChangeRecommended.as_str()))
+            .order_by_asc(complaint::Column::ReceivedAt)
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for c in rows {
+            let steps = self.steps(&c.id).await?;
+            out.push((c, steps));
+        }
+        Ok(out)
+    }
+
     /// Steps past their due date in `agencies`, for the supervisor's overdue list (RULES T3, T4,
     /// T6; `OverdueKind` 13–16). No personal data: the complaint's number, type and what is owed.
     pub async fn overdue(
@@ -801,12 +990,14 @@ impl Complaints {
         }
         let calendar = self.registry().calendar().await?;
         let mut items = Vec::new();
-        for (c, steps) in self.open_of(&ids).await? {
+        let mut owing = self.open_of(&ids).await?;
+        owing.extend(self.awaiting_answer(&ids).await?);
+        for (c, steps) in owing {
             let a = agencies.iter().find(|a| a.id == c.agency_id).ok_or_else(|| Error::Internal("agency".into()))?;
             let tz = stored_zone(&a.time_zone)?;
             let policy = self.policy(&c.agency_id).await?;
             let received = local_date(Timestamp::from_micros(c.received_at), tz);
-            for o in owing_of(&c, &steps, tz, &calendar, &policy, local_date(self.now(), tz))? {
+            for o in self.owing_now(&c, &steps, tz, &calendar, &policy).await? {
                 if !o.overdue {
                     continue;
                 }
@@ -817,9 +1008,12 @@ impl Complaints {
                         Owed::Handling => OverdueKind::ComplaintHandling,
                         Owed::Notification => OverdueKind::ComplaintNotification,
                         Owed::ReportFiling => OverdueKind::ReportFiling,
+                        Owed::DecisionResponse => OverdueKind::ComplaintRecommendation,
                     },
                     agency_id: c.agency_id.clone(),
-                    case_id: None,
+                    // The recommendation concerns the case's decision; the complaint's other
+                    // items name only the complaint.
+                    case_id: c.case_id.clone().filter(|_| o.obligation.owed == Owed::DecisionResponse),
                     subject_id: c.id.to_string(),
                     due_date: due.map(|d| d.to_string()).unwrap_or_default(),
                     detail: format!(

@@ -8,9 +8,13 @@
 //! whether the reporter gave a real name.
 
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 
 use crate::calendar::{Deadline, WorkCalendar, add_calendar_days};
 use crate::error::{Error, Result};
+use crate::id::{AgencyId, OfficerId};
+use crate::officer::{CertificateUse, Named};
+use crate::time::Timestamp;
 
 macro_rules! named_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal,)* }) => {
@@ -111,6 +115,10 @@ named_enum! {
         Extended => "extended",
         /// The conduct complaint concluded with its outcome (T6).
         Concluded => "concluded",
+        /// After a `revoke_or_change_recommended` conclusion: the agency keeps its decision, with
+        /// its reasons (T6). The other answer is the decision's revision (`decision_revised` in
+        /// the case, which also withdraws its publication, P6).
+        DecisionKept => "decision_kept",
     }
 }
 
@@ -178,6 +186,10 @@ pub struct ComplaintPolicy {
     pub conduct_conclude_days: u32,
     /// Conduct complaint: the one extension is at most this many calendar days (T6 default 30).
     pub conduct_extension_max_days: u32,
+    /// Conduct complaint concluded `revoke_or_change_recommended`: the agency revises its decision
+    /// or records why it stands within this many calendar days of the conclusion (T6: no text
+    /// found; default 15, the period of a filing review's recommendation, F7 (c)).
+    pub decision_response_days: u32,
 }
 
 impl Default for ComplaintPolicy {
@@ -193,6 +205,7 @@ impl Default for ComplaintPolicy {
             conduct_accept_working_days: 5,
             conduct_conclude_days: 30,
             conduct_extension_max_days: 30,
+            decision_response_days: 15,
         }
     }
 }
@@ -214,6 +227,7 @@ impl ComplaintPolicy {
             ("conduct_accept_working_days", self.conduct_accept_working_days),
             ("conduct_conclude_days", self.conduct_conclude_days),
             ("conduct_extension_max_days", self.conduct_extension_max_days),
+            ("decision_response_days", self.decision_response_days),
         ];
         for (field, value) in fields {
             if value == 0 || value > Self::MAX_PERIOD {
@@ -270,6 +284,10 @@ pub struct Progress {
     /// Days of the one extension of a conduct complaint.
     pub extension_days: Option<u32>,
     pub concluded: Option<Outcome>,
+    /// The conclusion's date.
+    pub concluded_on: Option<NaiveDate>,
+    /// The agency answered a revocation or change recommendation by keeping its decision.
+    pub decision_kept: bool,
 }
 
 /// The number of working days in `(from, to]`: the days a suspension took out of a period.
@@ -313,7 +331,11 @@ impl Progress {
             StepKind::FilingDecided => self.filing_decided = Some((step.date, step.case_filed)),
             StepKind::ReporterNotified => self.reporter_notified = true,
             StepKind::Extended => self.extension_days = Some(step.extension_days),
-            StepKind::Concluded => self.concluded = step.outcome,
+            StepKind::Concluded => {
+                self.concluded = step.outcome;
+                self.concluded_on = Some(step.date);
+            }
+            StepKind::DecisionKept => self.decision_kept = true,
         }
         self
     }
@@ -373,6 +395,25 @@ pub fn check_next(
     if step.date < received {
         return refuse("T2.after-receipt", format!("a step cannot precede the receipt on {received}"));
     }
+    if step.kind == DecisionKept {
+        // The one step after a conclusion: the agency's answer to a recommendation (T6).
+        if ty != ConductComplaint {
+            return refuse("T1.type", format!("a decision_kept step does not belong to a {}", ty.as_str()));
+        }
+        if p.concluded != Some(Outcome::RevokeOrChangeRecommended) {
+            return refuse(
+                "T6.recommendation",
+                "only a conduct complaint concluded revoke_or_change_recommended awaits the agency's answer",
+            );
+        }
+        if p.decision_kept {
+            return refuse("T6.answered-once", "the agency already recorded that its decision stands");
+        }
+        if p.concluded_on.is_some_and(|c| step.date < c) {
+            return refuse("T6.after-conclusion", "the answer cannot precede the recommendation");
+        }
+        return Ok(());
+    }
     if p.outcome(ty, real_name).is_some() {
         return refuse("T2.closed", "the complaint is closed: nothing more may be recorded");
     }
@@ -388,7 +429,7 @@ pub fn check_next(
         | VerificationExtended
         | VerificationConcluded => &[SamrComplaint],
         FilingDecided | ReporterNotified => &[SamrReport],
-        Extended | Concluded => &[ConductComplaint],
+        Extended | Concluded | DecisionKept => &[ConductComplaint],
     };
     if !types.contains(&ty) {
         return refuse("T1.type", format!("a {} step does not belong to a {}", step.kind.as_str(), ty.as_str()));
@@ -464,6 +505,9 @@ pub enum Owed {
     Notification,
     /// Decide whether to file a case on a report (T4, configurable).
     ReportFiling,
+    /// Revise the decision a conduct complaint recommended revoking or changing, or record why it
+    /// stands (T6, configurable).
+    DecisionResponse,
 }
 
 impl Owed {
@@ -474,6 +518,7 @@ impl Owed {
             Self::Handling => "handling",
             Self::Notification => "notification",
             Self::ReportFiling => "report_filing",
+            Self::DecisionResponse => "decision_response",
         }
     }
 }
@@ -602,6 +647,68 @@ pub fn obligations(
         },
     }
     out
+}
+
+/// What a conduct complaint concluded `revoke_or_change_recommended` (`p`) still owes the
+/// decision's agency: the decision revised (`revised`: a `decision_revised` in the case since the
+/// conclusion) or a `decision_kept` step, within the policy's days of the conclusion (T6: "a
+/// changed decision triggers P6"). `None` once answered, or for any other complaint.
+pub fn recommendation_obligation(p: &Progress, policy: &ComplaintPolicy, revised: bool) -> Option<Obligation> {
+    if p.concluded != Some(Outcome::RevokeOrChangeRecommended) || p.decision_kept || revised {
+        return None;
+    }
+    Some(Obligation {
+        owed: Owed::DecisionResponse,
+        step: StepKind::DecisionKept,
+        due: p.concluded_on.map(|c| calendar_deadline(c, policy.decision_response_days)),
+        what: "revise the decision as recommended (ReviseDecision), or record why it stands",
+    })
+}
+
+/// How many persons investigate a conduct complaint (T6: 郑州 Art. 11, "two or more persons
+/// showing supervision certificates" [comparable]).
+pub const MIN_INVESTIGATORS: usize = 2;
+
+/// RULES T6: the investigators a conduct complaint's conclusion names. Each is named once, is an
+/// officer of one of `agencies` (the complaint's agency and those overseeing it: the legal
+/// office or the supervision office investigates), and holds a supervision certificate usable at
+/// `at` in `zone` (the certificate check of every act, [`crate::officer::Certificate::why_unable`]);
+/// at least [`MIN_INVESTIGATORS`] of them. `lookup` finds a registered officer by id.
+pub fn check_investigators<'a>(
+    investigator_ids: &[OfficerId],
+    lookup: impl Fn(&OfficerId) -> Option<Named<'a>>,
+    agencies: &[AgencyId],
+    at: Timestamp,
+    zone: Tz,
+) -> Result<()> {
+    let mut named = Vec::with_capacity(investigator_ids.len());
+    for (i, id) in investigator_ids.iter().enumerate() {
+        let field = || format!("investigator_ids[{i}]");
+        if investigator_ids[..i].contains(id) {
+            return Err(Error::invalid(field(), "listed twice"));
+        }
+        let officer = lookup(id).filter(|o| agencies.contains(o.agency_id)).ok_or_else(|| {
+            Error::invalid(field(), "no such officer in the complaint's agency or an agency overseeing it")
+        })?;
+        named.push((id, officer));
+    }
+    for (id, officer) in &named {
+        if let Some(u) = officer.certificate.why_unable(CertificateUse::Supervision, at, zone) {
+            return Err(Error::precondition(
+                "T6.two-investigators",
+                format!("investigator {} ({id}) may not investigate: {} ({})", officer.name, u.why, u.rule),
+            ));
+        }
+    }
+    if named.len() < MIN_INVESTIGATORS {
+        return Err(Error::precondition(
+            "T6.two-investigators",
+            format!(
+                "a conduct complaint is investigated by at least {MIN_INVESTIGATORS} persons holding supervision certificates (investigator_ids)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Which types a submission may combine: a complaint with a report in it is split into a
@@ -870,6 +977,87 @@ mod tests {
         assert!(check_types(&[]).is_err());
         assert!(check_types(&[ConductComplaint, SamrReport]).is_err());
         assert!(check_types(&[SamrReport, SamrReport]).is_err());
+    }
+
+    #[test]
+    fn a_recommendation_is_answered_by_a_revision_or_a_kept_decision_once() {
+        let t = ComplaintType::ConductComplaint;
+        let policy = ComplaintPolicy::default();
+        let concluded = |o| Step { outcome: Some(o), ..Step::plain(StepKind::Concluded, d("2026-03-10")) };
+        let base = [Step::plain(StepKind::Received, d("2026-03-02")), Step::plain(StepKind::Accepted, d("2026-03-03"))];
+        let kept = Step::plain(StepKind::DecisionKept, d("2026-03-12"));
+        let mut steps = base.to_vec();
+        steps.push(concluded(Outcome::RevokeOrChangeRecommended));
+        let p = progress(&steps);
+        // Owed 15 calendar days from the conclusion, until revised or answered.
+        let o = recommendation_obligation(&p, &policy, false).expect("owed");
+        assert_eq!((o.owed, o.due.unwrap().date), (Owed::DecisionResponse, d("2026-03-25")));
+        assert!(!o.overdue(d("2026-03-25")) && o.overdue(d("2026-03-26")));
+        assert!(recommendation_obligation(&p, &policy, true).is_none());
+        assert!(check_next(t, true, &p, &kept, &policy).is_ok());
+        let early = Step::plain(StepKind::DecisionKept, d("2026-03-09"));
+        assert_eq!(rule(check_next(t, true, &p, &early, &policy)), "T6.after-conclusion");
+        let answered = p.after(&kept, &cal());
+        assert!(recommendation_obligation(&answered, &policy, false).is_none());
+        assert_eq!(rule(check_next(t, true, &answered, &kept, &policy)), "T6.answered-once");
+        // Any other conclusion owes nothing and takes no answer.
+        let mut other = base.to_vec();
+        other.push(concluded(Outcome::CorrectionOrdered));
+        let p = progress(&other);
+        assert!(recommendation_obligation(&p, &policy, false).is_none());
+        assert_eq!(rule(check_next(t, true, &p, &kept, &policy)), "T6.recommendation");
+        assert_eq!(rule(check_next(t, true, &progress(&base), &kept, &policy)), "T6.recommendation");
+    }
+
+    #[test]
+    fn two_investigators_with_usable_supervision_certificates() {
+        use crate::officer::{Certificate, CertificateKind};
+        let at = Timestamp::parse_rfc3339("2026-03-01T04:00:00Z").unwrap();
+        let zone = crate::officer::zone("").unwrap();
+        let supervision = Certificate {
+            kind: CertificateKind::Supervision,
+            reviewed_on: d("2026-01-01"),
+            ..Certificate::enforcement(d("2020-01-01"), d("2030-12-31"))
+        };
+        let enforcement = Certificate { kind: CertificateKind::Enforcement, ..supervision.clone() };
+        let expired = Certificate { valid_until: d("2026-02-28"), ..supervision.clone() };
+        let (a, city, other) = (AgencyId::from("a"), AgencyId::from("city"), AgencyId::from("b"));
+        let lookup = |id: &OfficerId| {
+            let (agency_id, name, certificate) = match id.as_str() {
+                "s1" => (&a, "s1", &supervision),
+                "s2" => (&city, "s2", &supervision),
+                "e" => (&a, "e", &enforcement),
+                "x" => (&a, "x", &expired),
+                "far" => (&other, "far", &supervision),
+                _ => return None,
+            };
+            Some(Named { agency_id, name, category: "执法监督", area: "", certificate })
+        };
+        let agencies = [a.clone(), city.clone()];
+        let check = |ids: &[&str]| {
+            let ids: Vec<OfficerId> = ids.iter().map(|s| OfficerId::from(*s)).collect();
+            check_investigators(&ids, lookup, &agencies, at, zone)
+        };
+        assert!(check(&["s1", "s2"]).is_ok(), "the agency's and its supervision office's officers");
+        assert_eq!(rule(check(&["s1"])), "T6.two-investigators");
+        assert_eq!(rule(check(&[])), "T6.two-investigators");
+        match check(&["s1", "e"]) {
+            Err(Error::FailedPrecondition { rule, message }) => {
+                assert_eq!(rule, "T6.two-investigators");
+                assert!(message.contains("C1.certificate-kind"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match check(&["s1", "x"]) {
+            Err(Error::FailedPrecondition { message, .. }) => assert!(message.contains("G3.certificate-valid")),
+            other => panic!("{other:?}"),
+        }
+        for (ids, field) in [(["s1", "s1"], "investigator_ids[1]"), (["s1", "far"], "investigator_ids[1]")] {
+            match check(&ids) {
+                Err(Error::InvalidArgument { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -85,6 +85,11 @@ impl Period {
         Self { days, day_type: DayType::Calendar }
     }
 
+    /// Working days.
+    pub const fn working(days: u32) -> Self {
+        Self { days, day_type: DayType::Working }
+    }
+
     /// The period's last day, starting (not counted, RULES D3) on `start`.
     pub fn due(self, start: NaiveDate, calendar: &WorkCalendar) -> Deadline {
         match self.day_type {
@@ -128,6 +133,11 @@ pub struct FilingPolicy {
     pub response: Period,
     /// F7 (b): the period for transferring a case to the judicial organs.
     pub transfer: Period,
+    /// F7: the period for filing again with what a `supplement_required` outcome asked for, from
+    /// that outcome [default: 5 working days; no text found]. Policies and filings stored before
+    /// it existed read as the default.
+    #[serde(default = "default_supplement")]
+    pub supplement: Period,
     /// F3: how many levels up the agency tree receive the filing: 1 = the parent (a department
     /// files with its own government's supervision office); 2 adds the level above (an
     /// authorised organisation files with its department and its government).
@@ -150,10 +160,16 @@ impl Default for FilingPolicy {
             review: Period::calendar(15),
             response: Period::calendar(15),
             transfer: Period::calendar(7),
+            supplement: default_supplement(),
             recipient_levels: 1,
             extra_recipients: Vec::new(),
         }
     }
+}
+
+/// The default period for a supplement (RULES F7 [default]).
+pub const fn default_supplement() -> Period {
+    Period::working(5)
 }
 
 impl FilingPolicy {
@@ -163,6 +179,7 @@ impl FilingPolicy {
         self.review.validate("review_days")?;
         self.response.validate("response_days")?;
         self.transfer.validate("transfer_days")?;
+        self.supplement.validate("supplement_days")?;
         if self.recipient_levels > 3 {
             return Err(Error::invalid("policy.recipient_levels", "at most 3 levels up the agency tree"));
         }
@@ -265,7 +282,8 @@ impl Reason {
 pub enum Outcome {
     /// (a) Registered and archived: no problem found.
     Recorded,
-    /// The package is incomplete: the agency files again with what is missing.
+    /// The package is incomplete: the agency files again with what is missing, within
+    /// [`FilingPolicy::supplement`].
     SupplementRequired,
     /// (c) Defects found: a recommendation to revoke, change or redo the decision, to which the
     /// agency responds within [`FilingPolicy::response`].
@@ -303,13 +321,22 @@ impl Outcome {
         Self::ALL.into_iter().find(|o| o.as_str() == s)
     }
 
-    /// The period for the agency's response, if the outcome asks for one.
+    /// The period for what the outcome asks of the agency, if anything: its response to a
+    /// correction or a transfer (recorded by `RecordFilingResponse`), or the supplement (a new
+    /// submission).
     pub fn response_period(self, policy: &FilingPolicy) -> Option<Period> {
         match self {
             Self::CorrectionRecommended => Some(policy.response),
             Self::TransferRequired => Some(policy.transfer),
-            Self::Recorded | Self::SupplementRequired | Self::TerminatedByDispute => None,
+            Self::SupplementRequired => Some(policy.supplement),
+            Self::Recorded | Self::TerminatedByDispute => None,
         }
+    }
+
+    /// Whether the agency answers the outcome with `RecordFilingResponse` (a supplement is
+    /// answered by filing again).
+    pub fn awaits_response(self) -> bool {
+        matches!(self, Self::CorrectionRecommended | Self::TransferRequired)
     }
 }
 

@@ -107,6 +107,8 @@ event_kinds! {
     FilingSubmitted => "filing_submitted",
     FilingResponse => "filing_response",
     ReportLinked => "report_linked",
+    FilingFileRequested => "filing_file_requested",
+    FilingFileProvided => "filing_file_provided",
 }
 
 /// A procedure that holds a case while it is open (RULES K4): nothing in the case may be destroyed
@@ -200,7 +202,9 @@ impl Procedure {
 
 impl EventKind {
     /// Kinds the server records itself; a client cannot append them with `AppendEvent`. The
-    /// review kinds are recorded by `ReviewService` only, so a client cannot forge an approval.
+    /// review kinds are recorded by `ReviewService` only, so a client cannot forge an approval;
+    /// the complaint kinds by `ComplaintService` only, with the complaint they come from (a
+    /// hold opened or ended by hand would name no complaint, RULES K4, T7).
     pub fn is_system(self) -> bool {
         matches!(
             self,
@@ -220,7 +224,11 @@ impl EventKind {
                 | Self::FilingReviewOpened
                 | Self::FilingReviewConcluded
                 | Self::FilingResponse
+                | Self::ComplaintReceived
+                | Self::ComplaintConcluded
                 | Self::ReportLinked
+                | Self::FilingFileRequested
+                | Self::FilingFileProvided
         )
     }
 
@@ -381,6 +389,8 @@ impl CaseState {
                     | EventKind::EvidenceDestroyed
                     | EventKind::FilingSubmitted
                     | EventKind::FilingResponse
+                    | EventKind::FilingFileRequested
+                    | EventKind::FilingFileProvided
             )
         {
             return refuse(
@@ -432,7 +442,12 @@ impl CaseState {
                 )
             }
             // Filing is after-the-fact supervision of a decision (RULES F4), by FilingService.
-            EventKind::FilingSubmitted | EventKind::FilingResponse if !self.decided() => {
+            EventKind::FilingSubmitted
+            | EventKind::FilingResponse
+            | EventKind::FilingFileRequested
+            | EventKind::FilingFileProvided
+                if !self.decided() =>
+            {
                 refuse("R2.filing-after-decision", "only a decision that was made is filed")
             }
             EventKind::Archived if !self.closed() => {
@@ -618,8 +633,9 @@ mod tests {
         for p in Procedure::ALL {
             assert_eq!(Procedure::of(p.opened_by()), Some((p, true)));
             assert_eq!(Procedure::of(p.concluded_by()), Some((p, false)));
-            // Filing reviews are recorded by FilingService only, with their rows (RULES F7).
-            let system = p == Procedure::FilingReview;
+            // Filing reviews are recorded by FilingService only, with their rows (RULES F7), and
+            // complaints by ComplaintService only, with the complaint (K4, T7).
+            let system = matches!(p, Procedure::FilingReview | Procedure::Complaint);
             assert_eq!(p.opened_by().is_system(), system, "{p:?}");
             assert_eq!(p.concluded_by().is_system(), system, "{p:?}");
         }

@@ -465,6 +465,42 @@ impl Certificate {
     }
 }
 
+/// What an act asks of the certificates of those who take part in it (RULES C1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateUse {
+    /// An enforcement act: an enforcement or sector certificate (G3, C8).
+    Enforcement,
+    /// Supervision of enforcement, such as investigating a conduct complaint (T6): a supervision
+    /// certificate (《行政执法监督证》).
+    Supervision,
+}
+
+impl Certificate {
+    /// Why the holder may not take part in an act of `usage` at `at` (in the agency's `zone`), or
+    /// `None` if they may: auxiliary staff never do (C3), a certificate of another kind does not
+    /// allow it (C1), and then [`Self::why_invalid_at`]. The one certificate check of every act.
+    pub fn why_unable(&self, usage: CertificateUse, at: Timestamp, zone: Tz) -> Option<Unable> {
+        if self.auxiliary {
+            let why = match usage {
+                CertificateUse::Enforcement => "auxiliary staff (辅助人员) never act as enforcement officers",
+                CertificateUse::Supervision => "auxiliary staff (辅助人员) never supervise enforcement",
+            };
+            return Some(Unable { rule: "C3.auxiliary", why: why.into() });
+        }
+        let (fits, act) = match usage {
+            CertificateUse::Enforcement => (self.kind.enforces(), "enforcement acts"),
+            CertificateUse::Supervision => (self.kind == CertificateKind::Supervision, "supervision of enforcement"),
+        };
+        if !fits {
+            return Some(Unable {
+                rule: "C1.certificate-kind",
+                why: format!("a {} certificate does not allow {act}", self.kind.as_str()),
+            });
+        }
+        self.why_invalid_at(at, zone)
+    }
+}
+
 /// An officer named as acting in an act, as the rules need to know them.
 #[derive(Debug, Clone, Copy)]
 pub struct Named<'a> {
@@ -543,37 +579,10 @@ pub fn check_acting<'a>(
         named.push(officer);
     }
     for (index, officer) in named.iter().enumerate() {
-        let cert = officer.certificate;
-        let unable = if cert.auxiliary {
-            Some(Unable {
-                rule: "C3.auxiliary",
-                why: "auxiliary staff (辅助人员) never act as enforcement officers".into(),
-            })
-        } else if !cert.kind.enforces() {
-            Some(Unable {
-                rule: "C1.certificate-kind",
-                why: format!("a {} certificate does not allow enforcement acts", cert.kind.as_str()),
-            })
-        } else if let Some(field) = act.field.filter(|f| f.trim() != officer.category.trim()) {
-            Some(Unable {
-                rule: "C8.field",
-                why: format!("a certificate for {} does not cover a power of {field}", officer.category),
-            })
-        } else if !officer.area.trim().is_empty()
-            && !act.place.trim().is_empty()
-            && !act.place.contains(officer.area.trim())
-        {
-            Some(Unable {
-                rule: "C8.area",
-                why: format!(
-                    "a certificate for {} does not cover the place ({})",
-                    officer.area.trim(),
-                    act.place.trim()
-                ),
-            })
-        } else {
-            cert.why_invalid_at(act.at, act.zone)
-        };
+        let unable = officer
+            .certificate
+            .why_unable(CertificateUse::Enforcement, act.at, act.zone)
+            .or_else(|| coverage(officer, act));
         if let Some(Unable { rule, why }) = unable {
             return Err(ActingRefused::Certificate { index, name: officer.name.to_owned(), rule, why });
         }
@@ -585,6 +594,22 @@ pub fn check_acting<'a>(
         )));
     }
     Ok(())
+}
+
+/// Why `officer`'s certificate does not cover `act` (C8): the category of the power it uses, or
+/// its place when the certificate is limited to an area; `None` when it does.
+fn coverage(officer: &Named<'_>, act: &Act<'_>) -> Option<Unable> {
+    if let Some(field) = act.field.filter(|f| f.trim() != officer.category.trim()) {
+        return Some(Unable {
+            rule: "C8.field",
+            why: format!("a certificate for {} does not cover a power of {field}", officer.category),
+        });
+    }
+    let (area, place) = (officer.area.trim(), act.place.trim());
+    (!area.is_empty() && !place.is_empty() && !place.contains(area)).then(|| Unable {
+        rule: "C8.area",
+        why: format!("a certificate for {area} does not cover the place ({place})"),
+    })
 }
 
 /// The zone of an agency, defaulting to Asia/Shanghai (RULES D5).

@@ -43,10 +43,13 @@ impl std::fmt::Debug for Filings {
     }
 }
 
-/// The kinds of the filing's own events, in the order they happen.
-pub const FILING_EVENTS: [EventKind; 4] = [
+/// The kinds of the filing's own events, in the order they happen (the file is called for and
+/// provided during the review).
+pub const FILING_EVENTS: [EventKind; 6] = [
     EventKind::FilingSubmitted,
     EventKind::FilingReviewOpened,
+    EventKind::FilingFileRequested,
+    EventKind::FilingFileProvided,
     EventKind::FilingReviewConcluded,
     EventKind::FilingResponse,
 ];
@@ -66,6 +69,29 @@ pub struct EvidenceItem {
     pub sha256: String,
     pub size: u64,
     pub media_type: String,
+}
+
+/// A revision of the filed decision (a `decision_revised` event of its case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub case_seq: u64,
+    /// `change`, `revocation`, `confirmed_illegal`, `confirmed_void`.
+    pub revision: String,
+    pub reason: String,
+    /// In the agency's zone.
+    pub revised_on: String,
+}
+
+/// A call for the full case file (RULES F6), from the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRequest {
+    pub requested_seq: u64,
+    /// In the agency's zone.
+    pub requested_on: String,
+    pub reviewer_agency_id: String,
+    pub reason: String,
+    /// The `filing_file_provided` event, once provided.
+    pub provided: Option<(u64, String)>,
 }
 
 /// A filing as it is shown.
@@ -95,6 +121,10 @@ pub struct FilingView {
     pub response: String,
     /// The case_seq of each filing event (GetFiling only).
     pub event_seqs: Vec<u64>,
+    /// The decision's revisions, oldest first (GetFiling only).
+    pub revisions: Vec<Revision>,
+    /// Every call for the full case file, oldest first (GetFiling only).
+    pub file_requests: Vec<FileRequest>,
 }
 
 /// A stored date column.
@@ -310,6 +340,8 @@ impl Filings {
             responded_on: r.responded_on.clone(),
             response: r.response.clone().unwrap_or_default(),
             event_seqs: Vec::new(),
+            revisions: Vec::new(),
+            file_requests: Vec::new(),
         })
     }
 
@@ -331,8 +363,60 @@ impl Filings {
         if let Some(last) = events.iter().rev().find(|e| e.kind == EventKind::FilingSubmitted.as_str()) {
             (v.documents, v.evidence) = package_of(last)?;
         }
+        v.file_requests = file_requests_of(&events, tz)?;
+        v.revisions = self
+            .recorder
+            .events_of_kinds(&r.case_id, &[EventKind::DecisionRevised])
+            .await?
+            .iter()
+            .map(|e| revision_of(e, tz))
+            .collect::<Result<_>>()?;
         Ok(v)
     }
+}
+
+/// The calls for the case file among a filing's events (in chain order), each with the
+/// provision that answered it.
+pub(crate) fn file_requests_of(events: &[event::Model], tz: Tz) -> Result<Vec<FileRequest>> {
+    let mut out: Vec<FileRequest> = Vec::new();
+    for e in events {
+        let unreadable =
+            || Error::DataLoss(format!("events.payload of event {}#{} cannot be read", e.case_id, e.case_seq));
+        let seq = u64::try_from(e.case_seq).map_err(|_| unreadable())?;
+        let on = local_date(Timestamp::from_micros(e.occurred_at), tz).to_string();
+        match EventKind::parse(&e.kind) {
+            Some(EventKind::FilingFileRequested) => {
+                let payload = Value::parse(&e.payload).map_err(|_| unreadable())?;
+                let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_owned);
+                out.push(FileRequest {
+                    requested_seq: seq,
+                    requested_on: on,
+                    reviewer_agency_id: text("reviewer_agency_id").ok_or_else(unreadable)?,
+                    reason: text("reason").ok_or_else(unreadable)?,
+                    provided: None,
+                });
+            }
+            Some(EventKind::FilingFileProvided) => {
+                let open = out.iter_mut().rev().find(|r| r.provided.is_none()).ok_or_else(unreadable)?;
+                open.provided = Some((seq, on));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// What a `decision_revised` event records; DATA_LOSS naming the event if it does not read.
+fn revision_of(e: &event::Model, tz: Tz) -> Result<Revision> {
+    let unreadable = || Error::DataLoss(format!("events.payload of event {}#{} cannot be read", e.case_id, e.case_seq));
+    let payload = Value::parse(&e.payload).map_err(|_| unreadable())?;
+    let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_owned);
+    Ok(Revision {
+        case_seq: u64::try_from(e.case_seq).map_err(|_| unreadable())?,
+        revision: text("revision").ok_or_else(unreadable)?,
+        reason: text("reason").unwrap_or_default(),
+        revised_on: local_date(Timestamp::from_micros(e.occurred_at), tz).to_string(),
+    })
 }
 
 /// The package a `filing_submitted` event records; DATA_LOSS naming the event if it does not read.

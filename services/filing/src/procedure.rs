@@ -58,6 +58,22 @@ pub struct RecordResponse {
     pub response_date: String,
 }
 
+/// RequestCaseFile: the filing body calls for the full case file (RULES F6).
+#[derive(Debug, Clone, Default)]
+pub struct RequestFile {
+    pub request_id: String,
+    pub request_digest: String,
+    pub reason: String,
+}
+
+/// ProvideCaseFile: the agency provides the file called for.
+#[derive(Debug, Clone, Default)]
+pub struct ProvideFile {
+    pub request_id: String,
+    pub request_digest: String,
+    pub note: String,
+}
+
 fn required_text(field: &str, value: &str) -> Result<String> {
     limits::bytes(field, value, MAX_TEXT)?;
     let v = value.trim();
@@ -361,6 +377,98 @@ impl Filings {
             payload,
             before,
             after,
+            now,
+        )
+        .await
+    }
+
+    /// RULES F6: the reviewing agency calls for the full case file while its review is open
+    /// (`F6.under-review`), one call at a time (`F6.request-open`). The file is the case's chain
+    /// and evidence, which the reviewing agency reads as an agency above (every read of evidence
+    /// is itself an event, R7).
+    pub async fn request_file(
+        &self,
+        who: &Principal,
+        case: &case::Model,
+        reviewer_agency: &AgencyId,
+        r: RequestFile,
+    ) -> Result<FilingView> {
+        let request_id = request_id(&r.request_id)?;
+        if self.retried(case, &request_id, &r.request_digest, EventKind::FilingFileRequested).await? {
+            return self.get(&case.id).await;
+        }
+        let reason = required_text("reason", &r.reason)?;
+        let row = self.owed(&case.id).await?;
+        if status_of(&row)? != FilingStatus::UnderReview {
+            return Err(Error::precondition(
+                "F6.under-review",
+                "the case file is called for during the review: open the review first",
+            ));
+        }
+        let current = self.get(&case.id).await?;
+        if current.file_requests.iter().any(|f| f.provided.is_none()) {
+            return Err(Error::precondition("F6.request-open", "the case file was already called for and is awaited"));
+        }
+        let payload = Value::object().with("reviewer_agency_id", reviewer_agency.as_str()).with("reason", reason);
+        // The row does not change, but the step is checked against it under the append lock like
+        // every other (a concurrent call is refused, `concurrent-change`).
+        let now = self.now();
+        self.record(
+            who,
+            case,
+            EventKind::FilingFileRequested,
+            request_id,
+            r.request_digest,
+            payload,
+            row.clone(),
+            row,
+            now,
+        )
+        .await
+    }
+
+    /// RULES F6: the agency provides the file called for: the event names the request, and, by
+    /// their digests, every evidence item of the case (the events are the chain the event closes).
+    pub async fn provide_file(&self, who: &Principal, case: &case::Model, r: ProvideFile) -> Result<FilingView> {
+        let request_id = request_id(&r.request_id)?;
+        if self.retried(case, &request_id, &r.request_digest, EventKind::FilingFileProvided).await? {
+            return self.get(&case.id).await;
+        }
+        limits::bytes("note", &r.note, MAX_TEXT)?;
+        let row = self.owed(&case.id).await?;
+        let current = self.get(&case.id).await?;
+        let Some(open) = current.file_requests.iter().find(|f| f.provided.is_none()) else {
+            return Err(Error::precondition("F6.no-request", "no call for the case file is awaiting it"));
+        };
+        let evidence: Vec<Value> = self
+            .recorder
+            .evidence_of_case(&case.id)
+            .await?
+            .into_iter()
+            .map(|e| {
+                Value::object()
+                    .with("evidence_id", e.id.as_str())
+                    .with("sha256", e.sha256)
+                    .with("size", e.size)
+                    .with("media_type", e.media_type)
+            })
+            .collect();
+        let mut payload =
+            Value::object().with("requested_seq", open.requested_seq).with("evidence", Value::Array(evidence));
+        let note = r.note.trim();
+        if !note.is_empty() {
+            payload = payload.with("note", note);
+        }
+        let now = self.now();
+        self.record(
+            who,
+            case,
+            EventKind::FilingFileProvided,
+            request_id,
+            r.request_digest,
+            payload,
+            row.clone(),
+            row,
             now,
         )
         .await

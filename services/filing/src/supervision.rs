@@ -1,5 +1,5 @@
-//! What the supervision office sees of filings: late and missing filings, reviews and responses
-//! past their periods (RULES F8, in `ListOverdue`), and the periodic notice (情况通报, F9).
+//! What the supervision office sees of filings: late and missing filings, reviews, supplements
+//! and responses past their periods (RULES F8, in `ListOverdue`), and the periodic notice (情况通报, F9).
 //! Judged at the moment of the request in each agency's zone, so no job has to run; nothing is
 //! sanctioned, only shown.
 
@@ -116,7 +116,7 @@ pub async fn report(
                     Outcome::TransferRequired => line.transfer_required += 1,
                     Outcome::TerminatedByDispute => line.terminated_by_dispute += 1,
                 }
-                if o.response_period(&crate::terms_of(r)?).is_some() && r.responded_on.is_some() {
+                if o.awaits_response() && r.responded_on.is_some() {
                     line.responses_done += 1;
                 }
             }
@@ -203,6 +203,20 @@ pub async fn overdue(f: &Filings, agencies: &[agency::Model]) -> Result<Vec<Over
                 Some(d),
                 format!("the filing of the decision of {} is not reviewed; the review was due on {d}", r.decided_on),
                 r.last_submitted_at.unwrap_or(r.decided_at),
+            ));
+        }
+        if status == FilingStatus::SupplementRequired
+            && let Some(d) = date(&r.response_due_date, "response_due_date")?.filter(|d| today > *d)
+        {
+            items.push(item(
+                OverdueKind::FilingSupplement,
+                r,
+                Some(d),
+                format!(
+                    "the supplement the filing review asked for on the decision of {} is not filed; it was due on {d}",
+                    r.decided_on
+                ),
+                r.concluded_at.unwrap_or(r.decided_at),
             ));
         }
         if status == FilingStatus::AwaitingResponse

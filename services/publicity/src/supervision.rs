@@ -61,6 +61,11 @@ pub enum OverdueKind {
     ComplaintNotification,
     /// No 立案 decision on a report within its period (T4).
     ReportFiling,
+    /// A supplement a filing review asked for, not filed within its period (F7; `sanxiang-filing`).
+    FilingSupplement,
+    /// A decision a conduct complaint recommended revoking or changing, neither revised nor
+    /// answered within its period (T6; `sanxiang-complaints`).
+    ComplaintRecommendation,
     /// An investigative act whose officers are not recorded as having shown their certificates
     /// (RULES P2, C7).
     CertificateNotShown,

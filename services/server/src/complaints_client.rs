@@ -63,6 +63,9 @@ pub enum ComplaintCmd {
         /// not_upheld, correction_ordered, revoke_or_change_recommended, referred_for_accountability.
         #[arg(long, default_value = "")]
         outcome: String,
+        /// `concluded`: an investigator holding a supervision certificate; at least two (T6).
+        #[arg(long = "investigator")]
+        investigators: Vec<String>,
     },
     /// One complaint; `--reveal` shows the reporter (handling offices, logged with `--reason`).
     Get {
@@ -73,12 +76,17 @@ pub enum ComplaintCmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
-    /// An agency's complaints, reporter masked.
+    /// An agency's complaints, newest first, reporter masked; one page (`--limit`, 1-500, default
+    /// 50; `--cursor` from the previous page's `next_cursor`).
     List {
         #[arg(long)]
         agency: String,
         #[arg(long)]
         open: bool,
+        #[arg(long, default_value = "")]
+        cursor: String,
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
     },
     /// Who saw a complaint's reporter.
     Accesses {
@@ -171,6 +179,7 @@ pub async fn run(
             case_filed,
             case_id,
             outcome,
+            investigators,
         } => {
             let kind = enum_value("--kind", "COMPLAINT_STEP_KIND_", &kind, |v| {
                 pb::ComplaintStepKind::from_str_name(v).map(|k| k as i32)
@@ -190,6 +199,7 @@ pub async fn run(
                     case_id,
                     outcome,
                     request_id: String::new(),
+                    investigator_ids: investigators,
                 })
                 .await?
                 .into_inner()
@@ -210,13 +220,15 @@ pub async fn run(
                 .ok_or_else(|| crate::client::missing("complaint"))?;
             show(q, &got.id, &got);
         }
-        ComplaintCmd::List { agency, open } => {
+        ComplaintCmd::List { agency, open, cursor, limit } => {
             let got = c
-                .list_complaints(pb::ListComplaintsRequest { agency_id: agency, open_only: open })
+                .list_complaints(pb::ListComplaintsRequest { agency_id: agency, open_only: open, cursor, limit })
                 .await?
-                .into_inner()
-                .complaints;
-            show_ids(q, &got, |c| c.id.clone());
+                .into_inner();
+            if !got.next_cursor.is_empty() {
+                eprintln!("next page: --cursor {}", got.next_cursor);
+            }
+            show_ids(q, &got.complaints, |c| c.id.clone());
         }
         ComplaintCmd::Accesses { complaint } => {
             let got = c

@@ -19,6 +19,9 @@ pub enum FilingCmd {
     List {
         #[arg(long, default_value = "")]
         agency: String,
+        /// Each filing with its package, revisions and calls for the case file, as `get` shows it.
+        #[arg(long)]
+        package: bool,
     },
     /// File a decision with the supervision office (head or legal office of the agency).
     Submit {
@@ -61,6 +64,24 @@ pub enum FilingCmd {
         #[arg(long, default_value_t = uuid::Uuid::now_v7().to_string())]
         request_id: String,
     },
+    /// Call for the full case file during the review (RULES F6; the reviewing office).
+    RequestFile {
+        #[arg(long = "case")]
+        case_id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value_t = uuid::Uuid::now_v7().to_string())]
+        request_id: String,
+    },
+    /// Provide the case file called for (head or legal office of the agency).
+    ProvideFile {
+        #[arg(long = "case")]
+        case_id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long, default_value_t = uuid::Uuid::now_v7().to_string())]
+        request_id: String,
+    },
     /// The periodic notice (情况通报) of a period, per agency the caller supervises.
     Report {
         #[arg(long, default_value = "")]
@@ -96,13 +117,30 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: FilingCmd) -> R
     let filing = |f: Option<pb::Filing>| f.ok_or_else(|| crate::client::missing("filing"));
     let f = match cmd {
         FilingCmd::Get { case_id } => c.get_filing(pb::GetFilingRequest { case_id }).await?.into_inner().filing,
-        FilingCmd::List { agency } => {
-            let list =
-                c.list_filings(pb::ListFilingsRequest { agency_id: agency, status: 0 }).await?.into_inner().filings;
+        FilingCmd::List { agency, package } => {
+            let list = c
+                .list_filings(pb::ListFilingsRequest {
+                    agency_id: agency,
+                    include_package: package,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .filings;
             for f in &list {
-                println!("{}", if q { f.case_id.clone() } else { line(f) });
+                if package && !q {
+                    show(q, &f.case_id, f);
+                } else {
+                    println!("{}", if q { f.case_id.clone() } else { line(f) });
+                }
             }
             return Ok(());
+        }
+        FilingCmd::RequestFile { case_id, reason, request_id } => {
+            c.request_case_file(pb::RequestCaseFileRequest { request_id, case_id, reason }).await?.into_inner().filing
+        }
+        FilingCmd::ProvideFile { case_id, note, request_id } => {
+            c.provide_case_file(pb::ProvideCaseFileRequest { request_id, case_id, note }).await?.into_inner().filing
         }
         FilingCmd::Submit { case_id, report, request_id } => {
             c.submit_filing(pb::SubmitFilingRequest { request_id, case_id, report }).await?.into_inner().filing
