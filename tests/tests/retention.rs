@@ -15,6 +15,7 @@ use tonic::Code;
 backend_tests!(
     a_held_case_keeps_its_evidence_until_the_end_is_recorded,
     a_destroyed_recording_leaves_a_verifiable_chain,
+    marked_footage_is_kept_permanently_and_destruction_needs_its_own_permission,
 );
 
 fn rid() -> String {
@@ -29,6 +30,7 @@ fn destroy_request(case_id: &str, ids: &[&str], witnesses: &[&str]) -> pb::Destr
         batch_id: "2026-销毁-001".into(),
         appraisal: "经鉴定小组鉴定，保管期限已满，无继续保存价值".into(),
         witnesses: witnesses.iter().map(|s| (*s).to_owned()).collect(),
+        approval_reference: "局长审批 2026-销毁-001".into(),
     }
 }
 
@@ -117,17 +119,51 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
     let report = verify(&w, &case.id).await;
     assert!(report.ok, "{report:?}");
     assert!(report.destroyed_evidence.is_empty());
-    // A complaint as well: both must end before the hold does.
+    // A complaint as well; the lawsuit's end recorded by the officer: its result is recorded, but
+    // the hold stays until another principal approves the release (K4).
     w.append(&case.id, K::ComplaintReceived, h.now()).await;
     w.append(&case.id, K::LawsuitConcluded, h.now()).await;
-    assert_eq!(get_case(&w, &case.id).await.legal_holds, ["complaint"]);
+    let held = get_case(&w, &case.id).await;
+    assert_eq!((held.legal_holds, held.legal_hold_releases_pending), (vec!["complaint".to_owned()], vec!["lawsuit".to_owned()]));
     refused(
         destroy(&w.head, destroy_request(&case.id, &[&footage.id], &WITNESSES)).await,
         Code::FailedPrecondition,
         "K4.legal-hold",
     );
-    w.append(&case.id, K::ComplaintConcluded, h.now()).await;
-    assert!(get_case(&w, &case.id).await.legal_holds.is_empty());
+    // The head records the complaint's end itself: it may not approve that release, and an
+    // officer approves none.
+    let mut concluded = w.event(&case.id, K::ComplaintConcluded, h.now());
+    concluded.text = "投诉不成立（处理结果已送达）".into();
+    w.head.record.clone().append_event(concluded).await.expect("the complaint's result");
+    let held = get_case(&w, &case.id).await;
+    assert!(held.legal_holds.is_empty());
+    assert_eq!(held.legal_hold_releases_pending, ["lawsuit", "complaint"]);
+    refused(
+        destroy(&w.head, destroy_request(&case.id, &[&footage.id], &WITNESSES)).await,
+        Code::FailedPrecondition,
+        "K4.legal-hold",
+    );
+    let release = |at| {
+        let mut r = w.event(&case.id, K::LegalHoldReleased, at);
+        r.officer_ids.clear();
+        r.text = "经审查，复议、诉讼、投诉均已终结，同意解除保全".into();
+        r
+    };
+    let before = get_case(&w, &case.id).await.event_count;
+    refused(w.head.record.clone().append_event(release(h.now())).await, Code::FailedPrecondition, "K4.release-approval");
+    refused(
+        w.officer.record.clone().append_event(release(h.now())).await,
+        Code::FailedPrecondition,
+        "K4.release-approval",
+    );
+    assert_eq!(get_case(&w, &case.id).await.event_count, before, "refused approvals record nothing");
+    // Another head of the agency approves: released.
+    let deputy = h.principal(pb::Role::Head, &w.agency.id, "").await;
+    deputy.record.clone().append_event(release(h.now())).await.expect("approved");
+    let released = get_case(&w, &case.id).await;
+    assert!(released.legal_holds.is_empty() && released.legal_hold_releases_pending.is_empty());
+    // Nothing left to release: an approval needs a recorded result first.
+    refused(deputy.record.clone().append_event(release(h.now())).await, Code::FailedPrecondition, "K4.final-result");
     // The hold has ended: the footage past its retention may go now.
     let done = destroy(&w.head, destroy_request(&case.id, &[&footage.id], &WITNESSES)).await.unwrap();
     assert_eq!(done.destroyed[0].retention_rule, "K3");
@@ -194,7 +230,7 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
     refused(
         destroy(&w.officer, destroy_request(&case.id, &[&loose.id], &WITNESSES)).await,
         Code::PermissionDenied,
-        "officer",
+        "the officer role may not approve the destruction of evidence",
     );
     let before = get_case(&w, &case.id).await.event_count;
     assert_eq!(verify(&w, &case.id).await.evidence_checked, 3, "nothing was destroyed by the refusals");
@@ -293,6 +329,63 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
     let p = &report.problems[0];
     assert_eq!((p.evidence_id.as_str(), p.table.as_str(), p.data_loss), (used.id.as_str(), "evidence", true));
     assert_eq!(report.destroyed_evidence.len(), 2);
+    h.running.stop().await.unwrap();
+}
+
+async fn marked_footage_is_kept_permanently_and_destruction_needs_its_own_permission(backend: Backend) {
+    let clock = Arc::new(TestClock::new(shanghai_morning("2026-01-10")));
+    let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    let (obstruction, _) = upload(&w, &case.id, 21, now).await;
+    let (incident, _) = upload(&w, &case.id, 22, now).await;
+    let (plain, _) = upload(&w, &case.id, 23, now).await;
+    let photo =
+        w.upload(&case.id, "image/jpeg", pseudo_random(24, 1000), now).await.expect("upload").evidence.expect("evidence");
+    let mark = |ids: &[&str], mark: &str| {
+        let mut r = w.event(&case.id, K::EvidenceMarked, now);
+        r.evidence_ids = ids.iter().map(|s| (*s).to_owned()).collect();
+        r.details = std::collections::HashMap::from([("mark".to_owned(), mark.to_owned())]);
+        r.text = "当事人阻挠执法".into();
+        r
+    };
+    // K3: the mark is one of two, on footage only, naming the footage.
+    let record = w.officer.record.clone();
+    let before = get_case(&w, &case.id).await.event_count;
+    refused(record.clone().append_event(mark(&[&obstruction.id], "阻挠")).await, Code::InvalidArgument, "details.mark");
+    refused(record.clone().append_event(mark(&[], "obstruction")).await, Code::InvalidArgument, "evidence_ids");
+    refused(record.clone().append_event(mark(&[&photo.id], "obstruction")).await, Code::InvalidArgument, "evidence_ids[0]");
+    assert_eq!(get_case(&w, &case.id).await.event_count, before, "refused marks record nothing");
+    record.clone().append_event(mark(&[&obstruction.id], "obstruction")).await.expect("marked");
+    record.clone().append_event(mark(&[&incident.id], "major_incident")).await.expect("marked");
+
+    // Past the six months: the marked footage stays (K3.retention), whatever the mark; the
+    // unmarked footage goes (a mark is no use, so it does not make the footage referenced).
+    clock.set(shanghai_morning("2026-08-01"));
+    for id in [&obstruction.id, &incident.id] {
+        let refusal = destroy(&w.head, destroy_request(&case.id, &[id], &WITNESSES)).await.unwrap_err();
+        assert_eq!(refusal.code(), Code::FailedPrecondition);
+        assert!(refusal.message().contains("K3.retention"), "{}", refusal.message());
+        assert!(refusal.message().contains("kept permanently"), "{}", refusal.message());
+    }
+    // K5: its own permission, in its own words (not the decisions'); an approval reference.
+    for who in [&w.officer, &w.publisher] {
+        let refusal = destroy(who, destroy_request(&case.id, &[&plain.id], &WITNESSES)).await.unwrap_err();
+        assert_eq!(refusal.code(), Code::PermissionDenied);
+        assert!(refusal.message().contains("may not approve the destruction of evidence (销毁)"), "{}", refusal.message());
+        assert!(!refusal.message().contains("decision"), "{}", refusal.message());
+    }
+    let mut unapproved = destroy_request(&case.id, &[&plain.id], &WITNESSES);
+    unapproved.approval_reference = " ".into();
+    refused(destroy(&w.head, unapproved).await, Code::InvalidArgument, "approval_reference");
+    refused(destroy(&w.head, destroy_request(&case.id, &[&plain.id], &["王五"])).await, Code::InvalidArgument, "witnesses");
+    assert_eq!(get_case(&w, &case.id).await.event_count, before + 2, "nothing destroyed by the refusals");
+    let done = destroy(&w.head, destroy_request(&case.id, &[&plain.id], &WITNESSES)).await.unwrap();
+    assert_eq!(done.destroyed[0].retention_rule, "K3");
+    let payload: serde_json::Value = serde_json::from_str(&done.event.unwrap().payload_json).unwrap();
+    assert_eq!(payload["approval_reference"], "局长审批 2026-销毁-001");
+    assert!(verify(&w, &case.id).await.ok);
     h.running.stop().await.unwrap();
 }
 
