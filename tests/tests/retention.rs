@@ -124,7 +124,10 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
     w.append(&case.id, K::ComplaintReceived, h.now()).await;
     w.append(&case.id, K::LawsuitConcluded, h.now()).await;
     let held = get_case(&w, &case.id).await;
-    assert_eq!((held.legal_holds, held.legal_hold_releases_pending), (vec!["complaint".to_owned()], vec!["lawsuit".to_owned()]));
+    assert_eq!(
+        (held.legal_holds, held.legal_hold_releases_pending),
+        (vec!["complaint".to_owned()], vec!["lawsuit".to_owned()])
+    );
     refused(
         destroy(&w.head, destroy_request(&case.id, &[&footage.id], &WITNESSES)).await,
         Code::FailedPrecondition,
@@ -150,7 +153,11 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
         r
     };
     let before = get_case(&w, &case.id).await.event_count;
-    refused(w.head.record.clone().append_event(release(h.now())).await, Code::FailedPrecondition, "K4.release-approval");
+    refused(
+        w.head.record.clone().append_event(release(h.now())).await,
+        Code::FailedPrecondition,
+        "K4.release-approval",
+    );
     refused(
         w.officer.record.clone().append_event(release(h.now())).await,
         Code::FailedPrecondition,
@@ -341,8 +348,12 @@ async fn marked_footage_is_kept_permanently_and_destruction_needs_its_own_permis
     let (obstruction, _) = upload(&w, &case.id, 21, now).await;
     let (incident, _) = upload(&w, &case.id, 22, now).await;
     let (plain, _) = upload(&w, &case.id, 23, now).await;
-    let photo =
-        w.upload(&case.id, "image/jpeg", pseudo_random(24, 1000), now).await.expect("upload").evidence.expect("evidence");
+    let photo = w
+        .upload(&case.id, "image/jpeg", pseudo_random(24, 1000), now)
+        .await
+        .expect("upload")
+        .evidence
+        .expect("evidence");
     let mark = |ids: &[&str], mark: &str| {
         let mut r = w.event(&case.id, K::EvidenceMarked, now);
         r.evidence_ids = ids.iter().map(|s| (*s).to_owned()).collect();
@@ -355,7 +366,11 @@ async fn marked_footage_is_kept_permanently_and_destruction_needs_its_own_permis
     let before = get_case(&w, &case.id).await.event_count;
     refused(record.clone().append_event(mark(&[&obstruction.id], "阻挠")).await, Code::InvalidArgument, "details.mark");
     refused(record.clone().append_event(mark(&[], "obstruction")).await, Code::InvalidArgument, "evidence_ids");
-    refused(record.clone().append_event(mark(&[&photo.id], "obstruction")).await, Code::InvalidArgument, "evidence_ids[0]");
+    refused(
+        record.clone().append_event(mark(&[&photo.id], "obstruction")).await,
+        Code::InvalidArgument,
+        "evidence_ids[0]",
+    );
     assert_eq!(get_case(&w, &case.id).await.event_count, before, "refused marks record nothing");
     record.clone().append_event(mark(&[&obstruction.id], "obstruction")).await.expect("marked");
     record.clone().append_event(mark(&[&incident.id], "major_incident")).await.expect("marked");
@@ -373,13 +388,21 @@ async fn marked_footage_is_kept_permanently_and_destruction_needs_its_own_permis
     for who in [&w.officer, &w.publisher] {
         let refusal = destroy(who, destroy_request(&case.id, &[&plain.id], &WITNESSES)).await.unwrap_err();
         assert_eq!(refusal.code(), Code::PermissionDenied);
-        assert!(refusal.message().contains("may not approve the destruction of evidence (销毁)"), "{}", refusal.message());
+        assert!(
+            refusal.message().contains("may not approve the destruction of evidence (销毁)"),
+            "{}",
+            refusal.message()
+        );
         assert!(!refusal.message().contains("decision"), "{}", refusal.message());
     }
     let mut unapproved = destroy_request(&case.id, &[&plain.id], &WITNESSES);
     unapproved.approval_reference = " ".into();
     refused(destroy(&w.head, unapproved).await, Code::InvalidArgument, "approval_reference");
-    refused(destroy(&w.head, destroy_request(&case.id, &[&plain.id], &["王五"])).await, Code::InvalidArgument, "witnesses");
+    refused(
+        destroy(&w.head, destroy_request(&case.id, &[&plain.id], &["王五"])).await,
+        Code::InvalidArgument,
+        "witnesses",
+    );
     assert_eq!(get_case(&w, &case.id).await.event_count, before + 2, "nothing destroyed by the refusals");
     let done = destroy(&w.head, destroy_request(&case.id, &[&plain.id], &WITNESSES)).await.unwrap();
     assert_eq!(done.destroyed[0].retention_rule, "K3");

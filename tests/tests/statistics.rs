@@ -89,12 +89,8 @@ fn figures(t: &pb::StatisticsTables) -> BTreeMap<String, u64> {
         m.insert(format!("compulsion.{k}"), v);
     }
     let i = t.inspection.as_ref().expect("inspection table");
-    for (k, v) in [
-        ("routine", i.routine),
-        ("special", i.special),
-        ("random", i.random),
-        ("unspecified", i.unspecified),
-    ] {
+    for (k, v) in [("routine", i.routine), ("special", i.special), ("random", i.random), ("unspecified", i.unspecified)]
+    {
         m.insert(format!("inspection.{k}"), v);
     }
     m
@@ -411,7 +407,12 @@ async fn revoked_decisions_leave_the_tables_when_so_configured(backend: Backend)
     h.running.stop().await.unwrap();
 }
 
-async fn annual(c: &Client, agency: &str, year: i32, version: u32) -> Result<pb::GetAnnualReportResponse, tonic::Status> {
+async fn annual(
+    c: &Client,
+    agency: &str,
+    year: i32,
+    version: u32,
+) -> Result<pb::GetAnnualReportResponse, tonic::Status> {
     c.publicity
         .clone()
         .get_annual_report(pb::GetAnnualReportRequest { agency_id: agency.into(), year, version })
@@ -573,7 +574,8 @@ async fn published_figures_are_frozen_and_corrected_as_new_versions(backend: Bac
     let json = http_json(&h, &format!("/v1/annual/{}/2026?version=1", w.agency.id)).await;
     assert_eq!(json["publication"]["snapshot_id"], v1.snapshot_id.as_str());
     assert_eq!(json["versions"].as_array().unwrap().len(), 2);
-    let csv = http_get(&h, &format!("/v1/annual/{}/2026/tables.csv?version=1", w.agency.id)).await.text().await.unwrap();
+    let csv =
+        http_get(&h, &format!("/v1/annual/{}/2026/tables.csv?version=1", w.agency.id)).await.text().await.unwrap();
     let row = format!("{},{},2026-01-01,2026-12-31,inspection,routine,日常检查,1,,", w.agency.id, w.agency.name);
     assert!(csv.split("\r\n").any(|l| l == row), "{csv}");
     assert_eq!(http_get(&h, &format!("/v1/annual/{}/2026?version=x", w.agency.id)).await.status(), 400);
@@ -594,5 +596,15 @@ async fn the_annual_due_date_is_configured(backend: Backend) {
     assert_eq!(annual_overdue(&h.admin).await, [(w.agency.id.clone(), "2027-03-31".to_owned())]);
     publish(&w.publisher, publish_request(&w.agency.id, 2026, "")).await.unwrap();
     assert!(annual_overdue(&h.admin).await.is_empty());
+    // A frozen version that no longer has its digest is data loss, never recomputed figures.
+    use sea_orm::ConnectionTrait;
+    let sql = format!(
+        "UPDATE annual_publications SET content = REPLACE(content, '\"year\":2026', '\"year\":2025') WHERE agency_id = '{}'",
+        w.agency.id
+    );
+    assert_eq!(h.running.db.execute_unprepared(&sql).await.unwrap().rows_affected(), 1);
+    let lost = annual(&h.client(None), &w.agency.id, 2026, 0).await.unwrap_err();
+    assert_eq!(lost.code(), Code::DataLoss);
+    assert!(lost.message().contains("annual_publications.content"), "{}", lost.message());
     h.running.stop().await.unwrap();
 }

@@ -295,9 +295,7 @@ impl PublicityService for PublicityApi {
         let r = req.into_inner();
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id.clone()).map_err(status)?;
         // The agency publishes its own figures (RULES N1): the publisher's (or head's) action.
-        authz::agency(self.publicity.recorder().registry(), &who, Action::Publish, &agency_id)
-            .await
-            .map_err(status)?;
+        authz::agency(self.publicity.recorder().registry(), &who, Action::Publish, &agency_id).await.map_err(status)?;
         let command = convert::publish_annual(r, agency_id);
         let view = sanxiang_publicity::annual::publish(&self.publicity, &who.id, command).await.map_err(status)?;
         Ok(Response::new(pb::PublishAnnualReportResponse { report: Some(convert::annual_view_to_pb(view)) }))

@@ -341,10 +341,8 @@ impl CaseState {
     const LAWSUIT_RELEASE: u32 = 1 << 16;
     const COMPLAINT_RELEASE: u32 = 1 << 17;
     const FILING_REVIEW_RELEASE: u32 = 1 << 18;
-    const RELEASES: u32 = Self::RECONSIDERATION_RELEASE
-        | Self::LAWSUIT_RELEASE
-        | Self::COMPLAINT_RELEASE
-        | Self::FILING_REVIEW_RELEASE;
+    const RELEASES: u32 =
+        Self::RECONSIDERATION_RELEASE | Self::LAWSUIT_RELEASE | Self::COMPLAINT_RELEASE | Self::FILING_REVIEW_RELEASE;
 
     /// From the stored bit set.
     pub fn from_bits(bits: i64) -> Self {

@@ -600,9 +600,7 @@ pub fn penalty_incomplete(types_and_amounts: &[(PenaltyType, u64)]) -> Option<In
 /// next year; a day the month lacks (29 February) is its last day.
 pub fn annual_due(year: i32, due: AnnualDue) -> Option<chrono::NaiveDate> {
     let next = year.checked_add(1)?;
-    (1..=due.day)
-        .rev()
-        .find_map(|d| chrono::NaiveDate::from_ymd_opt(next, due.month, d))
+    (1..=due.day).rev().find_map(|d| chrono::NaiveDate::from_ymd_opt(next, due.month, d))
 }
 
 /// The month and day of the next year by which the annual figures are published (RULES N1:

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
+use sanxiang_domain::Sha256Digest;
 use sanxiang_domain::calendar::local_date;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::catalog::{LicensingAction, PenaltyType};
@@ -16,11 +17,10 @@ use sanxiang_domain::error::request_id;
 use sanxiang_domain::id::{AgencyId, CaseId, DraftId, PrincipalId};
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::limits;
-use sanxiang_domain::statistics::{Incomplete, annual_due, penalty_incomplete};
-use sanxiang_domain::Sha256Digest;
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::review::Outcome;
 use sanxiang_domain::statistics::{AmountUnit, Tables};
+use sanxiang_domain::statistics::{Incomplete, annual_due, penalty_incomplete};
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_recording::reads::Period;
 use sanxiang_store::db_error;
@@ -351,13 +351,14 @@ pub async fn view(p: &Publicity, agency_id: &AgencyId, year: i32, version: u32) 
     let stored = rows(p, agency_id, year).await?;
     let versions = stored.iter().map(publication_of).collect::<Result<Vec<_>>>()?;
     let due_date = due_date(p, year)?;
-    let chosen = if version == 0 {
-        stored.last()
-    } else {
-        Some(stored.iter().find(|r| r.version == i64::from(version)).ok_or_else(|| {
-            Error::not_found("annual publication", format!("{agency_id} {year} version {version}"))
-        })?)
-    };
+    let chosen =
+        if version == 0 {
+            stored.last()
+        } else {
+            Some(stored.iter().find(|r| r.version == i64::from(version)).ok_or_else(|| {
+                Error::not_found("annual publication", format!("{agency_id} {year} version {version}"))
+            })?)
+        };
     match chosen {
         Some(row) => {
             let report = frozen(row)?;
@@ -415,7 +416,8 @@ pub async fn publish(p: &Publicity, who: &PrincipalId, r: PublishAnnual) -> Resu
     let agency = p.recorder().registry().agency(&r.agency_id).await?;
     let missing = incomplete(p, &agency, r.year).await?;
     if !missing.is_empty() {
-        let shown: Vec<String> = missing.iter().take(10).map(|(case, why)| format!("case {case}: {}", why.words())).collect();
+        let shown: Vec<String> =
+            missing.iter().take(10).map(|(case, why)| format!("case {case}: {}", why.words())).collect();
         return Err(Error::precondition(
             "N6.incomplete",
             format!(

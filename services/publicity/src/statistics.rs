@@ -153,8 +153,13 @@ pub async fn tables(p: &Publicity, agency: &agency::Model, from: NaiveDate, to: 
         .sum();
 
     // N3 acceptances and N4: the acts of the period.
-    let kinds =
-        [EventKind::Filing, EventKind::Seizure, EventKind::ForcedDemolition, EventKind::Execution, EventKind::Inspection];
+    let kinds = [
+        EventKind::Filing,
+        EventKind::Seizure,
+        EventKind::ForcedDemolition,
+        EventKind::Execution,
+        EventKind::Inspection,
+    ];
     for e in recorder.events_in(&agency.id, &kinds, period).await? {
         match e.kind {
             // Inspections by kind (N4 [default]); a stored kind that does not read is counted as

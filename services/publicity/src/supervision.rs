@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
+use sanxiang_domain::calendar::end_instant;
 use sanxiang_domain::calendar::{
     DECISION_LATE_MIN_MICROS, DECISION_LIMIT_DAYS, WorkCalendar, decision_due, decision_late, local_date,
 };
@@ -20,7 +21,6 @@ use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_registry::registry::refusal_kind;
 use sanxiang_store::db_error;
-use sanxiang_domain::calendar::end_instant;
 use sanxiang_store::entity::{agency, annual_publication, disclosure};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 

@@ -250,9 +250,10 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
         (Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor, Action::ConfigureComplaints) => false,
         // The agency head approves the destruction list (RULES K5); nobody else destroys.
         (Role::Head, Action::DestroyEvidence) => scope.is_some_and(|s| s.is_agency(agency)),
-        (Role::Admin | Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor, Action::DestroyEvidence) => {
-            false
-        }
+        (
+            Role::Admin | Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor,
+            Action::DestroyEvidence,
+        ) => false,
     };
     if allowed {
         Ok(())
