@@ -322,7 +322,7 @@ mod tests {
 
     #[test]
     fn footage_is_never_kept_less_than_six_months() {
-        let refused = parse(&["--retention-recording-months", "5"]).err().expect("refused at start");
+        let refused = parse(&["--retention-recording-months", "5"]).expect_err("refused at start");
         assert!(refused.contains("--retention-recording-months"), "{refused}");
         assert!(refused.contains("below the 6 months footage must be kept (RULES K3"), "{refused}");
         assert_eq!(parse(&["--retention-recording-months", "6"]).unwrap().retention_recording_months, 6);
@@ -333,7 +333,7 @@ mod tests {
     fn the_annual_figures_are_due_on_31_january_unless_configured() {
         assert_eq!(parse(&[]).unwrap().stats_annual_due, AnnualDue { month: 1, day: 31 });
         assert_eq!(parse(&["--stats-annual-due", "03-31"]).unwrap().stats_annual_due, AnnualDue { month: 3, day: 31 });
-        let refused = parse(&["--stats-annual-due", "02-30"]).err().expect("refused");
+        let refused = parse(&["--stats-annual-due", "02-30"]).expect_err("refused");
         assert!(refused.contains("MM-DD"), "{refused}");
     }
 }
