@@ -16,6 +16,7 @@ backend_tests!(
     a_held_case_keeps_its_evidence_until_the_end_is_recorded,
     a_destroyed_recording_leaves_a_verifiable_chain,
     marked_footage_is_kept_permanently_and_destruction_needs_its_own_permission,
+    ends_recorded_before_the_upgrade_await_the_approval_of_their_release,
 );
 
 fn rid() -> String {
@@ -177,6 +178,9 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
     // The case file itself is permanent once sued (K2): a file's evidence would never go.
     assert_eq!(done.destroyed[0].case_class, "permanent");
     assert!(!object_file(&h, &footage.sha256).exists());
+    // The stored state (holds, releases) is what the chain derives.
+    let report = verify(&w, &case.id).await;
+    assert!(report.ok, "{:?}", report.problems);
     h.running.stop().await.unwrap();
 }
 
@@ -410,6 +414,57 @@ async fn marked_footage_is_kept_permanently_and_destruction_needs_its_own_permis
     assert_eq!(payload["approval_reference"], "局长审批 2026-销毁-001");
     assert!(verify(&w, &case.id).await.ok);
     h.running.stop().await.unwrap();
+}
+
+/// Migration m0016: a case whose lawsuit ended before releases needed an approval has the
+/// lawsuit's release pending afterwards (as its events now derive), on both backends.
+async fn ends_recorded_before_the_upgrade_await_the_approval_of_their_release(backend: Backend) {
+    use sanxiang_migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let url = backend.database_url(dir.path()).await;
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let before = names.iter().position(|n| n.contains("m0016_statistics_retention")).expect("m0016 is a migration");
+    Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
+    let decided_and_challenged: i64 = 1 | (1 << 5) | (1 << 13);
+    for sql in [
+        "INSERT INTO agencies (id, name, credit_code, region, powers, time_zone, recording_policy, \
+         upload_window_hours, created_at) VALUES ('a1', '测试局', '12350100003672834A', '福建省', '[]', '', \
+         '{\"additional_required_kinds\":[]}', 24, 0)"
+            .to_owned(),
+        format!(
+            "INSERT INTO cases (id, agency_id, kind, title, party, handling_officers, opened_at, state_bits, \
+             event_count, head_hash, request_id, created_by) VALUES ('c1', 'a1', 'penalty', '案', '{{}}', '[]', 0, \
+             {decided_and_challenged}, 1, '', 'r1', 'p1'), ('c2', 'a1', 'penalty', '案', '{{}}', '[]', 0, \
+             {decided_and_challenged}, 0, '', 'r2', 'p1')"
+        ),
+        "INSERT INTO events (global_seq, case_id, case_seq, kind, occurred_at, recorded_at, actor, request_id, \
+         officers, evidence, payload, prev_hash, hash) VALUES (1, 'c1', 1, 'lawsuit_concluded', 0, 0, 'p1', 'e1', \
+         '[]', '[]', '{}', '', '')"
+            .to_owned(),
+    ] {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+    Migrator::up(&db, None).await.unwrap();
+    let bits = |id: &'static str| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT state_bits FROM cases WHERE id = '{id}'"),
+                ))
+                .await
+                .unwrap()
+                .expect("the case is still there");
+            row.try_get::<i64>("", "state_bits").unwrap()
+        }
+    };
+    let ended = sanxiang_domain::lifecycle::CaseState::from_bits(bits("c1").await);
+    assert_eq!(ended.releases_pending(), [sanxiang_domain::lifecycle::Procedure::Lawsuit]);
+    assert!(ended.holds().is_empty() && ended.challenged());
+    assert_eq!(bits("c2").await, decided_and_challenged, "a case with no recorded end is unchanged");
 }
 
 /// The members of a tar archive, by name.

@@ -724,6 +724,20 @@ mod tests {
     }
 
     #[test]
+    fn pending_release_bits_are_those_the_upgrade_sets() {
+        // Migration m0016 sets these bits on cases that record an end: keep them in step.
+        use EventKind::*;
+        for (kind, bit) in [
+            (ReconsiderationConcluded, 32768),
+            (LawsuitConcluded, 65536),
+            (ComplaintConcluded, 131072),
+            (FilingReviewConcluded, 262144),
+        ] {
+            assert_eq!(CaseState::default().after(kind).bits(), bit, "{kind:?}");
+        }
+    }
+
+    #[test]
     fn media_types() {
         assert!(is_audio_video("video/mp4"));
         assert!(is_audio_video("Audio/AAC"));
