@@ -431,7 +431,7 @@ pub async fn publish(p: &Publicity, who: &PrincipalId, r: PublishAnnual) -> Resu
     }
     let (content, snapshot_id) = snapshot(&figures)?;
     let version = existing.last().map_or(1, |row| row.version + 1);
-    annual_publication::ActiveModel {
+    let inserted = annual_publication::ActiveModel {
         agency_id: Set(r.agency_id.clone()),
         year: Set(i64::from(r.year)),
         version: Set(version),
@@ -444,7 +444,20 @@ pub async fn publish(p: &Publicity, who: &PrincipalId, r: PublishAnnual) -> Resu
     }
     .insert(db)
     .await
-    .map_err(db_error)?;
+    .map_err(db_error);
+    if let Err(err) = inserted {
+        // Two publications of the same year at once: one takes the version; the other is told
+        // so (ALREADY_EXISTS), to read what was published and, if need be, correct it.
+        let taken = rows(p, &r.agency_id, r.year).await?.iter().any(|row| row.version == version);
+        return Err(if taken {
+            Error::AlreadyExists(format!(
+                "version {version} of {} {} was published meanwhile; read it and correct it if need be",
+                r.agency_id, r.year
+            ))
+        } else {
+            err
+        });
+    }
     view(p, &r.agency_id, r.year, u32::try_from(version).unwrap_or(0)).await
 }
 
