@@ -497,8 +497,9 @@ pub enum EvidenceCmd {
         /// A supervising witness (监销人); at least two distinct ones.
         #[arg(long = "witness")]
         witnesses: Vec<String>,
-        /// The agency head's approval of the destruction list (e.g. its document number).
-        #[arg(long)]
+        /// The agency head's approval of the destruction list (e.g. its document number);
+        /// required by the server, which names `approval_reference` when it is missing.
+        #[arg(long, default_value = "")]
         approval: String,
         #[arg(long, default_value_t = uuid::Uuid::now_v7().to_string())]
         request_id: String,
