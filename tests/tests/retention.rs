@@ -123,6 +123,9 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
     // A complaint as well; the lawsuit's end recorded by the officer: its result is recorded, but
     // the hold stays until another principal approves the release (K4).
     w.append(&case.id, K::ComplaintReceived, h.now()).await;
+    let mut silent = w.event(&case.id, K::LawsuitConcluded, h.now());
+    silent.text = " ".into();
+    refused(w.officer.record.clone().append_event(silent).await, Code::InvalidArgument, "text");
     w.append(&case.id, K::LawsuitConcluded, h.now()).await;
     let held = get_case(&w, &case.id).await;
     assert_eq!(

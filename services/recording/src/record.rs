@@ -433,6 +433,12 @@ impl Recorder {
                 return Err(Error::invalid("evidence_ids", "name the footage marked"));
             }
         }
+        if matches!(kind, EventKind::ReconsiderationConcluded | EventKind::LawsuitConcluded) && r.text.trim().is_empty()
+        {
+            // The end of a procedure is its final result, which the release of the hold rests on
+            // (RULES K4).
+            return Err(Error::invalid("text", "state the final result (复议决定, 判决, 撤回, 终止)"));
+        }
         if kind == EventKind::LegalHoldReleased {
             self.check_release_approval(who, case_id).await?;
         }
