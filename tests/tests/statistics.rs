@@ -591,6 +591,8 @@ async fn the_annual_due_date_is_configured(backend: Backend) {
     let w = h.world(1, "").await;
     clock.set(shanghai_morning("2027-03-31"));
     assert!(annual_overdue(&h.admin).await.is_empty(), "due on 31 March");
+    // An agency registered in 2027 owes no figures for 2026.
+    h.world(2, "").await;
     assert_eq!(annual(&h.client(None), &w.agency.id, 2026, 0).await.unwrap().due_date, "2027-03-31");
     clock.set(shanghai_morning("2027-04-01"));
     assert_eq!(annual_overdue(&h.admin).await, [(w.agency.id.clone(), "2027-03-31".to_owned())]);
