@@ -18,6 +18,7 @@ mod m0011_upload_expiry;
 mod m0012_filing;
 mod m0013_complaints;
 mod m0014_certificates;
+mod m0016_statistics_retention;
 mod m0017_certificate_cards;
 
 /// Runs `statements` in order, each as one unprepared statement.
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_filing::Migration),
             Box::new(m0013_complaints::Migration),
             Box::new(m0014_certificates::Migration),
+            Box::new(m0016_statistics_retention::Migration),
             Box::new(m0017_certificate_cards::Migration),
         ]
     }

@@ -727,10 +727,15 @@ async fn statistics_print_as_csv_and_a_destruction_reaches_the_server() {
             "王五",
             "--witness",
             "赵六",
+            "--approval",
+            "局批〔2026〕1号",
         ],
     )
     .await;
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("officer role may not"), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("officer role may not approve the destruction of evidence"),
+        "{refused:?}"
+    );
     sigterm_and_wait(p).await;
 }

@@ -254,6 +254,8 @@ async fn readme_statistics_walkthrough_works_after_the_review_walkthrough() {
     .await;
     // The 120 000-yuan fine of the review walk-through: one decision under 罚款, in 万元.
     assert!(stdout.contains(",penalty,fine,罚款,1,12000000,12.0000"), "{stdout}\n{stderr}");
+    // The year's figures are published once it has ended (RULES N1, N6).
+    assert!(stderr.contains("P8.year-not-ended"), "{stderr}");
 }
 
 #[tokio::test]
@@ -268,9 +270,11 @@ async fn readme_retention_walkthrough_works_after_the_first_walkthrough() {
     .await;
     assert!(stderr.contains("K4.legal-hold"), "the hold stops the destruction: {stderr}");
     assert!(stderr.contains("K2.case-open"), "the referenced recording follows the open case: {stderr}");
+    assert!(stderr.contains("K4.release-approval"), "an officer does not approve a release: {stderr}");
     assert!(stdout.contains("complaint"), "the case shows its hold: {stdout}");
-    // opened, filing, upload, seizure, access (the first walk-through's), the complaint's two.
-    assert!(stdout.contains("ok: 7 events, 1 evidence objects re-hashed"), "{stdout}");
+    // opened, filing, upload, seizure, access (the first walk-through's), the complaint's two,
+    // the head's approval of the release.
+    assert!(stdout.contains("ok: 8 events, 1 evidence objects re-hashed"), "{stdout}");
 }
 
 #[tokio::test]

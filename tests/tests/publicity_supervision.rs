@@ -371,7 +371,7 @@ async fn publish(w: &World, case_id: &str) -> pb::Disclosure {
 async fn annual(c: &Client, agency: &str, year: i32) -> Result<pb::GetAnnualReportResponse, tonic::Status> {
     c.publicity
         .clone()
-        .get_annual_report(pb::GetAnnualReportRequest { agency_id: agency.into(), year })
+        .get_annual_report(pb::GetAnnualReportRequest { agency_id: agency.into(), year, version: 0 })
         .await
         .map(tonic::Response::into_inner)
 }

@@ -15,6 +15,8 @@ use tonic::Code;
 backend_tests!(
     a_held_case_keeps_its_evidence_until_the_end_is_recorded,
     a_destroyed_recording_leaves_a_verifiable_chain,
+    marked_footage_is_kept_permanently_and_destruction_needs_its_own_permission,
+    ends_recorded_before_the_upgrade_await_the_approval_of_their_release,
 );
 
 fn rid() -> String {
@@ -29,6 +31,7 @@ fn destroy_request(case_id: &str, ids: &[&str], witnesses: &[&str]) -> pb::Destr
         batch_id: "2026-销毁-001".into(),
         appraisal: "经鉴定小组鉴定，保管期限已满，无继续保存价值".into(),
         witnesses: witnesses.iter().map(|s| (*s).to_owned()).collect(),
+        approval_reference: "局长审批 2026-销毁-001".into(),
     }
 }
 
@@ -139,8 +142,17 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
         .into_inner()
         .complaints
         .remove(0);
-    w.append(&case.id, K::LawsuitConcluded, h.now()).await;
-    assert_eq!(get_case(&w, &case.id).await.legal_holds, ["complaint"]);
+    // The lawsuit's end, recorded by the head: its result is recorded, but the hold stays until
+    // another principal approves the release (K4); an end without its result is refused.
+    let mut silent = w.event(&case.id, K::LawsuitConcluded, h.now());
+    silent.text = " ".into();
+    refused(w.head.record.clone().append_event(silent).await, Code::InvalidArgument, "text");
+    w.head.record.clone().append_event(w.event(&case.id, K::LawsuitConcluded, h.now())).await.expect("the result");
+    let held = get_case(&w, &case.id).await;
+    assert_eq!(
+        (held.legal_holds, held.legal_hold_releases_pending),
+        (vec!["complaint".to_owned()], vec!["lawsuit".to_owned()])
+    );
     refused(
         destroy(&w.head, destroy_request(&case.id, &[&footage.id], &WITNESSES)).await,
         Code::FailedPrecondition,
@@ -159,13 +171,49 @@ async fn a_held_case_keeps_its_evidence_until_the_end_is_recorded(backend: Backe
         })
         .await
         .expect("reject the complaint");
-    assert!(get_case(&w, &case.id).await.legal_holds.is_empty());
+    // The complaint's end is recorded by ComplaintService, as the legal office's act.
+    let held = get_case(&w, &case.id).await;
+    assert!(held.legal_holds.is_empty());
+    assert_eq!(held.legal_hold_releases_pending, ["lawsuit", "complaint"]);
+    refused(
+        destroy(&w.head, destroy_request(&case.id, &[&footage.id], &WITNESSES)).await,
+        Code::FailedPrecondition,
+        "K4.legal-hold",
+    );
+    let release = |at| {
+        let mut r = w.event(&case.id, K::LegalHoldReleased, at);
+        r.officer_ids.clear();
+        r.text = "经审查，复议、诉讼、投诉均已终结，同意解除保全".into();
+        r
+    };
+    let before = get_case(&w, &case.id).await.event_count;
+    refused(
+        w.head.record.clone().append_event(release(h.now())).await,
+        Code::FailedPrecondition,
+        "K4.release-approval",
+    );
+    refused(
+        w.officer.record.clone().append_event(release(h.now())).await,
+        Code::FailedPrecondition,
+        "K4.release-approval",
+    );
+    assert_eq!(get_case(&w, &case.id).await.event_count, before, "refused approvals record nothing");
+    // Another head of the agency than the one who recorded the lawsuit's end approves: released.
+    let deputy = h.principal(pb::Role::Head, &w.agency.id, "").await;
+    deputy.record.clone().append_event(release(h.now())).await.expect("approved");
+    let released = get_case(&w, &case.id).await;
+    assert!(released.legal_holds.is_empty() && released.legal_hold_releases_pending.is_empty());
+    // Nothing left to release: an approval needs a recorded result first.
+    refused(deputy.record.clone().append_event(release(h.now())).await, Code::FailedPrecondition, "K4.final-result");
     // The hold has ended: the footage past its retention may go now.
     let done = destroy(&w.head, destroy_request(&case.id, &[&footage.id], &WITNESSES)).await.unwrap();
     assert_eq!(done.destroyed[0].retention_rule, "K3");
     // The case file itself is permanent once sued (K2): a file's evidence would never go.
     assert_eq!(done.destroyed[0].case_class, "permanent");
     assert!(!object_file(&h, &footage.sha256).exists());
+    // The stored state (holds, releases) is what the chain derives.
+    let report = verify(&w, &case.id).await;
+    assert!(report.ok, "{:?}", report.problems);
     h.running.stop().await.unwrap();
 }
 
@@ -226,7 +274,7 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
     refused(
         destroy(&w.officer, destroy_request(&case.id, &[&loose.id], &WITNESSES)).await,
         Code::PermissionDenied,
-        "officer",
+        "the officer role may not approve the destruction of evidence",
     );
     let before = get_case(&w, &case.id).await.event_count;
     assert_eq!(verify(&w, &case.id).await.evidence_checked, 3, "nothing was destroyed by the refusals");
@@ -326,6 +374,130 @@ async fn a_destroyed_recording_leaves_a_verifiable_chain(backend: Backend) {
     assert_eq!((p.evidence_id.as_str(), p.table.as_str(), p.data_loss), (used.id.as_str(), "evidence", true));
     assert_eq!(report.destroyed_evidence.len(), 2);
     h.running.stop().await.unwrap();
+}
+
+async fn marked_footage_is_kept_permanently_and_destruction_needs_its_own_permission(backend: Backend) {
+    let clock = Arc::new(TestClock::new(shanghai_morning("2026-01-10")));
+    let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
+    let w = h.world(1, "").await;
+    let now = h.now();
+    let case = w.open_case(pb::CaseKind::Inspection).await;
+    let (obstruction, _) = upload(&w, &case.id, 21, now).await;
+    let (incident, _) = upload(&w, &case.id, 22, now).await;
+    let (plain, _) = upload(&w, &case.id, 23, now).await;
+    let photo = w
+        .upload(&case.id, "image/jpeg", pseudo_random(24, 1000), now)
+        .await
+        .expect("upload")
+        .evidence
+        .expect("evidence");
+    let mark = |ids: &[&str], mark: &str| {
+        let mut r = w.event(&case.id, K::EvidenceMarked, now);
+        r.evidence_ids = ids.iter().map(|s| (*s).to_owned()).collect();
+        r.details = std::collections::HashMap::from([("mark".to_owned(), mark.to_owned())]);
+        r.text = "当事人阻挠执法".into();
+        r
+    };
+    // K3: the mark is one of two, on footage only, naming the footage.
+    let record = w.officer.record.clone();
+    let before = get_case(&w, &case.id).await.event_count;
+    refused(record.clone().append_event(mark(&[&obstruction.id], "阻挠")).await, Code::InvalidArgument, "details.mark");
+    refused(record.clone().append_event(mark(&[], "obstruction")).await, Code::InvalidArgument, "evidence_ids");
+    refused(
+        record.clone().append_event(mark(&[&photo.id], "obstruction")).await,
+        Code::InvalidArgument,
+        "evidence_ids[0]",
+    );
+    assert_eq!(get_case(&w, &case.id).await.event_count, before, "refused marks record nothing");
+    record.clone().append_event(mark(&[&obstruction.id], "obstruction")).await.expect("marked");
+    record.clone().append_event(mark(&[&incident.id], "major_incident")).await.expect("marked");
+
+    // Past the six months: the marked footage stays (K3.retention), whatever the mark; the
+    // unmarked footage goes (a mark is no use, so it does not make the footage referenced).
+    clock.set(shanghai_morning("2026-08-01"));
+    for id in [&obstruction.id, &incident.id] {
+        let refusal = destroy(&w.head, destroy_request(&case.id, &[id], &WITNESSES)).await.unwrap_err();
+        assert_eq!(refusal.code(), Code::FailedPrecondition);
+        assert!(refusal.message().contains("K3.retention"), "{}", refusal.message());
+        assert!(refusal.message().contains("kept permanently"), "{}", refusal.message());
+    }
+    // K5: its own permission, in its own words (not the decisions'); an approval reference.
+    for who in [&w.officer, &w.publisher] {
+        let refusal = destroy(who, destroy_request(&case.id, &[&plain.id], &WITNESSES)).await.unwrap_err();
+        assert_eq!(refusal.code(), Code::PermissionDenied);
+        assert!(
+            refusal.message().contains("may not approve the destruction of evidence (销毁)"),
+            "{}",
+            refusal.message()
+        );
+        assert!(!refusal.message().contains("decision"), "{}", refusal.message());
+    }
+    let mut unapproved = destroy_request(&case.id, &[&plain.id], &WITNESSES);
+    unapproved.approval_reference = " ".into();
+    refused(destroy(&w.head, unapproved).await, Code::InvalidArgument, "approval_reference");
+    refused(
+        destroy(&w.head, destroy_request(&case.id, &[&plain.id], &["王五"])).await,
+        Code::InvalidArgument,
+        "witnesses",
+    );
+    assert_eq!(get_case(&w, &case.id).await.event_count, before + 2, "nothing destroyed by the refusals");
+    let done = destroy(&w.head, destroy_request(&case.id, &[&plain.id], &WITNESSES)).await.unwrap();
+    assert_eq!(done.destroyed[0].retention_rule, "K3");
+    let payload: serde_json::Value = serde_json::from_str(&done.event.unwrap().payload_json).unwrap();
+    assert_eq!(payload["approval_reference"], "局长审批 2026-销毁-001");
+    assert!(verify(&w, &case.id).await.ok);
+    h.running.stop().await.unwrap();
+}
+
+/// Migration m0016: a case whose lawsuit ended before releases needed an approval has the
+/// lawsuit's release pending afterwards (as its events now derive), on both backends.
+async fn ends_recorded_before_the_upgrade_await_the_approval_of_their_release(backend: Backend) {
+    use sanxiang_migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let url = backend.database_url(dir.path()).await;
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let before = names.iter().position(|n| n.contains("m0016_statistics_retention")).expect("m0016 is a migration");
+    Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
+    let decided_and_challenged: i64 = 1 | (1 << 5) | (1 << 13);
+    for sql in [
+        "INSERT INTO agencies (id, name, credit_code, region, powers, time_zone, recording_policy, \
+         upload_window_hours, created_at) VALUES ('a1', '测试局', '12350100003672834A', '福建省', '[]', '', \
+         '{\"additional_required_kinds\":[]}', 24, 0)"
+            .to_owned(),
+        format!(
+            "INSERT INTO cases (id, agency_id, kind, title, party, handling_officers, opened_at, state_bits, \
+             event_count, head_hash, request_id, created_by) VALUES ('c1', 'a1', 'penalty', '案', '{{}}', '[]', 0, \
+             {decided_and_challenged}, 1, '', 'r1', 'p1'), ('c2', 'a1', 'penalty', '案', '{{}}', '[]', 0, \
+             {decided_and_challenged}, 0, '', 'r2', 'p1')"
+        ),
+        "INSERT INTO events (global_seq, case_id, case_seq, kind, occurred_at, recorded_at, actor, request_id, \
+         officers, evidence, payload, prev_hash, hash) VALUES (1, 'c1', 1, 'lawsuit_concluded', 0, 0, 'p1', 'e1', \
+         '[]', '[]', '{}', '', '')"
+            .to_owned(),
+    ] {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+    Migrator::up(&db, None).await.unwrap();
+    let bits = |id: &'static str| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT state_bits FROM cases WHERE id = '{id}'"),
+                ))
+                .await
+                .unwrap()
+                .expect("the case is still there");
+            row.try_get::<i64>("", "state_bits").unwrap()
+        }
+    };
+    let ended = sanxiang_domain::lifecycle::CaseState::from_bits(bits("c1").await);
+    assert_eq!(ended.releases_pending(), [sanxiang_domain::lifecycle::Procedure::Lawsuit]);
+    assert!(ended.holds().is_empty() && ended.challenged());
+    assert_eq!(bits("c2").await, decided_and_challenged, "a case with no recorded end is unchanged");
 }
 
 /// The members of a tar archive, by name.

@@ -18,6 +18,8 @@ use tonic::Code;
 backend_tests!(
     a_supervisors_tables_are_the_sum_of_its_agencies_and_count_each_decision_once,
     revoked_decisions_leave_the_tables_when_so_configured,
+    published_figures_are_frozen_and_corrected_as_new_versions,
+    the_annual_due_date_is_configured,
 );
 
 fn rid() -> String {
@@ -85,6 +87,11 @@ fn figures(t: &pb::StatisticsTables) -> BTreeMap<String, u64> {
         ("court_applications", c.court_applications),
     ] {
         m.insert(format!("compulsion.{k}"), v);
+    }
+    let i = t.inspection.as_ref().expect("inspection table");
+    for (k, v) in [("routine", i.routine), ("special", i.special), ("random", i.random), ("unspecified", i.unspecified)]
+    {
+        m.insert(format!("inspection.{k}"), v);
     }
     m
 }
@@ -297,7 +304,7 @@ async fn a_supervisors_tables_are_the_sum_of_its_agencies_and_count_each_decisio
     let csv = String::from_utf8(tree.csv.to_vec()).expect("utf-8");
     let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines[0], "agency_id,agency_name,from_date,to_date,table,item,heading,count,amount_fen,amount_wan_yuan");
-    let per_block = 12 + 2 + 7 + 12;
+    let per_block = 12 + 2 + 7 + 12 + 4;
     assert_eq!(lines.len(), 1 + per_block * 5, "four agencies and the total");
     assert!(lines.contains(&",合计,2026-01-01,2026-12-31,penalty,fine,罚款,2,520000,0.5200"), "{csv}");
     assert!(lines.contains(&",合计,2026-01-01,2026-12-31,penalty,total,合计,4,1820000,1.8200"), "{csv}");
@@ -336,7 +343,7 @@ async fn a_supervisors_tables_are_the_sum_of_its_agencies_and_count_each_decisio
     let annual = public
         .publicity
         .clone()
-        .get_annual_report(pb::GetAnnualReportRequest { agency_id: of(&b), year: 2026 })
+        .get_annual_report(pb::GetAnnualReportRequest { agency_id: of(&b), year: 2026, version: 0 })
         .await
         .unwrap()
         .into_inner();
@@ -397,5 +404,209 @@ async fn revoked_decisions_leave_the_tables_when_so_configured(backend: Backend)
     let t = tables(&r);
     assert_eq!(t.penalty.as_ref().unwrap().decisions, 1);
     assert_eq!(penalty_row(t, "fine").amount, "200.50");
+    h.running.stop().await.unwrap();
+}
+
+async fn annual(
+    c: &Client,
+    agency: &str,
+    year: i32,
+    version: u32,
+) -> Result<pb::GetAnnualReportResponse, tonic::Status> {
+    c.publicity
+        .clone()
+        .get_annual_report(pb::GetAnnualReportRequest { agency_id: agency.into(), year, version })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+fn publish_request(agency: &str, year: i32, reason: &str) -> pb::PublishAnnualReportRequest {
+    pb::PublishAnnualReportRequest { request_id: rid(), agency_id: agency.into(), year, reason: reason.into() }
+}
+
+async fn publish(c: &Client, r: pb::PublishAnnualReportRequest) -> Result<pb::GetAnnualReportResponse, tonic::Status> {
+    c.publicity
+        .clone()
+        .publish_annual_report(r)
+        .await
+        .map(|r| r.into_inner().report.expect("the answer carries the figures"))
+}
+
+/// The annual-figures items (RULES N1) of a supervisor's overdue list, as (agency, due date).
+async fn annual_overdue(c: &Client) -> Vec<(String, String)> {
+    let items = c.publicity.clone().list_overdue(pb::ListOverdueRequest::default()).await.unwrap().into_inner().items;
+    items
+        .into_iter()
+        .filter(|i| i.kind == pb::OverdueKind::AnnualFigures as i32)
+        .map(|i| (i.agency_id, i.due_date))
+        .collect()
+}
+
+fn inspections(t: &Option<pb::StatisticsTables>) -> (u64, u64, u64, u64) {
+    let i = t.as_ref().unwrap().inspection.unwrap();
+    (i.routine, i.special, i.random, i.unspecified)
+}
+
+async fn published_figures_are_frozen_and_corrected_as_new_versions(backend: Backend) {
+    let clock = Arc::new(TestClock::new(shanghai_morning("2026-06-01")));
+    let h = Harness::start_with(backend, clock.clone(), |_| {}).await;
+    let city = h.agency(20, "").await;
+    let supervisor = h.principal(pb::Role::Supervisor, &city.id, "").await;
+    let w = h.world(21, &city.id).await;
+    let lacking = h.world(22, &city.id).await;
+    let now = h.now();
+
+    // N4: inspections by kind (the code or the Chinese name; none stated counts apart); a kind
+    // that is not one is refused naming the field, and nothing is written.
+    penalty(&w, &[("罚款", 500_000)], 0, now).await;
+    let site = w.open_case(pb::CaseKind::Inspection).await;
+    act(&w, &site.id, K::Inspection, &[("inspection_kind", "routine")], now).await;
+    act(&w, &site.id, K::Inspection, &[("inspection_kind", "专项检查")], now).await;
+    act(&w, &site.id, K::Inspection, &[("inspection_kind", "双随机")], now).await;
+    act(&w, &site.id, K::Inspection, &[], now).await;
+    let before = w.events(&site.id).await.len();
+    let mut bad = w.event(&site.id, K::Inspection, now);
+    bad.details = HashMap::from([("inspection_kind".to_owned(), "突击".to_owned())]);
+    refused(w.officer.record.clone().append_event(bad).await, Code::InvalidArgument, "details.inspection_kind");
+    assert_eq!(w.events(&site.id).await.len(), before, "a refused act records nothing");
+    // N6: a licensing decision that states no action (no category of N3) keeps the other agency
+    // from publishing.
+    let unfinished = lacking.open_case(pb::CaseKind::Licensing).await;
+    lacking.append(&unfinished.id, K::Filing, now).await;
+    let d = lacking
+        .submit(pb::SubmitDraftRequest {
+            request_id: rid(),
+            case_id: unfinished.id.clone(),
+            legal_basis: "《中华人民共和国行政许可法》第三十八条".into(),
+            facts: "申请材料齐全".into(),
+            ..Default::default()
+        })
+        .await;
+    lacking.issue(&d.id).await.expect("issue");
+
+    let year = ("2026-01-01", "2026-12-31");
+    let counted = stats(&supervisor, &w.agency.id, year.0, year.1, true).await.unwrap();
+    assert_eq!(inspections(&counted.total), (1, 1, 1, 1));
+    let csv = String::from_utf8(counted.csv.to_vec()).unwrap();
+    let row = format!("{},{},2026-01-01,2026-12-31,inspection,random,双随机抽查,1,,", w.agency.id, w.agency.name);
+    assert!(csv.split("\r\n").any(|l| l == row), "{csv}");
+
+    // N1: due on 31 January of the next year: not overdue on that day, listed from the next
+    // until the agency publishes. Before publication the figures are computed from the record.
+    clock.set(shanghai_morning("2027-01-31"));
+    assert!(annual_overdue(&supervisor).await.is_empty());
+    let public = h.client(None);
+    let live = annual(&public, &w.agency.id, 2026, 0).await.unwrap();
+    assert!(live.publication.is_none() && live.versions.is_empty());
+    assert_eq!(live.due_date, "2027-01-31");
+    assert_eq!(inspections(&live.tables), (1, 1, 1, 1));
+    clock.set(shanghai_morning("2027-02-01"));
+    let mut late = annual_overdue(&supervisor).await;
+    late.sort();
+    let mut expected: Vec<(String, String)> = [&city.id, &w.agency.id, &lacking.agency.id]
+        .into_iter()
+        .map(|a| (a.clone(), "2027-01-31".to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(late, expected);
+
+    // Who publishes: the agency's publisher (or head); not its officers, not another agency's.
+    refused(publish(&w.officer, publish_request(&w.agency.id, 2026, "")).await, Code::PermissionDenied, "officer");
+    refused(
+        publish(&lacking.publisher, publish_request(&w.agency.id, 2026, "")).await,
+        Code::PermissionDenied,
+        "publisher",
+    );
+    refused(publish(&w.publisher, publish_request(&w.agency.id, 2027, "")).await, Code::FailedPrecondition, "P8");
+    // N6: refused while a decision lacks its amount, naming the rule and the case; nothing stored.
+    let refusal = publish(&lacking.publisher, publish_request(&lacking.agency.id, 2026, "")).await.unwrap_err();
+    assert_eq!(refusal.code(), Code::FailedPrecondition);
+    assert!(refusal.message().contains("N6.incomplete"), "{}", refusal.message());
+    assert!(refusal.message().contains(&unfinished.id), "{}", refusal.message());
+    assert!(annual(&public, &lacking.agency.id, 2026, 0).await.unwrap().publication.is_none());
+
+    // Published: frozen with its snapshot id and time; the agency leaves the overdue list.
+    let first_request = publish_request(&w.agency.id, 2026, "");
+    let first = publish(&w.publisher, first_request.clone()).await.unwrap();
+    let v1 = first.publication.clone().expect("published");
+    assert_eq!(v1.version, 1);
+    assert_eq!(v1.snapshot_id.len(), 64);
+    assert!(v1.snapshot_id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert_eq!(v1.published_at, Some(sanxiang_tests::ts(h.now())));
+    assert!(v1.reason.is_empty());
+    assert_eq!(inspections(&first.tables), (1, 1, 1, 1));
+    let again = publish(&w.publisher, first_request).await.unwrap();
+    assert_eq!(again.publication, Some(v1.clone()), "a retry answers the same version");
+    let mut late = annual_overdue(&supervisor).await;
+    late.sort();
+    assert!(!late.iter().any(|(a, _)| a == &w.agency.id), "{late:?}");
+    assert!(late.iter().any(|(a, _)| a == &lacking.agency.id), "{late:?}");
+
+    // The record changes afterwards (an inspection of 30 December recorded late): the statistics
+    // are recomputed, the published figures are not.
+    let mut backdated = w.event(&site.id, K::Inspection, shanghai_morning("2026-12-30"));
+    backdated.details = HashMap::from([("inspection_kind".to_owned(), "routine".to_owned())]);
+    w.officer.record.clone().append_event(backdated).await.expect("a late record");
+    let recomputed = stats(&supervisor, &w.agency.id, year.0, year.1, false).await.unwrap();
+    assert_eq!(inspections(&recomputed.total), (2, 1, 1, 1));
+    let served = annual(&public, &w.agency.id, 2026, 0).await.unwrap();
+    assert_eq!(served.publication, Some(v1.clone()));
+    assert_eq!(served.tables, first.tables);
+    let json = http_json(&h, &format!("/v1/annual/{}/2026", w.agency.id)).await;
+    assert_eq!(json["publication"]["snapshot_id"], v1.snapshot_id.as_str());
+    assert_eq!(json["publication"]["version"], 1);
+    assert_eq!(json["tables"]["inspection"]["routine"], 1);
+    assert_eq!(json["due_date"], "2027-01-31");
+
+    // A correction is a new version with its reason; the old one stays readable.
+    refused(publish(&w.publisher, publish_request(&w.agency.id, 2026, " ")).await, Code::InvalidArgument, "reason");
+    let corrected = publish(&w.head, publish_request(&w.agency.id, 2026, "补录 12 月 30 日日常检查")).await.unwrap();
+    let v2 = corrected.publication.clone().expect("published");
+    assert_eq!((v2.version, v2.reason.as_str()), (2, "补录 12 月 30 日日常检查"));
+    assert_ne!(v2.snapshot_id, v1.snapshot_id);
+    assert_eq!(inspections(&corrected.tables), (2, 1, 1, 1));
+    assert_eq!(corrected.versions, [v1.clone(), v2.clone()]);
+    let latest = annual(&public, &w.agency.id, 2026, 0).await.unwrap();
+    assert_eq!((latest.publication, inspections(&latest.tables)), (Some(v2.clone()), (2, 1, 1, 1)));
+    let old = annual(&public, &w.agency.id, 2026, 1).await.unwrap();
+    assert_eq!((old.publication, inspections(&old.tables)), (Some(v1.clone()), (1, 1, 1, 1)));
+    refused(annual(&public, &w.agency.id, 2026, 3).await, Code::NotFound, "version 3");
+    let json = http_json(&h, &format!("/v1/annual/{}/2026?version=1", w.agency.id)).await;
+    assert_eq!(json["publication"]["snapshot_id"], v1.snapshot_id.as_str());
+    assert_eq!(json["versions"].as_array().unwrap().len(), 2);
+    let csv =
+        http_get(&h, &format!("/v1/annual/{}/2026/tables.csv?version=1", w.agency.id)).await.text().await.unwrap();
+    let row = format!("{},{},2026-01-01,2026-12-31,inspection,routine,日常检查,1,,", w.agency.id, w.agency.name);
+    assert!(csv.split("\r\n").any(|l| l == row), "{csv}");
+    assert_eq!(http_get(&h, &format!("/v1/annual/{}/2026?version=x", w.agency.id)).await.status(), 400);
+    h.running.stop().await.unwrap();
+}
+
+async fn the_annual_due_date_is_configured(backend: Backend) {
+    let clock = Arc::new(TestClock::new(shanghai_morning("2026-06-01")));
+    let h = Harness::start_with(backend, clock.clone(), |config| {
+        config.stats_annual_due = sanxiang_domain::statistics::AnnualDue { month: 3, day: 31 };
+    })
+    .await;
+    let w = h.world(1, "").await;
+    clock.set(shanghai_morning("2027-03-31"));
+    assert!(annual_overdue(&h.admin).await.is_empty(), "due on 31 March");
+    // An agency registered in 2027 owes no figures for 2026.
+    h.world(2, "").await;
+    assert_eq!(annual(&h.client(None), &w.agency.id, 2026, 0).await.unwrap().due_date, "2027-03-31");
+    clock.set(shanghai_morning("2027-04-01"));
+    assert_eq!(annual_overdue(&h.admin).await, [(w.agency.id.clone(), "2027-03-31".to_owned())]);
+    publish(&w.publisher, publish_request(&w.agency.id, 2026, "")).await.unwrap();
+    assert!(annual_overdue(&h.admin).await.is_empty());
+    // A frozen version that no longer has its digest is data loss, never recomputed figures.
+    use sea_orm::ConnectionTrait;
+    let sql = format!(
+        "UPDATE annual_publications SET content = REPLACE(content, '\"year\":2026', '\"year\":2025') WHERE agency_id = '{}'",
+        w.agency.id
+    );
+    assert_eq!(h.running.db.execute_unprepared(&sql).await.unwrap().rows_affected(), 1);
+    let lost = annual(&h.client(None), &w.agency.id, 2026, 0).await.unwrap_err();
+    assert_eq!(lost.code(), Code::DataLoss);
+    assert!(lost.message().contains("annual_publications.content"), "{}", lost.message());
     h.running.stop().await.unwrap();
 }

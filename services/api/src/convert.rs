@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use sanxiang_domain::id::AgencyId;
 use sanxiang_domain::lifecycle::{CaseKind, EventKind, ServiceMethod};
 use sanxiang_domain::limits;
 use sanxiang_domain::officer::{CertificateEventKind, CertificateKind, CertificateState, OfficerStatus};
@@ -13,7 +14,7 @@ use sanxiang_domain::review::{ChecklistItem, DraftStatus, Outcome, Revision};
 use sanxiang_domain::statistics::{AmountUnit, Tables};
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_proto::v1 as pb;
-use sanxiang_publicity::annual::{AnnualReport, Count};
+use sanxiang_publicity::annual::{AnnualReport, AnnualView, Count, Publication, PublishAnnual};
 use sanxiang_publicity::content::Content;
 use sanxiang_publicity::disclosure::{
     CorrectDisclosure, DisclosureView, EndPublication, PublishDisclosure, WithdrawDisclosure,
@@ -109,6 +110,8 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::FilingSubmitted => P::FilingSubmitted,
         EventKind::FilingResponse => P::FilingResponse,
         EventKind::ReportLinked => P::ReportLinked,
+        EventKind::EvidenceMarked => P::EvidenceMarked,
+        EventKind::LegalHoldReleased => P::LegalHoldReleased,
     }
 }
 
@@ -418,6 +421,7 @@ pub fn case_to_pb(v: CaseView) -> pb::Case {
         filed_at: c.filed_at.map(micros),
         decision_overdue: v.decision_overdue,
         legal_holds: v.legal_holds.iter().map(|p| p.code().to_owned()).collect(),
+        legal_hold_releases_pending: v.releases_pending.iter().map(|p| p.code().to_owned()).collect(),
         id: c.id.into(),
         agency_id: c.agency_id.into(),
         title: c.title,
@@ -529,6 +533,7 @@ pub fn destroy_evidence(r: pb::DestroyEvidenceRequest) -> Result<command::Destro
         batch_id: r.batch_id,
         appraisal: r.appraisal,
         witnesses: r.witnesses,
+        approval_reference: r.approval_reference,
     })
 }
 
@@ -1016,7 +1021,36 @@ pub fn annual_report_to_pb(r: AnnualReport) -> pb::GetAnnualReportResponse {
         disclosures_excluded: r.disclosures_excluded,
         tables: Some(tables_to_pb(&r.tables, r.amount_unit)),
         amount_unit: r.amount_unit.code().into(),
+        publication: None,
+        versions: Vec::new(),
+        due_date: String::new(),
     }
+}
+
+/// A published version of the annual figures as an API message.
+fn annual_publication_to_pb(p: Publication) -> pb::AnnualPublication {
+    pb::AnnualPublication {
+        version: p.version,
+        snapshot_id: p.snapshot_id,
+        published_at: Some(micros(p.published_at.micros())),
+        published_by: p.published_by.into(),
+        reason: p.reason,
+    }
+}
+
+/// The annual figures as served (frozen or computed now) as an API message.
+pub fn annual_view_to_pb(v: AnnualView) -> pb::GetAnnualReportResponse {
+    pb::GetAnnualReportResponse {
+        publication: v.publication.map(annual_publication_to_pb),
+        versions: v.versions.into_iter().map(annual_publication_to_pb).collect(),
+        due_date: v.due_date.to_string(),
+        ..annual_report_to_pb(v.report)
+    }
+}
+
+/// A PublishAnnualReport request as the use case's command.
+pub fn publish_annual(r: pb::PublishAnnualReportRequest, agency_id: AgencyId) -> PublishAnnual {
+    PublishAnnual { request_id: r.request_id, agency_id, year: r.year, reason: r.reason }
 }
 
 /// The statistics tables (RULES N2–N4) as an API message, amounts also shown in `unit`.
@@ -1066,6 +1100,12 @@ pub fn tables_to_pb(t: &Tables, unit: AmountUnit) -> pb::StatisticsTables {
             other_executions: c.other_executions,
             court_applications: c.court_applications,
         }),
+        inspection: Some(pb::InspectionTable {
+            routine: t.inspection.routine,
+            special: t.inspection.special,
+            random: t.inspection.random,
+            unspecified: t.inspection.unspecified,
+        }),
     }
 }
 
@@ -1111,6 +1151,7 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::ComplaintHandling => pb::OverdueKind::ComplaintHandling,
         OverdueKind::ComplaintNotification => pb::OverdueKind::ComplaintNotification,
         OverdueKind::ReportFiling => pb::OverdueKind::ReportFiling,
+        OverdueKind::AnnualFigures => pb::OverdueKind::AnnualFigures,
         OverdueKind::FilingSupplement => pb::OverdueKind::FilingSupplement,
         OverdueKind::ComplaintRecommendation => pb::OverdueKind::ComplaintRecommendation,
         OverdueKind::CertificateNotShown => pb::OverdueKind::CertificateNotShown,

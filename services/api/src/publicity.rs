@@ -281,8 +281,24 @@ impl PublicityService for PublicityApi {
     async fn get_annual_report(&self, req: Request<pb::GetAnnualReportRequest>) -> R<pb::GetAnnualReportResponse> {
         let r = req.into_inner();
         let agency_id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
-        let report = sanxiang_publicity::annual::report(&self.publicity, &agency_id, r.year).await.map_err(status)?;
-        Ok(Response::new(convert::annual_report_to_pb(report)))
+        let view =
+            sanxiang_publicity::annual::view(&self.publicity, &agency_id, r.year, r.version).await.map_err(status)?;
+        Ok(Response::new(convert::annual_view_to_pb(view)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn publish_annual_report(
+        &self,
+        req: Request<pb::PublishAnnualReportRequest>,
+    ) -> R<pb::PublishAnnualReportResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let agency_id: AgencyId = convert::id("agency_id", r.agency_id.clone()).map_err(status)?;
+        // The agency publishes its own figures (RULES N1): the publisher's (or head's) action.
+        authz::agency(self.publicity.recorder().registry(), &who, Action::Publish, &agency_id).await.map_err(status)?;
+        let command = convert::publish_annual(r, agency_id);
+        let view = sanxiang_publicity::annual::publish(&self.publicity, &who.id, command).await.map_err(status)?;
+        Ok(Response::new(pb::PublishAnnualReportResponse { report: Some(convert::annual_view_to_pb(view)) }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -227,8 +227,8 @@ impl RecordService for RecordApi {
         let r = req.into_inner();
         let case_id: CaseId = convert::id("case_id", r.case_id.clone()).map_err(status)?;
         let command = convert::destroy_evidence(r).map_err(status)?;
-        // The agency head approves a destruction list (RULES K5): the leadership's action.
-        let case = authz::case(&self.recorder, &who, Action::Decide, &case_id).await.map_err(status)?;
+        // The agency head approves a destruction list (RULES K5): a permission of its own.
+        let case = authz::case(&self.recorder, &who, Action::DestroyEvidence, &case_id).await.map_err(status)?;
         let done = self.recorder.destroy_evidence(&who, &case, command).await.map_err(status)?;
         Ok(Response::new(pb::DestroyEvidenceResponse {
             event: Some(event_to_pb(done.event).map_err(status)?),

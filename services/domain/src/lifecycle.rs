@@ -109,6 +109,47 @@ event_kinds! {
     ReportLinked => "report_linked",
     FilingFileRequested => "filing_file_requested",
     FilingFileProvided => "filing_file_provided",
+    EvidenceMarked => "evidence_marked",
+    LegalHoldReleased => "legal_hold_released",
+}
+
+/// Why footage is kept permanently (RULES K3): the mark an `evidence_marked` event records in
+/// its `mark` detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FootageMark {
+    /// It shows obstruction of enforcement (妨碍执法).
+    Obstruction,
+    /// It concerns a major incident or another major or difficult matter (重大事件).
+    MajorIncident,
+}
+
+impl FootageMark {
+    /// Every mark.
+    pub const ALL: [Self; 2] = [Self::Obstruction, Self::MajorIncident];
+
+    /// The detail that carries the mark.
+    pub const DETAIL: &'static str = "mark";
+
+    /// The stable code recorded in the event's `mark` detail.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Obstruction => "obstruction",
+            Self::MajorIncident => "major_incident",
+        }
+    }
+
+    /// The name used in refusals.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Obstruction => "showing obstruction (妨碍执法)",
+            Self::MajorIncident => "concerning a major incident (重大事件)",
+        }
+    }
+
+    /// Parses [`Self::code`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.code() == s.trim())
+    }
 }
 
 /// A procedure that holds a case while it is open (RULES K4): nothing in the case may be destroyed
@@ -181,6 +222,16 @@ impl Procedure {
                 None
             }
         })
+    }
+
+    /// Its bit in [`CaseState`] once its end is recorded and until the release is approved.
+    const fn release_bit(self) -> u32 {
+        match self {
+            Self::Reconsideration => CaseState::RECONSIDERATION_RELEASE,
+            Self::Lawsuit => CaseState::LAWSUIT_RELEASE,
+            Self::Complaint => CaseState::COMPLAINT_RELEASE,
+            Self::FilingReview => CaseState::FILING_REVIEW_RELEASE,
+        }
     }
 
     /// Its bit in [`CaseState`] while open.
@@ -292,6 +343,14 @@ impl CaseState {
     /// Bytes of an evidence item of the case were destroyed (RULES K5): acts that reference
     /// evidence are checked against the destruction records.
     const EVIDENCE_DESTROYED: u32 = 1 << 14;
+    /// The end of a procedure was recorded (its final result) and its hold's release is not yet
+    /// approved (RULES K4): the case stays held until a `legal_hold_released` event.
+    const RECONSIDERATION_RELEASE: u32 = 1 << 15;
+    const LAWSUIT_RELEASE: u32 = 1 << 16;
+    const COMPLAINT_RELEASE: u32 = 1 << 17;
+    const FILING_REVIEW_RELEASE: u32 = 1 << 18;
+    const RELEASES: u32 =
+        Self::RECONSIDERATION_RELEASE | Self::LAWSUIT_RELEASE | Self::COMPLAINT_RELEASE | Self::FILING_REVIEW_RELEASE;
 
     /// From the stored bit set.
     pub fn from_bits(bits: i64) -> Self {
@@ -327,9 +386,21 @@ impl CaseState {
         self.has(Self::CLOSED)
     }
 
-    /// The procedures holding the case now (RULES K4): opened and their end not recorded.
+    /// The procedures open now: opened and their end not recorded (`Case.legal_holds`).
     pub fn holds(self) -> Vec<Procedure> {
         Procedure::ALL.into_iter().filter(|p| self.has(p.open_bit())).collect()
+    }
+
+    /// The procedures whose end (final result) is recorded and whose hold's release awaits its
+    /// approval (RULES K4).
+    pub fn releases_pending(self) -> Vec<Procedure> {
+        Procedure::ALL.into_iter().filter(|p| self.has(p.release_bit())).collect()
+    }
+
+    /// Everything that keeps the case from destruction (RULES K4): the open procedures and those
+    /// whose release is not approved yet.
+    pub fn held_by(self) -> Vec<Procedure> {
+        Procedure::ALL.into_iter().filter(|p| self.has(p.open_bit()) || self.has(p.release_bit())).collect()
     }
 
     /// Whether a 复议 or a lawsuit was ever recorded.
@@ -350,7 +421,14 @@ impl CaseState {
             } else {
                 0
             };
-            return if opens { Self(self.0 | p.open_bit() | challenged) } else { Self(self.0 & !p.open_bit()) };
+            return if opens {
+                Self(self.0 | p.open_bit() | challenged)
+            } else {
+                Self((self.0 & !p.open_bit()) | p.release_bit())
+            };
+        }
+        if kind == EventKind::LegalHoldReleased {
+            return Self(self.0 & !Self::RELEASES);
         }
         let flag = match kind {
             EventKind::Filing => Self::FILED,
@@ -391,6 +469,8 @@ impl CaseState {
                     | EventKind::FilingResponse
                     | EventKind::FilingFileRequested
                     | EventKind::FilingFileProvided
+                    | EventKind::EvidenceMarked
+                    | EventKind::LegalHoldReleased
             )
         {
             return refuse(
@@ -431,16 +511,21 @@ impl CaseState {
             }
             // Checked again here, under the append lock, so a hold recorded meanwhile still
             // stops a destruction (RULES K4).
-            EventKind::EvidenceDestroyed if !self.holds().is_empty() => {
-                let names: Vec<&str> = self.holds().iter().map(|p| p.name()).collect();
+            EventKind::EvidenceDestroyed if !self.held_by().is_empty() => {
+                let names: Vec<&str> = self.held_by().iter().map(|p| p.name()).collect();
                 refuse(
                     "K4.legal-hold",
                     &format!(
-                        "the case is under legal hold while its {} is open: nothing in it may be destroyed",
+                        "the case is under legal hold by its {} (open, or its release not approved): nothing in it may be destroyed",
                         names.join(", ")
                     ),
                 )
             }
+            // A hold is released only once the procedure's final result is recorded (RULES K4).
+            EventKind::LegalHoldReleased if self.releases_pending().is_empty() => refuse(
+                "K4.final-result",
+                "no procedure of this case has its final result recorded and its release pending: record the end (e.g. lawsuit_concluded) first",
+            ),
             // Filing is after-the-fact supervision of a decision (RULES F4), by FilingService.
             EventKind::FilingSubmitted
             | EventKind::FilingResponse
@@ -619,12 +704,25 @@ mod tests {
         assert_eq!(both.holds(), [Procedure::Lawsuit, Procedure::Complaint]);
         let ended = both.after(LawsuitConcluded).after(ComplaintConcluded);
         assert!(ended.holds().is_empty());
+        // Ended, the results recorded: still held until the release is approved (K4).
+        assert_eq!(ended.releases_pending(), [Procedure::Lawsuit, Procedure::Complaint]);
+        assert_eq!(ended.held_by(), [Procedure::Lawsuit, Procedure::Complaint]);
+        assert_eq!(rule(ended.check_next(c, EvidenceDestroyed)), "K4.legal-hold");
+        assert_eq!(rule(sued.check_next(c, LegalHoldReleased)), "K4.final-result");
+        assert_eq!(rule(decided.check_next(c, LegalHoldReleased)), "K4.final-result");
+        assert!(ended.check_next(c, LegalHoldReleased).is_ok());
+        let released = ended.after(LegalHoldReleased);
+        assert!(released.held_by().is_empty());
+        assert!(released.check_next(c, EvidenceDestroyed).is_ok());
+        // An approval releases what has its result, not what is still open.
+        let half = both.after(LawsuitConcluded).after(LegalHoldReleased);
+        assert_eq!(half.held_by(), [Procedure::Complaint]);
         // The challenge is remembered (the file stays permanent); a complaint is not a challenge.
         assert!(ended.challenged());
         assert!(!state(&[Filing, ComplaintReceived]).challenged());
         // After the closing: challenges, their ends and destruction may still be recorded.
         let closed = decided.after(Service).after(Closing);
-        for k in [ReconsiderationApplied, ComplaintReceived, FilingReviewOpened, EvidenceDestroyed] {
+        for k in [ReconsiderationApplied, ComplaintReceived, FilingReviewOpened, EvidenceDestroyed, EvidenceMarked] {
             assert!(closed.check_next(c, k).is_ok(), "{k:?}");
         }
         assert!(closed.after(ReconsiderationApplied).check_next(c, ReconsiderationConcluded).is_ok());
@@ -638,6 +736,20 @@ mod tests {
             let system = matches!(p, Procedure::FilingReview | Procedure::Complaint);
             assert_eq!(p.opened_by().is_system(), system, "{p:?}");
             assert_eq!(p.concluded_by().is_system(), system, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn pending_release_bits_are_those_the_upgrade_sets() {
+        // Migration m0016 sets these bits on cases that record an end: keep them in step.
+        use EventKind::*;
+        for (kind, bit) in [
+            (ReconsiderationConcluded, 32768),
+            (LawsuitConcluded, 65536),
+            (ComplaintConcluded, 131072),
+            (FilingReviewConcluded, 262144),
+        ] {
+            assert_eq!(CaseState::default().after(kind).bits(), bit, "{kind:?}");
         }
     }
 

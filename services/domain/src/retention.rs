@@ -8,7 +8,7 @@
 use chrono::{Months, NaiveDate};
 
 use crate::error::{Error, Result};
-use crate::lifecycle::{CaseKind, Procedure};
+use crate::lifecycle::{CaseKind, FootageMark, Procedure};
 
 /// Years a fixed-term case file is kept in the longer class (局令第8号 Art. 6: 30 years): other
 /// general-procedure penalty, compulsory-measure and licensing files (RULES K2).
@@ -129,12 +129,15 @@ pub enum Retention {
     CaseOpen,
     /// Kept through this day (local date); destroyable from the next.
     Until(NaiveDate),
+    /// Footage kept permanently because it is marked (RULES K3): obstruction, a major incident.
+    Marked(FootageMark),
 }
 
 impl Retention {
     /// The later of two (K3: a referenced recording is never kept shorter than its case file).
     fn longer(self, other: Self) -> Self {
         match (self, other) {
+            (Self::Marked(m), _) | (_, Self::Marked(m)) => Self::Marked(m),
             (Self::Permanent, _) | (_, Self::Permanent) => Self::Permanent,
             (Self::CaseOpen, _) | (_, Self::CaseOpen) => Self::CaseOpen,
             (Self::Until(a), Self::Until(b)) => Self::Until(a.max(b)),
@@ -144,7 +147,7 @@ impl Retention {
     /// The last day kept, as recorded (`permanent`, `case_open` or `YYYY-MM-DD`).
     pub fn code(self) -> String {
         match self {
-            Self::Permanent => "permanent".into(),
+            Self::Permanent | Self::Marked(_) => "permanent".into(),
             Self::CaseOpen => "case_open".into(),
             Self::Until(d) => d.to_string(),
         }
@@ -196,12 +199,18 @@ pub struct EvidenceUse {
     pub referenced: bool,
     /// Local date of capture.
     pub captured_on: NaiveDate,
+    /// Marked as showing obstruction or a major incident (an `evidence_marked` event).
+    pub marked: Option<FootageMark>,
 }
 
-/// Until when an evidence item is kept, and on which basis: footage no act references for the
-/// policy's months from capture (K3); everything else with the case file, a referenced recording
-/// never shorter than its own period (K3).
+/// Until when an evidence item is kept, and on which basis: footage marked as showing obstruction
+/// or a major incident permanently (K3); footage no act references for the policy's months from
+/// capture (K3); everything else with the case file, a referenced recording never shorter than
+/// its own period (K3).
 pub fn evidence_retention(u: &EvidenceUse, case_file: Retention, policy: &RetentionPolicy) -> (Basis, Retention) {
+    if let Some(mark) = u.marked {
+        return (Basis::Recording, Retention::Marked(mark));
+    }
     let own = Retention::Until(add_months(u.captured_on, policy.recording_months));
     match (u.audio_video, u.referenced) {
         (true, false) => (Basis::Recording, own),
@@ -219,7 +228,7 @@ pub fn check_destruction(holds: &[Procedure], basis: Basis, retention: Retention
         return Err(Error::precondition(
             "K4.legal-hold",
             format!(
-                "the case is under legal hold while its {} is open: nothing in it may be destroyed until the end is recorded",
+                "the case is under legal hold by its {}: nothing in it may be destroyed until the final result is recorded and its release approved",
                 names.join(", ")
             ),
         ));
@@ -236,6 +245,10 @@ pub fn check_destruction(holds: &[Procedure], basis: Basis, retention: Retention
         Retention::Until(last) if today <= last => Err(Error::precondition(
             format!("{rule}.retention"),
             format!("kept through {last}: destroyable from the next day"),
+        )),
+        Retention::Marked(mark) => Err(Error::precondition(
+            "K3.retention",
+            format!("kept permanently: the footage is marked as {}", mark.name()),
         )),
         Retention::Until(_) => Ok(()),
     }
@@ -326,7 +339,7 @@ mod tests {
         let policy = RetentionPolicy::default();
         let captured_on = date("2026-01-31");
         let file = Retention::Until(date("2036-05-01"));
-        let unreferenced = EvidenceUse { audio_video: true, referenced: false, captured_on };
+        let unreferenced = EvidenceUse { audio_video: true, referenced: false, captured_on, marked: None };
         // Six months from capture, whatever the case file (month ends clamp).
         assert_eq!(
             evidence_retention(&unreferenced, file, &policy),
@@ -349,11 +362,26 @@ mod tests {
             (Basis::CaseFile, Retention::CaseOpen)
         );
         // A document follows its case file, referenced or not.
-        let document = EvidenceUse { audio_video: false, referenced: false, captured_on };
+        let document = EvidenceUse { audio_video: false, referenced: false, captured_on, marked: None };
         assert_eq!(
             evidence_retention(&document, Retention::Permanent, &policy),
             (Basis::CaseFile, Retention::Permanent)
         );
+    }
+
+    #[test]
+    fn marked_footage_is_kept_permanently() {
+        let policy = RetentionPolicy::default();
+        let captured_on = date("2026-01-31");
+        for mark in FootageMark::ALL {
+            for referenced in [false, true] {
+                let u = EvidenceUse { audio_video: true, referenced, captured_on, marked: Some(mark) };
+                let (basis, until) = evidence_retention(&u, Retention::Until(date("2036-01-01")), &policy);
+                assert_eq!((basis, until), (Basis::Recording, Retention::Marked(mark)));
+                assert_eq!(until.code(), "permanent");
+                assert_eq!(rule(check_destruction(&[], basis, until, date("2100-01-01"))), "K3.retention");
+            }
+        }
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub struct PenaltyDecision {
 }
 
 /// One row of the penalty table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PenaltyRow {
     /// Decisions counted in this row.
     pub decisions: u64,
@@ -159,7 +159,7 @@ pub struct PenaltyRow {
 }
 
 /// The penalty table (RULES N2): decisions by most severe penalty, with 罚没金额.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PenaltyTable {
     rows: [PenaltyRow; 12],
     /// Penalty decisions that impose no penalty (不予处罚); not in any row, nor in the total.
@@ -242,7 +242,7 @@ impl LicensingOutcome {
 }
 
 /// The licensing table (RULES N3).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicensingTable {
     /// Applications received: licensing cases opened.
     pub received: u64,
@@ -350,7 +350,7 @@ impl ExecutionMethod {
 }
 
 /// The compulsory-measure table (RULES N4).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompulsionTable {
     pub sealing: u64,
     pub seizure: u64,
@@ -435,12 +435,125 @@ impl CompulsionTable {
     }
 }
 
-/// The three tables of one agency, or the sum of several.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The kind of an inspection (行政检查, RULES N4 [default]), as recorded in the
+/// `inspection_kind` detail of an `inspection` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InspectionKind {
+    /// 日常检查
+    Routine,
+    /// 专项检查
+    Special,
+    /// 双随机、一公开抽查
+    Random,
+}
+
+impl InspectionKind {
+    /// Every kind.
+    pub const ALL: [Self; 3] = [Self::Routine, Self::Special, Self::Random];
+
+    /// The stable code (the detail's value, API, CSV).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Routine => "routine",
+            Self::Special => "special",
+            Self::Random => "random",
+        }
+    }
+
+    /// The heading in published tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Routine => "日常检查",
+            Self::Special => "专项检查",
+            Self::Random => "双随机抽查",
+        }
+    }
+
+    /// Parses a recorded detail: the code or the Chinese name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "routine" | "日常检查" | "日常" => Some(Self::Routine),
+            "special" | "专项检查" | "专项" => Some(Self::Special),
+            "random" | "双随机" | "双随机抽查" | "双随机、一公开" => Some(Self::Random),
+            _ => None,
+        }
+    }
+
+    /// The detail of an `inspection` event that names its kind.
+    pub const DETAIL: &'static str = "inspection_kind";
+
+    /// Checks the `inspection_kind` detail of an act being recorded: absent is allowed (the
+    /// inspection is counted as of no stated kind), anything else must be a kind. The error names
+    /// the field `details.inspection_kind`.
+    pub fn check_detail(detail: Option<&str>) -> Result<Option<Self>> {
+        match detail {
+            None => Ok(None),
+            Some(s) => Self::parse(s).map(Some).ok_or_else(|| {
+                Error::invalid(
+                    format!("details.{}", Self::DETAIL),
+                    format!(
+                        "{:?} is not an inspection kind: routine (日常检查), special (专项检查) or random (双随机)",
+                        crate::error::clip(s)
+                    ),
+                )
+            }),
+        }
+    }
+}
+
+/// The inspection table (RULES N4 [default]: inspections by kind).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectionTable {
+    pub routine: u64,
+    pub special: u64,
+    pub random: u64,
+    /// Inspections recorded without a kind (before kinds were recorded, or left out).
+    pub unspecified: u64,
+}
+
+impl InspectionTable {
+    /// Counts one inspection of `kind` (`None`: no kind stated).
+    pub fn count(&mut self, kind: Option<InspectionKind>) {
+        *match kind {
+            Some(InspectionKind::Routine) => &mut self.routine,
+            Some(InspectionKind::Special) => &mut self.special,
+            Some(InspectionKind::Random) => &mut self.random,
+            None => &mut self.unspecified,
+        } += 1;
+    }
+
+    /// Inspections, all kinds.
+    pub fn total(&self) -> u64 {
+        self.routine + self.special + self.random + self.unspecified
+    }
+
+    /// The rows (code, heading, count), in table order.
+    pub fn rows(&self) -> [(&'static str, &'static str, u64); 4] {
+        [
+            ("routine", InspectionKind::Routine.label(), self.routine),
+            ("special", InspectionKind::Special.label(), self.special),
+            ("random", InspectionKind::Random.label(), self.random),
+            ("unspecified", "未注明类别", self.unspecified),
+        ]
+    }
+
+    fn add(&mut self, o: &Self) {
+        self.routine += o.routine;
+        self.special += o.special;
+        self.random += o.random;
+        self.unspecified += o.unspecified;
+    }
+}
+
+/// The tables of one agency, or the sum of several.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tables {
     pub penalty: PenaltyTable,
     pub licensing: LicensingTable,
     pub compulsion: CompulsionTable,
+    /// Inspections by kind (N4 [default]); absent from snapshots published before it existed.
+    #[serde(default)]
+    pub inspection: InspectionTable,
 }
 
 impl Tables {
@@ -449,6 +562,73 @@ impl Tables {
         self.penalty.add(&o.penalty);
         self.licensing.add(&o.licensing);
         self.compulsion.add(&o.compulsion);
+        self.inspection.add(&o.inspection);
+    }
+}
+
+/// What keeps a decision's figures from being published (RULES N6): a decision in scope that
+/// lacks a penalty category or an amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incomplete {
+    /// A fine (罚款) stated without its amount.
+    FineWithoutAmount,
+    /// A licensing decision whose action is not one of the licensing actions (no column of N3).
+    LicensingWithoutAction,
+}
+
+impl Incomplete {
+    /// What is missing, in words.
+    pub fn words(&self) -> &'static str {
+        match self {
+            Self::FineWithoutAmount => "a fine (罚款) without its amount",
+            Self::LicensingWithoutAction => "a licensing decision without a known action (no category)",
+        }
+    }
+}
+
+/// Whether a penalty decision's figures are complete (RULES N6): every fine has its amount.
+/// (A penalty type that cannot be read is DATA_LOSS before this; a decision naming no penalty is
+/// a 不予处罚 decision, counted apart.)
+pub fn penalty_incomplete(types_and_amounts: &[(PenaltyType, u64)]) -> Option<Incomplete> {
+    types_and_amounts
+        .iter()
+        .any(|(t, fen)| *t == PenaltyType::Fine && *fen == 0)
+        .then_some(Incomplete::FineWithoutAmount)
+}
+
+/// The day by which an agency publishes a year's figures (RULES N1): `due` (month, day) of the
+/// next year; a day the month lacks (29 February) is its last day.
+pub fn annual_due(year: i32, due: AnnualDue) -> Option<chrono::NaiveDate> {
+    let next = year.checked_add(1)?;
+    (1..=due.day).rev().find_map(|d| chrono::NaiveDate::from_ymd_opt(next, due.month, d))
+}
+
+/// The month and day of the next year by which the annual figures are published (RULES N1:
+/// 31 January [default]; 广州 used 31 March).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnualDue {
+    pub month: u32,
+    pub day: u32,
+}
+
+impl Default for AnnualDue {
+    fn default() -> Self {
+        Self { month: 1, day: 31 }
+    }
+}
+
+impl AnnualDue {
+    /// Parses `MM-DD` (a day of a leap year: `02-29` means the month's last day).
+    pub fn parse(s: &str) -> Option<Self> {
+        let (m, d) = s.trim().split_once('-')?;
+        let (month, day) = (m.parse().ok()?, d.parse().ok()?);
+        chrono::NaiveDate::from_ymd_opt(2024, month, day)?;
+        Some(Self { month, day })
+    }
+
+    /// As `MM-DD`.
+    pub fn code(self) -> String {
+        format!("{:02}-{:02}", self.month, self.day)
     }
 }
 
@@ -522,11 +702,13 @@ pub struct StatisticsPolicy {
     /// Whether a decision later revoked (or found void) still counts in its period: some tables
     /// include them, others do not (N2). Counting them keeps a past period's figures unchanged.
     pub count_revoked: bool,
+    /// By when, in the next year, a year's figures are published (N1).
+    pub annual_due: AnnualDue,
 }
 
 impl Default for StatisticsPolicy {
     fn default() -> Self {
-        Self { amount_unit: AmountUnit::WanYuan, count_revoked: true }
+        Self { amount_unit: AmountUnit::WanYuan, count_revoked: true, annual_due: AnnualDue::default() }
     }
 }
 
@@ -702,6 +884,53 @@ mod tests {
         assert_eq!(AmountUnit::parse("wan_yuan"), Some(AmountUnit::WanYuan));
         assert_eq!(AmountUnit::parse("yuan"), Some(AmountUnit::Yuan));
         assert_eq!(AmountUnit::parse("万元"), None);
+    }
+
+    #[test]
+    fn inspection_kinds_and_their_table() {
+        assert_eq!(InspectionKind::parse("双随机"), Some(InspectionKind::Random));
+        assert_eq!(InspectionKind::parse(" special "), Some(InspectionKind::Special));
+        assert_eq!(InspectionKind::parse("日常检查"), Some(InspectionKind::Routine));
+        assert_eq!(InspectionKind::check_detail(None).unwrap(), None);
+        match InspectionKind::check_detail(Some("突击")) {
+            Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "details.inspection_kind"),
+            other => panic!("{other:?}"),
+        }
+        let mut t = Tables::default();
+        t.inspection.count(Some(InspectionKind::Random));
+        t.inspection.count(None);
+        let mut sum = Tables::default();
+        sum.add(&t);
+        sum.add(&t);
+        assert_eq!((sum.inspection.random, sum.inspection.unspecified, sum.inspection.total()), (2, 2, 4));
+    }
+
+    #[test]
+    fn a_fine_without_its_amount_is_incomplete() {
+        assert_eq!(penalty_incomplete(&[(P::Fine, 0)]), Some(Incomplete::FineWithoutAmount));
+        assert_eq!(penalty_incomplete(&[(P::Warning, 0), (P::Fine, 100)]), None);
+        assert_eq!(penalty_incomplete(&[(P::ConfiscateIllegalGains, 0)]), None, "confiscation: only if determinable");
+        assert_eq!(penalty_incomplete(&[]), None, "不予处罚 is counted apart");
+    }
+
+    #[test]
+    fn the_annual_figures_are_due_by_a_configured_day_of_the_next_year() {
+        assert_eq!(annual_due(2026, AnnualDue::default()), chrono::NaiveDate::from_ymd_opt(2027, 1, 31));
+        let feb29 = AnnualDue::parse("02-29").unwrap();
+        assert_eq!(annual_due(2026, feb29), chrono::NaiveDate::from_ymd_opt(2027, 2, 28));
+        assert_eq!(annual_due(2027, feb29), chrono::NaiveDate::from_ymd_opt(2028, 2, 29));
+        assert_eq!(AnnualDue::parse("03-31").map(AnnualDue::code), Some("03-31".to_owned()));
+        assert_eq!(AnnualDue::parse("04-31"), None);
+        assert_eq!(AnnualDue::parse("0131"), None);
+    }
+
+    #[test]
+    fn tables_serialise_and_read_back_whole() {
+        let mut t = Tables::default();
+        t.penalty.count(&decision(&[P::Fine], 100, 0));
+        t.inspection.count(Some(InspectionKind::Routine));
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Tables>(&json).unwrap(), t);
     }
 
     #[test]

@@ -475,18 +475,56 @@ async fn notices(State(s): State<AppState>, headers: HeaderMap, Path(agency): Pa
     Ok(cached(&headers, "application/json", 300, body.to_string()))
 }
 
+/// `?version=N`: a published version of the annual figures (none: the latest, or the figures
+/// computed now when none was published).
+#[derive(Debug, Deserialize)]
+struct AnnualQuery {
+    #[serde(default)]
+    version: Option<String>,
+}
+
+impl AnnualQuery {
+    fn version(&self) -> Result<u32> {
+        match self.version.as_deref() {
+            None | Some("") => Ok(0),
+            Some(v) => {
+                Ok(v.parse().ok().filter(|v| *v > 0).ok_or_else(|| Error::invalid("version", "a version 1, 2, ..."))?)
+            }
+        }
+    }
+}
+
+async fn annual_view(s: &AppState, agency: &str, year: &str, q: &AnnualQuery) -> Result<crate::annual::AnnualView> {
+    let year: i32 = year.parse().map_err(|_| Error::invalid("year", "not a year"))?;
+    Ok(crate::annual::view(&s.publicity, &AgencyId::parse("agency", agency)?, year, q.version()?).await?)
+}
+
+/// The publication record of a version (RULES N6), as JSON.
+fn publication_json(p: &crate::annual::Publication) -> serde_json::Value {
+    json!({
+        "version": p.version,
+        "snapshot_id": p.snapshot_id,
+        "published_at": p.published_at.to_rfc3339(),
+        "reason": p.reason,
+    })
+}
+
 async fn annual(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path((agency, year)): Path<(String, String)>,
+    Query(q): Query<AnnualQuery>,
 ) -> Result<Response> {
-    let year: i32 = year.parse().map_err(|_| Error::invalid("year", "not a year"))?;
-    let r = crate::annual::report(&s.publicity, &AgencyId::parse("agency", &agency)?, year).await?;
+    let v = annual_view(&s, &agency, &year, &q).await?;
+    let r = &v.report;
     let counts = |c: &[Count]| c.iter().map(|c| (c.name.clone(), json!(c.count))).collect::<serde_json::Map<_, _>>();
     let body = json!({
         "agency_id": r.agency_id,
         "agency_name": r.agency_name,
         "year": r.year,
+        "due_date": v.due_date.to_string(),
+        "publication": v.publication.as_ref().map(publication_json),
+        "versions": v.versions.iter().map(publication_json).collect::<Vec<_>>(),
         "cases_by_kind": counts(&r.cases_by_kind),
         "decisions_by_kind": counts(&r.decisions_by_kind),
         "penalties_by_type": counts(&r.penalties_by_type),
@@ -505,21 +543,26 @@ async fn annual(
         "disclosures_excluded": r.disclosures_excluded,
         "tables": crate::statistics::tables_json(&r.tables, r.amount_unit),
     });
-    Ok(cached(&headers, "application/json", 3600, body.to_string()))
+    // Computed figures may change with the record: a shorter cache than a frozen version's.
+    let max_age = if v.publication.is_some() { 3600 } else { 300 };
+    Ok(cached(&headers, "application/json", max_age, body.to_string()))
 }
 
-/// The year's penalty, licensing and compulsory-measure tables (RULES N2–N4) as CSV: what the
-/// agency publishes by 31 January (N1). Counts and amounts only, nothing personal.
+/// The year's penalty, licensing, compulsory-measure and inspection tables (RULES N2–N4) as CSV:
+/// what the agency publishes by its due date (N1), frozen once published (N6). Counts and
+/// amounts only, nothing personal.
 async fn annual_csv(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path((agency, year)): Path<(String, String)>,
+    Query(q): Query<AnnualQuery>,
 ) -> Result<Response> {
-    let year: i32 = year.parse().map_err(|_| Error::invalid("year", "not a year"))?;
-    let r = crate::annual::report(&s.publicity, &AgencyId::parse("agency", &agency)?, year).await?;
+    let v = annual_view(&s, &agency, &year, &q).await?;
+    let r = &v.report;
     let body = crate::statistics::year_csv(&r.agency_id, &r.agency_name, r.year, &r.tables, r.amount_unit)?;
     let text = String::from_utf8(body).map_err(|e| Error::Internal(format!("csv: {e}")))?;
-    Ok(cached(&headers, "text/csv; charset=utf-8", 3600, text))
+    let max_age = if v.publication.is_some() { 3600 } else { 300 };
+    Ok(cached(&headers, "text/csv; charset=utf-8", max_age, text))
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,7 +11,8 @@
 //!   cases by their licensing action;
 //! - N4: `seizure` events by their `measure` detail, `execution` events by their `method` detail
 //!   (none: the party performed, nothing was enforced), `forced_demolition` events as 排除妨碍、
-//!   恢复原状.
+//!   恢复原状; `inspection` events by their `inspection_kind` detail (routine, special, random:
+//!   双随机; none stated: unspecified).
 //!
 //! Counts hold no personal data (N7): the tables name agencies and count acts, nothing else, so
 //! they are public as they are (the public annual report carries them).
@@ -26,7 +27,7 @@ use sanxiang_domain::id::{AgencyId, CaseId, DraftId};
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::statistics::{
-    AmountUnit, ExecutionMethod, Measure, PenaltyDecision, StatisticsPolicy, Tables, annuls, period,
+    AmountUnit, ExecutionMethod, InspectionKind, Measure, PenaltyDecision, StatisticsPolicy, Tables, annuls, period,
 };
 use sanxiang_domain::{Error, Result};
 use sanxiang_recording::reads::Period;
@@ -152,9 +153,26 @@ pub async fn tables(p: &Publicity, agency: &agency::Model, from: NaiveDate, to: 
         .sum();
 
     // N3 acceptances and N4: the acts of the period.
-    let kinds = [EventKind::Filing, EventKind::Seizure, EventKind::ForcedDemolition, EventKind::Execution];
+    let kinds = [
+        EventKind::Filing,
+        EventKind::Seizure,
+        EventKind::ForcedDemolition,
+        EventKind::Execution,
+        EventKind::Inspection,
+    ];
     for e in recorder.events_in(&agency.id, &kinds, period).await? {
         match e.kind {
+            // Inspections by kind (N4 [default]); a stored kind that does not read is counted as
+            // of no stated kind only when none was stated: anything else is DATA_LOSS.
+            EventKind::Inspection => match detail(&e.payload, InspectionKind::DETAIL) {
+                None => t.inspection.count(None),
+                Some(k) => t.inspection.count(Some(InspectionKind::parse(k).ok_or_else(|| {
+                    Error::DataLoss(format!(
+                        "events.payload.details.inspection_kind of an inspection in case {} cannot be read",
+                        e.case_id
+                    ))
+                })?)),
+            },
             EventKind::Filing if e.case_kind == CaseKind::Licensing => t.licensing.accepted += 1,
             EventKind::Seizure => t.compulsion.count_measure(Measure::from_detail(detail(&e.payload, "measure"))),
             EventKind::ForcedDemolition => t.compulsion.count_execution(ExecutionMethod::Restoration),
@@ -202,6 +220,8 @@ pub fn tables_json(t: &Tables, unit: AmountUnit) -> Json {
     let l = &t.licensing;
     let compulsion: serde_json::Map<String, Json> =
         t.compulsion.rows().iter().map(|(code, _, n)| ((*code).to_owned(), json!(n))).collect();
+    let inspection: serde_json::Map<String, Json> =
+        t.inspection.rows().iter().map(|(code, _, n)| ((*code).to_owned(), json!(n))).collect();
     json!({
         "amount_unit": unit.code(),
         "penalty": {
@@ -223,6 +243,7 @@ pub fn tables_json(t: &Tables, unit: AmountUnit) -> Json {
             "unclassified": l.unclassified,
         },
         "compulsion": compulsion,
+        "inspection": inspection,
     })
 }
 
@@ -304,6 +325,9 @@ fn csv_of(blocks: &[CsvBlock<'_>], from: NaiveDate, to: NaiveDate, unit: AmountU
         }
         for (item, heading, n) in b.tables.compulsion.rows() {
             row("compulsion", item, heading, n, None)?;
+        }
+        for (item, heading, n) in b.tables.inspection.rows() {
+            row("inspection", item, heading, n, None)?;
         }
     }
     Ok(csv_take(&mut w)?.into_bytes())

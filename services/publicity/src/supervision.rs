@@ -8,8 +8,9 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
+use sanxiang_domain::calendar::end_instant;
 use sanxiang_domain::calendar::{
     DECISION_LATE_MIN_MICROS, DECISION_LIMIT_DAYS, WorkCalendar, decision_due, decision_late, local_date,
 };
@@ -20,8 +21,8 @@ use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_registry::registry::refusal_kind;
 use sanxiang_store::db_error;
-use sanxiang_store::entity::{agency, disclosure};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sanxiang_store::entity::{agency, annual_publication, disclosure};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::Publicity;
 use crate::rows::status;
@@ -61,6 +62,8 @@ pub enum OverdueKind {
     ComplaintNotification,
     /// No 立案 decision on a report within its period (T4).
     ReportFiling,
+    /// The previous year's figures not published by their due date (RULES N1).
+    AnnualFigures,
     /// A supplement a filing review asked for, not filed within its period (F7; `sanxiang-filing`).
     FilingSupplement,
     /// A decision a conduct complaint recommended revoking or changing, neither revised nor
@@ -117,6 +120,7 @@ pub async fn overdue(p: &Publicity, agencies: Vec<agency::Model>) -> Result<Vec<
         let tz = stored_zone(&a.time_zone)?;
         days.insert(a.id.clone(), (tz, local_date(now, tz)));
     }
+    let mut items = annual_figures_missing(p, &agencies, &days).await?;
     let day = |agency_id: &AgencyId| {
         days.get(agency_id).copied().ok_or_else(|| Error::Internal(format!("agency {agency_id} not loaded")))
     };
@@ -125,7 +129,6 @@ pub async fn overdue(p: &Publicity, agencies: Vec<agency::Model>) -> Result<Vec<
         return Ok(Vec::new());
     }
     let recorder = p.recorder();
-    let mut items = Vec::new();
 
     // Publications and withdrawals past their due dates (RULES P3, P6).
     let waiting = disclosure::Entity::find()
@@ -336,5 +339,50 @@ pub async fn overdue(p: &Publicity, agencies: Vec<agency::Model>) -> Result<Vec<
     }
 
     items.sort_by_key(|i| (i.kind, i.occurred_at.micros()));
+    Ok(items)
+}
+
+/// Agencies that have not published their previous year's figures by the due date (RULES N1):
+/// listed from the day after it until they do. An agency registered after that year ended owes
+/// none for it.
+async fn annual_figures_missing(
+    p: &Publicity,
+    agencies: &[agency::Model],
+    days: &HashMap<AgencyId, (Tz, NaiveDate)>,
+) -> Result<Vec<OverdueItem>> {
+    let mut items = Vec::new();
+    for a in agencies {
+        let Some((tz, today)) = days.get(&a.id).copied() else { continue };
+        let year = today.year() - 1;
+        let due = crate::annual::due_date(p, year)?;
+        if today <= due {
+            continue;
+        }
+        let year_end = end_instant(
+            NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| Error::invalid("year", "out of range"))?,
+            tz,
+        );
+        if a.created_at >= year_end {
+            continue;
+        }
+        let published = annual_publication::Entity::find()
+            .filter(annual_publication::Column::AgencyId.eq(&a.id))
+            .filter(annual_publication::Column::Year.eq(i64::from(year)))
+            .count(p.recorder().db())
+            .await
+            .map_err(db_error)?;
+        if published > 0 {
+            continue;
+        }
+        items.push(item(
+            OverdueKind::AnnualFigures,
+            &a.id,
+            None,
+            format!("{}/{year}", a.id),
+            Some(due),
+            format!("the figures of {year} are not published; they were due on {due}"),
+            year_end,
+        ));
+    }
     Ok(items)
 }

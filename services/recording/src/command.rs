@@ -89,4 +89,6 @@ pub struct DestroyEvidence {
     pub appraisal: String,
     /// The supervising witnesses (监销人).
     pub witnesses: Vec<String>,
+    /// The agency head's approval of the destruction list (e.g. its document number).
+    pub approval_reference: String,
 }

@@ -8,12 +8,13 @@ use sanxiang_domain::calendar::decision_late;
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::chain::EvidenceLink;
 use sanxiang_domain::credit_code::CreditCode;
-use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, is_audio_video};
+use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, FootageMark, is_audio_video};
 use sanxiang_domain::limits::{self, MAX_ADDRESS, MAX_CODE, MAX_NAME};
 use sanxiang_domain::officer::{Act, ActingRefused, check_acting, stored_zone};
 use sanxiang_domain::party::{Party, PartyKind};
+use sanxiang_domain::statistics::InspectionKind;
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
-use sanxiang_registry::auth::{Principal, Scope};
+use sanxiang_registry::auth::{Principal, Role, Scope};
 use sanxiang_registry::registry::{Refusal, refusal_kind};
 use sanxiang_registry::{OfficerInfo, Registry};
 use sanxiang_store::entity::{agency, case, event, evidence};
@@ -36,6 +37,8 @@ pub struct CaseView {
     pub decision_overdue: bool,
     /// The procedures holding the case (RULES K4).
     pub legal_holds: Vec<sanxiang_domain::lifecycle::Procedure>,
+    /// Procedures whose final result is recorded and whose release awaits approval (RULES K4).
+    pub releases_pending: Vec<sanxiang_domain::lifecycle::Procedure>,
 }
 
 /// Clock skew tolerated between a device and the server for "when it happened".
@@ -273,6 +276,7 @@ impl Recorder {
             closed: state.closed(),
             decision_overdue,
             legal_holds: state.holds(),
+            releases_pending: state.releases_pending(),
             row: c,
         })
     }
@@ -413,6 +417,31 @@ impl Recorder {
         if r.summary_procedure && r.summary_procedure_basis.trim().is_empty() {
             return Err(Error::invalid("summary_procedure_basis", "name the law that allows the summary procedure"));
         }
+        if kind == EventKind::Inspection {
+            // The kind of inspection the statistics count (RULES N4 [default]).
+            InspectionKind::check_detail(r.details.get(InspectionKind::DETAIL).map(String::as_str))?;
+        }
+        if kind == EventKind::EvidenceMarked {
+            let mark = r.details.get(FootageMark::DETAIL).map(String::as_str).unwrap_or_default();
+            if FootageMark::parse(mark).is_none() {
+                return Err(Error::invalid(
+                    format!("details.{}", FootageMark::DETAIL),
+                    "obstruction or major_incident: why the footage is kept permanently (RULES K3)",
+                ));
+            }
+            if r.evidence_ids.is_empty() {
+                return Err(Error::invalid("evidence_ids", "name the footage marked"));
+            }
+        }
+        if matches!(kind, EventKind::ReconsiderationConcluded | EventKind::LawsuitConcluded) && r.text.trim().is_empty()
+        {
+            // The end of a procedure is its final result, which the release of the hold rests on
+            // (RULES K4).
+            return Err(Error::invalid("text", "state the final result (复议决定, 判决, 撤回, 终止)"));
+        }
+        if kind == EventKind::LegalHoldReleased {
+            self.check_release_approval(who, case_id).await?;
+        }
         let tz = stored_zone(&agency.time_zone)?;
 
         // The acting officers (G3).
@@ -504,6 +533,12 @@ impl Recorder {
                 .remove(id)
                 .filter(|e| &e.case_id == case_id)
                 .ok_or_else(|| Error::invalid(format!("evidence_ids[{i}]"), "no such evidence in this case"))?;
+            if kind == EventKind::EvidenceMarked && !is_audio_video(&e.media_type) {
+                return Err(Error::invalid(
+                    format!("evidence_ids[{i}]"),
+                    "only audio or video footage is marked for permanent keeping (RULES K3)",
+                ));
+            }
             links.push(EvidenceLink {
                 evidence_id: e.id.clone(),
                 sha256: e
@@ -603,6 +638,40 @@ impl Recorder {
                 directory_version: Some(who.directory_version),
             })
             .await
+    }
+
+    /// The release of a case's legal holds (RULES K4) is approved by a principal other than the
+    /// one who recorded each procedure's end (its final result), and by the agency's leadership.
+    /// With no release pending the writer refuses (`K4.final-result`) or, for a retry, answers the
+    /// stored event.
+    async fn check_release_approval(&self, who: &Principal, case_id: &CaseId) -> Result<()> {
+        let case = self.case(case_id).await?;
+        let pending = CaseState::from_bits(case.state_bits).releases_pending();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if who.role != Role::Head {
+            return Err(Error::precondition(
+                "K4.release-approval",
+                "the release of a legal hold is approved by the agency's leadership (head)",
+            ));
+        }
+        for p in pending {
+            let ended = self.events_of_kind(case_id, p.concluded_by()).await?;
+            let last = ended.last().ok_or_else(|| {
+                Error::DataLoss(format!("case {case_id} awaits the release of its {} but records no end", p.name()))
+            })?;
+            if last.actor == who.id.as_str() {
+                return Err(Error::precondition(
+                    "K4.release-approval",
+                    format!(
+                        "the end of the {} was recorded by this principal: another principal approves the release",
+                        p.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The events of one kind of a case, in chain order.

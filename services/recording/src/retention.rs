@@ -18,7 +18,7 @@ use sanxiang_domain::canonical::Value;
 use sanxiang_domain::catalog::{LicensingAction, PenaltyType};
 use sanxiang_domain::error::{request_id, same_request};
 use sanxiang_domain::id::{CaseId, EvidenceId};
-use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, is_audio_video};
+use sanxiang_domain::lifecycle::{CaseKind, CaseState, EventKind, FootageMark, is_audio_video};
 use sanxiang_domain::limits;
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::retention::{self, CaseFacts, EvidenceUse, RetentionPolicy};
@@ -114,6 +114,8 @@ struct FileFacts {
     referenced: HashSet<EvidenceId>,
     /// Items already destroyed.
     destroyed: HashSet<EvidenceId>,
+    /// Footage marked as showing obstruction or a major incident (RULES K3), by its first mark.
+    marked: HashMap<EvidenceId, FootageMark>,
 }
 
 fn unreadable(row: &event::Model) -> Error {
@@ -176,6 +178,14 @@ impl Recorder {
             limits::chars(&format!("witnesses[{i}]"), w, limits::MAX_NAME)?;
         }
         let witnesses = retention::witnesses(&r.witnesses)?;
+        let approval = r.approval_reference.trim();
+        limits::chars("approval_reference", approval, limits::MAX_CODE)?;
+        if approval.is_empty() {
+            return Err(Error::invalid(
+                "approval_reference",
+                "name the agency head's approval of the destruction list (RULES K5)",
+            ));
+        }
 
         let agency = self.registry.agency(&case.agency_id).await?;
         let tz = stored_zone(&agency.time_zone)?;
@@ -184,7 +194,7 @@ impl Recorder {
         let closed_on = file.closed_at.map(|t| local_date(Timestamp::from_micros(t), tz));
         let file_retention = retention::case_retention(class, closed_on, &self.retention);
         let state = CaseState::from_bits(case.state_bits);
-        let holds = state.holds();
+        let holds = state.held_by();
         let today = local_date(self.clock.now(), tz);
 
         let mut items = Vec::with_capacity(r.evidence_ids.len());
@@ -205,6 +215,7 @@ impl Recorder {
                 audio_video: is_audio_video(&e.media_type),
                 referenced: file.referenced.contains(id),
                 captured_on: local_date(Timestamp::from_micros(e.captured_at), tz),
+                marked: file.marked.get(id).copied(),
             };
             let (basis, until) = retention::evidence_retention(&used, file_retention, &self.retention);
             retention::check_destruction(&holds, basis, until, today).map_err(|err| match err {
@@ -230,6 +241,7 @@ impl Recorder {
             .with("batch_id", batch_id)
             .with("appraisal", appraisal)
             .with("witnesses", witnesses)
+            .with("approval_reference", approval)
             .with("items", Value::Array(items.iter().map(Tombstone::to_value).collect()));
         let event = self
             .writer
@@ -304,6 +316,7 @@ impl Recorder {
         let mut revoked = false;
         let mut referenced = HashSet::new();
         let mut destroyed = HashSet::new();
+        let mut marked = HashMap::new();
         for row in self.all_events(&case.id).await? {
             let kind = EventKind::parse(&row.kind);
             match kind {
@@ -320,12 +333,30 @@ impl Recorder {
                 Some(EventKind::EvidenceDestroyed) => {
                     destroyed.extend(tombstones(&row)?.into_iter().map(|t| t.evidence_id));
                 }
+                Some(EventKind::EvidenceMarked) => {
+                    let p = Value::parse(&row.payload).map_err(|_| unreadable(&row))?;
+                    let mark = p
+                        .get("details")
+                        .and_then(|d| d.get(FootageMark::DETAIL))
+                        .and_then(Value::as_str)
+                        .and_then(FootageMark::parse)
+                        .ok_or_else(|| unreadable(&row))?;
+                    let links = evidence_from_json(&row.evidence).ok_or_else(|| unreadable(&row))?;
+                    for l in links {
+                        marked.entry(l.evidence_id).or_insert(mark);
+                    }
+                }
                 _ => {}
             }
-            // An upload, a retrieval or a destruction names an item without using it.
+            // An upload, a retrieval, a destruction or a mark names an item without using it.
             if !matches!(
                 kind,
-                Some(EventKind::EvidenceUploaded | EventKind::EvidenceAccessed | EventKind::EvidenceDestroyed)
+                Some(
+                    EventKind::EvidenceUploaded
+                        | EventKind::EvidenceAccessed
+                        | EventKind::EvidenceDestroyed
+                        | EventKind::EvidenceMarked
+                )
             ) {
                 let links = evidence_from_json(&row.evidence).ok_or_else(|| {
                     Error::DataLoss(format!(
@@ -379,6 +410,7 @@ impl Recorder {
             closed_at,
             referenced,
             destroyed,
+            marked,
         })
     }
 }

@@ -121,6 +121,9 @@ pub enum Action {
     ReadComplaints,
     /// Set an agency's complaint periods (RULES T3, T4, T6).
     ConfigureComplaints,
+    /// Approve and carry out the destruction of evidence past its retention (销毁, RULES K5): the
+    /// agency head, who approves the destruction list.
+    DestroyEvidence,
 }
 
 impl Action {
@@ -145,6 +148,7 @@ impl Action {
             Self::HandleComplaints => "handle complaints or see reporters",
             Self::ReadComplaints => "read complaints",
             Self::ConfigureComplaints => "set the complaint periods",
+            Self::DestroyEvidence => "approve the destruction of evidence (销毁)",
         }
     }
 }
@@ -244,6 +248,12 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
         (Role::Admin, Action::ConfigureComplaints) => true,
         (Role::Head, Action::ConfigureComplaints) => scope.is_some_and(|s| s.is_agency(agency)),
         (Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor, Action::ConfigureComplaints) => false,
+        // The agency head approves the destruction list (RULES K5); nobody else destroys.
+        (Role::Head, Action::DestroyEvidence) => scope.is_some_and(|s| s.is_agency(agency)),
+        (
+            Role::Admin | Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor,
+            Action::DestroyEvidence,
+        ) => false,
     };
     if allowed {
         Ok(())
@@ -380,6 +390,21 @@ mod tests {
         assert!(authorize(&p(Role::Officer, Some("a")), Action::ReadComplaints, Some(&a)).is_err());
         assert!(authorize(&p(Role::Head, Some("a")), Action::ReadComplaints, Some(&a)).is_ok());
         assert!(authorize(&p(Role::Head, Some("b")), Action::ReadComplaints, Some(&a)).is_err());
+    }
+
+    #[test]
+    fn only_the_head_destroys_evidence_in_its_own_words() {
+        let a = scope("a", &["city"]);
+        assert!(authorize(&p(Role::Head, Some("a")), Action::DestroyEvidence, Some(&a)).is_ok());
+        assert!(authorize(&p(Role::Head, Some("b")), Action::DestroyEvidence, Some(&a)).is_err());
+        for role in [Role::Officer, Role::Reviewer, Role::Publisher, Role::Supervisor, Role::Admin] {
+            assert!(authorize(&p(role, Some("a")), Action::DestroyEvidence, Some(&a)).is_err(), "{role:?}");
+        }
+        let refused = authorize(&p(Role::Officer, Some("a")), Action::DestroyEvidence, Some(&a)).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "permission denied: the officer role may not approve the destruction of evidence (销毁) in agency a"
+        );
     }
 
     #[test]

@@ -22,7 +22,8 @@ struct Cli {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Run the service (embedded SQLite and local files unless configured otherwise).
-    Serve(ServeConfig),
+    // Boxed: the service's options are much larger than any other subcommand's.
+    Serve(Box<ServeConfig>),
     /// Check an archive written by `case export` offline, as docs/CHAIN.md describes.
     VerifyExport {
         /// The tar archive.
@@ -121,7 +122,7 @@ pub async fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command(), "sanxiang", &mut std::io::stdout());
             Ok(())
         }
-        Command::Serve(config) => serve(config).await,
+        Command::Serve(config) => serve(*config).await,
         Command::VerifyExport { file, vkey, witnesses, quorum } => {
             offline::run(&file, &offline::Trust { vkey, witnesses, quorum })
         }

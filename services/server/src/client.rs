@@ -513,6 +513,10 @@ pub enum EvidenceCmd {
         /// A supervising witness (监销人); at least two distinct ones.
         #[arg(long = "witness")]
         witnesses: Vec<String>,
+        /// The agency head's approval of the destruction list (e.g. its document number);
+        /// required by the server, which names `approval_reference` when it is missing.
+        #[arg(long, default_value = "")]
+        approval: String,
         #[arg(long, default_value_t = uuid::Uuid::now_v7().to_string())]
         request_id: String,
     },
@@ -982,7 +986,7 @@ async fn evidence(
             let id = r.evidence.as_ref().map(|e| e.id.clone()).unwrap_or_default();
             show(q, &id, &r);
         }
-        EvidenceCmd::Destroy { case_id, evidence_ids, batch, appraisal, witnesses, request_id } => {
+        EvidenceCmd::Destroy { case_id, evidence_ids, batch, appraisal, witnesses, approval, request_id } => {
             let r = record
                 .destroy_evidence(pb::DestroyEvidenceRequest {
                     request_id,
@@ -991,6 +995,7 @@ async fn evidence(
                     batch_id: batch,
                     appraisal,
                     witnesses,
+                    approval_reference: approval,
                 })
                 .await?
                 .into_inner();

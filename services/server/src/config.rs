@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use sanxiang_domain::statistics::AmountUnit;
+use sanxiang_domain::retention::MIN_RECORDING_MONTHS;
+use sanxiang_domain::statistics::{AmountUnit, AnnualDue};
 
 use crate::telemetry::LogFormat;
 
@@ -110,6 +111,12 @@ pub struct ServeConfig {
     #[arg(long, env = "SANXIANG_STATS_COUNT_REVOKED", default_value_t = true, action = clap::ArgAction::Set)]
     pub stats_count_revoked: bool,
 
+    /// Month and day (`MM-DD`) of the next year by which an agency publishes a year's figures; from
+    /// the day after, an agency that has not shows on ListOverdue (RULES N1 [default] `01-31`;
+    /// 广州 used `03-31`).
+    #[arg(long, env = "SANXIANG_STATS_ANNUAL_DUE", default_value = "01-31", value_parser = parse_annual_due)]
+    pub stats_annual_due: AnnualDue,
+
     // ---- Retention (RULES K2, K3) ----
     /// Years a case file of the longer fixed-term class is kept from its closing: general-procedure
     /// penalties, compulsory measures, licensing (局令第8号 Art. 6: 30).
@@ -126,7 +133,7 @@ pub struct ServeConfig {
     /// Months footage no act of its case references is kept from its capture; never below 6 (the
     /// time to sue, 行诉法 Art. 46).
     #[arg(long, env = "SANXIANG_RETENTION_RECORDING_MONTHS", default_value_t = 6,
-          value_parser = clap::value_parser!(u32).range(6..))]
+          value_parser = parse_recording_months)]
     pub retention_recording_months: u32,
 
     /// Months after issue or the last passed annual review (年审) by which the next review is due;
@@ -196,6 +203,21 @@ pub struct ServeConfig {
 pub struct AdminListen(pub Option<SocketAddr>);
 
 /// `yuan` or `wan_yuan`.
+fn parse_annual_due(s: &str) -> Result<AnnualDue, String> {
+    AnnualDue::parse(s).ok_or_else(|| format!("{s:?} is not a month and day MM-DD (e.g. 01-31)"))
+}
+
+/// Months, never below the time to sue (RULES K3): a shorter period is refused at start.
+fn parse_recording_months(s: &str) -> Result<u32, String> {
+    let months: u32 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of months"))?;
+    if months < MIN_RECORDING_MONTHS {
+        return Err(format!(
+            "{months} is below the {MIN_RECORDING_MONTHS} months footage must be kept (RULES K3: the time to sue, 行诉法 Art. 46)"
+        ));
+    }
+    Ok(months)
+}
+
 fn parse_amount_unit(s: &str) -> Result<AmountUnit, String> {
     AmountUnit::parse(s).ok_or_else(|| format!("{s:?} is neither `wan_yuan` (万元) nor `yuan` (元)"))
 }
@@ -238,6 +260,7 @@ impl ServeConfig {
             upload_sweep_seconds: 600,
             stats_amount_unit: AmountUnit::WanYuan,
             stats_count_revoked: true,
+            stats_annual_due: AnnualDue::default(),
             retention_long_years: 30,
             retention_short_years: 10,
             retention_recording_months: 6,
@@ -277,5 +300,40 @@ impl ServeConfig {
         add("aws_secret_access_key", &self.s3_secret_access_key);
         add("aws_allow_http", &self.s3_allow_http.map(|b| b.to_string()));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        serve: ServeConfig,
+    }
+
+    fn parse(args: &[&str]) -> Result<ServeConfig, String> {
+        Serve::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .map(|s| s.serve)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn footage_is_never_kept_less_than_six_months() {
+        let refused = parse(&["--retention-recording-months", "5"]).expect_err("refused at start");
+        assert!(refused.contains("--retention-recording-months"), "{refused}");
+        assert!(refused.contains("below the 6 months footage must be kept (RULES K3"), "{refused}");
+        assert_eq!(parse(&["--retention-recording-months", "6"]).unwrap().retention_recording_months, 6);
+        assert_eq!(parse(&[]).unwrap().retention_recording_months, 6);
+    }
+
+    #[test]
+    fn the_annual_figures_are_due_on_31_january_unless_configured() {
+        assert_eq!(parse(&[]).unwrap().stats_annual_due, AnnualDue { month: 1, day: 31 });
+        assert_eq!(parse(&["--stats-annual-due", "03-31"]).unwrap().stats_annual_due, AnnualDue { month: 3, day: 31 });
+        let refused = parse(&["--stats-annual-due", "02-30"]).expect_err("refused");
+        assert!(refused.contains("MM-DD"), "{refused}");
     }
 }

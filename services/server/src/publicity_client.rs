@@ -87,6 +87,29 @@ pub enum DisclosureCmd {
         #[arg(long)]
         csv: Option<std::path::PathBuf>,
     },
+    /// Publish (freeze) an agency's figures of a finished year (RULES N1, N6); again, with
+    /// --reason, to publish a corrected version. Publisher or head of the agency.
+    PublishAnnual {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        /// Why a published year is corrected (required for a correction).
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long, default_value_t = uuid::Uuid::now_v7().to_string())]
+        request_id: String,
+    },
+    /// An agency's figures of a finished year: the published version (the latest, or --version),
+    /// or computed now if none was published. Public.
+    Annual {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long, default_value_t = 0)]
+        version: u32,
+    },
 }
 
 /// `publicity-policy …`
@@ -302,6 +325,24 @@ pub async fn run(channel: Channel, bearer: Bearer, q: bool, cmd: PublicityCmd) -
                 }
                 None => print!("{}", String::from_utf8_lossy(&r.csv)),
             }
+        }
+        PublicityCmd::Disclosure(DisclosureCmd::PublishAnnual { agency, year, reason, request_id }) => {
+            let r = p
+                .publish_annual_report(pb::PublishAnnualReportRequest { request_id, agency_id: agency, year, reason })
+                .await?
+                .into_inner()
+                .report
+                .ok_or_else(|| crate::client::missing("report"))?;
+            let id = r.publication.as_ref().map(|x| x.snapshot_id.clone()).unwrap_or_default();
+            show(q, &id, &r);
+        }
+        PublicityCmd::Disclosure(DisclosureCmd::Annual { agency, year, version }) => {
+            let r = p
+                .get_annual_report(pb::GetAnnualReportRequest { agency_id: agency, year, version })
+                .await?
+                .into_inner();
+            let id = r.publication.as_ref().map(|x| x.snapshot_id.clone()).unwrap_or_default();
+            show(q, &id, &r);
         }
         PublicityCmd::Policy(PolicyCmd::Get { agency }) => {
             let policy = p

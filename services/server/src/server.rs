@@ -268,10 +268,12 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             .map_err(|e| format!("retention: {e}"))?,
         );
     tokio::spawn(expire_uploads(recorder.clone(), Duration::from_secs(config.upload_sweep_seconds.max(1))));
-    let publicity =
-        Publicity::new(recorder.clone(), Arc::new(sanxiang_review::records::Records::new(db.clone()))).with_statistics(
-            StatisticsPolicy { amount_unit: config.stats_amount_unit, count_revoked: config.stats_count_revoked },
-        );
+    let publicity = Publicity::new(recorder.clone(), Arc::new(sanxiang_review::records::Records::new(db.clone())))
+        .with_statistics(StatisticsPolicy {
+            amount_unit: config.stats_amount_unit,
+            count_revoked: config.stats_count_revoked,
+            annual_due: config.stats_annual_due,
+        });
 
     let complaints = sanxiang_complaints::Complaints::new(recorder.clone());
 

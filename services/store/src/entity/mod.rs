@@ -1,6 +1,7 @@
 //! sea-orm entities, one module per table (schema in `migrations/`).
 
 pub mod agency;
+pub mod annual_publication;
 pub mod calendar_year;
 pub mod case;
 pub mod catalog;
