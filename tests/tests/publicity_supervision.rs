@@ -603,6 +603,8 @@ async fn event_count(w: &World, case_id: &str) -> u64 {
 async fn unrecorded_seizure(w: &World, case_id: &str, now: Timestamp) -> pb::Event {
     let mut r = w.event(case_id, K::Seizure, now);
     r.missing_recording_reason = "执法记录仪故障".into();
+    // The officers show their cards (RULES C7), so the missing recording is the only finding.
+    r.certificates_shown = true;
     w.officer
         .record
         .clone()
