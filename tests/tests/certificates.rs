@@ -21,6 +21,7 @@ backend_tests!(
     a_lost_card_is_replaced_and_the_public_verifies_both_numbers,
     acts_record_the_certificates_shown_and_those_without_are_listed,
     a_certificate_covers_its_field_and_area_only,
+    the_card_qr_code_leads_to_its_page_at_the_configured_public_address,
 );
 
 /// Registers an officer of `agency` with `change` applied to the request.
@@ -351,6 +352,13 @@ async fn a_lost_card_is_replaced_and_the_public_verifies_both_numbers(backend: B
         "the roster links each number to its page"
     );
     assert_eq!(http_get(&h, &format!("/v1{}", page("豫A-NO-SUCH-CARD"))).await.status(), 404);
+    // … which its QR code names in full; without a configured public address, the address the
+    // surface listens on.
+    let address = format!("http://{}{}", h.running.http_addr, page(&old));
+    assert_eq!(card["url"], address.as_str());
+    assert_eq!(scan_qr(&h, &old).await, address);
+    assert!(html.contains(&format!("<img src=\"{}/qr.svg\"", page(&old))), "the page shows the code: {html}");
+    assert_eq!(http_get(&h, &format!("{}/qr.svg", page("豫A-NO-SUCH-CARD"))).await.status(), 404);
 
     // Reported lost: the card ends at once, and only its replacement may follow.
     record(&h.admin, &holder.id, pb::CertificateEventKind::LostReported, "", 0).await.unwrap();
@@ -436,6 +444,52 @@ async fn a_lost_card_is_replaced_and_the_public_verifies_both_numbers(backend: B
         })
         .await;
     refused(taken, Code::AlreadyExists, "replaced");
+}
+
+/// What a phone reads from the QR code of card `number`: the SVG served for it, drawn module by
+/// module and decoded by a decoder independent of the encoder.
+async fn scan_qr(h: &Harness, number: &str) -> String {
+    let r = http_get(h, &format!("/certificates/{}/qr.svg", url_path(number))).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let svg = r.text().await.expect("svg");
+    let attr = |name: &str| -> usize {
+        let at = svg.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        svg[at..].split('"').next().expect(name).parse().expect(name)
+    };
+    let (w, h) = (attr("width"), attr("height"));
+    let mut dark = vec![false; w * h];
+    // Each dark run is `M{left} {top}h{width}v{height}H{left}V{top}`.
+    let path = svg.split(" d=\"").nth(1).expect("the path of dark modules").split('"').next().expect("path");
+    for run in path.split('M').filter(|r| !r.is_empty()) {
+        let n: Vec<usize> =
+            run.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).map(|p| p.parse().unwrap()).collect();
+        let (left, top, width, height) = (n[0], n[1], n[2], n[3]);
+        for y in top..top + height {
+            for x in left..left + width {
+                dark[y * w + x] = true;
+            }
+        }
+    }
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| if dark[y * w + x] { 0 } else { 255 });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().expect("the code decodes").1
+}
+
+async fn the_card_qr_code_leads_to_its_page_at_the_configured_public_address(backend: Backend) {
+    let clock = std::sync::Arc::new(sanxiang_domain::TestClock::new(shanghai_morning("2026-05-06")));
+    let public = sanxiang_publicity::http::PublicUrl::parse("https://gs.example.gov.cn/gongshi/").unwrap();
+    let h = Harness::start_with(backend, clock, |c| c.public_url = Some(public)).await;
+    let w = h.world(2, "").await;
+    let number = format!("豫A-{}", uuid::Uuid::now_v7().simple());
+    register(&h, &w.agency.id, "赵六", |r| r.certificate_number = number.clone()).await;
+    let address = format!("https://gs.example.gov.cn/gongshi/certificates/{}", url_path(&number));
+    assert_eq!(scan_qr(&h, &number).await, address);
+    assert_eq!(http_json(&h, &format!("/v1/certificates/{}", url_path(&number))).await["url"], address.as_str());
+    // Another card's code names its own page.
+    let other = &w.officers[0].certificate_number;
+    assert_eq!(scan_qr(&h, other).await, format!("https://gs.example.gov.cn/gongshi/certificates/{}", url_path(other)));
 }
 
 /// `s` as one percent-encoded path segment.

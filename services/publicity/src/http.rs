@@ -90,6 +90,38 @@ struct AppState {
     publicity: Publicity,
     limiter: Arc<Limiter>,
     rendered: Arc<Rendered>,
+    base_url: PublicUrl,
+}
+
+/// The absolute address the public surface is reached at from outside (`https://host[/prefix]`):
+/// the base of links that leave the site, such as the page a certificate card's QR code leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// An `http` or `https` URL with a host and neither query nor fragment; a trailing `/` is
+    /// dropped.
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        let u = url::Url::parse(s.trim()).map_err(|e| format!("{s:?} is not an absolute URL: {e}"))?;
+        if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+            return Err(format!("{s:?} is not an http:// or https:// address with a host"));
+        }
+        if u.query().is_some() || u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
+            return Err(format!("{s:?} carries a query, fragment or credentials; give the site's address only"));
+        }
+        Ok(Self(u.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    /// `http://ADDR` or `https://ADDR`: where a server listening on `addr` is reached when no
+    /// public address is configured.
+    pub fn of_listener(addr: SocketAddr, tls: bool) -> Self {
+        Self(format!("{}://{addr}", if tls { "https" } else { "http" }))
+    }
+
+    /// The absolute URL of `path` (which starts with `/`).
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
 }
 
 /// The public JSON of listed disclosures, encoded once per state of a row: a page of the listing
@@ -156,18 +188,15 @@ impl Rendered {
     }
 }
 
-/// The router of the public surface.
-pub fn router(publicity: Publicity, limit: RateLimit) -> Router {
-    router_with(publicity, limit, Router::new())
-}
-
-/// The router of the public surface with `extra` routes of other systems (the log's tiles)
-/// served beside it under the same rate limit and security headers.
-pub fn router_with(publicity: Publicity, limit: RateLimit, extra: Router) -> Router {
+/// The router of the public surface, reached from outside at `base_url` (the absolute links it
+/// hands out, e.g. in a certificate card's QR code), with `extra` routes of other systems (the
+/// log's tiles) served beside it under the same rate limit and security headers.
+pub fn router_with(publicity: Publicity, limit: RateLimit, base_url: &PublicUrl, extra: Router) -> Router {
     let state = AppState {
         publicity,
         limiter: Arc::new(Limiter { limit, buckets: Mutex::new(HashMap::new()) }),
         rendered: Arc::default(),
+        base_url: base_url.clone(),
     };
     Router::new()
         .route("/", get(index))
@@ -175,6 +204,7 @@ pub fn router_with(publicity: Publicity, limit: RateLimit, extra: Router) -> Rou
         .route("/decisions/{id}/entry.atom", get(decision_entry))
         .route("/agencies/{id}", get(agency_page))
         .route("/certificates/{number}", get(certificate_page))
+        .route("/certificates/{number}/qr.svg", get(certificate_qr))
         .route("/v1/certificates/{number}", get(certificate_json))
         .route(crate::site::CSS_PATH, get(stylesheet))
         .route("/v1/disclosures", get(list))
@@ -240,26 +270,6 @@ async fn public_response(r: Response) -> Response {
 /// A path the surface does not serve.
 async fn unknown_path() -> HttpError {
     HttpError(Error::not_found("page", "at this address"))
-}
-
-/// Serves the public surface on `listener` until `shutdown` resolves.
-pub async fn serve<L>(
-    listener: L,
-    publicity: Publicity,
-    limit: RateLimit,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    L: axum::serve::Listener<Addr = SocketAddr>,
-{
-    use axum::serve::ListenerExt;
-    // The listener is a plain TCP listener or the server's TLS listener; a (no-op) `tap_io` is
-    // what gives any listener addressed by `SocketAddr` the client-address `ConnectInfo` the rate
-    // limit keys on.
-    let listener = listener.tap_io(|_| {});
-    axum::serve(listener, router(publicity, limit).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 async fn rate_limit(
@@ -1070,6 +1080,14 @@ async fn certificate_page(
     Ok(page(&headers, StatusCode::OK, 60, html))
 }
 
+/// The QR code printed on a certificate card (RULES C2): the absolute address of the card's
+/// page, as SVG. Unknown numbers are 404, like the page.
+async fn certificate_qr(State(s): State<AppState>, headers: HeaderMap, Path(number): Path<String>) -> Result<Response> {
+    let c = card(&s, &number).await?;
+    let svg = crate::site::qr_svg(&s.base_url.join(&crate::site::certificate_url(&c.number)))?;
+    Ok(cached(&headers, "image/svg+xml", 3600, svg))
+}
+
 /// A certificate card as JSON.
 async fn certificate_json(
     State(s): State<AppState>,
@@ -1092,6 +1110,8 @@ async fn certificate_json(
         "verdict": crate::site::card_verdict(&c),
         "replaced_on": c.replaced.as_ref().map(|(on, _)| on.to_string()),
         "replaced_by": c.replaced.as_ref().map(|(_, n)| n.clone()),
+        "url": s.base_url.join(&crate::site::certificate_url(&c.number)),
+        "qr_svg": format!("{}/qr.svg", crate::site::certificate_url(&c.number)),
     });
     Ok(cached(&headers, "application/json", 60, body.to_string()))
 }
@@ -1118,6 +1138,20 @@ pub(crate) fn index_html(rows: &[disclosure::Model]) -> std::result::Result<Stri
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn public_url_is_an_absolute_site_address() {
+        let u = PublicUrl::parse("https://gs.example.gov.cn/gongshi/").unwrap();
+        assert_eq!(u.join("/certificates/A1"), "https://gs.example.gov.cn/gongshi/certificates/A1");
+        assert_eq!(PublicUrl::parse("http://127.0.0.1:8080").unwrap().join("/x"), "http://127.0.0.1:8080/x");
+        for bad in ["gs.example.gov.cn", "/gongshi", "ftp://gs.example.gov.cn", "https://gs.example.gov.cn/?a=1"] {
+            assert!(PublicUrl::parse(bad).is_err(), "{bad}");
+        }
+        assert!(PublicUrl::parse("https://user:pw@gs.example.gov.cn").is_err());
+        assert!(PublicUrl::parse("https://gs.example.gov.cn/#top").is_err());
+        let listener = PublicUrl::of_listener("127.0.0.1:8443".parse().unwrap(), true);
+        assert_eq!(listener.join("/"), "https://127.0.0.1:8443/");
+    }
     use proptest::prelude::*;
 
     use crate::testgen::{check, compact, generate};

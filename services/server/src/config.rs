@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use sanxiang_domain::retention::MIN_RECORDING_MONTHS;
 use sanxiang_domain::statistics::{AmountUnit, AnnualDue};
+use sanxiang_publicity::http::PublicUrl;
 
 use crate::telemetry::LogFormat;
 
@@ -57,6 +58,13 @@ pub struct ServeConfig {
     /// Public HTTP listen address (the disclosure feed, no authentication).
     #[arg(long, env = "SANXIANG_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
     pub http_listen: SocketAddr,
+
+    /// The address the public HTTP surface is reached at from outside, e.g.
+    /// `https://gs.example.gov.cn` (behind a proxy, with its path prefix): the base of the links
+    /// it hands out, such as the page a certificate card's QR code leads to (RULES C2). Default:
+    /// the address it listens on.
+    #[arg(long, env = "SANXIANG_PUBLIC_URL", value_parser = PublicUrl::parse)]
+    pub public_url: Option<PublicUrl>,
 
     /// Requests a client address may make in a burst on the public HTTP surface.
     #[arg(long, env = "SANXIANG_HTTP_RATE_BURST", default_value_t = 120)]
@@ -249,6 +257,7 @@ impl ServeConfig {
             s3_allow_http: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             http_rate_burst: 120,
             http_rate_per_second: 20,
             watch_per_address: 8,

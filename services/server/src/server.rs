@@ -15,7 +15,7 @@ use sanxiang_proto::v1::record_service_server::RecordServiceServer;
 use sanxiang_proto::v1::registry_service_server::RegistryServiceServer;
 use sanxiang_proto::v1::review_service_server::ReviewServiceServer;
 use sanxiang_publicity::Publicity;
-use sanxiang_publicity::http::RateLimit;
+use sanxiang_publicity::http::{PublicUrl, RateLimit};
 use sanxiang_publicity::watch::WatchLimits;
 use sanxiang_recording::{Recorder, StagingTtl};
 use sanxiang_registry::Registry;
@@ -362,9 +362,11 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
     };
     // The public router with the observing middleware on every route (`Router::layer`, so it
     // sees the matched route template).
+    let base_url = config.public_url.clone().unwrap_or_else(|| PublicUrl::of_listener(http_addr, tls.is_some()));
     let app = sanxiang_publicity::http::router_with(
         publicity,
         limit,
+        &base_url,
         sanxiang_log::http::router(log.clone()).merge(sanxiang_complaints::http::router(complaints)),
     )
     .layer(axum::middleware::from_fn(crate::observe::http));

@@ -497,6 +497,7 @@ struct CertificatePage {
     /// For a replaced card: the day, the new card's number and its page.
     replaced: Option<(String, String, String)>,
     json_url: String,
+    qr_url: String,
 }
 
 /// The page of a certificate card, where its QR code leads (RULES C2): whose card it is and
@@ -522,7 +523,16 @@ pub fn certificate(card: &sanxiang_registry::registry::CardCheck) -> Result<Stri
         valid_until: chinese_date(&card.valid_until.to_string()),
         replaced,
         json_url: format!("/v1{}", certificate_url(&card.number)),
+        qr_url: format!("{}/qr.svg", certificate_url(&card.number)),
     })
+}
+
+/// `text` as a QR code in SVG (error correction M, the usual quiet zone), as printed on a
+/// certificate card (RULES C2).
+pub fn qr_svg(text: &str) -> Result<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| Error::Internal(format!("QR code of a {}-byte address: {e}", text.len())))?;
+    Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
 }
 
 /// The path of a certificate card's page.
