@@ -1141,6 +1141,7 @@ mod tests {
 
     #[test]
     fn public_url_is_an_absolute_site_address() {
+        use super::PublicUrl;
         let u = PublicUrl::parse("https://gs.example.gov.cn/gongshi/").unwrap();
         assert_eq!(u.join("/certificates/A1"), "https://gs.example.gov.cn/gongshi/certificates/A1");
         assert_eq!(PublicUrl::parse("http://127.0.0.1:8080").unwrap().join("/x"), "http://127.0.0.1:8080/x");
