@@ -321,10 +321,16 @@ pub async fn leaves(db: &impl ConnectionTrait, from: u64, to: u64) -> Result<Vec
     Ok(out)
 }
 
-/// Integrates up to `max` committed events after the tree's size and signs the new checkpoint, in
-/// one transaction. `None` when there was nothing to integrate or another replica advanced the
-/// tree first.
+/// Integrates up to `max` committed events after the tree's size and signs the new checkpoint.
+/// `None` when there was nothing to integrate or another replica advanced the tree first.
+///
+/// On SQLite the one writer lock is shared with the event writer, so the sequencer takes it only
+/// to store what it computed: the events and hashes are read and the new nodes computed outside
+/// any write transaction (committed events and stored hashes never change), and only the tree's
+/// size is checked again under the lock before the nodes, the new size and the signed checkpoint
+/// are stored.
 pub async fn integrate(db: &Db, key: &NamedKey, max: u64, now: i64) -> Result<Option<SignedCheckpoint>> {
+    let Some(ext) = extension(db, max).await? else { return Ok(None) };
     let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -332,7 +338,7 @@ pub async fn integrate(db: &Db, key: &NamedKey, max: u64, now: i64) -> Result<Op
         })
         .await
         .map_err(db_error)?;
-    let result = integrate_in(&txn, key, max, now).await;
+    let result = store_extension(&txn, key, ext, now).await;
     match result {
         Ok(Some(c)) => {
             txn.commit().await.map_err(db_error)?;
@@ -349,10 +355,54 @@ pub async fn integrate(db: &Db, key: &NamedKey, max: u64, now: i64) -> Result<Op
     }
 }
 
-async fn integrate_in(
+/// The tree grown by the committed events after its stored size: the sizes, the new root and
+/// the stored hashes to add.
+struct Extension {
+    size: u64,
+    to: u64,
+    root: [u8; 32],
+    rows: Vec<stored_hash::ActiveModel>,
+}
+
+/// Reads the events after the tree's size (up to `max` of them) and the frontier, and computes
+/// the new nodes. `None` when every committed event is in the tree.
+async fn extension(db: &impl ConnectionTrait, max: u64) -> Result<Option<Extension>> {
+    let (size, _) = state(db).await?;
+    let newest: Option<i64> = event::Entity::find()
+        .select_only()
+        .column_as(event::Column::GlobalSeq.max(), "m")
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .flatten();
+    let newest = newest.map_or(0, u);
+    if newest <= size {
+        return Ok(None);
+    }
+    let to = newest.min(size + max);
+    let leaves = leaves(db, size, to).await?;
+    let mut hashes = read_hashes(db, &merkle::frontier(size)).await?;
+    let mut rows = Vec::new();
+    for (k, leaf) in leaves.iter().enumerate() {
+        let n = size + k as u64;
+        for (idx, h) in merkle::append(n, merkle::leaf_hash(leaf), &mut hashes).map_err(|e| internal("appending", e))? {
+            rows.push(stored_hash::ActiveModel {
+                idx: sea_orm::ActiveValue::Set(i(idx)),
+                hash: sea_orm::ActiveValue::Set(hex::encode(h.0)),
+            });
+        }
+    }
+    let root = tlog_tiles::tree_hash(to, &hashes).map_err(|e| internal("root", e))?.0;
+    Ok(Some(Extension { size, to, root, rows }))
+}
+
+/// Stores `ext` and its signed checkpoint in `txn`, if the tree is still of the size it grew
+/// from (else `None`: another replica advanced it first).
+async fn store_extension(
     txn: &DatabaseTransaction,
     key: &NamedKey,
-    max: u64,
+    ext: Extension,
     now: i64,
 ) -> Result<Option<SignedCheckpoint>> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
@@ -364,38 +414,7 @@ async fn integrate_in(
         .await
         .map_err(db_error)?;
     }
-    let (size, _) = state(txn).await?;
-    let newest: Option<i64> = event::Entity::find()
-        .select_only()
-        .column_as(event::Column::GlobalSeq.max(), "m")
-        .into_tuple()
-        .one(txn)
-        .await
-        .map_err(db_error)?
-        .flatten();
-    let newest = newest.map_or(0, u);
-    if newest <= size {
-        return Ok(None);
-    }
-    let to = newest.min(size + max);
-    let leaves = leaves(txn, size, to).await?;
-    let mut hashes = read_hashes(txn, &merkle::frontier(size)).await?;
-    let mut new_rows = Vec::new();
-    for (k, leaf) in leaves.iter().enumerate() {
-        let n = size + k as u64;
-        for (idx, h) in merkle::append(n, merkle::leaf_hash(leaf), &mut hashes).map_err(|e| internal("appending", e))? {
-            new_rows.push(stored_hash::ActiveModel {
-                idx: sea_orm::ActiveValue::Set(i(idx)),
-                hash: sea_orm::ActiveValue::Set(hex::encode(h.0)),
-            });
-        }
-    }
-    let root = tlog_tiles::tree_hash(to, &hashes).map_err(|e| internal("root", e))?.0;
-    let mut rows = new_rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
-        stored_hash::Entity::insert_many(chunk).exec(txn).await.map_err(db_error)?;
-    }
+    let Extension { size, to, root, rows } = ext;
     let updated = tree::Entity::update_many()
         .col_expr(tree::Column::Size, Expr::value(i(to)))
         .col_expr(tree::Column::Root, Expr::value(hex::encode(root)))
@@ -406,6 +425,11 @@ async fn integrate_in(
         .map_err(db_error)?;
     if updated.rows_affected != 1 {
         return Ok(None); // another replica advanced the tree first
+    }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
+        stored_hash::Entity::insert_many(chunk).exec(txn).await.map_err(db_error)?;
     }
     let note = sign_checkpoint(key, to, root)?;
     checkpoint::Entity::insert(checkpoint::ActiveModel {
