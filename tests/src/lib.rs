@@ -450,7 +450,7 @@ impl World {
                 request_id: uuid::Uuid::now_v7().to_string(),
                 draft_id: draft_id.into(),
                 officer_ids: self.both(),
-                document_prefix: String::new(),
+                ..Default::default()
             })
             .await
             .map(tonic::Response::into_inner)

@@ -625,4 +625,25 @@ async fn a_certificate_covers_its_field_and_area_only(backend: Backend) {
     // A power the agency does not have.
     refused(act("对无证驾驶的处罚", "").await, Code::InvalidArgument, "power");
     assert_eq!(w.events(&case.id).await.len(), before, "nothing refused is stored");
+
+    // A decision names the power it is made under and is checked the same way.
+    w.ready_for_decision(&case.id, sanxiang_domain::TimeProvider::now(clock.as_ref())).await;
+    let draft = w.submit_draft(&case.id, false).await;
+    let issue = |power: &str| {
+        let r = pb::IssueDecisionRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            draft_id: draft.id.clone(),
+            officer_ids: w.both(),
+            power: power.into(),
+            ..Default::default()
+        };
+        let mut review = w.head.review.clone();
+        async move { review.issue_decision(r).await.map(tonic::Response::into_inner) }
+    };
+    let before = w.events(&case.id).await.len();
+    refused(issue("对占道经营的处罚").await, Code::FailedPrecondition, "C8.field");
+    refused(issue("对无证驾驶的处罚").await, Code::InvalidArgument, "power");
+    assert_eq!(w.events(&case.id).await.len(), before, "nothing refused is stored");
+    let decided = issue("对生产经营超过保质期食品的处罚").await.unwrap().event.expect("event");
+    assert!(decided.payload_json.contains(r#""power":"对生产经营超过保质期食品的处罚""#), "{}", decided.payload_json);
 }

@@ -263,7 +263,7 @@ async fn every_idempotent_write_refuses_another_request_under_its_request_id(bac
         request_id: "decision-1".into(),
         draft_id: d.id.clone(),
         officer_ids: w.both(),
-        document_prefix: String::new(),
+        ..Default::default()
     };
     let issued = head.issue_decision(issue.clone()).await.unwrap().into_inner();
     assert_eq!(head.issue_decision(issue.clone()).await.unwrap().into_inner().document_number, issued.document_number);
@@ -565,7 +565,7 @@ async fn issue_decision_checks_its_officers_as_append_event_does(backend: Backen
         request_id: uuid::Uuid::now_v7().to_string(),
         draft_id: draft.id.clone(),
         officer_ids,
-        document_prefix: String::new(),
+        ..Default::default()
     };
     let mut head = w.head.review.clone();
     let o1 = w.officers[0].id.clone();

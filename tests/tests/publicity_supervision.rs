@@ -313,7 +313,7 @@ async fn issue_by(
             request_id: rid(),
             draft_id: draft_id.into(),
             officer_ids: officers.iter().map(|o| o.id.clone()).collect(),
-            document_prefix: String::new(),
+            ..Default::default()
         })
         .await
         .map(tonic::Response::into_inner)

@@ -716,6 +716,7 @@ async fn document_numbers_are_unique_and_consecutive(backend: Backend) {
             draft_id: d.id.clone(),
             officer_ids: w.both(),
             document_prefix: "榕市监许决字".into(),
+            ..Default::default()
         };
         async move { c.issue_decision(r).await.unwrap().into_inner() }
     }))
@@ -734,6 +735,7 @@ async fn document_numbers_are_unique_and_consecutive(backend: Backend) {
             draft_id: drafts[0].id.clone(),
             officer_ids: w.both(),
             document_prefix: "榕市监许决字".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

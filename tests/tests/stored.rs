@@ -89,7 +89,7 @@ async fn an_unreadable_decision_payload_is_data_loss_not_null(backend: Backend) 
         request_id: uuid::Uuid::now_v7().to_string(),
         draft_id: draft.id.clone(),
         officer_ids: w.both(),
-        document_prefix: String::new(),
+        ..Default::default()
     };
     let issued = w.head.review.clone().issue_decision(request.clone()).await.expect("issue").into_inner();
     let seq = issued.event.as_ref().expect("decision event").case_seq;

@@ -657,6 +657,7 @@ pub fn issue_decision(r: pb::IssueDecisionRequest) -> Result<review_command::Iss
         draft_id: id("draft_id", r.draft_id)?,
         officer_ids: ids("officer_ids", r.officer_ids)?,
         document_prefix: r.document_prefix,
+        power: r.power,
     })
 }
 

@@ -452,15 +452,7 @@ impl Recorder {
             (true, false) => 2,
         };
         // The power the act uses, from the agency's power list (C8).
-        let power = match r.power.trim() {
-            "" => None,
-            name => Some(
-                sanxiang_registry::registry::powers(agency)?
-                    .into_iter()
-                    .find(|p| p.name == name)
-                    .ok_or_else(|| Error::invalid("power", "not a power of the agency's power list"))?,
-            ),
-        };
+        let power = sanxiang_registry::registry::power_named(agency, &r.power)?;
         let act = Act {
             name: kind.as_str(),
             at: occurred_at,

@@ -81,6 +81,19 @@ pub fn powers(a: &agency::Model) -> Result<Vec<PowerItem>> {
         .map_err(|_| Error::DataLoss(format!("agencies.powers of agency {} cannot be read", a.id)))
 }
 
+/// The power of `a`'s list named `name` (an act's or decision's `power`, RULES C8.field):
+/// `None` for an empty name, INVALID_ARGUMENT `power` for a name not on the list.
+pub fn power_named(a: &agency::Model, name: &str) -> Result<Option<PowerItem>> {
+    match name.trim() {
+        "" => Ok(None),
+        name => powers(a)?
+            .into_iter()
+            .find(|p| p.name == name)
+            .map(Some)
+            .ok_or_else(|| Error::invalid("power", "not a power of the agency's power list")),
+    }
+}
+
 /// Input of [`Registry::create_agency`].
 #[derive(Debug, Clone, Default)]
 pub struct NewAgency {

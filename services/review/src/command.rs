@@ -87,6 +87,8 @@ pub struct IssueDecision {
     pub draft_id: DraftId,
     pub officer_ids: Vec<OfficerId>,
     pub document_prefix: String,
+    /// The name of the agency's power the decision is made under, or empty (RULES C8.field).
+    pub power: String,
 }
 
 /// A change, revocation, or confirmation of illegality or voidness of a decision

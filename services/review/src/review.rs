@@ -766,7 +766,15 @@ impl Reviews {
         let now = self.now();
         let certs = self.recorder.registry().certificates(&r.officer_ids).await?;
         let needed = if EventKind::Decision.needs_two_officers() { 2 } else { 0 };
-        let act = Act { name: "a decision", at: now, zone: tz, needed, field: None, place: "" };
+        let power = sanxiang_registry::registry::power_named(&agency, &r.power)?;
+        let act = Act {
+            name: "a decision",
+            at: now,
+            zone: tz,
+            needed,
+            field: power.as_ref().map(|p| p.category.as_str()),
+            place: "",
+        };
         if let Err(refused) = check_acting(&r.officer_ids, |id| certs.get(id).map(|o| o.named()), &case.agency_id, &act)
         {
             if let ActingRefused::Certificate { index, name, why, .. } = &refused {
@@ -804,6 +812,9 @@ impl Reviews {
             .with("decided_after_limit", late);
         if let Some(a) = &approval {
             payload = payload.with("review_id", a.id.as_str());
+        }
+        if let Some(p) = &power {
+            payload = payload.with("power", p.name.as_str());
         }
         // Every decision gets its disclosure in the same transaction (RULES P3, P4).
         let (disclosure, publication) = self.publicity.plan_decision(&agency, tz, &case, &d).await?;

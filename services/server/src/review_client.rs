@@ -150,6 +150,10 @@ pub enum DecisionCmd {
         /// Document-number prefix; default the agency name and 罚决字/许决字/决字.
         #[arg(long, default_value = "")]
         prefix: String,
+        /// The name of the agency's power the decision is made under (each officer's certificate
+        /// must cover its category, RULES C8).
+        #[arg(long, default_value = "")]
+        power: String,
         #[arg(long)]
         request_id: Option<String>,
     },
@@ -409,13 +413,14 @@ pub async fn review(
                 .ok_or_else(|| crate::client::missing("event"))?;
             show(q, &e.case_seq.to_string(), &e);
         }
-        ReviewSide::Decision(DecisionCmd::Issue { draft_id, officers, prefix, request_id }) => {
+        ReviewSide::Decision(DecisionCmd::Issue { draft_id, officers, prefix, power, request_id }) => {
             let r = review
                 .issue_decision(pb::IssueDecisionRequest {
                     request_id: fresh(request_id),
                     draft_id,
                     officer_ids: officers,
                     document_prefix: prefix,
+                    power,
                 })
                 .await?
                 .into_inner();
