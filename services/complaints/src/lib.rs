@@ -942,28 +942,27 @@ impl Complaints {
 
     /// Open complaints of `agencies` with their steps.
     async fn open_of(&self, ids: &[AgencyId]) -> Result<Vec<(complaint::Model, Vec<complaint_step::Model>)>> {
-        let rows = complaint::Entity::find()
-            .filter(complaint::Column::AgencyId.is_in(ids.iter().cloned()))
-            .filter(complaint::Column::IsOpen.eq(true))
-            .order_by_asc(complaint::Column::ReceivedAt)
-            .all(self.recorder.db())
-            .await
-            .map_err(db_error)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for c in rows {
-            let steps = self.steps(&c.id).await?;
-            out.push((c, steps));
-        }
-        Ok(out)
+        self.with_steps(ids, sea_orm::Condition::all().add(complaint::Column::IsOpen.eq(true))).await
     }
 
     /// Closed conduct complaints of `ids` concluded `revoke_or_change_recommended`, with their
     /// steps: the agency may still owe the answer (RULES T6).
     async fn awaiting_answer(&self, ids: &[AgencyId]) -> Result<Vec<(complaint::Model, Vec<complaint_step::Model>)>> {
+        let answer_owed = sea_orm::Condition::all()
+            .add(complaint::Column::IsOpen.eq(false))
+            .add(complaint::Column::Outcome.eq(Outcome::RevokeOrChangeRecommended.as_str()));
+        self.with_steps(ids, answer_owed).await
+    }
+
+    /// The complaints of `ids` that meet `condition`, oldest first, each with its steps.
+    async fn with_steps(
+        &self,
+        ids: &[AgencyId],
+        condition: sea_orm::Condition,
+    ) -> Result<Vec<(complaint::Model, Vec<complaint_step::Model>)>> {
         let rows = complaint::Entity::find()
             .filter(complaint::Column::AgencyId.is_in(ids.iter().cloned()))
-            .filter(complaint::Column::IsOpen.eq(false))
-            .filter(complaint::Column::Outcome.eq(Outcome::RevokeOrChangeRecommended.as_str()))
+            .filter(condition)
             .order_by_asc(complaint::Column::ReceivedAt)
             .all(self.recorder.db())
             .await
