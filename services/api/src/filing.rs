@@ -11,6 +11,7 @@ use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::filing_service_server::FilingService;
 use sanxiang_registry::Principal;
 use sanxiang_registry::auth::{Action, authorize};
+use sanxiang_store::entity::case;
 use tonic::{Request, Response, Status};
 
 use crate::authz;
@@ -27,6 +28,24 @@ impl FilingApi {
     /// Serves `filings`.
     pub fn new(filings: Filings) -> Self {
         Self { filings }
+    }
+
+    /// The case a filing reviewer acts on, and the agency the caller reviews for: one the filing
+    /// was routed to (F3) and, once a review is open and `held` is asked for, the one holding it
+    /// (F7).
+    async fn as_reviewer(
+        &self,
+        who: &Principal,
+        case_id: String,
+        held: bool,
+    ) -> std::result::Result<(case::Model, AgencyId), Status> {
+        let case_id: CaseId = convert::id("case_id", case_id).map_err(status)?;
+        let case = authz::case(self.filings.recorder(), who, Action::ReviewFiling, &case_id).await.map_err(status)?;
+        let row = self.filings.row(&case_id).await.map_err(status)?;
+        let recipients = sanxiang_filing::recipients_of(&row).map_err(status)?;
+        let holder = if held { row.reviewer_agency_id.as_ref() } else { None };
+        let reviewer = reviewing_agency(who, &recipients, holder).map_err(status)?;
+        Ok((case, reviewer))
     }
 }
 
@@ -298,11 +317,7 @@ impl FilingService for FilingApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let request_digest = convert::request_digest(&r);
-        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
-        let case = authz::case(self.filings.recorder(), &who, Action::ReviewFiling, &case_id).await.map_err(status)?;
-        let row = self.filings.row(&case_id).await.map_err(status)?;
-        let recipients = sanxiang_filing::recipients_of(&row).map_err(status)?;
-        let reviewer = reviewing_agency(&who, &recipients, None).map_err(status)?;
+        let (case, reviewer) = self.as_reviewer(&who, r.case_id, false).await?;
         let command = OpenReview { request_id: r.request_id, request_digest };
         let v = self.filings.open_review(&who, &case, &reviewer, command).await.map_err(status)?;
         Ok(Response::new(pb::OpenFilingReviewResponse { filing: Some(filing_to_pb(v)) }))
@@ -316,11 +331,7 @@ impl FilingService for FilingApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let request_digest = convert::request_digest(&r);
-        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
-        let case = authz::case(self.filings.recorder(), &who, Action::ReviewFiling, &case_id).await.map_err(status)?;
-        let row = self.filings.row(&case_id).await.map_err(status)?;
-        let recipients = sanxiang_filing::recipients_of(&row).map_err(status)?;
-        reviewing_agency(&who, &recipients, row.reviewer_agency_id.as_ref()).map_err(status)?;
+        let (case, _) = self.as_reviewer(&who, r.case_id, true).await?;
         let outcome = match pb::FilingOutcome::try_from(r.outcome) {
             Ok(pb::FilingOutcome::Recorded) => Some(Outcome::Recorded),
             Ok(pb::FilingOutcome::SupplementRequired) => Some(Outcome::SupplementRequired),
@@ -359,11 +370,7 @@ impl FilingService for FilingApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let request_digest = convert::request_digest(&r);
-        let case_id: CaseId = convert::id("case_id", r.case_id).map_err(status)?;
-        let case = authz::case(self.filings.recorder(), &who, Action::ReviewFiling, &case_id).await.map_err(status)?;
-        let row = self.filings.row(&case_id).await.map_err(status)?;
-        let recipients = sanxiang_filing::recipients_of(&row).map_err(status)?;
-        let reviewer = reviewing_agency(&who, &recipients, row.reviewer_agency_id.as_ref()).map_err(status)?;
+        let (case, reviewer) = self.as_reviewer(&who, r.case_id, true).await?;
         let command = RequestFile { request_id: r.request_id, request_digest, reason: r.reason };
         let v = self.filings.request_file(&who, &case, &reviewer, command).await.map_err(status)?;
         Ok(Response::new(pb::RequestCaseFileResponse { filing: Some(filing_to_pb(v)) }))
