@@ -242,7 +242,22 @@ async fn main() -> Result<(), Error> {
             print_row(&to_file, &label, rss);
             return Ok(());
         }
-        Command::Verify { events, rehash } => verify(channel, &token, events, rehash).await?,
+        Command::Verify { events, rehash } => {
+            // The peak column of this figure is the server's peak during the VerifyCase calls
+            // (started afresh after the case was filled); the whole run's peak is printed too.
+            let whole_run = std::cell::Cell::new(None);
+            let reset = || {
+                whole_run.set(server.as_ref().and_then(spawn::Server::peak_rss_kib));
+                server.as_ref().is_some_and(spawn::Server::reset_peak_rss)
+            };
+            let row = verify(channel, &token, events, rehash, &reset).await?;
+            if let Some(kib) = whole_run.get() {
+                #[allow(clippy::cast_precision_loss)]
+                let mib = kib as f64 / 1024.0;
+                eprintln!("server peak RSS while the case was filled: {mib:.1} MiB");
+            }
+            row
+        }
         Command::Log { clients, events, proofs } => {
             let rows = log(channel, &token, clients, events, proofs).await?;
             let rss = server.as_ref().and_then(spawn::Server::peak_rss_kib);
@@ -723,7 +738,13 @@ async fn upload(channel: Channel, admin_token: &str, size: usize, concurrency: u
     ))
 }
 
-async fn verify(channel: Channel, admin_token: &str, events: usize, rehash: bool) -> Result<Row, Error> {
+async fn verify(
+    channel: Channel,
+    admin_token: &str,
+    events: usize,
+    rehash: bool,
+    reset_peak_rss: &dyn Fn() -> bool,
+) -> Result<Row, Error> {
     const EVIDENCE: usize = 16 << 20;
     let agency = std::sync::Arc::new(setup_agency(&channel, admin_token).await?);
     let record = record_client(channel, &agency.token)?;
@@ -752,6 +773,9 @@ async fn verify(channel: Channel, admin_token: &str, events: usize, rehash: bool
     let mut checked = 0;
     let mut errors = 0;
     let mut first_error = None;
+    if !reset_peak_rss() {
+        eprintln!("the server's peak RSS could not be started afresh: the peak column covers the filling too");
+    }
     for _ in 0..3 {
         let t = Instant::now();
         let resp =

@@ -99,6 +99,13 @@ impl Server {
         Some(Duration::from_millis((utime + stime) * 10))
     }
 
+    /// Starts the server's peak resident set afresh from its current size (`5` to
+    /// `/proc/<pid>/clear_refs`), so that [`Self::peak_rss_kib`] then tells the peak of what
+    /// follows. `false` when the kernel refused.
+    pub fn reset_peak_rss(&self) -> bool {
+        self.child.id().is_some_and(|pid| std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok())
+    }
+
     /// The server's peak resident set (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;

@@ -49,23 +49,35 @@ impl FromStr for Sha256Digest {
     type Err = ParseDigestError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        // Verification parses three digests per event: decode by hand, lowercase only.
-        fn nibble(b: u8) -> Option<u8> {
-            match b {
-                b'0'..=b'9' => Some(b - b'0'),
-                b'a'..=b'f' => Some(b - b'a' + 10),
-                _ => None,
+        // Verification parses three digests per event: decode through a table, lowercase only,
+        // checking every digit once at the end.
+        const INVALID: u8 = 0xff;
+        const NIBBLE: [u8; 256] = {
+            let mut t = [INVALID; 256];
+            let mut i = 0;
+            while i < 10 {
+                t[b'0' as usize + i] = i as u8;
+                i += 1;
             }
-        }
+            let mut i = 0;
+            while i < 6 {
+                t[b'a' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            t
+        };
         let bytes = s.as_bytes();
         if bytes.len() != 64 {
             return Err(ParseDigestError);
         }
         let mut out = [0u8; 32];
+        let mut seen = 0u8;
         for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            *o = (nibble(pair[0]).ok_or(ParseDigestError)? << 4) | nibble(pair[1]).ok_or(ParseDigestError)?;
+            let (hi, lo) = (NIBBLE[pair[0] as usize], NIBBLE[pair[1] as usize]);
+            seen |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0f);
         }
-        Ok(Self(out))
+        if seen > 0x0f { Err(ParseDigestError) } else { Ok(Self(out)) }
     }
 }
 
@@ -96,5 +108,21 @@ mod tests {
     fn rejects_uppercase_and_wrong_length() {
         assert!("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD".parse::<Sha256Digest>().is_err());
         assert!("abc".parse::<Sha256Digest>().is_err());
+        // Any one digit outside 0-9a-f, at either place of a byte, anywhere in the digest.
+        let good = Sha256Digest::of(b"abc").to_hex();
+        for at in [0, 1, 31, 62, 63] {
+            for bad in ['g', 'G', 'A', ' ', '/', ':', '`', '\u{7f}'] {
+                let mut s = good.clone().into_bytes();
+                s[at] = bad as u8;
+                let text = String::from_utf8(s).unwrap();
+                assert!(text.parse::<Sha256Digest>().is_err(), "{text:?}");
+            }
+        }
+        // Every digit at every place decodes to its value.
+        for d in "0123456789abcdef".chars() {
+            let text: String = std::iter::repeat_n(d, 64).collect();
+            let v = d.to_digit(16).unwrap() as u8;
+            assert_eq!(text.parse::<Sha256Digest>().unwrap(), Sha256Digest([(v << 4) | v; 32]));
+        }
     }
 }

@@ -173,6 +173,105 @@ pub async fn inclusions(db: &impl ConnectionTrait, indexes: &[u64], size: u64) -
         .collect()
 }
 
+/// Whether `leaves` (index, event hash; all below `size`) are leaves of the tree of `size` whose
+/// root is `root`: the nodes above them are hashed from them, bottom up, and only what no leaf
+/// covers is read (the sibling of a node whose own sibling is not among them, and the complete
+/// subtrees of the tree that hold none of them). For a case's events, mostly neighbours in the
+/// tree, that reads a few dozen stored hashes instead of every node on every path. `false` only
+/// says that something differs, not what.
+async fn proven_by_recomputing(
+    db: &impl ConnectionTrait,
+    leaves: &[(u64, [u8; 32])],
+    size: u64,
+    root: [u8; 32],
+) -> Result<bool> {
+    use tlog_tiles::stored_hash_index;
+    // The complete subtrees the root is made of.
+    let wanted = Wanted::default();
+    tlog_tiles::tree_hash(size, &wanted).map_err(|e| internal("the tree's root", e))?;
+    let root_parts = wanted.0.into_inner();
+    // Positions first (no hashing): which nodes are computed, which siblings must be read.
+    let mut level_nodes: Vec<u64> = leaves.iter().map(|&(x, _)| x).collect();
+    level_nodes.sort_unstable();
+    level_nodes.dedup();
+    let mut computed_tops = std::collections::HashSet::new();
+    let mut read = Vec::new();
+    let mut level = 0u8;
+    while !level_nodes.is_empty() && level < 63 {
+        let mut next = Vec::with_capacity(level_nodes.len() / 2 + 1);
+        let mut at = 0;
+        while at < level_nodes.len() {
+            let n = level_nodes[at];
+            if ((n >> 1) + 1) << (level + 1) > size {
+                // The top of a complete subtree: a part of the root.
+                computed_tops.insert(stored_hash_index(level, n));
+                at += 1;
+                continue;
+            }
+            if n.is_multiple_of(2) && level_nodes.get(at + 1) == Some(&(n + 1)) {
+                at += 2;
+            } else {
+                read.push(stored_hash_index(level, n ^ 1));
+                at += 1;
+            }
+            next.push(n >> 1);
+        }
+        level_nodes = next;
+        level += 1;
+    }
+    read.extend(root_parts.iter().copied().filter(|x| !computed_tops.contains(x)));
+    let stored = read_hashes(db, &read).await?;
+    // Then the hashes, bottom up, on a blocking thread (about two SHA-256 blocks per node).
+    let leaves = leaves.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut level_nodes: Vec<(u64, Hash)> = leaves.iter().map(|(x, h)| (*x, merkle::leaf_hash(h))).collect();
+        level_nodes.sort_unstable_by_key(|&(x, _)| x);
+        level_nodes.dedup_by_key(|&mut (x, _)| x);
+        let mut parts = MapReader::default();
+        let mut level = 0u8;
+        while !level_nodes.is_empty() && level < 63 {
+            let mut next = Vec::with_capacity(level_nodes.len() / 2 + 1);
+            let mut at = 0;
+            while at < level_nodes.len() {
+                let (n, hash) = level_nodes[at];
+                if ((n >> 1) + 1) << (level + 1) > size {
+                    parts.0.insert(stored_hash_index(level, n), hash);
+                    at += 1;
+                    continue;
+                }
+                let parent = match level_nodes.get(at + 1) {
+                    Some(&(m, right)) if n.is_multiple_of(2) && m == n + 1 => {
+                        at += 2;
+                        tlog_tiles::node_hash(hash, right)
+                    }
+                    _ => {
+                        at += 1;
+                        let Some(&sibling) = stored.0.get(&stored_hash_index(level, n ^ 1)) else {
+                            return false;
+                        };
+                        if n.is_multiple_of(2) {
+                            tlog_tiles::node_hash(hash, sibling)
+                        } else {
+                            tlog_tiles::node_hash(sibling, hash)
+                        }
+                    }
+                };
+                next.push((n >> 1, parent));
+            }
+            level_nodes = next;
+            level += 1;
+        }
+        for x in &root_parts {
+            if let (false, Some(&h)) = (parts.0.contains_key(x), stored.0.get(x)) {
+                parts.0.insert(*x, h);
+            }
+        }
+        tlog_tiles::tree_hash(size, &parts).is_ok_and(|h| h.0 == root)
+    })
+    .await
+    .map_err(|e| internal("recomputing the tree's root", e))
+}
+
 /// Which of `leaves` (leaf index, event hash) are not proven leaves of the tree of `size` leaves
 /// with root `root`, checked as one multi-proof: every stored leaf hash against its event, every
 /// stored node on the leaves' paths against its two children, and the complete subtrees those
@@ -188,6 +287,17 @@ pub async fn unproven_leaves(
     use std::collections::BTreeSet;
     use tlog_tiles::stored_hash_index;
     let in_tree: Vec<(u64, [u8; 32])> = leaves.iter().copied().filter(|(x, _)| *x < size).collect();
+    if in_tree.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The common answer first: every leaf is proven when the root recomputed from them (and the
+    // stored nodes no leaf covers) is the signed one. Only when it is not, or a stored node is
+    // missing, are the stored nodes on every path read to locate what differs.
+    match proven_by_recomputing(db, &in_tree, size, root).await {
+        Ok(true) => return Ok(Vec::new()),
+        Ok(false) | Err(Error::DataLoss(_)) => {}
+        Err(e) => return Err(e),
+    }
     // Interior nodes (level ≥ 1) on the paths, up to the largest complete subtree of each leaf.
     let mut nodes: BTreeSet<(u8, u64)> = BTreeSet::new();
     for &(index, _) in &in_tree {
@@ -574,4 +684,92 @@ pub async fn leaf_hashes(db: &impl ConnectionTrait, from: u64, to: u64) -> Resul
     let indexes: Vec<u64> = (from..to).map(|k| merkle::stored_hash_index(0, k)).collect();
     let reader = read_hashes(db, &indexes).await?;
     Ok((from..to).map(|k| (k, reader.0[&merkle::stored_hash_index(0, k)])).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree of `n` leaves stored in a fresh SQLite file, with the event hashes of its leaves.
+    async fn stored_tree(dir: &std::path::Path, n: u64) -> (Db, Vec<[u8; 32]>, [u8; 32]) {
+        let db =
+            sanxiang_store::db::connect(&format!("sqlite://{}?mode=rwc", dir.join("t.db").display()), 2).await.unwrap();
+        let mut hashes = MapReader::default();
+        let mut events = Vec::new();
+        for k in 0..n {
+            let event = *sanxiang_domain::Sha256Digest::of(&k.to_be_bytes()).as_bytes();
+            events.push(event);
+            merkle::append(k, merkle::leaf_hash(&event), &mut hashes).unwrap();
+        }
+        let rows: Vec<stored_hash::ActiveModel> = hashes
+            .0
+            .iter()
+            .map(|(&idx, h)| stored_hash::ActiveModel {
+                idx: sea_orm::ActiveValue::Set(i(idx)),
+                hash: sea_orm::ActiveValue::Set(hex::encode(h.0)),
+            })
+            .collect();
+        for chunk in rows.chunks(CHUNK) {
+            stored_hash::Entity::insert_many(chunk.to_vec()).exec(&db).await.unwrap();
+        }
+        let root = tlog_tiles::tree_hash(n, &hashes).unwrap().0;
+        (db, events, root)
+    }
+
+    #[tokio::test]
+    async fn leaves_are_proven_by_recomputing_the_root_and_a_difference_is_located() {
+        const N: u64 = 1000;
+        let dir = tempfile::tempdir().unwrap();
+        let (db, events, root) = stored_tree(dir.path(), N).await;
+        let leaves = |range: &mut dyn Iterator<Item = u64>| -> Vec<(u64, [u8; 32])> {
+            range.map(|k| (k, events[k as usize])).collect()
+        };
+        // Contiguous ranges (a case's events), scattered ones, one leaf, all, and the edges of
+        // trees of other sizes.
+        let subsets = [
+            leaves(&mut (0..N)),
+            leaves(&mut (100..700)),
+            leaves(&mut (0..N).step_by(7)),
+            leaves(&mut std::iter::once(999)),
+            leaves(&mut std::iter::once(0)),
+            leaves(&mut (990..N)),
+        ];
+        for subset in &subsets {
+            assert!(proven_by_recomputing(&db, subset, N, root).await.unwrap(), "{} leaves", subset.len());
+            assert!(unproven_leaves(&db, subset, N, root).await.unwrap().is_empty());
+        }
+        for size in [1u64, 2, 3, 513, 999] {
+            let mut hashes = MapReader::default();
+            for (k, e) in events.iter().enumerate().take(size as usize) {
+                merkle::append(k as u64, merkle::leaf_hash(e), &mut hashes).unwrap();
+            }
+            let smaller_root = tlog_tiles::tree_hash(size, &hashes).unwrap().0;
+            let subset = leaves(&mut (0..size).rev().step_by(3));
+            assert!(proven_by_recomputing(&db, &subset, size, smaller_root).await.unwrap(), "size {size}");
+        }
+
+        // A leaf that is not the logged one: not proven, and named by the node-by-node check.
+        let mut changed = subsets[1].clone();
+        changed[250].1[0] ^= 1;
+        assert!(!proven_by_recomputing(&db, &changed, N, root).await.unwrap());
+        assert_eq!(unproven_leaves(&db, &changed, N, root).await.unwrap(), vec![350]);
+        // Another root: nothing is proven.
+        let mut other = root;
+        other[31] ^= 1;
+        assert!(!proven_by_recomputing(&db, &subsets[1], N, other).await.unwrap());
+        // A stored sibling the recomputation reads (the leaf beside the range's end: 700 is a
+        // left child, its right sibling 701 is read), changed.
+        assert!(proven_by_recomputing(&db, &leaves(&mut (100..701)), N, root).await.unwrap());
+        let sibling = merkle::stored_hash_index(0, 701);
+        stored_hash::Entity::update_many()
+            .col_expr(stored_hash::Column::Hash, Expr::value(hex::encode([7u8; 32])))
+            .filter(stored_hash::Column::Idx.eq(i(sibling)))
+            .exec(&db)
+            .await
+            .unwrap();
+        assert!(!proven_by_recomputing(&db, &leaves(&mut (100..701)), N, root).await.unwrap());
+        // A missing stored node is not a proof either (the node-by-node check reports it).
+        stored_hash::Entity::delete_many().filter(stored_hash::Column::Idx.eq(i(sibling))).exec(&db).await.unwrap();
+        assert!(matches!(proven_by_recomputing(&db, &leaves(&mut (100..701)), N, root).await, Err(Error::DataLoss(_))));
+    }
 }

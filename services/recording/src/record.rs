@@ -48,6 +48,8 @@ pub use sanxiang_domain::time::MAX_CLOCK_SKEW_SECONDS;
 #[derive(Debug, Clone)]
 pub struct Recorder {
     pub(crate) db: Db,
+    /// Direct reads of the SQLite file for long scans (verification), when the database is one.
+    pub(crate) direct: Option<Arc<sanxiang_store::DirectReader>>,
     pub(crate) registry: Registry,
     pub(crate) writer: Writer,
     pub(crate) vault: Vault,
@@ -155,6 +157,7 @@ impl Recorder {
     pub fn new(db: Db, registry: Registry, vault: Vault, clock: Arc<dyn TimeProvider>) -> Self {
         let writer = Writer::start(db.clone(), Arc::clone(&clock));
         Self {
+            direct: sanxiang_store::DirectReader::of(&db),
             db,
             registry,
             writer,

@@ -242,7 +242,18 @@ impl Recorder {
             let lower = (i > 0).then(|| bounds[i - 1]);
             let upper = (i + 1 < parts).then(|| bounds[i]);
             let (db, case_id, index) = (self.db.clone(), case.id.clone(), std::sync::Arc::clone(&index));
+            let direct = self.direct.clone();
             tasks.push(tokio::spawn(async move {
+                if let Some(reader) = direct {
+                    let (case_id, index) = (case_id.clone(), std::sync::Arc::clone(&index));
+                    let read =
+                        tokio::task::spawn_blocking(move || direct_range(&reader, &case_id, lower, upper, &index))
+                            .await
+                            .map_err(|e| Error::Internal(format!("verification task failed: {e}")))??;
+                    if let Some(part) = read {
+                        return Ok(part);
+                    }
+                }
                 let mut out = Part::default();
                 let mut after = lower;
                 loop {
@@ -481,45 +492,63 @@ impl EvidenceIndex {
     }
 
     /// Every reference of event `c` against the evidence row it names. Returns the problems and
-    /// whether `c` is an `evidence_uploaded` event whose references all match (it records them).
+    /// notes in `recorded` the items an `evidence_uploaded` event whose references match records.
     fn check(&self, c: &Checked, recorded: &mut Vec<EvidenceId>) -> Vec<Problem> {
         let mut problems = Vec::new();
         for link in &c.evidence {
-            // Digests compared parsed: the row's text equals `link.sha256.to_hex()` exactly when
-            // it parses (64 lowercase hex digits) to the link's digest.
-            match self.by_id.get(&link.evidence_id) {
-                Some((digest, size, media_type))
-                    if *digest == Some(link.sha256) && *size == link.size && *media_type == link.media_type =>
-                {
-                    if c.kind == EventKind::EvidenceUploaded.as_str() {
-                        recorded.push(link.evidence_id.clone());
-                    }
-                }
-                Some((digest, size, _)) => {
-                    let column = if *digest != Some(link.sha256) {
-                        "sha256"
-                    } else if *size != link.size {
-                        "size"
-                    } else {
-                        "media_type"
-                    };
-                    problems.push(Problem {
-                        column: column.into(),
-                        ..Problem::evidence(
-                            &link.evidence_id,
-                            c.case_seq,
-                            "the evidence row differs from the digest, size or media type the event recorded",
-                        )
-                    });
-                }
-                None => problems.push(Problem::evidence(
-                    &link.evidence_id,
-                    c.case_seq,
-                    "the event references evidence that is not in the case",
-                )),
-            }
+            self.check_link(
+                &c.kind,
+                c.case_seq,
+                (&link.evidence_id, link.sha256, link.size, &link.media_type),
+                &mut problems,
+                recorded,
+            );
         }
         problems
+    }
+
+    /// One reference (id, digest, size, media type) of an event of `kind` at `case_seq`.
+    fn check_link(
+        &self,
+        kind: &str,
+        case_seq: u64,
+        (id, sha256, size, media_type): (&str, Sha256Digest, u64, &str),
+        problems: &mut Vec<Problem>,
+        recorded: &mut Vec<EvidenceId>,
+    ) {
+        // Digests compared parsed: the row's text equals `sha256.to_hex()` exactly when it
+        // parses (64 lowercase hex digits) to the link's digest.
+        match self.by_id.get(id) {
+            Some((digest, stored_size, stored_type))
+                if *digest == Some(sha256) && *stored_size == size && stored_type == media_type =>
+            {
+                if kind == EventKind::EvidenceUploaded.as_str() {
+                    recorded.push(EvidenceId::from(id));
+                }
+            }
+            Some((digest, stored_size, _)) => {
+                let column = if *digest != Some(sha256) {
+                    "sha256"
+                } else if *stored_size != size {
+                    "size"
+                } else {
+                    "media_type"
+                };
+                problems.push(Problem {
+                    column: column.into(),
+                    ..Problem::evidence(
+                        &EvidenceId::from(id),
+                        case_seq,
+                        "the evidence row differs from the digest, size or media type the event recorded",
+                    )
+                });
+            }
+            None => problems.push(Problem::evidence(
+                &EvidenceId::from(id),
+                case_seq,
+                "the event references evidence that is not in the case",
+            )),
+        }
     }
 }
 
@@ -543,6 +572,24 @@ struct Part {
 }
 
 impl Part {
+    /// Adds a checked event (its row's stored hash is the caller's to note in `last_hash`).
+    fn add(&mut self, c: Checked, case_id: &CaseId, index: &EvidenceIndex) {
+        self.references.extend(index.check(&c, &mut self.recorded));
+        self.links.push(Link {
+            case_seq: c.case_seq,
+            global_seq: c.global_seq,
+            foreign_case: (&c.case_id != case_id).then(|| c.case_id.clone()),
+            kind: EventKind::parse(&c.kind),
+            occurred_at: c.occurred_at,
+            prev_hash: c.prev_hash,
+            stored: c.stored,
+            recomputed: c.recomputed.clone(),
+        });
+        if payload_needed(&c.kind) {
+            self.full.push(c);
+        }
+    }
+
     fn append(&mut self, next: Part) {
         self.links.extend(next.links);
         self.full.extend(next.full);
@@ -575,21 +622,8 @@ fn check_part(rows: Vec<Readable>, case_id: &CaseId, index: &EvidenceIndex) -> P
         match r {
             Readable::Row(row) => match check_row(&row, &mut buf) {
                 Ok(c) => {
+                    part.add(c, case_id, index);
                     part.last_hash = Some(row.hash);
-                    part.references.extend(index.check(&c, &mut part.recorded));
-                    part.links.push(Link {
-                        case_seq: c.case_seq,
-                        global_seq: c.global_seq,
-                        foreign_case: (&c.case_id != case_id).then(|| c.case_id.clone()),
-                        kind: EventKind::parse(&c.kind),
-                        occurred_at: c.occurred_at,
-                        prev_hash: c.prev_hash,
-                        stored: c.stored,
-                        recomputed: c.recomputed.clone(),
-                    });
-                    if payload_needed(&c.kind) {
-                        part.full.push(c);
-                    }
                 }
                 Err(message) => {
                     part.last_hash = Some(row.hash);
@@ -645,17 +679,177 @@ struct StoredLink<'a> {
     size: u64,
 }
 
+/// The hashed columns of a stored event row, borrowed: from a decoded [`event::Model`] or
+/// straight from a row of the SQLite file ([`direct_range`]).
+struct RowRef<'a> {
+    global_seq: i64,
+    case_id: &'a str,
+    case_seq: i64,
+    kind: &'a str,
+    occurred_at: i64,
+    recorded_at: i64,
+    actor: &'a str,
+    request_id: &'a str,
+    officers: &'a str,
+    evidence: &'a str,
+    payload: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+impl<'a> RowRef<'a> {
+    fn of(row: &'a event::Model) -> Self {
+        Self {
+            global_seq: row.global_seq,
+            case_id: &row.case_id,
+            case_seq: row.case_seq,
+            kind: &row.kind,
+            occurred_at: row.occurred_at,
+            recorded_at: row.recorded_at,
+            actor: &row.actor,
+            request_id: &row.request_id,
+            officers: &row.officers,
+            evidence: &row.evidence,
+            payload: &row.payload,
+            prev_hash: &row.prev_hash,
+            hash: &row.hash,
+        }
+    }
+}
+
+/// The columns [`direct_range`] selects, in [`RowRef`]'s order.
+const DIRECT_COLUMNS: &str = "global_seq, case_id, case_seq, kind, occurred_at, recorded_at, actor, request_id, \
+                              officers, evidence, payload, prev_hash, hash";
+
+/// Reads and checks the events of `case_id` with `lower < case_seq <= upper` straight from the
+/// SQLite file, in one read transaction, borrowing each row's text where SQLite holds it. `None`
+/// when a row needs the slow path (it does not decode as text, or is not in canonical form):
+/// the range is then read again through sea-orm, so that every problem is reported as it
+/// always is.
+fn direct_range(
+    reader: &sanxiang_store::DirectReader,
+    case_id: &CaseId,
+    lower: Option<i64>,
+    upper: Option<i64>,
+    index: &EvidenceIndex,
+) -> Result<Option<Part>> {
+    let sql = format!(
+        "SELECT {DIRECT_COLUMNS} FROM events WHERE case_id = ?1 AND case_seq > ?2 AND case_seq <= ?3 ORDER BY case_seq"
+    );
+    reader.read(|conn| {
+        let mut statement = conn.prepare(&sql)?;
+        let mut rows = statement.query(rusqlite::params![
+            case_id.as_str(),
+            lower.unwrap_or(i64::MIN),
+            upper.unwrap_or(i64::MAX)
+        ])?;
+        let mut part = Part::default();
+        let mut buf = String::with_capacity(1024);
+        let mut last_hash = String::new();
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_str().ok());
+            let int = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_i64().ok());
+            let row = (|| {
+                Some(RowRef {
+                    global_seq: int(0)?,
+                    case_id: text(1)?,
+                    case_seq: int(2)?,
+                    kind: text(3)?,
+                    occurred_at: int(4)?,
+                    recorded_at: int(5)?,
+                    actor: text(6)?,
+                    request_id: text(7)?,
+                    officers: text(8)?,
+                    evidence: text(9)?,
+                    payload: text(10)?,
+                    prev_hash: text(11)?,
+                    hash: text(12)?,
+                })
+            })();
+            let Some(row) = row else { return Ok(None) };
+            if payload_needed(row.kind) {
+                let Some(checked) = check_row_fast(&row, &mut buf) else { return Ok(None) };
+                part.add(checked, case_id, index);
+            } else if check_row_lean(&row, &mut buf, case_id, index, &mut part).is_none() {
+                return Ok(None);
+            }
+            part.count += 1;
+            last_hash.clear();
+            last_hash.push_str(row.hash);
+        }
+        if part.count > 0 {
+            part.last_hash = Some(last_hash);
+        }
+        Ok(Some(part))
+    })
+}
+
+/// [`check_row_fast`] for an event whose payload verification does not read (most events):
+/// the same checks and hash, but only its [`Link`] and its evidence references are kept, with
+/// no owned copy of its columns. `None` (and nothing added to `part`) when the row needs the
+/// slow path.
+fn check_row_lean(
+    row: &RowRef<'_>,
+    buf: &mut String,
+    case_id: &CaseId,
+    index: &EvidenceIndex,
+    part: &mut Part,
+) -> Option<()> {
+    check_canonical(row.payload).ok()?;
+    check_canonical(row.officers).ok()?;
+    check_canonical(row.evidence).ok()?;
+    // Canonical, an array, and only strings (as `check_row_fast` requires).
+    serde_json::from_str::<Vec<&str>>(row.officers).ok()?;
+    let links = serde_json::from_str::<Vec<StoredLink<'_>>>(row.evidence).ok()?;
+    let digests = links.iter().map(|l| l.sha256.parse::<Sha256Digest>().ok()).collect::<Option<Vec<_>>>()?;
+    let stored = StoredEvent {
+        global_seq: u64::try_from(row.global_seq).ok()?,
+        case_id: row.case_id,
+        case_seq: u64::try_from(row.case_seq).ok()?,
+        kind: row.kind,
+        occurred_at: Timestamp::from_micros(row.occurred_at),
+        recorded_at: Timestamp::from_micros(row.recorded_at),
+        actor: row.actor,
+        request_id: row.request_id,
+        officers: row.officers,
+        evidence: row.evidence,
+        payload: row.payload,
+        prev_hash: row.prev_hash.parse().ok()?,
+    };
+    let stored_hash: Sha256Digest = row.hash.parse().ok()?;
+    for (link, sha256) in links.iter().zip(digests) {
+        index.check_link(
+            row.kind,
+            stored.case_seq,
+            (link.id, sha256, link.size, link.media_type),
+            &mut part.references,
+            &mut part.recorded,
+        );
+    }
+    part.links.push(Link {
+        case_seq: stored.case_seq,
+        global_seq: stored.global_seq,
+        foreign_case: (row.case_id != case_id.as_str()).then(|| CaseId::from(row.case_id)),
+        kind: EventKind::parse(row.kind),
+        occurred_at: row.occurred_at,
+        prev_hash: stored.prev_hash,
+        stored: stored_hash,
+        recomputed: stored.hash(buf),
+    });
+    Some(())
+}
+
 /// The fast path of [`check_row`]: the stored columns are canonical already, so they are hashed
 /// as they are. `None` when anything is unusual (escaped strings included): the slow path then
 /// decides, with its precise message.
-fn check_row_fast(row: &event::Model, buf: &mut String) -> Option<Checked> {
-    check_canonical(&row.payload).ok()?;
-    check_canonical(&row.officers).ok()?;
-    check_canonical(&row.evidence).ok()?;
+fn check_row_fast(row: &RowRef<'_>, buf: &mut String) -> Option<Checked> {
+    check_canonical(row.payload).ok()?;
+    check_canonical(row.officers).ok()?;
+    check_canonical(row.evidence).ok()?;
     // Canonical, an array, and only strings: exactly what re-encoding the parsed column gives.
     let officers: Vec<String> =
-        serde_json::from_str::<Vec<&str>>(&row.officers).ok()?.into_iter().map(str::to_owned).collect();
-    let links = serde_json::from_str::<Vec<StoredLink<'_>>>(&row.evidence).ok()?;
+        serde_json::from_str::<Vec<&str>>(row.officers).ok()?.into_iter().map(str::to_owned).collect();
+    let links = serde_json::from_str::<Vec<StoredLink<'_>>>(row.evidence).ok()?;
     let evidence = links
         .into_iter()
         .map(|l| {
@@ -667,28 +861,28 @@ fn check_row_fast(row: &event::Model, buf: &mut String) -> Option<Checked> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
-    let payload = if payload_needed(&row.kind) { Value::parse(&row.payload).ok()? } else { Value::Null };
+    let payload = if payload_needed(row.kind) { Value::parse(row.payload).ok()? } else { Value::Null };
     let stored = StoredEvent {
         global_seq: u64::try_from(row.global_seq).ok()?,
-        case_id: &row.case_id,
+        case_id: row.case_id,
         case_seq: u64::try_from(row.case_seq).ok()?,
-        kind: &row.kind,
+        kind: row.kind,
         occurred_at: Timestamp::from_micros(row.occurred_at),
         recorded_at: Timestamp::from_micros(row.recorded_at),
-        actor: &row.actor,
-        request_id: &row.request_id,
-        officers: &row.officers,
-        evidence: &row.evidence,
-        payload: &row.payload,
+        actor: row.actor,
+        request_id: row.request_id,
+        officers: row.officers,
+        evidence: row.evidence,
+        payload: row.payload,
         prev_hash: row.prev_hash.parse().ok()?,
     };
     Some(Checked {
-        kind: row.kind.clone(),
-        case_id: row.case_id.clone(),
+        kind: row.kind.to_owned(),
+        case_id: CaseId::from(row.case_id),
         occurred_at: row.occurred_at,
         recorded_at: row.recorded_at,
-        actor: row.actor.clone(),
-        request_id: row.request_id.clone(),
+        actor: row.actor.to_owned(),
+        request_id: row.request_id.to_owned(),
         officers,
         case_seq: stored.case_seq,
         global_seq: stored.global_seq,
@@ -703,7 +897,7 @@ fn check_row_fast(row: &event::Model, buf: &mut String) -> Option<Checked> {
 /// The checks of one event that need no other event: its columns are well formed and in
 /// canonical form, and its hash recomputed. `Err` is the problem to report.
 fn check_row(row: &event::Model, buf: &mut String) -> Result<Checked, String> {
-    if let Some(checked) = check_row_fast(row, buf) {
+    if let Some(checked) = check_row_fast(&RowRef::of(row), buf) {
         return Ok(checked);
     }
     let record = record_of(row)?;
