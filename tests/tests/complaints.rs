@@ -28,6 +28,7 @@ backend_tests!(
     a_recommendation_to_revoke_or_change_a_decision_is_owed_until_revised_or_answered,
     complaints_are_listed_a_page_at_a_time,
     the_reporter_never_reaches_the_log_at_any_level,
+    a_jurisdiction_dispute_is_owed_within_seven_working_days_and_a_report_is_referred,
 );
 
 const BIN: &str = env!("CARGO_BIN_EXE_sanxiang-under-test");
@@ -1451,4 +1452,131 @@ async fn the_reporter_never_reaches_the_log_at_any_level(backend: Backend) {
         let found: Vec<&String> = log.iter().filter(|l| l.contains(secret)).collect();
         assert!(found.is_empty(), "{secret} reached the log: {found:#?}");
     }
+}
+
+/// SAMR-C Arts. 29 and 30 on a report: a jurisdiction dispute with another body is settled, or
+/// referred to the common superior, within 7 working days (late: on the supervisor's list); a
+/// body without jurisdiction refers the report, which ends it. Each needs its text; a refused
+/// step writes nothing.
+async fn a_jurisdiction_dispute_is_owed_within_seven_working_days_and_a_report_is_referred(backend: Backend) {
+    // Monday 2026-03-02: a report by telephone.
+    let s = setup(backend, "2026-03-02").await;
+    let (w, clock) = (&s.w, &s.clock);
+    let got = intake(
+        &w.officer,
+        pb::RecordComplaintRequest {
+            agency_id: w.agency.id.clone(),
+            types: vec![pb::ComplaintType::SamrReport as i32],
+            channel: pb::ComplaintChannel::Phone as i32,
+            received_at: Some(ts(day("2026-03-02"))),
+            content: "举报某加油站计量器具作弊".into(),
+            reporter: Some(reporter()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = got[0].id.clone();
+
+    // Wednesday 2026-03-04: the jurisdiction is disputed; the other body must be named.
+    clock.set(day("2026-03-04"));
+    let before = step_count(&s, &id).await;
+    refused(
+        step(&s.reviewer, step_req(&id, S::JurisdictionDisputed, day("2026-03-04"))).await,
+        Code::InvalidArgument,
+        "text",
+    );
+    assert_eq!(step_count(&s, &id).await, before, "a refused step writes nothing");
+    let disputed = pb::RecordComplaintStepRequest {
+        text: "与某区市场监管局就管辖发生争议".into(),
+        ..step_req(&id, S::JurisdictionDisputed, day("2026-03-04"))
+    };
+    let c = step(&s.reviewer, disputed.clone()).await.unwrap();
+    // Seven working days: Friday 2026-03-13. The 立案 decision stays owed on its own day.
+    assert_eq!(due(&c, "jurisdiction"), "2026-03-13");
+    assert_eq!(due(&c, "report_filing"), "2026-03-23");
+    let open = c.obligations.iter().find(|o| o.owed == "jurisdiction").unwrap();
+    assert_eq!(open.step, S::JurisdictionSettled as i32);
+    refused(step(&s.reviewer, disputed).await, Code::FailedPrecondition, "T4.dispute-open");
+    clock.set(day("2026-03-05"));
+    let mut decided = step_req(&id, S::FilingDecided, day("2026-03-05"));
+    decided.case_filed = false;
+    decided.text = "不予立案".into();
+    refused(step(&s.reviewer, decided).await, Code::FailedPrecondition, "T4.dispute-open");
+    let referral = pb::RecordComplaintStepRequest {
+        text: "已告知举报人向某区市场监管局举报".into(),
+        ..step_req(&id, S::Referred, day("2026-03-05"))
+    };
+    refused(step(&s.reviewer, referral.clone()).await, Code::FailedPrecondition, "T4.dispute-open");
+    assert_eq!(step_count(&s, &id).await, before + 1);
+
+    // On its last day it is not late; the next day the supervisor sees it.
+    clock.set(day("2026-03-13"));
+    assert!(!overdue(&s.supervisor).await.iter().any(|i| i.subject_id == id));
+    clock.set(day("2026-03-16"));
+    let late = overdue(&s.supervisor).await;
+    let item = late.iter().find(|i| i.subject_id == id).expect("the unsettled dispute is listed");
+    assert_eq!((item.kind, item.due_date.as_str()), (pb::OverdueKind::JurisdictionDispute as i32, "2026-03-13"));
+    assert!(!item.detail.contains(NAME) && !item.detail.contains(PHONE), "{}", item.detail);
+
+    // Referred to the common superior (recorded with how), then referred on: the report ends.
+    refused(
+        step(&s.reviewer, step_req(&id, S::JurisdictionSettled, day("2026-03-16"))).await,
+        Code::InvalidArgument,
+        "text",
+    );
+    let settled = pb::RecordComplaintStepRequest {
+        text: "报请共同上级市场监管局指定管辖，指定某区市场监管局管辖".into(),
+        ..step_req(&id, S::JurisdictionSettled, day("2026-03-16"))
+    };
+    let c = step(&s.reviewer, settled.clone()).await.unwrap();
+    assert!(c.obligations.iter().all(|o| o.owed != "jurisdiction"), "{:?}", c.obligations);
+    assert!(
+        !overdue(&s.supervisor)
+            .await
+            .iter()
+            .any(|i| i.subject_id == id && i.kind != pb::OverdueKind::ReportFiling as i32)
+    );
+    refused(step(&s.reviewer, settled).await, Code::FailedPrecondition, "T4.no-dispute");
+    let c = step(&s.reviewer, pb::RecordComplaintStepRequest { occurred_at: Some(ts(day("2026-03-16"))), ..referral })
+        .await
+        .unwrap();
+    assert_eq!(c.outcome, O::Referred as i32);
+    assert!(c.obligations.is_empty(), "{:?}", c.obligations);
+    assert!(!overdue(&s.supervisor).await.iter().any(|i| i.subject_id == id));
+    let last = c.steps.last().unwrap();
+    assert_eq!((last.kind, last.text.as_str()), (S::Referred as i32, "已告知举报人向某区市场监管局举报"));
+    refused(
+        step(&s.reviewer, step_req(&id, S::ReporterNotified, day("2026-03-16"))).await,
+        Code::FailedPrecondition,
+        "T2.closed",
+    );
+    // A conduct complaint has no jurisdiction steps.
+    let conduct = intake(
+        &w.officer,
+        pb::RecordComplaintRequest {
+            agency_id: w.agency.id.clone(),
+            types: vec![pb::ComplaintType::ConductComplaint as i32],
+            channel: pb::ComplaintChannel::Visit as i32,
+            received_at: Some(ts(day("2026-03-16"))),
+            content: "执法人员态度粗暴".into(),
+            reporter: Some(reporter()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    refused(
+        step(
+            &s.reviewer,
+            pb::RecordComplaintStepRequest {
+                text: "某区".into(),
+                ..step_req(&conduct[0].id, S::Referred, day("2026-03-16"))
+            },
+        )
+        .await,
+        Code::FailedPrecondition,
+        "T1.type",
+    );
+    s.h.running.stop().await.unwrap();
 }

@@ -84,6 +84,9 @@ fn step_to_pb(k: StepKind) -> pb::ComplaintStepKind {
         StepKind::Extended => P::Extended,
         StepKind::Concluded => P::Concluded,
         StepKind::DecisionKept => P::DecisionKept,
+        StepKind::JurisdictionDisputed => P::JurisdictionDisputed,
+        StepKind::JurisdictionSettled => P::JurisdictionSettled,
+        StepKind::Referred => P::Referred,
     }
 }
 
@@ -104,6 +107,7 @@ fn outcome_to_pb(o: Outcome) -> pb::ComplaintOutcome {
         Outcome::MediationTerminated => P::MediationTerminated,
         Outcome::CaseFiled => P::CaseFiled,
         Outcome::NotFiled => P::NotFiled,
+        Outcome::Referred => P::Referred,
     }
 }
 
@@ -215,6 +219,7 @@ fn policy_to_pb(p: &ComplaintPolicy, agency_id: &AgencyId) -> pb::ComplaintPolic
         conduct_conclude_days: p.conduct_conclude_days,
         conduct_extension_max_days: p.conduct_extension_max_days,
         decision_response_days: p.decision_response_days,
+        jurisdiction_dispute_working_days: p.jurisdiction_dispute_working_days,
     }
 }
 
@@ -233,6 +238,10 @@ fn policy_from_pb(p: &pb::ComplaintPolicy) -> ComplaintPolicy {
         // Not given (0): the default, so a client that predates the field keeps working.
         decision_response_days: match p.decision_response_days {
             0 => ComplaintPolicy::default().decision_response_days,
+            days => days,
+        },
+        jurisdiction_dispute_working_days: match p.jurisdiction_dispute_working_days {
+            0 => ComplaintPolicy::default().jurisdiction_dispute_working_days,
             days => days,
         },
     }

@@ -1156,6 +1156,7 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::FilingSupplement => pb::OverdueKind::FilingSupplement,
         OverdueKind::ComplaintRecommendation => pb::OverdueKind::ComplaintRecommendation,
         OverdueKind::CertificateNotShown => pb::OverdueKind::CertificateNotShown,
+        OverdueKind::JurisdictionDispute => pb::OverdueKind::JurisdictionDispute,
     };
     pb::OverdueItem {
         kind: kind as i32,

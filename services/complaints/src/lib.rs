@@ -557,6 +557,21 @@ impl Complaints {
         if kind == StepKind::DecisionKept && text.is_empty() {
             return Err(Error::invalid("text", "state why the decision stands (T6)"));
         }
+        if kind == StepKind::JurisdictionDisputed && text.is_empty() {
+            return Err(Error::invalid("text", "name the body the jurisdiction is disputed with (SAMR-C Art. 30)"));
+        }
+        if kind == StepKind::JurisdictionSettled && text.is_empty() {
+            return Err(Error::invalid(
+                "text",
+                "state how the dispute was settled, or the common superior it was referred to (SAMR-C Art. 30)",
+            ));
+        }
+        if kind == StepKind::Referred && text.is_empty() {
+            return Err(Error::invalid(
+                "text",
+                "name the body with jurisdiction the reporter was told of (SAMR-C Art. 29)",
+            ));
+        }
         let ty = stored_type(&c)?;
         let filed_case = if kind == StepKind::FilingDecided && r.case_filed {
             let Some(case_id) = &r.case_id else {
@@ -1008,6 +1023,7 @@ impl Complaints {
                         Owed::Notification => OverdueKind::ComplaintNotification,
                         Owed::ReportFiling => OverdueKind::ReportFiling,
                         Owed::DecisionResponse => OverdueKind::ComplaintRecommendation,
+                        Owed::Jurisdiction => OverdueKind::JurisdictionDispute,
                     },
                     agency_id: c.agency_id.clone(),
                     // The recommendation concerns the case's decision; the complaint's other

@@ -119,6 +119,15 @@ named_enum! {
         /// its reasons (T6). The other answer is the decision's revision (`decision_revised` in
         /// the case, which also withdraws its publication, P6).
         DecisionKept => "decision_kept",
+        /// SAMR report: the body's jurisdiction is disputed with another body (SAMR-C Art. 30):
+        /// settled between them, or referred to their common superior, within 7 working days.
+        JurisdictionDisputed => "jurisdiction_disputed",
+        /// The jurisdiction dispute settled, or referred to the common superior (Art. 30); how,
+        /// in the step's text.
+        JurisdictionSettled => "jurisdiction_settled",
+        /// SAMR report: this body has no jurisdiction; the reporter is told where to report
+        /// (Art. 29), the body named in the step's text. Ends the report.
+        Referred => "referred",
     }
 }
 
@@ -143,6 +152,8 @@ named_enum! {
         CaseFiled => "case_filed",
         /// SAMR report: no case was filed.
         NotFiled => "not_filed",
+        /// SAMR report: sent to the body with jurisdiction (Art. 29).
+        Referred => "referred",
     }
 }
 
@@ -190,6 +201,9 @@ pub struct ComplaintPolicy {
     /// or records why it stands within this many calendar days of the conclusion (T6: no text
     /// found; default 15, the period of a filing review's recommendation, F7 (c)).
     pub decision_response_days: u32,
+    /// SAMR report: a jurisdiction dispute is settled between the bodies, or referred to their
+    /// common superior, within this many working days of arising (Art. 30).
+    pub jurisdiction_dispute_working_days: u32,
 }
 
 impl Default for ComplaintPolicy {
@@ -206,6 +220,7 @@ impl Default for ComplaintPolicy {
             conduct_conclude_days: 30,
             conduct_extension_max_days: 30,
             decision_response_days: 15,
+            jurisdiction_dispute_working_days: 7,
         }
     }
 }
@@ -228,6 +243,7 @@ impl ComplaintPolicy {
             ("conduct_conclude_days", self.conduct_conclude_days),
             ("conduct_extension_max_days", self.conduct_extension_max_days),
             ("decision_response_days", self.decision_response_days),
+            ("jurisdiction_dispute_working_days", self.jurisdiction_dispute_working_days),
         ];
         for (field, value) in fields {
             if value == 0 || value > Self::MAX_PERIOD {
@@ -288,6 +304,10 @@ pub struct Progress {
     pub concluded_on: Option<NaiveDate>,
     /// The agency answered a revocation or change recommendation by keeping its decision.
     pub decision_kept: bool,
+    /// A jurisdiction dispute open since this date (SAMR-C Art. 30).
+    pub jurisdiction_disputed: Option<NaiveDate>,
+    /// The report was referred to the body with jurisdiction (Art. 29).
+    pub referred: bool,
 }
 
 /// The number of working days in `(from, to]`: the days a suspension took out of a period.
@@ -336,6 +356,9 @@ impl Progress {
                 self.concluded_on = Some(step.date);
             }
             StepKind::DecisionKept => self.decision_kept = true,
+            StepKind::JurisdictionDisputed => self.jurisdiction_disputed = Some(step.date),
+            StepKind::JurisdictionSettled => self.jurisdiction_disputed = None,
+            StepKind::Referred => self.referred = true,
         }
         self
     }
@@ -363,6 +386,7 @@ impl Progress {
                     None
                 }
             }
+            ComplaintType::SamrReport if self.referred => Some(Outcome::Referred),
             ComplaintType::SamrReport => match self.filing_decided {
                 Some((_, filed)) if self.reporter_notified || !real_name => {
                     Some(if filed { Outcome::CaseFiled } else { Outcome::NotFiled })
@@ -428,7 +452,7 @@ pub fn check_next(
         | ViolationFound
         | VerificationExtended
         | VerificationConcluded => &[SamrComplaint],
-        FilingDecided | ReporterNotified => &[SamrReport],
+        FilingDecided | ReporterNotified | JurisdictionDisputed | JurisdictionSettled | Referred => &[SamrReport],
         Extended | Concluded | DecisionKept => &[ConductComplaint],
     };
     if !types.contains(&ty) {
@@ -468,6 +492,19 @@ pub fn check_next(
         FilingDecided if p.filing_decided.is_some() => {
             refuse("T4.decided-once", "the 立案 decision is already recorded")
         }
+        JurisdictionDisputed | Referred if p.filing_decided.is_some() => {
+            refuse("T4.jurisdiction-before-decision", "the 立案 decision is recorded: this body handled the report")
+        }
+        JurisdictionDisputed if p.jurisdiction_disputed.is_some() => {
+            refuse("T4.dispute-open", "a jurisdiction dispute is already open")
+        }
+        JurisdictionSettled if p.jurisdiction_disputed.is_none() => {
+            refuse("T4.no-dispute", "no jurisdiction dispute is open")
+        }
+        Referred | FilingDecided if p.jurisdiction_disputed.is_some() => refuse(
+            "T4.dispute-open",
+            "the jurisdiction dispute is open: record how it was settled or referred first (SAMR-C Art. 30)",
+        ),
         ReporterNotified if p.filing_decided.is_none() => {
             refuse("T4.notify-after-decision", "the reporter is told of the 立案 decision; none is recorded")
         }
@@ -508,6 +545,9 @@ pub enum Owed {
     /// Revise the decision a conduct complaint recommended revoking or changing, or record why it
     /// stands (T6, configurable).
     DecisionResponse,
+    /// Settle a jurisdiction dispute over a report, or refer it to the common superior (SAMR-C
+    /// Art. 30, 7 working days).
+    Jurisdiction,
 }
 
 impl Owed {
@@ -519,6 +559,7 @@ impl Owed {
             Self::Notification => "notification",
             Self::ReportFiling => "report_filing",
             Self::DecisionResponse => "decision_response",
+            Self::Jurisdiction => "jurisdiction",
         }
     }
 }
@@ -631,12 +672,22 @@ pub fn obligations(
             }
         }
         ComplaintType::SamrReport => match p.filing_decided {
-            None => out.push(Obligation {
-                owed: Owed::ReportFiling,
-                step: StepKind::FilingDecided,
-                due: wd(received, policy.report_filing_working_days),
-                what: "decide whether to file a case (立案) on the report",
-            }),
+            None => {
+                if let Some(since) = p.jurisdiction_disputed {
+                    out.push(Obligation {
+                        owed: Owed::Jurisdiction,
+                        step: StepKind::JurisdictionSettled,
+                        due: wd(since, policy.jurisdiction_dispute_working_days),
+                        what: "settle the jurisdiction dispute, or refer it to the common superior (SAMR-C Art. 30)",
+                    });
+                }
+                out.push(Obligation {
+                    owed: Owed::ReportFiling,
+                    step: StepKind::FilingDecided,
+                    due: wd(received, policy.report_filing_working_days),
+                    what: "decide whether to file a case (立案) on the report",
+                });
+            }
             Some((decided, _)) if real_name && !p.reporter_notified => out.push(Obligation {
                 owed: Owed::Notification,
                 step: StepKind::ReporterNotified,
@@ -937,6 +988,66 @@ mod tests {
         assert_eq!(rule(check_next(t, false, &p, &notify, &default)), "T2.closed");
         let p = p.after(&notify, &cal());
         assert_eq!(p.outcome(t, true), Some(Outcome::CaseFiled));
+    }
+
+    #[test]
+    fn a_jurisdiction_dispute_is_settled_within_seven_working_days_and_a_report_without_jurisdiction_is_referred() {
+        let t = ComplaintType::SamrReport;
+        let policy = ComplaintPolicy::default();
+        let p = progress(&[Step::plain(StepKind::Received, d("2026-03-02"))]);
+        let disputed = Step::plain(StepKind::JurisdictionDisputed, d("2026-03-04"));
+        check_next(t, true, &p, &disputed, &policy).unwrap();
+        assert_eq!(
+            rule(check_next(
+                ComplaintType::SamrComplaint,
+                true,
+                &p,
+                &Step::plain(StepKind::JurisdictionDisputed, d("2026-03-04")),
+                &policy
+            )),
+            "T1.type"
+        );
+        let p = p.after(&disputed, &cal());
+        // Wednesday 2026-03-04 + 7 working days: Friday 2026-03-13, overdue from the 14th. The
+        // 立案 decision stays owed on its own date.
+        let owed = obligations(t, true, &p, &policy, &cal());
+        let dispute = owed.iter().find(|o| o.owed == Owed::Jurisdiction).expect("the dispute is owed");
+        assert_eq!(dispute.step, StepKind::JurisdictionSettled);
+        assert_eq!(dispute.due.map(|d| d.date), Some(d("2026-03-13")));
+        assert!(!dispute.overdue(d("2026-03-13")));
+        assert!(dispute.overdue(d("2026-03-14")));
+        assert_eq!(due(&owed, Owed::ReportFiling), d("2026-03-23"));
+        let longer = ComplaintPolicy { jurisdiction_dispute_working_days: 10, ..policy };
+        assert_eq!(due(&obligations(t, true, &p, &longer, &cal()), Owed::Jurisdiction), d("2026-03-18"));
+        // While it is open: no second dispute, no decision, no referral.
+        for kind in [StepKind::JurisdictionDisputed, StepKind::FilingDecided, StepKind::Referred] {
+            assert_eq!(rule(check_next(t, true, &p, &Step::plain(kind, d("2026-03-05")), &policy)), "T4.dispute-open");
+        }
+        let settled = Step::plain(StepKind::JurisdictionSettled, d("2026-03-06"));
+        check_next(t, true, &p, &settled, &policy).unwrap();
+        let p = p.after(&settled, &cal());
+        assert!(obligations(t, true, &p, &policy, &cal()).iter().all(|o| o.owed != Owed::Jurisdiction));
+        assert_eq!(rule(check_next(t, true, &p, &settled, &policy)), "T4.no-dispute");
+
+        // The other body has jurisdiction: the report is referred, and that ends it.
+        let referred = Step::plain(StepKind::Referred, d("2026-03-09"));
+        check_next(t, false, &p, &referred, &policy).unwrap();
+        let done = p.clone().after(&referred, &cal());
+        assert_eq!(done.outcome(t, true), Some(Outcome::Referred));
+        assert_eq!(done.outcome(t, false), Some(Outcome::Referred));
+        assert!(obligations(t, true, &done, &policy, &cal()).is_empty());
+        assert_eq!(
+            rule(check_next(t, true, &done, &Step::plain(StepKind::FilingDecided, d("2026-03-10")), &policy)),
+            "T2.closed"
+        );
+        // Once this body decided on 立案, it had jurisdiction.
+        let decided = p.after(&Step::plain(StepKind::FilingDecided, d("2026-03-09")), &cal());
+        for kind in [StepKind::JurisdictionDisputed, StepKind::Referred] {
+            assert_eq!(
+                rule(check_next(t, true, &decided, &Step::plain(kind, d("2026-03-10")), &policy)),
+                "T4.jurisdiction-before-decision"
+            );
+        }
     }
 
     #[test]

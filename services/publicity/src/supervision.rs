@@ -72,6 +72,9 @@ pub enum OverdueKind {
     /// An investigative act whose officers are not recorded as having shown their certificates
     /// (RULES P2, C7).
     CertificateNotShown,
+    /// A jurisdiction dispute over a report neither settled nor referred to the common superior
+    /// within its period (SAMR-C Art. 30; `sanxiang-complaints`).
+    JurisdictionDispute,
 }
 
 /// One thing overdue, missing or refused.
