@@ -698,6 +698,25 @@ struct RowRef<'a> {
 }
 
 impl<'a> RowRef<'a> {
+    /// The document its hash is computed over, the stored columns spliced in as they are
+    /// (`None` when a number or the previous hash does not read).
+    fn stored(&self) -> Option<StoredEvent<'a>> {
+        Some(StoredEvent {
+            global_seq: u64::try_from(self.global_seq).ok()?,
+            case_id: self.case_id,
+            case_seq: u64::try_from(self.case_seq).ok()?,
+            kind: self.kind,
+            occurred_at: Timestamp::from_micros(self.occurred_at),
+            recorded_at: Timestamp::from_micros(self.recorded_at),
+            actor: self.actor,
+            request_id: self.request_id,
+            officers: self.officers,
+            evidence: self.evidence,
+            payload: self.payload,
+            prev_hash: self.prev_hash.parse().ok()?,
+        })
+    }
+
     fn of(row: &'a event::Model) -> Self {
         Self {
             global_seq: row.global_seq,
@@ -802,20 +821,7 @@ fn check_row_lean(
     serde_json::from_str::<Vec<&str>>(row.officers).ok()?;
     let links = serde_json::from_str::<Vec<StoredLink<'_>>>(row.evidence).ok()?;
     let digests = links.iter().map(|l| l.sha256.parse::<Sha256Digest>().ok()).collect::<Option<Vec<_>>>()?;
-    let stored = StoredEvent {
-        global_seq: u64::try_from(row.global_seq).ok()?,
-        case_id: row.case_id,
-        case_seq: u64::try_from(row.case_seq).ok()?,
-        kind: row.kind,
-        occurred_at: Timestamp::from_micros(row.occurred_at),
-        recorded_at: Timestamp::from_micros(row.recorded_at),
-        actor: row.actor,
-        request_id: row.request_id,
-        officers: row.officers,
-        evidence: row.evidence,
-        payload: row.payload,
-        prev_hash: row.prev_hash.parse().ok()?,
-    };
+    let stored = row.stored()?;
     let stored_hash: Sha256Digest = row.hash.parse().ok()?;
     for (link, sha256) in links.iter().zip(digests) {
         index.check_link(
@@ -862,20 +868,7 @@ fn check_row_fast(row: &RowRef<'_>, buf: &mut String) -> Option<Checked> {
         })
         .collect::<Option<Vec<_>>>()?;
     let payload = if payload_needed(row.kind) { Value::parse(row.payload).ok()? } else { Value::Null };
-    let stored = StoredEvent {
-        global_seq: u64::try_from(row.global_seq).ok()?,
-        case_id: row.case_id,
-        case_seq: u64::try_from(row.case_seq).ok()?,
-        kind: row.kind,
-        occurred_at: Timestamp::from_micros(row.occurred_at),
-        recorded_at: Timestamp::from_micros(row.recorded_at),
-        actor: row.actor,
-        request_id: row.request_id,
-        officers: row.officers,
-        evidence: row.evidence,
-        payload: row.payload,
-        prev_hash: row.prev_hash.parse().ok()?,
-    };
+    let stored = row.stored()?;
     Some(Checked {
         kind: row.kind.to_owned(),
         case_id: CaseId::from(row.case_id),
