@@ -1518,6 +1518,7 @@ async fn a_jurisdiction_dispute_is_owed_within_seven_working_days_and_a_report_i
     let item = late.iter().find(|i| i.subject_id == id).expect("the unsettled dispute is listed");
     assert_eq!((item.kind, item.due_date.as_str()), (pb::OverdueKind::JurisdictionDispute as i32, "2026-03-13"));
     assert!(!item.detail.contains(NAME) && !item.detail.contains(PHONE), "{}", item.detail);
+    assert_eq!(stats(&s.supervisor, "2026-03-01", "2026-03-31").await.overdue, 1, "the figures count it overdue too");
 
     // Referred to the common superior (recorded with how), then referred on: the report ends.
     refused(
@@ -1551,6 +1552,10 @@ async fn a_jurisdiction_dispute_is_owed_within_seven_working_days_and_a_report_i
         Code::FailedPrecondition,
         "T2.closed",
     );
+    // The figures of the period count the referral as the report's outcome (T7).
+    let f = stats(&s.supervisor, "2026-03-01", "2026-03-31").await;
+    assert_eq!((f.received, f.open, f.overdue), (1, 0, 0));
+    assert!(f.counts.iter().any(|c| c.dimension == "outcome" && c.key == "referred" && c.count == 1), "{:?}", f.counts);
     // A conduct complaint has no jurisdiction steps.
     let conduct = intake(
         &w.officer,

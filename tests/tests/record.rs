@@ -481,6 +481,7 @@ async fn concurrent_appenders_build_one_chain(backend: Backend) {
 async fn a_long_chain_is_verified_in_ranges(backend: Backend) {
     const APPENDERS: usize = 32;
     const EACH: usize = 260; // 1 + 32 × 260 = 8,321 events: two ranges of at least 4,096
+    let on_sqlite = matches!(backend, Backend::Sqlite);
     let h = Harness::start_with(backend, std::sync::Arc::new(sanxiang_domain::SystemClock), |c| {
         c.write_rate_burst = 100_000;
         c.write_rate_per_second = 100_000;
@@ -488,6 +489,8 @@ async fn a_long_chain_is_verified_in_ranges(backend: Backend) {
     .await;
     let w = std::sync::Arc::new(h.world(1, "").await);
     let db = &h.running.db;
+    // On SQLite the ranges are read straight from the file; on PostgreSQL through sea-orm.
+    assert_eq!(sanxiang_store::DirectReader::of(db).is_some(), on_sqlite);
     let case = w.open_case(pb::CaseKind::Inspection).await;
     let now = h.now();
     let mut tasks = Vec::new();
