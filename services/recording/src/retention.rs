@@ -431,6 +431,15 @@ async fn destroyed_in(db: &impl sea_orm::ConnectionTrait, case_id: &CaseId) -> R
     Ok(out)
 }
 
+/// The ids of the evidence items that `rows` (a case's `evidence_destroyed` events) destroyed.
+pub(crate) fn destroyed_ids_of(rows: &[event::Model]) -> Result<std::collections::HashSet<EvidenceId>> {
+    let mut out = std::collections::HashSet::new();
+    for row in rows {
+        out.extend(tombstones(row)?.into_iter().map(|t| t.evidence_id));
+    }
+    Ok(out)
+}
+
 /// The ids of a case's destroyed evidence items, read in the writer's transaction.
 pub(crate) async fn destroyed_ids(
     txn: &impl sea_orm::ConnectionTrait,

@@ -7,8 +7,8 @@
 //! Replicas on one PostgreSQL serialise on the same row, so each case has one linear chain and
 //! global sequence numbers have no gaps.
 
-use sanxiang_domain::id::{AgencyId, CaseId, OfficerId, PrincipalId};
-use std::collections::HashMap;
+use sanxiang_domain::id::{AgencyId, CaseId, EvidenceId, OfficerId, PrincipalId};
+use std::collections::{HashMap, HashSet};
 
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::chain::{EventRecord, EvidenceLink};
@@ -26,6 +26,9 @@ use sea_orm::{
 };
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+
+mod direct;
+use direct::Direct;
 
 /// Most events committed in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -187,18 +190,33 @@ impl NewEvent {
     }
 }
 
-/// The committed state a batch's appends to existing cases read, loaded with two queries for
-/// the whole batch (under the append lock, so it is current) instead of two per event.
+/// The committed state a batch is judged against, read under the append lock before any of its
+/// events is judged (a handful of queries for the whole batch, not per event), so that judging
+/// ([`judge`]) reads nothing and is the same code whichever connection the batch runs on.
 #[derive(Default)]
 struct Known {
+    /// The global sequence's value.
+    global: i64,
+    /// The directory's change counter, when an event of the batch was judged against it.
+    directory: Option<i64>,
     /// Case rows by id.
     cases: HashMap<CaseId, case::Model>,
     /// Stored events by (case id, request id): idempotent retries.
     events: HashMap<(CaseId, String), event::Model>,
+    /// Cases already opened by (agency id, request id), with their first event: retried openings.
+    openings: HashMap<(AgencyId, String), Option<event::Model>>,
+    /// Destroyed evidence of the cases whose committed state has a destruction (RULES K5), for
+    /// the cases an event of the batch links evidence in.
+    destroyed: HashMap<CaseId, HashSet<EvidenceId>>,
+    /// Stored values of the document counters the batch draws from (absent: no row yet).
+    counters: HashMap<String, i64>,
+    /// Per event, per attachment: its check against the committed state.
+    checks: Vec<Vec<Result<()>>>,
 }
 
 impl Known {
-    async fn load(txn: &DatabaseTransaction, events: &[NewEvent]) -> Result<Self> {
+    /// The ids of the existing cases the batch appends to, and the request ids of those appends.
+    fn appended_to(events: &[NewEvent]) -> (Vec<&str>, Vec<&str>) {
         let mut case_ids: Vec<&str> = Vec::new();
         let mut request_ids: Vec<&str> = Vec::new();
         for ev in events {
@@ -211,27 +229,104 @@ impl Known {
         case_ids.dedup();
         request_ids.sort_unstable();
         request_ids.dedup();
-        let mut known = Self::default();
-        if case_ids.is_empty() {
-            return Ok(known);
+        (case_ids, request_ids)
+    }
+
+    /// The cases whose committed destruction an event of the batch must be checked against.
+    fn needing_destroyed(&self, events: &[NewEvent]) -> Vec<CaseId> {
+        let mut ids: Vec<CaseId> = events
+            .iter()
+            .filter(|ev| !ev.evidence.is_empty())
+            .filter_map(|ev| match &ev.target {
+                Target::Case(id) => self
+                    .cases
+                    .get(id)
+                    .is_some_and(|c| CaseState::from_bits(c.state_bits).evidence_destroyed())
+                    .then(|| id.clone()),
+                Target::Open(_) => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The document counters the batch draws from.
+    fn counter_names(events: &[NewEvent]) -> Vec<String> {
+        let mut names: Vec<String> =
+            events.iter().filter_map(|ev| ev.document_number.as_ref().map(DocumentNumber::sequence_name)).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Reads the committed state through sea-orm, in the batch transaction that holds the lock.
+    async fn load(txn: &DatabaseTransaction, events: &[NewEvent], global: i64) -> Result<Self> {
+        let mut known = Self { global, ..Self::default() };
+        // The directory's counter, for events judged against it (one read per batch, under the
+        // lock: a change committed later waits for this batch, one committed earlier is seen).
+        if events.iter().any(|e| e.directory_version.is_some()) {
+            known.directory = Some(
+                sequence::Entity::find_by_id(directory::VERSION_ROW.to_owned())
+                    .one(txn)
+                    .await
+                    .map_err(db_error)?
+                    .map_or(0, |row| row.value),
+            );
         }
-        for chunk in case_ids.chunks(INSERT_CHUNK) {
-            let rows = case::Entity::find()
-                .filter(case::Column::Id.is_in(chunk.iter().copied()))
-                .all(txn)
-                .await
-                .map_err(db_error)?;
-            known.cases.extend(rows.into_iter().map(|c| (c.id.clone(), c)));
+        let (case_ids, request_ids) = Self::appended_to(events);
+        if !case_ids.is_empty() {
+            for chunk in case_ids.chunks(INSERT_CHUNK) {
+                let rows = case::Entity::find()
+                    .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                    .all(txn)
+                    .await
+                    .map_err(db_error)?;
+                known.cases.extend(rows.into_iter().map(|c| (c.id.clone(), c)));
+            }
+            // Both columns of the (case_id, request_id) unique index, so the lookup uses it.
+            for requests in request_ids.chunks(INSERT_CHUNK) {
+                let rows = event::Entity::find()
+                    .filter(event::Column::CaseId.is_in(case_ids.iter().copied()))
+                    .filter(event::Column::RequestId.is_in(requests.iter().copied()))
+                    .all(txn)
+                    .await
+                    .map_err(db_error)?;
+                known.events.extend(rows.into_iter().map(|e| ((e.case_id.clone(), e.request_id.clone()), e)));
+            }
         }
-        // Both columns of the (case_id, request_id) unique index, so the lookup uses it.
-        for requests in request_ids.chunks(INSERT_CHUNK) {
-            let rows = event::Entity::find()
-                .filter(event::Column::CaseId.is_in(case_ids.iter().copied()))
-                .filter(event::Column::RequestId.is_in(requests.iter().copied()))
-                .all(txn)
-                .await
-                .map_err(db_error)?;
-            known.events.extend(rows.into_iter().map(|e| ((e.case_id.clone(), e.request_id.clone()), e)));
+        for ev in events {
+            if let Target::Open(c) = &ev.target {
+                let key = (c.agency_id.clone(), c.request_id.clone());
+                if known.openings.contains_key(&key) {
+                    continue;
+                }
+                let stored = case::Entity::find()
+                    .filter(case::Column::AgencyId.eq(&c.agency_id))
+                    .filter(case::Column::RequestId.eq(&c.request_id))
+                    .one(txn)
+                    .await
+                    .map_err(db_error)?;
+                if let Some(stored) = stored {
+                    known.openings.insert(key, first_event(txn, &stored.id).await?);
+                }
+            }
+        }
+        for id in known.needing_destroyed(events) {
+            let gone = crate::retention::destroyed_ids(txn, &id).await?;
+            known.destroyed.insert(id, gone);
+        }
+        for name in Self::counter_names(events) {
+            if let Some(row) = sequence::Entity::find_by_id(name.clone()).one(txn).await.map_err(db_error)? {
+                known.counters.insert(name, row.value);
+            }
+        }
+        for ev in events {
+            let mut checks = Vec::with_capacity(ev.attachments.len());
+            for rows in &ev.attachments {
+                checks.push(rows.check(txn).await);
+            }
+            known.checks.push(checks);
         }
         Ok(known)
     }
@@ -254,10 +349,22 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on `db`.
+    /// Starts the writer task on `db`. On a SQLite file the writer commits through its own
+    /// connection to the file (see the `direct` module), else through `db`.
     pub fn start(db: Db, clock: Arc<dyn TimeProvider>) -> Self {
+        let direct = match Direct::open(&db) {
+            Ok(direct) => direct,
+            Err(e) => {
+                tracing::warn!(error = %e, "the record writer commits through the pool: its own connection did not open");
+                None
+            }
+        };
+        Self::start_with(db, direct, clock)
+    }
+
+    fn start_with(db: Db, direct: Option<Direct>, clock: Arc<dyn TimeProvider>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, clock, rx));
+        tokio::spawn(run(db, direct, clock, rx));
         Self { tx }
     }
 
@@ -277,7 +384,7 @@ impl Writer {
     }
 }
 
-async fn run(db: Db, clock: Arc<dyn TimeProvider>, mut rx: mpsc::Receiver<(NewEvent, Reply)>) {
+async fn run(db: Db, direct: Option<Direct>, clock: Arc<dyn TimeProvider>, mut rx: mpsc::Receiver<(NewEvent, Reply)>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let items = std::mem::take(&mut batch);
@@ -285,14 +392,15 @@ async fn run(db: Db, clock: Arc<dyn TimeProvider>, mut rx: mpsc::Receiver<(NewEv
         metrics::gauge!("sanxiang_writer_queue_depth").set(rx.len() as f64);
         let now = clock.now();
         let (events, replies): (Vec<_>, Vec<_>) = items.into_iter().unzip();
-        let results = match commit_batch(&db, now, &events).await {
+        let events = Arc::new(events);
+        let results = match commit_any(&db, direct.as_ref(), now, Arc::clone(&events)).await {
             Ok(results) => results,
             // A failure that is not the database's absence may be one bad event; retry one by
             // one so that it does not fail the others.
             Err(e) if events.len() > 1 && !matches!(e, Error::Unavailable(_)) => {
                 let mut results = Vec::with_capacity(events.len());
-                for ev in &events {
-                    results.push(match commit_batch(&db, now, std::slice::from_ref(ev)).await {
+                for ev in events.iter() {
+                    results.push(match commit_any(&db, direct.as_ref(), now, Arc::new(vec![ev.clone()])).await {
                         Ok(mut r) => r.pop().unwrap_or_else(|| Err(Error::Internal("empty batch result".into()))),
                         Err(e) => Err(e),
                     });
@@ -304,6 +412,20 @@ async fn run(db: Db, clock: Arc<dyn TimeProvider>, mut rx: mpsc::Receiver<(NewEv
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }
+    }
+}
+
+/// Commits a batch on the writer's own SQLite connection when it has one and the batch fits it,
+/// else through sea-orm.
+async fn commit_any(
+    db: &Db,
+    direct: Option<&Direct>,
+    now: Timestamp,
+    events: Arc<Vec<NewEvent>>,
+) -> Result<Vec<Result<Appended>>> {
+    match direct {
+        Some(d) if Direct::takes(&events) => d.commit(now, events).await,
+        _ => commit_batch(db, now, &events).await,
     }
 }
 
@@ -352,6 +474,48 @@ async fn begin(db: &Db) -> Result<DatabaseTransaction> {
     .map_err(db_error)
 }
 
+/// What judging a batch decided: the rows to write and each event's answer.
+#[derive(Default)]
+struct Batch {
+    /// The global sequence's value after the batch.
+    global: i64,
+    /// New cases and the new heads of existing ones (row, new).
+    cases: HashMap<CaseId, (case::Model, bool)>,
+    /// The new event rows, in global order.
+    new_rows: Vec<event::Model>,
+    /// Evidence rows committed with their events.
+    new_evidence: Vec<evidence::Model>,
+    extras: Extras,
+}
+
+/// Judges each event of a batch against the committed state (`known`) plus the batch's earlier
+/// events, and builds the rows to write. Reads nothing: every lookup was made by [`Known`].
+fn judge(now: Timestamp, events: &[NewEvent], known: &Known) -> (Vec<Result<Appended>>, Batch) {
+    let mut batch = Batch { global: known.global, ..Batch::default() };
+    let mut results = Vec::with_capacity(events.len());
+    for (i, ev) in events.iter().enumerate() {
+        if let (Some(judged), Some(current)) = (ev.directory_version, known.directory)
+            && judged != current
+        {
+            results.push(Err(Error::precondition(
+                DIRECTORY_CHANGED,
+                "a token or an officer changed while the request was checked; send it again",
+            )));
+            continue;
+        }
+        let checks = known.checks.get(i).map_or(&[][..], Vec::as_slice);
+        results.push(prepare(now, ev, checks, known, &mut batch).map(|(event, fresh, document_number)| {
+            if fresh && let Some(e) = &ev.new_evidence {
+                batch.new_evidence.push(e.clone());
+            }
+            Appended { event, document_number }
+        }));
+    }
+    (results, batch)
+}
+
+/// Commits a batch through sea-orm (PostgreSQL, in-memory SQLite, and any batch with rows of
+/// other systems attached).
 async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Vec<Result<Appended>>> {
     let txn = begin(db).await?;
     // Take the append lock before reading anything, so every read below is current.
@@ -361,57 +525,19 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
         .exec(&txn)
         .await
         .map_err(db_error)?;
-    let mut global = sequence::Entity::find_by_id(EVENT_SEQUENCE.to_owned())
+    let global = sequence::Entity::find_by_id(EVENT_SEQUENCE.to_owned())
         .one(&txn)
         .await
         .map_err(db_error)?
         .ok_or_else(|| Error::Internal("event sequence missing".into()))?
         .value;
+    let known = Known::load(&txn, events, global).await?;
+    let (results, batch) = judge(now, events, &known);
 
-    // The directory's counter, for events judged against it (one read per batch, under the lock:
-    // a change committed later waits for this batch, one committed earlier is seen).
-    let directory = if events.iter().any(|e| e.directory_version.is_some()) {
-        Some(
-            sequence::Entity::find_by_id(directory::VERSION_ROW.to_owned())
-                .one(&txn)
-                .await
-                .map_err(db_error)?
-                .map_or(0, |row| row.value),
-        )
-    } else {
-        None
-    };
-    let known = Known::load(&txn, events).await?;
-    let mut cases: HashMap<CaseId, (case::Model, bool /* new */)> = HashMap::new();
-    let mut new_rows: Vec<event::Model> = Vec::new();
-    let mut new_evidence: Vec<evidence::Model> = Vec::new();
-    let mut extras = Extras::default();
-    let mut results = Vec::with_capacity(events.len());
-
-    for ev in events {
-        if let (Some(judged), Some(current)) = (ev.directory_version, directory)
-            && judged != current
-        {
-            results.push(Err(Error::precondition(
-                DIRECTORY_CHANGED,
-                "a token or an officer changed while the request was checked; send it again",
-            )));
-            continue;
-        }
-        results.push(prepare(&txn, now, ev, &known, &mut global, &mut cases, &mut new_rows, &mut extras).await.map(
-            |(event, fresh, document_number)| {
-                if fresh && let Some(e) = &ev.new_evidence {
-                    new_evidence.push(e.clone());
-                }
-                Appended { event, document_number }
-            },
-        ));
-    }
-
-    if !new_rows.is_empty() {
+    if !batch.new_rows.is_empty() {
         // New cases and the new heads of existing ones, in one statement per chunk: an upsert
         // on the id that changes only the columns an append changes.
-        let touched: Vec<case::Model> = cases.into_values().map(|(c, _)| c).collect();
+        let touched: Vec<case::Model> = batch.cases.into_values().map(|(c, _)| c).collect();
         for chunk in touched.chunks(INSERT_CHUNK) {
             case::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
                 .on_conflict(
@@ -429,18 +555,18 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
                 .await
                 .map_err(db_error)?;
         }
-        for e in &new_evidence {
+        for e in &batch.new_evidence {
             e.clone().into_active_model().insert(&txn).await.map_err(db_error)?;
         }
-        commit_extras(&txn, extras).await?;
-        for chunk in new_rows.chunks(INSERT_CHUNK) {
+        commit_extras(&txn, batch.extras).await?;
+        for chunk in batch.new_rows.chunks(INSERT_CHUNK) {
             event::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
                 .exec(&txn)
                 .await
                 .map_err(db_error)?;
         }
         sequence::Entity::update_many()
-            .col_expr(sequence::Column::Value, Expr::value(global))
+            .col_expr(sequence::Column::Value, Expr::value(batch.global))
             .filter(sequence::Column::Name.eq(EVENT_SEQUENCE))
             .exec(&txn)
             .await
@@ -470,58 +596,52 @@ async fn commit_extras(txn: &DatabaseTransaction, extras: Extras) -> Result<()> 
     Ok(())
 }
 
-/// Checks that an event's attachments still fit the committed state plus the batch so far.
-async fn check_attached(txn: &DatabaseTransaction, attachments: &[Arc<dyn Attachment>], extras: &Extras) -> Result<()> {
+/// Checks that an event's attachments do not claim what an earlier one of the batch claims,
+/// and that each passed its check against the committed state (`checks`, in order).
+fn check_attached(attachments: &[Arc<dyn Attachment>], checks: &[Result<()>], extras: &Extras) -> Result<()> {
     for (i, rows) in attachments.iter().enumerate() {
         let key = rows.key();
         if extras.attached.iter().any(|p| p.key == key) || attachments[..i].iter().any(|o| o.key() == key) {
             return Err(rows.conflict());
         }
-        rows.check(txn).await?;
+        match checks.get(i) {
+            Some(result) => result.clone()?,
+            None => return Err(Error::Internal("an attachment was not checked".into())),
+        }
     }
     Ok(())
 }
 
 /// Draws the next number of a document counter: the batch's value, else the stored one.
-async fn next_number(txn: &DatabaseTransaction, name: &str, extras: &Extras) -> Result<(i64, bool)> {
+fn next_number(name: &str, known: &Known, extras: &Extras) -> (i64, bool) {
     if let Some((value, exists)) = extras.counters.get(name) {
-        return Ok((value + 1, *exists));
+        return (value + 1, *exists);
     }
-    let stored = sequence::Entity::find_by_id(name.to_owned()).one(txn).await.map_err(db_error)?;
-    Ok(match stored {
-        Some(row) => (row.value + 1, true),
+    match known.counters.get(name) {
+        Some(value) => (value + 1, true),
         None => (1, false),
-    })
+    }
 }
 
 /// Validates one event against its case and builds its row. Returns the row, whether it is new
 /// (false: an idempotent retry of a stored event) and its document number.
-#[allow(clippy::too_many_arguments)] // the batch's state, threaded through one event at a time
-async fn prepare(
-    txn: &DatabaseTransaction,
+fn prepare(
     now: Timestamp,
     ev: &NewEvent,
+    checks: &[Result<()>],
     known: &Known,
-    global: &mut i64,
-    cases: &mut HashMap<CaseId, (case::Model, bool)>,
-    new_rows: &mut Vec<event::Model>,
-    extras: &mut Extras,
+    batch: &mut Batch,
 ) -> Result<(event::Model, bool, Option<String>)> {
     let mut payload = canonical(&ev.payload, "payload")?;
     let officers = officers_json(&ev.officers)?;
     let evidence = evidence_json(&ev.evidence)?;
     let case_id = ev.case_id().clone();
+    let (cases, new_rows) = (&batch.cases, &batch.new_rows);
 
     // Idempotent retry: the same request id in the same case (or, for an opening, agency).
     let existing = match &ev.target {
-        Target::Open(c) => match case::Entity::find()
-            .filter(case::Column::AgencyId.eq(&c.agency_id))
-            .filter(case::Column::RequestId.eq(&c.request_id))
-            .one(txn)
-            .await
-            .map_err(db_error)?
-        {
-            Some(stored) => first_event(txn, &stored.id).await?,
+        Target::Open(c) => match known.openings.get(&(c.agency_id.clone(), c.request_id.clone())) {
+            Some(first) => first.clone(),
             None => new_rows
                 .iter()
                 .find(|r| {
@@ -589,20 +709,23 @@ async fn prepare(
     // An item whose bytes were destroyed (RULES K5) can no longer be what an act relies on. The
     // case's state says whether it has a destruction at all, so other cases pay nothing.
     if state.evidence_destroyed() && !ev.evidence.is_empty() {
-        let gone = crate::retention::destroyed_ids(txn, &case_id).await?;
-        if let Some((i, link)) = ev.evidence.iter().enumerate().find(|(_, l)| gone.contains(&l.evidence_id)) {
+        // (A destruction first made in this batch has no committed items yet: none are gone.)
+        let gone = known.destroyed.get(&case_id);
+        if let Some((i, link)) =
+            ev.evidence.iter().enumerate().find(|(_, l)| gone.is_some_and(|g| g.contains(&l.evidence_id)))
+        {
             return Err(Error::precondition(
                 "K5.destroyed",
                 format!("evidence_ids[{i}]: evidence {} was destroyed", link.evidence_id),
             ));
         }
     }
-    check_attached(txn, &ev.attachments, extras).await?;
+    check_attached(&ev.attachments, checks, &batch.extras)?;
     let mut event_payload = ev.payload.clone();
     let mut drawn = None;
     if let Some(doc) = &ev.document_number {
         let name = doc.sequence_name();
-        let (n, exists) = next_number(txn, &name, extras).await?;
+        let (n, exists) = next_number(&name, known, &batch.extras);
         let number = document_number(&doc.prefix, doc.year, n);
         event_payload = event_payload.with("document_number", number.as_str());
         payload = canonical(&event_payload, "payload")?;
@@ -616,11 +739,11 @@ async fn prepare(
         payload = canonical(&event_payload, "payload")?;
     }
 
-    *global += 1;
+    batch.global += 1;
     let prev_hash: Sha256Digest =
         case_row.head_hash.parse().map_err(|_| Error::DataLoss(format!("case {case_id} has a malformed head hash")))?;
     let record = EventRecord {
-        global_seq: *global as u64,
+        global_seq: batch.global as u64,
         case_id: case_id.to_string(),
         case_seq: case_row.event_count as u64 + 1,
         kind: ev.kind.as_str().to_owned(),
@@ -635,7 +758,7 @@ async fn prepare(
     };
     let hash = record.hash().map_err(|e| Error::invalid("payload", e.to_string()))?;
     let row = event::Model {
-        global_seq: *global,
+        global_seq: batch.global,
         case_id: case_id.clone(),
         case_seq: record.case_seq as i64,
         kind: record.kind,
@@ -659,14 +782,14 @@ async fn prepare(
     if ev.kind == EventKind::Decision {
         case_row.decided_at = Some(ev.occurred_at.micros());
     }
-    cases.insert(case_id, (case_row, is_new));
-    new_rows.push(row.clone());
+    batch.cases.insert(case_id, (case_row, is_new));
+    batch.new_rows.push(row.clone());
     let number = drawn.as_ref().map(|(_, _, number)| number.clone());
     if let Some((name, value, _)) = drawn {
-        extras.counters.insert(name, value);
+        batch.extras.counters.insert(name, value);
     }
     for rows in &ev.attachments {
-        extras.attached.push(Pending {
+        batch.extras.attached.push(Pending {
             rows: rows.clone(),
             key: rows.key(),
             event: row.clone(),
@@ -683,4 +806,141 @@ async fn first_event(txn: &DatabaseTransaction, case_id: &CaseId) -> Result<Opti
         .one(txn)
         .await
         .map_err(db_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sanxiang_domain::TestClock;
+    use sea_orm::{ConnectionTrait, QueryOrder};
+
+    fn opening(case_id: &str, request_id: &str, at: Timestamp) -> NewEvent {
+        let case = case::Model {
+            id: CaseId::from(case_id),
+            agency_id: AgencyId::from("agency-1"),
+            kind: CaseKind::Penalty.as_str().into(),
+            title: "t".into(),
+            party: "{}".into(),
+            handling_officers: "[]".into(),
+            opened_at: at.micros(),
+            state_bits: 0,
+            event_count: 0,
+            head_hash: Sha256Digest::ZERO.to_hex(),
+            filed_at: None,
+            decided_at: None,
+            request_id: request_id.into(),
+            created_by: PrincipalId::from("p-1"),
+        };
+        let payload = Value::object().with("title", "t");
+        NewEvent::act(
+            Target::Open(Box::new(case)),
+            EventKind::CaseOpened,
+            at,
+            &PrincipalId::from("p-1"),
+            request_id.into(),
+            payload,
+        )
+    }
+
+    fn act(case_id: &str, kind: EventKind, request_id: &str, text: &str, at: Timestamp) -> NewEvent {
+        NewEvent::act(
+            Target::Case(CaseId::from(case_id)),
+            kind,
+            at,
+            &PrincipalId::from("p-1"),
+            request_id.into(),
+            Value::object().with("text", text),
+        )
+    }
+
+    fn outcome(r: &Result<event::Model>) -> String {
+        match r {
+            Ok(e) => format!("ok {} {}#{} {} {}", e.global_seq, e.case_id, e.case_seq, e.kind, e.hash),
+            Err(e) => format!("refused: {e}"),
+        }
+    }
+
+    /// Drives one writer through openings, appends, retries and refusals, one batch at a time
+    /// and then all in one batch; returns the answers and the stored events and cases.
+    async fn drive(direct: bool) -> (Vec<String>, Vec<event::Model>, Vec<case::Model>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
+        let db = sanxiang_store::db::connect(&url, 2).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO agencies (id, name, credit_code, region, powers, time_zone, recording_policy, \
+             upload_window_hours, created_at) VALUES ('agency-1', 'a', 'c', 'r', '[]', 'Asia/Shanghai', '{}', 24, 0)",
+        )
+        .await
+        .unwrap();
+        let at = Timestamp::from_micros(1_780_000_000_000_000);
+        let clock: Arc<dyn TimeProvider> = Arc::new(TestClock::new(at));
+        let conn = if direct {
+            Some(Direct::open(&db).unwrap().expect("a SQLite file has the writer's own connection"))
+        } else {
+            None
+        };
+        let writer = Writer::start_with(db.clone(), conn, clock);
+        let mut answers = Vec::new();
+        let one_by_one = [
+            opening("case-a", "open-a", at),
+            opening("case-a2", "open-a", at), // a retried opening: case-a's first event
+            act("case-a", EventKind::Filing, "r1", "filed", at),
+            act("case-a", EventKind::Filing, "r1", "filed", at), // the same retry
+            act("case-a", EventKind::Filing, "r1", "other", at), // r1 reused for other content
+            act("case-x", EventKind::Filing, "r2", "no such case", at),
+            act("case-a", EventKind::CaseOpened, "r3", "opened twice", at),
+        ];
+        for ev in one_by_one {
+            answers.push(outcome(&writer.append(ev).await));
+        }
+        let mut judged = act("case-a", EventKind::Filing, "r4", "judged on an old directory", at);
+        judged.directory_version = Some(7);
+        let together = vec![
+            opening("case-b", "open-b", at),
+            opening("case-b2", "open-b", at), // retried in the same batch
+            act("case-b", EventKind::Filing, "r1", "filed", at),
+            act("case-b", EventKind::Filing, "r1", "filed", at),
+            act("case-b", EventKind::Filing, "r1", "changed", at),
+            act("case-a", EventKind::Filing, "r1", "filed", at), // retried across batches
+            judged,
+        ];
+        let pending: Vec<_> = together.into_iter().map(|ev| writer.append(ev)).collect();
+        for r in futures::future::join_all(pending).await {
+            answers.push(outcome(&r));
+        }
+        let events = event::Entity::find().order_by_asc(event::Column::GlobalSeq).all(&db).await.unwrap();
+        let cases = case::Entity::find().order_by_asc(case::Column::Id).all(&db).await.unwrap();
+        (answers, events, cases)
+    }
+
+    #[tokio::test]
+    async fn a_batch_on_the_writers_own_connection_is_judged_and_stored_as_through_sea_orm() {
+        let (direct_answers, direct_events, direct_cases) = drive(true).await;
+        let (pool_answers, pool_events, pool_cases) = drive(false).await;
+        assert_eq!(direct_answers, pool_answers);
+        assert_eq!(direct_events, pool_events);
+        assert_eq!(direct_cases, pool_cases);
+
+        // And what both did is what the rules say.
+        let a = &direct_answers;
+        assert!(a[0].starts_with("ok 1 case-a#1 case_opened"), "{a:?}");
+        assert_eq!(a[1], a[0], "a retried opening answers the case's first event");
+        assert!(a[2].starts_with("ok 2 case-a#2 filing"), "{a:?}");
+        assert_eq!(a[3], a[2], "a retry answers the stored event");
+        assert!(a[4].contains("idempotency"), "{a:?}");
+        assert!(a[5].contains("case-x"), "{a:?}");
+        assert!(a[6].contains("R2.case-opened"), "{a:?}");
+        assert!(a[7].starts_with("ok 3 case-b#1 case_opened"), "{a:?}");
+        assert_eq!(a[8], a[7]);
+        assert!(a[9].starts_with("ok 4 case-b#2 filing"), "{a:?}");
+        assert_eq!(a[10], a[9]);
+        assert!(a[11].contains("idempotency"), "{a:?}");
+        assert_eq!(a[12], a[2], "a retry in a later batch answers the stored event");
+        assert!(a[13].contains(DIRECTORY_CHANGED), "{a:?}");
+        assert_eq!(direct_events.len(), 4);
+        let heads: Vec<(&str, i64)> = direct_cases.iter().map(|c| (c.id.as_str(), c.event_count)).collect();
+        assert_eq!(heads, [("case-a", 2), ("case-b", 2)]);
+        assert_eq!(direct_cases[0].head_hash, direct_events[1].hash);
+        assert!(direct_cases[0].filed_at.is_some());
+    }
 }

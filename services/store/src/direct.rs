@@ -10,7 +10,7 @@
 
 use sanxiang_domain::Error;
 use sea_orm::DbBackend;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,12 +30,7 @@ impl DirectReader {
     /// A reader of `db`'s file, when `db` is SQLite stored in a file (`None` for PostgreSQL and
     /// for an in-memory database, which another connection cannot open).
     pub fn of(db: &Db) -> Option<Arc<Self>> {
-        if db.get_database_backend() != DbBackend::Sqlite {
-            return None;
-        }
-        let options = db.get_sqlite_connection_pool().connect_options();
-        let path = options.get_filename();
-        path.is_file().then(|| Arc::new(Self { path: path.to_owned(), idle: Mutex::default() }))
+        sqlite_file(db).map(|path| Arc::new(Self { path, idle: Mutex::default() }))
     }
 
     /// Runs `read` on a read-only connection, on the calling thread: call it from a blocking
@@ -44,9 +39,9 @@ impl DirectReader {
         let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
         let conn = match idle {
             Some(c) => c,
-            None => self.open().map_err(read_error)?,
+            None => self.open().map_err(direct_error)?,
         };
-        let out = read(&conn).map_err(read_error)?;
+        let out = read(&conn).map_err(direct_error)?;
         let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if idle.len() < IDLE {
             idle.push(conn);
@@ -68,17 +63,53 @@ impl DirectReader {
     }
 }
 
-/// A failed direct read: a busy or locked database is `Unavailable` (retry later), anything else
-/// `Internal`, logged with its detail.
-fn read_error(err: rusqlite::Error) -> Error {
+/// The file a [`Db`] is stored in, when it is SQLite in a file (`None` for PostgreSQL and for an
+/// in-memory database, which another connection cannot open).
+pub fn sqlite_file(db: &Db) -> Option<PathBuf> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let path = options.get_filename();
+    path.is_file().then(|| path.to_owned())
+}
+
+/// A read-write connection to the SQLite file at `path` for the one record writer, with the
+/// durability of the pool's connections ([`crate::db::connect`]): WAL (set when the pool created
+/// the file, checked here), `synchronous = FULL`, so a committed transaction is on disk when
+/// the commit returns.
+pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, Error> {
+    use rusqlite::OpenFlags;
+    let open = || -> rusqlite::Result<(rusqlite::Connection, String)> {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        Ok((conn, mode))
+    };
+    let (conn, mode) = open().map_err(direct_error)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Internal(format!("the SQLite file is in journal mode {mode}, not WAL")));
+    }
+    Ok(conn)
+}
+
+/// A failed direct read or write: a busy or locked database is `Unavailable` (retry later),
+/// anything else `Internal`, logged with its detail.
+pub fn direct_error(err: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode;
     match err.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen) => {
-            tracing::warn!(error = %err, "database unavailable for a direct read");
+            tracing::warn!(error = %err, "database unavailable for a direct read or write");
             Error::Unavailable("the database is unavailable; retry later".into())
         }
         _ => {
-            tracing::error!(error = %err, "direct database read failed");
+            tracing::error!(error = %err, "direct database read or write failed");
             Error::Internal("database error".into())
         }
     }
