@@ -1117,14 +1117,30 @@ async fn a_recommendation_to_revoke_or_change_a_decision_is_owed_until_revised_o
     // Nothing stands to be kept once revised.
     let mut keep = step_req(&revised, S::DecisionKept, day("2026-03-19"));
     keep.text = "原决定正确".into();
-    refused(step(&s.reviewer, keep).await, Code::FailedPrecondition, "T6.decision-revised");
+    refused(step(&w.head, keep).await, Code::FailedPrecondition, "T6.decision-revised");
 
-    // The other agency records why its decision stands: reasons required, recorded once, and
+    // Keeping the decision is the deciding agency's head's call (RULES T6, like issuing it):
+    // the offices that handled the complaint, its officers and the city's leadership are
+    // refused, and nothing is written.
+    let mut keep = step_req(&kept, S::DecisionKept, day("2026-03-19"));
+    keep.text = "经复核，原处罚决定认定事实清楚，维持原决定".into();
+    let city_head = s.h.principal(pb::Role::Head, &s.city.id, "").await;
+    let steps_before = step_count(&s, &kept).await;
+    for other in [&s.reviewer, &s.supervisor, &w.officer, &city_head] {
+        refused(step(other, keep.clone()).await, Code::PermissionDenied, "keep a decision");
+    }
+    assert_eq!(step_count(&s, &kept).await, steps_before);
+    assert!(
+        get_complaint(&s.reviewer, &kept).await.obligations.iter().any(|o| o.owed == "decision_response"),
+        "still owed"
+    );
+
+    // The agency's head records why its decision stands: reasons required, recorded once, and
     // the obligation is gone; the complaint's chain holds the answer.
     let mut keep = step_req(&kept, S::DecisionKept, day("2026-03-19"));
-    refused(step(&s.reviewer, keep.clone()).await, Code::InvalidArgument, "text");
+    refused(step(&w.head, keep.clone()).await, Code::InvalidArgument, "text");
     keep.text = "经复核，原处罚决定认定事实清楚，维持原决定".into();
-    let c = step(&s.reviewer, keep.clone()).await.unwrap();
+    let c = step(&w.head, keep.clone()).await.unwrap();
     assert!(c.obligations.is_empty() && !c.open);
     assert_eq!(c.outcome, O::RevokeOrChangeRecommended as i32, "the outcome stays the recommendation");
     let last = c.steps.last().unwrap();
@@ -1132,7 +1148,7 @@ async fn a_recommendation_to_revoke_or_change_a_decision_is_owed_until_revised_o
         (last.kind, last.prev_hash.as_str()),
         (S::DecisionKept as i32, c.steps[c.steps.len() - 2].hash.as_str())
     );
-    refused(step(&s.reviewer, keep).await, Code::FailedPrecondition, "T6.answered-once");
+    refused(step(&w.head, keep).await, Code::FailedPrecondition, "T6.answered-once");
     assert!(recommendations(&s).await.is_empty());
     // The case learned of the conclusion once, not of the answer.
     let concluded: Vec<_> =
@@ -1144,7 +1160,7 @@ async fn a_recommendation_to_revoke_or_change_a_decision_is_owed_until_revised_o
     step(&s.supervisor, conclusion(&s, &other, O::CorrectionOrdered, day("2026-03-19"))).await.unwrap();
     let mut keep = step_req(&other, S::DecisionKept, day("2026-03-19"));
     keep.text = "维持".into();
-    refused(step(&s.reviewer, keep).await, Code::FailedPrecondition, "T6.recommendation");
+    refused(step(&w.head, keep).await, Code::FailedPrecondition, "T6.recommendation");
 
     // The period is the agency's policy.
     let mut policy =

@@ -23,6 +23,7 @@ backend_tests!(
     a_working_day_policy_counts_from_service_and_an_incomplete_package_is_refused,
     a_supplement_is_due_in_working_days_and_listings_carry_the_package,
     the_reviewer_calls_for_the_case_file_and_the_agency_provides_it,
+    a_case_file_called_for_is_owed_within_its_period_and_a_late_or_missing_one_is_overdue,
 );
 
 /// The catalog of 巩义市 (河南): F1's fines, suspension and revocation are major (RULES F2).
@@ -791,6 +792,8 @@ async fn the_reviewer_calls_for_the_case_file_and_the_agency_provides_it(backend
             reason: "罚款数额裁量依据需查阅全部案卷".into(),
             provided_seq: 0,
             provided_on: String::new(),
+            due_date: "2026-03-09".into(),
+            provided_late: false,
         }]
     );
     assert!(asked.event_seqs.contains(&requested.case_seq));
@@ -822,5 +825,116 @@ async fn the_reviewer_calls_for_the_case_file_and_the_agency_provides_it(backend
     assert_eq!(done.file_requests, provided.file_requests);
     let report = w.verify(&case.id, true).await;
     assert!(report.ok, "{report:?}");
+    s.h.running.stop().await.unwrap();
+}
+
+/// The supervisor's `OVERDUE_KIND_FILING_CASE_FILE` items, as (subject, due date, detail).
+async fn case_file_overdue(s: &Setup) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = s
+        .overdue(&s.supervisor)
+        .await
+        .into_iter()
+        .filter(|i| i.kind == pb::OverdueKind::FilingCaseFile as i32)
+        .map(|i| (i.subject_id, i.due_date, i.detail))
+        .collect();
+    out.sort();
+    out
+}
+
+async fn a_case_file_called_for_is_owed_within_its_period_and_a_late_or_missing_one_is_overdue(backend: Backend) {
+    // Monday 2 March 2026: 5 working days from the call end on Monday 9 March.
+    let s = setup(backend, "2026-03-02").await;
+    let w = &s.bureau;
+    let mut admin = s.h.admin.filing.clone();
+    let policy = admin
+        .get_filing_policy(pb::GetFilingPolicyRequest { agency_id: w.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(
+        (policy.case_file_days, policy.case_file_day_type),
+        (5, pb::FilingDayType::Working as i32),
+        "the default (RULES F6 names no period): 5 working days"
+    );
+    refused(
+        admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy { case_file_days: 3, case_file_day_type: 0, ..policy.clone() }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "policy.case_file_day_type",
+    );
+    refused(
+        admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy {
+                    case_file_days: 367,
+                    case_file_day_type: pb::FilingDayType::Calendar as i32,
+                    ..policy.clone()
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "policy.case_file_days",
+    );
+
+    // Two filings under review, the full file called for on both the same day.
+    let (late, _) = s.decided(&[("罚款", THRESHOLD)]).await;
+    let (on_time, _) = s.decided(&[("罚款", THRESHOLD)]).await;
+    let mut seqs = Vec::new();
+    for case in [&late, &on_time] {
+        submit(&w.head, &case.id, REPORT).await.unwrap();
+        open(&s.supervisor, &case.id).await.unwrap();
+        let asked = request_file(&s.supervisor, &case.id, "需查阅全部案卷").await.unwrap();
+        assert_eq!(asked.file_requests[0].due_date, "2026-03-09");
+        let event = s.events(&case.id).await.pop().unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&event.payload_json).unwrap();
+        assert_eq!(payload["due_date"], "2026-03-09", "the call records its due date");
+        seqs.push(event.case_seq);
+    }
+
+    // On the last day one is provided, in time; nothing is overdue.
+    s.clock.set(shanghai_morning("2026-03-09"));
+    let provided = provide_file(&w.head, &on_time.id).await.unwrap();
+    assert_eq!(
+        (provided.file_requests[0].provided_on.as_str(), provided.file_requests[0].provided_late),
+        ("2026-03-09", false)
+    );
+    let payload: serde_json::Value =
+        serde_json::from_str(&s.events(&on_time.id).await.pop().unwrap().payload_json).unwrap();
+    assert_eq!(payload["late"], false);
+    assert!(case_file_overdue(&s).await.is_empty());
+
+    // The next day the other call is overdue on the government's list, and only there.
+    s.clock.set(shanghai_morning("2026-03-10"));
+    let items = case_file_overdue(&s).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!((items[0].0.as_str(), items[0].1.as_str()), (format!("{}:{}", late.id, seqs[0]).as_str(), "2026-03-09"));
+    assert!(items[0].2.contains("F6") && items[0].2.contains("not provided"), "{}", items[0].2);
+    assert!(
+        !s.overdue(&s.sibling_supervisor).await.iter().any(|i| i.kind == pb::OverdueKind::FilingCaseFile as i32),
+        "a sibling does not supervise the bureau"
+    );
+    // Provided late: accepted, marked, and still listed, as late.
+    let provided = provide_file(&w.head, &late.id).await.unwrap();
+    assert_eq!(
+        (provided.file_requests[0].provided_on.as_str(), provided.file_requests[0].provided_late),
+        ("2026-03-10", true)
+    );
+    let payload: serde_json::Value =
+        serde_json::from_str(&s.events(&late.id).await.pop().unwrap().payload_json).unwrap();
+    assert_eq!(payload["late"], true);
+    let items = case_file_overdue(&s).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert!(items[0].2.contains("provided late, on 2026-03-10"), "{}", items[0].2);
+    // Only the case-file items: the filings themselves were on time and are under review.
+    assert!(s.filing_overdue().await.is_empty());
+    for case in [&late, &on_time] {
+        let report = w.verify(&case.id, true).await;
+        assert!(report.ok, "{report:?}");
+    }
     s.h.running.stop().await.unwrap();
 }

@@ -325,9 +325,11 @@ impl ComplaintService for ComplaintApi {
         let id: ComplaintId = convert::id("complaint_id", r.complaint_id.clone()).map_err(status)?;
         let command = new_step(r).map_err(status)?;
         let c = self.complaints.complaint(&id).await.map_err(status)?;
-        authz::agency(self.complaints.registry(), &who, Action::HandleComplaints, &c.agency_id)
-            .await
-            .map_err(status)?;
+        // Keeping a decision against a recommendation is the deciding agency's head's (RULES
+        // T6); every other step is the handling offices'.
+        let action =
+            if command.kind == Some(StepKind::DecisionKept) { Action::KeepDecision } else { Action::HandleComplaints };
+        authz::agency(self.complaints.registry(), &who, action, &c.agency_id).await.map_err(status)?;
         let view = self.complaints.step(&who, c, command).await.map_err(status)?;
         Ok(Response::new(pb::RecordComplaintStepResponse { complaint: Some(view_to_pb(view).map_err(status)?) }))
     }

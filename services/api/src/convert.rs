@@ -1157,6 +1157,7 @@ pub fn overdue_item_to_pb(i: OverdueItem) -> pb::OverdueItem {
         OverdueKind::ComplaintRecommendation => pb::OverdueKind::ComplaintRecommendation,
         OverdueKind::CertificateNotShown => pb::OverdueKind::CertificateNotShown,
         OverdueKind::JurisdictionDispute => pb::OverdueKind::JurisdictionDispute,
+        OverdueKind::FilingCaseFile => pb::OverdueKind::FilingCaseFile,
     };
     pb::OverdueItem {
         kind: kind as i32,

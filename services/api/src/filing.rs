@@ -107,6 +107,10 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
             0 => sanxiang_domain::filing::default_supplement(),
             days => Period { days, day_type: day_type_from_pb("policy.supplement_day_type", p.supplement_day_type)? },
         },
+        case_file: match p.case_file_days {
+            0 => sanxiang_domain::filing::default_case_file(),
+            days => Period { days, day_type: day_type_from_pb("policy.case_file_day_type", p.case_file_day_type)? },
+        },
         recipient_levels: p.recipient_levels,
         extra_recipients: p.extra_recipient_ids.into_iter().map(AgencyId::from).collect(),
     };
@@ -137,6 +141,8 @@ fn policy_to_pb(agency_id: &AgencyId, p: FilingPolicy) -> pb::FilingPolicy {
         transfer_day_type: day_type_to_pb(p.transfer.day_type),
         supplement_days: p.supplement.days,
         supplement_day_type: day_type_to_pb(p.supplement.day_type),
+        case_file_days: p.case_file.days,
+        case_file_day_type: day_type_to_pb(p.case_file.day_type),
         recipient_levels: p.recipient_levels,
         extra_recipient_ids: p.extra_recipients.into_iter().map(Into::into).collect(),
     }
@@ -214,6 +220,8 @@ fn filing_to_pb(v: FilingView) -> pb::Filing {
             .file_requests
             .into_iter()
             .map(|f| {
+                let provided_late = f.provided_late();
+                let due_date = f.due.date.to_string();
                 let (provided_seq, provided_on) = f.provided.unwrap_or_default();
                 pb::FileRequest {
                     requested_seq: f.requested_seq,
@@ -222,6 +230,8 @@ fn filing_to_pb(v: FilingView) -> pb::Filing {
                     reason: f.reason,
                     provided_seq,
                     provided_on,
+                    due_date,
+                    provided_late,
                 }
             })
             .collect(),

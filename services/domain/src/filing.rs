@@ -138,6 +138,11 @@ pub struct FilingPolicy {
     /// it existed read as the default.
     #[serde(default = "default_supplement")]
     pub supplement: Period,
+    /// F6: the period within which the agency provides the full case file the filing body
+    /// called for, from the call [default: 5 working days; F6 says the agency must provide it
+    /// and names no period]. Policies and filings stored before it existed read as the default.
+    #[serde(default = "default_case_file")]
+    pub case_file: Period,
     /// F3: how many levels up the agency tree receive the filing: 1 = the parent (a department
     /// files with its own government's supervision office); 2 adds the level above (an
     /// authorised organisation files with its department and its government).
@@ -161,6 +166,7 @@ impl Default for FilingPolicy {
             response: Period::calendar(15),
             transfer: Period::calendar(7),
             supplement: default_supplement(),
+            case_file: default_case_file(),
             recipient_levels: 1,
             extra_recipients: Vec::new(),
         }
@@ -172,6 +178,11 @@ pub const fn default_supplement() -> Period {
     Period::working(5)
 }
 
+/// The default period for providing the case file called for (RULES F6 [default]).
+pub const fn default_case_file() -> Period {
+    Period::working(5)
+}
+
 impl FilingPolicy {
     /// Checks the policy (`INVALID_ARGUMENT policy.<field>`).
     pub fn validate(&self) -> Result<()> {
@@ -180,6 +191,7 @@ impl FilingPolicy {
         self.response.validate("response_days")?;
         self.transfer.validate("transfer_days")?;
         self.supplement.validate("supplement_days")?;
+        self.case_file.validate("case_file_days")?;
         if self.recipient_levels > 3 {
             return Err(Error::invalid("policy.recipient_levels", "at most 3 levels up the agency tree"));
         }
@@ -616,6 +628,8 @@ mod tests {
         assert!(p.recipients(&[]).is_empty());
         assert!(FilingPolicy { recipient_levels: 0, ..FilingPolicy::default() }.validate().is_err());
         assert!(FilingPolicy { filing: Period::calendar(0), ..FilingPolicy::default() }.validate().is_err());
+        assert!(FilingPolicy { case_file: Period::working(0), ..FilingPolicy::default() }.validate().is_err());
+        assert_eq!(FilingPolicy::default().case_file, Period::working(5), "RULES F6 [default]");
         assert!(FilingPolicy::default().validate().is_ok());
     }
 

@@ -92,6 +92,15 @@ pub struct FileRequest {
     pub reason: String,
     /// The `filing_file_provided` event, once provided.
     pub provided: Option<(u64, String)>,
+    /// The last day to provide it (the policy's `case_file` period from the call).
+    pub due: Deadline,
+}
+
+impl FileRequest {
+    /// Provided after its due date.
+    pub fn provided_late(&self) -> bool {
+        self.provided.as_ref().is_some_and(|(_, on)| on.as_str() > self.due.date.to_string().as_str())
+    }
 }
 
 /// A filing as it is shown.
@@ -363,7 +372,7 @@ impl Filings {
         if let Some(last) = events.iter().rev().find(|e| e.kind == EventKind::FilingSubmitted.as_str()) {
             (v.documents, v.evidence) = package_of(last)?;
         }
-        v.file_requests = file_requests_of(&events, tz)?;
+        v.file_requests = file_requests_of(&events, tz, &terms_of(r)?, &calendar)?;
         v.revisions = self
             .recorder
             .events_of_kinds(&r.case_id, &[EventKind::DecisionRevised])
@@ -376,8 +385,14 @@ impl Filings {
 }
 
 /// The calls for the case file among a filing's events (in chain order), each with the
-/// provision that answered it.
-pub(crate) fn file_requests_of(events: &[event::Model], tz: Tz) -> Result<Vec<FileRequest>> {
+/// provision that answered it and its due date: as the call recorded it, or (a call recorded
+/// before calls had one) the filing's `case_file` period from the call's day.
+pub(crate) fn file_requests_of(
+    events: &[event::Model],
+    tz: Tz,
+    terms: &FilingPolicy,
+    calendar: &WorkCalendar,
+) -> Result<Vec<FileRequest>> {
     let mut out: Vec<FileRequest> = Vec::new();
     for e in events {
         let unreadable =
@@ -388,12 +403,21 @@ pub(crate) fn file_requests_of(events: &[event::Model], tz: Tz) -> Result<Vec<Fi
             Some(EventKind::FilingFileRequested) => {
                 let payload = Value::parse(&e.payload).map_err(|_| unreadable())?;
                 let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_owned);
+                let requested = local_date(Timestamp::from_micros(e.occurred_at), tz);
+                let due = match text("due_date") {
+                    Some(d) => Deadline {
+                        date: NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| unreadable())?,
+                        provisional: payload.get("due_provisional").and_then(Value::as_bool).unwrap_or(false),
+                    },
+                    None => terms.case_file.due(requested, calendar),
+                };
                 out.push(FileRequest {
                     requested_seq: seq,
                     requested_on: on,
                     reviewer_agency_id: text("reviewer_agency_id").ok_or_else(unreadable)?,
                     reason: text("reason").ok_or_else(unreadable)?,
                     provided: None,
+                    due,
                 });
             }
             Some(EventKind::FilingFileProvided) => {

@@ -409,10 +409,19 @@ impl Filings {
         if current.file_requests.iter().any(|f| f.provided.is_none()) {
             return Err(Error::precondition("F6.request-open", "the case file was already called for and is awaited"));
         }
-        let payload = Value::object().with("reviewer_agency_id", reviewer_agency.as_str()).with("reason", reason);
+        // The agency owes the file within the filing's `case_file` period (F6 [default]).
+        let now = self.now();
+        let today = local_date(now, self.zone(&case.agency_id).await?);
+        let due = terms_of(&row)?.case_file.due(today, &self.recorder.registry().calendar().await?);
+        let mut payload = Value::object()
+            .with("reviewer_agency_id", reviewer_agency.as_str())
+            .with("reason", reason)
+            .with("due_date", due.date.to_string());
+        if due.provisional {
+            payload = payload.with("due_provisional", true);
+        }
         // The row does not change, but the step is checked against it under the append lock like
         // every other (a concurrent call is refused, `concurrent-change`).
-        let now = self.now();
         self.record(
             who,
             case,
@@ -453,13 +462,17 @@ impl Filings {
                     .with("media_type", e.media_type)
             })
             .collect();
-        let mut payload =
-            Value::object().with("requested_seq", open.requested_seq).with("evidence", Value::Array(evidence));
+        let now = self.now();
+        let today = local_date(now, self.zone(&case.agency_id).await?);
+        let mut payload = Value::object()
+            .with("requested_seq", open.requested_seq)
+            .with("evidence", Value::Array(evidence))
+            .with("due_date", open.due.date.to_string())
+            .with("late", today > open.due.date);
         let note = r.note.trim();
         if !note.is_empty() {
             payload = payload.with("note", note);
         }
-        let now = self.now();
         self.record(
             who,
             case,

@@ -9,13 +9,14 @@ use chrono::NaiveDate;
 use sanxiang_domain::calendar::local_date;
 use sanxiang_domain::filing::{FilingStatus, Outcome};
 use sanxiang_domain::id::AgencyId;
+use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::statistics::period;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_publicity::supervision::{OverdueItem, OverdueKind};
-use sanxiang_store::entity::{agency, filing};
+use sanxiang_store::entity::{agency, event, filing};
 
-use crate::{Filings, status_of, stored_date};
+use crate::{FileRequest, Filings, file_requests_of, status_of, stored_date, terms_of};
 
 /// One agency's line of the periodic notice (RULES F9).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -141,8 +142,29 @@ fn item(kind: OverdueKind, r: &filing::Model, due: Option<NaiveDate>, detail: St
     }
 }
 
-/// RULES F8 and F7: filings missing past their due date, filings made late, reviews past their
-/// period and responses past theirs, in `agencies` (already authorised).
+/// RULES F6: a call for the case file not answered by its due date, or answered after it.
+fn case_file_item(r: &filing::Model, request: &FileRequest, today: NaiveDate) -> Option<OverdueItem> {
+    let due = request.due.date;
+    let provisional = if request.due.provisional { " (provisional)" } else { "" };
+    let detail = match &request.provided {
+        None if today > due => format!(
+            "the full case file the filing review called for on {} (RULES F6) is not provided; it was due on {due}{provisional}",
+            request.requested_on
+        ),
+        Some((_, on)) if request.provided_late() => format!(
+            "the full case file the filing review called for on {} (RULES F6) was provided late, on {on}; it was due on {due}",
+            request.requested_on
+        ),
+        _ => return None,
+    };
+    let mut item = item(OverdueKind::FilingCaseFile, r, Some(due), detail, r.decided_at);
+    item.subject_id = format!("{}:{}", r.case_id, request.requested_seq);
+    Some(item)
+}
+
+/// RULES F8, F7 and F6: filings missing past their due date, filings made late, reviews past
+/// their period, responses past theirs and case files called for and not provided in time, in
+/// `agencies` (already authorised).
 pub async fn overdue(f: &Filings, agencies: &[agency::Model]) -> Result<Vec<OverdueItem>> {
     let ids: Vec<AgencyId> = agencies.iter().map(|a| a.id.clone()).collect();
     if ids.is_empty() {
@@ -156,6 +178,14 @@ pub async fn overdue(f: &Filings, agencies: &[agency::Model]) -> Result<Vec<Over
     let calendar = f.recorder().registry().calendar().await?;
     let dues = f.due_dates(&rows, &zones, &calendar).await?;
     let now = f.recorder().clock().now();
+    let (file_events, _) = f
+        .recorder()
+        .events_of_kinds_of_agencies(&ids, &[EventKind::FilingFileRequested, EventKind::FilingFileProvided])
+        .await?;
+    let mut file_events_of: HashMap<String, Vec<event::Model>> = HashMap::new();
+    for e in file_events {
+        file_events_of.entry(e.case_id.to_string()).or_default().push(e);
+    }
     let mut items = Vec::new();
     for r in &rows {
         let tz = zones.get(&r.agency_id).copied().ok_or_else(|| Error::Internal("agency zone not loaded".into()))?;
@@ -163,6 +193,13 @@ pub async fn overdue(f: &Filings, agencies: &[agency::Model]) -> Result<Vec<Over
         let date = |s: &Option<String>, col: &str| -> Result<Option<NaiveDate>> {
             s.as_deref().map(|d| stored_date(d, || format!("filings.{col} of case {}", r.case_id))).transpose()
         };
+        if let Some(events) = file_events_of.get(r.case_id.as_str()) {
+            for request in file_requests_of(events, tz, &terms_of(r)?, &calendar)? {
+                if let Some(item) = case_file_item(r, &request, today) {
+                    items.push(item);
+                }
+            }
+        }
         let due = dues.get(&r.case_id);
         match r.submitted_late {
             None => {

@@ -75,6 +75,9 @@ pub enum OverdueKind {
     /// A jurisdiction dispute over a report neither settled nor referred to the common superior
     /// within its period (SAMR-C Art. 30; `sanxiang-complaints`).
     JurisdictionDispute,
+    /// A case file the filing review called for (RULES F6), not provided by its due date or
+    /// provided after it (`sanxiang-filing`).
+    FilingCaseFile,
 }
 
 /// One thing overdue, missing or refused.

@@ -124,6 +124,11 @@ pub enum Action {
     /// Approve and carry out the destruction of evidence past its retention (销毁, RULES K5): the
     /// agency head, who approves the destruction list.
     DestroyEvidence,
+    /// Answer a conduct complaint's recommendation to revoke or change a decision by keeping the
+    /// decision (the `decision_kept` step, RULES T6): the deciding agency's head, who made the
+    /// decision (the same leadership that alone issues and revises decisions), never the offices
+    /// that handled the complaint.
+    KeepDecision,
 }
 
 impl Action {
@@ -149,6 +154,7 @@ impl Action {
             Self::ReadComplaints => "read complaints",
             Self::ConfigureComplaints => "set the complaint periods",
             Self::DestroyEvidence => "approve the destruction of evidence (销毁)",
+            Self::KeepDecision => "keep a decision a complaint recommended revoking or changing",
         }
     }
 }
@@ -254,6 +260,12 @@ pub fn authorize(principal: &Principal, action: Action, scope: Option<&Scope>) -
             Role::Admin | Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor,
             Action::DestroyEvidence,
         ) => false,
+        // Whether a decision stands against a complaint's recommendation is the deciding
+        // agency's leadership's call (RULES T6), like issuing or revising it.
+        (Role::Head, Action::KeepDecision) => scope.is_some_and(|s| s.is_agency(agency)),
+        (Role::Admin | Role::Officer | Role::Reviewer | Role::Publisher | Role::Supervisor, Action::KeepDecision) => {
+            false
+        }
     };
     if allowed {
         Ok(())
@@ -390,6 +402,20 @@ mod tests {
         assert!(authorize(&p(Role::Officer, Some("a")), Action::ReadComplaints, Some(&a)).is_err());
         assert!(authorize(&p(Role::Head, Some("a")), Action::ReadComplaints, Some(&a)).is_ok());
         assert!(authorize(&p(Role::Head, Some("b")), Action::ReadComplaints, Some(&a)).is_err());
+    }
+
+    #[test]
+    fn only_the_deciding_agencys_head_keeps_a_decision() {
+        let a = scope("a", &["city"]);
+        assert!(authorize(&p(Role::Head, Some("a")), Action::KeepDecision, Some(&a)).is_ok());
+        assert!(authorize(&p(Role::Head, Some("city")), Action::KeepDecision, Some(&a)).is_err());
+        assert!(authorize(&p(Role::Head, Some("b")), Action::KeepDecision, Some(&a)).is_err());
+        for role in [Role::Officer, Role::Reviewer, Role::Publisher, Role::Supervisor, Role::Admin] {
+            for agency in ["a", "city"] {
+                let refused = authorize(&p(role, Some(agency)), Action::KeepDecision, Some(&a)).unwrap_err();
+                assert!(refused.to_string().contains("keep a decision"), "{refused}");
+            }
+        }
     }
 
     #[test]
