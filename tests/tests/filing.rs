@@ -24,6 +24,7 @@ backend_tests!(
     a_supplement_is_due_in_working_days_and_listings_carry_the_package,
     the_reviewer_calls_for_the_case_file_and_the_agency_provides_it,
     a_case_file_called_for_is_owed_within_its_period_and_a_late_or_missing_one_is_overdue,
+    counted_from_effectiveness_a_public_notice_starts_the_period_when_the_decision_is_deemed_served,
 );
 
 /// The catalog of 巩义市 (河南): F1's fines, suspension and revocation are major (RULES F2).
@@ -936,5 +937,100 @@ async fn a_case_file_called_for_is_owed_within_its_period_and_a_late_or_missing_
         let report = w.verify(&case.id, true).await;
         assert!(report.ok, "{report:?}");
     }
+    s.h.running.stop().await.unwrap();
+}
+
+async fn served(s: &Setup, case_id: &str, method: pb::ServiceMethod) {
+    let w = &s.bureau;
+    let mut service = w.event(case_id, K::Service, s.h.now());
+    service.service_method = method as i32;
+    w.officer.record.clone().append_event(service).await.expect("service");
+}
+
+async fn counted_from_effectiveness_a_public_notice_starts_the_period_when_the_decision_is_deemed_served(
+    backend: Backend,
+) {
+    let s = setup(backend, "2026-03-02").await;
+    let w = &s.bureau;
+    let mut admin = s.h.admin.filing.clone();
+    let policy = admin
+        .get_filing_policy(pb::GetFilingPolicyRequest { agency_id: w.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(policy.public_notice_days, 30, "the default");
+    refused(
+        admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy {
+                    filing_start: pb::FilingStart::Effectiveness as i32,
+                    public_notice_days: 367,
+                    ..policy.clone()
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "policy.public_notice_days",
+    );
+    let stored = admin
+        .put_filing_policy(pb::PutFilingPolicyRequest {
+            policy: Some(pb::FilingPolicy {
+                filing_start: pb::FilingStart::Effectiveness as i32,
+                public_notice_days: 0,
+                ..policy.clone()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(
+        (stored.filing_start, stored.public_notice_days),
+        (pb::FilingStart::Effectiveness as i32, 30),
+        "0 (not given) is the default"
+    );
+
+    // Two decisions of Monday 2 March: nothing is due until each takes effect.
+    let (notice, payload) = s.decided(&[("罚款", THRESHOLD)]).await;
+    assert_eq!(payload["filing"]["start"], "effectiveness");
+    assert!(payload["filing"].get("due_date").is_none());
+    let (direct, _) = s.decided(&[("罚款", THRESHOLD)]).await;
+    s.clock.set(shanghai_morning("2026-03-05"));
+    // One served by public notice on 5 March: deemed served, so in effect, 30 days later (4
+    // April); 15 calendar days from then: 19 April. The other served in person: in effect at
+    // once; due 20 March.
+    served(&s, &notice.id, pb::ServiceMethod::PublicNotice).await;
+    served(&s, &direct.id, pb::ServiceMethod::Direct).await;
+    assert_eq!(get(&w.head, &notice.id).await.unwrap().due_date, "2026-04-19");
+    assert_eq!(get(&w.head, &direct.id).await.unwrap().due_date, "2026-03-20");
+
+    s.clock.set(shanghai_morning("2026-03-20"));
+    assert!(s.filing_overdue().await.is_empty());
+    s.clock.set(shanghai_morning("2026-03-21"));
+    assert_eq!(
+        s.filing_overdue().await,
+        [(pb::OverdueKind::FilingMissing, direct.id.clone(), "2026-03-20".to_owned())]
+    );
+    let item = s.overdue(&s.supervisor).await.into_iter().find(|i| i.case_id == direct.id).unwrap();
+    assert!(item.detail.contains("counted from its effectiveness (F4)"), "{}", item.detail);
+    // Counted from service instead, the public notice would have been due on 20 March too.
+    s.clock.set(shanghai_morning("2026-04-19"));
+    assert_eq!(s.filing_overdue().await.len(), 1);
+    s.clock.set(shanghai_morning("2026-04-20"));
+    let mut want = vec![
+        (pb::OverdueKind::FilingMissing, direct.id.clone(), "2026-03-20".to_owned()),
+        (pb::OverdueKind::FilingMissing, notice.id.clone(), "2026-04-19".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(s.filing_overdue().await, want);
+    // Filed now, late; the row keeps the due date and the chain verifies.
+    let filed = submit(&w.head, &notice.id, REPORT).await.unwrap();
+    assert!(filed.submitted_late);
+    assert_eq!(filed.due_date, "2026-04-19");
+    let report = w.verify(&notice.id, true).await;
+    assert!(report.ok, "{report:?}");
     s.h.running.stop().await.unwrap();
 }

@@ -75,7 +75,8 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
     let start = match pb::FilingStart::try_from(p.filing_start) {
         Ok(pb::FilingStart::Decision) => StartEvent::Decision,
         Ok(pb::FilingStart::Service) => StartEvent::Service,
-        _ => return Err(Error::invalid("policy.filing_start", "decision or service")),
+        Ok(pb::FilingStart::Effectiveness) => StartEvent::Effectiveness,
+        _ => return Err(Error::invalid("policy.filing_start", "decision, service or effectiveness")),
     };
     sanxiang_domain::limits::ids("policy.extra_recipient_ids", &p.extra_recipient_ids)?;
     let policy = FilingPolicy {
@@ -90,6 +91,11 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
             day_type: day_type_from_pb("policy.filing_day_type", p.filing_day_type)?,
         },
         start,
+        // Not given (0): the default, so a client that predates the field keeps working.
+        public_notice_days: match p.public_notice_days {
+            0 => sanxiang_domain::filing::default_public_notice_days(),
+            days => days,
+        },
         review: Period {
             days: p.review_days,
             day_type: day_type_from_pb("policy.review_day_type", p.review_day_type)?,
@@ -132,7 +138,9 @@ fn policy_to_pb(agency_id: &AgencyId, p: FilingPolicy) -> pb::FilingPolicy {
         filing_start: match p.start {
             StartEvent::Decision => pb::FilingStart::Decision as i32,
             StartEvent::Service => pb::FilingStart::Service as i32,
+            StartEvent::Effectiveness => pb::FilingStart::Effectiveness as i32,
         },
+        public_notice_days: p.public_notice_days,
         review_days: p.review.days,
         review_day_type: day_type_to_pb(p.review.day_type),
         response_days: p.response.days,

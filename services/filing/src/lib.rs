@@ -20,9 +20,9 @@ use chrono_tz::Tz;
 use sanxiang_domain::calendar::{Deadline, WorkCalendar, local_date};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::catalog::{PartyType, PenaltyItem};
-use sanxiang_domain::filing::{FilingPolicy, FilingStatus, Outcome, StartEvent};
+use sanxiang_domain::filing::{FilingPolicy, FilingStatus, Outcome, Served, StartEvent};
 use sanxiang_domain::id::{AgencyId, CaseId};
-use sanxiang_domain::lifecycle::{CaseKind, EventKind};
+use sanxiang_domain::lifecycle::{CaseKind, EventKind, ServiceMethod};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_recording::Recorder;
@@ -202,7 +202,7 @@ pub async fn plan_decision(
     let decided_on = local_date(now, tz);
     let due = match policy.start {
         StartEvent::Decision => Some(policy.filing.due(decided_on, &recorder.registry().calendar().await?)),
-        StartEvent::Service => None,
+        StartEvent::Service | StartEvent::Effectiveness => None,
     };
     let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
     let mut member = Value::object()
@@ -273,7 +273,8 @@ impl Filings {
     }
 
     /// The due dates of `rows` (RULES F4): stored when counted from the decision; when counted
-    /// from service, from the case's first `service` event (none yet: nothing is due).
+    /// from service or effectiveness, from the case's `service` events
+    /// ([`FilingPolicy::start_day`]; none yet: nothing is due).
     pub async fn due_dates(
         &self,
         rows: &[filing::Model],
@@ -295,13 +296,47 @@ impl Filings {
             return Ok(out);
         }
         let ids: Vec<CaseId> = pending.iter().map(|r| r.case_id.clone()).collect();
-        let served = self.recorder.first_events_of_kind(&ids, EventKind::Service).await?;
+        let services = self.services(&ids).await?;
         for r in pending {
-            let Some(service) = served.get(&r.case_id) else { continue };
+            let Some(events) = services.get(&r.case_id) else { continue };
             let tz =
                 zones.get(&r.agency_id).copied().ok_or_else(|| Error::Internal("agency zone not loaded".into()))?;
-            let served_on = local_date(Timestamp::from_micros(service.occurred_at), tz);
-            out.insert(r.case_id.clone(), terms_of(r)?.filing.due(served_on, calendar));
+            let served = events
+                .iter()
+                .map(|e| {
+                    let payload = Value::parse(&e.payload).map_err(|_| {
+                        Error::DataLoss(format!("events.payload of event {}#{} cannot be read", e.case_id, e.case_seq))
+                    })?;
+                    Ok(Served {
+                        on: local_date(Timestamp::from_micros(e.occurred_at), tz),
+                        public_notice: payload.get("service_method").and_then(Value::as_str)
+                            == Some(ServiceMethod::PublicNotice.as_str()),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let terms = terms_of(r)?;
+            let decided = stored_date(&r.decided_on, || format!("filings.decided_on of case {}", r.case_id))?;
+            if let Some(start) = terms.start_day(decided, &served) {
+                out.insert(r.case_id.clone(), terms.filing.due(start, calendar));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `service` events of `case_ids`, each case's in chain order.
+    async fn services(&self, case_ids: &[CaseId]) -> Result<HashMap<CaseId, Vec<event::Model>>> {
+        let mut out: HashMap<CaseId, Vec<event::Model>> = HashMap::new();
+        for chunk in case_ids.chunks(256) {
+            let rows = event::Entity::find()
+                .filter(event::Column::CaseId.is_in(chunk.iter().cloned()))
+                .filter(event::Column::Kind.eq(EventKind::Service.as_str()))
+                .order_by_asc(event::Column::CaseSeq)
+                .all(self.recorder.db())
+                .await
+                .map_err(db_error)?;
+            for e in rows {
+                out.entry(e.case_id.clone()).or_default().push(e);
+            }
         }
         Ok(out)
     }
