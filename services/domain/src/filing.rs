@@ -99,6 +99,91 @@ pub const fn default_public_notice_days() -> u32 {
     30
 }
 
+/// What an agency is, for routing its filings (RULES F3: 168号 Art. 4 names governments,
+/// departments and authorised organisations; 运城 adds vertically managed bodies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgencyKind {
+    /// A people's government (人民政府): files with the government one level up (its parent).
+    Government,
+    /// A government department (政府部门): files with its own government's supervision office.
+    Department,
+    /// An organisation authorised by law or regulation (法律法规授权的组织): files with its own
+    /// government and with the department it belongs to (its parent).
+    Authorised,
+    /// A vertically managed body (垂直管理机关): files with its own (local) government and with its
+    /// superior body (its parent).
+    Vertical,
+}
+
+impl AgencyKind {
+    /// Every kind.
+    pub const ALL: [Self; 4] = [Self::Government, Self::Department, Self::Authorised, Self::Vertical];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Government => "government",
+            Self::Department => "department",
+            Self::Authorised => "authorised",
+            Self::Vertical => "vertical",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether an agency of this kind names the government it belongs to (all but a government,
+    /// which is its own).
+    pub const fn names_government(self) -> bool {
+        !matches!(self, Self::Government)
+    }
+
+    /// Whether an agency of this kind files with its parent as well as its government (an
+    /// authorised organisation's department, a vertical body's superior), so needs one.
+    pub const fn files_with_parent(self) -> bool {
+        matches!(self, Self::Government | Self::Authorised | Self::Vertical)
+    }
+}
+
+/// Who files a joint decision (RULES F3: each body per its kind, 运城; or the lead body only,
+/// 内蒙古 — configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JointFiling {
+    /// The filing goes to the recipients of every deciding body, each routed per its kind [the
+    /// default: the first of F3's two choices; no Henan text].
+    Each,
+    /// The filing goes to the lead (case-holding) body's recipients only.
+    Lead,
+}
+
+impl JointFiling {
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Each => "each",
+            Self::Lead => "lead",
+        }
+    }
+}
+
+/// An agency as F3 routes its filings: its kind, its parent, its government and the agencies
+/// above it in the tree (nearest first).
+#[derive(Debug, Clone, Copy)]
+pub struct Routed<'a> {
+    pub kind: Option<AgencyKind>,
+    pub parent: Option<&'a AgencyId>,
+    pub government: Option<&'a AgencyId>,
+    pub overseers: &'a [AgencyId],
+}
+
+const fn default_joint() -> JointFiling {
+    JointFiling::Each
+}
+
 /// A period: so many days of a type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
@@ -180,6 +265,10 @@ pub struct FilingPolicy {
     pub recipient_levels: u32,
     /// F3: further recipients (a vertically managed body's own government).
     pub extra_recipients: Vec<AgencyId>,
+    /// F3: who files a joint decision. Policies and filings stored before it existed read as the
+    /// default.
+    #[serde(default = "default_joint")]
+    pub joint: JointFiling,
 }
 
 impl Default for FilingPolicy {
@@ -201,6 +290,7 @@ impl Default for FilingPolicy {
             case_file: default_case_file(),
             recipient_levels: 1,
             extra_recipients: Vec::new(),
+            joint: default_joint(),
         }
     }
 }
@@ -243,11 +333,28 @@ impl FilingPolicy {
     /// `overseers`: the first [`Self::recipient_levels`] of them, then the extra recipients, each
     /// once.
     pub fn recipients(&self, overseers: &[AgencyId]) -> Vec<AgencyId> {
+        self.route(&Routed { kind: None, parent: overseers.first(), government: None, overseers })
+    }
+
+    /// F3: the recipients of a filing by `agency`, by its kind — a government files with its
+    /// parent (the government one level up), a department with its government, an authorised
+    /// organisation or a vertically managed body with its government and its parent — then the
+    /// extra recipients, each once. An agency without a kind files up the tree
+    /// ([`Self::recipient_levels`] levels).
+    pub fn route(&self, agency: &Routed<'_>) -> Vec<AgencyId> {
         let levels = usize::try_from(self.recipient_levels).unwrap_or(usize::MAX);
-        let mut out: Vec<AgencyId> = overseers.iter().take(levels).cloned().collect();
-        for extra in &self.extra_recipients {
-            if !out.contains(extra) {
-                out.push(extra.clone());
+        let first: Vec<AgencyId> = match agency.kind {
+            None => agency.overseers.iter().take(levels).cloned().collect(),
+            Some(AgencyKind::Government) => agency.parent.into_iter().cloned().collect(),
+            Some(AgencyKind::Department) => agency.government.or(agency.parent).into_iter().cloned().collect(),
+            Some(AgencyKind::Authorised | AgencyKind::Vertical) => {
+                agency.government.into_iter().chain(agency.parent).cloned().collect()
+            }
+        };
+        let mut out: Vec<AgencyId> = Vec::new();
+        for a in first.into_iter().chain(self.extra_recipients.iter().cloned()) {
+            if !out.contains(&a) {
+                out.push(a);
             }
         }
         out
@@ -704,6 +811,32 @@ mod tests {
         assert!(FilingPolicy { case_file: Period::working(0), ..FilingPolicy::default() }.validate().is_err());
         assert_eq!(FilingPolicy::default().case_file, Period::working(5), "RULES F6 [default]");
         assert!(FilingPolicy::default().validate().is_ok());
+    }
+
+    #[test]
+    fn recipients_follow_the_agency_kind() {
+        let gov: AgencyId = "county-gov".into();
+        let city: AgencyId = "city-gov".into();
+        let dept: AgencyId = "bureau".into();
+        let p = FilingPolicy::default();
+        let routed = |kind, parent: &'static str, government: Option<&AgencyId>| {
+            let parent: AgencyId = parent.into();
+            let tree = vec![parent.clone(), city.clone()];
+            p.route(&Routed { kind: Some(kind), parent: Some(&parent), government, overseers: &tree })
+        };
+        assert_eq!(routed(AgencyKind::Government, "city-gov", None), std::slice::from_ref(&city));
+        assert_eq!(routed(AgencyKind::Department, "county-gov", Some(&gov)), std::slice::from_ref(&gov));
+        assert_eq!(routed(AgencyKind::Authorised, "bureau", Some(&gov)), [gov.clone(), dept.clone()]);
+        assert_eq!(
+            routed(AgencyKind::Vertical, "province-bureau", Some(&gov)),
+            [gov.clone(), "province-bureau".into()]
+        );
+        // Without a kind: up the tree, as before.
+        let tree = vec![gov.clone(), city.clone()];
+        assert_eq!(p.route(&Routed { kind: None, parent: tree.first(), government: None, overseers: &tree }), [gov]);
+        for k in AgencyKind::ALL {
+            assert_eq!(AgencyKind::parse(k.as_str()), Some(k));
+        }
     }
 
     #[test]

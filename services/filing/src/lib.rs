@@ -20,7 +20,9 @@ use chrono_tz::Tz;
 use sanxiang_domain::calendar::{Deadline, WorkCalendar, local_date};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::catalog::{PartyType, PenaltyItem};
-use sanxiang_domain::filing::{FilingPolicy, FilingStatus, Outcome, Served, StartEvent};
+use sanxiang_domain::filing::{
+    AgencyKind, FilingPolicy, FilingStatus, JointFiling, Outcome, Routed, Served, StartEvent,
+};
 use sanxiang_domain::id::{AgencyId, CaseId};
 use sanxiang_domain::lifecycle::{CaseKind, EventKind, ServiceMethod};
 use sanxiang_domain::officer::stored_zone;
@@ -187,6 +189,7 @@ pub async fn plan_decision(
     party: PartyType,
     penalties: &[PenaltyItem],
     confiscation_fen: u64,
+    joint: &[AgencyId],
     now: Timestamp,
 ) -> Result<(Value, Option<Arc<dyn Attachment>>)> {
     if kind != CaseKind::Penalty {
@@ -197,8 +200,18 @@ pub async fn plan_decision(
     if reasons.is_empty() {
         return Ok((Value::object().with("required", false), None));
     }
-    let scope = recorder.registry().scope_of(agency).await?;
-    let recipients = policy.recipients(&scope.overseers);
+    let mut recipients = route(recorder, &agency.id, &policy).await?;
+    if policy.joint == JointFiling::Each {
+        // Each deciding body files per its kind and its own policy (RULES F3, 运城).
+        for other in joint {
+            let their = policy::load(recorder.db(), other).await?;
+            for r in route(recorder, other, &their).await? {
+                if !recipients.contains(&r) {
+                    recipients.push(r);
+                }
+            }
+        }
+    }
     let decided_on = local_date(now, tz);
     let due = match policy.start {
         StartEvent::Decision => Some(policy.filing.due(decided_on, &recorder.registry().calendar().await?)),
@@ -210,6 +223,9 @@ pub async fn plan_decision(
         .with("reasons", string_array(&codes))
         .with("recipients", string_array(&recipients))
         .with("start", policy.start.as_str());
+    if !joint.is_empty() {
+        member = member.with("joint", policy.joint.as_str());
+    }
     if let Some(d) = &due {
         member = member.with("due_date", d.date.to_string());
     }
@@ -241,6 +257,26 @@ pub async fn plan_decision(
         updated_at: now.micros(),
     };
     Ok((member, Some(Arc::new(rows::NewFiling { row }))))
+}
+
+/// RULES F3: the recipients of a filing by `agency_id` under `policy`, by the agency's kind and
+/// its place in the tree, read as stored now (not from a cache: a kind set since counts).
+pub async fn route(recorder: &Recorder, agency_id: &AgencyId, policy: &FilingPolicy) -> Result<Vec<AgencyId>> {
+    let agency = recorder.registry().agency(agency_id).await?;
+    let kind = match agency.kind.as_deref() {
+        None => None,
+        Some(k) => Some(
+            AgencyKind::parse(k)
+                .ok_or_else(|| Error::DataLoss(format!("agencies.kind of agency {agency_id} cannot be read")))?,
+        ),
+    };
+    let scope = recorder.registry().scope_of(&agency).await?;
+    Ok(policy.route(&Routed {
+        kind,
+        parent: agency.parent_id.as_ref(),
+        government: agency.government_id.as_ref(),
+        overseers: &scope.overseers,
+    }))
 }
 
 impl Filings {
