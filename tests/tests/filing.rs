@@ -26,6 +26,7 @@ backend_tests!(
     a_case_file_called_for_is_owed_within_its_period_and_a_late_or_missing_one_is_overdue,
     counted_from_effectiveness_a_public_notice_starts_the_period_when_the_decision_is_deemed_served,
     filings_are_routed_by_the_agency_kind_and_joint_decisions_per_the_policy,
+    with_review_first_a_decision_owing_a_filing_must_have_been_reviewed,
 );
 
 /// The catalog of 巩义市 (河南): F1's fines, suspension and revocation are major (RULES F2).
@@ -1225,5 +1226,55 @@ async fn filings_are_routed_by_the_agency_kind_and_joint_decisions_per_the_polic
     let (_, payload) = decided_jointly(&s, &s.bureau, &s.legal, &[&vertical.agency.id]).await.unwrap();
     assert_eq!(payload["filing"]["joint"], "lead");
     assert_eq!(payload["filing"]["recipients"], serde_json::json!([county]));
+    s.h.running.stop().await.unwrap();
+}
+
+async fn with_review_first_a_decision_owing_a_filing_must_have_been_reviewed(backend: Backend) {
+    let s = setup(backend, "2026-03-02").await;
+    let mut admin = s.h.admin.filing.clone();
+    for w in [&s.sibling, &s.bureau] {
+        let policy = admin
+            .get_filing_policy(pb::GetFilingPolicyRequest { agency_id: w.agency.id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .policy
+            .unwrap();
+        assert!(!policy.review_first, "off by default");
+        let stored = admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy { review_first: true, ..policy }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .policy
+            .unwrap();
+        assert!(stored.review_first);
+    }
+
+    // The sibling's catalog is empty: its decision at the threshold owes a filing but was not
+    // reviewed, so it is refused by rule (RULES F2) and nothing is written.
+    let sib = &s.sibling;
+    let case = sib.open_case(pb::CaseKind::Penalty).await;
+    sib.ready_for_decision(&case.id, s.h.now()).await;
+    let draft = sib.submit(penalty_draft(&case.id, &[("罚款", THRESHOLD)])).await;
+    assert!(!draft.major);
+    let before = s.events(&case.id).await;
+    let err = sib.issue(&draft.id).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("F2.catalog") && err.message().contains("F1.fine"), "{}", err.message());
+    assert_eq!(s.events(&case.id).await, before);
+    refused(get(&sib.head, &case.id).await, Code::NotFound, "filing");
+    // Below the threshold it owes no filing and is decided as before.
+    let draft = sib.submit(penalty_draft(&case.id, &[("罚款", THRESHOLD - 1)])).await;
+    let issued = sib.issue(&draft.id).await.unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&issued.event.unwrap().payload_json).unwrap();
+    assert_eq!(payload["filing"]["required"], false);
+
+    // The bureau's catalog covers F1's criteria: reviewed and approved, decided and owed.
+    let (case, payload) = s.decided(&[("罚款", THRESHOLD)]).await;
+    assert_eq!(payload["filing"]["required"], true);
+    assert_eq!(status(&get(&s.bureau.head, &case.id).await.unwrap()), pb::FilingStatus::Owed);
     s.h.running.stop().await.unwrap();
 }

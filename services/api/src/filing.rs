@@ -139,6 +139,7 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
             Ok(pb::FilingJoint::Lead) => JointFiling::Lead,
             Err(_) => return Err(Error::invalid("policy.joint_filing", "each or lead")),
         },
+        review_first: p.review_first,
     };
     policy.validate()?;
     Ok((agency_id, policy))
@@ -177,6 +178,7 @@ fn policy_to_pb(agency_id: &AgencyId, p: FilingPolicy) -> pb::FilingPolicy {
             JointFiling::Each => pb::FilingJoint::Each as i32,
             JointFiling::Lead => pb::FilingJoint::Lead as i32,
         },
+        review_first: p.review_first,
     }
 }
 

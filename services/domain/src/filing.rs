@@ -269,6 +269,13 @@ pub struct FilingPolicy {
     /// default.
     #[serde(default = "default_joint")]
     pub joint: JointFiling,
+    /// F2: every decision that owes a filing must have passed the agency's legal review, so the
+    /// agency's review catalog (L2) must cover F1's criteria; on, a decision owing a filing
+    /// without an approving review is refused (`F2.catalog`). Off by default [default: a catalog
+    /// missing them is a configuration error the rule names, not a reason to stop decisions until
+    /// the agency chooses so]; policies stored before it existed read as off.
+    #[serde(default)]
+    pub review_first: bool,
 }
 
 impl Default for FilingPolicy {
@@ -291,6 +298,7 @@ impl Default for FilingPolicy {
             recipient_levels: 1,
             extra_recipients: Vec::new(),
             joint: default_joint(),
+            review_first: false,
         }
     }
 }
@@ -371,6 +379,22 @@ impl FilingPolicy {
                 .map(|s| if s.public_notice { add_calendar_days(s.on, self.public_notice_days) } else { s.on })
                 .min(),
         }
+    }
+
+    /// F2: with [`Self::review_first`] on, a decision owing a filing for `reasons` must have
+    /// passed legal review (`approved`); `FAILED_PRECONDITION F2.catalog` names the reasons.
+    pub fn check_review_first(&self, reasons: &[Reason], approved: bool) -> Result<()> {
+        if !self.review_first || approved || reasons.is_empty() {
+            return Ok(());
+        }
+        let why: Vec<String> = reasons.iter().map(|r| format!("{} ({})", r.words(), r.code())).collect();
+        Err(Error::precondition(
+            "F2.catalog",
+            format!(
+                "the decision owes a filing for {} and must pass the agency's legal review first (RULES F2), but the agency's review catalog does not make it major and it was not reviewed: add F1's criteria to the catalog (L2) and submit the draft for review",
+                why.join(", ")
+            ),
+        ))
     }
 
     /// F1: why a penalty decision on a party of `party` must be filed (empty: it need not).
@@ -811,6 +835,18 @@ mod tests {
         assert!(FilingPolicy { case_file: Period::working(0), ..FilingPolicy::default() }.validate().is_err());
         assert_eq!(FilingPolicy::default().case_file, Period::working(5), "RULES F6 [default]");
         assert!(FilingPolicy::default().validate().is_ok());
+    }
+
+    #[test]
+    fn review_first_refuses_an_unreviewed_decision_owing_a_filing_when_switched_on() {
+        let mut p = FilingPolicy::default();
+        let reasons = p.assess(PartyType::Organisation, &fine(HENAN_ORGANISATION_FEN), 0);
+        assert!(p.check_review_first(&reasons, false).is_ok(), "off by default");
+        p.review_first = true;
+        let err = p.check_review_first(&reasons, false).unwrap_err().to_string();
+        assert!(err.contains("F2.catalog") && err.contains("F1.fine"), "{err}");
+        assert!(p.check_review_first(&reasons, true).is_ok());
+        assert!(p.check_review_first(&[], false).is_ok());
     }
 
     #[test]

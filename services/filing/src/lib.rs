@@ -178,7 +178,8 @@ pub fn recipients_of(row: &filing::Model) -> Result<Vec<AgencyId>> {
 
 /// RULES F1, F3, F4 for a decision being issued: the decision payload's `filing` member (whether
 /// it must be filed, why, with whom and by when) and, when it must, the row to commit with the
-/// `decision` event. Only penalty decisions are filed.
+/// `decision` event. Only penalty decisions are filed. With the policy's `review_first` (F2), a
+/// decision owing a filing that was not `approved` by legal review is refused (`F2.catalog`).
 #[allow(clippy::too_many_arguments)] // the decision's facts as IssueDecision holds them
 pub async fn plan_decision(
     recorder: &Recorder,
@@ -190,6 +191,7 @@ pub async fn plan_decision(
     penalties: &[PenaltyItem],
     confiscation_fen: u64,
     joint: &[AgencyId],
+    approved: bool,
     now: Timestamp,
 ) -> Result<(Value, Option<Arc<dyn Attachment>>)> {
     if kind != CaseKind::Penalty {
@@ -197,6 +199,7 @@ pub async fn plan_decision(
     }
     let policy = policy::load(recorder.db(), &agency.id).await?;
     let reasons = policy.assess(party, penalties, confiscation_fen);
+    policy.check_review_first(&reasons, approved)?;
     if reasons.is_empty() {
         return Ok((Value::object().with("required", false), None));
     }

@@ -851,6 +851,7 @@ impl Reviews {
             &penalties,
             confiscation_fen,
             &r.joint_agency_ids,
+            approval.is_some(),
             now,
         )
         .await?;
