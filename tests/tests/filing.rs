@@ -24,6 +24,9 @@ backend_tests!(
     a_supplement_is_due_in_working_days_and_listings_carry_the_package,
     the_reviewer_calls_for_the_case_file_and_the_agency_provides_it,
     a_case_file_called_for_is_owed_within_its_period_and_a_late_or_missing_one_is_overdue,
+    counted_from_effectiveness_a_public_notice_starts_the_period_when_the_decision_is_deemed_served,
+    filings_are_routed_by_the_agency_kind_and_joint_decisions_per_the_policy,
+    with_review_first_a_decision_owing_a_filing_must_have_been_reviewed,
 );
 
 /// The catalog of 巩义市 (河南): F1's fines, suspension and revocation are major (RULES F2).
@@ -936,5 +939,342 @@ async fn a_case_file_called_for_is_owed_within_its_period_and_a_late_or_missing_
         let report = w.verify(&case.id, true).await;
         assert!(report.ok, "{report:?}");
     }
+    s.h.running.stop().await.unwrap();
+}
+
+async fn served(s: &Setup, case_id: &str, method: pb::ServiceMethod) {
+    let w = &s.bureau;
+    let mut service = w.event(case_id, K::Service, s.h.now());
+    service.service_method = method as i32;
+    w.officer.record.clone().append_event(service).await.expect("service");
+}
+
+async fn counted_from_effectiveness_a_public_notice_starts_the_period_when_the_decision_is_deemed_served(
+    backend: Backend,
+) {
+    let s = setup(backend, "2026-03-02").await;
+    let w = &s.bureau;
+    let mut admin = s.h.admin.filing.clone();
+    let policy = admin
+        .get_filing_policy(pb::GetFilingPolicyRequest { agency_id: w.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(policy.public_notice_days, 30, "the default");
+    refused(
+        admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy {
+                    filing_start: pb::FilingStart::Effectiveness as i32,
+                    public_notice_days: 367,
+                    ..policy.clone()
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "policy.public_notice_days",
+    );
+    let stored = admin
+        .put_filing_policy(pb::PutFilingPolicyRequest {
+            policy: Some(pb::FilingPolicy {
+                filing_start: pb::FilingStart::Effectiveness as i32,
+                public_notice_days: 0,
+                ..policy.clone()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(
+        (stored.filing_start, stored.public_notice_days),
+        (pb::FilingStart::Effectiveness as i32, 30),
+        "0 (not given) is the default"
+    );
+
+    // Two decisions of Monday 2 March: nothing is due until each takes effect.
+    let (notice, payload) = s.decided(&[("罚款", THRESHOLD)]).await;
+    assert_eq!(payload["filing"]["start"], "effectiveness");
+    assert!(payload["filing"].get("due_date").is_none());
+    let (direct, _) = s.decided(&[("罚款", THRESHOLD)]).await;
+    s.clock.set(shanghai_morning("2026-03-05"));
+    // One served by public notice on 5 March: deemed served, so in effect, 30 days later (4
+    // April); 15 calendar days from then: 19 April. The other served in person: in effect at
+    // once; due 20 March.
+    served(&s, &notice.id, pb::ServiceMethod::PublicNotice).await;
+    served(&s, &direct.id, pb::ServiceMethod::Direct).await;
+    assert_eq!(get(&w.head, &notice.id).await.unwrap().due_date, "2026-04-19");
+    assert_eq!(get(&w.head, &direct.id).await.unwrap().due_date, "2026-03-20");
+
+    s.clock.set(shanghai_morning("2026-03-20"));
+    assert!(s.filing_overdue().await.is_empty());
+    s.clock.set(shanghai_morning("2026-03-21"));
+    assert_eq!(
+        s.filing_overdue().await,
+        [(pb::OverdueKind::FilingMissing, direct.id.clone(), "2026-03-20".to_owned())]
+    );
+    let item = s.overdue(&s.supervisor).await.into_iter().find(|i| i.case_id == direct.id).unwrap();
+    assert!(item.detail.contains("counted from its effectiveness (F4)"), "{}", item.detail);
+    // Counted from service instead, the public notice would have been due on 20 March too.
+    s.clock.set(shanghai_morning("2026-04-19"));
+    assert_eq!(s.filing_overdue().await.len(), 1);
+    s.clock.set(shanghai_morning("2026-04-20"));
+    let mut want = vec![
+        (pb::OverdueKind::FilingMissing, direct.id.clone(), "2026-03-20".to_owned()),
+        (pb::OverdueKind::FilingMissing, notice.id.clone(), "2026-04-19".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(s.filing_overdue().await, want);
+    // Filed now, late; the row keeps the due date and the chain verifies.
+    let filed = submit(&w.head, &notice.id, REPORT).await.unwrap();
+    assert!(filed.submitted_late);
+    assert_eq!(filed.due_date, "2026-04-19");
+    let report = w.verify(&notice.id, true).await;
+    assert!(report.ok, "{report:?}");
+    s.h.running.stop().await.unwrap();
+}
+
+async fn set_kind(
+    h: &Harness,
+    agency: &str,
+    kind: pb::AgencyKind,
+    government: &str,
+) -> Result<pb::Agency, tonic::Status> {
+    h.admin
+        .registry
+        .clone()
+        .set_agency_kind(pb::SetAgencyKindRequest {
+            agency_id: agency.into(),
+            kind: kind as i32,
+            government_id: government.into(),
+        })
+        .await
+        .map(|r| r.into_inner().agency.expect("agency"))
+}
+
+/// A penalty decision at the threshold by `w`, approved by `legal` (a reviewer of `w`'s agency or
+/// one above it), with `joint` deciding jointly; the decision's payload.
+async fn decided_jointly(
+    s: &Setup,
+    w: &World,
+    legal: &Client,
+    joint: &[&str],
+) -> Result<(pb::Case, serde_json::Value), tonic::Status> {
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    w.ready_for_decision(&case.id, s.h.now()).await;
+    let draft = w.submit(penalty_draft(&case.id, &[("罚款", THRESHOLD)])).await;
+    assert!(draft.major, "the catalog makes it major");
+    legal
+        .review
+        .clone()
+        .decide_review(pb::DecideReviewRequest {
+            request_id: rid(),
+            draft_id: draft.id.clone(),
+            checklist: (1..=8).map(|i| pb::CheckResult { item: i, passed: true, comment: String::new() }).collect(),
+            outcome: pb::ReviewOutcome::Approve as i32,
+            opinion: "同意".into(),
+        })
+        .await
+        .expect("approve");
+    let issued = w
+        .head
+        .review
+        .clone()
+        .issue_decision(pb::IssueDecisionRequest {
+            request_id: rid(),
+            draft_id: draft.id.clone(),
+            officer_ids: w.both(),
+            joint_agency_ids: joint.iter().map(|a| (*a).to_owned()).collect(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    Ok((case, serde_json::from_str(&issued.event.expect("event").payload_json).expect("json")))
+}
+
+async fn filings_are_routed_by_the_agency_kind_and_joint_decisions_per_the_policy(backend: Backend) {
+    // The county government (s.gov) over the bureau, under the city government; an authorised
+    // organisation under the bureau; a vertically managed body under its provincial superior,
+    // located in the county.
+    let s = setup(backend, "2026-03-02").await;
+    let h = &s.h;
+    let city = h.agency(10, "").await;
+    let superior = h.agency(11, "").await;
+    let authorised = h.world(12, &s.bureau.agency.id).await;
+    let vertical = h.world(13, &superior.id).await;
+    for w in [&authorised, &vertical] {
+        h.admin
+            .registry
+            .clone()
+            .put_catalog(pb::PutCatalogRequest { agency_id: w.agency.id.clone(), catalog_toml: GONGYI.into() })
+            .await
+            .expect("put catalog");
+    }
+    let county = &s.gov.id;
+
+    // Bad kinds are refused by field, and only administrators set them.
+    refused(
+        set_kind(h, &s.bureau.agency.id, pb::AgencyKind::Department, "").await,
+        Code::InvalidArgument,
+        "government_id",
+    );
+    refused(
+        set_kind(h, &s.bureau.agency.id, pb::AgencyKind::Department, county).await,
+        Code::InvalidArgument,
+        "government_id",
+    );
+    refused(set_kind(h, &city.id, pb::AgencyKind::Authorised, county).await, Code::InvalidArgument, "kind");
+    refused(set_kind(h, &city.id, pb::AgencyKind::Unspecified, "").await, Code::InvalidArgument, "kind");
+    refused(
+        s.bureau
+            .head
+            .registry
+            .clone()
+            .set_agency_kind(pb::SetAgencyKindRequest {
+                agency_id: county.clone(),
+                kind: pb::AgencyKind::Government as i32,
+                government_id: String::new(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "",
+    );
+    // The county government, one level under the city's.
+    let c = set_kind(h, county, pb::AgencyKind::Government, "").await.unwrap();
+    assert_eq!((c.kind, c.government_id.as_str()), (pb::AgencyKind::Government as i32, ""));
+    set_kind(h, &city.id, pb::AgencyKind::Government, "").await.unwrap();
+    refused(set_kind(h, county, pb::AgencyKind::Government, &city.id).await, Code::InvalidArgument, "government_id");
+    // Created with a kind: it must name a government that is one.
+    let mut registry = h.admin.registry.clone();
+    let create = |n: u32, kind: pb::AgencyKind, government: &str| pb::CreateAgencyRequest {
+        name: format!("测试执法局{n}"),
+        credit_code: sanxiang_tests::credit_code(n),
+        region: "河南省巩义市".into(),
+        parent_id: s.bureau.agency.id.clone(),
+        kind: kind as i32,
+        government_id: government.into(),
+        ..Default::default()
+    };
+    refused(
+        registry.create_agency(create(14, pb::AgencyKind::Authorised, &s.bureau.agency.id)).await,
+        Code::InvalidArgument,
+        "government_id",
+    );
+    let created = registry.create_agency(create(14, pb::AgencyKind::Authorised, county)).await.unwrap().into_inner();
+    let created = created.agency.unwrap();
+    assert_eq!((created.kind, created.government_id.as_str()), (pb::AgencyKind::Authorised as i32, county.as_str()));
+    let got = registry.get_agency(pb::GetAgencyRequest { agency_id: created.id.clone() }).await.unwrap().into_inner();
+    assert_eq!(got.agency.unwrap().kind, pb::AgencyKind::Authorised as i32);
+
+    // A department files with its own government.
+    set_kind(h, &s.bureau.agency.id, pb::AgencyKind::Department, county).await.unwrap();
+    let (case, payload) = decided_jointly(&s, &s.bureau, &s.legal, &[]).await.unwrap();
+    assert_eq!(payload["filing"]["recipients"], serde_json::json!([county]));
+    assert_eq!(get(&s.bureau.head, &case.id).await.unwrap().recipient_ids, std::slice::from_ref(county));
+
+    // An authorised organisation with its government and the department it belongs to.
+    set_kind(h, &authorised.agency.id, pb::AgencyKind::Authorised, county).await.unwrap();
+    let (_, payload) = decided_jointly(&s, &authorised, &s.legal, &[]).await.unwrap();
+    assert_eq!(payload["filing"]["recipients"], serde_json::json!([county, s.bureau.agency.id]));
+
+    // A vertically managed body with its local government and its superior; the government,
+    // though not above it in the tree, reviews the filing routed to it.
+    set_kind(h, &vertical.agency.id, pb::AgencyKind::Vertical, county).await.unwrap();
+    let o = h.officer(&vertical.agency.id, "法制员", true).await;
+    let vertical_legal = h.principal(pb::Role::Reviewer, &vertical.agency.id, &o.id).await;
+    let (vcase, payload) = decided_jointly(&s, &vertical, &vertical_legal, &[]).await.unwrap();
+    assert_eq!(payload["filing"]["recipients"], serde_json::json!([county, superior.id]));
+    submit(&vertical.head, &vcase.id, REPORT).await.unwrap();
+    let opened = open(&s.supervisor, &vcase.id).await.unwrap();
+    assert_eq!(opened.reviewer_agency_id, *county);
+    refused(open(&s.sibling_supervisor, &vcase.id).await, Code::PermissionDenied, "");
+    decide(&s.supervisor, &vcase.id, pb::FilingOutcome::Recorded, "予以备案").await.unwrap();
+
+    // A joint decision: each body per its kind (the default), or the lead only.
+    refused(
+        decided_jointly(&s, &s.bureau, &s.legal, &["no-such-agency"]).await,
+        Code::InvalidArgument,
+        "joint_agency_ids[0]",
+    );
+    refused(
+        decided_jointly(&s, &s.bureau, &s.legal, &[&s.bureau.agency.id]).await,
+        Code::InvalidArgument,
+        "joint_agency_ids[0]",
+    );
+    let (_, payload) = decided_jointly(&s, &s.bureau, &s.legal, &[&vertical.agency.id]).await.unwrap();
+    assert_eq!(payload["joint_agency_ids"], serde_json::json!([vertical.agency.id]));
+    assert_eq!(payload["filing"]["joint"], "each");
+    assert_eq!(payload["filing"]["recipients"], serde_json::json!([county, superior.id]));
+    let mut admin = h.admin.filing.clone();
+    let policy = admin
+        .get_filing_policy(pb::GetFilingPolicyRequest { agency_id: s.bureau.agency.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    assert_eq!(policy.joint_filing, pb::FilingJoint::Each as i32, "the default");
+    admin
+        .put_filing_policy(pb::PutFilingPolicyRequest {
+            policy: Some(pb::FilingPolicy { joint_filing: pb::FilingJoint::Lead as i32, ..policy }),
+        })
+        .await
+        .unwrap();
+    let (_, payload) = decided_jointly(&s, &s.bureau, &s.legal, &[&vertical.agency.id]).await.unwrap();
+    assert_eq!(payload["filing"]["joint"], "lead");
+    assert_eq!(payload["filing"]["recipients"], serde_json::json!([county]));
+    s.h.running.stop().await.unwrap();
+}
+
+async fn with_review_first_a_decision_owing_a_filing_must_have_been_reviewed(backend: Backend) {
+    let s = setup(backend, "2026-03-02").await;
+    let mut admin = s.h.admin.filing.clone();
+    for w in [&s.sibling, &s.bureau] {
+        let policy = admin
+            .get_filing_policy(pb::GetFilingPolicyRequest { agency_id: w.agency.id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .policy
+            .unwrap();
+        assert!(!policy.review_first, "off by default");
+        let stored = admin
+            .put_filing_policy(pb::PutFilingPolicyRequest {
+                policy: Some(pb::FilingPolicy { review_first: true, ..policy }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .policy
+            .unwrap();
+        assert!(stored.review_first);
+    }
+
+    // The sibling's catalog is empty: its decision at the threshold owes a filing but was not
+    // reviewed, so it is refused by rule (RULES F2) and nothing is written.
+    let sib = &s.sibling;
+    let case = sib.open_case(pb::CaseKind::Penalty).await;
+    sib.ready_for_decision(&case.id, s.h.now()).await;
+    let draft = sib.submit(penalty_draft(&case.id, &[("罚款", THRESHOLD)])).await;
+    assert!(!draft.major);
+    let before = s.events(&case.id).await;
+    let err = sib.issue(&draft.id).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("F2.catalog") && err.message().contains("F1.fine"), "{}", err.message());
+    assert_eq!(s.events(&case.id).await, before);
+    refused(get(&sib.head, &case.id).await, Code::NotFound, "filing");
+    // Below the threshold it owes no filing and is decided as before.
+    let draft = sib.submit(penalty_draft(&case.id, &[("罚款", THRESHOLD - 1)])).await;
+    let issued = sib.issue(&draft.id).await.unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&issued.event.unwrap().payload_json).unwrap();
+    assert_eq!(payload["filing"]["required"], false);
+
+    // The bureau's catalog covers F1's criteria: reviewed and approved, decided and owed.
+    let (case, payload) = s.decided(&[("罚款", THRESHOLD)]).await;
+    assert_eq!(payload["filing"]["required"], true);
+    assert_eq!(status(&get(&s.bureau.head, &case.id).await.unwrap()), pb::FilingStatus::Owed);
     s.h.running.stop().await.unwrap();
 }

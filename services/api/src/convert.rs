@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use sanxiang_domain::filing::AgencyKind;
 use sanxiang_domain::id::AgencyId;
 use sanxiang_domain::lifecycle::{CaseKind, EventKind, ServiceMethod};
 use sanxiang_domain::limits;
@@ -144,6 +145,13 @@ pub fn role_from_pb(value: i32) -> Option<Role> {
 pub fn agency_to_pb(a: agency::Model) -> Result<pb::Agency> {
     let powers = sanxiang_registry::registry::powers(&a)?;
     let policy = sanxiang_registry::registry::recording_policy(&a)?;
+    let kind = match a.kind.as_deref() {
+        None => pb::AgencyKind::Unspecified,
+        Some(k) => agency_kind_to_pb(
+            AgencyKind::parse(k)
+                .ok_or_else(|| Error::DataLoss(format!("agencies.kind of agency {} cannot be read", a.id)))?,
+        ),
+    };
     Ok(pb::Agency {
         id: a.id.into(),
         name: a.name,
@@ -165,7 +173,32 @@ pub fn agency_to_pb(a: agency::Model) -> Result<pb::Agency> {
         }),
         upload_window_hours: u32::try_from(a.upload_window_hours).unwrap_or(u32::MAX),
         created_at: Some(timestamp(Timestamp::from_micros(a.created_at))),
+        kind: kind as i32,
+        government_id: a.government_id.unwrap_or_default().into(),
     })
+}
+
+/// An agency kind as an API value.
+pub fn agency_kind_to_pb(k: AgencyKind) -> pb::AgencyKind {
+    match k {
+        AgencyKind::Government => pb::AgencyKind::Government,
+        AgencyKind::Department => pb::AgencyKind::Department,
+        AgencyKind::Authorised => pb::AgencyKind::Authorised,
+        AgencyKind::Vertical => pb::AgencyKind::Vertical,
+    }
+}
+
+/// The domain form of an API agency kind: `Ok(None)` when unspecified, INVALID_ARGUMENT `kind`
+/// when unknown.
+pub fn agency_kind_from_pb(v: i32) -> Result<Option<AgencyKind>> {
+    match pb::AgencyKind::try_from(v) {
+        Ok(pb::AgencyKind::Unspecified) => Ok(None),
+        Ok(pb::AgencyKind::Government) => Ok(Some(AgencyKind::Government)),
+        Ok(pb::AgencyKind::Department) => Ok(Some(AgencyKind::Department)),
+        Ok(pb::AgencyKind::Authorised) => Ok(Some(AgencyKind::Authorised)),
+        Ok(pb::AgencyKind::Vertical) => Ok(Some(AgencyKind::Vertical)),
+        Err(_) => Err(Error::invalid("kind", "government, department, authorised or vertical")),
+    }
 }
 
 /// An officer row as an API message.
@@ -658,6 +691,7 @@ pub fn issue_decision(r: pb::IssueDecisionRequest) -> Result<review_command::Iss
         officer_ids: ids("officer_ids", r.officer_ids)?,
         document_prefix: r.document_prefix,
         power: r.power,
+        joint_agency_ids: ids("joint_agency_ids", r.joint_agency_ids)?,
     })
 }
 

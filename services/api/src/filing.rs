@@ -1,7 +1,7 @@
 //! `FilingService` over gRPC (RULES F1–F9): decode, authorise, call the use case, encode. The
 //! conversions of the filing messages live here, beside their only handlers.
 
-use sanxiang_domain::filing::{DayType, FilingPolicy, FilingStatus, Outcome, Period, StartEvent};
+use sanxiang_domain::filing::{DayType, FilingPolicy, FilingStatus, JointFiling, Outcome, Period, StartEvent};
 use sanxiang_domain::id::{AgencyId, CaseId};
 use sanxiang_domain::{Error, Result};
 use sanxiang_filing::procedure::{DecideReview, OpenReview, ProvideFile, RecordResponse, RequestFile, SubmitFiling};
@@ -40,9 +40,23 @@ impl FilingApi {
         held: bool,
     ) -> std::result::Result<(case::Model, AgencyId), Status> {
         let case_id: CaseId = convert::id("case_id", case_id).map_err(status)?;
-        let case = authz::case(self.filings.recorder(), who, Action::ReviewFiling, &case_id).await.map_err(status)?;
-        let row = self.filings.row(&case_id).await.map_err(status)?;
-        let recipients = sanxiang_filing::recipients_of(&row).map_err(status)?;
+        let recorder = self.filings.recorder();
+        let case = recorder.case(&case_id).await.map_err(status)?;
+        // The filing's scope: the agencies above the case's, and those it was routed to (F3: a
+        // vertically managed body's local government is not above it in the tree).
+        let mut scope = recorder.registry().scope(&case.agency_id).await.map_err(status)?;
+        let row = self.filings.row(&case_id).await;
+        let recipients = match &row {
+            Ok(r) => sanxiang_filing::recipients_of(r).map_err(status)?,
+            Err(_) => Vec::new(),
+        };
+        for r in &recipients {
+            if !scope.overseers.contains(r) && r != &case.agency_id {
+                scope.overseers.push(r.clone());
+            }
+        }
+        authorize(who, Action::ReviewFiling, Some(&scope)).map_err(status)?;
+        let row = row.map_err(status)?;
         let holder = if held { row.reviewer_agency_id.as_ref() } else { None };
         let reviewer = reviewing_agency(who, &recipients, holder).map_err(status)?;
         Ok((case, reviewer))
@@ -75,7 +89,8 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
     let start = match pb::FilingStart::try_from(p.filing_start) {
         Ok(pb::FilingStart::Decision) => StartEvent::Decision,
         Ok(pb::FilingStart::Service) => StartEvent::Service,
-        _ => return Err(Error::invalid("policy.filing_start", "decision or service")),
+        Ok(pb::FilingStart::Effectiveness) => StartEvent::Effectiveness,
+        _ => return Err(Error::invalid("policy.filing_start", "decision, service or effectiveness")),
     };
     sanxiang_domain::limits::ids("policy.extra_recipient_ids", &p.extra_recipient_ids)?;
     let policy = FilingPolicy {
@@ -90,6 +105,11 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
             day_type: day_type_from_pb("policy.filing_day_type", p.filing_day_type)?,
         },
         start,
+        // Not given (0): the default, so a client that predates the field keeps working.
+        public_notice_days: match p.public_notice_days {
+            0 => sanxiang_domain::filing::default_public_notice_days(),
+            days => days,
+        },
         review: Period {
             days: p.review_days,
             day_type: day_type_from_pb("policy.review_day_type", p.review_day_type)?,
@@ -113,6 +133,13 @@ fn policy_from_pb(p: pb::FilingPolicy) -> Result<(AgencyId, FilingPolicy)> {
         },
         recipient_levels: p.recipient_levels,
         extra_recipients: p.extra_recipient_ids.into_iter().map(AgencyId::from).collect(),
+        joint: match pb::FilingJoint::try_from(p.joint_filing) {
+            // Not given: the default, so a client that predates the field keeps working.
+            Ok(pb::FilingJoint::Unspecified | pb::FilingJoint::Each) => JointFiling::Each,
+            Ok(pb::FilingJoint::Lead) => JointFiling::Lead,
+            Err(_) => return Err(Error::invalid("policy.joint_filing", "each or lead")),
+        },
+        review_first: p.review_first,
     };
     policy.validate()?;
     Ok((agency_id, policy))
@@ -132,7 +159,9 @@ fn policy_to_pb(agency_id: &AgencyId, p: FilingPolicy) -> pb::FilingPolicy {
         filing_start: match p.start {
             StartEvent::Decision => pb::FilingStart::Decision as i32,
             StartEvent::Service => pb::FilingStart::Service as i32,
+            StartEvent::Effectiveness => pb::FilingStart::Effectiveness as i32,
         },
+        public_notice_days: p.public_notice_days,
         review_days: p.review.days,
         review_day_type: day_type_to_pb(p.review.day_type),
         response_days: p.response.days,
@@ -145,6 +174,11 @@ fn policy_to_pb(agency_id: &AgencyId, p: FilingPolicy) -> pb::FilingPolicy {
         case_file_day_type: day_type_to_pb(p.case_file.day_type),
         recipient_levels: p.recipient_levels,
         extra_recipient_ids: p.extra_recipients.into_iter().map(Into::into).collect(),
+        joint_filing: match p.joint {
+            JointFiling::Each => pb::FilingJoint::Each as i32,
+            JointFiling::Lead => pb::FilingJoint::Lead as i32,
+        },
+        review_first: p.review_first,
     }
 }
 

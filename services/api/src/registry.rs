@@ -67,9 +67,22 @@ impl RegistryService for RegistryApi {
             time_zone: r.time_zone,
             additional_recording_kinds: kinds,
             upload_window_hours: r.upload_window_hours,
+            kind: convert::agency_kind_from_pb(r.kind).map_err(status)?,
+            government_id: AgencyId::from(r.government_id),
         };
         let a = self.registry.create_agency(input).await.map_err(status)?;
         Ok(Response::new(pb::CreateAgencyResponse { agency: Some(agency_to_pb(a).map_err(status)?) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_agency_kind(&self, req: Request<pb::SetAgencyKindRequest>) -> R<pb::SetAgencyKindResponse> {
+        let who = caller(&req)?;
+        authorize(&who, Action::AdministerRegistry, None).map_err(status)?;
+        let r = req.into_inner();
+        let id: AgencyId = convert::id("agency_id", r.agency_id).map_err(status)?;
+        let kind = convert::agency_kind_from_pb(r.kind).map_err(status)?;
+        let a = self.registry.set_agency_kind(&id, kind, &AgencyId::from(r.government_id)).await.map_err(status)?;
+        Ok(Response::new(pb::SetAgencyKindResponse { agency: Some(agency_to_pb(a).map_err(status)?) }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -46,7 +46,7 @@ impl DayType {
 }
 
 /// The act the filing period counts from (RULES F4: 山西/运城 count from the decision, a 河北 city
-/// from service).
+/// from service, a 河北 district bureau from effectiveness).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StartEvent {
@@ -55,21 +55,133 @@ pub enum StartEvent {
     /// The date the decision was first served (the case's first `service` event); until then
     /// nothing is due.
     Service,
+    /// The day the decision took effect: a decision takes effect when it is served (处罚法
+    /// Art. 61 serves it under the civil-procedure rules), and one served by public notice
+    /// (公告送达) is deemed served only when the notice period has run
+    /// ([`FilingPolicy::public_notice_days`] after the notice). The earliest such day over the
+    /// case's `service` events; until then nothing is due.
+    Effectiveness,
 }
 
 impl StartEvent {
+    /// Every start event.
+    pub const ALL: [Self; 3] = [Self::Decision, Self::Service, Self::Effectiveness];
+
     /// The stable code.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Decision => "decision",
             Self::Service => "service",
+            Self::Effectiveness => "effectiveness",
         }
     }
 
     /// Parses [`Self::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Decision, Self::Service].into_iter().find(|d| d.as_str() == s)
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
     }
+}
+
+/// A `service` event of the decision, as the start of the filing period needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    /// The day it was served (the notice published, for a public notice), in the agency's zone.
+    pub on: NaiveDate,
+    /// Served by public notice (公告送达).
+    pub public_notice: bool,
+}
+
+/// The default days after a public notice at which the decision is deemed served (RULES F4
+/// [default]: 民事诉讼法 Art. 95, which 处罚法 Art. 61 applies to service, deems it served 30 days
+/// after the notice; that article is not among the texts RULES read, so the number is
+/// configuration). Policies and filings stored before it existed read as the default.
+pub const fn default_public_notice_days() -> u32 {
+    30
+}
+
+/// What an agency is, for routing its filings (RULES F3: 168号 Art. 4 names governments,
+/// departments and authorised organisations; 运城 adds vertically managed bodies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgencyKind {
+    /// A people's government (人民政府): files with the government one level up (its parent).
+    Government,
+    /// A government department (政府部门): files with its own government's supervision office.
+    Department,
+    /// An organisation authorised by law or regulation (法律法规授权的组织): files with its own
+    /// government and with the department it belongs to (its parent).
+    Authorised,
+    /// A vertically managed body (垂直管理机关): files with its own (local) government and with its
+    /// superior body (its parent).
+    Vertical,
+}
+
+impl AgencyKind {
+    /// Every kind.
+    pub const ALL: [Self; 4] = [Self::Government, Self::Department, Self::Authorised, Self::Vertical];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Government => "government",
+            Self::Department => "department",
+            Self::Authorised => "authorised",
+            Self::Vertical => "vertical",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether an agency of this kind names the government it belongs to (all but a government,
+    /// which is its own).
+    pub const fn names_government(self) -> bool {
+        !matches!(self, Self::Government)
+    }
+
+    /// Whether an agency of this kind files with its parent as well as its government (an
+    /// authorised organisation's department, a vertical body's superior), so needs one.
+    pub const fn files_with_parent(self) -> bool {
+        matches!(self, Self::Government | Self::Authorised | Self::Vertical)
+    }
+}
+
+/// Who files a joint decision (RULES F3: each body per its kind, 运城; or the lead body only,
+/// 内蒙古 — configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JointFiling {
+    /// The filing goes to the recipients of every deciding body, each routed per its kind [the
+    /// default: the first of F3's two choices; no Henan text].
+    Each,
+    /// The filing goes to the lead (case-holding) body's recipients only.
+    Lead,
+}
+
+impl JointFiling {
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Each => "each",
+            Self::Lead => "lead",
+        }
+    }
+}
+
+/// An agency as F3 routes its filings: its kind, its parent, its government and the agencies
+/// above it in the tree (nearest first).
+#[derive(Debug, Clone, Copy)]
+pub struct Routed<'a> {
+    pub kind: Option<AgencyKind>,
+    pub parent: Option<&'a AgencyId>,
+    pub government: Option<&'a AgencyId>,
+    pub overseers: &'a [AgencyId],
+}
+
+const fn default_joint() -> JointFiling {
+    JointFiling::Each
 }
 
 /// A period: so many days of a type.
@@ -127,6 +239,10 @@ pub struct FilingPolicy {
     pub filing: Period,
     /// F4: the act it counts from.
     pub start: StartEvent,
+    /// F4, start `effectiveness`: calendar days after a public notice at which the decision is
+    /// deemed served, so in effect.
+    #[serde(default = "default_public_notice_days")]
+    pub public_notice_days: u32,
     /// F7: the review period, from the (latest) submission.
     pub review: Period,
     /// F7: the period for the agency's response to a correction recommendation (监督建议书).
@@ -149,6 +265,17 @@ pub struct FilingPolicy {
     pub recipient_levels: u32,
     /// F3: further recipients (a vertically managed body's own government).
     pub extra_recipients: Vec<AgencyId>,
+    /// F3: who files a joint decision. Policies and filings stored before it existed read as the
+    /// default.
+    #[serde(default = "default_joint")]
+    pub joint: JointFiling,
+    /// F2: every decision that owes a filing must have passed the agency's legal review, so the
+    /// agency's review catalog (L2) must cover F1's criteria; on, a decision owing a filing
+    /// without an approving review is refused (`F2.catalog`). Off by default [default: a catalog
+    /// missing them is a configuration error the rule names, not a reason to stop decisions until
+    /// the agency chooses so]; policies stored before it existed read as off.
+    #[serde(default)]
+    pub review_first: bool,
 }
 
 impl Default for FilingPolicy {
@@ -162,6 +289,7 @@ impl Default for FilingPolicy {
             revoke_licence: true,
             filing: Period::calendar(15),
             start: StartEvent::Decision,
+            public_notice_days: default_public_notice_days(),
             review: Period::calendar(15),
             response: Period::calendar(15),
             transfer: Period::calendar(7),
@@ -169,6 +297,8 @@ impl Default for FilingPolicy {
             case_file: default_case_file(),
             recipient_levels: 1,
             extra_recipients: Vec::new(),
+            joint: default_joint(),
+            review_first: false,
         }
     }
 }
@@ -192,6 +322,9 @@ impl FilingPolicy {
         self.transfer.validate("transfer_days")?;
         self.supplement.validate("supplement_days")?;
         self.case_file.validate("case_file_days")?;
+        if self.public_notice_days == 0 || self.public_notice_days > MAX_PERIOD_DAYS {
+            return Err(Error::invalid("policy.public_notice_days", format!("between 1 and {MAX_PERIOD_DAYS} days")));
+        }
         if self.recipient_levels > 3 {
             return Err(Error::invalid("policy.recipient_levels", "at most 3 levels up the agency tree"));
         }
@@ -208,14 +341,60 @@ impl FilingPolicy {
     /// `overseers`: the first [`Self::recipient_levels`] of them, then the extra recipients, each
     /// once.
     pub fn recipients(&self, overseers: &[AgencyId]) -> Vec<AgencyId> {
+        self.route(&Routed { kind: None, parent: overseers.first(), government: None, overseers })
+    }
+
+    /// F3: the recipients of a filing by `agency`, by its kind — a government files with its
+    /// parent (the government one level up), a department with its government, an authorised
+    /// organisation or a vertically managed body with its government and its parent — then the
+    /// extra recipients, each once. An agency without a kind files up the tree
+    /// ([`Self::recipient_levels`] levels).
+    pub fn route(&self, agency: &Routed<'_>) -> Vec<AgencyId> {
         let levels = usize::try_from(self.recipient_levels).unwrap_or(usize::MAX);
-        let mut out: Vec<AgencyId> = overseers.iter().take(levels).cloned().collect();
-        for extra in &self.extra_recipients {
-            if !out.contains(extra) {
-                out.push(extra.clone());
+        let first: Vec<AgencyId> = match agency.kind {
+            None => agency.overseers.iter().take(levels).cloned().collect(),
+            Some(AgencyKind::Government) => agency.parent.into_iter().cloned().collect(),
+            Some(AgencyKind::Department) => agency.government.or(agency.parent).into_iter().cloned().collect(),
+            Some(AgencyKind::Authorised | AgencyKind::Vertical) => {
+                agency.government.into_iter().chain(agency.parent).cloned().collect()
+            }
+        };
+        let mut out: Vec<AgencyId> = Vec::new();
+        for a in first.into_iter().chain(self.extra_recipients.iter().cloned()) {
+            if !out.contains(&a) {
+                out.push(a);
             }
         }
         out
+    }
+
+    /// F4: the day the filing period starts from, given the decision's day and its `service`
+    /// events; `None` while the start event has not happened.
+    pub fn start_day(&self, decided_on: NaiveDate, served: &[Served]) -> Option<NaiveDate> {
+        match self.start {
+            StartEvent::Decision => Some(decided_on),
+            StartEvent::Service => served.iter().map(|s| s.on).min(),
+            StartEvent::Effectiveness => served
+                .iter()
+                .map(|s| if s.public_notice { add_calendar_days(s.on, self.public_notice_days) } else { s.on })
+                .min(),
+        }
+    }
+
+    /// F2: with [`Self::review_first`] on, a decision owing a filing for `reasons` must have
+    /// passed legal review (`approved`); `FAILED_PRECONDITION F2.catalog` names the reasons.
+    pub fn check_review_first(&self, reasons: &[Reason], approved: bool) -> Result<()> {
+        if !self.review_first || approved || reasons.is_empty() {
+            return Ok(());
+        }
+        let why: Vec<String> = reasons.iter().map(|r| format!("{} ({})", r.words(), r.code())).collect();
+        Err(Error::precondition(
+            "F2.catalog",
+            format!(
+                "the decision owes a filing for {} and must pass the agency's legal review first (RULES F2), but the agency's review catalog does not make it major and it was not reviewed: add F1's criteria to the catalog (L2) and submit the draft for review",
+                why.join(", ")
+            ),
+        ))
     }
 
     /// F1: why a penalty decision on a party of `party` must be filed (empty: it need not).
@@ -615,6 +794,31 @@ mod tests {
     }
 
     #[test]
+    fn the_period_starts_from_the_decision_its_service_or_its_effectiveness() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let notice = Served { on: d("2026-03-05"), public_notice: true };
+        let direct = Served { on: d("2026-04-20"), public_notice: false };
+        let mut p = FilingPolicy::default();
+        assert_eq!(p.start_day(d("2026-03-02"), &[]), Some(d("2026-03-02")));
+        p.start = StartEvent::Service;
+        assert_eq!(p.start_day(d("2026-03-02"), &[]), None);
+        assert_eq!(p.start_day(d("2026-03-02"), &[notice, direct]), Some(d("2026-03-05")));
+        p.start = StartEvent::Effectiveness;
+        assert_eq!(p.start_day(d("2026-03-02"), &[]), None);
+        // Deemed served 30 days after the notice; a direct service earlier takes effect at once.
+        assert_eq!(p.start_day(d("2026-03-02"), &[notice]), Some(d("2026-04-04")));
+        assert_eq!(p.start_day(d("2026-03-02"), &[notice, direct]), Some(d("2026-04-04")));
+        let early = Served { on: d("2026-03-10"), public_notice: false };
+        assert_eq!(p.start_day(d("2026-03-02"), &[notice, early]), Some(d("2026-03-10")));
+        p.public_notice_days = 60;
+        assert_eq!(p.start_day(d("2026-03-02"), &[notice]), Some(d("2026-05-04")));
+        assert!(FilingPolicy { public_notice_days: 0, ..FilingPolicy::default() }.validate().is_err());
+        for s in StartEvent::ALL {
+            assert_eq!(StartEvent::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
     fn recipients_follow_the_tree_and_extras_without_repeats() {
         let tree: Vec<AgencyId> = vec!["county-gov".into(), "city-gov".into()];
         let p = FilingPolicy::default();
@@ -631,6 +835,44 @@ mod tests {
         assert!(FilingPolicy { case_file: Period::working(0), ..FilingPolicy::default() }.validate().is_err());
         assert_eq!(FilingPolicy::default().case_file, Period::working(5), "RULES F6 [default]");
         assert!(FilingPolicy::default().validate().is_ok());
+    }
+
+    #[test]
+    fn review_first_refuses_an_unreviewed_decision_owing_a_filing_when_switched_on() {
+        let mut p = FilingPolicy::default();
+        let reasons = p.assess(PartyType::Organisation, &fine(HENAN_ORGANISATION_FEN), 0);
+        assert!(p.check_review_first(&reasons, false).is_ok(), "off by default");
+        p.review_first = true;
+        let err = p.check_review_first(&reasons, false).unwrap_err().to_string();
+        assert!(err.contains("F2.catalog") && err.contains("F1.fine"), "{err}");
+        assert!(p.check_review_first(&reasons, true).is_ok());
+        assert!(p.check_review_first(&[], false).is_ok());
+    }
+
+    #[test]
+    fn recipients_follow_the_agency_kind() {
+        let gov: AgencyId = "county-gov".into();
+        let city: AgencyId = "city-gov".into();
+        let dept: AgencyId = "bureau".into();
+        let p = FilingPolicy::default();
+        let routed = |kind, parent: &'static str, government: Option<&AgencyId>| {
+            let parent: AgencyId = parent.into();
+            let tree = vec![parent.clone(), city.clone()];
+            p.route(&Routed { kind: Some(kind), parent: Some(&parent), government, overseers: &tree })
+        };
+        assert_eq!(routed(AgencyKind::Government, "city-gov", None), std::slice::from_ref(&city));
+        assert_eq!(routed(AgencyKind::Department, "county-gov", Some(&gov)), std::slice::from_ref(&gov));
+        assert_eq!(routed(AgencyKind::Authorised, "bureau", Some(&gov)), [gov.clone(), dept.clone()]);
+        assert_eq!(
+            routed(AgencyKind::Vertical, "province-bureau", Some(&gov)),
+            [gov.clone(), "province-bureau".into()]
+        );
+        // Without a kind: up the tree, as before.
+        let tree = vec![gov.clone(), city.clone()];
+        assert_eq!(p.route(&Routed { kind: None, parent: tree.first(), government: None, overseers: &tree }), [gov]);
+        for k in AgencyKind::ALL {
+            assert_eq!(AgencyKind::parse(k.as_str()), Some(k));
+        }
     }
 
     #[test]

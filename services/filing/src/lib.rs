@@ -20,9 +20,11 @@ use chrono_tz::Tz;
 use sanxiang_domain::calendar::{Deadline, WorkCalendar, local_date};
 use sanxiang_domain::canonical::Value;
 use sanxiang_domain::catalog::{PartyType, PenaltyItem};
-use sanxiang_domain::filing::{FilingPolicy, FilingStatus, Outcome, StartEvent};
+use sanxiang_domain::filing::{
+    AgencyKind, FilingPolicy, FilingStatus, JointFiling, Outcome, Routed, Served, StartEvent,
+};
 use sanxiang_domain::id::{AgencyId, CaseId};
-use sanxiang_domain::lifecycle::{CaseKind, EventKind};
+use sanxiang_domain::lifecycle::{CaseKind, EventKind, ServiceMethod};
 use sanxiang_domain::officer::stored_zone;
 use sanxiang_domain::{Error, Result, Timestamp};
 use sanxiang_recording::Recorder;
@@ -176,7 +178,8 @@ pub fn recipients_of(row: &filing::Model) -> Result<Vec<AgencyId>> {
 
 /// RULES F1, F3, F4 for a decision being issued: the decision payload's `filing` member (whether
 /// it must be filed, why, with whom and by when) and, when it must, the row to commit with the
-/// `decision` event. Only penalty decisions are filed.
+/// `decision` event. Only penalty decisions are filed. With the policy's `review_first` (F2), a
+/// decision owing a filing that was not `approved` by legal review is refused (`F2.catalog`).
 #[allow(clippy::too_many_arguments)] // the decision's facts as IssueDecision holds them
 pub async fn plan_decision(
     recorder: &Recorder,
@@ -187,6 +190,8 @@ pub async fn plan_decision(
     party: PartyType,
     penalties: &[PenaltyItem],
     confiscation_fen: u64,
+    joint: &[AgencyId],
+    approved: bool,
     now: Timestamp,
 ) -> Result<(Value, Option<Arc<dyn Attachment>>)> {
     if kind != CaseKind::Penalty {
@@ -194,15 +199,26 @@ pub async fn plan_decision(
     }
     let policy = policy::load(recorder.db(), &agency.id).await?;
     let reasons = policy.assess(party, penalties, confiscation_fen);
+    policy.check_review_first(&reasons, approved)?;
     if reasons.is_empty() {
         return Ok((Value::object().with("required", false), None));
     }
-    let scope = recorder.registry().scope_of(agency).await?;
-    let recipients = policy.recipients(&scope.overseers);
+    let mut recipients = route(recorder, &agency.id, &policy).await?;
+    if policy.joint == JointFiling::Each {
+        // Each deciding body files per its kind and its own policy (RULES F3, 运城).
+        for other in joint {
+            let their = policy::load(recorder.db(), other).await?;
+            for r in route(recorder, other, &their).await? {
+                if !recipients.contains(&r) {
+                    recipients.push(r);
+                }
+            }
+        }
+    }
     let decided_on = local_date(now, tz);
     let due = match policy.start {
         StartEvent::Decision => Some(policy.filing.due(decided_on, &recorder.registry().calendar().await?)),
-        StartEvent::Service => None,
+        StartEvent::Service | StartEvent::Effectiveness => None,
     };
     let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
     let mut member = Value::object()
@@ -210,6 +226,9 @@ pub async fn plan_decision(
         .with("reasons", string_array(&codes))
         .with("recipients", string_array(&recipients))
         .with("start", policy.start.as_str());
+    if !joint.is_empty() {
+        member = member.with("joint", policy.joint.as_str());
+    }
     if let Some(d) = &due {
         member = member.with("due_date", d.date.to_string());
     }
@@ -243,6 +262,26 @@ pub async fn plan_decision(
     Ok((member, Some(Arc::new(rows::NewFiling { row }))))
 }
 
+/// RULES F3: the recipients of a filing by `agency_id` under `policy`, by the agency's kind and
+/// its place in the tree, read as stored now (not from a cache: a kind set since counts).
+pub async fn route(recorder: &Recorder, agency_id: &AgencyId, policy: &FilingPolicy) -> Result<Vec<AgencyId>> {
+    let agency = recorder.registry().agency(agency_id).await?;
+    let kind = match agency.kind.as_deref() {
+        None => None,
+        Some(k) => Some(
+            AgencyKind::parse(k)
+                .ok_or_else(|| Error::DataLoss(format!("agencies.kind of agency {agency_id} cannot be read")))?,
+        ),
+    };
+    let scope = recorder.registry().scope_of(&agency).await?;
+    Ok(policy.route(&Routed {
+        kind,
+        parent: agency.parent_id.as_ref(),
+        government: agency.government_id.as_ref(),
+        overseers: &scope.overseers,
+    }))
+}
+
 impl Filings {
     /// Over the record (its database, clock, registry and writer).
     pub fn new(recorder: Recorder) -> Self {
@@ -273,7 +312,8 @@ impl Filings {
     }
 
     /// The due dates of `rows` (RULES F4): stored when counted from the decision; when counted
-    /// from service, from the case's first `service` event (none yet: nothing is due).
+    /// from service or effectiveness, from the case's `service` events
+    /// ([`FilingPolicy::start_day`]; none yet: nothing is due).
     pub async fn due_dates(
         &self,
         rows: &[filing::Model],
@@ -295,13 +335,47 @@ impl Filings {
             return Ok(out);
         }
         let ids: Vec<CaseId> = pending.iter().map(|r| r.case_id.clone()).collect();
-        let served = self.recorder.first_events_of_kind(&ids, EventKind::Service).await?;
+        let services = self.services(&ids).await?;
         for r in pending {
-            let Some(service) = served.get(&r.case_id) else { continue };
+            let Some(events) = services.get(&r.case_id) else { continue };
             let tz =
                 zones.get(&r.agency_id).copied().ok_or_else(|| Error::Internal("agency zone not loaded".into()))?;
-            let served_on = local_date(Timestamp::from_micros(service.occurred_at), tz);
-            out.insert(r.case_id.clone(), terms_of(r)?.filing.due(served_on, calendar));
+            let served = events
+                .iter()
+                .map(|e| {
+                    let payload = Value::parse(&e.payload).map_err(|_| {
+                        Error::DataLoss(format!("events.payload of event {}#{} cannot be read", e.case_id, e.case_seq))
+                    })?;
+                    Ok(Served {
+                        on: local_date(Timestamp::from_micros(e.occurred_at), tz),
+                        public_notice: payload.get("service_method").and_then(Value::as_str)
+                            == Some(ServiceMethod::PublicNotice.as_str()),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let terms = terms_of(r)?;
+            let decided = stored_date(&r.decided_on, || format!("filings.decided_on of case {}", r.case_id))?;
+            if let Some(start) = terms.start_day(decided, &served) {
+                out.insert(r.case_id.clone(), terms.filing.due(start, calendar));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `service` events of `case_ids`, each case's in chain order.
+    async fn services(&self, case_ids: &[CaseId]) -> Result<HashMap<CaseId, Vec<event::Model>>> {
+        let mut out: HashMap<CaseId, Vec<event::Model>> = HashMap::new();
+        for chunk in case_ids.chunks(256) {
+            let rows = event::Entity::find()
+                .filter(event::Column::CaseId.is_in(chunk.iter().cloned()))
+                .filter(event::Column::Kind.eq(EventKind::Service.as_str()))
+                .order_by_asc(event::Column::CaseSeq)
+                .all(self.recorder.db())
+                .await
+                .map_err(db_error)?;
+            for e in rows {
+                out.entry(e.case_id.clone()).or_default().push(e);
+            }
         }
         Ok(out)
     }

@@ -205,12 +205,13 @@ pub async fn overdue(f: &Filings, agencies: &[agency::Model]) -> Result<Vec<Over
             None => {
                 if let Some(d) = due.filter(|d| today > d.date) {
                     let provisional = if d.provisional { " (provisional)" } else { "" };
+                    let start = terms_of(r)?.start.as_str();
                     items.push(item(
                         OverdueKind::FilingMissing,
                         r,
                         Some(d.date),
                         format!(
-                            "the decision of {} owes a filing (RULES F1) and is not filed; it was due on {}{provisional}",
+                            "the decision of {} owes a filing (RULES F1) and is not filed; it was due on {}{provisional}, counted from its {start} (F4)",
                             r.decided_on, d.date
                         ),
                         r.decided_at,

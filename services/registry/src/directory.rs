@@ -256,6 +256,8 @@ mod tests {
             request_id: None,
             request_digest: None,
             created_at: 0,
+            kind: None,
+            government_id: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use sanxiang_domain::calendar::{WorkCalendar, YearSchedule};
 use sanxiang_domain::catalog::Catalog;
 use sanxiang_domain::credit_code::CreditCode;
 use sanxiang_domain::error::same_request;
+use sanxiang_domain::filing::AgencyKind;
 use sanxiang_domain::id::new_id;
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::limits::{self, MAX_CODE, MAX_NAME};
@@ -108,6 +109,10 @@ pub struct NewAgency {
     pub time_zone: String,
     pub additional_recording_kinds: Vec<EventKind>,
     pub upload_window_hours: u32,
+    /// What the agency is (RULES F3); `None`: not set.
+    pub kind: Option<AgencyKind>,
+    /// The government it belongs to (empty: none); see [`Registry::set_agency_kind`].
+    pub government_id: AgencyId,
 }
 
 /// Kinds of refused attempts counted for supervisors (RULES S1).
@@ -396,6 +401,7 @@ impl Registry {
         };
         let window =
             if input.upload_window_hours == 0 { DEFAULT_UPLOAD_WINDOW_HOURS } else { input.upload_window_hours };
+        let government_id = self.check_kind(None, input.kind, parent_id.as_ref(), &input.government_id).await?;
         let model = agency::ActiveModel {
             id: Set(AgencyId::new(self.clock.as_ref())),
             name: Set(name),
@@ -409,6 +415,8 @@ impl Registry {
             request_id: Set((!input.request_id.is_empty()).then(|| input.request_id.clone())),
             request_digest: Set((!input.request_id.is_empty()).then(|| input.request_digest.clone())),
             created_at: Set(self.clock.now().micros()),
+            kind: Set(input.kind.map(|k| k.as_str().to_owned())),
+            government_id: Set(government_id),
         };
         model.insert(&self.db).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -417,6 +425,78 @@ impl Registry {
                 db_error(e)
             }
         })
+    }
+
+    /// Checks an agency's kind and government (RULES F3; `INVALID_ARGUMENT kind` or
+    /// `government_id`): a government names none; any other kind names an agency of kind
+    /// government, not itself; an authorised organisation and a vertically managed body file
+    /// with their parent too, so need one. Answers the government to store.
+    async fn check_kind(
+        &self,
+        agency_id: Option<&AgencyId>,
+        kind: Option<AgencyKind>,
+        parent_id: Option<&AgencyId>,
+        government_id: &AgencyId,
+    ) -> Result<Option<AgencyId>> {
+        limits::optional_id("government_id", government_id)?;
+        let Some(kind) = kind else {
+            if !government_id.is_empty() {
+                return Err(Error::invalid("government_id", "only an agency with a kind names its government"));
+            }
+            return Ok(None);
+        };
+        if !kind.names_government() {
+            if !government_id.is_empty() {
+                return Err(Error::invalid("government_id", "a government names none: it is its own"));
+            }
+            return Ok(None);
+        }
+        if kind.files_with_parent() && parent_id.is_none() {
+            return Err(Error::invalid(
+                "kind",
+                format!("an agency of kind {} files with its parent too (RULES F3): it needs a parent", kind.as_str()),
+            ));
+        }
+        if government_id.is_empty() {
+            return Err(Error::invalid(
+                "government_id",
+                format!("an agency of kind {} names the government it belongs to (RULES F3)", kind.as_str()),
+            ));
+        }
+        if agency_id == Some(government_id) {
+            return Err(Error::invalid("government_id", "not the agency itself"));
+        }
+        let government = self.agency(government_id).await.map_err(|e| match e {
+            Error::NotFound { .. } => Error::invalid("government_id", "no such agency"),
+            other => other,
+        })?;
+        if government.kind.as_deref() != Some(AgencyKind::Government.as_str()) {
+            return Err(Error::invalid("government_id", "not an agency of kind government"));
+        }
+        Ok(Some(government_id.clone()))
+    }
+
+    /// Sets what an agency is and the government it belongs to (RULES F3), checked as at
+    /// creation; filings of decisions made afterwards are routed by it.
+    pub async fn set_agency_kind(
+        &self,
+        agency_id: &AgencyId,
+        kind: Option<AgencyKind>,
+        government_id: &AgencyId,
+    ) -> Result<agency::Model> {
+        let Some(kind) = kind else {
+            return Err(Error::invalid("kind", "government, department, authorised or vertical"));
+        };
+        let a = self.agency(agency_id).await?;
+        let government_id = self.check_kind(Some(agency_id), Some(kind), a.parent_id.as_ref(), government_id).await?;
+        let mut row: agency::ActiveModel = a.into();
+        row.kind = Set(Some(kind.as_str().to_owned()));
+        row.government_id = Set(government_id);
+        let updated = row.update(&self.db).await.map_err(db_error)?;
+        if self.directory.agency(agency_id).is_some() {
+            self.directory.put_agency(Arc::new(updated.clone()));
+        }
+        Ok(updated)
     }
 
     /// An agency by id.

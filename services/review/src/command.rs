@@ -3,7 +3,7 @@
 //! `None` and is refused here with the field's name).
 
 use sanxiang_domain::Timestamp;
-use sanxiang_domain::id::{CaseId, DraftId, EvidenceId, OfficerId};
+use sanxiang_domain::id::{AgencyId, CaseId, DraftId, EvidenceId, OfficerId};
 use sanxiang_domain::review::{ChecklistItem, Outcome, Revision};
 
 /// A penalty of a draft as given: its type by its Chinese name and, for a fine, the amount.
@@ -89,6 +89,8 @@ pub struct IssueDecision {
     pub document_prefix: String,
     /// The name of the agency's power the decision is made under, or empty (RULES C8.field).
     pub power: String,
+    /// The other agencies deciding jointly, the case's agency leading (RULES F3).
+    pub joint_agency_ids: Vec<AgencyId>,
 }
 
 /// A change, revocation, or confirmation of illegality or voidness of a decision

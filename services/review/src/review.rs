@@ -793,6 +793,19 @@ impl Reviews {
             }
             return Err(refused.error(&r.officer_ids));
         }
+        for (i, joint) in r.joint_agency_ids.iter().enumerate() {
+            let field = format!("joint_agency_ids[{i}]");
+            if joint == &case.agency_id {
+                return Err(Error::invalid(field, "the case's agency leads the decision: name only the others"));
+            }
+            if r.joint_agency_ids[..i].contains(joint) {
+                return Err(Error::invalid(field, "named twice"));
+            }
+            self.recorder.registry().agency(joint).await.map_err(|e| match e {
+                Error::NotFound { .. } => Error::invalid(field, "no such agency"),
+                other => other,
+            })?;
+        }
         let kind = case_kind(&case)?;
         let prefix = match r.document_prefix.trim() {
             "" => default_document_prefix(&agency.name, kind),
@@ -816,6 +829,12 @@ impl Reviews {
         if let Some(p) = &power {
             payload = payload.with("power", p.name.as_str());
         }
+        if !r.joint_agency_ids.is_empty() {
+            payload = payload.with(
+                "joint_agency_ids",
+                Value::Array(r.joint_agency_ids.iter().map(|a| Value::from(a.as_str())).collect()),
+            );
+        }
         // Every decision gets its disclosure in the same transaction (RULES P3, P4).
         let (disclosure, publication) = self.publicity.plan_decision(&agency, tz, &case, &d).await?;
         payload = payload.with("disclosure", publication);
@@ -831,6 +850,8 @@ impl Reviews {
             party_type(&case)?,
             &penalties,
             confiscation_fen,
+            &r.joint_agency_ids,
+            approval.is_some(),
             now,
         )
         .await?;

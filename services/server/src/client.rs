@@ -170,12 +170,42 @@ pub enum AgencyCmd {
         /// The overseeing agency's id.
         #[arg(long, default_value = "")]
         parent: String,
+        /// What it is, routing its filings (RULES F3): government, department, authorised or
+        /// vertical; default none (filings go up the tree).
+        #[arg(long, default_value = "", value_parser = ["", "government", "department", "authorised", "vertical"], hide_possible_values = false)]
+        kind: String,
+        /// The people's government it belongs to (a department, authorised organisation or
+        /// vertically managed body).
+        #[arg(long, default_value = "")]
+        government: String,
         /// Client request id, to retry safely (default: none).
         #[arg(long, default_value = "")]
         request_id: String,
     },
+    /// Set what an agency is and the government it belongs to (RULES F3).
+    SetKind {
+        #[arg(long)]
+        agency: String,
+        /// government, department, authorised or vertical.
+        #[arg(long, value_parser = ["government", "department", "authorised", "vertical"], hide_possible_values = false)]
+        kind: String,
+        /// The people's government it belongs to (not for a government).
+        #[arg(long, default_value = "")]
+        government: String,
+    },
     /// List agencies.
     List,
+}
+
+/// The API value of an agency kind named on the command line ("" is unspecified).
+fn agency_kind(kind: &str) -> i32 {
+    (match kind {
+        "government" => pb::AgencyKind::Government,
+        "department" => pb::AgencyKind::Department,
+        "authorised" => pb::AgencyKind::Authorised,
+        "vertical" => pb::AgencyKind::Vertical,
+        _ => pb::AgencyKind::Unspecified,
+    }) as i32
 }
 
 /// `officer …`
@@ -611,7 +641,15 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                 .ok_or_else(|| crate::client::missing("principal"))?;
             show(q, &p.id, &p);
         }
-        ClientCommand::Agency(AgencyCmd::Create { name, credit_code, region, parent, request_id }) => {
+        ClientCommand::Agency(AgencyCmd::Create {
+            name,
+            credit_code,
+            region,
+            parent,
+            kind,
+            government,
+            request_id,
+        }) => {
             let a = registry
                 .create_agency(pb::CreateAgencyRequest {
                     request_id,
@@ -619,7 +657,22 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     credit_code,
                     region,
                     parent_id: parent,
+                    kind: agency_kind(&kind),
+                    government_id: government,
                     ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .agency
+                .ok_or_else(|| crate::client::missing("agency"))?;
+            show(q, &a.id, &a);
+        }
+        ClientCommand::Agency(AgencyCmd::SetKind { agency, kind, government }) => {
+            let a = registry
+                .set_agency_kind(pb::SetAgencyKindRequest {
+                    agency_id: agency,
+                    kind: agency_kind(&kind),
+                    government_id: government,
                 })
                 .await?
                 .into_inner()

@@ -154,6 +154,10 @@ pub enum DecisionCmd {
         /// must cover its category, RULES C8).
         #[arg(long, default_value = "")]
         power: String,
+        /// Another agency deciding jointly, this case's agency leading (repeat for each; RULES
+        /// F3 routes the filing).
+        #[arg(long = "joint-agency")]
+        joint_agencies: Vec<String>,
         #[arg(long)]
         request_id: Option<String>,
     },
@@ -413,7 +417,7 @@ pub async fn review(
                 .ok_or_else(|| crate::client::missing("event"))?;
             show(q, &e.case_seq.to_string(), &e);
         }
-        ReviewSide::Decision(DecisionCmd::Issue { draft_id, officers, prefix, power, request_id }) => {
+        ReviewSide::Decision(DecisionCmd::Issue { draft_id, officers, prefix, power, joint_agencies, request_id }) => {
             let r = review
                 .issue_decision(pb::IssueDecisionRequest {
                     request_id: fresh(request_id),
@@ -421,6 +425,7 @@ pub async fn review(
                     officer_ids: officers,
                     document_prefix: prefix,
                     power,
+                    joint_agency_ids: joint_agencies,
                 })
                 .await?
                 .into_inner();

@@ -23,6 +23,11 @@ pub struct Model {
     /// Hex SHA-256 of the request as first received: a retry with another request is refused.
     pub request_digest: Option<String>,
     pub created_at: i64,
+    /// What the agency is (RULES F3: `government`, `department`, `authorised`, `vertical`);
+    /// `None` for agencies created before kinds (migration m0018), which file up the tree.
+    pub kind: Option<String>,
+    /// The people's government the agency belongs to (F3: a department files with it).
+    pub government_id: Option<AgencyId>,
 }
 
 /// No relations are navigated through sea-orm; joins are explicit queries.
