@@ -21,6 +21,7 @@ backend_tests!(
     a_lost_card_is_replaced_and_the_public_verifies_both_numbers,
     acts_record_the_certificates_shown_and_those_without_are_listed,
     a_certificate_covers_its_field_and_area_only,
+    an_act_naming_no_power_is_judged_by_the_agencys_fields_and_areas_by_division_code,
     the_card_qr_code_leads_to_its_page_at_the_configured_public_address,
 );
 
@@ -592,10 +593,11 @@ async fn a_certificate_covers_its_field_and_area_only(backend: Backend) {
         .into_inner()
         .agency
         .unwrap();
-    // Two market-supervision officers; the second's certificate covers one district only.
+    // Two market-supervision officers; the second's certificate covers one district only, given
+    // by its division code (410105, 郑州市金水区).
     let o1 = register(&h, &agency.id, "王五", |_| {}).await;
-    let o2 = register(&h, &agency.id, "赵六", |r| r.area = "郑州市金水区".into()).await;
-    assert_eq!(o2.area, "郑州市金水区");
+    let o2 = register(&h, &agency.id, "赵六", |r| r.area = "410105".into()).await;
+    assert_eq!(o2.area, "410105");
     let w = World {
         officer: h.principal(pb::Role::Officer, &agency.id, &o1.id).await,
         head: h.principal(pb::Role::Head, &agency.id, "").await,
@@ -605,9 +607,16 @@ async fn a_certificate_covers_its_field_and_area_only(backend: Backend) {
     };
     let case = w.open_case(pb::CaseKind::Penalty).await;
     let act = |power: &str, location: &str| {
+        // The place's division: 金水区 (410105) or 二七区 (410103), by the address.
+        let division_code = match location {
+            "" => "",
+            l if l.contains("金水区") => "410105",
+            _ => "410103",
+        };
         let r = pb::AppendEventRequest {
             power: power.into(),
             location: location.into(),
+            division_code: division_code.into(),
             ..w.event(&case.id, K::Inspection, sanxiang_domain::TimeProvider::now(clock.as_ref()))
         };
         let mut record = w.officer.record.clone();
@@ -646,4 +655,111 @@ async fn a_certificate_covers_its_field_and_area_only(backend: Backend) {
     assert_eq!(w.events(&case.id).await.len(), before, "nothing refused is stored");
     let decided = issue("对生产经营超过保质期食品的处罚").await.unwrap().event.expect("event");
     assert!(decided.payload_json.contains(r#""power":"对生产经营超过保质期食品的处罚""#), "{}", decided.payload_json);
+}
+
+async fn an_act_naming_no_power_is_judged_by_the_agencys_fields_and_areas_by_division_code(backend: Backend) {
+    let (h, clock) = Harness::start_on(backend, "2026-05-06").await;
+    let now = || sanxiang_domain::TimeProvider::now(clock.as_ref());
+    let agency_with = |n: u32, categories: &[&str]| {
+        let powers = categories
+            .iter()
+            .map(|c| pb::Power {
+                name: format!("{c}类处罚"),
+                category: (*c).into(),
+                legal_basis: "《中华人民共和国行政处罚法》".into(),
+            })
+            .collect();
+        let mut registry = h.admin.registry.clone();
+        async move {
+            registry
+                .create_agency(pb::CreateAgencyRequest {
+                    name: format!("郑州市执法局{n}"),
+                    credit_code: credit_code(n),
+                    region: "河南省郑州市".into(),
+                    powers,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .agency
+                .unwrap()
+        }
+    };
+    let world = |agency: pb::Agency, o1: pb::Officer, o2: pb::Officer| {
+        let h = &h;
+        async move {
+            World {
+                officer: h.principal(pb::Role::Officer, &agency.id, &o1.id).await,
+                head: h.principal(pb::Role::Head, &agency.id, "").await,
+                publisher: h.principal(pb::Role::Publisher, &agency.id, "").await,
+                agency,
+                officers: vec![o1, o2],
+            }
+        }
+    };
+
+    // An agency whose powers are all of urban management: market-supervision certificates cover
+    // none of them, so an act naming no power is refused by field all the same.
+    let urban = agency_with(8811, &["城市管理"]).await;
+    let o1 = register(&h, &urban.id, "王五", |_| {}).await;
+    let o2 = register(&h, &urban.id, "赵六", |_| {}).await;
+    let w = world(urban, o1, o2).await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let before = w.events(&case.id).await.len();
+    refused(
+        w.officer.record.clone().append_event(w.event(&case.id, K::Inspection, now())).await,
+        Code::FailedPrecondition,
+        "C8.field",
+    );
+    assert_eq!(w.events(&case.id).await.len(), before, "nothing refused is stored");
+
+    // An agency with both fields: the certificate covers one of them, so the act stands.
+    let mixed = agency_with(8812, &["城市管理", "市场监管"]).await;
+    // Areas are division codes: words are refused at registration.
+    let mut words = h.admin.registry.clone();
+    refused(
+        words
+            .register_officer(pb::RegisterOfficerRequest {
+                agency_id: mixed.id.clone(),
+                name: "钱七".into(),
+                certificate_number: format!("CERT-{}", uuid::Uuid::now_v7().simple()),
+                category: "市场监管".into(),
+                valid_from: "2020-01-01".into(),
+                valid_until: "2035-12-31".into(),
+                area: "郑州市金水区".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "area",
+    );
+    // The first officer's certificate covers the whole city of Zhengzhou (410100).
+    let o1 = register(&h, &mixed.id, "王五", |r| r.area = "410100".into()).await;
+    let o2 = register(&h, &mixed.id, "赵六", |_| {}).await;
+    let w = world(mixed, o1, o2).await;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let act = |location: &str, division: &str| {
+        let r = pb::AppendEventRequest {
+            location: location.into(),
+            division_code: division.into(),
+            ..w.event(&case.id, K::Inspection, now())
+        };
+        let mut record = w.officer.record.clone();
+        async move { record.append_event(r).await.map(|r| r.into_inner().event.expect("event")) }
+    };
+    // A district of the city (金水区, 410105): covered, the code in the payload.
+    let e = act("金水区花园路 8 号", "410105").await.unwrap();
+    assert!(e.payload_json.contains(r#""division_code":"410105""#), "{}", e.payload_json);
+    // A village of a district of the city: covered.
+    act("二七区某村", "410103101201").await.unwrap();
+    let before = w.events(&case.id).await.len();
+    // 开封 (410200): outside, however the address reads.
+    refused(act("郑州路 1 号", "410202").await, Code::FailedPrecondition, "C8.area");
+    // A place without its code cannot be judged by code.
+    refused(act("郑州市金水区花园路 8 号", "").await, Code::FailedPrecondition, "C8.area");
+    refused(act("金水区", "41010").await, Code::InvalidArgument, "division_code");
+    assert_eq!(w.events(&case.id).await.len(), before, "nothing refused is stored");
+    // No place recorded: nothing to cover.
+    act("", "").await.unwrap();
 }

@@ -398,6 +398,7 @@ pub fn append_event(r: pb::AppendEventRequest) -> Result<command::AppendEvent> {
         evidence_ids: ids("evidence_ids", r.evidence_ids)?,
         text: r.text,
         location: r.location,
+        division_code: r.division_code,
         summary_procedure: r.summary_procedure,
         summary_procedure_basis: r.summary_procedure_basis,
         in_case_handling_premises: r.in_case_handling_premises,

@@ -525,8 +525,55 @@ pub struct Act<'a> {
     pub needed: usize,
     /// The category of the power (权力清单 item) the act uses, when it names one (C8).
     pub field: Option<&'a str>,
+    /// The categories of the agency's power list: when the act names no power, it uses one of
+    /// them, so each certificate must cover one (C8; an empty list judges nothing).
+    pub fields: &'a [&'a str],
     /// Where it took place, when recorded (C8).
     pub place: &'a str,
+    /// The administrative division code (行政区划代码) of the place, when recorded (C8).
+    pub division: &'a str,
+}
+
+/// Checks an administrative division code (行政区划代码): 6 digits (GB/T 2260), or 9 or 12 digits
+/// (the statistical codes down to township and village), not all zero.
+pub fn check_division_code(field: &str, code: &str) -> crate::Result<()> {
+    let ok =
+        matches!(code.len(), 6 | 9 | 12) && code.bytes().all(|b| b.is_ascii_digit()) && code.bytes().any(|b| b != b'0');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, "an administrative division code (行政区划代码) of 6, 9 or 12 digits"))
+    }
+}
+
+/// Whether `code` reads as a division code (see [`check_division_code`]).
+pub fn is_division_code(code: &str) -> bool {
+    check_division_code("", code).is_ok()
+}
+
+/// The significant prefix of a division code: what every division inside it starts with
+/// (410000 Henan: `41`; 410100 Zhengzhou: `4101`; 410105 Jinshui district: `410105`;
+/// 410105001000 a subdistrict: `410105001`).
+fn division_prefix(code: &str) -> &str {
+    let mut end = code.len();
+    if end == 12 && &code[9..12] == "000" {
+        end = 9;
+    }
+    if end == 9 && &code[6..9] == "000" {
+        end = 6;
+    }
+    if end == 6 && &code[4..6] == "00" {
+        end = 4;
+    }
+    if end == 4 && &code[2..4] == "00" {
+        end = 2;
+    }
+    &code[..end]
+}
+
+/// Whether division `area` covers division `place` (C8): the place is the area or inside it.
+pub fn division_covers(area: &str, place: &str) -> bool {
+    place.starts_with(division_prefix(area))
 }
 
 /// Why the acting officers of an act are refused.
@@ -599,16 +646,50 @@ pub fn check_acting<'a>(
 /// Why `officer`'s certificate does not cover `act` (C8): the category of the power it uses, or
 /// its place when the certificate is limited to an area; `None` when it does.
 fn coverage(officer: &Named<'_>, act: &Act<'_>) -> Option<Unable> {
-    if let Some(field) = act.field.filter(|f| f.trim() != officer.category.trim()) {
-        return Some(Unable {
-            rule: "C8.field",
-            why: format!("a certificate for {} does not cover a power of {field}", officer.category),
+    let category = officer.category.trim();
+    match act.field {
+        Some(field) if field.trim() != category => {
+            return Some(Unable {
+                rule: "C8.field",
+                why: format!("a certificate for {category} does not cover a power of {field}"),
+            });
+        }
+        // No power named: the act uses one of the agency's powers, so the certificate must
+        // cover at least one of their fields (the field itself when the list has only one).
+        None if !act.fields.is_empty() && !act.fields.iter().any(|f| f.trim() == category) => {
+            return Some(Unable {
+                rule: "C8.field",
+                why: format!(
+                    "the act names no power, and a certificate for {category} covers none of the agency's powers ({})",
+                    act.fields.join(", ")
+                ),
+            });
+        }
+        _ => {}
+    }
+    let (area, place, division) = (officer.area.trim(), act.place.trim(), act.division.trim());
+    if area.is_empty() {
+        return None;
+    }
+    if !is_division_code(area) {
+        // An area registered as words before areas were division codes (migration m0017): the
+        // recorded place must name it.
+        return (!place.is_empty() && !place.contains(area)).then(|| Unable {
+            rule: "C8.area",
+            why: format!("a certificate for {area} does not cover the place ({place})"),
         });
     }
-    let (area, place) = (officer.area.trim(), act.place.trim());
-    (!area.is_empty() && !place.is_empty() && !place.contains(area)).then(|| Unable {
+    if division.is_empty() {
+        return (!place.is_empty()).then(|| Unable {
+            rule: "C8.area",
+            why: format!(
+                "a certificate limited to division {area} is judged by the place's division code, and the act records its place ({place}) without one (division_code)"
+            ),
+        });
+    }
+    (!division_covers(area, division)).then(|| Unable {
         rule: "C8.area",
-        why: format!("a certificate for {area} does not cover the place ({place})"),
+        why: format!("a certificate for division {area} does not cover the place's division {division}"),
     })
 }
 
@@ -651,7 +732,16 @@ mod tests {
 
     /// An inspection at `at` in Shanghai needing `needed` officers, naming no power or place.
     fn act(at: Timestamp, needed: usize) -> Act<'static> {
-        Act { name: "inspection", at, zone: zone("").unwrap(), needed, field: None, place: "" }
+        Act {
+            name: "inspection",
+            at,
+            zone: zone("").unwrap(),
+            needed,
+            field: None,
+            fields: &[],
+            place: "",
+            division: "",
+        }
     }
 
     #[test]
@@ -683,6 +773,49 @@ mod tests {
         assert_eq!(rule_of(Act { place: "郑州市金水区花园路 1 号", ..base }), None);
         // The officer without an area covers every place; the other only theirs.
         assert_eq!(rule_of(Act { place: "郑州市二七区大学路 2 号", ..base }), Some(("C8.area", 1)));
+        // No power named: the certificate must cover one of the agency's fields.
+        assert_eq!(rule_of(Act { fields: &["城市管理"], ..base }), Some(("C8.field", 0)));
+        assert_eq!(rule_of(Act { fields: &["城市管理", "市场监管"], ..base }), None);
+    }
+
+    #[test]
+    fn an_area_given_as_a_division_code_covers_the_divisions_inside_it() {
+        for bad in ["", "41010", "4101050", "41010A", "000000", "郑州市"] {
+            assert!(check_division_code("area", bad).is_err(), "{bad}");
+        }
+        for good in ["410105", "410105001", "410105001001"] {
+            assert!(check_division_code("area", good).is_ok(), "{good}");
+        }
+        assert!(division_covers("410000", "410105"), "the province covers its districts");
+        assert!(division_covers("410100", "410105001"));
+        assert!(division_covers("410105", "410105"));
+        assert!(division_covers("410105", "410105001001"));
+        assert!(!division_covers("410105", "410103"), "金水区 does not cover 二七区");
+        assert!(!division_covers("410100", "410200"));
+        assert!(!division_covers("410105001", "410105002001"));
+        // By code, not by words: a place whose address merely contains the code's digits is not in it.
+        assert!(!division_covers("410105", "141010"));
+
+        let cert = Certificate {
+            reviewed_on: day(2026, 1, 1),
+            ..Certificate::enforcement(day(2020, 1, 1), day(2035, 12, 31))
+        };
+        let a = AgencyId::from("a");
+        let lookup = |_: &OfficerId| {
+            Some(Named { agency_id: &a, name: "z", category: "市场监管", area: "410105", certificate: &cert })
+        };
+        let ids = [OfficerId::from("z")];
+        let base = act(noon(2026, 3, 1), 1);
+        let rule_of = |act: Act<'_>| match check_acting(&ids, lookup, &a, &act) {
+            Ok(()) => None,
+            Err(ActingRefused::Certificate { rule, .. }) => Some(rule),
+            Err(other) => panic!("{other:?}"),
+        };
+        assert_eq!(rule_of(Act { place: "金水区花园路 8 号", division: "410105", ..base }), None);
+        assert_eq!(rule_of(Act { place: "金水区花园路 8 号", division: "410103", ..base }), Some("C8.area"));
+        // A place recorded without its code cannot be judged by code: refused.
+        assert_eq!(rule_of(Act { place: "郑州市金水区花园路 8 号", ..base }), Some("C8.area"));
+        assert_eq!(rule_of(base), None, "no place recorded: nothing to cover");
     }
 
     fn rule(c: &Certificate, at: Timestamp) -> Option<&'static str> {

@@ -48,6 +48,8 @@ pub struct AppendEvent {
     pub evidence_ids: Vec<EvidenceId>,
     pub text: String,
     pub location: String,
+    /// The administrative division code of the place (行政区划代码, RULES C8.area); empty: none.
+    pub division_code: String,
     pub summary_procedure: bool,
     pub summary_procedure_basis: String,
     pub in_case_handling_premises: bool,

@@ -454,15 +454,28 @@ impl Recorder {
             (true, true) => 1,
             (true, false) => 2,
         };
-        // The power the act uses, from the agency's power list (C8).
+        // The power the act uses, from the agency's power list; naming none, one of the list's
+        // (C8).
         let power = sanxiang_registry::registry::power_named(agency, &r.power)?;
+        let listed = if power.is_none() && !r.officer_ids.is_empty() {
+            sanxiang_registry::registry::power_fields(agency)?
+        } else {
+            Vec::new()
+        };
+        let fields: Vec<&str> = listed.iter().map(String::as_str).collect();
+        let division = r.division_code.trim();
+        if !division.is_empty() {
+            sanxiang_domain::officer::check_division_code("division_code", division)?;
+        }
         let act = Act {
             name: kind.as_str(),
             at: occurred_at,
             zone: tz,
             needed,
             field: power.as_ref().map(|p| p.category.as_str()),
+            fields: &fields,
             place: &r.location,
+            division,
         };
         let judge = |certs: &HashMap<OfficerId, Arc<OfficerInfo>>| {
             check_acting(&r.officer_ids, |id| certs.get(id).map(|o| o.named()), &agency.id, &act)
@@ -595,6 +608,9 @@ impl Recorder {
         }
         if let Some(p) = &power {
             put("power", p.name.as_str().into());
+        }
+        if !r.division_code.trim().is_empty() {
+            put("division_code", r.division_code.trim().into());
         }
         if r.certificates_shown {
             if r.officer_ids.is_empty() {

@@ -95,6 +95,19 @@ pub fn power_named(a: &agency::Model, name: &str) -> Result<Option<PowerItem>> {
     }
 }
 
+/// The fields (categories) of `a`'s power list, each once, in list order: what an act that names
+/// no power may use (RULES C8.field).
+pub fn power_fields(a: &agency::Model) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for p in powers(a)? {
+        let c = p.category.trim().to_owned();
+        if !c.is_empty() && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
 /// Input of [`Registry::create_agency`].
 #[derive(Debug, Clone, Default)]
 pub struct NewAgency {
@@ -569,6 +582,10 @@ impl Registry {
         limits::chars("issuer", &input.issuer, MAX_NAME)?;
         limits::chars("reviewed_on", &input.reviewed_on, MAX_CODE)?;
         limits::chars("area", &input.area, MAX_NAME)?;
+        if !input.area.trim().is_empty() {
+            // Compared by code with the act's place (C8.area), never as words.
+            sanxiang_domain::officer::check_division_code("area", input.area.trim())?;
+        }
         let agency = self.agency(&input.agency_id).await.map_err(|_| Error::invalid("agency_id", "no such agency"))?;
         let name = non_empty("name", &input.name)?;
         let cert = non_empty("certificate_number", &input.certificate_number)?;

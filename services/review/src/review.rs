@@ -767,13 +767,18 @@ impl Reviews {
         let certs = self.recorder.registry().certificates(&r.officer_ids).await?;
         let needed = if EventKind::Decision.needs_two_officers() { 2 } else { 0 };
         let power = sanxiang_registry::registry::power_named(&agency, &r.power)?;
+        // Naming no power, the decision is made under one of the agency's (C8).
+        let listed = if power.is_none() { sanxiang_registry::registry::power_fields(&agency)? } else { Vec::new() };
+        let fields: Vec<&str> = listed.iter().map(String::as_str).collect();
         let act = Act {
             name: "a decision",
             at: now,
             zone: tz,
             needed,
             field: power.as_ref().map(|p| p.category.as_str()),
+            fields: &fields,
             place: "",
+            division: "",
         };
         if let Err(refused) = check_acting(&r.officer_ids, |id| certs.get(id).map(|o| o.named()), &case.agency_id, &act)
         {

@@ -246,7 +246,8 @@ pub enum OfficerCmd {
         /// YYYY-MM-DD of the last annual review (年审, C4); default: today.
         #[arg(long, default_value = "")]
         reviewed_on: String,
-        /// The area (执法区域) the certificate covers (C8); default: the agency's whole area.
+        /// The area (执法区域) the certificate covers (C8), as its administrative division code
+        /// (e.g. 410105); default: the agency's whole area.
         #[arg(long, default_value = "")]
         area: String,
         /// Auxiliary staff (辅助人员): never an acting officer (C3).
@@ -476,6 +477,10 @@ pub enum EventCmd {
         /// Where it was done.
         #[arg(long, default_value = "")]
         location: String,
+        /// The administrative division code (行政区划代码) of the place, judged against
+        /// certificates limited to an area (C8).
+        #[arg(long, default_value = "")]
+        division_code: String,
         /// When it happened (RFC 3339); default now.
         #[arg(long)]
         occurred_at: Option<String>,
@@ -850,6 +855,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
             evidence,
             text,
             location,
+            division_code,
             occurred_at,
             missing_recording_reason,
             certificates_shown,
@@ -885,6 +891,7 @@ pub async fn run(args: ClientArgs, command: ClientCommand) -> Result<(), StartEr
                     evidence_ids: evidence,
                     text,
                     location,
+                    division_code,
                     missing_recording_reason,
                     service_method: method as i32,
                     certificates_shown,
