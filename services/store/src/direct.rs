@@ -85,7 +85,7 @@ pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, Error> {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_handler(Some(wait_for_lock))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.set_prepared_statement_cache_capacity(32);
@@ -97,6 +97,34 @@ pub fn open_writer(path: &Path) -> Result<rusqlite::Connection, Error> {
         return Err(Error::Internal(format!("the SQLite file is in journal mode {mode}, not WAL")));
     }
     Ok(conn)
+}
+
+/// The writer's wait for SQLite's write lock while another connection (the log's sequencer, an
+/// administrative change) holds it: 10 s in all, like the pool's `busy_timeout`, but in steps of
+/// 100 µs for the first 10 ms and then 1 ms. SQLite's own handler sleeps 1, 2, 5, 10, 15, 20 …
+/// ms, so a batch behind a transaction that ends after 1.1 ms would wait 3 ms, one behind a
+/// 9 ms one 25 ms: waits every caller of the batch sees in its latency.
+fn wait_for_lock(attempt: i32) -> bool {
+    match lock_wait_step(attempt) {
+        Some(step) => {
+            std::thread::sleep(step);
+            true
+        }
+        None => false,
+    }
+}
+
+/// How long the `attempt`th wait of [`wait_for_lock`] sleeps (`None`: give up).
+fn lock_wait_step(attempt: i32) -> Option<Duration> {
+    const SHORT: i32 = 100; // × 100 µs = 10 ms
+    const LONG: i32 = 9_990; // × 1 ms = 9.99 s
+    if attempt < SHORT {
+        Some(Duration::from_micros(100))
+    } else if attempt < SHORT + LONG {
+        Some(Duration::from_millis(1))
+    } else {
+        None
+    }
 }
 
 /// A failed direct read or write: a busy or locked database is `Unavailable` (retry later),
@@ -119,6 +147,38 @@ pub fn direct_error(err: rusqlite::Error) -> Error {
 mod tests {
     use super::*;
     use sea_orm::ConnectionTrait;
+
+    #[test]
+    fn the_writer_waits_for_the_lock_in_short_steps_for_ten_seconds_in_all() {
+        assert_eq!(lock_wait_step(0), Some(Duration::from_micros(100)));
+        assert_eq!(lock_wait_step(99), Some(Duration::from_micros(100)));
+        assert_eq!(lock_wait_step(100), Some(Duration::from_millis(1)));
+        let total: Duration = (0..).map_while(lock_wait_step).sum();
+        assert_eq!(total, Duration::from_secs(10));
+        assert_eq!(lock_wait_step(10_090), None);
+    }
+
+    #[tokio::test]
+    async fn a_writer_connection_waits_for_a_lock_another_connection_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = crate::db::connect(&url, 2).await.unwrap();
+        let path = sqlite_file(&db).unwrap();
+        let mut writer = open_writer(&path).unwrap();
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO sequences (name, value) VALUES ('held', 1)").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            holder.execute_batch("COMMIT").unwrap();
+        });
+        let txn = writer.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let held: i64 = txn.query_row("SELECT value FROM sequences WHERE name = 'held'", [], |r| r.get(0)).unwrap();
+        assert_eq!(held, 1, "the writer got the lock once the holder committed, and sees its row");
+        txn.commit().unwrap();
+        release.join().unwrap();
+        let sync: i64 = writer.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(sync, 2, "synchronous = FULL");
+    }
 
     #[tokio::test]
     async fn reads_the_file_a_sqlite_db_is_stored_in_and_nothing_else() {
