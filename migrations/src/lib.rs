@@ -21,6 +21,7 @@ mod m0014_certificates;
 mod m0016_statistics_retention;
 mod m0017_certificate_cards;
 mod m0018_agency_kinds;
+mod m0019_complaint_attachments;
 
 /// Runs `statements` in order, each as one unprepared statement.
 async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_statistics_retention::Migration),
             Box::new(m0017_certificate_cards::Migration),
             Box::new(m0018_agency_kinds::Migration),
+            Box::new(m0019_complaint_attachments::Migration),
         ]
     }
 }

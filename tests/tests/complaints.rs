@@ -13,7 +13,7 @@ use sanxiang_proto::v1 as pb;
 use sanxiang_proto::v1::ComplaintOutcome as O;
 use sanxiang_proto::v1::ComplaintStepKind as S;
 use sanxiang_proto::v1::EventKind as K;
-use sanxiang_store::entity::{complaint, complaint_step, event};
+use sanxiang_store::entity::{complaint, complaint_attachment, complaint_step, event};
 use sanxiang_tests::{Backend, Client, Harness, World, backend_tests, http, refused, shanghai_morning, ts};
 use sea_orm::EntityTrait;
 use tonic::Code;
@@ -29,6 +29,7 @@ backend_tests!(
     complaints_are_listed_a_page_at_a_time,
     the_reporter_never_reaches_the_log_at_any_level,
     a_jurisdiction_dispute_is_owed_within_seven_working_days_and_a_report_is_referred,
+    a_step_carries_attachments_chained_by_digest_that_only_handling_offices_read,
 );
 
 const BIN: &str = env!("CARGO_BIN_EXE_sanxiang-under-test");
@@ -1599,5 +1600,114 @@ async fn a_jurisdiction_dispute_is_owed_within_seven_working_days_and_a_report_i
         Code::FailedPrecondition,
         "T1.type",
     );
+    s.h.running.stop().await.unwrap();
+}
+
+fn attachment(name: &str, media_type: &str, content: &[u8]) -> pb::ComplaintAttachment {
+    pb::ComplaintAttachment { name: name.into(), media_type: media_type.into(), content: content.to_vec().into() }
+}
+
+async fn a_step_carries_attachments_chained_by_digest_that_only_handling_offices_read(backend: Backend) {
+    use sha2::Digest;
+    let s = setup(backend, "2026-03-02").await;
+    let w = &s.w;
+    let case = w.open_case(pb::CaseKind::Penalty).await;
+    let id = accepted_conduct_complaint(&s, &case.id, "2026-03-02").await;
+    let photo: Vec<u8> = (0..=255u8).cycle().take(5_000).collect();
+    let letter = "投诉人补充材料：现场照片及收据".as_bytes().to_vec();
+    let concluded = |attachments: Vec<pb::ComplaintAttachment>| pb::RecordComplaintStepRequest {
+        attachments,
+        ..conclusion(&s, &id, O::CorrectionOrdered, day("2026-03-03"))
+    };
+    s.clock.set(day("2026-03-03"));
+
+    // Bad attachments are refused by field, and nothing is written.
+    let before = step_count(&s, &id).await;
+    for (bad, field) in [
+        (vec![attachment("", "image/jpeg", &photo)], "attachments[0].name"),
+        (vec![attachment("现场照片.jpg", "", &photo)], "attachments[0].media_type"),
+        (vec![attachment("现场照片.jpg", "image/jpeg", b"")], "attachments[0].content"),
+        (
+            vec![attachment("big.bin", "application/octet-stream", &vec![0u8; 1024 * 1024 + 1])],
+            "attachments[0].content",
+        ),
+        ((0..9).map(|i| attachment(&format!("{i}.txt"), "text/plain", b"x")).collect(), "attachments"),
+        (
+            // Three of 1 MiB and one more byte: over the 3 MiB of a step, under the message limit.
+            (0..4)
+                .map(|i| {
+                    let size = if i < 3 { 1024 * 1024 } else { 1 };
+                    attachment(&format!("{i}.bin"), "application/octet-stream", &vec![1u8; size])
+                })
+                .collect(),
+            "attachments",
+        ),
+    ] {
+        refused(step(&s.supervisor, concluded(bad)).await, Code::InvalidArgument, field);
+    }
+    assert_eq!(step_count(&s, &id).await, before);
+
+    // Two files on the conclusion: the step records each by name, media type, size and digest.
+    let c = step(
+        &s.supervisor,
+        concluded(vec![
+            attachment("现场照片.jpg", "image/jpeg", &photo),
+            attachment("补充材料.txt", "text/plain", &letter),
+        ]),
+    )
+    .await
+    .unwrap();
+    let last = c.steps.last().unwrap().clone();
+    let hex = |b: &[u8]| sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect::<String>();
+    assert_eq!(
+        last.attachments,
+        [
+            pb::ComplaintAttachmentRef {
+                index: 0,
+                name: "现场照片.jpg".into(),
+                media_type: "image/jpeg".into(),
+                size: 5_000,
+                sha256: hex(&photo),
+            },
+            pb::ComplaintAttachmentRef {
+                index: 1,
+                name: "补充材料.txt".into(),
+                media_type: "text/plain".into(),
+                size: letter.len() as u64,
+                sha256: hex(&letter),
+            },
+        ]
+    );
+    // The digests are in the step's chained document: its hash covers them.
+    let db = &s.h.running.db;
+    let stored =
+        complaint_step::Entity::find_by_id((sanxiang_domain::id::ComplaintId::from(id.clone()), last.seq as i64))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(stored.payload.contains(&hex(&photo)) && stored.payload.contains(&hex(&letter)), "{}", stored.payload);
+    assert_eq!(hex(stored.payload.as_bytes()), last.hash);
+    // Staff who may read the complaint see the references; the bytes only the handling offices.
+    assert_eq!(get_complaint(&w.head, &id).await.steps.last().unwrap().attachments, last.attachments);
+    let fetch = |c: &Client, index: u32| {
+        let mut c = c.complaints.clone();
+        let r = pb::GetComplaintAttachmentRequest { complaint_id: id.clone(), seq: last.seq, index };
+        async move { c.get_complaint_attachment(r).await.map(tonic::Response::into_inner) }
+    };
+    let got = fetch(&s.reviewer, 0).await.unwrap();
+    assert_eq!((got.content.to_vec(), got.attachment.unwrap().sha256), (photo.clone(), hex(&photo)));
+    assert_eq!(fetch(&s.supervisor, 1).await.unwrap().content.to_vec(), letter);
+    for other in [&w.head, &w.officer] {
+        refused(fetch(other, 0).await, Code::PermissionDenied, "");
+    }
+    refused(fetch(&s.reviewer, 2).await, Code::NotFound, "attachment");
+    // Bytes changed behind the service's back no longer match the chained digest.
+    let key = (sanxiang_domain::id::ComplaintId::from(id.clone()), last.seq as i64, 1i64);
+    let row = complaint_attachment::Entity::find_by_id(key).one(db).await.unwrap().unwrap();
+    let mut tampered: complaint_attachment::ActiveModel = row.clone().into();
+    tampered.content = sea_orm::ActiveValue::Set(b"altered".to_vec());
+    sea_orm::ActiveModelTrait::update(tampered, db).await.unwrap();
+    refused(fetch(&s.reviewer, 1).await, Code::DataLoss, "does not match");
     s.h.running.stop().await.unwrap();
 }

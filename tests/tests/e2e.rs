@@ -240,6 +240,9 @@ async fn readme_complaints_walkthrough_works_as_written() {
     assert!(stderr.contains("T6.two-investigators") && stderr.contains("C1.certificate-kind"), "{stderr}");
     assert!(stderr.contains("next page: --cursor r"), "{stderr}");
     assert!(!stdout.contains("赵女士") && !stderr.contains("赵女士"), "the complainant stays masked");
+    // The conclusion's attachment, read back by the legal office only (T2, T5).
+    assert!(stdout.contains("现场说明.txt text/plain"), "{stdout}");
+    assert!(stderr.contains("may not handle complaints"), "{stderr}");
 }
 
 #[tokio::test]

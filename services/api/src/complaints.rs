@@ -2,7 +2,7 @@
 //! encode; and the conversions of its messages. Public intake is HTTP
 //! (`sanxiang_complaints::http`).
 
-use sanxiang_complaints::command::{NewComplaint, NewReporter, NewStep, Reveal};
+use sanxiang_complaints::command::{NewAttachment, NewComplaint, NewReporter, NewStep, Reveal};
 use sanxiang_complaints::{ComplaintView, Complaints};
 use sanxiang_domain::complaints::{Channel, ComplaintPolicy, ComplaintType, Outcome, StepKind};
 use sanxiang_domain::id::{AgencyId, ComplaintId};
@@ -121,6 +121,16 @@ fn member(payload: &sanxiang_domain::canonical::Value, key: &str) -> String {
     payload.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned()
 }
 
+fn attachment_to_pb(a: sanxiang_complaints::AttachmentRef) -> pb::ComplaintAttachmentRef {
+    pb::ComplaintAttachmentRef {
+        index: a.index,
+        name: a.name,
+        media_type: a.media_type,
+        size: a.size,
+        sha256: a.sha256,
+    }
+}
+
 fn view_to_pb(v: ComplaintView) -> Result<pb::Complaint> {
     let mut steps = Vec::with_capacity(v.steps.len());
     for s in &v.steps {
@@ -162,6 +172,7 @@ fn view_to_pb(v: ComplaintView) -> Result<pb::Complaint> {
                 }
                 _ => Vec::new(),
             },
+            attachments: sanxiang_complaints::attachments_of(s)?.into_iter().map(attachment_to_pb).collect(),
         });
     }
     let masked = v.reporter.name.is_none();
@@ -299,6 +310,11 @@ fn new_step(r: pb::RecordComplaintStepRequest) -> Result<NewStep> {
             .map(|(i, o)| convert::id(&format!("investigator_ids[{i}]"), o))
             .collect::<Result<_>>()?,
         request,
+        attachments: r
+            .attachments
+            .into_iter()
+            .map(|a| NewAttachment { name: a.name, media_type: a.media_type, content: a.content.to_vec() })
+            .collect(),
     })
 }
 
@@ -358,6 +374,26 @@ impl ComplaintService for ComplaintApi {
         Ok(Response::new(pb::ListComplaintsResponse {
             complaints: views_to_pb(page.complaints).map_err(status)?,
             next_cursor: page.next_cursor.unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_complaint_attachment(
+        &self,
+        req: Request<pb::GetComplaintAttachmentRequest>,
+    ) -> R<pb::GetComplaintAttachmentResponse> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let id: ComplaintId = convert::id("complaint_id", r.complaint_id).map_err(status)?;
+        let c = self.complaints.complaint(&id).await.map_err(status)?;
+        // An attachment may identify the reporter (RULES T5): the handling offices only.
+        authz::agency(self.complaints.registry(), &who, Action::HandleComplaints, &c.agency_id)
+            .await
+            .map_err(status)?;
+        let (a, content) = self.complaints.attachment(&c, r.seq, r.index).await.map_err(status)?;
+        Ok(Response::new(pb::GetComplaintAttachmentResponse {
+            attachment: Some(attachment_to_pb(a)),
+            content: content.into(),
         }))
     }
 

@@ -43,6 +43,22 @@ pub struct NewComplaint {
     pub request: Option<(String, String)>,
 }
 
+/// A file attached to a step (RULES T2: the complaint's attachments — a photo, a receipt, a
+/// letter).
+#[derive(Clone, Default)]
+pub struct NewAttachment {
+    pub name: String,
+    pub media_type: String,
+    pub content: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewAttachment {
+    /// The bytes may identify the reporter (RULES T5): never in a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAttachment").field("size", &self.content.len()).finish_non_exhaustive()
+    }
+}
+
 /// The next step of a complaint.
 #[derive(Debug, Clone, Default)]
 pub struct NewStep {
@@ -60,6 +76,8 @@ pub struct NewStep {
     pub investigator_ids: Vec<OfficerId>,
     /// Makes the step idempotent: `(request_id, digest of the request)`.
     pub request: Option<(String, String)>,
+    /// Files attached to the step (RULES T2).
+    pub attachments: Vec<NewAttachment>,
 }
 
 /// Whether a view shows the reporter's identity.

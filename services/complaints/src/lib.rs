@@ -40,11 +40,12 @@ use sanxiang_recording::writer::{NewEvent, Target};
 use sanxiang_registry::{OfficerInfo, Principal, Registry};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{
-    agency, complaint, complaint_policy, complaint_reporter, complaint_reporter_access, complaint_step,
+    agency, complaint, complaint_attachment, complaint_policy, complaint_reporter, complaint_reporter_access,
+    complaint_step,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
-use crate::command::{NewComplaint, NewStep, Reveal};
+use crate::command::{NewAttachment, NewComplaint, NewStep, Reveal};
 use crate::rows::Rows;
 
 /// Longest complaint content, in characters.
@@ -55,6 +56,77 @@ pub const MAX_NAME: usize = 100;
 pub const MAX_CONTACT: usize = 200;
 /// Longest step text, in characters.
 pub const MAX_TEXT: usize = 4_000;
+/// Most attachments on one step.
+pub const MAX_ATTACHMENTS: usize = 8;
+/// Largest attachment, in bytes (1 MiB).
+pub const MAX_ATTACHMENT_BYTES: usize = 1024 * 1024;
+/// Largest total of one step's attachments, in bytes (3 MiB: the request stays under the gRPC
+/// message limit of 4 MiB).
+pub const MAX_STEP_ATTACHMENT_BYTES: usize = 3 * 1024 * 1024;
+
+/// An attachment of a step as its chained document records it (RULES T2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    pub index: u32,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+}
+
+/// The attachments a stored step's payload records (none for a step without).
+pub fn attachments_of(s: &complaint_step::Model) -> Result<Vec<AttachmentRef>> {
+    let unreadable = || data_loss("complaint_steps", "payload", &format!("{}#{}", s.complaint_id, s.seq));
+    let payload = Value::parse(&s.payload).map_err(|_| unreadable())?;
+    let Some(items) = payload.get("attachments") else { return Ok(Vec::new()) };
+    let Value::Array(items) = items else { return Err(unreadable()) };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let text = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
+            Some(AttachmentRef {
+                index: u32::try_from(i).ok()?,
+                name: text("name")?,
+                media_type: text("media_type")?,
+                size: u64::try_from(a.get("size")?.as_int()?).ok()?,
+                sha256: text("sha256")?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(unreadable)
+}
+
+/// Checks a step's attachments (`INVALID_ARGUMENT attachments[i].<field>`).
+fn check_attachments(attachments: &[NewAttachment]) -> Result<()> {
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(Error::invalid("attachments", format!("at most {MAX_ATTACHMENTS}")));
+    }
+    let mut total = 0usize;
+    for (i, a) in attachments.iter().enumerate() {
+        let field = |f: &str| format!("attachments[{i}].{f}");
+        if a.name.trim().is_empty() {
+            return Err(Error::invalid(field("name"), "must not be empty"));
+        }
+        check_len(&field("name"), a.name.trim(), MAX_NAME)?;
+        let media = a.media_type.trim();
+        if media.is_empty() || media.len() > sanxiang_domain::limits::MAX_MEDIA_TYPE || !media.contains('/') {
+            return Err(Error::invalid(field("media_type"), "a media type, e.g. image/jpeg"));
+        }
+        if a.content.is_empty() {
+            return Err(Error::invalid(field("content"), "must not be empty"));
+        }
+        if a.content.len() > MAX_ATTACHMENT_BYTES {
+            return Err(Error::invalid(field("content"), format!("at most {MAX_ATTACHMENT_BYTES} bytes")));
+        }
+        total += a.content.len();
+    }
+    if total > MAX_STEP_ATTACHMENT_BYTES {
+        return Err(Error::invalid("attachments", format!("at most {MAX_STEP_ATTACHMENT_BYTES} bytes together")));
+    }
+    Ok(())
+}
 
 /// The reporter as a caller may see it (RULES T5).
 #[derive(Clone, PartialEq, Eq)]
@@ -530,6 +602,7 @@ impl Complaints {
         }
         let text = r.text.trim();
         check_len("text", text, MAX_TEXT)?;
+        check_attachments(&r.attachments)?;
         if kind == StepKind::Rejected && text.is_empty() {
             return Err(Error::invalid("text", "state the ground of the rejection (SAMR-C Art. 15; T6)"));
         }
@@ -672,6 +745,28 @@ impl Complaints {
                 Value::Array(r.investigator_ids.iter().map(|o| Value::from(o.as_str())).collect()),
             );
         }
+        let mut attachment_rows = Vec::with_capacity(r.attachments.len());
+        if !r.attachments.is_empty() {
+            let mut refs = Vec::with_capacity(r.attachments.len());
+            for (i, a) in r.attachments.iter().enumerate() {
+                let sha256 = Sha256Digest::of(&a.content).to_hex();
+                refs.push(
+                    Value::object()
+                        .with("name", a.name.trim())
+                        .with("media_type", a.media_type.trim())
+                        .with("size", u64::try_from(a.content.len()).unwrap_or(u64::MAX))
+                        .with("sha256", sha256.as_str()),
+                );
+                attachment_rows.push(complaint_attachment::Model {
+                    complaint_id: c.id.clone(),
+                    seq,
+                    idx: i64::try_from(i).unwrap_or(i64::MAX),
+                    sha256,
+                    content: a.content.clone(),
+                });
+            }
+            payload = payload.with("attachments", Value::Array(refs));
+        }
         let (doc, hash) = chained(payload, &c.head_hash)?;
         let mut head = c.clone();
         head.step_count = seq;
@@ -697,6 +792,7 @@ impl Complaints {
             request_digest: r.request.as_ref().map(|(_, d)| d.clone()),
         });
         rows.head = Some((c.step_count, head));
+        rows.attachments = attachment_rows;
 
         // What the case must know (RULES K4, T7).
         let case_event = if let Some(case) = &filed_case {
@@ -872,6 +968,33 @@ impl Complaints {
             owing,
             row: c,
         })
+    }
+
+    /// Attachment `index` of step `seq` of complaint `c`, with its bytes; NOT_FOUND when the step
+    /// has none at that position; DATA_LOSS when the bytes are missing or no longer match the
+    /// digest the chained step records.
+    pub async fn attachment(&self, c: &complaint::Model, seq: u64, index: u32) -> Result<(AttachmentRef, Vec<u8>)> {
+        let what = format!("{}#{seq}/{index}", c.id);
+        let seq = i64::try_from(seq).map_err(|_| Error::not_found("attachment", &what))?;
+        let step = complaint_step::Entity::find_by_id((c.id.clone(), seq))
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::not_found("attachment", &what))?;
+        let Some(r) = attachments_of(&step)?.into_iter().find(|a| a.index == index) else {
+            return Err(Error::not_found("attachment", &what));
+        };
+        let row = complaint_attachment::Entity::find_by_id((c.id.clone(), seq, i64::from(index)))
+            .one(self.recorder.db())
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| data_loss("complaint_attachments", "content", &what))?;
+        if Sha256Digest::of(&row.content).to_hex() != r.sha256 || row.sha256 != r.sha256 {
+            return Err(Error::DataLoss(format!(
+                "complaint_attachments.content of {what} does not match the digest its step records"
+            )));
+        }
+        Ok((r, row.content))
     }
 
     /// A page of an agency's complaints, newest first (by receipt, then id), reporter masked:

@@ -4,7 +4,7 @@
 use sanxiang_domain::{Error, Result};
 use sanxiang_recording::writer::{Attachment, Committed};
 use sanxiang_store::db_error;
-use sanxiang_store::entity::{complaint, complaint_reporter, complaint_step};
+use sanxiang_store::entity::{complaint, complaint_attachment, complaint_reporter, complaint_step};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     TransactionTrait,
@@ -15,6 +15,8 @@ use sea_orm::{
 pub(crate) struct Rows {
     pub new_complaints: Vec<(complaint::Model, complaint_reporter::Model)>,
     pub steps: Vec<complaint_step::Model>,
+    /// The bytes of the steps' attachments (RULES T2).
+    pub attachments: Vec<complaint_attachment::Model>,
     /// The step count the head was read at, and the new head.
     pub head: Option<(i64, complaint::Model)>,
 }
@@ -83,6 +85,9 @@ impl Rows {
         // After the guarded head: a concurrent step is refused by name, not as a duplicate key.
         for s in &self.steps {
             s.clone().into_active_model().reset_all().insert(txn).await.map_err(db_error)?;
+        }
+        for a in &self.attachments {
+            a.clone().into_active_model().reset_all().insert(txn).await.map_err(db_error)?;
         }
         Ok(())
     }

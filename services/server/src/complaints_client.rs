@@ -66,6 +66,22 @@ pub enum ComplaintCmd {
         /// `concluded`: an investigator holding a supervision certificate; at least two (T6).
         #[arg(long = "investigator")]
         investigators: Vec<String>,
+        /// A file to attach to the step (T2; repeat for each; at most 1 MiB each).
+        #[arg(long = "attach")]
+        attachments: Vec<std::path::PathBuf>,
+    },
+    /// Writes the bytes of a step's attachment to `--out` (handling offices; T2, T5).
+    Attachment {
+        #[arg(long)]
+        complaint: String,
+        /// The step's sequence number.
+        #[arg(long)]
+        seq: u64,
+        /// The attachment's position on the step, from 0.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
     /// One complaint; `--reveal` shows the reporter (handling offices, logged with `--reason`).
     Get {
@@ -102,6 +118,19 @@ pub enum ComplaintCmd {
         #[arg(long)]
         to: String,
     },
+}
+
+/// The media type of a file to attach, by its extension.
+fn media_type(path: &std::path::Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("pdf") => "application/pdf",
+        Some("txt") => "text/plain",
+        Some("mp4") => "video/mp4",
+        Some("mp3") => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
 }
 
 fn enum_value(flag: &str, prefix: &str, value: &str, parse: impl Fn(&str) -> Option<i32>) -> Result<i32, StartError> {
@@ -180,7 +209,17 @@ pub async fn run(
             case_id,
             outcome,
             investigators,
+            attachments,
         } => {
+            let mut attached = Vec::with_capacity(attachments.len());
+            for path in &attachments {
+                let content = std::fs::read(path).map_err(|e| format!("--attach {}: {e}", path.display()))?;
+                attached.push(pb::ComplaintAttachment {
+                    name: path.file_name().and_then(|n| n.to_str()).unwrap_or("attachment").to_owned(),
+                    media_type: media_type(path).to_owned(),
+                    content: content.into(),
+                });
+            }
             let kind = enum_value("--kind", "COMPLAINT_STEP_KIND_", &kind, |v| {
                 pb::ComplaintStepKind::from_str_name(v).map(|k| k as i32)
             })?;
@@ -200,12 +239,26 @@ pub async fn run(
                     outcome,
                     request_id: String::new(),
                     investigator_ids: investigators,
+                    attachments: attached,
                 })
                 .await?
                 .into_inner()
                 .complaint
                 .ok_or_else(|| crate::client::missing("complaint"))?;
             show(q, &got.id, &got);
+        }
+        ComplaintCmd::Attachment { complaint, seq, index, out } => {
+            let got = c
+                .get_complaint_attachment(pb::GetComplaintAttachmentRequest { complaint_id: complaint, seq, index })
+                .await?
+                .into_inner();
+            std::fs::write(&out, &got.content).map_err(|e| format!("--out {}: {e}", out.display()))?;
+            let a = got.attachment.ok_or_else(|| crate::client::missing("attachment"))?;
+            if q {
+                println!("{}", a.sha256);
+            } else {
+                println!("{} {} {} bytes sha256 {}", a.name, a.media_type, a.size, a.sha256);
+            }
         }
         ComplaintCmd::Get { complaint, reveal, reason } => {
             let got = c

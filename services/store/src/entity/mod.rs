@@ -7,6 +7,7 @@ pub mod case;
 pub mod catalog;
 pub mod certificate_event;
 pub mod complaint;
+pub mod complaint_attachment;
 pub mod complaint_policy;
 pub mod complaint_reporter;
 pub mod complaint_reporter_access;
