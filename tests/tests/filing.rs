@@ -1169,8 +1169,9 @@ async fn filings_are_routed_by_the_agency_kind_and_joint_decisions_per_the_polic
     let got = registry.get_agency(pb::GetAgencyRequest { agency_id: created.id.clone() }).await.unwrap().into_inner();
     assert_eq!(got.agency.unwrap().kind, pb::AgencyKind::Authorised as i32);
 
-    // A department files with its own government.
+    // A department files with its own government, which then stays a government.
     set_kind(h, &s.bureau.agency.id, pb::AgencyKind::Department, county).await.unwrap();
+    refused(set_kind(h, county, pb::AgencyKind::Department, &city.id).await, Code::InvalidArgument, "kind");
     let (case, payload) = decided_jointly(&s, &s.bureau, &s.legal, &[]).await.unwrap();
     assert_eq!(payload["filing"]["recipients"], serde_json::json!([county]));
     assert_eq!(get(&s.bureau.head, &case.id).await.unwrap().recipient_ids, std::slice::from_ref(county));
