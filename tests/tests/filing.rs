@@ -1169,8 +1169,9 @@ async fn filings_are_routed_by_the_agency_kind_and_joint_decisions_per_the_polic
     let got = registry.get_agency(pb::GetAgencyRequest { agency_id: created.id.clone() }).await.unwrap().into_inner();
     assert_eq!(got.agency.unwrap().kind, pb::AgencyKind::Authorised as i32);
 
-    // A department files with its own government.
+    // A department files with its own government, which then stays a government.
     set_kind(h, &s.bureau.agency.id, pb::AgencyKind::Department, county).await.unwrap();
+    refused(set_kind(h, county, pb::AgencyKind::Department, &city.id).await, Code::InvalidArgument, "kind");
     let (case, payload) = decided_jointly(&s, &s.bureau, &s.legal, &[]).await.unwrap();
     assert_eq!(payload["filing"]["recipients"], serde_json::json!([county]));
     assert_eq!(get(&s.bureau.head, &case.id).await.unwrap().recipient_ids, std::slice::from_ref(county));
@@ -1192,6 +1193,23 @@ async fn filings_are_routed_by_the_agency_kind_and_joint_decisions_per_the_polic
     assert_eq!(opened.reviewer_agency_id, *county);
     refused(open(&s.sibling_supervisor, &vcase.id).await, Code::PermissionDenied, "");
     decide(&s.supervisor, &vcase.id, pb::FilingOutcome::Recorded, "予以备案").await.unwrap();
+    // It sees the filings routed to it: GetFiling, its ListFilings, and its overdue list.
+    assert_eq!(get(&s.supervisor, &vcase.id).await.unwrap().outcome, pb::FilingOutcome::Recorded as i32);
+    refused(get(&s.sibling_supervisor, &vcase.id).await, Code::PermissionDenied, "");
+    assert!(list(&s.supervisor, false).await.iter().any(|f| f.case_id == vcase.id));
+    assert!(!list(&s.sibling_supervisor, false).await.iter().any(|f| f.case_id == vcase.id));
+    let (unfiled, _) = decided_jointly(&s, &vertical, &vertical_legal, &[]).await.unwrap();
+    s.clock.set(shanghai_morning("2026-03-18"));
+    assert!(
+        s.filing_overdue().await.contains(&(
+            pb::OverdueKind::FilingMissing,
+            unfiled.id.clone(),
+            "2026-03-17".to_owned()
+        )),
+        "the local government's list"
+    );
+    assert!(!s.overdue(&s.sibling_supervisor).await.iter().any(|i| i.case_id == unfiled.id));
+    s.clock.set(shanghai_morning("2026-03-02"));
 
     // A joint decision: each body per its kind (the default), or the lead only.
     refused(

@@ -30,6 +30,28 @@ impl FilingApi {
         Self { filings }
     }
 
+    /// A filing's case, its scope — the agencies above the case's and those the filing was
+    /// routed to (F3: a vertically managed body's local government is not above it in the tree)
+    /// — and its row (NOT_FOUND when the case owes none, for the caller to answer after judging
+    /// the caller).
+    async fn filing_scope(
+        &self,
+        case_id: &CaseId,
+    ) -> Result<(case::Model, sanxiang_registry::auth::Scope, Result<sanxiang_store::entity::filing::Model>)> {
+        let recorder = self.filings.recorder();
+        let case = recorder.case(case_id).await?;
+        let mut scope = recorder.registry().scope(&case.agency_id).await?;
+        let row = self.filings.row(case_id).await;
+        if let Ok(r) = &row {
+            for recipient in sanxiang_filing::recipients_of(r)? {
+                if !scope.overseers.contains(&recipient) && recipient != case.agency_id {
+                    scope.overseers.push(recipient);
+                }
+            }
+        }
+        Ok((case, scope, row))
+    }
+
     /// The case a filing reviewer acts on, and the agency the caller reviews for: one the filing
     /// was routed to (F3) and, once a review is open and `held` is asked for, the one holding it
     /// (F7).
@@ -40,23 +62,10 @@ impl FilingApi {
         held: bool,
     ) -> std::result::Result<(case::Model, AgencyId), Status> {
         let case_id: CaseId = convert::id("case_id", case_id).map_err(status)?;
-        let recorder = self.filings.recorder();
-        let case = recorder.case(&case_id).await.map_err(status)?;
-        // The filing's scope: the agencies above the case's, and those it was routed to (F3: a
-        // vertically managed body's local government is not above it in the tree).
-        let mut scope = recorder.registry().scope(&case.agency_id).await.map_err(status)?;
-        let row = self.filings.row(&case_id).await;
-        let recipients = match &row {
-            Ok(r) => sanxiang_filing::recipients_of(r).map_err(status)?,
-            Err(_) => Vec::new(),
-        };
-        for r in &recipients {
-            if !scope.overseers.contains(r) && r != &case.agency_id {
-                scope.overseers.push(r.clone());
-            }
-        }
+        let (case, scope, row) = self.filing_scope(&case_id).await.map_err(status)?;
         authorize(who, Action::ReviewFiling, Some(&scope)).map_err(status)?;
         let row = row.map_err(status)?;
+        let recipients = sanxiang_filing::recipients_of(&row).map_err(status)?;
         let holder = if held { row.reviewer_agency_id.as_ref() } else { None };
         let reviewer = reviewing_agency(who, &recipients, holder).map_err(status)?;
         Ok((case, reviewer))
@@ -436,8 +445,10 @@ impl FilingService for FilingApi {
     async fn get_filing(&self, req: Request<pb::GetFilingRequest>) -> R<pb::GetFilingResponse> {
         let who = caller(&req)?;
         let case_id: CaseId = convert::id("case_id", req.into_inner().case_id).map_err(status)?;
-        authz::case(self.filings.recorder(), &who, Action::ReadRecord, &case_id).await.map_err(status)?;
-        let v = self.filings.get(&case_id).await.map_err(status)?;
+        // The case's staff, those above it, and the bodies the filing was routed to (F3).
+        let (_, scope, row) = self.filing_scope(&case_id).await.map_err(status)?;
+        authorize(&who, Action::ReadRecord, Some(&scope)).map_err(status)?;
+        let v = self.filings.full_view(&row.map_err(status)?).await.map_err(status)?;
         Ok(Response::new(pb::GetFilingResponse { filing: Some(filing_to_pb(v)) }))
     }
 
@@ -465,7 +476,9 @@ impl FilingService for FilingApi {
             Ok(s) => FilingStatus::ALL.into_iter().find(|x| status_to_pb(*x) == s),
             Err(_) => return Err(status(Error::invalid("status", "not a filing status"))),
         };
-        let rows = self.filings.rows(&agencies, wanted).await.map_err(status)?;
+        // Over the whole tree, also the filings routed to the caller's agency from elsewhere (F3).
+        let recipient = if agency_id.is_none() { who.agency_id.as_ref() } else { None };
+        let rows = self.filings.rows_for(&agencies, recipient, wanted).await.map_err(status)?;
         let zones = self.filings.zones(&rows).await.map_err(status)?;
         let calendar = registry.calendar().await.map_err(status)?;
         let mut dues = self.filings.due_dates(&rows, &zones, &calendar).await.map_err(status)?;

@@ -312,7 +312,10 @@ impl PublicityService for PublicityApi {
             .map_err(status)?;
         // Late and missing filings, reviews and responses (RULES F8) join the same list.
         let filings = sanxiang_filing::Filings::new(self.publicity.recorder().clone());
-        let filing_items = sanxiang_filing::supervision::overdue(&filings, &agencies).await.map_err(status)?;
+        // Over the whole tree, also the filings routed to the caller's agency from elsewhere (F3).
+        let recipient = if agency_id.is_none() { who.agency_id.as_ref() } else { None };
+        let filing_items =
+            sanxiang_filing::supervision::overdue(&filings, &agencies, recipient).await.map_err(status)?;
         let mut items = match &self.complaints {
             Some(c) => c.overdue(&agencies).await.map_err(status)?,
             None => Vec::new(),

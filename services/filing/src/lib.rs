@@ -311,6 +311,49 @@ impl Filings {
         q.order_by_asc(filing::Column::DecidedAt).all(self.recorder.db()).await.map_err(db_error)
     }
 
+    /// The filings routed to `recipient` (RULES F3), whatever the filing agency's place in the
+    /// tree (a vertically managed body files with its local government), oldest decision first.
+    pub async fn routed_to(&self, recipient: &AgencyId) -> Result<Vec<filing::Model>> {
+        // Recipients are stored as a canonical JSON array of ids: narrow by text, then read each.
+        let rows = filing::Entity::find()
+            .filter(filing::Column::Recipients.contains(format!("\"{recipient}\"")))
+            .order_by_asc(filing::Column::DecidedAt)
+            .all(self.recorder.db())
+            .await
+            .map_err(db_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if recipients_of(&r)?.contains(recipient) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The filings of `agencies` and, when `recipient` is given, those routed to it by other
+    /// agencies (F3), oldest decision first, optionally of one status.
+    pub async fn rows_for(
+        &self,
+        agencies: &[AgencyId],
+        recipient: Option<&AgencyId>,
+        status: Option<FilingStatus>,
+    ) -> Result<Vec<filing::Model>> {
+        let mut rows = self.rows(agencies, status).await?;
+        if let Some(recipient) = recipient {
+            let routed = self.routed_to(recipient).await?;
+            let extra: Vec<filing::Model> = routed
+                .into_iter()
+                .filter(|r| !agencies.contains(&r.agency_id))
+                .filter(|r| status.is_none_or(|s| r.status == s.as_str()))
+                .collect();
+            if !extra.is_empty() {
+                rows.extend(extra);
+                rows.sort_by_key(|r| r.decided_at);
+            }
+        }
+        Ok(rows)
+    }
+
     /// The due dates of `rows` (RULES F4): stored when counted from the decision; when counted
     /// from service or effectiveness, from the case's `service` events
     /// ([`FilingPolicy::start_day`]; none yet: nothing is due).

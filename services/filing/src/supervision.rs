@@ -164,23 +164,37 @@ fn case_file_item(r: &filing::Model, request: &FileRequest, today: NaiveDate) ->
 
 /// RULES F8, F7 and F6: filings missing past their due date, filings made late, reviews past
 /// their period, responses past theirs and case files called for and not provided in time, in
-/// `agencies` (already authorised).
-pub async fn overdue(f: &Filings, agencies: &[agency::Model]) -> Result<Vec<OverdueItem>> {
+/// `agencies` (already authorised) and, when `recipient` is given, in the filings routed to it
+/// from elsewhere (F3: a vertically managed body's local government).
+pub async fn overdue(
+    f: &Filings,
+    agencies: &[agency::Model],
+    recipient: Option<&AgencyId>,
+) -> Result<Vec<OverdueItem>> {
     let ids: Vec<AgencyId> = agencies.iter().map(|a| a.id.clone()).collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut zones = HashMap::new();
     for a in agencies {
         zones.insert(a.id.clone(), stored_zone(&a.time_zone)?);
     }
-    let rows = f.rows(&ids, None).await?;
+    let rows = f.rows_for(&ids, recipient, None).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    for (id, tz) in f.zones(&rows).await? {
+        zones.entry(id).or_insert(tz);
+    }
+    let mut filing_agencies: Vec<AgencyId> = Vec::new();
+    for r in &rows {
+        if !filing_agencies.contains(&r.agency_id) {
+            filing_agencies.push(r.agency_id.clone());
+        }
+    }
     let calendar = f.recorder().registry().calendar().await?;
     let dues = f.due_dates(&rows, &zones, &calendar).await?;
     let now = f.recorder().clock().now();
     let (file_events, _) = f
         .recorder()
-        .events_of_kinds_of_agencies(&ids, &[EventKind::FilingFileRequested, EventKind::FilingFileProvided])
+        .events_of_kinds_of_agencies(&filing_agencies, &[EventKind::FilingFileRequested, EventKind::FilingFileProvided])
         .await?;
     let mut file_events_of: HashMap<String, Vec<event::Model>> = HashMap::new();
     for e in file_events {

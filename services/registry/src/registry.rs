@@ -502,6 +502,18 @@ impl Registry {
         };
         let a = self.agency(agency_id).await?;
         let government_id = self.check_kind(Some(agency_id), Some(kind), a.parent_id.as_ref(), government_id).await?;
+        if kind != AgencyKind::Government
+            && let Some(member) = agency::Entity::find()
+                .filter(agency::Column::GovernmentId.eq(agency_id.clone()))
+                .one(&self.db)
+                .await
+                .map_err(db_error)?
+        {
+            return Err(Error::invalid(
+                "kind",
+                format!("agency {} belongs to this one as its government: it stays a government", member.id),
+            ));
+        }
         let mut row: agency::ActiveModel = a.into();
         row.kind = Set(Some(kind.as_str().to_owned()));
         row.government_id = Set(government_id);
