@@ -393,25 +393,61 @@ async fn run(db: Db, direct: Option<Direct>, clock: Arc<dyn TimeProvider>, mut r
         let now = clock.now();
         let (events, replies): (Vec<_>, Vec<_>) = items.into_iter().unzip();
         let events = Arc::new(events);
-        let results = match commit_any(&db, direct.as_ref(), now, Arc::clone(&events)).await {
+        let waiting = Waiting::new(replies);
+        let results = match commit_any(&db, direct.as_ref(), now, Arc::clone(&events), waiting.clone()).await {
             Ok(results) => results,
             // A failure that is not the database's absence may be one bad event; retry one by
             // one so that it does not fail the others.
             Err(e) if events.len() > 1 && !matches!(e, Error::Unavailable(_)) => {
                 let mut results = Vec::with_capacity(events.len());
-                for ev in events.iter() {
-                    results.push(match commit_any(&db, direct.as_ref(), now, Arc::new(vec![ev.clone()])).await {
-                        Ok(mut r) => r.pop().unwrap_or_else(|| Err(Error::Internal("empty batch result".into()))),
-                        Err(e) => Err(e),
-                    });
+                for (i, ev) in events.iter().enumerate() {
+                    let one = Waiting(Arc::new(vec![std::sync::Mutex::new(waiting.take(i))]));
+                    results.push(
+                        match commit_any(&db, direct.as_ref(), now, Arc::new(vec![ev.clone()]), one.clone()).await {
+                            Ok(mut r) => r.pop().unwrap_or_else(|| Err(Error::Internal("empty batch result".into()))),
+                            Err(e) => Err(e),
+                        },
+                    );
+                    waiting.put(i, one.take(0));
                 }
                 results
             }
             Err(e) => events.iter().map(|_| Err(e.clone())).collect(),
         };
-        for (reply, result) in replies.into_iter().zip(results) {
-            let _ = reply.send(result);
+        for (i, result) in results.into_iter().enumerate() {
+            if let Some(reply) = waiting.take(i) {
+                let _ = reply.send(result);
+            }
         }
+    }
+}
+
+/// The callers of a batch, by event: whether each still waits for its answer. A caller that
+/// stopped waiting (its request timed out or was cancelled while the batch waited for the append
+/// lock) was answered with an error by the server, so its event must not be committed.
+#[derive(Clone)]
+struct Waiting(Arc<Vec<std::sync::Mutex<Option<Reply>>>>);
+
+impl Waiting {
+    fn new(replies: Vec<Reply>) -> Self {
+        Self(Arc::new(replies.into_iter().map(|r| std::sync::Mutex::new(Some(r))).collect()))
+    }
+
+    fn slot(&self, i: usize) -> std::sync::MutexGuard<'_, Option<Reply>> {
+        self.0[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the caller of event `i` has stopped waiting.
+    fn gone(&self, i: usize) -> bool {
+        self.slot(i).as_ref().is_none_or(oneshot::Sender::is_closed)
+    }
+
+    fn take(&self, i: usize) -> Option<Reply> {
+        self.slot(i).take()
+    }
+
+    fn put(&self, i: usize, reply: Option<Reply>) {
+        *self.slot(i) = reply;
     }
 }
 
@@ -422,10 +458,11 @@ async fn commit_any(
     direct: Option<&Direct>,
     now: Timestamp,
     events: Arc<Vec<NewEvent>>,
+    waiting: Waiting,
 ) -> Result<Vec<Result<Appended>>> {
     match direct {
-        Some(d) if Direct::takes(&events) => d.commit(now, events).await,
-        _ => commit_batch(db, now, &events).await,
+        Some(d) if Direct::takes(&events) => d.commit(now, events, waiting).await,
+        _ => commit_batch(db, now, &events, &waiting).await,
     }
 }
 
@@ -490,10 +527,17 @@ struct Batch {
 
 /// Judges each event of a batch against the committed state (`known`) plus the batch's earlier
 /// events, and builds the rows to write. Reads nothing: every lookup was made by [`Known`].
-fn judge(now: Timestamp, events: &[NewEvent], known: &Known) -> (Vec<Result<Appended>>, Batch) {
+///
+/// The callers are asked once the append lock is held (`waiting`): the event of one that stopped
+/// waiting meanwhile is not committed.
+fn judge(now: Timestamp, events: &[NewEvent], known: &Known, waiting: &Waiting) -> (Vec<Result<Appended>>, Batch) {
     let mut batch = Batch { global: known.global, ..Batch::default() };
     let mut results = Vec::with_capacity(events.len());
     for (i, ev) in events.iter().enumerate() {
+        if waiting.gone(i) {
+            results.push(Err(Error::Unavailable("the caller stopped waiting; nothing was written".into())));
+            continue;
+        }
         if let (Some(judged), Some(current)) = (ev.directory_version, known.directory)
             && judged != current
         {
@@ -516,7 +560,12 @@ fn judge(now: Timestamp, events: &[NewEvent], known: &Known) -> (Vec<Result<Appe
 
 /// Commits a batch through sea-orm (PostgreSQL, in-memory SQLite, and any batch with rows of
 /// other systems attached).
-async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Vec<Result<Appended>>> {
+async fn commit_batch(
+    db: &Db,
+    now: Timestamp,
+    events: &[NewEvent],
+    waiting: &Waiting,
+) -> Result<Vec<Result<Appended>>> {
     let txn = begin(db).await?;
     // Take the append lock before reading anything, so every read below is current.
     sequence::Entity::update_many()
@@ -532,7 +581,7 @@ async fn commit_batch(db: &Db, now: Timestamp, events: &[NewEvent]) -> Result<Ve
         .ok_or_else(|| Error::Internal("event sequence missing".into()))?
         .value;
     let known = Known::load(&txn, events, global).await?;
-    let (results, batch) = judge(now, events, &known);
+    let (results, batch) = judge(now, events, &known, waiting);
 
     if !batch.new_rows.is_empty() {
         // New cases and the new heads of existing ones, in one statement per chunk: an upsert

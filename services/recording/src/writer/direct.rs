@@ -10,7 +10,7 @@
 //! A batch with rows of other systems attached ([`Attachment`]) or an evidence row runs through
 //! sea-orm instead: those rows are written by their owners' code on a sea-orm transaction.
 
-use super::{Appended, EVENT_SEQUENCE, Known, NewEvent, Target, judge};
+use super::{Appended, EVENT_SEQUENCE, Known, NewEvent, Target, Waiting, judge};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use sanxiang_domain::lifecycle::EventKind;
 use sanxiang_domain::{Error, Result, Timestamp};
@@ -46,22 +46,32 @@ impl Direct {
     }
 
     /// Commits a batch in one transaction on a blocking thread; answers once it is durable.
-    pub(super) async fn commit(&self, now: Timestamp, events: Arc<Vec<NewEvent>>) -> Result<Vec<Result<Appended>>> {
+    pub(super) async fn commit(
+        &self,
+        now: Timestamp,
+        events: Arc<Vec<NewEvent>>,
+        waiting: Waiting,
+    ) -> Result<Vec<Result<Appended>>> {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            commit(&mut conn, now, &events)
+            commit(&mut conn, now, &events, &waiting)
         })
         .await
         .map_err(|e| Error::Internal(format!("the record writer's thread failed: {e}")))?
     }
 }
 
-fn commit(conn: &mut Connection, now: Timestamp, events: &[NewEvent]) -> Result<Vec<Result<Appended>>> {
+fn commit(
+    conn: &mut Connection,
+    now: Timestamp,
+    events: &[NewEvent],
+    waiting: &Waiting,
+) -> Result<Vec<Result<Appended>>> {
     // IMMEDIATE takes SQLite's write lock now, so every read below is current.
     let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(direct_error)?;
     let known = load(&txn, events)?;
-    let (results, batch) = judge(now, events, &known);
+    let (results, batch) = judge(now, events, &known, waiting);
     if !batch.new_rows.is_empty() {
         write(&txn, &batch).map_err(direct_error)?;
     }
