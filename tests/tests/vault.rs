@@ -61,6 +61,16 @@ async fn conformance(vault: Vault) {
     }
     assert_eq!(back, staged, "the object is the staged content, byte for byte");
 
+    // Content of exactly two assembly parts (S3 multipart parts of MULTIPART_PART_SIZE): no
+    // empty part follows the full ones.
+    let even = pseudo_random(seed ^ 23, 2 * sanxiang_store::staging::MULTIPART_PART_SIZE);
+    let even_digest = Sha256Digest::of(&even);
+    let even_upload = format!("even-{run}");
+    staging.put_part(&even_upload, 0, 0, vec![even.clone()]).await.unwrap();
+    assert!(staging.commit(&even_upload, 1, even.len() as u64, &even_digest).await.unwrap());
+    staging.discard(&even_upload, 1).await.unwrap();
+    assert_eq!(vault.rehash(&even_digest).await.unwrap(), (even_digest, even.len() as u64));
+
     // The same content staged again is not written again, and its staging is removed.
     let again = format!("staged-again-{run}");
     staging.put_part(&again, 0, 0, vec![staged.slice(..8 << 20)]).await.unwrap();
@@ -168,4 +178,36 @@ async fn s3() {
         _ if in_ci() => panic!("CI=true but SANXIANG_TEST_S3_URL is not set: the S3 variant must run"),
         _ => eprintln!("skipping the S3 variant: SANXIANG_TEST_S3_URL is not set"),
     }
+}
+
+/// `s3://bucket/prefix`: every object and staged part of the vault is stored under the prefix,
+/// nothing at the bucket's root.
+#[tokio::test]
+async fn s3_under_a_prefix() {
+    let url = match std::env::var("SANXIANG_TEST_S3_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if in_ci() => panic!("CI=true but SANXIANG_TEST_S3_URL is not set: the S3 variant must run"),
+        _ => return eprintln!("skipping the S3 variant: SANXIANG_TEST_S3_URL is not set"),
+    };
+    let prefix = format!("prefix-{}", uuid::Uuid::now_v7().simple());
+    let vault = Vault::s3(&format!("{url}/{prefix}/evidence"), &[]).unwrap();
+    let bucket = Vault::s3(&url, &[]).unwrap();
+    let content = pseudo_random(29, 3000);
+    let digest = Sha256Digest::of(&content);
+    assert!(vault.put_object(&digest, content.clone()).await.unwrap());
+    let upload = format!("up-{prefix}");
+    vault.staging().put_part(&upload, 0, 0, vec![content.slice(..1000)]).await.unwrap();
+    let under: Vec<String> = bucket
+        .object_store()
+        .list(Some(&prefix.as_str().into()))
+        .map(|m| m.unwrap().location.to_string())
+        .collect()
+        .await;
+    let object = format!("{prefix}/evidence/{}", Vault::object_path(&digest));
+    assert!(under.contains(&object), "{object} not among {under:?}");
+    assert!(under.iter().any(|p| p.starts_with(&format!("{prefix}/evidence/uploads/{upload}/"))), "{under:?}");
+    assert!(!bucket.contains(&digest).await.unwrap(), "nothing at the bucket's root");
+    assert!(vault.contains(&digest).await.unwrap());
+    vault.staging().discard(&upload, 0).await.unwrap();
+    vault.delete(&digest).await.unwrap();
 }

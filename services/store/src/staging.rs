@@ -232,6 +232,7 @@ impl Staging for ObjectStaging {
         let mut stream = self.read(upload, parts, len);
         let mut buffer: Vec<Bytes> = Vec::new();
         let mut buffered = 0usize;
+        let mut parts_put = 0u64;
         let copied: Result<(), Error> = async {
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk?;
@@ -242,9 +243,12 @@ impl Staging for ObjectStaging {
                     let payload: PutPayload = std::mem::take(&mut buffer).into_iter().collect();
                     buffered = 0;
                     target.put_part(payload).await.map_err(store_error)?;
+                    parts_put += 1;
                 }
             }
-            if buffered > 0 || buffer.is_empty() {
+            // The rest, or the one (empty) part of an empty object. Never an empty last part
+            // after full ones: S3 refuses a part without a body.
+            if buffered > 0 || parts_put == 0 {
                 let payload: PutPayload = std::mem::take(&mut buffer).into_iter().collect();
                 target.put_part(payload).await.map_err(store_error)?;
             }

@@ -139,6 +139,14 @@ fn transient(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// The key prefix of an `s3://bucket/prefix` URL (`None` without one).
+fn s3_prefix(url: &str) -> Option<Path> {
+    let rest = url.strip_prefix("s3://").or_else(|| url.strip_prefix("s3a://"))?;
+    let (_bucket, prefix) = rest.split_once('/')?;
+    let prefix = prefix.trim_matches('/');
+    (!prefix.is_empty()).then(|| Path::from(prefix))
+}
+
 /// The HTTP status named in a message of object_store's retry layer ("… status code: 503 …").
 fn http_status(message: &str) -> Option<u16> {
     let rest = message.split("status code: ").nth(1)?;
@@ -185,7 +193,13 @@ impl Vault {
         for (key, value) in options {
             builder = builder.with_config(key.parse()?, value);
         }
-        Ok(Self::new(Arc::new(builder.build()?)))
+        let bucket = builder.build()?;
+        // The builder takes the bucket from the URL and ignores its path: the prefix is applied
+        // here, so that every object and staged part of this vault lives under it.
+        match s3_prefix(url) {
+            Some(prefix) => Ok(Self::new(Arc::new(object_store::prefix::PrefixStore::new(bucket, prefix)))),
+            None => Ok(Self::new(Arc::new(bucket))),
+        }
     }
 
     /// The underlying store (for tests that tamper with objects).
@@ -302,6 +316,16 @@ const S3_RETRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prefix_of_an_s3_url_is_its_path_after_the_bucket() {
+        assert_eq!(s3_prefix("s3://bucket"), None);
+        assert_eq!(s3_prefix("s3://bucket/"), None);
+        assert_eq!(s3_prefix("s3://bucket/evidence"), Some(Path::from("evidence")));
+        assert_eq!(s3_prefix("s3://bucket/agency-1/evidence/"), Some(Path::from("agency-1/evidence")));
+        assert_eq!(s3_prefix("s3a://bucket/x"), Some(Path::from("x")));
+        assert_eq!(s3_prefix("https://s3.example.com/bucket"), None);
+    }
 
     fn generic(source: impl std::error::Error + Send + Sync + 'static) -> object_store::Error {
         object_store::Error::Generic { store: "S3", source: Box::new(source) }
