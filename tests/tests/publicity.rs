@@ -2,7 +2,8 @@
 //! a disclosure with its due date for every decision, automatic and confirmed publication,
 //! exclusions with their reasons, masking in every public output, withdrawal and correction,
 //! the end of publication, keyset pagination under concurrent inserts, the 双公示 exports,
-//! cache headers and the per-client rate limit.
+//! cache headers, the listing's page cache against changes and the clock, and the per-client rate
+//! limit.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ backend_tests!(
     keyset_pages_return_every_entry_once_while_decisions_are_issued,
     csv_exports_have_the_exact_field_sets_and_amounts_in_wan_yuan,
     the_public_surface_is_cached_and_rate_limited,
+    the_listing_pages_follow_every_change_and_the_clock,
     bad_requests_name_the_field_and_store_nothing,
 );
 
@@ -753,6 +755,72 @@ async fn the_public_surface_is_cached_and_rate_limited(backend: Backend) {
     }
     let limited = limited.expect("the sixth request in a burst of five is refused");
     assert!(limited.headers().contains_key("retry-after"));
+}
+
+/// The ids of a JSON listing page, its next cursor and its ETag.
+async fn listing(h: &Harness, path: &str) -> (Vec<String>, Option<String>, String) {
+    let r = http_get(h, path).await;
+    assert_eq!(r.status(), 200, "GET {path}");
+    let tag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let page: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    let ids = page["disclosures"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+    (ids, page["next_cursor"].as_str().map(str::to_owned), tag)
+}
+
+/// The JSON listing's pages are kept encoded between requests: every change (a new decision,
+/// a correction) and the end of an entry's publication period by the clock alone show on the
+/// very next request, on the first page and on a page behind a cursor alike.
+async fn the_listing_pages_follow_every_change_and_the_clock(backend: Backend) {
+    let (h, clock) = Harness::start_on(backend, "2026-03-02").await;
+    let w = h.world(1, "").await;
+    // 通报批评: public until 2026-06-02 inclusive.
+    let short = w.open_case(pb::CaseKind::Penalty).await;
+    w.ready_for_decision(&short.id, clock.now()).await;
+    issue(&w, penalty_draft(&short.id, &[("通报批评", 0)])).await;
+    let (fine, _) = fined(&w, &clock, 5_000_000).await;
+
+    let first = listing(&h, "/v1/disclosures").await;
+    assert_eq!(first.0, vec![fine.id.clone(), short.id.clone()]);
+    assert_eq!(listing(&h, "/v1/disclosures").await, first, "unchanged: the same bytes");
+    let (one, cursor, _) = listing(&h, "/v1/disclosures?limit=1").await;
+    assert_eq!(one, vec![fine.id.clone()]);
+    let behind = format!("/v1/disclosures?limit=1&cursor={}", cursor.expect("a second page"));
+    assert_eq!(listing(&h, &behind).await.0, vec![short.id.clone()]);
+
+    // A new decision is on the first page at once (a large fine: public for three years).
+    let (third, _) = fined(&w, &clock, 5_000_000).await;
+    assert_eq!(listing(&h, "/v1/disclosures").await.0, vec![third.id.clone(), fine.id.clone(), short.id.clone()]);
+
+    // A correction changes an entry's content, not the order: a new body and ETag.
+    let before = listing(&h, "/v1/disclosures").await;
+    w.publisher
+        .publicity
+        .clone()
+        .correct_disclosure(pb::CorrectDisclosureRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            disclosure_id: fine.id.clone(),
+            reason: "更正处罚依据的表述".into(),
+            mask_names: vec!["东郭大文".into()],
+            withdrawal_reason: String::new(),
+        })
+        .await
+        .expect("correct");
+    let after = listing(&h, "/v1/disclosures").await;
+    assert_eq!(after.0, before.0);
+    assert_ne!(after.2, before.2, "the corrected entry is a new page");
+    let text = http_text(&h, "/v1/disclosures").await;
+    assert!(text.contains("\"version\":2"), "{text}");
+
+    // The last day of the short publication it is still listed; the day after, with nothing
+    // written meanwhile, it has left both pages; with the clock set back it is listed again.
+    clock.set(shanghai_morning("2026-06-02"));
+    assert!(listing(&h, "/v1/disclosures").await.0.contains(&short.id));
+    assert_eq!(listing(&h, &behind).await.0, vec![short.id.clone()]);
+    clock.set(shanghai_morning("2026-06-03"));
+    assert_eq!(listing(&h, "/v1/disclosures").await.0, vec![third.id.clone(), fine.id.clone()]);
+    assert_eq!(listing(&h, &behind).await.0, Vec::<String>::new());
+    clock.set(shanghai_morning("2026-06-02"));
+    assert!(listing(&h, "/v1/disclosures").await.0.contains(&short.id));
 }
 
 async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {

@@ -69,6 +69,22 @@ pub struct Publicity {
 pub struct Page {
     pub rows: Vec<disclosure::Model>,
     pub next_cursor: Option<String>,
+    /// For a public page: the first instant (UTC micros) at which the passing of time alone
+    /// changes it — an entry read for it (its rows and the one that decides `next_cursor`)
+    /// reaches the end of its publication period. `None`: time alone never changes it.
+    pub valid_until: Option<i64>,
+}
+
+impl Page {
+    /// The public page of `rows` read in listing order, up to `limit` and one more (which only
+    /// says whether there is a next page).
+    pub(crate) fn listed(mut rows: Vec<disclosure::Model>, limit: u32) -> Self {
+        let valid_until = rows.iter().filter_map(|r| r.publication_end_at).min();
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().and_then(|r| r.listed_seq).map(|n| format!("l{n}")) } else { None };
+        Self { rows, next_cursor, valid_until }
+    }
 }
 
 fn reason(field: &str, value: &str, required: bool) -> Result<String> {
@@ -922,16 +938,13 @@ impl Publicity {
         if let Some(n) = after {
             q = q.filter(disclosure::Column::ListedSeq.lt(n));
         }
-        let mut rows = q
+        let rows = q
             .order_by_desc(disclosure::Column::ListedSeq)
             .limit(u64::from(limit) + 1)
             .all(self.recorder.db())
             .await
             .map_err(db_error)?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().and_then(|r| r.listed_seq).map(|n| format!("l{n}")) } else { None };
-        Ok(Page { rows, next_cursor })
+        Ok(Page::listed(rows, limit))
     }
 
     /// The staff listing of an agency: every disclosure, newest case first. The caller must be
@@ -953,7 +966,7 @@ impl Publicity {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor = if more { rows.last().map(|r| format!("s{}", r.id)) } else { None };
-        Ok(Page { rows, next_cursor })
+        Ok(Page { rows, next_cursor, valid_until: None })
     }
 
     /// Public changes after feed position `after`, oldest first: publications, corrections,

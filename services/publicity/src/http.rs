@@ -130,7 +130,41 @@ impl PublicUrl {
 #[derive(Debug, Default)]
 struct Rendered {
     entries: Mutex<Entries>,
+    pages: Mutex<Pages>,
 }
+
+/// Encoded pages of the public JSON listing by their query (`agency`, `cursor`, `limit` as
+/// given), each with what it is current for: the record's committed sequence when it was read
+/// ([`sanxiang_recording::Recorder::committed_seq`]: any change of a disclosure, through this
+/// replica or another one, commits a new event) and the span of the
+/// service's clock in which no entry of it reaches the end of its publication period.
+#[derive(Debug, Default)]
+struct Pages {
+    by_query: HashMap<PageQuery, Arc<EncodedPage>>,
+    bytes: usize,
+}
+
+type PageQuery = (String, String, u32);
+
+#[derive(Debug)]
+struct EncodedPage {
+    committed_seq: i64,
+    /// The service's clock when it was read (UTC micros).
+    read_at: i64,
+    /// [`crate::disclosure::Page::valid_until`].
+    valid_until: Option<i64>,
+    body: axum::body::Bytes,
+    tag: String,
+}
+
+impl EncodedPage {
+    fn current(&self, committed_seq: i64, now: i64) -> bool {
+        self.committed_seq == committed_seq && self.read_at <= now && self.valid_until.is_none_or(|end| now < end)
+    }
+}
+
+/// Bytes of encoded pages kept before the page cache starts afresh (about a hundred pages of 50).
+const PAGE_BYTES: usize = 8 << 20;
 
 /// Encoded entries by disclosure id with the fingerprint they were encoded for, and their bytes.
 #[derive(Debug, Default)]
@@ -185,6 +219,25 @@ impl Rendered {
             }
         }
         Ok(out.into_iter().flatten().collect())
+    }
+}
+
+impl Rendered {
+    fn page(&self, query: &PageQuery, committed_seq: i64, now: i64) -> Option<Arc<EncodedPage>> {
+        let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pages.by_query.get(query).filter(|p| p.current(committed_seq, now)).cloned()
+    }
+
+    fn keep_page(&self, query: PageQuery, page: Arc<EncodedPage>) {
+        let mut pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pages.bytes + page.body.len() > PAGE_BYTES {
+            pages.by_query.clear();
+            pages.bytes = 0;
+        }
+        pages.bytes += page.body.len();
+        if let Some(old) = pages.by_query.insert(query, page) {
+            pages.bytes -= old.body.len();
+        }
     }
 }
 
@@ -326,7 +379,23 @@ type Result<T> = std::result::Result<T, HttpError>;
 
 /// A cacheable `200` with a strong ETag, or `304` when the client has it already.
 fn cached(req_headers: &HeaderMap, content_type: &'static str, max_age: u32, body: String) -> Response {
-    let tag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body.as_bytes()))[..32]);
+    let tag = etag(body.as_bytes());
+    tagged(req_headers, content_type, max_age, body.into(), &tag)
+}
+
+/// The strong ETag of `body`.
+fn etag(body: &[u8]) -> String {
+    format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body))[..32])
+}
+
+/// [`cached`], of a body whose ETag is known.
+fn tagged(
+    req_headers: &HeaderMap,
+    content_type: &'static str,
+    max_age: u32,
+    body: axum::body::Bytes,
+    tag: &str,
+) -> Response {
     let matches = req_headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -337,7 +406,7 @@ fn cached(req_headers: &HeaderMap, content_type: &'static str, max_age: u32, bod
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         h.insert(header::CACHE_CONTROL, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&tag) {
+    if let Ok(v) = HeaderValue::from_str(tag) {
         h.insert(header::ETAG, v);
     }
     r
@@ -400,8 +469,18 @@ struct ListQuery {
     limit: u32,
 }
 
+/// A page of the public listing: from the page cache when nothing it was read from has changed
+/// since (one indexed read of the committed sequence), else read with one indexed query, its
+/// entries from the entry cache or encoded, and kept.
 async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Result<Response> {
-    let page = s.publicity.public_page(agency_filter(&q.agency)?.as_ref(), &q.cursor, q.limit).await?;
+    let committed_seq = s.publicity.recorder().committed_seq().await?;
+    let now = s.publicity.now().micros();
+    let query: PageQuery = (q.agency, q.cursor, q.limit);
+    if let Some(p) = s.rendered.page(&query, committed_seq, now) {
+        return Ok(tagged(&headers, "application/json", 30, p.body.clone(), &p.tag));
+    }
+    let (agency, cursor, limit) = &query;
+    let page = s.publicity.public_page(agency_filter(agency)?.as_ref(), cursor, *limit).await?;
     let entries = s.rendered.entries(&s.publicity, &page.rows).await?;
     // The same bytes as `json!({ "disclosures": [...], "next_cursor": ... })` (keys in order).
     let mut body = String::with_capacity(entries.iter().map(|e| e.len() + 1).sum::<usize>() + 64);
@@ -415,7 +494,11 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Lis
     body.push_str("],\"next_cursor\":");
     body.push_str(&Json::from(page.next_cursor).to_string());
     body.push('}');
-    Ok(cached(&headers, "application/json", 30, body))
+    let tag = etag(body.as_bytes());
+    let encoded =
+        Arc::new(EncodedPage { committed_seq, read_at: now, valid_until: page.valid_until, body: body.into(), tag });
+    s.rendered.keep_page(query, Arc::clone(&encoded));
+    Ok(tagged(&headers, "application/json", 30, encoded.body.clone(), &encoded.tag))
 }
 
 /// One public disclosure; an entry that has left the listings (ended early or past its 公示截止期,

@@ -161,6 +161,32 @@ impl Recorder {
             .collect()
     }
 
+    /// The newest global sequence committed (0 for an empty record). Every row the append path
+    /// writes — events, cases, and the rows other systems attach (disclosures, decisions, drafts)
+    /// — changes in the transaction of a new event, and events are numbered in commit order, so
+    /// while this value is unchanged nothing those rows hold has changed: a cache of anything
+    /// read from them is current. One indexed read (the last key of `events`); on a SQLite file
+    /// it runs on a direct connection, without the driver's thread hop per statement.
+    pub async fn committed_seq(&self) -> Result<i64> {
+        if let Some(reader) = self.direct.clone() {
+            return tokio::task::spawn_blocking(move || {
+                reader.read(|c| {
+                    c.prepare_cached("SELECT COALESCE(MAX(global_seq), 0) FROM events")?.query_row([], |r| r.get(0))
+                })
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("reading the committed sequence: {e}")))?;
+        }
+        let newest: Option<Option<i64>> = event::Entity::find()
+            .select_only()
+            .column_as(event::Column::GlobalSeq.max(), "m")
+            .into_tuple()
+            .one(self.db())
+            .await
+            .map_err(db_error)?;
+        Ok(newest.flatten().unwrap_or(0))
+    }
+
     /// The events of `kinds` in the given cases, in global order: (global_seq, kind, payload).
     pub async fn events_of_kinds_in(
         &self,

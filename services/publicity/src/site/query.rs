@@ -122,11 +122,8 @@ pub async fn search(p: &Publicity, f: &Filter, cursor: &str, limit: u32) -> Resu
     let after = parse_cursor(cursor)?;
     let db = p.recorder().db();
     let q = search_query(db.get_database_backend(), f, after, p.now().micros(), u64::from(limit) + 1);
-    let mut rows = q.all(db).await.map_err(db_error)?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().and_then(|r| r.listed_seq).map(|n| format!("l{n}")) } else { None };
-    Ok(Page { rows, next_cursor })
+    let rows = q.all(db).await.map_err(db_error)?;
+    Ok(Page::listed(rows, limit))
 }
 
 /// Every agency by name (id and name only): the filter's choices and the links to each agency's
