@@ -1,7 +1,8 @@
 //! The baseline server: a bare tonic service answering `sanxiang.v1.RecordService/AppendEvent`
 //! (an echo: the event built from the request, no storage) and `UploadEvidence` (the bytes are
-//! read and discarded, or written to a file with the server's `fsync` policy), so the same client
-//! code measures what gRPC alone, and gRPC plus the disk, cost on this machine.
+//! read and discarded, written to a file with the server's `fsync` policy, or written once into an
+//! object store as one multipart upload), so the same client code measures what gRPC alone, and
+//! gRPC plus the disk or the store, cost on this machine.
 
 use std::convert::Infallible;
 use std::io::Write;
@@ -36,6 +37,10 @@ pub enum Sink {
     /// upload: received 8 MiB parts written while the next is received, each `fsync`ed, then
     /// the file hard-linked to a second name and the directory `fsync`ed.
     File(Arc<tempfile::TempDir>),
+    /// Written once into this object store (an S3 bucket) as one multipart upload of 8 MiB
+    /// parts under a new name, each part sent while the next is received: what the store alone
+    /// allows for the bytes of an upload.
+    Store(Arc<dyn object_store::ObjectStore>),
 }
 
 /// The size of a part the server `fsync`s (its staging part size).
@@ -111,6 +116,49 @@ fn io(e: impl std::fmt::Display) -> tonic::Status {
     tonic::Status::internal(format!("baseline file: {e}"))
 }
 
+/// Streams an upload's chunks into one multipart upload on `store`, parts of [`PART`] bytes, one
+/// part in flight while the next is received; the object is deleted again once complete.
+async fn to_store(
+    store: &dyn object_store::ObjectStore,
+    stream: &mut tonic::Streaming<pb::UploadEvidenceRequest>,
+) -> Result<u64, tonic::Status> {
+    use object_store::{ObjectStoreExt, PutPayload};
+    let store_err = |e: object_store::Error| tonic::Status::internal(format!("baseline store: {e}"));
+    let path = object_store::path::Path::from(format!("bench-baseline/{}", uuid::Uuid::now_v7()));
+    let mut upload = store.put_multipart(&path).await.map_err(store_err)?;
+    let mut sending: Option<object_store::UploadPart> = None;
+    let mut part: Vec<bytes::Bytes> = Vec::new();
+    let (mut buffered, mut size) = (0usize, 0u64);
+    loop {
+        let next = stream.next().await;
+        let last = next.is_none();
+        if let Some(m) = next
+            && let Some(pb::upload_evidence_request::Part::Chunk(c)) = m?.part
+        {
+            size += c.len() as u64;
+            buffered += c.len();
+            part.push(c);
+        }
+        if buffered >= PART || (last && buffered > 0) {
+            if let Some(p) = sending.take() {
+                p.await.map_err(store_err)?;
+            }
+            let payload: PutPayload = std::mem::take(&mut part).into_iter().collect();
+            buffered = 0;
+            sending = Some(upload.put_part(payload));
+        }
+        if last {
+            break;
+        }
+    }
+    if let Some(p) = sending.take() {
+        p.await.map_err(store_err)?;
+    }
+    upload.complete().await.map_err(store_err)?;
+    store.delete(&path).await.map_err(store_err)?;
+    Ok(size)
+}
+
 impl tonic::server::ClientStreamingService<pb::UploadEvidenceRequest> for Discard {
     type Response = pb::UploadEvidenceResponse;
     type Future = BoxFuture<tonic::Response<pb::UploadEvidenceResponse>, tonic::Status>;
@@ -119,8 +167,15 @@ impl tonic::server::ClientStreamingService<pb::UploadEvidenceRequest> for Discar
         let mut stream = request.into_inner();
         let sink = self.sink.clone();
         Box::pin(async move {
+            if let Sink::Store(store) = &sink {
+                let size = to_store(store.as_ref(), &mut stream).await?;
+                return Ok(tonic::Response::new(pb::UploadEvidenceResponse {
+                    evidence: Some(pb::Evidence { size, ..Default::default() }),
+                    deduplicated: false,
+                }));
+            }
             let target: Option<(PathBuf, PathBuf)> = match &sink {
-                Sink::Discard => None,
+                Sink::Discard | Sink::Store(_) => None,
                 Sink::File(dir) => {
                     let name = uuid::Uuid::now_v7().to_string();
                     Some((dir.path().join(format!("{name}.staging")), dir.path().join(name)))

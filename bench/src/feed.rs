@@ -113,9 +113,15 @@ pub async fn seed(database_url: &str, agency_id: &str, entries: usize) -> Result
 /// Latencies of `pages` sequential GETs of `url` on one keep-alive connection; the body of the
 /// last one.
 pub async fn pages(client: &reqwest::Client, url: &str, pages: usize) -> Result<(Vec<Duration>, String), Error> {
-    let mut latencies = Vec::with_capacity(pages);
+    each(client, &vec![url.to_owned(); pages]).await
+}
+
+/// Latencies of sequential GETs of each of `urls` on one keep-alive connection; the body of the
+/// last one.
+pub async fn each(client: &reqwest::Client, urls: &[String]) -> Result<(Vec<Duration>, String), Error> {
+    let mut latencies = Vec::with_capacity(urls.len());
     let mut body = String::new();
-    for _ in 0..pages {
+    for url in urls {
         let started = Instant::now();
         let r = client.get(url).send().await?;
         if !r.status().is_success() {
