@@ -189,10 +189,12 @@ async fn s3_under_a_prefix() {
         _ if in_ci() => panic!("CI=true but SANXIANG_TEST_S3_URL is not set: the S3 variant must run"),
         _ => return eprintln!("skipping the S3 variant: SANXIANG_TEST_S3_URL is not set"),
     };
-    let prefix = format!("prefix-{}", uuid::Uuid::now_v7().simple());
+    // Content unique to this run: the bucket outlives test runs.
+    let id = uuid::Uuid::now_v7();
+    let prefix = format!("prefix-{}", id.simple());
     let vault = Vault::s3(&format!("{url}/{prefix}/evidence"), &[]).unwrap();
     let bucket = Vault::s3(&url, &[]).unwrap();
-    let content = pseudo_random(29, 3000);
+    let content = pseudo_random(id.as_u64_pair().1 ^ 29, 3000);
     let digest = Sha256Digest::of(&content);
     assert!(vault.put_object(&digest, content.clone()).await.unwrap());
     let upload = format!("up-{prefix}");

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sanxiang_domain::{Error, Sha256Digest};
 
 use crate::vault::{Vault, contains, io_error, store_error};
@@ -212,14 +212,16 @@ impl Staging for ObjectStaging {
     fn read(&self, upload: &str, parts: u64, _len: u64) -> BoxStream<'static, Result<Bytes, Error>> {
         let store = Arc::clone(&self.store);
         let upload = upload.to_owned();
+        // The next part's GET is sent while the current one's body streams.
         futures::stream::iter(0..parts)
-            .then(move |i| {
+            .map(move |i| {
                 let store = Arc::clone(&store);
                 let path = Self::part_path(&upload, i);
                 async move {
                     Ok::<_, Error>(store.get(&path).await.map_err(store_error)?.into_stream().map_err(store_error))
                 }
             })
+            .buffered(2)
             .try_flatten()
             .boxed()
     }
@@ -228,40 +230,28 @@ impl Staging for ObjectStaging {
         if contains(self.store.as_ref(), digest).await? {
             return Ok(false);
         }
-        let mut target = self.store.put_multipart(&Vault::object_path(digest)).await.map_err(store_error)?;
+        let target = self.store.put_multipart(&Vault::object_path(digest)).await.map_err(store_error)?;
+        // Parts of MULTIPART_PART_SIZE (S3 needs at least 5 MiB except the last), a few sent at
+        // once while the staged parts are read; an empty object gets the one empty part S3
+        // requires from the store's own completion.
+        let mut writer = WriteMultipart::new_with_chunk_size(target, MULTIPART_PART_SIZE);
         let mut stream = self.read(upload, parts, len);
-        let mut buffer: Vec<Bytes> = Vec::new();
-        let mut buffered = 0usize;
-        let mut parts_put = 0u64;
         let copied: Result<(), Error> = async {
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk?;
-                buffered += chunk.len();
-                buffer.push(chunk);
-                // S3 needs parts of at least 5 MiB except the last.
-                if buffered >= MULTIPART_PART_SIZE {
-                    let payload: PutPayload = std::mem::take(&mut buffer).into_iter().collect();
-                    buffered = 0;
-                    target.put_part(payload).await.map_err(store_error)?;
-                    parts_put += 1;
-                }
-            }
-            // The rest, or the one (empty) part of an empty object. Never an empty last part
-            // after full ones: S3 refuses a part without a body.
-            if buffered > 0 || parts_put == 0 {
-                let payload: PutPayload = std::mem::take(&mut buffer).into_iter().collect();
-                target.put_part(payload).await.map_err(store_error)?;
+                writer.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(store_error)?;
+                writer.put(chunk);
             }
             Ok(())
         }
         .await;
         match copied {
             Ok(()) => {
-                target.complete().await.map_err(store_error)?;
+                writer.finish().await.map_err(store_error)?;
                 Ok(true)
             }
             Err(e) => {
-                let _ = target.abort().await;
+                let _ = writer.abort().await;
                 Err(e)
             }
         }
@@ -314,3 +304,6 @@ const READ_CHUNK: usize = 1 << 20;
 /// Size of the parts written to the object store when assembling a staged upload: above S3's
 /// 5 MiB minimum, small enough to keep memory bounded.
 pub const MULTIPART_PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// Parts of an assembly sent at once (each holds [`MULTIPART_PART_SIZE`] bytes in memory).
+const PARTS_IN_FLIGHT: usize = 3;
