@@ -47,6 +47,24 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
     Ok(db)
 }
 
+/// A pool of one PostgreSQL connection with `db`'s connection options and the pool's acquire
+/// timeout, for a task that runs on a runtime of its own (the record writer): its connection is
+/// made, and its socket driven, by the runtime it is created on. The connection is checked before
+/// each use, so one broken by a database restart is replaced, and a database that is down is
+/// `UNAVAILABLE` within the acquire timeout.
+pub async fn own_postgres_connection(db: &Db) -> Result<Db, DbErr> {
+    let options = db.get_postgres_connection_pool().connect_options();
+    let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(true)
+        .connect_with(options.as_ref().clone())
+        .await
+        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+    Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+}
+
 /// Applies pending migrations. On PostgreSQL an advisory lock makes replicas that start at the
 /// same moment migrate one after the other.
 pub async fn migrate(db: &Db) -> Result<(), DbErr> {

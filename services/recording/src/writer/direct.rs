@@ -87,7 +87,7 @@ fn load(txn: &Transaction<'_>, events: &[NewEvent]) -> Result<Known> {
     if events.iter().any(|e| e.directory_version.is_some()) {
         known.directory = Some(sequence_value(txn, directory::VERSION_ROW)?.unwrap_or(0));
     }
-    let (case_ids, _) = Known::appended_to(events);
+    let case_ids = Known::appended_to(events);
     {
         let mut find =
             txn.prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1")).map_err(direct_error)?;
