@@ -117,44 +117,25 @@ fn io(e: impl std::fmt::Display) -> tonic::Status {
 }
 
 /// Streams an upload's chunks into one multipart upload on `store`, parts of [`PART`] bytes, one
-/// part in flight while the next is received; the object is deleted again once complete.
+/// part sent while the next is received; the object is deleted again once complete.
 async fn to_store(
     store: &dyn object_store::ObjectStore,
     stream: &mut tonic::Streaming<pb::UploadEvidenceRequest>,
 ) -> Result<u64, tonic::Status> {
-    use object_store::{ObjectStoreExt, PutPayload};
+    use object_store::ObjectStoreExt;
     let store_err = |e: object_store::Error| tonic::Status::internal(format!("baseline store: {e}"));
     let path = object_store::path::Path::from(format!("bench-baseline/{}", uuid::Uuid::now_v7()));
-    let mut upload = store.put_multipart(&path).await.map_err(store_err)?;
-    let mut sending: Option<object_store::UploadPart> = None;
-    let mut part: Vec<bytes::Bytes> = Vec::new();
-    let (mut buffered, mut size) = (0usize, 0u64);
-    loop {
-        let next = stream.next().await;
-        let last = next.is_none();
-        if let Some(m) = next
-            && let Some(pb::upload_evidence_request::Part::Chunk(c)) = m?.part
-        {
+    let upload = store.put_multipart(&path).await.map_err(store_err)?;
+    let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
+    let mut size = 0u64;
+    while let Some(m) = stream.next().await {
+        if let Some(pb::upload_evidence_request::Part::Chunk(c)) = m?.part {
             size += c.len() as u64;
-            buffered += c.len();
-            part.push(c);
-        }
-        if buffered >= PART || (last && buffered > 0) {
-            if let Some(p) = sending.take() {
-                p.await.map_err(store_err)?;
-            }
-            let payload: PutPayload = std::mem::take(&mut part).into_iter().collect();
-            buffered = 0;
-            sending = Some(upload.put_part(payload));
-        }
-        if last {
-            break;
+            writer.wait_for_capacity(2).await.map_err(store_err)?;
+            writer.put(c);
         }
     }
-    if let Some(p) = sending.take() {
-        p.await.map_err(store_err)?;
-    }
-    upload.complete().await.map_err(store_err)?;
+    writer.finish().await.map_err(store_err)?;
     store.delete(&path).await.map_err(store_err)?;
     Ok(size)
 }
