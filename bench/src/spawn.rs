@@ -64,7 +64,8 @@ impl Server {
         let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let stderr = child.stderr.take().ok_or("no stderr")?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        // Keep draining the log after start-up, or the server would block on a full pipe.
+        // Keep draining the log after start-up, or the server would block on a full pipe; after
+        // start-up only its errors are shown (an INTERNAL answer's detail is in the server's log).
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             let mut tx = Some(tx);
@@ -73,7 +74,7 @@ impl Server {
                     && let Some(tx) = tx.take()
                 {
                     let _ = tx.send((addr, http));
-                } else if tx.is_some() {
+                } else if tx.is_some() || line.contains("\"level\":\"ERROR\"") {
                     eprintln!("server: {line}");
                 }
             }
