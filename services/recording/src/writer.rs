@@ -215,16 +215,10 @@ struct Known {
 }
 
 impl Known {
-    /// The ids of the existing cases the batch appends to.
+    /// The ids of the existing cases the batch appends to, once each.
     fn appended_to(events: &[NewEvent]) -> Vec<&str> {
-        let mut case_ids: Vec<&str> = events
-            .iter()
-            .filter_map(|ev| match &ev.target {
-                Target::Case(id) => Some(id.as_str()),
-                Target::Open(_) => None,
-            })
-            .collect();
-        case_ids.sort_unstable();
+        // The pairs are sorted by case id first.
+        let mut case_ids: Vec<&str> = Self::appended_pairs(events).into_iter().map(|(case_id, _)| case_id).collect();
         case_ids.dedup();
         case_ids
     }
