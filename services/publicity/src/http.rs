@@ -220,9 +220,7 @@ impl Rendered {
         }
         Ok(out.into_iter().flatten().collect())
     }
-}
 
-impl Rendered {
     fn page(&self, query: &PageQuery, committed_seq: i64, now: i64) -> Option<Arc<EncodedPage>> {
         let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         pages.by_query.get(query).filter(|p| p.current(committed_seq, now)).cloned()

@@ -48,17 +48,27 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
 }
 
 /// A pool of one PostgreSQL connection with `db`'s connection options and the pool's acquire
-/// timeout, for a task that runs on a runtime of its own (the record writer): its connection is
-/// made, and its socket driven, by the runtime it is created on. The connection is checked before
-/// each use, so one broken by a database restart is replaced, and a database that is down is
-/// `UNAVAILABLE` within the acquire timeout.
+/// timeout and ping policy, for a task that runs on a runtime of its own (the record writer): its
+/// connection is made, and its socket driven, by the runtime it is created on. As in [`connect`],
+/// the connection is pinged only when it was idle for [`PING_IF_IDLE_FOR`] (so one broken by a
+/// database restart is replaced, without a round trip before every batch), and a database that
+/// is down is `UNAVAILABLE` within the acquire timeout.
 pub async fn own_postgres_connection(db: &Db) -> Result<Db, DbErr> {
+    use sea_orm::sqlx::Connection as _;
     let options = db.get_postgres_connection_pool().connect_options();
     let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .test_before_acquire(true)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options.as_ref().clone())
         .await
         .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
