@@ -1,7 +1,8 @@
 //! Two `sanxiang serve` processes on one PostgreSQL database and one object store: appends to
 //! one case through both still form one linear chain, the global sequence stays gap-free, and an
 //! idempotent retry may land on either replica; a token revoked, an officer or a certificate
-//! suspended through one replica is refused by the other at once.
+//! suspended through one replica is refused by the other at once; the public listing one replica
+//! keeps follows decisions made through the other.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -216,6 +217,107 @@ async fn two_replicas_share_one_chain_per_case() {
     for (i, e) in all.iter().enumerate() {
         assert_eq!(e.global_seq, i as i64 + 1, "global sequence has a gap or duplicate");
     }
+    sigterm_and_wait(a).await;
+    sigterm_and_wait(b).await;
+}
+
+/// Waits until the replica's `/metrics` says it hears the database's change notices.
+async fn until_listening(p: &sanxiang_tests::process::Process) {
+    let url = format!("http://{}/metrics", p.admin_addr);
+    for _ in 0..200 {
+        let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+        if text.lines().any(|l| l.trim() == "sanxiang_change_notices_listening 1") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the replica at {} never heard the change notices", p.addr);
+}
+
+/// The ids of the public listing's first page as a replica serves it.
+async fn listed(p: &sanxiang_tests::process::Process) -> Vec<String> {
+    let text = reqwest::get(format!("http://{}/v1/disclosures", p.http_addr)).await.unwrap().text().await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    body["disclosures"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_one_replica_keeps_follows_decisions_made_through_the_other() {
+    let Some(Backend::Postgres(server)) = Backend::postgres() else { return };
+    let database = fresh_postgres_database(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let objects = format!("file://{}", dir.path().join("shared-objects").display());
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &database,
+        "--object-store-url",
+        &objects,
+    ];
+    let a = spawn(BIN, dir.path(), &args, &[]).await;
+    let b = spawn(BIN, dir.path(), &args, &[]).await;
+    until_listening(&a).await;
+    until_listening(&b).await;
+    let token = std::fs::read_to_string(dir.path().join("sanxiang-data/admin-token")).unwrap().trim().to_owned();
+    let admin_a = connect(&a.addr, &token).await;
+    let (agency, officers, app) = sanxiang_tests::setup_agency(&admin_a, 32).await;
+    let on_a = connect(&a.addr, &app).await;
+    let mut registry = admin_a.registry.clone();
+    let head = registry
+        .create_principal(pb::CreatePrincipalRequest {
+            request_id: String::new(),
+            name: "head".into(),
+            role: pb::Role::Head as i32,
+            agency_id: agency.id.clone(),
+            officer_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .principal
+        .unwrap();
+    let head = registry
+        .issue_token(pb::IssueTokenRequest { principal_id: head.id, label: "head".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let head = connect(&a.addr, &head).await;
+    let w = World { agency, officers, officer: on_a.clone(), head, publisher: on_a };
+    let decide = || async {
+        let case = w.open_case(pb::CaseKind::Penalty).await;
+        let now = sanxiang_domain::TimeProvider::now(&sanxiang_domain::SystemClock);
+        w.ready_for_decision(&case.id, now).await;
+        let draft = w.submit(sanxiang_tests::penalty_draft(&case.id, &[("罚款", 5_000_000)])).await;
+        w.issue(&draft.id).await.expect("issue decision");
+        case.id
+    };
+
+    let first = decide().await;
+    // B reads the first decision and keeps the page (asked twice: the second is from its cache).
+    assert_eq!(listed(&b).await, vec![first.clone()]);
+    assert_eq!(listed(&b).await, vec![first.clone()]);
+    // A decision through A reaches B's listing as soon as B hears the commit's notice: B's kept
+    // page must not be answered any longer. (Across replicas the notice travels on its own
+    // connection, so B is given up to ten seconds; a page kept past the notice never changes.)
+    let second = decide().await;
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        seen = listed(&b).await;
+        if seen.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, vec![second.clone(), first.clone()]);
+    // A's own kept listing follows its own commit at once (its writer moves the stamp before it
+    // answers).
+    assert_eq!(listed(&a).await, vec![second.clone(), first.clone()]);
+    let third = decide().await;
+    assert_eq!(listed(&a).await, vec![third, second, first]);
     sigterm_and_wait(a).await;
     sigterm_and_wait(b).await;
 }

@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sanxiang_domain::publicity::{CF_FIELDS, XK_FIELDS, penalty_in_effect_until, wan_yuan};
 use sanxiang_domain::{Error, Timestamp};
+use sanxiang_recording::reads::Committed;
 use sanxiang_store::entity::disclosure;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
@@ -135,7 +136,7 @@ struct Rendered {
 
 /// Encoded pages of the public JSON listing by their query (`agency`, `cursor`, `limit` as
 /// given), each with what it is current for: the record's committed sequence when it was read
-/// ([`sanxiang_recording::Recorder::committed_seq`]: any change of a disclosure, through this
+/// ([`sanxiang_recording::Recorder::committed`]: any change of a disclosure, through this
 /// replica or another one, commits a new event) and the span of the
 /// service's clock in which no entry of it reaches the end of its publication period.
 #[derive(Debug, Default)]
@@ -148,7 +149,7 @@ type PageQuery = (String, String, u32);
 
 #[derive(Debug)]
 struct EncodedPage {
-    committed_seq: i64,
+    committed: Committed,
     /// The service's clock when it was read (UTC micros).
     read_at: i64,
     /// [`crate::disclosure::Page::valid_until`].
@@ -158,8 +159,8 @@ struct EncodedPage {
 }
 
 impl EncodedPage {
-    fn current(&self, committed_seq: i64, now: i64) -> bool {
-        self.committed_seq == committed_seq && self.read_at <= now && self.valid_until.is_none_or(|end| now < end)
+    fn current(&self, committed: Committed, now: i64) -> bool {
+        self.committed == committed && self.read_at <= now && self.valid_until.is_none_or(|end| now < end)
     }
 }
 
@@ -221,9 +222,9 @@ impl Rendered {
         Ok(out.into_iter().flatten().collect())
     }
 
-    fn page(&self, query: &PageQuery, committed_seq: i64, now: i64) -> Option<Arc<EncodedPage>> {
+    fn page(&self, query: &PageQuery, committed: Committed, now: i64) -> Option<Arc<EncodedPage>> {
         let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        pages.by_query.get(query).filter(|p| p.current(committed_seq, now)).cloned()
+        pages.by_query.get(query).filter(|p| p.current(committed, now)).cloned()
     }
 
     fn keep_page(&self, query: PageQuery, page: Arc<EncodedPage>) {
@@ -468,13 +469,14 @@ struct ListQuery {
 }
 
 /// A page of the public listing: from the page cache when nothing it was read from has changed
-/// since (one indexed read of the committed sequence), else read with one indexed query, its
+/// since ([`sanxiang_recording::Recorder::committed`]: on PostgreSQL from memory while change
+/// notices are heard, else one indexed read of the committed sequence), else read with one indexed query, its
 /// entries from the entry cache or encoded, and kept.
 async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Result<Response> {
-    let committed_seq = s.publicity.recorder().committed_seq().await?;
+    let committed = s.publicity.recorder().committed().await?;
     let now = s.publicity.now().micros();
     let query: PageQuery = (q.agency, q.cursor, q.limit);
-    if let Some(p) = s.rendered.page(&query, committed_seq, now) {
+    if let Some(p) = s.rendered.page(&query, committed, now) {
         return Ok(tagged(&headers, "application/json", 30, p.body.clone(), &p.tag));
     }
     let (agency, cursor, limit) = &query;
@@ -494,7 +496,7 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Lis
     body.push('}');
     let tag = etag(body.as_bytes());
     let encoded =
-        Arc::new(EncodedPage { committed_seq, read_at: now, valid_until: page.valid_until, body: body.into(), tag });
+        Arc::new(EncodedPage { committed, read_at: now, valid_until: page.valid_until, body: body.into(), tag });
     s.rendered.keep_page(query, Arc::clone(&encoded));
     Ok(tagged(&headers, "application/json", 30, encoded.body.clone(), &encoded.tag))
 }

@@ -9,12 +9,22 @@ use sanxiang_domain::canonical::Value;
 use sanxiang_domain::id::{AgencyId, CaseId};
 use sanxiang_domain::lifecycle::{CaseKind, EventKind};
 use sanxiang_domain::{Error, Result};
+use sanxiang_store::changes::{Stamp, Topic};
 use sanxiang_store::db_error;
 use sanxiang_store::entity::{case, event, evidence};
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 
 use crate::Recorder;
+
+/// What [`Recorder::committed`] answers: compare two for equality only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// The change notices' generation.
+    Noticed(Stamp),
+    /// The committed sequence, read from the database.
+    Seq(i64),
+}
 
 /// A half-open interval of instants, `[start, end)`, in UTC microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +169,18 @@ impl Recorder {
                 Ok(PeriodEvent { case_id, case_kind, kind, payload })
             })
             .collect()
+    }
+
+    /// A stamp of what is committed: two equal stamps mean nothing the append path writes
+    /// changed between them (see [`Self::committed_seq`]). On PostgreSQL, while the change
+    /// notices are heard ([`sanxiang_store::changes`]), a generation in memory that this
+    /// replica's writer moves on before it answers and every other replica's commit moves on
+    /// when its notice arrives; otherwise the committed sequence read from the database.
+    pub async fn committed(&self) -> Result<Committed> {
+        match self.changes.stamp(Topic::Events) {
+            Some(stamp) => Ok(Committed::Noticed(stamp)),
+            None => self.committed_seq().await.map(Committed::Seq),
+        }
     }
 
     /// The newest global sequence committed (0 for an empty record). Every row the append path

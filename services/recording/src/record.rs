@@ -61,6 +61,8 @@ pub struct Recorder {
     pub(crate) log: Option<sanxiang_log::Log>,
     /// How long case files and recordings are kept (RULES K2, K3).
     pub(crate) retention: sanxiang_domain::retention::RetentionPolicy,
+    /// Change notices (PostgreSQL): what [`Recorder::committed`] answers from memory.
+    pub(crate) changes: sanxiang_store::changes::Changes,
 }
 
 /// Rows the append path reads on every request that are never changed once written: which
@@ -155,8 +157,10 @@ fn required(field: &str, value: &str) -> Result<String> {
 impl Recorder {
     /// The record over a database and a vault; starts the writer task.
     pub fn new(db: Db, registry: Registry, vault: Vault, clock: Arc<dyn TimeProvider>) -> Self {
-        let writer = Writer::start(db.clone(), Arc::clone(&clock));
+        let changes = sanxiang_store::changes::Changes::of(&db);
+        let writer = Writer::start(db.clone(), Arc::clone(&clock), changes.clone());
         Self {
+            changes,
             direct: sanxiang_store::DirectReader::of(&db),
             db,
             registry,
@@ -182,6 +186,11 @@ impl Recorder {
     pub fn with_staging_ttl(mut self, ttl: StagingTtl) -> Self {
         self.staging_ttl = ttl;
         self
+    }
+
+    /// This replica's change notices (PostgreSQL; never relied upon on SQLite).
+    pub fn changes(&self) -> &sanxiang_store::changes::Changes {
+        &self.changes
     }
 
     /// How long an abandoned upload's staging is kept.

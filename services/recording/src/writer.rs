@@ -17,12 +17,13 @@ use sanxiang_domain::review::document_number;
 use sanxiang_domain::{Error, Result, Sha256Digest, TimeProvider, Timestamp};
 use sanxiang_registry::directory;
 pub use sanxiang_registry::registry::DIRECTORY_CHANGED;
+use sanxiang_store::changes::{Changes, Topic};
 use sanxiang_store::entity::{case, event, evidence, sequence};
 use sanxiang_store::{Db, db_error};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -363,7 +364,9 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer task on `db`. On a SQLite file the writer commits through its own
     /// connection to the file (see the `direct` module), else through `db`.
-    pub fn start(db: Db, clock: Arc<dyn TimeProvider>) -> Self {
+    /// Every batch that commits moves `changes`' [`Topic::Events`] on before its callers are
+    /// answered.
+    pub fn start(db: Db, clock: Arc<dyn TimeProvider>, changes: Changes) -> Self {
         let direct = match Direct::open(&db) {
             Ok(direct) => direct,
             Err(e) => {
@@ -371,15 +374,15 @@ impl Writer {
                 None
             }
         };
-        Self::start_with(db, direct, clock)
+        Self::start_with(db, direct, clock, changes)
     }
 
-    fn start_with(db: Db, direct: Option<Direct>, clock: Arc<dyn TimeProvider>) -> Self {
+    fn start_with(db: Db, direct: Option<Direct>, clock: Arc<dyn TimeProvider>, changes: Changes) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            own_thread(db, clock, rx);
+            own_thread(db, clock, changes, rx);
         } else {
-            tokio::spawn(run(db, direct, clock, rx));
+            tokio::spawn(run(db, direct, clock, changes, rx));
         }
         Self { tx }
     }
@@ -405,7 +408,7 @@ impl Writer {
 /// one after another, and on the shared runtime each of them waited behind the request tasks of
 /// every client before the writer was polled again, while every caller waited for the batch.
 /// Ends when the last [`Writer`] handle is dropped.
-fn own_thread(db: Db, clock: Arc<dyn TimeProvider>, rx: mpsc::Receiver<(NewEvent, Reply)>) {
+fn own_thread(db: Db, clock: Arc<dyn TimeProvider>, changes: Changes, rx: mpsc::Receiver<(NewEvent, Reply)>) {
     let spawned = std::thread::Builder::new().name("sanxiang-writer".into()).spawn(move || {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(r) => r,
@@ -422,7 +425,7 @@ fn own_thread(db: Db, clock: Arc<dyn TimeProvider>, rx: mpsc::Receiver<(NewEvent
                     db
                 }
             };
-            run(db, None, clock, rx).await;
+            run(db, None, clock, changes, rx).await;
         });
     });
     if let Err(e) = spawned {
@@ -430,7 +433,13 @@ fn own_thread(db: Db, clock: Arc<dyn TimeProvider>, rx: mpsc::Receiver<(NewEvent
     }
 }
 
-async fn run(db: Db, direct: Option<Direct>, clock: Arc<dyn TimeProvider>, mut rx: mpsc::Receiver<(NewEvent, Reply)>) {
+async fn run(
+    db: Db,
+    direct: Option<Direct>,
+    clock: Arc<dyn TimeProvider>,
+    changes: Changes,
+    mut rx: mpsc::Receiver<(NewEvent, Reply)>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let items = std::mem::take(&mut batch);
@@ -460,6 +469,9 @@ async fn run(db: Db, direct: Option<Direct>, clock: Arc<dyn TimeProvider>, mut r
             }
             Err(e) => events.iter().map(|_| Err(e.clone())).collect(),
         };
+        if results.iter().any(Result::is_ok) {
+            changes.bump(Topic::Events);
+        }
         for (i, result) in results.into_iter().enumerate() {
             if let Some(reply) = waiting.take(i) {
                 let _ = reply.send(result);
@@ -660,12 +672,29 @@ async fn commit_batch(
                 .await
                 .map_err(db_error)?;
         }
-        sequence::Entity::update_many()
-            .col_expr(sequence::Column::Value, Expr::value(batch.global))
-            .filter(sequence::Column::Name.eq(EVENT_SEQUENCE))
-            .exec(&txn)
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // The sequence stored and every replica's listing caches told, in one round trip:
+            // the notice is delivered when, and only if, the transaction commits.
+            let sql = format!(
+                "WITH stored AS (UPDATE sequences SET value = $1 WHERE name = $2 RETURNING 1) \
+                 SELECT pg_notify('{}', '') FROM stored",
+                Topic::Events.channel()
+            );
+            txn.execute_raw(Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                sql,
+                [batch.global.into(), EVENT_SEQUENCE.into()],
+            ))
             .await
             .map_err(db_error)?;
+        } else {
+            sequence::Entity::update_many()
+                .col_expr(sequence::Column::Value, Expr::value(batch.global))
+                .filter(sequence::Column::Name.eq(EVENT_SEQUENCE))
+                .exec(&txn)
+                .await
+                .map_err(db_error)?;
+        }
     }
     txn.commit().await.map_err(db_error)?;
     Ok(results)
@@ -974,7 +1003,7 @@ mod tests {
         } else {
             None
         };
-        let writer = Writer::start_with(db.clone(), conn, clock);
+        let writer = Writer::start_with(db.clone(), conn, clock, Changes::none());
         let mut answers = Vec::new();
         let one_by_one = [
             opening("case-a", "open-a", at),

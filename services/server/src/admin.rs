@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sanxiang_store::Db;
+use sanxiang_store::changes::Changes;
 use sea_orm::DatabaseBackend;
 
 use crate::observe::{self, names};
@@ -17,15 +18,16 @@ use crate::observe::{self, names};
 struct AdminState {
     db: Db,
     max_connections: u32,
+    changes: Changes,
 }
 
-/// The admin router over `db` (its pool of at most `max_connections`).
-pub fn router(db: Db, max_connections: u32) -> Router {
+/// The admin router over `db` (its pool of at most `max_connections`) and its change notices.
+pub fn router(db: Db, max_connections: u32, changes: Changes) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
-        .with_state(AdminState { db, max_connections })
+        .with_state(AdminState { db, max_connections, changes })
 }
 
 async fn livez() -> &'static str {
@@ -42,7 +44,7 @@ async fn readyz(State(state): State<AdminState>) -> Response {
     }
 }
 
-/// Records the pool's use at the moment of the scrape.
+/// Records the pool's use and whether change notices are heard at the moment of the scrape.
 fn pool_gauges(state: &AdminState) {
     let (size, idle) = match state.db.get_database_backend() {
         DatabaseBackend::Sqlite => {
@@ -59,6 +61,9 @@ fn pool_gauges(state: &AdminState) {
     metrics::gauge!(names::DB_POOL, "state" => "idle").set(idle);
     metrics::gauge!(names::DB_POOL, "state" => "in_use").set((f64::from(size) - idle).max(0.0));
     metrics::gauge!(names::DB_POOL_MAX).set(f64::from(state.max_connections));
+    if state.db.get_database_backend() == DatabaseBackend::Postgres {
+        metrics::gauge!(names::CHANGE_NOTICES).set(if state.changes.live() { 1.0 } else { 0.0 });
+    }
 }
 
 async fn metrics(State(state): State<AdminState>) -> Response {

@@ -36,6 +36,8 @@ pub mod names {
     pub const DOWNLOAD_BYTES: &str = "sanxiang_download_bytes_total";
     /// Database connections of this replica's pool, by state `idle` or `in_use` (gauge).
     pub const DB_POOL: &str = "sanxiang_db_pool_connections";
+    /// PostgreSQL: 1 while this replica hears the database's change notices, else 0 (gauge).
+    pub const CHANGE_NOTICES: &str = "sanxiang_change_notices_listening";
     /// Most connections the pool may open (gauge).
     pub const DB_POOL_MAX: &str = "sanxiang_db_pool_max_connections";
     /// 1, labelled with the version (gauge).

@@ -267,6 +267,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
             )
             .map_err(|e| format!("retention: {e}"))?,
         );
+    let changes = recorder.changes().clone();
     tokio::spawn(expire_uploads(recorder.clone(), Duration::from_secs(config.upload_sweep_seconds.max(1))));
     let publicity = Publicity::new(recorder.clone(), Arc::new(sanxiang_review::records::Records::new(db.clone())))
         .with_statistics(StatisticsPolicy {
@@ -383,7 +384,7 @@ pub async fn start(config: &ServeConfig, clock: Arc<dyn TimeProvider>) -> Result
                 .map_err(|e| format!("cannot listen on {addr} (admin: metrics and probes, --admin-listen): {e}"))?;
             let admin_addr = listener.local_addr()?;
             let (stop, stopped) = oneshot::channel::<()>();
-            let app = crate::admin::router(db.clone(), config.db_max_connections);
+            let app = crate::admin::router(db.clone(), config.db_max_connections, changes);
             let task = tokio::spawn(async move {
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {

@@ -1,6 +1,7 @@
 //! Storage of sanxiang: the relational database (SQLite or PostgreSQL through sea-orm) and the
 //! evidence vault (local files or S3 through object_store).
 
+pub mod changes;
 pub mod db;
 pub mod direct;
 pub mod entity;
