@@ -933,7 +933,13 @@ pub(crate) struct Shown {
 /// `(global_seq, case_seq, hash)`.
 fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Problem>, String, u64, Vec<Leaf>) {
     let items = &shown.evidence;
-    let mut chain = Part::default();
+    // Joined into vectors of their final size: growing them by doubling held up to twice the
+    // chain's links at once.
+    let mut chain = Part {
+        links: Vec::with_capacity(parts.iter().map(|p| p.links.len()).sum()),
+        full: Vec::with_capacity(parts.iter().map(|p| p.full.len()).sum()),
+        ..Part::default()
+    };
     for part in parts {
         chain.append(part);
     }
@@ -952,9 +958,10 @@ fn check_record(case: &case::Model, parts: Vec<Part>, shown: &Shown) -> (Vec<Pro
                 recomputed: l.recomputed.clone(),
             })
             .collect();
-        let global: HashMap<u64, u64> = links.iter().map(|l| (l.case_seq, l.global_seq)).collect();
+        // The links are in case_seq order (every range is read in it, the ranges in turn).
+        let global = |seq: u64| links.binary_search_by_key(&seq, |l| l.case_seq).ok().map(|i| links[i].global_seq);
         for p in check_links(&case.id, &facts) {
-            problems.push(Problem::event(p.case_seq, global.get(&p.case_seq).copied(), p.message));
+            problems.push(Problem::event(p.case_seq, global(p.case_seq), p.message));
         }
     }
 

@@ -625,17 +625,15 @@ async fn commit_batch(
     waiting: &Waiting,
 ) -> Result<Vec<Result<Appended>>> {
     let txn = begin(db).await?;
-    // Take the append lock before reading anything, so every read below is current.
-    sequence::Entity::update_many()
+    // Take the append lock before reading anything, so every read below is current; the
+    // sequence comes back with it (`RETURNING` where the database has it: one round trip).
+    let global = sequence::Entity::update_many()
         .col_expr(sequence::Column::Value, Expr::col(sequence::Column::Value))
         .filter(sequence::Column::Name.eq(EVENT_SEQUENCE))
-        .exec(&txn)
-        .await
-        .map_err(db_error)?;
-    let global = sequence::Entity::find_by_id(EVENT_SEQUENCE.to_owned())
-        .one(&txn)
+        .exec_with_returning(&txn)
         .await
         .map_err(db_error)?
+        .pop()
         .ok_or_else(|| Error::Internal("event sequence missing".into()))?
         .value;
     let known = Known::load(&txn, events, global).await?;

@@ -19,6 +19,9 @@ use crate::Db;
 /// Idle connections kept for reuse.
 const IDLE: usize = 8;
 
+/// Page cache of each direct connection, in KiB (SQLite's `cache_size` takes it negated).
+const DIRECT_CACHE_KIB: i64 = 256;
+
 /// Read-only connections to the SQLite file of a [`Db`], opened on demand and reused.
 #[derive(Debug)]
 pub struct DirectReader {
@@ -59,6 +62,11 @@ impl DirectReader {
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "query_only", true)?;
+        // These connections scan (a chain read once, in order) and probe single rows: a page is
+        // rarely read twice, and the operating system caches the file anyway. SQLite's default
+        // of 2 MB of pages per connection, kept by every idle one, was the largest part of the
+        // server's heap while verifying a long chain (the massif profile in docs/PERFORMANCE.md).
+        conn.pragma_update(None, "cache_size", -DIRECT_CACHE_KIB)?;
         Ok(conn)
     }
 }
