@@ -21,6 +21,20 @@ async fn connect(addr: &str, token: &str) -> Client {
     Client::new(channel, Some(token))
 }
 
+/// The arguments of a replica on `database` and the object store `objects`, on free ports.
+fn replica_args<'a>(database: &'a str, objects: &'a str) -> [&'a str; 8] {
+    [
+        "--listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "127.0.0.1:0",
+        "--database-url",
+        database,
+        "--object-store-url",
+        objects,
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_one_chain_per_case() {
     let Some(Backend::Postgres(server)) = Backend::postgres() else { return };
@@ -30,16 +44,7 @@ async fn two_replicas_share_one_chain_per_case() {
         Ok(url) if !url.is_empty() => url,
         _ => format!("file://{}", dir.path().join("shared-objects").display()),
     };
-    let args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--http-listen",
-        "127.0.0.1:0",
-        "--database-url",
-        &database,
-        "--object-store-url",
-        &objects,
-    ];
+    let args = replica_args(&database, &objects);
     // Both start at once: migrations serialise on an advisory lock, one creates the administrator.
     let (a, b) = tokio::join!(spawn(BIN, dir.path(), &args, &[]), spawn(BIN, dir.path(), &args, &[]));
     let token = std::fs::read_to_string(dir.path().join("sanxiang-data/admin-token")).unwrap().trim().to_owned();
@@ -247,16 +252,7 @@ async fn a_listing_one_replica_keeps_follows_decisions_made_through_the_other() 
     let database = fresh_postgres_database(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let objects = format!("file://{}", dir.path().join("shared-objects").display());
-    let args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--http-listen",
-        "127.0.0.1:0",
-        "--database-url",
-        &database,
-        "--object-store-url",
-        &objects,
-    ];
+    let args = replica_args(&database, &objects);
     let a = spawn(BIN, dir.path(), &args, &[]).await;
     let b = spawn(BIN, dir.path(), &args, &[]).await;
     until_listening(&a).await;
