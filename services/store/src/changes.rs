@@ -251,8 +251,3 @@ async fn heartbeat(db: Db) {
         }
     }
 }
-
-/// The statement (PostgreSQL) that notifies `topic` when the transaction it runs in commits.
-pub fn notify_sql(topic: Topic) -> String {
-    format!("NOTIFY {}", topic.channel())
-}
